@@ -1,0 +1,16 @@
+//! Skein's MQTT engine.
+//!
+//! Today this crate holds the foundation every other part of Skein stands on:
+//!
+//! - [`types`]: domain newtypes that parse on construction ([`types::TopicName`],
+//!   [`types::TopicFilter`], [`types::ClientId`], [`types::PacketId`], [`types::QoS`],
+//!   [`types::ReasonCode`], ...). Holding one is proof that the value is valid.
+//! - [`codec`]: an incremental, strict, zero-copy encoder and decoder of every MQTT 3.1,
+//!   3.1.1 and 5.0 control packet. Every rejection names the normative statement it enforces
+//!   and maps, in one place, to the reason code or return code the broker answers with.
+//!
+//! The codec never does I/O, never spawns and never reads a clock: it takes bytes and returns
+//! packets, and the other way round.
+
+pub mod codec;
+pub mod types;

@@ -1,0 +1,80 @@
+//! Client identifiers.
+
+use std::fmt;
+use std::ops::Deref;
+
+use super::MqttString;
+use crate::codec::Violation;
+
+/// A client identifier as carried by CONNECT: any UTF-8 Encoded String, possibly empty.
+///
+/// Whether an empty or long identifier is accepted is the broker's decision, not the codec's
+/// (MQTT 5.0 §3.1.3.1): [`ClientId::is_empty`] and [`ClientId::is_conservative`] help it decide.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ClientId(MqttString);
+
+impl ClientId {
+    /// Validates a client identifier.
+    pub fn new(value: &str) -> Result<Self, Violation> {
+        MqttString::new(value).map(ClientId)
+    }
+
+    /// The identifier.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// Whether the identifier is 1 to 23 bytes of `0-9a-zA-Z`: the form every server must
+    /// accept ([MQTT-3.1.3-5]), and the only form MQTT 3.1 allows.
+    #[must_use]
+    pub fn is_conservative(&self) -> bool {
+        let s = self.as_str();
+        (1..=23).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+    }
+}
+
+impl From<MqttString> for ClientId {
+    fn from(value: MqttString) -> Self {
+        ClientId(value)
+    }
+}
+
+impl Deref for ClientId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<MqttString> for ClientId {
+    fn as_ref(&self) -> &MqttString {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientId({:?})", self.as_str())
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conservative_form() {
+        assert!(ClientId::new("abc123XYZ").unwrap().is_conservative());
+        assert!(!ClientId::new("").unwrap().is_conservative());
+        assert!(!ClientId::new("has-dash").unwrap().is_conservative());
+        assert!(!ClientId::new(&"a".repeat(24)).unwrap().is_conservative());
+    }
+}

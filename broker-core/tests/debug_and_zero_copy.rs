@@ -1,6 +1,10 @@
 //! `Debug` never shows payloads, passwords or authentication data; decoded payloads and
 //! strings share the receive buffer instead of being copied.
 
+// Clippy's allow-unwrap-in-tests covers `#[test]` functions only; `cfg(test)` extends it to the
+// helpers of this test crate.
+#![cfg(test)]
+
 use broker_core::codec::{Auth, Connect, Decoder, Packet, Publish, QosPid, Will};
 use broker_core::types::{ClientId, MqttString, PacketId, ProtocolVersion, QoS, TopicName};
 use bytes::{Bytes, BytesMut};
@@ -29,12 +33,18 @@ fn debug_redacts_password_auth_data_and_will_payload() {
     assert!(!text.contains(SECRET), "{text}");
     assert!(text.contains("alice"), "user names are not secret: {text}");
     assert!(text.contains("<redacted>"), "{text}");
-    assert!(text.contains(&format!("<{} bytes>", SECRET.len())), "{text}");
+    assert!(
+        text.contains(&format!("<{} bytes>", SECRET.len())),
+        "{text}"
+    );
 }
 
 #[test]
 fn debug_redacts_publish_payload_and_auth_data() {
-    let mut p = Publish::new(TopicName::new("t").unwrap(), Bytes::from_static(SECRET.as_bytes()));
+    let mut p = Publish::new(
+        TopicName::new("t").unwrap(),
+        Bytes::from_static(SECRET.as_bytes()),
+    );
     p.properties.correlation_data = Some(Bytes::from_static(SECRET.as_bytes()));
     let text = format!("{p:?}");
     assert!(!text.contains(SECRET), "{text}");

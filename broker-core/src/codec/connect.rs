@@ -156,7 +156,8 @@ impl Connect {
             return Err(Violation::ConnectReservedFlag);
         }
         let will_flag = flags & FLAG_WILL != 0;
-        let will_qos = QoS::try_from((flags & FLAG_WILL_QOS) >> 3)?;
+        let will_qos =
+            QoS::try_from((flags & FLAG_WILL_QOS) >> 3).map_err(|_| Violation::InvalidWillQoS)?;
         let will_retain = flags & FLAG_WILL_RETAIN != 0;
         if !will_flag && will_qos != QoS::AtMostOnce {
             return Err(Violation::WillQoSWithoutWill);

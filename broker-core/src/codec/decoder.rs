@@ -69,7 +69,7 @@ impl Decoder {
     /// `Err(_)`: the stream is broken; the connection must be closed after the answer that
     /// [`DecodeError::answer`] gives.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, DecodeError> {
-        let Some(header) = FixedHeader::parse(buf)? else {
+        let Some(header) = FixedHeader::parse_for(buf, self.version)? else {
             return Ok(None);
         };
         let size = header.packet_len();

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::{varint, Violation};
+use crate::types::ProtocolVersion;
 
 /// The type of an MQTT control packet: the high nibble of the first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,18 +126,32 @@ pub struct FixedHeader {
 }
 
 impl FixedHeader {
-    /// Parses a fixed header from the start of `buf` without consuming anything.
+    /// Parses a fixed header by the rules of MQTT 5.0 and 3.1.1, without consuming anything.
     ///
     /// `Ok(None)` means more bytes are needed. The type and flags are checked from the first
     /// byte alone, so garbage is rejected as early as possible (a PUBLISH with QoS 3 too,
     /// [MQTT-3.3.1-4]).
     pub fn parse(buf: &[u8]) -> Result<Option<FixedHeader>, Violation> {
+        Self::parse_for(buf, Some(ProtocolVersion::V5))
+    }
+
+    /// Parses a fixed header by the rules of `version` (`None` before a CONNECT told it).
+    ///
+    /// - MQTT 3.1 sends PUBREL, SUBSCRIBE and UNSUBSCRIBE at QoS 1 and sets DUP when it
+    ///   retries them (3.1 §3.6, §3.8, §3.10), so `1010` is accepted there too.
+    /// - Only MQTT 5.0 requires the remaining length in its shortest form ([MQTT-1.5.5-1]);
+    ///   3.x and a first packet of unknown version are read without that rule.
+    pub fn parse_for(
+        buf: &[u8],
+        version: Option<ProtocolVersion>,
+    ) -> Result<Option<FixedHeader>, Violation> {
         let Some((&first, rest)) = buf.split_first() else {
             return Ok(None);
         };
         let packet_type = PacketType::from_nibble(first >> 4)?;
         let flags = first & 0x0F;
         match packet_type.fixed_flags() {
+            Some(0b0010) if version == Some(ProtocolVersion::V3_1) && flags == 0b1010 => {}
             Some(expected) if flags != expected => {
                 return Err(Violation::ReservedFlags {
                     packet: packet_type,
@@ -146,19 +161,51 @@ impl FixedHeader {
             None if flags & 0b0110 == 0b0110 => return Err(Violation::InvalidQoS),
             _ => {}
         }
-        Ok(
-            varint::decode(rest)?.map(|(remaining_length, len)| FixedHeader {
-                packet_type,
-                flags,
-                remaining_length,
-                header_len: 1 + len,
-            }),
-        )
+        let remaining = if version == Some(ProtocolVersion::V5) {
+            varint::decode(rest)?
+        } else {
+            varint::decode_v3(rest)?
+        };
+        Ok(remaining.map(|(remaining_length, len)| FixedHeader {
+            packet_type,
+            flags,
+            remaining_length,
+            header_len: 1 + len,
+        }))
     }
 
     /// The whole packet's size: fixed header plus remaining length.
     #[must_use]
     pub fn packet_len(&self) -> usize {
         self.header_len + self.remaining_length as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mqtt_3_1_allows_dup_on_qos_1_control_packets() {
+        for first in [0x6A, 0x8A, 0xAA] {
+            assert!(FixedHeader::parse_for(&[first, 0], Some(ProtocolVersion::V3_1)).is_ok());
+            assert!(matches!(
+                FixedHeader::parse_for(&[first, 0], Some(ProtocolVersion::V3_1_1)),
+                Err(Violation::ReservedFlags { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn shortest_form_is_required_in_v5_only() {
+        let non_minimal = [0xC0, 0x80, 0x00];
+        assert_eq!(
+            FixedHeader::parse_for(&non_minimal, Some(ProtocolVersion::V5)),
+            Err(Violation::VarIntNotMinimal)
+        );
+        let header = FixedHeader::parse_for(&non_minimal, Some(ProtocolVersion::V3_1_1))
+            .unwrap()
+            .unwrap();
+        assert_eq!((header.remaining_length, header.header_len), (0, 3));
     }
 }

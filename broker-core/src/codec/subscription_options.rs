@@ -50,7 +50,7 @@ impl SubscriptionOptions {
         if byte & reserved != 0 {
             return Err(Violation::SubscriptionOptionsReserved(byte));
         }
-        let qos = QoS::try_from(byte & 0b11)?;
+        let qos = QoS::try_from(byte & 0b11).map_err(|_| Violation::InvalidRequestedQoS)?;
         let retain_handling = match (byte >> 4) & 0b11 {
             0 => RetainHandling::SendAtSubscribe,
             1 => RetainHandling::SendAtSubscribeIfNew,
@@ -106,7 +106,7 @@ mod tests {
         );
         assert_eq!(
             SubscriptionOptions::from_byte(0x03, ProtocolVersion::V5),
-            Err(Violation::InvalidQoS)
+            Err(Violation::InvalidRequestedQoS)
         );
     }
 }

@@ -7,18 +7,28 @@ use super::Violation;
 /// The largest value four bytes can carry: 268,435,455.
 pub const MAX_VAR_INT: u32 = 268_435_455;
 
-/// Decodes a Variable Byte Integer from the start of `buf`.
+/// Decodes a Variable Byte Integer from the start of `buf`, as MQTT 5.0 requires it.
 ///
 /// Returns `Ok(None)` when `buf` ends before the integer does (more bytes are needed),
 /// `Ok(Some((value, length)))` otherwise. A fifth continuation byte is
 /// [`Violation::VarIntTooLong`]; a longer form than needed (`0x80 0x00` for 0) is
 /// [`Violation::VarIntNotMinimal`] ([MQTT-1.5.5-1]).
 pub fn decode(buf: &[u8]) -> Result<Option<(u32, usize)>, Violation> {
+    decode_inner(buf, true)
+}
+
+/// Decodes a remaining length as MQTT 3.1 and 3.1.1 allow it: at most four bytes, but not
+/// necessarily in the shortest form (3.1.1 §2.2.3 has no such rule).
+pub fn decode_v3(buf: &[u8]) -> Result<Option<(u32, usize)>, Violation> {
+    decode_inner(buf, false)
+}
+
+fn decode_inner(buf: &[u8], minimal: bool) -> Result<Option<(u32, usize)>, Violation> {
     let mut value: u32 = 0;
     for (i, &byte) in buf.iter().enumerate().take(4) {
         value |= u32::from(byte & 0x7F) << (7 * i);
         if byte & 0x80 == 0 {
-            if i > 0 && byte == 0 {
+            if minimal && i > 0 && byte == 0 {
                 return Err(Violation::VarIntNotMinimal);
             }
             return Ok(Some((value, i + 1)));
@@ -109,5 +119,12 @@ mod tests {
             decode(&[0xFF, 0x80, 0x00]),
             Err(Violation::VarIntNotMinimal)
         );
+    }
+
+    #[test]
+    fn v3_accepts_non_minimal_forms_but_not_five_bytes() {
+        assert_eq!(decode_v3(&[0x80, 0x00]), Ok(Some((0, 2))));
+        assert_eq!(decode_v3(&[0x85, 0x80, 0x00]), Ok(Some((5, 3))));
+        assert_eq!(decode_v3(&[0x80, 0x80, 0x80, 0x80]), Err(Violation::VarIntTooLong));
     }
 }

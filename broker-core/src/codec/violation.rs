@@ -109,6 +109,12 @@ pub enum Violation {
     /// QoS 3.
     #[error("QoS 3")]
     InvalidQoS,
+    /// Will QoS 3 in the connect flags.
+    #[error("will QoS 3")]
+    InvalidWillQoS,
+    /// Maximum QoS 3 in subscription options.
+    #[error("requested QoS 3 in subscription options")]
+    InvalidRequestedQoS,
     /// DUP set on a QoS 0 PUBLISH.
     #[error("DUP flag set on a QoS 0 PUBLISH")]
     DupOnQoS0,
@@ -188,21 +194,21 @@ impl Violation {
     pub fn statement(&self) -> &'static str {
         use Violation as V;
         match self {
-            V::ReservedPacketType(_) => "MQTT-5.0 §2.1.2",
+            V::ReservedPacketType(_) | V::PacketNotInVersion(_) => "MQTT-5.0 §2.1.2",
             V::ReservedFlags { packet, .. } => match packet {
                 PacketType::PubRel => "MQTT-3.6.1-1",
                 PacketType::Subscribe => "MQTT-3.8.1-1",
                 PacketType::Unsubscribe => "MQTT-3.10.1-1",
+                PacketType::Disconnect => "MQTT-3.14.1-1",
+                PacketType::Auth => "MQTT-3.15.1-1",
                 _ => "MQTT-2.1.3-1",
             },
             V::VarIntTooLong => "MQTT-5.0 §1.5.5",
             V::VarIntNotMinimal => "MQTT-1.5.5-1",
-            V::Truncated => "MQTT-5.0 §4.13",
-            V::TrailingBytes(_) => "MQTT-5.0 §4.13",
-            V::PacketNotInVersion(_) => "MQTT-5.0 §2.1.2",
+            V::Truncated | V::TrailingBytes(_) => "MQTT-5.0 §4.13",
             V::InvalidUtf8 => "MQTT-1.5.4-1",
             V::NullCharacter => "MQTT-1.5.4-2",
-            V::StringTooLong => "MQTT-5.0 §1.5.4",
+            V::StringTooLong => "MQTT-4.7.3-3",
             V::EmptyTopic => "MQTT-4.7.3-1",
             V::WildcardInTopicName => "MQTT-3.3.2-2",
             V::MultiLevelWildcardNotLast => "MQTT-4.7.1-1",
@@ -214,9 +220,11 @@ impl Violation {
             V::AuthDataWithoutMethod => "MQTT-5.0 §3.1.2.11.10",
             V::ZeroPacketId => "MQTT-2.2.1-3",
             V::InvalidQoS => "MQTT-3.3.1-4",
+            V::InvalidWillQoS => "MQTT-3.1.2-12",
+            V::InvalidRequestedQoS => "MQTT-5.0 §3.8.3.1",
             V::DupOnQoS0 => "MQTT-3.3.1-2",
             V::ZeroTopicAlias => "MQTT-3.3.2-8",
-            V::MissingTopicName => "MQTT-5.0 §3.3.2.3.4",
+            V::MissingTopicName => "MQTT-5.0 §3.3.2.1",
             V::InvalidSubscriptionId => "MQTT-5.0 §3.8.2.1.2",
             V::NoSubscribeFilters => "MQTT-3.8.3-2",
             V::NoUnsubscribeFilters => "MQTT-3.10.3-2",
@@ -231,26 +239,50 @@ impl Violation {
             V::PasswordWithoutUsername => "MQTT-3.1.2-22",
             V::ConnAckReservedFlags => "MQTT-3.2.2-1",
             V::SessionPresentOnFailure => "MQTT-3.2.2-6",
-            V::UnknownReasonCode(_) | V::ReasonCodeNotAllowed { .. } => "MQTT-5.0 §2.4",
+            V::UnknownReasonCode(_) => "MQTT-5.0 §2.4",
+            V::ReasonCodeNotAllowed { packet, .. } => match packet {
+                PacketType::ConnAck => "MQTT-3.2.2-8",
+                PacketType::PubAck => "MQTT-3.4.2-1",
+                PacketType::PubRec => "MQTT-3.5.2-1",
+                PacketType::PubRel => "MQTT-3.6.2-1",
+                PacketType::PubComp => "MQTT-3.7.2-1",
+                PacketType::SubAck => "MQTT-3.9.3-2",
+                PacketType::UnsubAck => "MQTT-3.11.3-2",
+                PacketType::Disconnect => "MQTT-3.14.2-1",
+                PacketType::Auth => "MQTT-3.15.2-1",
+                _ => "MQTT-5.0 §2.4",
+            },
         }
     }
 
-    /// The MQTT 3.1.1 statement id where it differs from [`Violation::statement`].
+    /// The MQTT 3.1.1 statement where it differs from [`Violation::statement`]: its id, or
+    /// its section where 3.1.1 states the rule without an id.
     #[must_use]
     pub fn statement_v311(&self) -> Option<&'static str> {
         use Violation as V;
         match self {
-            V::ReservedFlags { .. } => Some("MQTT-2.2.2-2"),
+            V::ReservedFlags { packet, .. } => match packet {
+                PacketType::PubRel
+                | PacketType::Subscribe
+                | PacketType::Unsubscribe
+                | PacketType::Disconnect => None,
+                _ => Some("MQTT-2.2.2-2"),
+            },
+            V::VarIntTooLong => Some("MQTT-3.1.1 §2.2.3"),
             V::InvalidUtf8 => Some("MQTT-1.5.3-1"),
             V::NullCharacter => Some("MQTT-1.5.3-2"),
+            V::WildcardInTopicName => None,
             V::MultiLevelWildcardNotLast => Some("MQTT-4.7.1-2"),
             V::SingleLevelWildcardNotWholeLevel => Some("MQTT-4.7.1-3"),
             V::ZeroPacketId => Some("MQTT-2.3.1-1"),
+            V::InvalidWillQoS => Some("MQTT-3.1.2-14"),
+            V::InvalidRequestedQoS | V::SubscriptionOptionsReserved(_) => Some("MQTT-3-8.3-4"),
             V::NoSubscribeFilters => Some("MQTT-3.8.3-3"),
-            V::SubscriptionOptionsReserved(_) => Some("MQTT-3-8.3-4"),
             V::WillQoSWithoutWill => Some("MQTT-3.1.2-13"),
             V::WillRetainWithoutWill => Some("MQTT-3.1.2-15"),
+            V::ConnAckReservedFlags => Some("MQTT-3.1.1 §3.2.2.1"),
             V::SessionPresentOnFailure => Some("MQTT-3.2.2-4"),
+            V::UnknownReasonCode(_) => Some("MQTT-3.9.3-2"),
             _ => None,
         }
     }
@@ -267,6 +299,7 @@ impl Violation {
             | V::MissingTopicName
             | V::InvalidSubscriptionId
             | V::InvalidRetainHandling
+            | V::InvalidRequestedQoS
             | V::NoLocalOnSharedSubscription
             | V::NoSubscribeFilters
             | V::NoUnsubscribeFilters

@@ -156,9 +156,17 @@ impl Connect {
             return Err(Violation::ConnectReservedFlag);
         }
         let will_flag = flags & FLAG_WILL != 0;
-        let will_qos =
-            QoS::try_from((flags & FLAG_WILL_QOS) >> 3).map_err(|_| Violation::InvalidWillQoS)?;
-        let will_retain = flags & FLAG_WILL_RETAIN != 0;
+        // MQTT 3.1 disregards Will QoS and Will Retain when the will flag is 0 (3.1 §3.1);
+        // 3.1.1 and 5.0 require them to be 0.
+        let lenient = protocol == ProtocolVersion::V3_1;
+        let will_bits = if lenient && !will_flag {
+            0
+        } else {
+            flags & (FLAG_WILL_QOS | FLAG_WILL_RETAIN)
+        };
+        let will_qos = QoS::try_from((will_bits & FLAG_WILL_QOS) >> 3)
+            .map_err(|_| Violation::InvalidWillQoS)?;
+        let will_retain = will_bits & FLAG_WILL_RETAIN != 0;
         if !will_flag && will_qos != QoS::AtMostOnce {
             return Err(Violation::WillQoSWithoutWill);
         }
@@ -197,12 +205,14 @@ impl Connect {
         } else {
             None
         };
-        let username = if username_flag {
+        // In 3.1 "the Remaining Length field … takes precedence over the User Name flag": a
+        // user name or password flag whose field is missing is valid (3.1 §3.1).
+        let username = if username_flag && !(lenient && r.is_empty()) {
             Some(r.string()?)
         } else {
             None
         };
-        let password = if password_flag {
+        let password = if password_flag && !(lenient && r.is_empty()) {
             Some(r.binary()?)
         } else {
             None

@@ -3,7 +3,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::reader::Reader;
-use super::{Connect, DecodeError, FixedHeader, Packet, PacketType};
+use super::{varint, Connect, DecodeError, FixedHeader, Packet, PacketType, Violation};
 use crate::types::ProtocolVersion;
 
 /// The largest packet MQTT can express: a 5-byte fixed header and 268,435,455 bytes.
@@ -93,6 +93,11 @@ impl Decoder {
             let protocol = Connect::read_version(&mut Reader::new(body.clone()))?;
             // The first CONNECT fixes the version; a second one is the session's to refuse.
             self.version.get_or_insert(protocol);
+            // A first CONNECT's header is read before its version is known; 5.0 wants the
+            // remaining length in its shortest form ([MQTT-1.5.5-1]).
+            if protocol.is_v5() && header.header_len != 1 + varint::len(header.remaining_length) {
+                return Err(Violation::VarIntNotMinimal.into());
+            }
             return Packet::decode_body(header, body, protocol);
         }
         let version = self.version.ok_or(DecodeError::ExpectedConnect)?;

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use super::{Violation, ViolationKind};
+use super::{PacketType, Violation, ViolationKind};
 use crate::types::{ProtocolVersion, ReasonCode};
 
 /// Why bytes from the network could not be decoded. Every variant is the peer's fault.
@@ -13,7 +13,9 @@ pub enum DecodeError {
     Violation(#[from] Violation),
     /// The packet is larger than the configured maximum packet size; detected from the fixed
     /// header, before the body is buffered.
-    #[error("packet of {size} bytes exceeds the maximum packet size of {max} bytes")]
+    #[error(
+        "[MQTT-3.2.2-15] packet of {size} bytes exceeds the maximum packet size of {max} bytes"
+    )]
     PacketTooLarge {
         /// The size the fixed header declares, fixed header included.
         size: usize,
@@ -33,6 +35,9 @@ impl DecodeError {
     #[must_use]
     pub fn reason_code(&self) -> ReasonCode {
         match self {
+            // "A Topic Alias value of 0 … is a Protocol Error, the receiver uses DISCONNECT
+            // with Reason Code of 0x94 (Topic Alias invalid)" (§3.3.4).
+            DecodeError::Violation(Violation::ZeroTopicAlias) => ReasonCode::TopicAliasInvalid,
             DecodeError::Violation(v) => match v.kind() {
                 ViolationKind::Malformed => ReasonCode::MalformedPacket,
                 ViolationKind::Protocol => ReasonCode::ProtocolError,
@@ -61,12 +66,26 @@ impl DecodeError {
                 };
             }
         }
+        // Each packet allows only its own codes (CONNACK §3.2.2.2, DISCONNECT §3.14.2.1).
+        // The codes one of them lacks come from Protocol Errors: 0x94 for a zero Topic Alias
+        // (not a CONNACK code), 0x84 for a CONNECT on a connection whose version is known,
+        // which is a second CONNECT ([MQTT-3.1.0-2]; not a DISCONNECT code).
+        let code_in = |packet: PacketType| {
+            let code = self.reason_code();
+            if code.allowed_in(packet) {
+                code
+            } else {
+                ReasonCode::ProtocolError
+            }
+        };
         match (version, connack_sent) {
             (Some(ProtocolVersion::V5), false) => ErrorAnswer::ConnAck {
                 version: ProtocolVersion::V5,
-                code: self.reason_code(),
+                code: code_in(PacketType::ConnAck),
             },
-            (Some(ProtocolVersion::V5), true) => ErrorAnswer::Disconnect(self.reason_code()),
+            (Some(ProtocolVersion::V5), true) => {
+                ErrorAnswer::Disconnect(code_in(PacketType::Disconnect))
+            }
             _ => ErrorAnswer::Close,
         }
     }
@@ -114,7 +133,7 @@ mod tests {
     #[test]
     fn answers_follow_version_and_phase() {
         let malformed = DecodeError::Violation(Violation::Truncated);
-        let protocol = DecodeError::Violation(Violation::ZeroTopicAlias);
+        let protocol = DecodeError::Violation(Violation::NoSubscribeFilters);
         assert_eq!(
             malformed.answer(Some(ProtocolVersion::V5), false),
             ErrorAnswer::ConnAck {
@@ -136,6 +155,19 @@ mod tests {
             ErrorAnswer::ConnAck {
                 version: ProtocolVersion::V3_1_1,
                 code: ReasonCode::UnsupportedProtocolVersion
+            }
+        );
+        // §3.3.4: a zero Topic Alias is answered with 0x94, which CONNACK does not allow.
+        let alias = DecodeError::Violation(Violation::ZeroTopicAlias);
+        assert_eq!(
+            alias.answer(Some(ProtocolVersion::V5), true),
+            ErrorAnswer::Disconnect(ReasonCode::TopicAliasInvalid)
+        );
+        assert_eq!(
+            alias.answer(Some(ProtocolVersion::V5), false),
+            ErrorAnswer::ConnAck {
+                version: ProtocolVersion::V5,
+                code: ReasonCode::ProtocolError
             }
         );
         let too_large = DecodeError::PacketTooLarge { size: 10, max: 5 };

@@ -125,6 +125,9 @@ mod tests {
     fn v3_accepts_non_minimal_forms_but_not_five_bytes() {
         assert_eq!(decode_v3(&[0x80, 0x00]), Ok(Some((0, 2))));
         assert_eq!(decode_v3(&[0x85, 0x80, 0x00]), Ok(Some((5, 3))));
-        assert_eq!(decode_v3(&[0x80, 0x80, 0x80, 0x80]), Err(Violation::VarIntTooLong));
+        assert_eq!(
+            decode_v3(&[0x80, 0x80, 0x80, 0x80]),
+            Err(Violation::VarIntTooLong)
+        );
     }
 }

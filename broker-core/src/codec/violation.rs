@@ -73,8 +73,11 @@ pub enum Violation {
     /// `+` that is not a whole level.
     #[error("'+' does not occupy a whole level of the filter")]
     SingleLevelWildcardNotWholeLevel,
-    /// A share name that is empty or holds `+` or `#`.
-    #[error("share name is empty or holds a wildcard")]
+    /// An empty share name.
+    #[error("shared subscription has an empty share name")]
+    EmptyShareName,
+    /// A share name that holds `+` or `#`.
+    #[error("share name holds a wildcard")]
     InvalidShareName,
     /// `$share/{ShareName}` without `/` and a filter after it.
     #[error("shared subscription has no topic filter after the share name")]
@@ -189,7 +192,10 @@ pub enum Violation {
 
 impl Violation {
     /// The MQTT 5.0 normative statement this violation breaks, or the section that states the
-    /// rule where it has no statement id.
+    /// rule where it has no statement id. Rules that only 3.1.1 has (a password without a
+    /// user name) give the 3.1.1 id. Packet identifier 0 cites [MQTT-2.2.1-3], the rule for
+    /// PUBLISH, SUBSCRIBE and UNSUBSCRIBE; acknowledgements echo an identifier
+    /// ([MQTT-2.2.1-5], [MQTT-2.2.1-6]), so a zero there is refused by the same check.
     #[must_use]
     pub fn statement(&self) -> &'static str {
         use Violation as V;
@@ -208,13 +214,13 @@ impl Violation {
             V::Truncated | V::TrailingBytes(_) => "MQTT-5.0 §4.13",
             V::InvalidUtf8 => "MQTT-1.5.4-1",
             V::NullCharacter => "MQTT-1.5.4-2",
-            V::StringTooLong => "MQTT-4.7.3-3",
+            V::StringTooLong => "MQTT-5.0 §1.5.4",
             V::EmptyTopic => "MQTT-4.7.3-1",
             V::WildcardInTopicName => "MQTT-3.3.2-2",
             V::MultiLevelWildcardNotLast => "MQTT-4.7.1-1",
             V::SingleLevelWildcardNotWholeLevel => "MQTT-4.7.1-2",
-            V::InvalidShareName => "MQTT-4.8.2-1",
-            V::SharedFilterMissing => "MQTT-4.8.2-2",
+            V::EmptyShareName => "MQTT-4.8.2-1",
+            V::InvalidShareName | V::SharedFilterMissing => "MQTT-4.8.2-2",
             V::UnknownProperty(_) | V::PropertyNotAllowed { .. } => "MQTT-5.0 §2.2.2.2",
             V::DuplicateProperty(_) | V::InvalidPropertyValue(_) => "MQTT-5.0 §2.2.2.2",
             V::AuthDataWithoutMethod => "MQTT-5.0 §3.1.2.11.10",
@@ -231,7 +237,7 @@ impl Violation {
             V::SubscriptionOptionsReserved(_) => "MQTT-3.8.3-5",
             V::InvalidRetainHandling => "MQTT-5.0 §3.8.3.1",
             V::NoLocalOnSharedSubscription => "MQTT-3.8.3-4",
-            V::NoReasonCodes => "MQTT-5.0 §3.9.3",
+            V::NoReasonCodes => "MQTT-5.0 §3.9.3, §3.11.3",
             V::InvalidProtocolName => "MQTT-3.1.2-1",
             V::ConnectReservedFlag => "MQTT-3.1.2-3",
             V::WillQoSWithoutWill => "MQTT-3.1.2-11",
@@ -268,6 +274,7 @@ impl Violation {
                 | PacketType::Disconnect => None,
                 _ => Some("MQTT-2.2.2-2"),
             },
+            V::ReservedPacketType(_) | V::PacketNotInVersion(_) => Some("MQTT-3.1.1 §2.2.1"),
             V::VarIntTooLong => Some("MQTT-3.1.1 §2.2.3"),
             V::InvalidUtf8 => Some("MQTT-1.5.3-1"),
             V::NullCharacter => Some("MQTT-1.5.3-2"),
@@ -282,7 +289,7 @@ impl Violation {
             V::WillRetainWithoutWill => Some("MQTT-3.1.2-15"),
             V::ConnAckReservedFlags => Some("MQTT-3.1.1 §3.2.2.1"),
             V::SessionPresentOnFailure => Some("MQTT-3.2.2-4"),
-            V::UnknownReasonCode(_) => Some("MQTT-3.9.3-2"),
+            V::UnknownReasonCode(_) => Some("MQTT-3.9.3-2 (SUBACK), §3.2.2.3 (CONNACK)"),
             _ => None,
         }
     }

@@ -17,8 +17,8 @@ const SHARE_PREFIX: &str = "$share/";
 /// - at least one character ([MQTT-4.7.3-1]), at most 65,535 bytes, no U+0000;
 /// - `#` only on its own as the last level ([MQTT-4.7.1-1]);
 /// - `+` only as a whole level ([MQTT-4.7.1-2]);
-/// - a share name of at least one character without `/`, `+` or `#` ([MQTT-4.8.2-1]),
-///   followed by `/` and a filter ([MQTT-4.8.2-2]).
+/// - a share name of at least one character ([MQTT-4.8.2-1]) without `+` or `#`, followed
+///   by `/` and a filter ([MQTT-4.8.2-2]).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TopicFilter(ByteString);
 
@@ -93,7 +93,10 @@ fn check_filter(value: &str) -> Result<(), Violation> {
     let filter = match value.strip_prefix(SHARE_PREFIX) {
         Some(rest) => {
             let (group, filter) = rest.split_once('/').ok_or(Violation::SharedFilterMissing)?;
-            if group.is_empty() || group.contains(['+', '#']) {
+            if group.is_empty() {
+                return Err(Violation::EmptyShareName);
+            }
+            if group.contains(['+', '#']) {
                 return Err(Violation::InvalidShareName);
             }
             if filter.is_empty() {
@@ -206,8 +209,13 @@ mod tests {
         assert!(f.has_wildcards());
         let f = TopicFilter::new("$share/g/#").unwrap();
         assert_eq!(f.matching_filter(), "#");
-        // [MQTT-4.8.2-1]: the share name holds no `/`, `+` or `#` and is not empty.
-        for bad in ["$share/+/a", "$share/#/a", "$share/g+/a", "$share//a"] {
+        // [MQTT-4.8.2-1]: the share name is not empty.
+        assert_eq!(
+            TopicFilter::new("$share//a"),
+            Err(Violation::EmptyShareName)
+        );
+        // [MQTT-4.8.2-2]: the share name holds no `+` or `#`.
+        for bad in ["$share/+/a", "$share/#/a", "$share/g+/a"] {
             assert_eq!(
                 TopicFilter::new(bad),
                 Err(Violation::InvalidShareName),

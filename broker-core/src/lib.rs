@@ -8,9 +8,13 @@
 //! - [`codec`]: an incremental, strict, zero-copy encoder and decoder of every MQTT 3.1,
 //!   3.1.1 and 5.0 control packet. Every rejection names the normative statement it enforces
 //!   and maps, in one place, to the reason code or return code the broker answers with.
+//! - [`router`]: the subscription index (topic trie with `+`, `#` and the `$` rule), shared
+//!   subscription groups and retained messages: who gets a publish, and which retained
+//!   messages a new subscription gets.
 //!
 //! The codec never does I/O, never spawns and never reads a clock: it takes bytes and returns
 //! packets, and the other way round.
 
 pub mod codec;
+pub mod router;
 pub mod types;

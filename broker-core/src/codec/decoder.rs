@@ -9,6 +9,10 @@ use crate::types::ProtocolVersion;
 /// The largest packet MQTT can express: a 5-byte fixed header and 268,435,455 bytes.
 pub const MAX_PACKET_SIZE: u32 = 1 + 4 + super::varint::MAX_VAR_INT;
 
+/// The most buffer room reserved at once for a packet still arriving. Room for a larger packet
+/// grows as its bytes arrive, so a peer's memory cost is what it sends, not what it declares.
+const MAX_RESERVE: usize = 64 * 1024;
+
 /// Decodes packets from a byte stream, one at a time, as bytes arrive.
 ///
 /// - [`Decoder::decode`] returns `Ok(None)` and consumes nothing until a whole packet is
@@ -65,7 +69,7 @@ impl Decoder {
     /// Decodes one packet from the front of `buf`.
     ///
     /// `Ok(None)`: more bytes are needed; `buf` is untouched (but may have reserved room for
-    /// the declared packet). `Ok(Some(packet))`: the packet's bytes were removed from `buf`.
+    /// up to 64 KiB more of the declared packet). `Ok(Some(packet))`: the packet's bytes were removed from `buf`.
     /// `Err(_)`: the stream is broken; the connection must be closed after the answer that
     /// [`DecodeError::answer`] gives.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, DecodeError> {
@@ -80,7 +84,7 @@ impl Decoder {
             });
         }
         if buf.len() < size {
-            buf.reserve(size - buf.len());
+            buf.reserve((size - buf.len()).min(MAX_RESERVE));
             return Ok(None);
         }
         let mut body = buf.split_to(size).freeze();

@@ -66,7 +66,7 @@ fn decoded_payload_and_topic_share_the_receive_buffer() {
     );
     p.qos_pid = QosPid::AtLeastOnce(PacketId::new(9).unwrap());
     let mut buf = BytesMut::new();
-    Packet::Publish(Box::new(p.clone()))
+    Packet::Publish(p.clone())
         .encode(ProtocolVersion::V3_1_1, &mut buf)
         .unwrap();
     let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
@@ -75,7 +75,7 @@ fn decoded_payload_and_topic_share_the_receive_buffer() {
     let Some(Packet::Publish(decoded)) = decoder.decode(&mut buf).unwrap() else {
         panic!("expected a PUBLISH");
     };
-    assert_eq!(*decoded, p);
+    assert_eq!(decoded, p);
     assert!(range.contains(&(decoded.payload.as_ptr() as usize)));
     let topic = decoded.topic.as_ref().unwrap();
     assert!(range.contains(&(topic.as_ptr() as usize)));

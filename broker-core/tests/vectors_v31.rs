@@ -252,14 +252,14 @@ fn publish_qos2_and_its_pubrec_pubrel_pubcomp() {
     ];
     let mut p = Publish::new(TopicName::new("a/b").unwrap(), Bytes::from_static(b"data"));
     p.qos_pid = QosPid::ExactlyOnce(pid(12));
-    both_ways(&publish, &Packet::Publish(Box::new(p.clone())));
+    both_ways(&publish, &Packet::Publish(p.clone()));
 
     // The same message sent again, DUP 1 and RETAIN 1: first byte 0011_1101.
     let mut again = publish;
     again[0] = 0x3D;
     p.dup = true;
     p.retain = true;
-    both_ways(&again, &Packet::Publish(Box::new(p)));
+    both_ways(&again, &Packet::Publish(p));
 
     // §3.5 PUBREC, §3.6 PUBREL (QoS 1 in the header: flags 0010), §3.7 PUBCOMP:
     // remaining length 2, the message identifier 12.

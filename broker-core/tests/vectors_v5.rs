@@ -261,7 +261,7 @@ fn publish_qos1_with_topic_alias_and_user_properties() {
     p.qos_pid = QosPid::AtLeastOnce(pid(10));
     p.properties.topic_alias = Some(TopicAlias::new(1).unwrap());
     p.properties.user_properties = vec![up("a", "1"), up("b", "2")];
-    both_ways(&bytes, &Packet::Publish(Box::new(p)));
+    both_ways(&bytes, &Packet::Publish(p));
 }
 
 #[test]
@@ -286,7 +286,7 @@ fn publish_with_empty_topic_and_topic_alias_only() {
             ..PublishProperties::default()
         },
     };
-    both_ways(&bytes, &Packet::Publish(Box::new(p)));
+    both_ways(&bytes, &Packet::Publish(p));
 }
 
 #[rustfmt::skip]
@@ -308,7 +308,7 @@ const PUBLISH_PROPERTIES: &[u8] = &[
 
 fn publish_properties_packet() -> Packet {
     let sub_id = |v| SubscriptionId::new(v).unwrap();
-    Packet::Publish(Box::new(Publish {
+    Packet::Publish(Publish {
         dup: false,
         qos_pid: QosPid::ExactlyOnce(pid(256)),
         retain: true,
@@ -324,7 +324,7 @@ fn publish_properties_packet() -> Packet {
             user_properties: vec![],
             subscription_identifiers: vec![sub_id(1), sub_id(128), sub_id(268_435_455)],
         },
-    }))
+    })
 }
 
 #[test]

@@ -13,10 +13,10 @@
 //!
 //! let publish = Publish::new(TopicName::new("a/b").unwrap(), Bytes::from_static(b"hi"));
 //! let mut buf = BytesMut::new();
-//! Packet::Publish(Box::new(publish.clone())).encode(ProtocolVersion::V5, &mut buf).unwrap();
+//! Packet::Publish(publish.clone()).encode(ProtocolVersion::V5, &mut buf).unwrap();
 //!
 //! let mut decoder = Decoder::with_version(ProtocolVersion::V5);
-//! assert_eq!(decoder.decode(&mut buf).unwrap(), Some(Packet::Publish(Box::new(publish))));
+//! assert_eq!(decoder.decode(&mut buf).unwrap(), Some(Packet::Publish(publish)));
 //! ```
 
 mod ack;

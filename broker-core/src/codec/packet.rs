@@ -11,14 +11,19 @@ use crate::types::ProtocolVersion;
 
 /// An MQTT control packet of any version. Fields that only MQTT 5.0 has (properties, most
 /// reason codes) are empty or Success for 3.x.
+///
+/// PUBLISH is held inline although it is the largest variant: it is the packet decoded and
+/// encoded per message, and boxing it would cost an allocation each time. The rare large
+/// packets, CONNECT and CONNACK, are boxed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // PUBLISH inline on purpose, see above.
 pub enum Packet {
     /// CONNECT.
     Connect(Box<Connect>),
     /// CONNACK.
     ConnAck(Box<ConnAck>),
     /// PUBLISH.
-    Publish(Box<Publish>),
+    Publish(Publish),
     /// PUBACK.
     PubAck(Ack),
     /// PUBREC.
@@ -83,9 +88,7 @@ impl Packet {
                 Packet::Connect(Box::new(Connect::decode_rest(protocol, r)?))
             }
             PacketType::ConnAck => Packet::ConnAck(Box::new(ConnAck::decode(r, version)?)),
-            PacketType::Publish => {
-                Packet::Publish(Box::new(Publish::decode(header.flags, r, version)?))
-            }
+            PacketType::Publish => Packet::Publish(Publish::decode(header.flags, r, version)?),
             PacketType::PubAck => Packet::PubAck(Ack::decode(PacketType::PubAck, r, version)?),
             PacketType::PubRec => Packet::PubRec(Ack::decode(PacketType::PubRec, r, version)?),
             PacketType::PubRel => Packet::PubRel(Ack::decode(PacketType::PubRel, r, version)?),

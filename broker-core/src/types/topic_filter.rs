@@ -34,9 +34,6 @@ impl TopicFilter {
     /// Validates a filter read from the wire without copying it.
     pub(crate) fn from_wire(bytes: Bytes) -> Result<Self, Violation> {
         let value = ByteString::try_from(bytes).map_err(|_| Violation::InvalidUtf8)?;
-        if value.as_bytes().contains(&0) {
-            return Err(Violation::NullCharacter);
-        }
         check_filter(&value)?;
         Ok(TopicFilter(value))
     }
@@ -93,6 +90,9 @@ fn check_filter(value: &str) -> Result<(), Violation> {
     let filter = match value.strip_prefix(SHARE_PREFIX) {
         Some(rest) => {
             let (group, filter) = rest.split_once('/').ok_or(Violation::SharedFilterMissing)?;
+            if group.contains('\0') {
+                return Err(Violation::NullCharacter);
+            }
             if group.is_empty() {
                 return Err(Violation::EmptyShareName);
             }
@@ -106,13 +106,24 @@ fn check_filter(value: &str) -> Result<(), Violation> {
         }
         None => value,
     };
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        if level.contains('#') && (level != "#" || levels.peek().is_some()) {
-            return Err(Violation::MultiLevelWildcardNotLast);
-        }
-        if level.contains('+') && level != "+" {
-            return Err(Violation::SingleLevelWildcardNotWholeLevel);
+    check_levels(filter.as_bytes())
+}
+
+/// One pass over the filter: a wildcard must start its level, `+` must end it, `#` must end
+/// the filter, and no byte may be U+0000.
+fn check_levels(filter: &[u8]) -> Result<(), Violation> {
+    let mut level_start = 0;
+    for (i, &byte) in filter.iter().enumerate() {
+        match byte {
+            b'/' => level_start = i + 1,
+            b'+' if i != level_start || filter.get(i + 1).is_some_and(|&next| next != b'/') => {
+                return Err(Violation::SingleLevelWildcardNotWholeLevel);
+            }
+            b'#' if i != level_start || i + 1 != filter.len() => {
+                return Err(Violation::MultiLevelWildcardNotLast);
+            }
+            0 => return Err(Violation::NullCharacter),
+            _ => {}
         }
     }
     Ok(())
@@ -199,6 +210,18 @@ mod tests {
     #[test]
     fn empty_is_rejected_mqtt_4_7_3_1() {
         assert_eq!(TopicFilter::new(""), Err(Violation::EmptyTopic));
+    }
+
+    #[test]
+    fn null_is_rejected_anywhere_mqtt_4_7_3_2() {
+        for bad in ["a\0", "\0/#", "$share/g\0/a", "$share/g/a\0"] {
+            let wire = Bytes::copy_from_slice(bad.as_bytes());
+            assert_eq!(
+                TopicFilter::from_wire(wire),
+                Err(Violation::NullCharacter),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

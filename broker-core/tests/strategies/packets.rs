@@ -310,12 +310,7 @@ pub(crate) fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
                 .prop_map(|c| Packet::ConnAck(Box::new(c)))
                 .boxed(),
         ),
-        (
-            4,
-            publish(version)
-                .prop_map(|p| Packet::Publish(Box::new(p)))
-                .boxed(),
-        ),
+        (4, publish(version).prop_map(Packet::Publish).boxed()),
         (
             1,
             ack(version, PacketType::PubAck)

@@ -200,7 +200,7 @@ fn client_packets(v: ProtocolVersion) -> Res<Vec<(&'static str, Packet)>> {
         let mut alias_only = Publish::new(TopicName::new("x")?, Bytes::from_static(b"1"));
         alias_only.topic = None;
         alias_only.properties.topic_alias = Some(TopicAlias::new(1)?);
-        out.push(("publish_alias_only", Packet::Publish(Box::new(alias_only))));
+        out.push(("publish_alias_only", Packet::Publish(alias_only)));
         sub.subscriptions.push(Subscription {
             filter: TopicFilter::new("$share/g/jobs/#")?,
             options: SubscriptionOptions {
@@ -266,9 +266,9 @@ fn client_packets(v: ProtocolVersion) -> Res<Vec<(&'static str, Packet)>> {
         rel.code = ReasonCode::PacketIdentifierNotFound;
         out.push(("pubrel_code", Packet::PubRel(rel)));
     }
-    out.push(("publish_qos0", Packet::Publish(Box::new(q0))));
-    out.push(("publish_qos1", Packet::Publish(Box::new(q1))));
-    out.push(("publish_qos2", Packet::Publish(Box::new(q2))));
+    out.push(("publish_qos0", Packet::Publish(q0)));
+    out.push(("publish_qos1", Packet::Publish(q1)));
+    out.push(("publish_qos2", Packet::Publish(q2)));
     out.push(("puback", Packet::PubAck(Ack::new(pid(1)?))));
     out.push(("pubrec", Packet::PubRec(Ack::new(pid(4)?))));
     out.push(("pubrel", Packet::PubRel(Ack::new(pid(4)?))));

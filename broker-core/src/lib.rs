@@ -11,10 +11,14 @@
 //! - [`router`]: the subscription index (topic trie with `+`, `#` and the `$` rule), shared
 //!   subscription groups and retained messages: who gets a publish, and which retained
 //!   messages a new subscription gets.
+//! - [`session`]: the building blocks of one client's session: the routed
+//!   [`session::Message`], packet identifiers, the outbound in-flight window, QoS 2 receive
+//!   state, topic alias maps and the keep-alive deadline.
 //!
 //! The codec never does I/O, never spawns and never reads a clock: it takes bytes and returns
 //! packets, and the other way round.
 
 pub mod codec;
 pub mod router;
+pub mod session;
 pub mod types;

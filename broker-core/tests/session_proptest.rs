@@ -1,4 +1,9 @@
-//! Property tests of the session building blocks against simple models.
+//! Property tests of the session building blocks against simple models: the packet id
+//! allocator, the outbound in-flight window, the QoS 2 receive state and both topic alias maps.
+
+// Clippy's allow-unwrap-in-tests covers `#[test]` functions only; `cfg(test)` extends it to the
+// helpers of this test crate.
+#![cfg(test)]
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU16;
@@ -130,7 +135,8 @@ proptest! {
                 }
                 WindowOp::PubAck(n) => {
                     if let Some(id) = pick(n) {
-                        let done = matches!(w.handle_puback(&Ack::new(id)), PubAckOutcome::Acknowledged(_));
+                        let outcome = w.handle_puback(&Ack::new(id));
+                        let done = matches!(outcome, PubAckOutcome::Acknowledged(_));
                         prop_assert_eq!(done, model[&id] == InflightState::AwaitingPubAck);
                         if done {
                             model.remove(&id);
@@ -139,13 +145,19 @@ proptest! {
                 }
                 WindowOp::PubRec(n, error) => {
                     if let Some(id) = pick(n) {
-                        let code = if error { ReasonCode::UnspecifiedError } else { ReasonCode::Success };
+                        let code = if error {
+                            ReasonCode::UnspecifiedError
+                        } else {
+                            ReasonCode::Success
+                        };
                         let outcome = w.handle_pubrec(&Ack { code, ..Ack::new(id) });
                         match (model[&id], outcome) {
                             (InflightState::AwaitingPubRec, PubRecOutcome::Refused(_)) if error => {
                                 model.remove(&id);
                             }
-                            (InflightState::AwaitingPubRec, PubRecOutcome::Release(rel)) if !error => {
+                            (InflightState::AwaitingPubRec, PubRecOutcome::Release(rel))
+                                if !error =>
+                            {
                                 prop_assert_eq!(rel.packet_id, id);
                                 model.insert(id, InflightState::AwaitingPubComp);
                             }
@@ -153,7 +165,9 @@ proptest! {
                             (InflightState::AwaitingPubAck, PubRecOutcome::Unknown(rel)) => {
                                 prop_assert_eq!(rel.code, ReasonCode::PacketIdentifierNotFound);
                             }
-                            (state, outcome) => prop_assert!(false, "{:?} then {:?}", state, outcome),
+                            (state, outcome) => {
+                                prop_assert!(false, "{:?} then {:?}", state, outcome)
+                            }
                         }
                     }
                 }
@@ -177,7 +191,8 @@ proptest! {
                                 p.qos_pid.packet_id().unwrap()
                             }
                             Retransmission::PubRel(rel) => {
-                                prop_assert_eq!(model[&rel.packet_id], InflightState::AwaitingPubComp);
+                                let state = model[&rel.packet_id];
+                                prop_assert_eq!(state, InflightState::AwaitingPubComp);
                                 rel.packet_id
                             }
                         };
@@ -208,7 +223,10 @@ proptest! {
                 match q.handle_publish(id) {
                     Ok(InboundQos2Publish::New) => prop_assert!(pending.insert(raw)),
                     Ok(InboundQos2Publish::Duplicate) => prop_assert!(pending.contains(&raw)),
-                    Err(_) => prop_assert!(pending.len() >= usize::from(maximum) && !pending.contains(&raw)),
+                    Err(_) => {
+                        prop_assert!(pending.len() >= usize::from(maximum));
+                        prop_assert!(!pending.contains(&raw));
+                    }
                 }
             } else {
                 let comp = q.handle_pubrel(&Ack::new(id));
@@ -234,7 +252,7 @@ proptest! {
         let mut map = OutboundAliases::new(maximum);
         let mut client: HashMap<TopicAlias, TopicName> = HashMap::new();
         for t in topics {
-            let topic = TopicName::new(format!("t/{t}")).unwrap();
+            let topic = TopicName::new(format!("topic/{t}")).unwrap();
             match map.choose(&topic) {
                 AliasUse::NameOnly => prop_assert_eq!(maximum, 0),
                 AliasUse::NameAndAlias(a) => {
@@ -279,7 +297,10 @@ proptest! {
                         prop_assert!(result.is_ok());
                         prop_assert_eq!(p.topic.as_ref(), Some(t));
                     }
-                    None => prop_assert_eq!(result.unwrap_err().reason_code(), ReasonCode::ProtocolError),
+                    None => {
+                        let code = result.unwrap_err().reason_code();
+                        prop_assert_eq!(code, ReasonCode::ProtocolError);
+                    }
                 },
             }
             prop_assert!(map.len() <= usize::from(maximum));

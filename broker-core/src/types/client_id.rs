@@ -9,7 +9,7 @@ use crate::codec::Violation;
 /// A client identifier as carried by CONNECT: any UTF-8 Encoded String, possibly empty.
 ///
 /// Whether an empty or long identifier is accepted is the broker's decision, not the codec's
-/// (MQTT 5.0 §3.1.3.1): [`ClientId::is_empty`] and [`ClientId::is_conservative`] help it decide.
+/// (MQTT 5.0 §3.1.3.1): `is_empty()` and [`ClientId::is_conservative`] help it decide.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ClientId(MqttString);
 

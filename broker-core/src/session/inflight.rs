@@ -1,0 +1,376 @@
+//! QoS 1 and QoS 2 messages sent to the client and not yet acknowledged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroU16;
+
+use super::{MessageError, PacketIdAllocator};
+use crate::codec::{Ack, Publish};
+use crate::types::{PacketId, QoS, ReasonCode};
+
+/// Where an outbound QoS 1 or QoS 2 exchange stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InflightState {
+    /// QoS 1 PUBLISH sent, PUBACK awaited ([MQTT-4.3.2-3]).
+    AwaitingPubAck,
+    /// QoS 2 PUBLISH sent, PUBREC awaited ([MQTT-4.3.3-3]).
+    AwaitingPubRec,
+    /// PUBREC received and PUBREL sent, PUBCOMP awaited ([MQTT-4.3.3-5]).
+    AwaitingPubComp,
+}
+
+/// Why a message could not enter the in-flight window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InflightError {
+    /// Receive Maximum unacknowledged QoS > 0 PUBLISH packets are in flight already: the
+    /// message must wait ([MQTT-3.3.4-9], [MQTT-4.9.0-2]).
+    #[error("the client's Receive Maximum is reached [MQTT-3.3.4-9]")]
+    ReceiveMaximumReached,
+    /// All 65,535 packet identifiers are in use ([MQTT-2.2.1-4]).
+    #[error("no unused packet identifier is left [MQTT-2.2.1-4]")]
+    NoPacketId,
+    /// The packet identifier is in flight already (restoring a session).
+    #[error("packet identifier {0} is already in flight")]
+    PacketIdInUse(PacketId),
+    /// The PUBLISH is QoS 0, or does not carry the packet identifier it was given.
+    #[error("only a QoS 1 or QoS 2 PUBLISH with its assigned packet identifier can be in flight")]
+    NotAcknowledged,
+    /// The PUBLISH names its topic by an alias alone: it could not be retransmitted on a new
+    /// connection, where aliases are gone ([MQTT-3.3.2-7]). Apply the alias after inserting.
+    #[error("an in-flight PUBLISH must carry its topic name")]
+    TopicAliasOnly,
+    /// Building the PUBLISH failed (for instance the message expired).
+    #[error(transparent)]
+    Message(#[from] MessageError),
+}
+
+/// What a PUBACK did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PubAckOutcome {
+    /// The QoS 1 exchange is complete, whatever the reason code ([MQTT-4.4.0-2]); its packet
+    /// identifier is free and the quota grows by one (MQTT 5.0 §4.9). The PUBLISH is returned.
+    Acknowledged(Box<Publish>),
+    /// No QoS 1 PUBLISH waits for this identifier: nothing changed, nothing to answer.
+    Unknown,
+}
+
+/// What a PUBREC did, and the PUBREL to answer with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PubRecOutcome {
+    /// Send this PUBREL (Success) and await PUBCOMP ([MQTT-4.3.3-4]). Also the answer to a
+    /// repeated PUBREC for an identifier already released.
+    Release(Ack),
+    /// The PUBREC carries an error code: the exchange is over, no PUBREL is sent and the
+    /// PUBLISH is never retransmitted ([MQTT-4.4.0-2]); its identifier is free and the quota
+    /// grows by one. The PUBLISH is returned.
+    Refused(Box<Publish>),
+    /// No QoS 2 exchange uses this identifier: answer with this PUBREL carrying 0x92 (Packet
+    /// Identifier not found, MQTT 5.0 §3.6.2.1). Nothing changed.
+    Unknown(Ack),
+}
+
+/// What a PUBCOMP did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PubCompOutcome {
+    /// The QoS 2 exchange is complete; its identifier is free and the quota grows by one.
+    Completed,
+    /// No PUBREL waits for this identifier: nothing changed, nothing to answer.
+    Unknown,
+}
+
+/// A packet to send again when a session resumes ([MQTT-4.4.0-1]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retransmission {
+    /// An unacknowledged PUBLISH, with DUP set and its original packet identifier.
+    Publish(Box<Publish>),
+    /// A PUBREL whose PUBCOMP has not come.
+    PubRel(Ack),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Position in send order.
+    seq: u64,
+    state: InflightState,
+    /// The PUBLISH as sent, without topic alias; `None` once released.
+    publish: Option<Box<Publish>>,
+}
+
+/// The QoS 1 and QoS 2 messages sent to one client and not yet acknowledged, with the packet
+/// identifiers they hold.
+///
+/// - **Flow control.** At most the client's Receive Maximum entries are in flight: an entry
+///   counts from its PUBLISH until its PUBACK, its PUBCOMP, or a PUBREC with an error code
+///   ([MQTT-3.3.4-9], MQTT 5.0 §4.9). [`insert`](Self::insert) refuses beyond it. MQTT 3.x has
+///   no Receive Maximum: use the broker's own limit.
+/// - **Packet identifiers.** Each entry holds an identifier from its own
+///   [`PacketIdAllocator`], never one in use ([MQTT-2.2.1-4]); it is freed when the entry goes.
+/// - **Retransmission.** [`retransmissions`](Self::retransmissions) lists what to resend when
+///   the session resumes on a new connection, and only then ([MQTT-4.4.0-1]): unacknowledged
+///   PUBLISH packets with DUP set, in the order they were first sent ([MQTT-4.6.0-1]), and
+///   PUBREL packets for exchanges past PUBREC, in the order the PUBRECs came. A PUBLISH is
+///   resent as first sent: once sent, a message is not expired again ([MQTT-4.3.3-7]).
+/// - **Versions.** The answers carry MQTT 5 reason codes (0x92); the encoder drops them for
+///   3.x, whose acknowledgements have none.
+///
+/// The window and the send quota are per connection (MQTT 5.0 §4.9): on a new connection call
+/// [`set_receive_maximum`](Self::set_receive_maximum) with the new client's value. A resumed
+/// session may then hold more entries than the new maximum; they are all retransmitted and no
+/// new one enters until the window drains below the maximum.
+#[derive(Debug, Clone)]
+pub struct OutboundInflight {
+    receive_maximum: NonZeroU16,
+    ids: PacketIdAllocator,
+    entries: HashMap<PacketId, Entry>,
+    order: BTreeMap<u64, PacketId>,
+    next_seq: u64,
+}
+
+impl OutboundInflight {
+    /// An empty window for a client whose Receive Maximum is `receive_maximum` (65,535 when
+    /// the client sent none, MQTT 5.0 §3.1.2.11.3).
+    #[must_use]
+    pub fn new(receive_maximum: NonZeroU16) -> Self {
+        OutboundInflight {
+            receive_maximum,
+            ids: PacketIdAllocator::new(),
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// The client's Receive Maximum.
+    #[must_use]
+    pub fn receive_maximum(&self) -> NonZeroU16 {
+        self.receive_maximum
+    }
+
+    /// Sets the Receive Maximum of a new connection resuming this session.
+    pub fn set_receive_maximum(&mut self, receive_maximum: NonZeroU16) {
+        self.receive_maximum = receive_maximum;
+    }
+
+    /// How many exchanges are in flight.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is in flight.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether one more QoS > 0 PUBLISH may be sent now ([MQTT-4.9.0-2]).
+    #[must_use]
+    pub fn has_quota(&self) -> bool {
+        self.entries.len() < usize::from(self.receive_maximum.get())
+    }
+
+    /// Where the exchange using `id` stands, if one does.
+    #[must_use]
+    pub fn state(&self, id: PacketId) -> Option<InflightState> {
+        self.entries.get(&id).map(|e| e.state)
+    }
+
+    /// The PUBLISH recorded under `id` (without topic alias), while it awaits PUBACK or
+    /// PUBREC; `None` once released or when nothing uses `id`.
+    #[must_use]
+    pub fn publish(&self, id: PacketId) -> Option<&Publish> {
+        self.entries.get(&id)?.publish.as_deref()
+    }
+
+    /// Assigns an unused packet identifier ([MQTT-2.2.1-4], [MQTT-4.3.2-1], [MQTT-4.3.3-1]),
+    /// has `build` make the PUBLISH that carries it, records it and returns it to be sent.
+    ///
+    /// `build` gets the identifier and must return a QoS 1 or QoS 2 PUBLISH carrying it and
+    /// its topic name, typically `|id| message.to_publish(options, now)`. Apply an outbound
+    /// topic alias to the returned PUBLISH, not inside `build`: the recorded copy must name
+    /// its topic to be retransmitted on another connection. On any error nothing is recorded.
+    pub fn insert<F>(&mut self, build: F) -> Result<Publish, InflightError>
+    where
+        F: FnOnce(PacketId) -> Result<Publish, MessageError>,
+    {
+        if !self.has_quota() {
+            return Err(InflightError::ReceiveMaximumReached);
+        }
+        let id = self.ids.allocate().ok_or(InflightError::NoPacketId)?;
+        let result = build(id).map_err(InflightError::from).and_then(|publish| {
+            let state = check(&publish, id)?;
+            Ok((publish, state))
+        });
+        match result {
+            Ok((publish, state)) => {
+                self.record(id, state, Some(Box::new(stored(&publish))));
+                Ok(publish)
+            }
+            Err(e) => {
+                self.ids.release(id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Records a PUBLISH sent on an earlier connection, as when a session is restored from a
+    /// store. The Receive Maximum is not checked. `publish` must be QoS 1 or 2 and name its
+    /// topic; its state is [`InflightState::AwaitingPubAck`] or
+    /// [`InflightState::AwaitingPubRec`] by its QoS.
+    pub fn restore_publish(&mut self, publish: Publish) -> Result<(), InflightError> {
+        let id = publish
+            .qos_pid
+            .packet_id()
+            .ok_or(InflightError::NotAcknowledged)?;
+        let state = check(&publish, id)?;
+        if !self.ids.mark_used(id) {
+            return Err(InflightError::PacketIdInUse(id));
+        }
+        self.record(id, state, Some(Box::new(stored(&publish))));
+        Ok(())
+    }
+
+    /// Records a QoS 2 exchange whose PUBREL was sent on an earlier connection
+    /// ([`InflightState::AwaitingPubComp`]), as when a session is restored from a store.
+    pub fn restore_released(&mut self, id: PacketId) -> Result<(), InflightError> {
+        if !self.ids.mark_used(id) {
+            return Err(InflightError::PacketIdInUse(id));
+        }
+        self.record(id, InflightState::AwaitingPubComp, None);
+        Ok(())
+    }
+
+    /// Handles a PUBACK from the client.
+    pub fn handle_puback(&mut self, ack: &Ack) -> PubAckOutcome {
+        match self.entries.get(&ack.packet_id) {
+            Some(e) if e.state == InflightState::AwaitingPubAck => {}
+            _ => return PubAckOutcome::Unknown,
+        }
+        match self.remove(ack.packet_id).and_then(|e| e.publish) {
+            Some(publish) => PubAckOutcome::Acknowledged(publish),
+            None => PubAckOutcome::Unknown,
+        }
+    }
+
+    /// Handles a PUBREC from the client and says which PUBREL, if any, to answer with.
+    pub fn handle_pubrec(&mut self, ack: &Ack) -> PubRecOutcome {
+        let id = ack.packet_id;
+        let state = self.entries.get(&id).map(|e| e.state);
+        match state {
+            Some(InflightState::AwaitingPubRec) if ack.code.is_error() => {
+                match self.remove(id).and_then(|e| e.publish) {
+                    Some(publish) => PubRecOutcome::Refused(publish),
+                    None => PubRecOutcome::Unknown(not_found(id)),
+                }
+            }
+            Some(InflightState::AwaitingPubRec) => {
+                // [MQTT-4.3.3-6]: the PUBLISH is never sent again, so drop it; the PUBREL
+                // goes to the back of the retransmission order (the order PUBRECs came).
+                let seq = self.next_seq();
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    self.order.remove(&entry.seq);
+                    entry.seq = seq;
+                    entry.state = InflightState::AwaitingPubComp;
+                    entry.publish = None;
+                    self.order.insert(seq, id);
+                }
+                PubRecOutcome::Release(Ack::new(id))
+            }
+            Some(InflightState::AwaitingPubComp) => PubRecOutcome::Release(Ack::new(id)),
+            Some(InflightState::AwaitingPubAck) | None => PubRecOutcome::Unknown(not_found(id)),
+        }
+    }
+
+    /// Handles a PUBCOMP from the client.
+    pub fn handle_pubcomp(&mut self, ack: &Ack) -> PubCompOutcome {
+        match self.entries.get(&ack.packet_id) {
+            Some(e) if e.state == InflightState::AwaitingPubComp => {
+                self.remove(ack.packet_id);
+                PubCompOutcome::Completed
+            }
+            _ => PubCompOutcome::Unknown,
+        }
+    }
+
+    /// What to send again, in order, when the session resumes on a new connection
+    /// ([MQTT-4.4.0-1]): PUBLISH packets with DUP set and their original identifiers, and
+    /// PUBREL packets. Never call it at any other time: resending is forbidden otherwise.
+    pub fn retransmissions(&self) -> impl Iterator<Item = Retransmission> + '_ {
+        self.order.values().filter_map(|id| {
+            let entry = self.entries.get(id)?;
+            Some(match &entry.publish {
+                Some(publish) => {
+                    let mut publish = publish.clone();
+                    publish.dup = true;
+                    Retransmission::Publish(publish)
+                }
+                None => Retransmission::PubRel(Ack::new(*id)),
+            })
+        })
+    }
+
+    /// The exchanges in flight, in retransmission order, with their state.
+    pub fn iter(&self) -> impl Iterator<Item = (PacketId, InflightState)> + '_ {
+        self.order
+            .values()
+            .filter_map(|id| self.entries.get(id).map(|e| (*id, e.state)))
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    fn record(&mut self, id: PacketId, state: InflightState, publish: Option<Box<Publish>>) {
+        let seq = self.next_seq();
+        self.order.insert(seq, id);
+        self.entries.insert(
+            id,
+            Entry {
+                seq,
+                state,
+                publish,
+            },
+        );
+    }
+
+    fn remove(&mut self, id: PacketId) -> Option<Entry> {
+        let entry = self.entries.remove(&id)?;
+        self.order.remove(&entry.seq);
+        self.ids.release(id);
+        Some(entry)
+    }
+}
+
+/// The state a new PUBLISH starts in, if it may be in flight under `id`.
+fn check(publish: &Publish, id: PacketId) -> Result<InflightState, InflightError> {
+    if publish.qos_pid.packet_id() != Some(id) {
+        return Err(InflightError::NotAcknowledged);
+    }
+    if publish.topic.is_none() {
+        return Err(InflightError::TopicAliasOnly);
+    }
+    Ok(match publish.qos_pid.qos() {
+        QoS::ExactlyOnce => InflightState::AwaitingPubRec,
+        _ => InflightState::AwaitingPubAck,
+    })
+}
+
+/// The copy kept for retransmission: no alias (it belongs to the connection), DUP clear.
+fn stored(publish: &Publish) -> Publish {
+    let mut publish = publish.clone();
+    publish.properties.topic_alias = None;
+    publish.dup = false;
+    publish
+}
+
+fn not_found(id: PacketId) -> Ack {
+    Ack {
+        code: ReasonCode::PacketIdentifierNotFound,
+        ..Ack::new(id)
+    }
+}
+
+#[cfg(test)]
+#[path = "inflight_test.rs"]
+mod tests;

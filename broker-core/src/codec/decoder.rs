@@ -92,6 +92,7 @@ impl Decoder {
         self.decode_body(header, body).map(Some)
     }
 
+    #[inline]
     fn decode_body(&mut self, header: FixedHeader, body: Bytes) -> Result<Packet, DecodeError> {
         if header.packet_type == PacketType::Connect {
             let protocol = Connect::read_version(&mut Reader::new(body.clone()))?;

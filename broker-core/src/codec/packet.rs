@@ -75,6 +75,7 @@ impl Packet {
 
     /// Decodes a packet body (the bytes after the fixed header). A CONNECT is decoded with
     /// the version it names itself; every other packet with `version`.
+    #[inline]
     pub(crate) fn decode_body(
         header: FixedHeader,
         body: Bytes,
@@ -161,6 +162,7 @@ impl Packet {
     }
 
     /// The first byte and the (remaining length, property body length) pair.
+    #[inline]
     fn sizes(&self, version: ProtocolVersion) -> Result<(u8, (usize, usize)), EncodeError> {
         let first = match self {
             Packet::Publish(p) => p.first_byte(),

@@ -406,9 +406,16 @@ pub(crate) trait PropertySet {
     /// Calls `f` with every property present, in a fixed order.
     fn visit<'a>(&'a self, f: impl FnMut(PropertyId, ValueRef<'a>));
 
+    /// Whether no property is set: the common case, sized and written without a visit.
+    fn has_none(&self) -> bool;
+
     /// The size of the property values, without the length prefix. Fails if a binary value
     /// exceeds 65,535 bytes.
+    #[inline]
     fn body_len(&self) -> Result<usize, EncodeError> {
+        if self.has_none() {
+            return Ok(0);
+        }
         let mut len = 0;
         let mut too_long = None;
         self.visit(|_, value| {
@@ -427,7 +434,12 @@ pub(crate) trait PropertySet {
 
     /// Writes the property block: the length `body_len` (from [`PropertySet::body_len`]) and
     /// the properties.
+    #[inline]
     fn put(&self, buf: &mut BytesMut, body_len: usize) {
+        if body_len == 0 {
+            buf.put_u8(0);
+            return;
+        }
         varint::put(buf, u32::try_from(body_len).unwrap_or(varint::MAX_VAR_INT));
         self.visit(|id, value| {
             buf.put_u8(id as u8);
@@ -496,6 +508,12 @@ macro_rules! property_set {
         }
 
         impl $crate::codec::property::PropertySet for $name {
+            #[inline]
+            fn has_none(&self) -> bool {
+                self.is_empty()
+            }
+
+            #[inline]
             fn visit<'a>(
                 &'a self,
                 mut f: impl FnMut(

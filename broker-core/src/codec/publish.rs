@@ -105,6 +105,7 @@ impl Publish {
         }
     }
 
+    #[inline]
     pub(crate) fn decode(
         flags: u8,
         mut r: Reader,
@@ -149,6 +150,7 @@ impl Publish {
         })
     }
 
+    #[inline]
     pub(crate) fn first_byte(&self) -> u8 {
         (PacketType::Publish as u8) << 4
             | u8::from(self.dup) << 3
@@ -157,6 +159,7 @@ impl Publish {
     }
 
     /// The remaining length and the property block's body length.
+    #[inline]
     pub(crate) fn sizes(&self, version: ProtocolVersion) -> Result<(usize, usize), EncodeError> {
         let topic = self.topic.as_ref().map_or(&[][..], |t| t.as_bytes());
         if topic.is_empty() && !(version.is_v5() && self.properties.topic_alias.is_some()) {
@@ -176,6 +179,7 @@ impl Publish {
         Ok((len, props))
     }
 
+    #[inline]
     pub(crate) fn put(&self, version: ProtocolVersion, props: usize, buf: &mut BytesMut) {
         put_field(buf, self.topic.as_ref().map_or(&[][..], |t| t.as_bytes()));
         if let Some(id) = self.qos_pid.packet_id() {

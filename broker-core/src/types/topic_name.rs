@@ -65,14 +65,12 @@ fn check_name(bytes: &[u8]) -> Result<(), Violation> {
     if bytes.is_empty() {
         return Err(Violation::EmptyTopic);
     }
-    for &b in bytes {
-        match b {
-            b'+' | b'#' => return Err(Violation::WildcardInTopicName),
-            0 => return Err(Violation::NullCharacter),
-            _ => {}
-        }
+    // The hot path of every PUBLISH: one vectorised scan for the three forbidden bytes.
+    match memchr::memchr3(b'+', b'#', 0, bytes).and_then(|i| bytes.get(i)) {
+        Some(0) => Err(Violation::NullCharacter),
+        Some(_) => Err(Violation::WildcardInTopicName),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 impl TryFrom<&str> for TopicName {

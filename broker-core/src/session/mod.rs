@@ -14,6 +14,8 @@
 //! - [`InboundAliases`] and [`OutboundAliases`]: the topic alias maps of one network
 //!   connection, one per direction.
 //! - [`KeepAlive`]: when the server gives up on a silent client.
+//! - [`MessageQueue`]: the bounded queue of messages waiting for the client (offline, or its
+//!   in-flight window full), with its overflow policy; every drop is returned as a value.
 //!
 //! ```
 //! use std::num::NonZeroU16;
@@ -65,6 +67,7 @@ mod keep_alive;
 mod message;
 mod packet_ids;
 mod qos2_inbound;
+mod queue;
 mod topic_alias;
 
 pub use inflight::{
@@ -75,4 +78,8 @@ pub use keep_alive::KeepAlive;
 pub use message::{Message, MessageError, SendOptions};
 pub use packet_ids::PacketIdAllocator;
 pub use qos2_inbound::{InboundQos2, InboundQos2Publish, ReceiveMaximumExceeded};
+pub use queue::{
+    DropReason, Dropped, MessageQueue, OverflowPolicy, Presence, PushOutcome, QueueLimits,
+    QueuedMessage,
+};
 pub use topic_alias::{AliasError, AliasUse, InboundAliases, OutboundAliases};

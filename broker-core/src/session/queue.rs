@@ -1,0 +1,455 @@
+//! The bounded queue of messages waiting to be sent to one subscriber.
+//!
+//! A message waits here while its client is offline (a persistent session), or while the
+//! client is online but cannot take it yet (its in-flight window is full, [MQTT-3.3.4-9]).
+//! The queue is bounded by a message count and a byte estimate; what a push past either limit
+//! does is configuration ([`OverflowPolicy`]). Nothing leaves the queue silently: every
+//! message dropped comes back to the caller with its [`DropReason`], so the session can count
+//! and log it.
+//!
+//! The queue never reads the clock (`now` is an argument) and never decides when to send.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::Message;
+use crate::types::{QoS, SubscriptionId};
+
+/// What a push does when the message would take the queue past one of its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OverflowPolicy {
+    /// Drop the oldest queued messages until the new one fits, and queue it.
+    DropOldest,
+    /// Drop the new message; the queue is unchanged (Mosquitto's behaviour).
+    DropNewest,
+    /// Queue nothing and tell the session to disconnect the client: a consumer too slow for
+    /// its traffic. The queue is unchanged.
+    Disconnect,
+}
+
+/// The bounds of one [`MessageQueue`] and what happens past them.
+///
+/// [`Default`] gives: `max_messages` 1000 (Mosquitto's `max_queued_messages` default),
+/// `max_bytes` 16 MiB (Mosquitto's `max_queued_bytes` defaults to 0, no maximum; Skein bounds
+/// every queue, so it picks a finite default), `queue_qos0` false (Mosquitto's
+/// `queue_qos0_messages` default) and [`OverflowPolicy::DropNewest`] (Mosquitto drops the
+/// incoming message when a client's queue is full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct QueueLimits {
+    /// At most this many messages are queued. 0 queues nothing.
+    pub max_messages: usize,
+    /// The [`QueuedMessage::size`] of all queued messages adds up to at most this. Use
+    /// `usize::MAX` for no byte limit.
+    pub max_bytes: usize,
+    /// Whether QoS 0 messages are queued for an offline client (Mosquitto's
+    /// `queue_qos0_messages`). QoS 0 messages for an online client are always queued (while
+    /// the queue is not empty they must wait their turn, [MQTT-4.6.0-5]).
+    pub queue_qos0: bool,
+    /// What a push past either limit does.
+    pub overflow: OverflowPolicy,
+}
+
+impl QueueLimits {
+    /// The default count limit: 1000 messages.
+    pub const DEFAULT_MAX_MESSAGES: usize = 1000;
+    /// The default byte limit: 16 MiB.
+    pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        QueueLimits {
+            max_messages: Self::DEFAULT_MAX_MESSAGES,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            queue_qos0: false,
+            overflow: OverflowPolicy::DropNewest,
+        }
+    }
+}
+
+/// Whether the subscriber has a network connection when a message is pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Presence {
+    /// Connected: the message waits only until the in-flight window has room.
+    Online,
+    /// Disconnected, with a session that outlives the connection.
+    Offline,
+}
+
+/// Why a message left the queue without being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// A limit was reached and the [`OverflowPolicy`] dropped this message.
+    QueueFull,
+    /// The message is larger than `max_bytes` on its own: no policy can make room for it.
+    TooLarge,
+    /// A QoS 0 message for an offline client, and `queue_qos0` is off.
+    Qos0NotQueued,
+    /// Its Message Expiry Interval passed: it must not be sent ([MQTT-3.3.2-5]).
+    Expired,
+}
+
+/// A message that will not be sent, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    /// The message.
+    pub message: QueuedMessage,
+    /// Why it was dropped.
+    pub reason: DropReason,
+}
+
+/// What a [`MessageQueue::push`] did.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The message is queued. `evicted` lists the messages removed to make room: first the
+    /// expired ones ([MQTT-3.3.2-5]), then, under [`OverflowPolicy::DropOldest`], the oldest
+    /// ones ([`DropReason::QueueFull`]), each group oldest first. Usually empty (and then not
+    /// allocated).
+    Queued {
+        /// The messages removed to make room.
+        evicted: Vec<Dropped>,
+    },
+    /// The pushed message was not queued; the queue is unchanged.
+    Dropped(Dropped),
+    /// The queue is full and the policy is [`OverflowPolicy::Disconnect`]: the message (given
+    /// back) was not queued, the queue is unchanged, and the session should close the
+    /// connection (MQTT 5: for instance DISCONNECT with 0x97 Quota exceeded).
+    DisconnectRequired(QueuedMessage),
+}
+
+/// A message waiting for one subscriber, with what that subscriber's copy needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMessage {
+    /// The message.
+    pub message: Message,
+    /// The QoS it is delivered at: the published QoS downgraded to the granted QoS (MQTT 5.0
+    /// §3.8.4, [`Message::qos_for`]).
+    pub qos: QoS,
+    /// The RETAIN flag to send ([MQTT-3.3.1-12], [MQTT-3.3.1-13]).
+    pub retain: bool,
+    /// The Subscription Identifiers of the matching subscriptions ([MQTT-3.3.4-3]).
+    pub subscription_ids: Vec<SubscriptionId>,
+}
+
+impl QueuedMessage {
+    /// The copy of `message` for a subscriber granted `granted`: delivered at the lower of the
+    /// two QoS, with the given RETAIN flag and Subscription Identifiers.
+    #[must_use]
+    pub fn new(
+        message: Message,
+        granted: QoS,
+        retain: bool,
+        subscription_ids: Vec<SubscriptionId>,
+    ) -> Self {
+        QueuedMessage {
+            qos: message.qos_for(granted),
+            message,
+            retain,
+            subscription_ids,
+        }
+    }
+
+    /// The bytes this message counts for against `max_bytes`: payload, topic, and the MQTT 5
+    /// wire size of its properties and Subscription Identifiers. An estimate of its memory,
+    /// not of any one encoding.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        let m = &self.message;
+        let p = &m.properties;
+        let string = |len: usize| len.saturating_add(3); // identifier + u16 length
+        let mut size = m.payload.len().saturating_add(m.topic.as_str().len());
+        size = size
+            .saturating_add(p.payload_format_indicator.map_or(0, |_| 2))
+            .saturating_add(p.message_expiry_interval.map_or(0, |_| 5))
+            .saturating_add(
+                p.response_topic
+                    .as_ref()
+                    .map_or(0, |t| string(t.as_str().len())),
+            )
+            .saturating_add(p.correlation_data.as_ref().map_or(0, |d| string(d.len())))
+            .saturating_add(
+                p.content_type
+                    .as_ref()
+                    .map_or(0, |c| string(c.as_str().len())),
+            );
+        for user in &p.user_properties {
+            size = size
+                .saturating_add(string(user.key.as_str().len()))
+                .saturating_add(user.value.as_str().len().saturating_add(2));
+        }
+        // Identifier + variable byte integer of at most 4 bytes.
+        size.saturating_add(self.subscription_ids.len().saturating_mul(5))
+    }
+}
+
+/// One queued message and the size it was counted with.
+#[derive(Debug, Clone)]
+struct Entry {
+    message: QueuedMessage,
+    size: usize,
+}
+
+/// The bounded FIFO queue of messages waiting to be sent to one subscriber.
+///
+/// Messages leave in the order they were pushed, so a subscriber receives the messages of
+/// one topic in the order they were published ([MQTT-4.6.0-5], [MQTT-4.6.0-6]). Push and pop
+/// are O(1); a push past a limit may scan the queue once for expired messages.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// use broker_core::codec::PublishProperties;
+/// use broker_core::session::{
+///     DropReason, Dropped, Message, MessageQueue, OverflowPolicy, Presence, PushOutcome,
+///     QueueLimits, QueuedMessage,
+/// };
+/// use broker_core::types::{QoS, TopicName};
+///
+/// let t0 = Instant::now(); // the caller's clock
+/// let copy = |payload: &'static str, expiry| {
+///     let properties = PublishProperties {
+///         message_expiry_interval: expiry,
+///         ..PublishProperties::default()
+///     };
+///     let topic = TopicName::new("sport/tennis").unwrap();
+///     let message = Message::new(topic, payload.into(), QoS::AtLeastOnce, false, properties, t0);
+///     QueuedMessage::new(message, QoS::ExactlyOnce, false, Vec::new())
+/// };
+/// let limits = QueueLimits {
+///     max_messages: 2,
+///     overflow: OverflowPolicy::DropOldest,
+///     ..QueueLimits::default()
+/// };
+/// let mut queue = MessageQueue::new(limits);
+/// let offline = Presence::Offline;
+/// assert!(matches!(queue.push(copy("a", Some(5)), offline, t0), PushOutcome::Queued { .. }));
+/// assert!(matches!(queue.push(copy("b", None), offline, t0), PushOutcome::Queued { .. }));
+/// // Full: the oldest message makes room, and comes back to be counted.
+/// let PushOutcome::Queued { evicted } = queue.push(copy("c", Some(5)), offline, t0) else {
+///     unreachable!()
+/// };
+/// assert_eq!(evicted[0].reason, DropReason::QueueFull);
+///
+/// // Later the client reconnects; "c" has expired and is reported, not sent.
+/// let mut expired: Vec<Dropped> = Vec::new();
+/// let now = t0 + Duration::from_secs(5);
+/// assert_eq!(queue.pop(now, &mut expired).unwrap().message.payload, "b");
+/// assert!(queue.pop(now, &mut expired).is_none());
+/// assert_eq!(expired[0].reason, DropReason::Expired);
+/// ```
+#[derive(Debug, Clone)]
+pub struct MessageQueue {
+    limits: QueueLimits,
+    entries: VecDeque<Entry>,
+    bytes: usize,
+    /// No queued message expires before this instant (a lower bound, exact after a scan).
+    earliest_expiry: Option<Instant>,
+}
+
+impl MessageQueue {
+    /// An empty queue with these limits.
+    #[must_use]
+    pub fn new(limits: QueueLimits) -> Self {
+        MessageQueue {
+            limits,
+            entries: VecDeque::new(),
+            bytes: 0,
+            earliest_expiry: None,
+        }
+    }
+
+    /// The limits.
+    #[must_use]
+    pub fn limits(&self) -> QueueLimits {
+        self.limits
+    }
+
+    /// How many messages are queued.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no message is queued.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The [`QueuedMessage::size`] of all queued messages.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The next message [`pop`](Self::pop) would consider, which may have expired.
+    #[must_use]
+    pub fn front(&self) -> Option<&QueuedMessage> {
+        self.entries.front().map(|e| &e.message)
+    }
+
+    /// The queued messages, oldest first (to persist the session, for instance).
+    pub fn iter(&self) -> impl Iterator<Item = &QueuedMessage> {
+        self.entries.iter().map(|e| &e.message)
+    }
+
+    /// Queue `message` for a subscriber that is `presence` at `now`.
+    ///
+    /// In order, a message is dropped if it has expired already ([MQTT-3.3.2-5]), if it is
+    /// QoS 0, the client is offline and `queue_qos0` is off, or if it is larger than
+    /// `max_bytes` on its own. If it fits, it is queued. If not, the expired messages in the
+    /// queue are removed first when that makes room; otherwise the [`OverflowPolicy`]
+    /// decides. A queued message is [`detach`](Message::detach)ed, so that the queue never
+    /// keeps a publisher's receive buffer alive.
+    ///
+    /// Online, push every message that cannot be sent at once, and any message while the
+    /// queue is not empty: sending it ahead of queued ones would break the publish order
+    /// ([MQTT-4.6.0-5], [MQTT-4.6.0-6]).
+    pub fn push(
+        &mut self,
+        message: QueuedMessage,
+        presence: Presence,
+        now: Instant,
+    ) -> PushOutcome {
+        if message.message.is_expired(now) {
+            return rejected(message, DropReason::Expired);
+        }
+        if message.qos == QoS::AtMostOnce
+            && presence == Presence::Offline
+            && !self.limits.queue_qos0
+        {
+            return rejected(message, DropReason::Qos0NotQueued);
+        }
+        let size = message.size();
+        if size > self.limits.max_bytes {
+            return rejected(message, DropReason::TooLarge);
+        }
+        if self.limits.max_messages == 0 {
+            return rejected(message, DropReason::QueueFull);
+        }
+        let mut evicted = Vec::new();
+        if !self.fits(size) {
+            let (count, bytes) = self.expired_totals(now);
+            let room = self.len() - count < self.limits.max_messages
+                && self.bytes - bytes <= self.limits.max_bytes - size;
+            if room || self.limits.overflow == OverflowPolicy::DropOldest {
+                self.remove_expired(now, &mut evicted);
+            }
+            while !self.fits(size) {
+                match self.limits.overflow {
+                    OverflowPolicy::DropNewest => return rejected(message, DropReason::QueueFull),
+                    OverflowPolicy::Disconnect => return PushOutcome::DisconnectRequired(message),
+                    OverflowPolicy::DropOldest => match self.pop_entry() {
+                        Some(oldest) => evicted.push(Dropped {
+                            message: oldest,
+                            reason: DropReason::QueueFull,
+                        }),
+                        // Unreachable: an empty queue has room for a message of at most
+                        // `max_bytes` when `max_messages` is not 0.
+                        None => break,
+                    },
+                }
+            }
+        }
+        let mut message = message;
+        message.message = message.message.detach();
+        if let Some(at) = message.message.expires_at() {
+            self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
+        }
+        self.bytes += size;
+        self.entries.push_back(Entry { message, size });
+        PushOutcome::Queued { evicted }
+    }
+
+    /// The oldest message that has not expired at `now`, if any. The expired messages before
+    /// it are removed and appended to `expired` ([MQTT-3.3.2-5]).
+    pub fn pop(&mut self, now: Instant, expired: &mut Vec<Dropped>) -> Option<QueuedMessage> {
+        while let Some(message) = self.pop_entry() {
+            if !message.message.is_expired(now) {
+                return Some(message);
+            }
+            expired.push(Dropped {
+                message,
+                reason: DropReason::Expired,
+            });
+        }
+        None
+    }
+
+    /// Remove every message that has expired at `now`, appending them to `expired` oldest
+    /// first ([MQTT-3.3.2-5]). The others keep their order. O(1) when nothing can have
+    /// expired yet, else one pass over the queue.
+    pub fn drain_expired(&mut self, now: Instant, expired: &mut Vec<Dropped>) {
+        self.remove_expired(now, expired);
+    }
+
+    /// Remove and return every queued message, oldest first (the session ends, or its
+    /// messages move elsewhere).
+    pub fn drain(&mut self) -> impl Iterator<Item = QueuedMessage> + '_ {
+        self.bytes = 0;
+        self.earliest_expiry = None;
+        self.entries.drain(..).map(|e| e.message)
+    }
+
+    fn fits(&self, size: usize) -> bool {
+        // `size <= max_bytes` was checked, so the subtraction cannot wrap.
+        self.len() < self.limits.max_messages && self.bytes <= self.limits.max_bytes - size
+    }
+
+    fn pop_entry(&mut self) -> Option<QueuedMessage> {
+        let entry = self.entries.pop_front()?;
+        self.bytes -= entry.size;
+        if self.entries.is_empty() {
+            self.earliest_expiry = None;
+        }
+        Some(entry.message)
+    }
+
+    /// Whether any queued message may have expired at `now`.
+    fn may_have_expired(&self, now: Instant) -> bool {
+        self.earliest_expiry.is_some_and(|at| now >= at)
+    }
+
+    /// How many queued messages have expired at `now`, and their total size.
+    fn expired_totals(&self, now: Instant) -> (usize, usize) {
+        if !self.may_have_expired(now) {
+            return (0, 0);
+        }
+        self.entries
+            .iter()
+            .filter(|e| e.message.message.is_expired(now))
+            .fold((0, 0), |(count, bytes), e| (count + 1, bytes + e.size))
+    }
+
+    fn remove_expired(&mut self, now: Instant, expired: &mut Vec<Dropped>) {
+        if !self.may_have_expired(now) {
+            return;
+        }
+        let entries = std::mem::take(&mut self.entries);
+        self.entries.reserve(entries.len());
+        self.earliest_expiry = None;
+        for entry in entries {
+            if entry.message.message.is_expired(now) {
+                self.bytes -= entry.size;
+                expired.push(Dropped {
+                    message: entry.message,
+                    reason: DropReason::Expired,
+                });
+            } else {
+                if let Some(at) = entry.message.message.expires_at() {
+                    self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
+                }
+                self.entries.push_back(entry);
+            }
+        }
+    }
+}
+
+fn rejected(message: QueuedMessage, reason: DropReason) -> PushOutcome {
+    PushOutcome::Dropped(Dropped { message, reason })
+}
+
+#[cfg(test)]
+#[path = "queue_test.rs"]
+mod tests;

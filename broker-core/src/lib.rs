@@ -19,6 +19,7 @@
 //! packets, and the other way round.
 
 pub mod codec;
+pub mod config;
 pub mod router;
 pub mod session;
 pub mod types;

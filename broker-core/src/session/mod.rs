@@ -62,13 +62,30 @@
 //! clock. None of these blocks decides when to send: they say what to send, and the session
 //! state machine (and the runtime under it) does the rest.
 
+mod command;
+mod config;
 mod inflight;
 mod keep_alive;
+mod machine;
+mod machine_connect;
+mod machine_flow;
 mod message;
+mod offline;
 mod packet_ids;
 mod qos2_inbound;
 mod queue;
+mod state;
 mod topic_alias;
+
+pub use command::{
+    Close, CloseReason, Command, ConnectRequest, FilterOutcome, FilterRequest, PublishAck,
+    PublishOutcome, PublishRequest, SubscribeRequest, UnsubscribeRequest, WillMessage,
+};
+pub use config::SessionConfig;
+pub use machine::Session;
+pub use machine_flow::DeliverOutcome;
+pub use offline::{OfflineEvent, OfflineSession};
+pub use state::SessionState;
 
 pub use inflight::{
     InflightError, InflightState, OutboundInflight, PubAckOutcome, PubCompOutcome, PubRecOutcome,

@@ -87,6 +87,8 @@ pub enum DropReason {
     Qos0NotQueued,
     /// Its Message Expiry Interval passed: it must not be sent ([MQTT-3.3.2-5]).
     Expired,
+    /// Larger than the client's Maximum Packet Size: discarded as if sent ([MQTT-3.1.2-25]).
+    PacketTooLarge,
 }
 
 /// A message that will not be sent, and why.

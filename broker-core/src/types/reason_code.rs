@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::codec::{PacketType, Violation};
+use crate::types::QoS;
 
 macro_rules! reason_codes {
     ($($(#[$doc:meta])* $name:ident = $value:literal, $text:literal;)*) => {
@@ -140,6 +141,16 @@ impl ReasonCode {
     #[must_use]
     pub fn get(self) -> u8 {
         self as u8
+    }
+
+    /// The SUBACK code granting `qos`: 0x00, 0x01 or 0x02.
+    #[must_use]
+    pub fn granted(qos: QoS) -> Self {
+        match qos {
+            QoS::AtMostOnce => ReasonCode::Success,
+            QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
+            QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
+        }
     }
 
     /// Whether the code reports a failure (0x80 and above).

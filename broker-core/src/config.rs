@@ -1,0 +1,53 @@
+//! The broker's configuration as the engine takes it: plain values with defaults. Reading it
+//! from files and the command line is the node binary's job.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::session::SessionConfig;
+
+/// Everything a [`Broker`](crate::Broker) is built with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// The listeners to bind. Default: one TCP listener named `default` on 0.0.0.0:1883.
+    pub listeners: Vec<ListenerConfig>,
+    /// Most client connections open at once, across listeners; a connection beyond it is
+    /// closed at once (after CONNACK 0x97 / return code 3 once its CONNECT is read).
+    /// `None`: no limit. Default `None`.
+    pub max_connections: Option<usize>,
+    /// The limits and capabilities every session gets.
+    pub session: SessionConfig,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            listeners: vec![ListenerConfig::tcp(
+                "default",
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, 1883)),
+            )],
+            max_connections: None,
+            session: SessionConfig::default(),
+        }
+    }
+}
+
+/// One listening socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerConfig {
+    /// The listener's name, used in logs and (later) in per-listener settings.
+    pub name: String,
+    /// The address to bind; port 0 picks a free port
+    /// ([`Broker::local_addrs`](crate::Broker::local_addrs) tells which).
+    pub bind: SocketAddr,
+}
+
+impl ListenerConfig {
+    /// A plain TCP listener.
+    #[must_use]
+    pub fn tcp(name: impl Into<String>, bind: SocketAddr) -> Self {
+        ListenerConfig {
+            name: name.into(),
+            bind,
+        }
+    }
+}

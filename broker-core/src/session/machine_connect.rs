@@ -1,0 +1,267 @@
+//! CONNECT, CONNACK and session resumption.
+
+use std::num::{NonZeroU16, NonZeroU32};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::codec::{ConnAck, ConnAckProperties, Connect, Packet};
+use crate::types::{ClientId, MqttString, ProtocolVersion, QoS, ReasonCode};
+
+use super::machine::{will_message, Phase};
+use super::{
+    CloseReason, Command, ConnectRequest, InboundAliases, KeepAlive, OutboundAliases,
+    Retransmission, Session, SessionState,
+};
+
+/// Client identifiers the server assigns are unique within the process.
+static NEXT_ASSIGNED_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The MQTT 3.1 limit on client identifier length (3.1 §3.1, "Client Identifier").
+const V31_MAX_CLIENT_ID: usize = 23;
+
+/// What the CONNACK will say, between CONNECT and the runtime's answer.
+#[derive(Debug)]
+pub(crate) struct PendingConnect {
+    assigned_client_id: bool,
+    requested_session_expiry: Option<u32>,
+    server_keep_alive: Option<u16>,
+    request_response_information: bool,
+    client_receive_maximum: NonZeroU16,
+}
+
+impl Session {
+    pub(crate) fn handle_connect(&mut self, connect: Connect, now: Instant) {
+        let version = connect.protocol;
+        self.version = Some(version);
+        let config = std::sync::Arc::clone(&self.config);
+        let props = &connect.properties;
+
+        // Client identifier ([MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8]; 3.1.1
+        // [MQTT-3.1.3-7], [MQTT-3.1.3-8]; 3.1: one to 23 characters).
+        let mut client_id = connect.client_id.clone();
+        let mut assigned = false;
+        if client_id.as_str().is_empty() {
+            let allowed = config.allow_zero_length_client_id
+                && match version {
+                    ProtocolVersion::V3_1 => false,
+                    ProtocolVersion::V3_1_1 => connect.clean_start,
+                    ProtocolVersion::V5 => true,
+                };
+            if !allowed {
+                return self.refuse(ReasonCode::ClientIdentifierNotValid);
+            }
+            client_id = assign_client_id();
+            assigned = true;
+        }
+        let too_long = client_id.as_str().len() > config.max_client_id_len
+            || (version == ProtocolVersion::V3_1 && client_id.as_str().len() > V31_MAX_CLIENT_ID);
+        if too_long {
+            return self.refuse(ReasonCode::ClientIdentifierNotValid);
+        }
+
+        // Enhanced authentication is not offered yet (MQTT 5.0 §4.12).
+        if props.authentication_method.is_some() {
+            return self.refuse(ReasonCode::BadAuthenticationMethod);
+        }
+
+        // The will must respect what the server supports ([MQTT-3.2.2-12], [MQTT-3.2.2-13]).
+        if let Some(will) = &connect.will {
+            if will.qos > config.max_qos {
+                return self.refuse(ReasonCode::QoSNotSupported);
+            }
+            if will.retain && !config.retain_available {
+                return self.refuse(ReasonCode::RetainNotSupported);
+            }
+            if !self.topic_within_limits(will.topic.as_str()) {
+                return self.refuse(ReasonCode::TopicNameInvalid);
+            }
+        }
+
+        // Keep Alive: the server may impose its own ([MQTT-3.2.2-21]); 3.x clients cannot be
+        // told, so they keep theirs.
+        let server_keep_alive = match (version, config.max_keep_alive) {
+            (ProtocolVersion::V5, Some(max))
+                if connect.keep_alive == 0 || connect.keep_alive > max =>
+            {
+                Some(max)
+            }
+            _ => None,
+        };
+        self.keep_alive = KeepAlive::new(connect.keep_alive, server_keep_alive);
+
+        // Session Expiry Interval: v5 property (absent = 0); 3.x clean session 0 keeps the
+        // session for as long as the server allows.
+        let requested_session_expiry = match version {
+            ProtocolVersion::V5 => props.session_expiry_interval,
+            _ => None,
+        };
+        let requested = match version {
+            ProtocolVersion::V5 => requested_session_expiry.unwrap_or(0),
+            _ if connect.clean_start => 0,
+            _ => u32::MAX,
+        };
+        self.session_expiry = requested.min(config.max_session_expiry);
+        self.clean_start = connect.clean_start;
+
+        // What the client accepts (MQTT 5.0 §3.1.2.11).
+        self.client_max_packet_size = props
+            .maximum_packet_size
+            .map_or(crate::codec::MAX_PACKET_SIZE, NonZeroU32::get);
+        self.problem_information = props.request_problem_information.unwrap_or(true);
+        let client_alias_max = if config.outbound_topic_aliases {
+            props.topic_alias_maximum.unwrap_or(0)
+        } else {
+            0
+        };
+        self.outbound_aliases = OutboundAliases::new(client_alias_max);
+        self.inbound_aliases = InboundAliases::new(match version {
+            ProtocolVersion::V5 => config.topic_alias_maximum,
+            _ => 0,
+        });
+        let client_receive_maximum = match version {
+            ProtocolVersion::V5 => props.receive_maximum.unwrap_or(NonZeroU16::MAX),
+            _ => config.max_inflight_v3,
+        };
+
+        self.will = connect.will.map(|w| will_message(w, now));
+        self.state = SessionState::new(client_id.clone());
+        self.pending_connect = Some(PendingConnect {
+            assigned_client_id: assigned,
+            requested_session_expiry,
+            server_keep_alive,
+            request_response_information: props.request_response_information.unwrap_or(false),
+            client_receive_maximum,
+        });
+        self.phase = Phase::Connecting;
+        self.commands.push_back(Command::Connect(ConnectRequest {
+            version,
+            client_id,
+            assigned_client_id: assigned,
+            clean_start: connect.clean_start,
+            session_expiry: self.session_expiry,
+            keep_alive: self.keep_alive.seconds(),
+            username: connect.username,
+            password: connect.password,
+            has_will: self.will.is_some(),
+        }));
+    }
+
+    /// The runtime accepts the connection: CONNACK 0 with Session Present set when
+    /// `resumed` is a session to continue ([MQTT-3.2.2-2], [MQTT-3.2.2-3]; `None` starts a
+    /// new one), then the retransmission of every unacknowledged PUBLISH and PUBREL of the
+    /// resumed session, in order ([MQTT-4.4.0-1], [MQTT-4.6.0-1]), then the packets that
+    /// arrived meanwhile.
+    pub fn accept(&mut self, resumed: Option<SessionState>, now: Instant) {
+        if self.phase != Phase::Connecting {
+            return;
+        }
+        let Some(pending) = self.pending_connect.take() else {
+            return;
+        };
+        let session_present = resumed.is_some();
+        if let Some(state) = resumed {
+            self.state = state;
+        }
+        self.state
+            .outbound
+            .set_receive_maximum(pending.client_receive_maximum);
+        self.state
+            .inbound_qos2
+            .set_receive_maximum(self.config.receive_maximum);
+
+        let mut connack = ConnAck::new(session_present, ReasonCode::Success);
+        if self.version == Some(ProtocolVersion::V5) {
+            connack.properties = self.connack_properties(&pending);
+        }
+        self.transmit.push_back(Packet::ConnAck(Box::new(connack)));
+        self.phase = Phase::Connected;
+        self.last_received = now;
+
+        let retransmissions: Vec<Retransmission> = self.state.outbound.retransmissions().collect();
+        for retransmission in retransmissions {
+            match retransmission {
+                Retransmission::Publish(publish) => {
+                    self.transmit.push_back(Packet::Publish(*publish))
+                }
+                Retransmission::PubRel(ack) => self.transmit.push_back(Packet::PubRel(ack)),
+            }
+        }
+        while let Some(packet) = self.deferred.pop_front() {
+            if self.phase != Phase::Connected {
+                break;
+            }
+            self.handle_packet(packet, now);
+        }
+    }
+
+    /// The runtime refuses the connection with `code` (a CONNACK code of 0x80 or more; 3.x
+    /// clients get the matching return code): CONNACK with Session Present 0
+    /// ([MQTT-3.2.2-6]), then close. The will is never published.
+    pub fn reject(&mut self, code: ReasonCode, _now: Instant) {
+        if self.phase == Phase::Connecting {
+            self.refuse(code);
+        }
+    }
+
+    fn refuse(&mut self, code: ReasonCode) {
+        self.pending_connect = None;
+        self.will = None;
+        self.transmit
+            .push_back(Packet::ConnAck(Box::new(ConnAck::new(false, code))));
+        self.close(CloseReason::ConnectRefused(code), false);
+    }
+
+    fn connack_properties(&self, pending: &PendingConnect) -> ConnAckProperties {
+        let config = &self.config;
+        let mut p = ConnAckProperties::default();
+        if pending.requested_session_expiry.unwrap_or(0) != self.session_expiry {
+            p.session_expiry_interval = Some(self.session_expiry);
+        }
+        if config.receive_maximum != NonZeroU16::MAX {
+            p.receive_maximum = Some(config.receive_maximum);
+        }
+        if config.max_qos != QoS::ExactlyOnce {
+            p.maximum_qos = Some(config.max_qos);
+        }
+        if !config.retain_available {
+            p.retain_available = Some(false);
+        }
+        p.maximum_packet_size = NonZeroU32::new(config.decoder_limit());
+        if pending.assigned_client_id {
+            p.assigned_client_identifier = Some(self.state.client_id().clone());
+        }
+        if config.topic_alias_maximum > 0 {
+            p.topic_alias_maximum = Some(config.topic_alias_maximum);
+        }
+        if !config.wildcard_subscriptions {
+            p.wildcard_subscription_available = Some(false);
+        }
+        if !config.subscription_identifiers {
+            p.subscription_identifiers_available = Some(false);
+        }
+        if !config.shared_subscriptions {
+            p.shared_subscription_available = Some(false);
+        }
+        p.server_keep_alive = pending.server_keep_alive;
+        if pending.request_response_information {
+            p.response_information = config
+                .response_information
+                .as_deref()
+                .and_then(|info| MqttString::new(info).ok());
+        }
+        p
+    }
+
+    /// Whether a topic name or filter is within the configured length and level caps.
+    pub(crate) fn topic_within_limits(&self, topic: &str) -> bool {
+        topic.len() <= self.config.max_topic_len
+            && memchr::memchr_iter(b'/', topic.as_bytes()).count() < self.config.max_topic_levels
+    }
+}
+
+/// A client identifier unique within this process, for a client that sent an empty one.
+fn assign_client_id() -> ClientId {
+    let n = NEXT_ASSIGNED_ID.fetch_add(1, Ordering::Relaxed);
+    let id = format!("skein-{n:016x}");
+    ClientId::new(&id).unwrap_or_default()
+}

@@ -14,12 +14,32 @@
 //! - [`session`]: the building blocks of one client's session: the routed
 //!   [`session::Message`], packet identifiers, the outbound in-flight window, QoS 2 receive
 //!   state, topic alias maps and the keep-alive deadline.
+//! - [`Broker`] (feature `runtime`, on by default): the tokio runtime that drives sessions
+//!   over TCP, and the embedding API: [`Broker::builder`], a [`BrokerHandle`] to publish and
+//!   subscribe in-process, and a graceful [`Broker::shutdown`].
 //!
 //! The codec never does I/O, never spawns and never reads a clock: it takes bytes and returns
 //! packets, and the other way round.
 
+#[cfg(feature = "runtime")]
+mod broker;
+#[cfg(feature = "runtime")]
+mod broker_builder;
+#[cfg(feature = "runtime")]
+mod broker_error;
+#[cfg(feature = "runtime")]
+mod broker_handle;
+#[cfg(feature = "runtime")]
+mod broker_subscription;
+pub mod cluster;
 pub mod codec;
 pub mod config;
 pub mod router;
+#[cfg(feature = "runtime")]
+mod runtime;
 pub mod session;
+pub mod store;
 pub mod types;
+
+#[cfg(feature = "runtime")]
+pub use broker::{Broker, BrokerBuilder, BrokerError, BrokerHandle, BrokerStats, Subscription};

@@ -1,0 +1,115 @@
+//! Building and starting a [`Broker`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::broker::Broker;
+use crate::broker_error::BrokerError;
+use crate::config::{BrokerConfig, ListenerConfig};
+use crate::runtime::shared::Shared;
+use crate::runtime::{listener, sweeper};
+
+/// How a [`Broker`] is built: its configuration, then [`start`](Self::start).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct BrokerBuilder {
+    config: BrokerConfig,
+    shutdown_timeout: Duration,
+}
+
+impl Default for BrokerBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BrokerBuilder {
+    /// The default shutdown timeout: 10 s.
+    pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A builder with the default configuration (one listener on 0.0.0.0:1883).
+    pub fn new() -> Self {
+        BrokerBuilder {
+            config: BrokerConfig::default(),
+            shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: BrokerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Adds a listener to the configuration's.
+    pub fn listener(mut self, listener: ListenerConfig) -> Self {
+        self.config.listeners.push(listener);
+        self
+    }
+
+    /// Removes every listener: the broker then serves in-process clients only.
+    pub fn no_listeners(mut self) -> Self {
+        self.config.listeners.clear();
+        self
+    }
+
+    /// How long a graceful [`Broker::shutdown`] waits for connections to close. Default
+    /// [`Self::DEFAULT_SHUTDOWN_TIMEOUT`].
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Binds every listener and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::Bind`] if a listener cannot bind (nothing is left running then),
+    /// [`BrokerError::DuplicateListener`] if two listeners share a name.
+    pub async fn start(self) -> Result<Broker, BrokerError> {
+        let mut names = HashSet::new();
+        for listener in &self.config.listeners {
+            if !names.insert(listener.name.as_str()) {
+                return Err(BrokerError::DuplicateListener(listener.name.clone()));
+            }
+        }
+        let mut bound = Vec::with_capacity(self.config.listeners.len());
+        for config in &self.config.listeners {
+            let socket = TcpListener::bind(config.bind)
+                .await
+                .and_then(|socket| Ok((socket.local_addr()?, socket)));
+            match socket {
+                Ok((addr, socket)) => bound.push((config.name.clone(), addr, socket)),
+                Err(source) => {
+                    return Err(BrokerError::Bind {
+                        name: config.name.clone(),
+                        addr: config.bind,
+                        source,
+                    })
+                }
+            }
+        }
+        let shared = Shared::new(
+            self.config.session,
+            self.config.max_connections,
+            self.shutdown_timeout,
+        );
+        let mut local_addrs = Vec::with_capacity(bound.len());
+        for (name, addr, socket) in bound {
+            tracing::info!(
+                "Opening ipv{} listen socket on port {}.",
+                if addr.is_ipv4() { 4 } else { 6 },
+                addr.port()
+            );
+            local_addrs.push((name.clone(), addr));
+            let guard = shared.network_tasks.guard();
+            tokio::spawn(listener::run(Arc::clone(&shared), socket, name, guard));
+        }
+        let guard = shared.background_tasks.guard();
+        tokio::spawn(sweeper::run(Arc::clone(&shared), guard));
+        Ok(Broker::new(shared, local_addrs))
+    }
+}

@@ -1,0 +1,28 @@
+//! What can go wrong when starting or using an embedded broker.
+
+use std::net::SocketAddr;
+
+use thiserror::Error;
+
+/// An error of the embedding API.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BrokerError {
+    /// A listener could not bind its address.
+    #[error("listener `{name}` could not bind {addr}: {source}")]
+    Bind {
+        /// The listener's name.
+        name: String,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Two listeners have the same name.
+    #[error("two listeners are named `{0}`")]
+    DuplicateListener(String),
+    /// The broker is shutting down or stopped: it takes no more work.
+    #[error("the broker is shut down")]
+    ShutDown,
+}

@@ -1,0 +1,136 @@
+//! Publishing and subscribing in-process, without a socket.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::broker_error::BrokerError;
+use crate::broker_subscription::Subscription;
+use crate::codec::SubscriptionOptions;
+use crate::router::SubscriptionEntry;
+use crate::runtime::mailbox::{Mailbox, SubscriberKey};
+use crate::runtime::shared::{now, Shared};
+use crate::runtime::{local, routing};
+use crate::types::{QoS, TopicFilter, TopicName};
+
+/// A handle on a running broker: publish and subscribe in-process. Cheap to clone; `Send`
+/// and `Sync`. Every call fails with [`BrokerError::ShutDown`] once the broker shuts down.
+#[derive(Debug, Clone)]
+pub struct BrokerHandle {
+    shared: Arc<Shared>,
+}
+
+/// A snapshot of the broker's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct BrokerStats {
+    /// Network connections open now.
+    pub connections_open: usize,
+    /// Network connections accepted since the start.
+    pub connections_accepted: u64,
+    /// CONNECTs refused for the connection limit.
+    pub connections_refused: u64,
+    /// Application messages published by clients.
+    pub messages_received: u64,
+    /// Copies of messages queued for subscribers.
+    pub messages_queued: u64,
+    /// Copies of messages dropped (queue full, expired, QoS 0 for an offline client, ...).
+    pub messages_dropped: u64,
+    /// Client identifiers taken over by a new connection.
+    pub takeovers: u64,
+    /// Wills published.
+    pub wills_published: u64,
+}
+
+impl BrokerHandle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        BrokerHandle { shared }
+    }
+
+    /// Publishes a message as the broker itself (no client; No Local never applies). With
+    /// `retain`, the message also replaces the topic's retained message; an empty payload
+    /// deletes it.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub async fn publish(
+        &self,
+        topic: TopicName,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), BrokerError> {
+        self.publish_now(topic, payload, qos, retain)
+    }
+
+    /// [`publish`](Self::publish) from synchronous code: it never waits (a full subscriber
+    /// queue applies its overflow policy).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub fn publish_now(
+        &self,
+        topic: TopicName,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), BrokerError> {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        let now = now();
+        let message = routing::local_message(topic, payload, qos, retain, now);
+        let mut scratch = Vec::new();
+        routing::publish(&self.shared, &message, None, &mut scratch, now);
+        Ok(())
+    }
+
+    /// Subscribes in-process to `filter` at maximum QoS `qos`. The retained messages matching
+    /// the filter come first. Messages wait in a bounded queue with the configured limits and
+    /// overflow policy (read them promptly); dropping the [`Subscription`] unsubscribes.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub async fn subscribe(
+        &self,
+        filter: TopicFilter,
+        qos: QoS,
+    ) -> Result<Subscription, BrokerError> {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        let mailbox = Mailbox::new(self.shared.session_config.queue);
+        let key = SubscriberKey(Arc::clone(&mailbox));
+        let entry = SubscriptionEntry::new(SubscriptionOptions::qos(qos), None);
+        self.shared
+            .router_mut()
+            .subscribe(&filter, key.clone(), entry);
+        if !filter.is_shared() {
+            routing::send_retained(&self.shared, &filter, &entry, &mailbox, now());
+        }
+        let (tx, rx) = mpsc::channel(local::CHANNEL_CAPACITY);
+        let guard = self.shared.background_tasks.guard();
+        tokio::spawn(local::drain(Arc::clone(&self.shared), mailbox, tx, guard));
+        Ok(Subscription::new(Arc::clone(&self.shared), filter, key, rx))
+    }
+
+    /// The broker's counters now.
+    #[must_use]
+    pub fn stats(&self) -> BrokerStats {
+        let open = self
+            .shared
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed);
+        self.shared.stats.snapshot(open)
+    }
+
+    /// Whether the broker still serves (not shutting down).
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.shared.is_running()
+    }
+}

@@ -1,0 +1,175 @@
+//! The end of a connection: the log line, and what becomes of the session: handed to the
+//! connection that took it over, ended (subscriptions removed, will published), or kept
+//! offline for its expiry interval.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use super::connect::end_session;
+use super::connection::{Connection, Lost, HANDOVER_TIMEOUT};
+use super::control::{Control, Handover};
+use super::mailbox::Mailbox;
+use super::registry::Holder;
+use super::routing;
+use super::shared::{now, Shared};
+use crate::session::{Close, CloseReason, OfflineSession, SessionState, WillMessage};
+
+impl Connection {
+    /// The Mosquitto-style line for the close.
+    pub(crate) fn log_close(&self) {
+        let client = &self.label;
+        let Some(close) = &self.close else {
+            tracing::info!("Client {client} disconnected.");
+            return;
+        };
+        match close.reason {
+            CloseReason::ClientDisconnect(_) => tracing::info!("Client {client} disconnected."),
+            CloseReason::ConnectionLost => match self.lost {
+                Some(Lost::Eof) => tracing::info!("Client {client} closed its connection."),
+                _ => tracing::info!("Socket error on client {client}, disconnecting."),
+            },
+            CloseReason::KeepAliveTimeout => {
+                tracing::info!("Client {client} has exceeded timeout, disconnecting.");
+            }
+            CloseReason::ConnectTimeout => {
+                tracing::info!("Client {client} sent no CONNECT in time, disconnecting.");
+            }
+            CloseReason::ProtocolError(code) => tracing::info!(
+                "Client {client} disconnected due to protocol error ({}).",
+                code.description()
+            ),
+            CloseReason::ConnectRefused(code) => tracing::info!(
+                "Client {client} refused: {}, disconnecting.",
+                code.description()
+            ),
+            CloseReason::TakenOver => {
+                tracing::debug!("Client {client}: connection taken over, closed.");
+            }
+            CloseReason::ServerDisconnect(code) => tracing::info!(
+                "Client {client} disconnected by the server ({}).",
+                code.description()
+            ),
+        }
+    }
+
+    /// Settles the session after the socket is closed.
+    pub(crate) async fn settle(mut self) {
+        let close = self.close.take();
+        let (will, session_expiry) = match close {
+            Some(Close {
+                will,
+                session_expiry,
+                ..
+            }) => (will, session_expiry),
+            None => (None, 0),
+        };
+        let Some(mailbox) = self.mailbox.take() else {
+            // Never accepted: no session to settle.
+            return;
+        };
+        let now = now();
+        if let Some(reply) = self.takeover_reply.take() {
+            let handover = Handover {
+                state: self.session.into_state(),
+                will,
+                session_expiry,
+            };
+            let _ = reply.send(handover);
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let state = self.session.into_state();
+        let unsettled = settle_owned(
+            &shared,
+            self.conn_id,
+            &mailbox,
+            state,
+            will,
+            session_expiry,
+            now,
+        );
+        if let Some((state, will)) = unsettled {
+            // Another connection took the identifier over while this one was closing: it
+            // is waiting for the session.
+            hand_over_late(&mut self.control_rx, state, will, session_expiry).await;
+        }
+    }
+}
+
+/// Ends the session (expiry 0: subscriptions removed, will published) or keeps it offline,
+/// if connection `conn_id` still holds it; otherwise gives the session and will back.
+fn settle_owned(
+    shared: &Shared,
+    conn_id: u64,
+    mailbox: &Arc<Mailbox>,
+    state: SessionState,
+    will: Option<WillMessage>,
+    session_expiry: u32,
+    now: Instant,
+) -> Option<(SessionState, Option<WillMessage>)> {
+    let client_id = state.client_id().clone();
+    let mut registry = shared.registry();
+    let Some(entry) = registry
+        .get_mut(&client_id)
+        .filter(|entry| entry.is_held_by(conn_id))
+    else {
+        return Some((state, will));
+    };
+    if session_expiry == 0 {
+        registry.remove(&client_id);
+        drop(registry);
+        end_session(shared, &state, mailbox);
+        if let Some(will) = will {
+            routing::publish_will(shared, will.message, now);
+        }
+        return None;
+    }
+    // A persistent session: it waits offline for its client, its will delay or expiry.
+    mailbox.set_online(false);
+    let will = publish_due_will(shared, will, now);
+    entry.holder = Holder::Offline(Box::new(OfflineSession::new(
+        state,
+        will,
+        session_expiry,
+        now,
+    )));
+    drop(registry);
+    shared.sweeper_wake.notify_one();
+    None
+}
+
+/// Publishes a will whose delay is 0 now; gives back a delayed one.
+fn publish_due_will(
+    shared: &Shared,
+    will: Option<WillMessage>,
+    now: Instant,
+) -> Option<WillMessage> {
+    match will {
+        Some(will) if will.delay == 0 => {
+            routing::publish_will(shared, will.message, now);
+            None
+        }
+        other => other,
+    }
+}
+
+/// Waits for the takeover request of the connection that holds the identifier now, and
+/// answers it with the session.
+async fn hand_over_late(
+    control_rx: &mut tokio::sync::mpsc::Receiver<Control>,
+    state: SessionState,
+    will: Option<WillMessage>,
+    session_expiry: u32,
+) {
+    let request = tokio::time::timeout(HANDOVER_TIMEOUT, control_rx.recv()).await;
+    if let Ok(Some(Control::Takeover(reply))) = request {
+        let reply: oneshot::Sender<Handover> = reply;
+        let _ = reply.send(Handover {
+            state,
+            will,
+            session_expiry,
+        });
+    }
+}

@@ -1,0 +1,38 @@
+//! The tokio runtime that drives the sans-I/O parts into a running broker.
+//!
+//! This module owns the tasks and the shared state; the protocol decisions stay in the
+//! [`Session`](crate::session::Session) and the [`router`](crate::router):
+//!
+//! - [`shared`]: the one `Arc` every task holds: the router (behind a read-mostly lock held
+//!   only for one match), the retained store, the client registry, the counters.
+//! - [`mailbox`]: per session, the bounded queue publishers push into and the session's task
+//!   drains. A publisher's own task routes its message and pushes the copies: no task sees
+//!   every message.
+//! - [`listener`] and [`connection`]: one task per listener, one per connection, driving the
+//!   session in the order its contract fixes (commands, then transmissions), with the
+//!   commands carried out in [`connect`], [`commands`] and [`close`].
+//! - [`sweeper`]: timers of sessions with no connection (delayed wills, expiry) and of
+//!   retained messages.
+//! - [`local`]: in-process subscribers of the embedding API.
+//! - [`log_lines`]: the per-packet debug lines, in Mosquitto's words.
+//!
+//! # What this module must never do
+//!
+//! Hold a lock across an `.await`; keep an unbounded queue or buffer; leave a task running
+//! after shutdown; panic on anything a client sends.
+
+pub(crate) mod close;
+pub(crate) mod commands;
+pub(crate) mod connect;
+pub(crate) mod connection;
+pub(crate) mod control;
+pub(crate) mod listener;
+pub(crate) mod local;
+pub(crate) mod log_lines;
+pub(crate) mod mailbox;
+pub(crate) mod registry;
+pub(crate) mod routing;
+pub(crate) mod shared;
+pub(crate) mod stats;
+pub(crate) mod sweeper;
+pub(crate) mod tasks;

@@ -1,0 +1,181 @@
+//! Carrying a publish out: the retained store, the router match, and one push per matching
+//! mailbox. Called by the publisher's own task: no task sees every message.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::mailbox::{Mailbox, SubscriberKey};
+use super::shared::Shared;
+use super::stats::Stats;
+use crate::router::{Delivery, RetainedMessage, SubscriptionEntry};
+use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
+use crate::types::TopicFilter;
+
+/// Routes `message` to every matching subscriber and, if its RETAIN flag is set, stores it as
+/// the topic's retained message (an empty payload deletes it). `publisher` is the publishing
+/// session's key, for No Local. `scratch` is a buffer the caller keeps between calls.
+/// Returns whether any subscription matched.
+pub(crate) fn publish(
+    shared: &Shared,
+    message: &Message,
+    publisher: Option<&SubscriberKey>,
+    scratch: &mut Vec<Delivery<SubscriberKey>>,
+    now: Instant,
+) -> bool {
+    if message.retain {
+        store_retained(shared, message, now);
+    }
+    {
+        let router = shared.router();
+        router.route(
+            &message.topic,
+            message.qos,
+            publisher,
+            |member| member.mailbox().is_online(),
+            scratch,
+        );
+    }
+    let matched = !scratch.is_empty();
+    for delivery in scratch.drain(..) {
+        let copy = QueuedMessage::new(
+            message.clone(),
+            delivery.qos,
+            delivery.retain_flag(message.retain),
+            delivery.subscription_ids,
+        );
+        push(shared, delivery.subscriber.mailbox(), copy, now);
+    }
+    matched
+}
+
+/// Sets or deletes the retained message of `message`'s topic.
+fn store_retained(shared: &Shared, message: &Message, now: Instant) {
+    if message.payload.is_empty() {
+        shared.retained_mut().remove(&message.topic);
+        return;
+    }
+    // Copy out of the publisher's receive buffer: the store keeps it for long.
+    let detached = message.detach();
+    let retained = RetainedMessage::new(
+        detached.topic,
+        detached.payload,
+        detached.qos,
+        detached.properties,
+        shared.secs(now),
+    );
+    shared.retained_mut().set(retained);
+}
+
+/// Pushes one copy into a mailbox; counts and logs what the queue dropped.
+pub(crate) fn push(shared: &Shared, mailbox: &Mailbox, copy: QueuedMessage, now: Instant) {
+    match mailbox.push(copy, now) {
+        PushOutcome::Queued { evicted } => {
+            Stats::bump(&shared.stats.messages_queued);
+            for dropped in &evicted {
+                log_drop(shared, mailbox, dropped);
+            }
+        }
+        PushOutcome::Dropped(dropped) => log_drop(shared, mailbox, &dropped),
+        PushOutcome::DisconnectRequired(message) => {
+            Stats::bump(&shared.stats.messages_dropped);
+            tracing::debug!(
+                mailbox = mailbox.id(),
+                topic = %message.message.topic,
+                "Queue full, disconnecting the slow subscriber."
+            );
+        }
+    }
+}
+
+/// Counts and logs one dropped message.
+pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
+    Stats::bump(&shared.stats.messages_dropped);
+    let reason = match dropped.reason {
+        DropReason::QueueFull => "queue full",
+        DropReason::TooLarge => "larger than the queue",
+        DropReason::Qos0NotQueued => "QoS 0 for an offline client",
+        DropReason::Expired => "expired",
+        DropReason::PacketTooLarge => "larger than the client's maximum packet size",
+    };
+    tracing::debug!(
+        mailbox = mailbox.id(),
+        topic = %dropped.message.message.topic,
+        "Dropped message: {reason}."
+    );
+}
+
+/// Queues the retained messages matching `filter` for a new subscription with `entry`
+/// (MQTT 5.0 §3.3.1.3: RETAIN set, QoS downgraded, remaining expiry).
+pub(crate) fn send_retained(
+    shared: &Shared,
+    filter: &TopicFilter,
+    entry: &SubscriptionEntry,
+    mailbox: &Mailbox,
+    now: Instant,
+) {
+    let secs = shared.secs(now);
+    let mut copies = Vec::new();
+    {
+        let store = shared.retained();
+        store.matching(filter, secs, |retained| {
+            let mut properties = retained.properties.clone();
+            properties.message_expiry_interval = retained.remaining_expiry(secs);
+            let message = Message::new(
+                retained.topic.clone(),
+                retained.payload.clone(),
+                retained.qos,
+                true,
+                properties,
+                now,
+            );
+            copies.push(QueuedMessage::new(
+                message,
+                entry.options.qos,
+                true,
+                entry.id.into_iter().collect(),
+            ));
+        });
+    }
+    for copy in copies {
+        push(shared, mailbox, copy, now);
+    }
+}
+
+/// Publishes a will (or any message the broker itself originates): no publisher, no No Local.
+pub(crate) fn publish_will(shared: &Shared, mut message: Message, now: Instant) {
+    Stats::bump(&shared.stats.wills_published);
+    // The Message Expiry Interval of a will counts from its publication (MQTT 5.0 §3.1.3.2).
+    message.received_at = now;
+    tracing::debug!(topic = %message.topic, "Publishing will.");
+    let mut scratch = Vec::new();
+    publish(shared, &message, None, &mut scratch, now);
+}
+
+/// Removes every subscription of `state` held under `mailbox` from the router.
+pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
+    let key = SubscriberKey(Arc::clone(mailbox));
+    let mut router = shared.router_mut();
+    for (filter, _) in state.subscriptions() {
+        router.unsubscribe(filter, &key);
+    }
+}
+
+/// A message the broker publishes through its handle.
+pub(crate) fn local_message(
+    topic: crate::types::TopicName,
+    payload: Bytes,
+    qos: crate::types::QoS,
+    retain: bool,
+    now: Instant,
+) -> Message {
+    Message::new(
+        topic,
+        payload,
+        qos,
+        retain,
+        crate::codec::PublishProperties::default(),
+        now,
+    )
+}

@@ -1,0 +1,35 @@
+//! Where persistent sessions and retained messages are kept: the [`SessionStore`] trait, its
+//! durability contract, the in-memory store, and the conformance suite every store runs.
+//!
+//! # The durability contract
+//!
+//! A store holds, per client identifier, a [`StoredSession`] (subscriptions, Session Expiry
+//! Interval, the QoS 1 and 2 exchanges in flight both ways, the will) and the queue of
+//! messages waiting for that client; and, for the whole broker, the retained messages.
+//!
+//! - When a write method returns `Ok`, the write is as durable as the store promises (the
+//!   in-memory store: until the process ends; the sled store: on disk; the replicated store:
+//!   on a majority of nodes). The broker acknowledges a QoS 1 or 2 message bound for a
+//!   persistent session (PUBACK, PUBREC) only after [`SessionStore::enqueue`] returned `Ok`.
+//! - Writes to one client's data are applied in the order they are made; a read sees every
+//!   write that returned before it started.
+//! - [`SessionStore::save`] replaces the whole session record; the queue is separate and is
+//!   neither replaced nor cleared by it. [`SessionStore::remove`] removes both.
+//! - Queue sequence numbers grow strictly per client and are never reused, even after
+//!   [`SessionStore::ack_queued`].
+//! - An error means the write may or may not have happened; the broker then refuses the
+//!   operation (CONNACK 0x80 / PUBACK 0x80 / closes) rather than acknowledging it.
+//!
+//! [`conformance`] checks these rules against any store; the in-memory store runs it in this
+//! crate's tests, and every other store must run it in its own.
+
+pub mod conformance;
+mod error;
+mod memory;
+mod session_store;
+mod stored_session;
+
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use session_store::SessionStore;
+pub use stored_session::{StoredInflight, StoredSession};

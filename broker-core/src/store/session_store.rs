@@ -1,0 +1,54 @@
+//! The storage seam for persistent sessions and retained messages.
+
+use async_trait::async_trait;
+
+use crate::router::RetainedMessage;
+use crate::session::QueuedMessage;
+use crate::types::{ClientId, TopicName};
+
+use super::{StoreError, StoredSession};
+
+/// Durable storage of persistent sessions, their queued messages, and retained messages.
+///
+/// Implementations: [`MemoryStore`](super::MemoryStore) here; the sled store and its openraft
+/// replication in `broker-storage`. Every implementation follows the durability contract of
+/// the [`store`](super) module and passes [`conformance`](super::conformance).
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// The session record of `client_id`, if one is stored.
+    async fn load(&self, client_id: &ClientId) -> Result<Option<StoredSession>, StoreError>;
+
+    /// Stores `session`, replacing any record of the same client identifier. The queue is
+    /// untouched.
+    async fn save(&self, session: &StoredSession) -> Result<(), StoreError>;
+
+    /// Removes the session record and the queue of `client_id`. Returns whether a record
+    /// existed.
+    async fn remove(&self, client_id: &ClientId) -> Result<bool, StoreError>;
+
+    /// The client identifiers of every stored session, for recovery at start.
+    async fn sessions(&self) -> Result<Vec<ClientId>, StoreError>;
+
+    /// Appends `message` to the queue of `client_id` and returns its sequence number.
+    async fn enqueue(
+        &self,
+        client_id: &ClientId,
+        message: &QueuedMessage,
+    ) -> Result<u64, StoreError>;
+
+    /// The queued messages of `client_id`, oldest first, with their sequence numbers.
+    async fn queued(&self, client_id: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError>;
+
+    /// Removes the queued messages of `client_id` with a sequence number up to and including
+    /// `up_to` (sent, or dropped).
+    async fn ack_queued(&self, client_id: &ClientId, up_to: u64) -> Result<(), StoreError>;
+
+    /// Stores `message` as the retained message of its topic, replacing any.
+    async fn set_retained(&self, message: &RetainedMessage) -> Result<(), StoreError>;
+
+    /// Removes the retained message of `topic`. Returns whether one existed.
+    async fn remove_retained(&self, topic: &TopicName) -> Result<bool, StoreError>;
+
+    /// Every retained message, for recovery at start.
+    async fn retained(&self) -> Result<Vec<RetainedMessage>, StoreError>;
+}

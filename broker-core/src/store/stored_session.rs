@@ -1,0 +1,98 @@
+//! A session as a store keeps it.
+
+use crate::codec::Publish;
+use crate::router::SubscriptionEntry;
+use crate::session::{InflightState, SessionState, WillMessage};
+use crate::types::{ClientId, PacketId, TopicFilter};
+
+use super::StoreError;
+
+/// Everything a store keeps of one persistent session apart from its queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// The client identifier.
+    pub client_id: ClientId,
+    /// The Session Expiry Interval in force, in seconds (`u32::MAX`: never).
+    pub session_expiry: u32,
+    /// The subscriptions, sorted by filter.
+    pub subscriptions: Vec<(TopicFilter, SubscriptionEntry)>,
+    /// The QoS 1 and 2 messages sent to the client and not completely acknowledged, in
+    /// retransmission order.
+    pub outbound: Vec<StoredInflight>,
+    /// The packet identifiers of QoS 2 messages received from the client and not released.
+    pub inbound_qos2: Vec<PacketId>,
+    /// The will waiting for its delay, if any.
+    pub will: Option<WillMessage>,
+}
+
+/// One outbound exchange in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredInflight {
+    /// A PUBLISH sent and not acknowledged (QoS 1: no PUBACK; QoS 2: no PUBREC), as sent.
+    Publish(Box<Publish>),
+    /// A QoS 2 exchange whose PUBREL was sent and whose PUBCOMP has not come.
+    Released(PacketId),
+}
+
+impl StoredSession {
+    /// The record of `state` with its Session Expiry Interval and pending will.
+    #[must_use]
+    pub fn from_state(
+        state: &SessionState,
+        session_expiry: u32,
+        will: Option<WillMessage>,
+    ) -> Self {
+        let mut subscriptions: Vec<_> = state
+            .subscriptions()
+            .map(|(filter, entry)| (filter.clone(), *entry))
+            .collect();
+        subscriptions.sort_by(|a, b| a.0.cmp(&b.0));
+        let outbound = state
+            .outbound()
+            .iter()
+            .filter_map(|(id, s)| match s {
+                InflightState::AwaitingPubComp => Some(StoredInflight::Released(id)),
+                InflightState::AwaitingPubAck | InflightState::AwaitingPubRec => state
+                    .outbound()
+                    .publish(id)
+                    .map(|p| StoredInflight::Publish(Box::new(p.clone()))),
+            })
+            .collect();
+        let mut inbound_qos2: Vec<PacketId> = state.inbound_qos2().iter().collect();
+        inbound_qos2.sort_unstable();
+        StoredSession {
+            client_id: state.client_id().clone(),
+            session_expiry,
+            subscriptions,
+            outbound,
+            inbound_qos2,
+            will,
+        }
+    }
+
+    /// The session state this record describes. Fails on a record no session could have
+    /// produced (a packet identifier twice, an in-flight PUBLISH at QoS 0).
+    pub fn to_state(&self) -> Result<SessionState, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            client_id: self.client_id.as_str().to_owned(),
+            reason,
+        };
+        let mut state = SessionState::new(self.client_id.clone());
+        for (filter, entry) in &self.subscriptions {
+            state.insert_subscription(filter.clone(), *entry);
+        }
+        for inflight in &self.outbound {
+            let result = match inflight {
+                StoredInflight::Publish(p) => state.outbound.restore_publish((**p).clone()),
+                StoredInflight::Released(id) => state.outbound.restore_released(*id),
+            };
+            result.map_err(|e| corrupt(e.to_string()))?;
+        }
+        for id in &self.inbound_qos2 {
+            if !state.inbound_qos2.restore(*id) {
+                return Err(corrupt(format!("inbound packet id {} twice", id.get())));
+            }
+        }
+        Ok(state)
+    }
+}

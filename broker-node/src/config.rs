@@ -1,0 +1,150 @@
+//! The node's configuration: read from a TOML file (or the embedded default), checked, and
+//! turned into the engine's [`BrokerConfig`] plus the node's own log settings.
+//!
+//! This is the only module that reads config files. Parsing and checking are pure functions of
+//! the text ([`NodeConfig::parse`]); errors name the file, the key and the problem.
+
+use std::fmt;
+use std::path::Path;
+
+use broker_core::config::{BrokerConfig, ListenerConfig};
+
+use crate::config_file::FileConfig;
+use crate::config_resolve::{resolve, Problem};
+use crate::logging::{LogFormat, LogLevel};
+
+/// The commented default config compiled into the binary (`skein --print-default-config`).
+pub(crate) const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// What the embedded default config is called in messages.
+pub(crate) const DEFAULT_CONFIG_NAME: &str = "<default config>";
+
+/// Everything the node runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NodeConfig {
+    /// The engine's configuration.
+    pub(crate) broker: BrokerConfig,
+    /// `[log]` settings.
+    pub(crate) log: LogConfig,
+}
+
+/// The `[log]` table, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogConfig {
+    /// The level when neither `--log-level` nor `RUST_LOG` says otherwise.
+    pub(crate) level: LogLevel,
+    /// Text (Mosquitto-like) or JSON lines.
+    pub(crate) format: LogFormat,
+}
+
+impl NodeConfig {
+    /// Parses and checks `text`; `source` (a path, or [`DEFAULT_CONFIG_NAME`]) prefixes every
+    /// error message.
+    pub(crate) fn parse(source: &str, text: &str) -> Result<NodeConfig, ConfigError> {
+        let deserializer = toml::Deserializer::new(text);
+        let file: FileConfig = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let key = error.path().to_string();
+            ConfigError::Syntax {
+                source: source.to_owned(),
+                key: (key != ".").then_some(key),
+                message: error.into_inner().to_string().trim_end().to_owned(),
+            }
+        })?;
+        let broker = resolve(&file).map_err(|problems| ConfigError::Invalid {
+            source: source.to_owned(),
+            problems,
+        })?;
+        Ok(NodeConfig {
+            broker,
+            log: LogConfig {
+                level: file.log.level,
+                format: file.log.format,
+            },
+        })
+    }
+
+    /// Reads and checks the file at `path`.
+    pub(crate) fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            source: source.clone(),
+            message: error.to_string(),
+        })?;
+        NodeConfig::parse(&source, &text)
+    }
+
+    /// The embedded default config.
+    pub(crate) fn embedded_default() -> Result<NodeConfig, ConfigError> {
+        NodeConfig::parse(DEFAULT_CONFIG_NAME, DEFAULT_CONFIG)
+    }
+
+    /// Replaces the config's listeners with `listeners` (from `--listen` / `--port`) when
+    /// there are any.
+    pub(crate) fn override_listeners(&mut self, listeners: Vec<ListenerConfig>) {
+        if !listeners.is_empty() {
+            self.broker.listeners = listeners;
+        }
+    }
+}
+
+/// Why a config could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConfigError {
+    /// The file could not be read.
+    Read {
+        /// The file's path.
+        source: String,
+        /// The operating system's reason.
+        message: String,
+    },
+    /// Not valid TOML, an unknown key, or a value of the wrong type (toml's message, with the
+    /// line and column).
+    Syntax {
+        /// The file's path.
+        source: String,
+        /// The key's path, when the error concerns a key (`limits.max_pakcet_size`).
+        key: Option<String>,
+        /// toml's message.
+        message: String,
+    },
+    /// Values out of range or inconsistent.
+    Invalid {
+        /// The file's path.
+        source: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { source, message } => write!(f, "{source}: cannot read: {message}"),
+            ConfigError::Syntax {
+                source,
+                key: Some(key),
+                message,
+            } => write!(f, "{source}: {key}: {message}"),
+            ConfigError::Syntax {
+                source,
+                key: None,
+                message,
+            } => write!(f, "{source}: {message}"),
+            ConfigError::Invalid { source, problems } => {
+                for (index, problem) in problems.iter().enumerate() {
+                    if index > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{source}: {}: {}", problem.key, problem.message)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+#[path = "config_test.rs"]
+mod tests;

@@ -1,0 +1,227 @@
+//! The config file's schema, as serde reads it: one struct per TOML table, every key in
+//! `snake_case`, unknown keys rejected. Values are raw here (integers as `u64`, addresses as
+//! strings); `config_resolve` checks their ranges and builds the engine's [`BrokerConfig`].
+//!
+//! Every default is taken from the engine's own `Default` values through
+//! [`FileConfig::from_engine`], so an omitted key means exactly what the engine would do.
+
+use broker_core::config::BrokerConfig;
+use broker_core::session::OverflowPolicy;
+use serde::Deserialize;
+
+use crate::config_size::ByteSize;
+use crate::logging::{LogFormat, LogLevel};
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct FileConfig {
+    /// `[[listener]]`: the sockets to listen on. Omitted: one on 0.0.0.0:1883.
+    pub(crate) listener: Vec<ListenerSection>,
+    /// `[limits]`.
+    pub(crate) limits: LimitsSection,
+    /// `[session]`.
+    pub(crate) session: SessionSection,
+    /// `[features]`.
+    pub(crate) features: FeaturesSection,
+    /// `[log]`.
+    pub(crate) log: LogSection,
+}
+
+/// One `[[listener]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListenerSection {
+    /// Shown in logs; defaults to the bind address.
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    /// `IP:PORT`, e.g. `0.0.0.0:1883` or `[::]:1883`.
+    pub(crate) bind: String,
+}
+
+/// `[limits]`: sizes and counts the broker enforces.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LimitsSection {
+    /// Most connections at once; 0 is no limit.
+    pub(crate) max_connections: u64,
+    /// Largest packet accepted, in bytes.
+    pub(crate) max_packet_size: ByteSize,
+    /// Longest client identifier, in bytes.
+    pub(crate) max_client_id_len: u64,
+    /// Longest topic name or filter, in bytes.
+    pub(crate) max_topic_len: u64,
+    /// Most levels in a topic name or filter.
+    pub(crate) max_topic_levels: u64,
+    /// Unacknowledged QoS 1/2 PUBLISH packets a client may send (v5 Receive Maximum).
+    pub(crate) receive_maximum: u64,
+    /// Unacknowledged QoS 1/2 messages the broker sends a 3.x client.
+    pub(crate) max_inflight: u64,
+    /// Topic aliases a v5 client may set.
+    pub(crate) topic_alias_maximum: u64,
+}
+
+/// `[session]`: timers and the per-session message queue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SessionSection {
+    /// Largest Session Expiry Interval granted, in seconds; 4294967295 is "never".
+    pub(crate) max_session_expiry: u64,
+    /// Largest Keep Alive accepted, in seconds; 0 is no cap.
+    pub(crate) max_keep_alive: u64,
+    /// Seconds a new connection has to send CONNECT.
+    pub(crate) connect_timeout: u64,
+    /// Whether an empty client id gets an assigned one (3.1.1 with clean session, 5.0).
+    pub(crate) allow_zero_length_client_id: bool,
+    /// Most messages queued per session.
+    pub(crate) queue_max_messages: u64,
+    /// Most bytes queued per session.
+    pub(crate) queue_max_bytes: ByteSize,
+    /// Whether QoS 0 messages are queued for offline persistent sessions.
+    pub(crate) queue_qos0: bool,
+    /// What a full queue does with one more message.
+    pub(crate) queue_overflow: OverflowSetting,
+    /// v5 Response Information for clients that request it; omitted sends none.
+    pub(crate) response_information: Option<String>,
+}
+
+/// `session.queue_overflow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OverflowSetting {
+    /// Drop the incoming message (Mosquitto's behaviour).
+    DropNewest,
+    /// Drop the oldest queued messages to make room.
+    DropOldest,
+    /// Disconnect the slow client.
+    Disconnect,
+}
+
+/// `[features]`: what the broker offers clients (v5 CONNACK capability flags).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct FeaturesSection {
+    /// Retained messages.
+    pub(crate) retain_available: bool,
+    /// `+` and `#` in subscriptions.
+    pub(crate) wildcard_subscriptions: bool,
+    /// `$share/group/filter` subscriptions.
+    pub(crate) shared_subscriptions: bool,
+    /// v5 subscription identifiers.
+    pub(crate) subscription_identifiers: bool,
+    /// Highest QoS granted, 0 to 2.
+    pub(crate) max_qos: u64,
+    /// Whether the broker sets topic aliases on what it sends v5 clients.
+    pub(crate) outbound_topic_aliases: bool,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LogSection {
+    /// `off`, `error`, `warn`, `info`, `debug` or `trace`.
+    pub(crate) level: LogLevel,
+    /// `text` or `json`.
+    pub(crate) format: LogFormat,
+}
+
+impl FileConfig {
+    /// The file that says exactly `engine`: the inverse of resolving (default log settings).
+    pub(crate) fn from_engine(engine: &BrokerConfig) -> FileConfig {
+        let session = &engine.session;
+        let to_u64 = |value: usize| u64::try_from(value).unwrap_or(u64::MAX);
+        FileConfig {
+            listener: engine
+                .listeners
+                .iter()
+                .map(|listener| ListenerSection {
+                    name: Some(listener.name.clone()),
+                    bind: listener.bind.to_string(),
+                })
+                .collect(),
+            limits: LimitsSection {
+                max_connections: engine.max_connections.map_or(0, to_u64),
+                max_packet_size: ByteSize(u64::from(session.max_packet_size)),
+                max_client_id_len: to_u64(session.max_client_id_len),
+                max_topic_len: to_u64(session.max_topic_len),
+                max_topic_levels: to_u64(session.max_topic_levels),
+                receive_maximum: u64::from(session.receive_maximum.get()),
+                max_inflight: u64::from(session.max_inflight_v3.get()),
+                topic_alias_maximum: u64::from(session.topic_alias_maximum),
+            },
+            session: SessionSection {
+                max_session_expiry: u64::from(session.max_session_expiry),
+                max_keep_alive: session.max_keep_alive.map_or(0, u64::from),
+                connect_timeout: session.connect_timeout.as_secs(),
+                allow_zero_length_client_id: session.allow_zero_length_client_id,
+                queue_max_messages: to_u64(session.queue.max_messages),
+                queue_max_bytes: ByteSize(to_u64(session.queue.max_bytes)),
+                queue_qos0: session.queue.queue_qos0,
+                queue_overflow: OverflowSetting::from(session.queue.overflow),
+                response_information: session.response_information.clone(),
+            },
+            features: FeaturesSection {
+                retain_available: session.retain_available,
+                wildcard_subscriptions: session.wildcard_subscriptions,
+                shared_subscriptions: session.shared_subscriptions,
+                subscription_identifiers: session.subscription_identifiers,
+                max_qos: u64::from(u8::from(session.max_qos)),
+                outbound_topic_aliases: session.outbound_topic_aliases,
+            },
+            log: LogSection::default(),
+        }
+    }
+}
+
+impl Default for FileConfig {
+    fn default() -> Self {
+        FileConfig::from_engine(&BrokerConfig::default())
+    }
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        FileConfig::default().limits
+    }
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        FileConfig::default().session
+    }
+}
+
+impl Default for FeaturesSection {
+    fn default() -> Self {
+        FileConfig::default().features
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: LogLevel::Info,
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl From<OverflowPolicy> for OverflowSetting {
+    fn from(policy: OverflowPolicy) -> Self {
+        match policy {
+            OverflowPolicy::DropNewest => OverflowSetting::DropNewest,
+            OverflowPolicy::DropOldest => OverflowSetting::DropOldest,
+            OverflowPolicy::Disconnect => OverflowSetting::Disconnect,
+        }
+    }
+}
+
+impl From<OverflowSetting> for OverflowPolicy {
+    fn from(setting: OverflowSetting) -> Self {
+        match setting {
+            OverflowSetting::DropNewest => OverflowPolicy::DropNewest,
+            OverflowSetting::DropOldest => OverflowPolicy::DropOldest,
+            OverflowSetting::Disconnect => OverflowPolicy::Disconnect,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Checks a parsed [`FileConfig`] and turns it into the engine's [`BrokerConfig`].
+//!
+//! Every problem is collected (not just the first) and names its key the way the file spells
+//! it, e.g. `limits.max_packet_size: must be between 2 and 268435460, got 0`.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::num::NonZeroU16;
+use std::time::Duration;
+
+use broker_core::codec::MAX_PACKET_SIZE;
+use broker_core::config::{BrokerConfig, ListenerConfig};
+use broker_core::session::{QueueLimits, SessionConfig};
+use broker_core::types::QoS;
+
+use crate::config_file::{FileConfig, ListenerSection};
+
+/// One thing wrong with a config: the key (`limits.max_qos`, `listener[1].bind`) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    /// The key's path in the file.
+    pub(crate) key: String,
+    /// What is wrong with its value.
+    pub(crate) message: String,
+}
+
+/// Resolves `file` into the engine's configuration, or every problem found.
+pub(crate) fn resolve(file: &FileConfig) -> Result<BrokerConfig, Vec<Problem>> {
+    let mut check = Checker::default();
+    let defaults = SessionConfig::default();
+    let limits = &file.limits;
+    let session = &file.session;
+    let features = &file.features;
+
+    // Checked in the order the keys appear in the file, so problems are listed that way.
+    let listeners = listeners(&mut check, &file.listener);
+    let max_connections = match limits.max_connections {
+        0 => None,
+        n => Some(check.range("limits.max_connections", n, 1, usize::MAX, 1)),
+    };
+    let max_packet_size = check.range(
+        "limits.max_packet_size",
+        limits.max_packet_size.0,
+        2,
+        MAX_PACKET_SIZE,
+        defaults.max_packet_size,
+    );
+    let max_client_id_len = check.range(
+        "limits.max_client_id_len",
+        limits.max_client_id_len,
+        1,
+        u16::MAX,
+        1,
+    );
+    let max_topic_len = check.range("limits.max_topic_len", limits.max_topic_len, 1, u16::MAX, 1);
+    let max_topic_levels = check.range(
+        "limits.max_topic_levels",
+        limits.max_topic_levels,
+        1,
+        u16::MAX,
+        1,
+    );
+    let receive_maximum = check.non_zero_u16("limits.receive_maximum", limits.receive_maximum);
+    let max_inflight_v3 = check.non_zero_u16("limits.max_inflight", limits.max_inflight);
+    let topic_alias_maximum = check.range(
+        "limits.topic_alias_maximum",
+        limits.topic_alias_maximum,
+        0,
+        u16::MAX,
+        0,
+    );
+    let max_session_expiry = check.range(
+        "session.max_session_expiry",
+        session.max_session_expiry,
+        0,
+        u32::MAX,
+        0,
+    );
+    let max_keep_alive = match session.max_keep_alive {
+        0 => None,
+        n => Some(check.range("session.max_keep_alive", n, 1, u16::MAX, 1)),
+    };
+    let connect_timeout = check.range(
+        "session.connect_timeout",
+        session.connect_timeout,
+        1,
+        u16::MAX,
+        1u64,
+    );
+    let queue = QueueLimits {
+        max_messages: check.range(
+            "session.queue_max_messages",
+            session.queue_max_messages,
+            0,
+            usize::MAX,
+            0,
+        ),
+        max_bytes: check.range(
+            "session.queue_max_bytes",
+            session.queue_max_bytes.0,
+            0,
+            usize::MAX,
+            0,
+        ),
+        queue_qos0: session.queue_qos0,
+        overflow: session.queue_overflow.into(),
+    };
+    let max_qos_bits = check.range("features.max_qos", features.max_qos, 0, 2, 2u8);
+    let engine_session = SessionConfig {
+        max_packet_size,
+        receive_maximum,
+        max_inflight_v3,
+        topic_alias_maximum,
+        outbound_topic_aliases: features.outbound_topic_aliases,
+        max_keep_alive,
+        max_session_expiry,
+        connect_timeout: Duration::from_secs(connect_timeout),
+        max_qos: QoS::try_from(max_qos_bits).unwrap_or(QoS::ExactlyOnce),
+        retain_available: features.retain_available,
+        wildcard_subscriptions: features.wildcard_subscriptions,
+        shared_subscriptions: features.shared_subscriptions,
+        subscription_identifiers: features.subscription_identifiers,
+        max_client_id_len,
+        allow_zero_length_client_id: session.allow_zero_length_client_id,
+        max_topic_len,
+        max_topic_levels,
+        queue,
+        response_information: session.response_information.clone(),
+    };
+    check.finish(BrokerConfig {
+        listeners,
+        max_connections,
+        session: engine_session,
+    })
+}
+
+/// Checks the `[[listener]]` entries: at least one, addresses that parse, no name or address
+/// used twice.
+fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerConfig> {
+    if sections.is_empty() {
+        check.problem(
+            "listener",
+            "at least one [[listener]] is required".to_owned(),
+        );
+    }
+    let mut names = HashSet::new();
+    let mut binds = HashSet::new();
+    let mut listeners = Vec::with_capacity(sections.len());
+    for (index, section) in sections.iter().enumerate() {
+        let Ok(bind) = section.bind.trim().parse::<SocketAddr>() else {
+            check.problem(
+                &format!("listener[{index}].bind"),
+                format!(
+                    "{:?} is not an IP:PORT socket address (for example \"0.0.0.0:1883\" or \
+                     \"[::]:1883\"; host names are not resolved)",
+                    section.bind
+                ),
+            );
+            continue;
+        };
+        if !binds.insert(bind) {
+            check.problem(
+                &format!("listener[{index}].bind"),
+                format!("{bind} is used by another listener"),
+            );
+        }
+        // A name derived from a duplicate address is reported once, as the address.
+        let name = match &section.name {
+            Some(name) if name.trim().is_empty() => {
+                check.problem(
+                    &format!("listener[{index}].name"),
+                    "must not be empty".to_owned(),
+                );
+                name.clone()
+            }
+            Some(name) => {
+                if !names.insert(name.clone()) {
+                    check.problem(
+                        &format!("listener[{index}].name"),
+                        format!("{name:?} is used by another listener"),
+                    );
+                }
+                name.clone()
+            }
+            None => {
+                let name = bind.to_string();
+                names.insert(name.clone());
+                name
+            }
+        };
+        listeners.push(ListenerConfig::tcp(name, bind));
+    }
+    listeners
+}
+
+/// Collects problems while the config is built; values that fail a check are replaced by a
+/// placeholder, and the result is thrown away if anything failed.
+#[derive(Debug, Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn problem(&mut self, key: &str, message: String) {
+        self.problems.push(Problem {
+            key: key.to_owned(),
+            message,
+        });
+    }
+
+    /// `value` converted to `T` if it lies in `min..=max`; else a problem and `fallback`.
+    fn range<T, B>(&mut self, key: &str, value: u64, min: u64, max: B, fallback: T) -> T
+    where
+        T: TryFrom<u64>,
+        B: TryInto<u64>,
+    {
+        let max = max.try_into().unwrap_or(u64::MAX);
+        if (min..=max).contains(&value) {
+            if let Ok(converted) = T::try_from(value) {
+                return converted;
+            }
+        }
+        self.problem(key, format!("must be between {min} and {max}, got {value}"));
+        fallback
+    }
+
+    fn non_zero_u16(&mut self, key: &str, value: u64) -> NonZeroU16 {
+        let raw: u16 = self.range(key, value, 1, u16::MAX, 1);
+        NonZeroU16::new(raw).unwrap_or(NonZeroU16::MIN)
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, Vec<Problem>> {
+        if self.problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.problems)
+        }
+    }
+}

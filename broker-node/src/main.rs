@@ -1,0 +1,168 @@
+//! `skein`: one Skein broker node.
+//!
+//! This binary composes the engine (`broker-core`) with what only a process has: the command
+//! line, the config file, the log subscriber and the stop signals. It reads configuration
+//! nowhere else than here, and the engine reads none of it.
+//!
+//! Start-up order: parse the command line, load and check the config (`--check-config` stops
+//! here), install logging, start a tokio runtime, install the signal handlers, start the broker
+//! (binding its listeners), then wait for SIGTERM / SIGINT and drain gracefully.
+
+mod cli;
+mod config;
+mod config_file;
+mod config_resolve;
+mod config_size;
+mod logging;
+mod signals;
+
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use broker_core::Broker;
+use clap::Parser as _;
+use tracing::{debug, info, warn};
+
+use crate::cli::Cli;
+use crate::config::{NodeConfig, DEFAULT_CONFIG, DEFAULT_CONFIG_NAME};
+use crate::signals::Signals;
+
+/// The version `--version` and the start-up log line show.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            // Logging may not be installed yet (config errors come first): write directly.
+            let _ = writeln!(io::stderr(), "skein: {}", error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `error` and its causes joined by `: `, leaving out a cause whose text the previous message
+/// already ends with (errors that print their source themselves).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !message.ends_with(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
+/// Everything after argument parsing; an error is printed by `main` and exits with 1.
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    if cli.print_default_config {
+        io::stdout()
+            .write_all(DEFAULT_CONFIG.as_bytes())
+            .context("writing to standard output")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut node = match &cli.config {
+        Some(path) => NodeConfig::load(path)?,
+        None => NodeConfig::embedded_default()?,
+    };
+    node.override_listeners(cli.listeners()?);
+    let source = cli.config.as_ref().map_or_else(
+        || DEFAULT_CONFIG_NAME.to_owned(),
+        |p| p.display().to_string(),
+    );
+    if cli.check_config {
+        writeln!(
+            io::stdout(),
+            "{source}: configuration OK ({} listener(s))",
+            node.broker.listeners.len()
+        )
+        .context("writing to standard output")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = logging::filter(cli.log_level, rust_log.as_deref(), node.log.level)?;
+    logging::init(filter, node.log.format)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let outcome = runtime.block_on(serve(node, cli.config.is_some().then_some(source)));
+    // Connection tasks still running (after a second signal) are abandoned, not awaited.
+    runtime.shutdown_background();
+    outcome
+}
+
+/// Runs the broker until a stop signal, then drains it. `source` is the config file's path,
+/// `None` for the embedded default.
+async fn serve(node: NodeConfig, source: Option<String>) -> anyhow::Result<ExitCode> {
+    // Before binding: a signal sent as soon as the port accepts must not kill us outright.
+    let mut signals = Signals::install().context("installing the signal handlers")?;
+    info!("Skein {VERSION} starting");
+    match &source {
+        Some(path) => info!("Config loaded from {path}."),
+        None => info!("Using default config."),
+    }
+    let broker = Broker::builder()
+        .config(node.broker)
+        .start()
+        .await
+        .context("starting the broker")?;
+    // The engine logs Mosquitto's `Opening ipv4 listen socket on port N.` as it binds each
+    // listener; the names and full addresses are for debugging.
+    for (name, addr) in broker.local_addrs() {
+        debug!("Listener {name} bound to {addr}.");
+    }
+    info!("Skein {VERSION} running");
+
+    let first = signals.recv().await;
+    info!("Received {first}, shutting down.");
+    tokio::select! {
+        () = broker.shutdown() => {}
+        second = signals.recv() => {
+            warn!("Received {second} while shutting down, exiting now.");
+            return Ok(ExitCode::from(second.exit_status()));
+        }
+    }
+    info!("Skein {VERSION} terminating");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Repeats(io::Error);
+
+    impl std::fmt::Display for Repeats {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "could not bind: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Repeats {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_error_chain_does_not_repeat_a_cause() {
+        let inner = io::Error::new(io::ErrorKind::AddrInUse, "Address in use");
+        let error = anyhow::Error::new(Repeats(inner)).context("starting the broker");
+        assert_eq!(
+            error_chain(&error),
+            "starting the broker: could not bind: Address in use"
+        );
+        let plain = anyhow::anyhow!("low").context("high");
+        assert_eq!(error_chain(&plain), "high: low");
+    }
+}

@@ -96,6 +96,7 @@ impl BrokerBuilder {
             self.config.session,
             self.config.max_connections,
             self.shutdown_timeout,
+            self.config.queue_full_wait,
         );
         let mut local_addrs = Vec::with_capacity(bound.len());
         for (name, addr, socket) in bound {

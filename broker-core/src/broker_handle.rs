@@ -62,7 +62,23 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), BrokerError> {
-        self.publish_now(topic, payload, qos, retain)
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        let now = now();
+        let message = routing::local_message(topic, payload, qos, retain, now);
+        let mut scratch = Vec::new();
+        let mut blocked = Vec::new();
+        routing::publish(
+            &self.shared,
+            &message,
+            None,
+            &mut scratch,
+            Some(&mut blocked),
+            now,
+        );
+        routing::push_blocked(&self.shared, &mut blocked).await;
+        Ok(())
     }
 
     /// [`publish`](Self::publish) from synchronous code: it never waits (a full subscriber
@@ -84,7 +100,7 @@ impl BrokerHandle {
         let now = now();
         let message = routing::local_message(topic, payload, qos, retain, now);
         let mut scratch = Vec::new();
-        routing::publish(&self.shared, &message, None, &mut scratch, now);
+        routing::publish(&self.shared, &message, None, &mut scratch, None, now);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! from files and the command line is the node binary's job.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use crate::session::SessionConfig;
 
@@ -14,6 +15,11 @@ pub struct BrokerConfig {
     /// closed at once (after CONNACK 0x97 / return code 3 once its CONNECT is read).
     /// `None`: no limit. Default `None`.
     pub max_connections: Option<usize>,
+    /// How long a publisher waits for room in the full queue of a subscriber that is online
+    /// and taking messages. A subscriber that keeps up slows its publishers down to its pace
+    /// instead of losing messages; one that takes nothing for this long is a slow subscriber,
+    /// and its queue's overflow policy drops (or disconnects). Default 1 s.
+    pub queue_full_wait: Duration,
     /// The limits and capabilities every session gets.
     pub session: SessionConfig,
 }
@@ -26,6 +32,7 @@ impl Default for BrokerConfig {
                 SocketAddr::from((Ipv4Addr::UNSPECIFIED, 1883)),
             )],
             max_connections: None,
+            queue_full_wait: Duration::from_secs(1),
             session: SessionConfig::default(),
         }
     }

@@ -81,6 +81,8 @@ pub(crate) struct SessionSection {
     pub(crate) queue_qos0: bool,
     /// What a full queue does with one more message.
     pub(crate) queue_overflow: OverflowSetting,
+    /// Milliseconds a publisher waits for room in an online subscriber's full queue.
+    pub(crate) queue_full_wait_ms: u64,
     /// v5 Response Information for clients that request it; omitted sends none.
     pub(crate) response_information: Option<String>,
 }
@@ -158,6 +160,8 @@ impl FileConfig {
                 queue_max_bytes: ByteSize(to_u64(session.queue.max_bytes)),
                 queue_qos0: session.queue.queue_qos0,
                 queue_overflow: OverflowSetting::from(session.queue.overflow),
+                queue_full_wait_ms: u64::try_from(engine.queue_full_wait.as_millis())
+                    .unwrap_or(u64::MAX),
                 response_information: session.response_information.clone(),
             },
             features: FeaturesSection {

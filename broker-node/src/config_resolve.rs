@@ -105,6 +105,13 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<BrokerConfig, Vec<Problem>> {
         queue_qos0: session.queue_qos0,
         overflow: session.queue_overflow.into(),
     };
+    let queue_full_wait_ms = check.range(
+        "session.queue_full_wait_ms",
+        session.queue_full_wait_ms,
+        0,
+        3_600_000u64,
+        1000,
+    );
     let max_qos_bits = check.range("features.max_qos", features.max_qos, 0, 2, 2u8);
     let engine_session = SessionConfig {
         max_packet_size,
@@ -130,6 +137,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<BrokerConfig, Vec<Problem>> {
     check.finish(BrokerConfig {
         listeners,
         max_connections,
+        queue_full_wait: Duration::from_millis(queue_full_wait_ms),
         session: engine_session,
     })
 }

@@ -55,6 +55,7 @@ fn the_file_view_of_an_engine_config_resolves_back_to_it() {
             ListenerConfig::tcp("b", addr("[::1]:0")),
         ],
         max_connections: Some(10),
+        queue_full_wait: Duration::from_millis(250),
         session: SessionConfig::default(),
     };
     engine.session.max_keep_alive = Some(60);
@@ -117,6 +118,7 @@ fn every_key_maps_onto_the_engine_config() {
             ListenerConfig::tcp("[::]:8883", addr("[::]:8883")),
         ],
         max_connections: Some(5000),
+        queue_full_wait: Duration::from_millis(1000),
         session: SessionConfig {
             max_packet_size: 256 * 1024,
             receive_maximum: NonZeroU16::new(10).unwrap(),

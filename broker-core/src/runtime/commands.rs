@@ -12,7 +12,7 @@ use crate::types::ReasonCode;
 impl Connection {
     /// Routes a message the client published (and retains it if asked), then acknowledges
     /// it: for a clean session on one node, a message is safe once routed.
-    pub(crate) fn on_publish(&mut self, request: PublishRequest) {
+    pub(crate) async fn on_publish(&mut self, request: PublishRequest) {
         let now = now();
         Stats::bump(&self.shared.stats.messages_received);
         let matched = routing::publish(
@@ -20,8 +20,14 @@ impl Connection {
             &request.message,
             self.key.as_ref(),
             &mut self.scratch,
+            Some(&mut self.blocked),
             now,
         );
+        if !self.blocked.is_empty() {
+            // Subscribers that keep up but are behind: wait for room rather than drop, so the
+            // acknowledgement (and the next read from this client) waits too.
+            routing::push_blocked(&self.shared, &mut self.blocked).await;
+        }
         if let Some(ack) = request.ack {
             self.session
                 .complete_publish(ack, PublishOutcome::Routed { matched });

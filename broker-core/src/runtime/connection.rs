@@ -78,6 +78,8 @@ pub(crate) struct Connection {
     pub(crate) key: Option<SubscriberKey>,
     /// A reusable buffer for router matches.
     pub(crate) scratch: Vec<Route<SubscriberKey>>,
+    /// A reusable buffer for copies waiting for room in a full queue.
+    pub(crate) blocked: Vec<routing::Blocked>,
     /// The client identifier, or the peer address before CONNECT: for the log.
     pub(crate) label: String,
     /// The session's Close command, once it came.
@@ -138,6 +140,7 @@ pub(crate) async fn serve(
         mailbox: None,
         key: None,
         scratch: Vec::new(),
+        blocked: Vec::new(),
         label: peer.to_string(),
         close: None,
         takeover_reply: None,
@@ -185,7 +188,7 @@ impl Connection {
         while let Some(command) = self.session.poll_command() {
             match command {
                 Command::Connect(request) => self.on_connect(request).await,
-                Command::Publish(request) => self.on_publish(request),
+                Command::Publish(request) => self.on_publish(request).await,
                 Command::Subscribe(request) => self.on_subscribe(request),
                 Command::Unsubscribe(request) => self.on_unsubscribe(request),
                 Command::Close(close) => {
@@ -258,7 +261,11 @@ impl Connection {
                 }
             }
             let more = moved == PULL_BATCH;
+            let drained = moved > 0 && queue.mark_drained();
             drop(queue);
+            if drained {
+                mailbox.wake_publishers();
+            }
             for dropped in expired.drain(..) {
                 routing::log_drop(&self.shared, &mailbox, &dropped);
             }

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -23,6 +23,8 @@ pub(crate) struct Mailbox {
     id: u64,
     queue: Mutex<Queue>,
     notify: Notify,
+    /// Wakes publishers waiting for room in a full queue.
+    space: Notify,
     online: AtomicBool,
     overflowed: AtomicBool,
 }
@@ -31,6 +33,9 @@ pub(crate) struct Mailbox {
 pub(crate) struct Queue {
     held: Option<QueuedMessage>,
     messages: MessageQueue,
+    /// Since when a publisher found the queue full while its owner was online: publishers
+    /// wait for room until the owner has taken nothing for the stall timeout.
+    full_since: Option<Instant>,
 }
 
 impl Queue {
@@ -45,6 +50,12 @@ impl Queue {
             Some(message) => Some(message),
             None => self.messages.pop(now, expired),
         }
+    }
+
+    /// The owner took messages: the queue is not stalled. Returns whether publishers may be
+    /// waiting for room (wake them with [`Mailbox::wake_publishers`]).
+    pub(crate) fn mark_drained(&mut self) -> bool {
+        self.full_since.take().is_some()
     }
 
     /// Puts `message`, just popped, back at the front.
@@ -70,8 +81,10 @@ impl Mailbox {
             queue: Mutex::new(Queue {
                 held: None,
                 messages: MessageQueue::new(limits),
+                full_since: None,
             }),
             notify: Notify::new(),
+            space: Notify::new(),
             online: AtomicBool::new(true),
             overflowed: AtomicBool::new(false),
         })
@@ -88,11 +101,68 @@ impl Mailbox {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `message` and wakes the owner. Returns what the queue did.
+    /// Queues `message` and wakes the owner. Returns what the queue did: when the queue is
+    /// full, its overflow policy has acted.
     pub(crate) fn push(&self, message: QueuedMessage, now: Instant) -> PushOutcome {
         let presence = self.presence();
         let outcome = self.lock().messages.push(message, presence, now);
-        match &outcome {
+        self.after_push(&outcome, presence);
+        outcome
+    }
+
+    /// Queues `message` unless the queue is full, its owner is online and has taken messages
+    /// within `stall`: then the message is given back and the caller waits for room
+    /// ([`Mailbox::push_waiting`]). A full queue whose owner took nothing for `stall` is a
+    /// slow subscriber's: its overflow policy acts.
+    pub(crate) fn try_push(
+        &self,
+        message: QueuedMessage,
+        now: Instant,
+        stall: Duration,
+    ) -> TryPush {
+        let presence = self.presence();
+        let mut queue = self.lock();
+        if presence == Presence::Online && !queue.messages.has_room(&message) {
+            let since = *queue.full_since.get_or_insert(now);
+            if now.saturating_duration_since(since) < stall {
+                return TryPush::Full(message);
+            }
+        }
+        let outcome = queue.messages.push(message, presence, now);
+        drop(queue);
+        self.after_push(&outcome, presence);
+        TryPush::Done(outcome)
+    }
+
+    /// Queues `message`, waiting for room while the queue is full and its owner keeps taking
+    /// messages: a subscriber that keeps up slows its publishers down instead of losing
+    /// messages. After `stall` without progress the overflow policy acts.
+    pub(crate) async fn push_waiting(
+        &self,
+        message: QueuedMessage,
+        stall: Duration,
+    ) -> PushOutcome {
+        let mut message = message;
+        loop {
+            let space = self.space.notified();
+            tokio::pin!(space);
+            space.as_mut().enable();
+            match self.try_push(message, super::shared::now(), stall) {
+                TryPush::Done(outcome) => return outcome,
+                TryPush::Full(back) => message = back,
+            }
+            // Woken when the owner takes messages; the timeout lets the stall be detected.
+            let _ = tokio::time::timeout(stall, space).await;
+        }
+    }
+
+    /// Wakes the publishers waiting for room.
+    pub(crate) fn wake_publishers(&self) {
+        self.space.notify_waiters();
+    }
+
+    fn after_push(&self, outcome: &PushOutcome, presence: Presence) {
+        match outcome {
             PushOutcome::Queued { .. } => self.notify.notify_one(),
             PushOutcome::DisconnectRequired(_) if presence == Presence::Online => {
                 self.overflowed.store(true, AtomicOrdering::Release);
@@ -100,7 +170,6 @@ impl Mailbox {
             }
             _ => {}
         }
-        outcome
     }
 
     /// Whether a connection (or an in-process subscriber) is draining this mailbox.
@@ -156,6 +225,15 @@ impl fmt::Debug for Mailbox {
             .field("online", &self.is_online())
             .finish_non_exhaustive()
     }
+}
+
+/// What [`Mailbox::try_push`] did.
+#[derive(Debug)]
+pub(crate) enum TryPush {
+    /// The queue took the message, or its overflow policy acted.
+    Done(PushOutcome),
+    /// The queue is full and its owner is taking messages: the message is given back.
+    Full(QueuedMessage),
 }
 
 /// A mailbox as the router knows a subscriber: compared and ordered by the mailbox's unique

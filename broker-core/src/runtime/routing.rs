@@ -6,22 +6,34 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::mailbox::{Mailbox, SubscriberKey};
+use super::mailbox::{Mailbox, SubscriberKey, TryPush};
 use super::shared::Shared;
 use super::stats::Stats;
 use crate::router::{Delivery, RetainedMessage, SubscriptionEntry};
 use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
 use crate::types::TopicFilter;
 
+/// A copy that found its subscriber's queue full: the publisher waits for room
+/// ([`push_blocked`]) before it acknowledges and reads on.
+pub(crate) struct Blocked {
+    mailbox: Arc<Mailbox>,
+    copy: QueuedMessage,
+}
+
 /// Routes `message` to every matching subscriber and, if its RETAIN flag is set, stores it as
 /// the topic's retained message (an empty payload deletes it). `publisher` is the publishing
 /// session's key, for No Local. `scratch` is a buffer the caller keeps between calls.
+///
+/// With `blocked`, a copy for an online subscriber whose queue is full is put there for the
+/// caller to wait on ([`push_blocked`]); without it, the queue's overflow policy acts at once.
+/// The message is detached from the publisher's receive buffer once, and its copies share it.
 /// Returns whether any subscription matched.
 pub(crate) fn publish(
     shared: &Shared,
     message: &Message,
     publisher: Option<&SubscriberKey>,
     scratch: &mut Vec<Delivery<SubscriberKey>>,
+    mut blocked: Option<&mut Vec<Blocked>>,
     now: Instant,
 ) -> bool {
     if message.retain {
@@ -38,16 +50,39 @@ pub(crate) fn publish(
         );
     }
     let matched = !scratch.is_empty();
+    if !matched {
+        return false;
+    }
+    let detached = message.detach();
     for delivery in scratch.drain(..) {
         let copy = QueuedMessage::new(
-            message.clone(),
+            detached.clone(),
             delivery.qos,
             delivery.retain_flag(message.retain),
             delivery.subscription_ids,
         );
-        push(shared, delivery.subscriber.mailbox(), copy, now);
+        let mailbox = delivery.subscriber.mailbox();
+        match blocked.as_deref_mut() {
+            Some(blocked) => match mailbox.try_push(copy, now, shared.queue_full_wait) {
+                TryPush::Done(outcome) => record(shared, mailbox, outcome),
+                TryPush::Full(copy) => blocked.push(Blocked {
+                    mailbox: Arc::clone(mailbox),
+                    copy,
+                }),
+            },
+            None => push(shared, mailbox, copy, now),
+        }
     }
-    matched
+    true
+}
+
+/// Waits until every blocked copy is queued (or its subscriber is found stalled and the
+/// overflow policy acts).
+pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Vec<Blocked>) {
+    for Blocked { mailbox, copy } in blocked.drain(..) {
+        let outcome = mailbox.push_waiting(copy, shared.queue_full_wait).await;
+        record(shared, &mailbox, outcome);
+    }
 }
 
 /// Sets or deletes the retained message of `message`'s topic.
@@ -70,7 +105,12 @@ fn store_retained(shared: &Shared, message: &Message, now: Instant) {
 
 /// Pushes one copy into a mailbox; counts and logs what the queue dropped.
 pub(crate) fn push(shared: &Shared, mailbox: &Mailbox, copy: QueuedMessage, now: Instant) {
-    match mailbox.push(copy, now) {
+    record(shared, mailbox, mailbox.push(copy, now));
+}
+
+/// Counts and logs what a push did.
+fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
+    match outcome {
         PushOutcome::Queued { evicted } => {
             Stats::bump(&shared.stats.messages_queued);
             for dropped in &evicted {
@@ -150,7 +190,7 @@ pub(crate) fn publish_will(shared: &Shared, mut message: Message, now: Instant) 
     message.received_at = now;
     tracing::debug!(topic = %message.topic, "Publishing will.");
     let mut scratch = Vec::new();
-    publish(shared, &message, None, &mut scratch, now);
+    publish(shared, &message, None, &mut scratch, None, now);
 }
 
 /// Removes every subscription of `state` held under `mailbox` from the router.

@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) max_connections: Option<usize>,
     /// How long a graceful shutdown waits for connections to close.
     pub(crate) shutdown_timeout: Duration,
+    /// How long publishers wait for room in an online subscriber's full queue.
+    pub(crate) queue_full_wait: Duration,
     /// The subscription index.
     pub(crate) router: RwLock<SubscriptionTree<SubscriberKey>>,
     /// The retained messages; their clock is seconds since `started`.
@@ -67,12 +69,14 @@ impl Shared {
         session_config: SessionConfig,
         max_connections: Option<usize>,
         shutdown_timeout: Duration,
+        queue_full_wait: Duration,
     ) -> Arc<Shared> {
         let (run_state, _) = watch::channel(RunState::Running);
         Arc::new(Shared {
             session_config: Arc::new(session_config),
             max_connections,
             shutdown_timeout,
+            queue_full_wait,
             router: RwLock::new(SubscriptionTree::new()),
             retained: RwLock::new(RetainedStore::new()),
             registry: Mutex::new(HashMap::new()),

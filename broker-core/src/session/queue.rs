@@ -302,7 +302,8 @@ impl MessageQueue {
     /// QoS 0, the client is offline and `queue_qos0` is off, or if it is larger than
     /// `max_bytes` on its own. If it fits, it is queued. If not, the expired messages in the
     /// queue are removed first when that makes room; otherwise the [`OverflowPolicy`]
-    /// decides. A queued message is [`detach`](Message::detach)ed, so that the queue never
+    /// decides. The queue keeps the message as given: pass a [`detach`](Message::detach)ed
+    /// one (detached once, before it is copied to every subscriber) so that the queue never
     /// keeps a publisher's receive buffer alive.
     ///
     /// Online, push every message that cannot be sent at once, and any message while the
@@ -354,8 +355,6 @@ impl MessageQueue {
                 }
             }
         }
-        let mut message = message;
-        message.message = message.message.detach();
         if let Some(at) = message.message.expires_at() {
             self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
         }
@@ -392,6 +391,14 @@ impl MessageQueue {
         self.bytes = 0;
         self.earliest_expiry = None;
         self.entries.drain(..).map(|e| e.message)
+    }
+
+    /// Whether `message` would be queued now without the [`OverflowPolicy`] having to drop
+    /// anything (expired messages still in the queue count as taking room).
+    #[must_use]
+    pub fn has_room(&self, message: &QueuedMessage) -> bool {
+        let size = message.size();
+        size <= self.limits.max_bytes && self.fits(size)
     }
 
     fn fits(&self, size: usize) -> bool {

@@ -6,7 +6,7 @@
 //! gracefully.
 //!
 //! ```text
-//! RUST_LOG=info cargo run -p broker-core --example embedded
+//! RUST_LOG=info cargo run -p skein-examples --example embedded
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -1,0 +1,338 @@
+//! The hook chain: hooks asked in order, the default policy, the decision cache and the
+//! failure policy.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::cache::{CacheAction, CacheKey, DecisionCache};
+use super::{
+    Anonymous, Authorization, AuthorizePublishRequest, AuthorizeSubscribeRequest, AuthzDecision,
+    Event, FailurePolicy, FilterRewrite, Hook, HookChainBuilder, HookError, HookOptions, Interest,
+    Refusal, RewritePublishRequest, RewriteSubscribeRequest, TopicRewrite,
+};
+use crate::codec::PacketType;
+use crate::types::{ClientId, TopicFilter, TopicName};
+
+/// One hook with the chain's settings for it.
+pub(super) struct HookEntry {
+    pub(super) hook: Arc<dyn Hook>,
+    pub(super) options: HookOptions,
+    pub(super) interest: Interest,
+}
+
+/// The broker's hooks, in order, and how their answers combine.
+///
+/// For each request the chain asks the hooks interested in it, first to last:
+///
+/// - **allow** or **deny** ends the search: that is the answer;
+/// - **next** asks the next hook;
+/// - an **error** or a **timeout** (per hook, [`HookOptions::timeout`]) is logged and
+///   handled by the hook's [`FailurePolicy`]: deny (0x87 Not authorized), or ask the next
+///   hook;
+/// - when every hook says next, or there are none: authorization is allowed;
+///   authentication is allowed unless the chain refuses anonymous clients
+///   ([`Anonymous::Deny`]: 0x87 Not authorized), and an MQTT 5 enhanced authentication no
+///   hook took up is refused with 0x8C Bad authentication method.
+///
+/// Rewrites pass the topic or filter through every interested hook in order; a failed
+/// rewrite keeps the value it was given. Events go to every interested hook; failures are
+/// logged and ignored.
+///
+/// Authorization decisions a hook marks cacheable are kept per (client id, action, topic or
+/// filter) for the TTL the hook set, in a bounded cache that evicts the least recently used
+/// decision; [`HookChain::invalidate_client`] forgets a client's decisions. Refusal codes
+/// are made to fit the packet that carries them (a code CONNACK, PUBACK, SUBACK or
+/// DISCONNECT does not allow becomes 0x87).
+///
+/// Hooks are fixed when the chain is built ([`HookChain::builder`]). The chain is shared
+/// (`Arc<HookChain>`) by every connection task; it holds a lock only inside a cache
+/// operation, never across a hook call.
+pub struct HookChain {
+    pub(super) hooks: Box<[HookEntry]>,
+    pub(super) interest: Interest,
+    pub(super) anonymous: Anonymous,
+    pub(super) cache: DecisionCache,
+}
+
+impl HookChain {
+    /// A builder for a chain with no hooks, anonymous clients allowed, and a cache of
+    /// [`HookChainBuilder::DEFAULT_CACHE_CAPACITY`] decisions.
+    #[must_use]
+    pub fn builder() -> HookChainBuilder {
+        HookChainBuilder::default()
+    }
+
+    /// The number of hooks.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.hooks.len()
+    }
+
+    /// Whether the chain has no hooks (it then allows everything, unless it refuses
+    /// anonymous clients).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.hooks.is_empty()
+    }
+
+    /// The hook points at least one hook is interested in. The runtime may skip building
+    /// requests (and events) for the others.
+    #[must_use]
+    pub fn interest(&self) -> Interest {
+        self.interest
+    }
+
+    /// Whether any hook wants lifecycle events.
+    #[must_use]
+    pub fn wants_events(&self) -> bool {
+        self.interest.contains(Interest::EVENTS)
+    }
+
+    /// Whether clients no hook authenticates are let in.
+    #[must_use]
+    pub fn anonymous(&self) -> Anonymous {
+        self.anonymous
+    }
+
+    /// The hooks' names, in order.
+    pub fn hook_names(&self) -> impl Iterator<Item = &str> {
+        self.hooks.iter().map(|entry| entry.hook.name())
+    }
+
+    /// Decides whether a client may publish: from the cache, else by asking the hooks.
+    /// A refusal's code is one PUBACK and PUBREC allow.
+    pub async fn authorize_publish(&self, request: &AuthorizePublishRequest) -> Authorization {
+        self.authorize(AuthzQuery::Publish(request)).await
+    }
+
+    /// Decides whether a client may subscribe to one filter: from the cache, else by asking
+    /// the hooks. A refusal's code is one SUBACK allows.
+    pub async fn authorize_subscribe(&self, request: &AuthorizeSubscribeRequest) -> Authorization {
+        self.authorize(AuthzQuery::Subscribe(request)).await
+    }
+
+    /// The topic a publish goes to, after every interested hook rewrote it in order.
+    pub async fn rewrite_publish_topic(&self, mut request: RewritePublishRequest) -> TopicName {
+        for (_, entry) in self.entries(Interest::REWRITE_PUBLISH) {
+            match guarded(entry, entry.hook.rewrite_publish_topic(&request)).await {
+                Ok(TopicRewrite::Keep) => {}
+                Ok(TopicRewrite::Replace(topic)) => request.topic = topic,
+                Err(error) => report(entry, "rewrite_publish_topic", &error, "topic kept"),
+            }
+        }
+        request.topic
+    }
+
+    /// The filter a subscription uses, after every interested hook rewrote it in order.
+    pub async fn rewrite_subscribe_filter(
+        &self,
+        mut request: RewriteSubscribeRequest,
+    ) -> TopicFilter {
+        for (_, entry) in self.entries(Interest::REWRITE_SUBSCRIBE) {
+            match guarded(entry, entry.hook.rewrite_subscribe_filter(&request)).await {
+                Ok(FilterRewrite::Keep) => {}
+                Ok(FilterRewrite::Replace(filter)) => request.filter = filter,
+                Err(error) => report(entry, "rewrite_subscribe_filter", &error, "filter kept"),
+            }
+        }
+        request.filter
+    }
+
+    /// Hands `event` to every interested hook, in order, each within its timeout; failures
+    /// are logged and ignored. The runtime calls this off the publish path (see
+    /// `HookChain::spawn_event_task` with the `runtime` feature).
+    pub async fn dispatch_event(&self, event: &Event) {
+        for (_, entry) in self.entries(Interest::EVENTS) {
+            if let Err(error) = guarded(entry, entry.hook.on_event(event)).await {
+                report(entry, "on_event", &error, "ignored");
+            }
+        }
+    }
+
+    /// Forgets the cached decisions about `client_id`. The runtime calls this when the
+    /// client's connection closes (and after a re-authentication).
+    pub fn invalidate_client(&self, client_id: &ClientId) {
+        self.cache.invalidate_client(client_id);
+    }
+
+    /// Forgets every cached decision (after the hooks' rules were reloaded).
+    pub fn invalidate_all(&self) {
+        self.cache.clear();
+    }
+
+    /// The number of cached decisions (expired ones included until they are looked up or
+    /// evicted).
+    #[must_use]
+    pub fn cached_decisions(&self) -> usize {
+        self.cache.len()
+    }
+
+    async fn authorize(&self, query: AuthzQuery<'_>) -> Authorization {
+        let point = query.interest();
+        if !self.interest.contains(point) {
+            return Authorization::Allowed;
+        }
+        let key = query.cache_key();
+        if let Some(hit) = self.cache.get(&key, now()) {
+            return hit;
+        }
+        for (_, entry) in self.entries(point) {
+            let decision = match guarded(entry, query.ask(entry.hook.as_ref())).await {
+                Ok(decision) => decision,
+                Err(error) => match entry.options.on_authorize_failure {
+                    FailurePolicy::Deny => {
+                        report(entry, query.call_name(), &error, "denied");
+                        return Authorization::Denied(Refusal::not_authorized());
+                    }
+                    FailurePolicy::Next => {
+                        report(entry, query.call_name(), &error, "next hook asked");
+                        continue;
+                    }
+                },
+            };
+            let (outcome, ttl) = match decision {
+                AuthzDecision::Next => continue,
+                AuthzDecision::Allow { cache_ttl } => (Authorization::Allowed, cache_ttl),
+                AuthzDecision::Deny { refusal, cache_ttl } => (
+                    Authorization::Denied(refusal.fit_for(query.packet())),
+                    cache_ttl,
+                ),
+            };
+            if let Some(ttl) = ttl.filter(|ttl| !ttl.is_zero()) {
+                if let Some(expires) = now().checked_add(ttl) {
+                    self.cache.insert(key, outcome.clone(), expires);
+                }
+            }
+            return outcome;
+        }
+        Authorization::Allowed
+    }
+
+    /// The hooks interested in `point`, with their positions in the chain.
+    pub(super) fn entries(&self, point: Interest) -> impl Iterator<Item = (usize, &HookEntry)> {
+        self.hooks
+            .iter()
+            .enumerate()
+            .filter(move |(_, entry)| entry.interest.contains(point))
+    }
+}
+
+impl Default for HookChain {
+    /// No hooks: everything allowed.
+    fn default() -> Self {
+        HookChain::builder().build()
+    }
+}
+
+impl fmt::Debug for HookChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookChain")
+            .field("hooks", &self.hook_names().collect::<Vec<_>>())
+            .field("anonymous", &self.anonymous)
+            .field("cached_decisions", &self.cache.len())
+            .finish()
+    }
+}
+
+/// The two authorization requests, so they share one code path.
+#[derive(Clone, Copy)]
+enum AuthzQuery<'a> {
+    Publish(&'a AuthorizePublishRequest),
+    Subscribe(&'a AuthorizeSubscribeRequest),
+}
+
+impl AuthzQuery<'_> {
+    fn interest(self) -> Interest {
+        match self {
+            AuthzQuery::Publish(_) => Interest::AUTHORIZE_PUBLISH,
+            AuthzQuery::Subscribe(_) => Interest::AUTHORIZE_SUBSCRIBE,
+        }
+    }
+
+    fn call_name(self) -> &'static str {
+        match self {
+            AuthzQuery::Publish(_) => "authorize_publish",
+            AuthzQuery::Subscribe(_) => "authorize_subscribe",
+        }
+    }
+
+    /// The packet that carries a refusal.
+    fn packet(self) -> PacketType {
+        match self {
+            AuthzQuery::Publish(_) => PacketType::PubAck,
+            AuthzQuery::Subscribe(_) => PacketType::SubAck,
+        }
+    }
+
+    fn cache_key(self) -> CacheKey {
+        match self {
+            AuthzQuery::Publish(request) => CacheKey {
+                client_id: request.client.client_id.clone(),
+                action: CacheAction::Publish {
+                    qos: request.qos,
+                    retain: request.retain,
+                },
+                topic: request.topic.as_byte_string().clone(),
+            },
+            AuthzQuery::Subscribe(request) => CacheKey {
+                client_id: request.client.client_id.clone(),
+                action: CacheAction::Subscribe { qos: request.qos },
+                topic: request.filter.as_byte_string().clone(),
+            },
+        }
+    }
+
+    async fn ask(self, hook: &dyn Hook) -> Result<AuthzDecision, HookError> {
+        match self {
+            AuthzQuery::Publish(request) => hook.authorize_publish(request).await,
+            AuthzQuery::Subscribe(request) => hook.authorize_subscribe(request).await,
+        }
+    }
+}
+
+/// Runs one hook call within the hook's timeout (with the `runtime` feature).
+pub(super) async fn guarded<T>(
+    entry: &HookEntry,
+    call: impl Future<Output = Result<T, HookError>>,
+) -> Result<T, HookError> {
+    #[cfg(feature = "runtime")]
+    {
+        let limit = entry.options.timeout;
+        tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or(Err(HookError::Timeout(limit)))
+    }
+    #[cfg(not(feature = "runtime"))]
+    {
+        let _ = entry;
+        call.await
+    }
+}
+
+/// Logs a failed hook call (with the `runtime` feature; silent without it).
+pub(super) fn report(
+    entry: &HookEntry,
+    call: &'static str,
+    error: &HookError,
+    consequence: &'static str,
+) {
+    #[cfg(feature = "runtime")]
+    tracing::warn!(hook = entry.hook.name(), call, %error, consequence, "hook failed");
+    #[cfg(not(feature = "runtime"))]
+    let _ = (entry, call, error, consequence);
+}
+
+/// The chain's clock: tokio's with the `runtime` feature (so paused test clocks apply),
+/// the system's monotonic clock without it.
+fn now() -> Instant {
+    #[cfg(feature = "runtime")]
+    {
+        tokio::time::Instant::now().into_std()
+    }
+    #[cfg(not(feature = "runtime"))]
+    {
+        Instant::now()
+    }
+}

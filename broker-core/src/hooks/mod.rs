@@ -1,0 +1,80 @@
+//! The hook seam: how authentication, authorization, topic rewriting and lifecycle events
+//! plug into the broker.
+//!
+//! - [`Hook`]: the trait every extension implements (native Rust hooks here, and the WASM
+//!   plugin host later), one async method per hook point, each with its own request type
+//!   and decision type:
+//!
+//!   | hook point | request | decision |
+//!   |---|---|---|
+//!   | [`Hook::authenticate`] | [`AuthenticateRequest`] | [`AuthDecision`] |
+//!   | [`Hook::authorize_publish`] | [`AuthorizePublishRequest`] | [`AuthzDecision`] |
+//!   | [`Hook::authorize_subscribe`] | [`AuthorizeSubscribeRequest`] | [`AuthzDecision`] |
+//!   | [`Hook::rewrite_publish_topic`] | [`RewritePublishRequest`] | [`TopicRewrite`] |
+//!   | [`Hook::rewrite_subscribe_filter`] | [`RewriteSubscribeRequest`] | [`FilterRewrite`] |
+//!   | [`Hook::on_event`] | [`Event`] | none |
+//!
+//! - [`HookChain`]: the hooks in order, combining their allow / deny / next answers with the
+//!   default policy ([`Anonymous`]), each hook's timeout and [`FailurePolicy`], and a
+//!   bounded authorization decision cache. Its answers are [`AuthOutcome`] and
+//!   [`Authorization`], which never say "no opinion".
+//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`].
+//!
+//! Requests and decisions are plain data (strings, bytes, numbers, enums): they map one to
+//! one onto the plugin host's WIT interface. Refusals carry a [`ReasonCode`]; mapping it to
+//! an MQTT 3 return code is the session's job.
+//!
+//! The module never does I/O and spawns nothing, except `HookChain::spawn_event_task` with
+//! the `runtime` feature. Without that feature hook calls have no timeout and failures are
+//! not logged; everything else works the same.
+//!
+//! [`ReasonCode`]: crate::types::ReasonCode
+
+mod auth_decision;
+mod auth_outcome;
+mod authenticate_request;
+mod authorization;
+mod authorize_publish;
+mod authorize_subscribe;
+mod authz_decision;
+mod builtin;
+mod cache;
+mod chain;
+mod chain_auth;
+mod chain_builder;
+mod client_info;
+mod error;
+mod event;
+#[cfg(feature = "runtime")]
+mod event_task;
+mod hook;
+mod interest;
+mod lru;
+mod options;
+mod refusal;
+mod rewrite_publish;
+mod rewrite_subscribe;
+mod values;
+
+pub use auth_decision::{AuthChallenge, AuthDecision, AuthSuccess};
+pub use auth_outcome::{AuthOutcome, PendingAuth};
+pub use authenticate_request::{AuthPurpose, AuthenticateRequest, EnhancedAuth};
+pub use authorization::Authorization;
+pub use authorize_publish::AuthorizePublishRequest;
+pub use authorize_subscribe::AuthorizeSubscribeRequest;
+pub use authz_decision::AuthzDecision;
+pub use builtin::{Access, AllowAll, Effect, TopicRule, TopicRules, UserTable};
+pub use chain::HookChain;
+pub use chain_builder::{Anonymous, HookChainBuilder};
+pub use client_info::ClientInfo;
+pub use error::HookError;
+pub use event::Event;
+#[cfg(feature = "runtime")]
+pub use event_task::EventSender;
+pub use hook::Hook;
+pub use interest::Interest;
+pub use options::{FailurePolicy, HookOptions};
+pub use refusal::Refusal;
+pub use rewrite_publish::{RewritePublishRequest, TopicRewrite};
+pub use rewrite_subscribe::{FilterRewrite, RewriteSubscribeRequest};
+pub use values::{AuthMethod, CertificateDer, ListenerName, Password, Username};

@@ -1,6 +1,7 @@
 //! Building and starting a [`Broker`].
 
 use std::collections::HashSet;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,14 +11,26 @@ use crate::broker::Broker;
 use crate::broker_error::BrokerError;
 use crate::config::{BrokerConfig, ListenerConfig};
 use crate::runtime::shared::Shared;
-use crate::runtime::{listener, sweeper};
+use crate::runtime::{listener, persist, sweeper};
+use crate::store::{MemoryStore, SessionStore};
 
-/// How a [`Broker`] is built: its configuration, then [`start`](Self::start).
-#[derive(Debug, Clone)]
+/// How a [`Broker`] is built: its configuration and session store, then
+/// [`start`](Self::start).
+#[derive(Clone)]
 #[must_use]
 pub struct BrokerBuilder {
     config: BrokerConfig,
     shutdown_timeout: Duration,
+    store: Arc<dyn SessionStore>,
+}
+
+impl fmt::Debug for BrokerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrokerBuilder")
+            .field("config", &self.config)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for BrokerBuilder {
@@ -35,7 +48,23 @@ impl BrokerBuilder {
         BrokerBuilder {
             config: BrokerConfig::default(),
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
+            store: Arc::new(MemoryStore::new()),
         }
+    }
+
+    /// The store of persistent sessions and retained messages. Default: a new
+    /// [`MemoryStore`], which keeps them for the life of the process.
+    ///
+    /// At [`start`](Self::start) the broker loads the store's retained messages and its
+    /// sessions (as offline sessions, resumed by a CONNECT with clean start 0). While it runs,
+    /// a persistent session is saved when it goes offline and removed when it ends, retained
+    /// messages are set and removed as they change, and a CONNECT with clean start 0 for a
+    /// client the broker does not know loads the stored session. Messages queued for an
+    /// offline session are kept in memory only (see the `runtime::persist` notes); two
+    /// brokers started one after the other on the same store hand their sessions over.
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = store;
+        self
     }
 
     /// Replaces the whole configuration.
@@ -63,7 +92,8 @@ impl BrokerBuilder {
         self
     }
 
-    /// Binds every listener and starts serving on the current tokio runtime.
+    /// Binds every listener, loads the session store's retained messages and sessions, and
+    /// starts serving on the current tokio runtime.
     ///
     /// # Errors
     ///
@@ -97,7 +127,12 @@ impl BrokerBuilder {
             self.config.max_connections,
             self.shutdown_timeout,
             self.config.queue_full_wait,
+            self.store,
         );
+        // Before any listener accepts: a CONNECT finds the stored sessions in the registry.
+        persist::recover(&shared).await;
+        let guard = shared.background_tasks.guard();
+        tokio::spawn(persist::run(Arc::clone(&shared), guard));
         let mut local_addrs = Vec::with_capacity(bound.len());
         for (name, addr, socket) in bound {
             tracing::info!(

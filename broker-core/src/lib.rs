@@ -34,6 +34,7 @@ mod broker_subscription;
 pub mod cluster;
 pub mod codec;
 pub mod config;
+pub mod hooks;
 pub mod router;
 #[cfg(feature = "runtime")]
 mod runtime;

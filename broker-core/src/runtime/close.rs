@@ -11,10 +11,12 @@ use super::connect::end_session;
 use super::connection::{Connection, Lost, HANDOVER_TIMEOUT};
 use super::control::{Control, Handover};
 use super::mailbox::Mailbox;
+use super::persist::{Slot, StoreOp};
 use super::registry::Holder;
 use super::routing;
 use super::shared::{now, Shared};
 use crate::session::{Close, CloseReason, OfflineSession, SessionState, WillMessage};
+use crate::store::StoredSession;
 
 impl Connection {
     /// The Mosquitto-style line for the close.
@@ -81,6 +83,19 @@ impl Connection {
         }
         let shared = Arc::clone(&self.shared);
         let state = self.session.into_state();
+        // A slot for the store write, reserved before the registry is locked: needed when
+        // the session is saved (it stays) or removed (it was stored).
+        let stored = || {
+            shared
+                .registry()
+                .get(state.client_id())
+                .is_some_and(|entry| entry.stored.is_some())
+        };
+        let slot = if session_expiry != 0 || stored() {
+            shared.persist.reserve().await
+        } else {
+            None
+        };
         let unsettled = settle_owned(
             &shared,
             self.conn_id,
@@ -88,6 +103,7 @@ impl Connection {
             state,
             will,
             session_expiry,
+            slot,
             now,
         );
         if let Some((state, will)) = unsettled {
@@ -98,8 +114,12 @@ impl Connection {
     }
 }
 
-/// Ends the session (expiry 0: subscriptions removed, will published) or keeps it offline,
-/// if connection `conn_id` still holds it; otherwise gives the session and will back.
+/// Ends the session (expiry 0: subscriptions removed, will published, stored record removed)
+/// or keeps it offline and saves it to the store, if connection `conn_id` still holds it;
+/// otherwise gives the session and will back. The store write goes through `slot` (or one
+/// free now) while the registry is locked, so it is ordered with every other decision about
+/// this client identifier.
+#[allow(clippy::too_many_arguments)]
 fn settle_owned(
     shared: &Shared,
     conn_id: u64,
@@ -107,6 +127,7 @@ fn settle_owned(
     state: SessionState,
     will: Option<WillMessage>,
     session_expiry: u32,
+    slot: Option<Slot<'_>>,
     now: Instant,
 ) -> Option<(SessionState, Option<WillMessage>)> {
     let client_id = state.client_id().clone();
@@ -117,8 +138,13 @@ fn settle_owned(
     else {
         return Some((state, will));
     };
+    let slot = || slot.or_else(|| shared.persist.try_reserve());
     if session_expiry == 0 {
-        registry.remove(&client_id);
+        if let Some(entry) = registry.remove(&client_id) {
+            if entry.stored.is_some() {
+                remove_stored(slot(), &client_id);
+            }
+        }
         drop(registry);
         end_session(shared, &state, mailbox);
         if let Some(will) = will {
@@ -129,6 +155,16 @@ fn settle_owned(
     // A persistent session: it waits offline for its client, its will delay or expiry.
     mailbox.set_online(false);
     let will = publish_due_will(shared, will, now);
+    match slot() {
+        Some(slot) => {
+            let record = StoredSession::from_state(&state, session_expiry, will.clone());
+            slot.send(StoreOp::Save(record));
+            entry.stored = Some(session_expiry);
+        }
+        None => tracing::warn!(
+            "Client {client_id}: the session store is unavailable; session kept in memory only."
+        ),
+    }
     entry.holder = Holder::Offline(Box::new(OfflineSession::new(
         state,
         will,
@@ -138,6 +174,16 @@ fn settle_owned(
     drop(registry);
     shared.sweeper_wake.notify_one();
     None
+}
+
+/// Sends the removal of a stored session through `slot`; logs it when there is none.
+pub(crate) fn remove_stored(slot: Option<Slot<'_>>, client_id: &crate::types::ClientId) {
+    match slot {
+        Some(slot) => slot.send(StoreOp::Remove(client_id.clone())),
+        None => tracing::warn!(
+            "Client {client_id}: the session store is unavailable; its stored session is not removed."
+        ),
+    }
 }
 
 /// Publishes a will whose delay is 0 now; gives back a delayed one.

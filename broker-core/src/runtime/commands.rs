@@ -1,6 +1,9 @@
 //! The PUBLISH, SUBSCRIBE and UNSUBSCRIBE commands of a connected session.
 
+use tokio::sync::oneshot;
+
 use super::connection::Connection;
+use super::persist::LOAD_TIMEOUT;
 use super::routing;
 use super::shared::now;
 use super::stats::Stats;
@@ -11,11 +14,23 @@ use crate::types::ReasonCode;
 
 impl Connection {
     /// Routes a message the client published (and retains it if asked), then acknowledges
-    /// it: for a clean session on one node, a message is safe once routed.
+    /// it: for a clean session on one node, a message is safe once routed. A retained
+    /// message is acknowledged once the session store has it too; if the store fails, the
+    /// acknowledgement says 0x80 (Unspecified error), though the message was routed and
+    /// retained in memory.
     pub(crate) async fn on_publish(&mut self, request: PublishRequest) {
-        let now = now();
         Stats::bump(&self.shared.stats.messages_received);
-        let matched = routing::publish(
+        let stored = if request.message.retain {
+            let slot = self.shared.persist.reserve().await;
+            let (reply, answer) = oneshot::channel();
+            let reply = request.ack.is_some().then_some(reply);
+            routing::store_retained(&self.shared, &request.message, slot, reply, now());
+            request.ack.is_some().then_some(answer)
+        } else {
+            None
+        };
+        let now = now();
+        let matched = routing::route(
             &self.shared,
             &request.message,
             self.key.as_ref(),
@@ -28,9 +43,15 @@ impl Connection {
             // acknowledgement (and the next read from this client) waits too.
             routing::push_blocked(&self.shared, &mut self.blocked).await;
         }
+        let outcome = match stored {
+            Some(answer) => match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
+                Ok(Ok(Ok(()))) => PublishOutcome::Routed { matched },
+                _ => PublishOutcome::Refused(ReasonCode::UnspecifiedError),
+            },
+            None => PublishOutcome::Routed { matched },
+        };
         if let Some(ack) = request.ack {
-            self.session
-                .complete_publish(ack, PublishOutcome::Routed { matched });
+            self.session.complete_publish(ack, outcome);
         }
     }
 
@@ -72,14 +93,32 @@ impl Connection {
         }
     }
 
-    /// Removes filters from the router (the UNSUBACK is already queued).
+    /// Removes filters from the router (the UNSUBACK is already queued). The queued messages
+    /// that came through a shared filter left go to another member of its group (MQTT 5.0
+    /// §4.8.2); the ones in flight stay with this client, which is connected and may still
+    /// acknowledge them ([MQTT-3.10.4-3] lets the server finish them), and go to another
+    /// member only if the session ends first.
     pub(crate) fn on_unsubscribe(&mut self, request: UnsubscribeRequest) {
-        let Some(key) = self.key.as_ref() else {
+        let (Some(key), Some(mailbox)) = (self.key.as_ref(), self.mailbox.as_ref()) else {
             return;
         };
-        let mut router = self.shared.router_mut();
-        for filter in &request.filters {
-            router.unsubscribe(filter, key);
+        {
+            let mut router = self.shared.router_mut();
+            for filter in &request.filters {
+                router.unsubscribe(filter, key);
+            }
         }
+        let left: Vec<_> = request.filters.iter().filter(|f| f.is_shared()).collect();
+        if left.is_empty() {
+            return;
+        }
+        let queued = mailbox
+            .lock()
+            .extract(|q| q.shared.as_ref().is_some_and(|f| left.contains(&f)));
+        let messages = queued
+            .into_iter()
+            .filter_map(|q| Some((q.message, q.shared?)))
+            .collect();
+        routing::redeliver_shared(&self.shared, key, messages, now());
     }
 }

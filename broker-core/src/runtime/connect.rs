@@ -6,15 +6,18 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use super::close::remove_stored;
 use super::connection::{Connection, HANDOVER_TIMEOUT};
 use super::control::{Control, Handover};
 use super::mailbox::{Mailbox, SubscriberKey};
+use super::persist::{Slot, StoreOp, LOAD_TIMEOUT};
 use super::registry::{ClientEntry, Holder};
 use super::routing;
-use super::shared::now;
+use super::shared::{now, Shared};
 use super::stats::Stats;
-use crate::session::{ConnectRequest, OfflineSession, SessionState};
-use crate::types::ReasonCode;
+use crate::session::{ConnectRequest, Message, OfflineSession, SessionState};
+use crate::store::{StoreError, StoredSession};
+use crate::types::{ClientId, ReasonCode, TopicFilter};
 
 /// Who held the client identifier before this connection.
 enum Prior {
@@ -24,6 +27,18 @@ enum Prior {
     Online(tokio::sync::mpsc::Sender<Control>),
     /// A persistent session with no connection.
     Offline(Box<OfflineSession>),
+}
+
+/// What [`Connection::claim`] found.
+struct Claim {
+    /// The session's mailbox.
+    mailbox: Arc<Mailbox>,
+    /// Who held the client identifier.
+    prior: Prior,
+    /// Whether the store held a record of the session before this CONNECT.
+    stored: bool,
+    /// The answer of the store to the load of a session the registry did not hold.
+    load: Option<oneshot::Receiver<Result<Option<StoredSession>, StoreError>>>,
 }
 
 impl Connection {
@@ -50,9 +65,33 @@ impl Connection {
             return;
         }
         self.label = request.client_id.to_string();
-        let (mailbox, prior) = self.claim(&request);
+        // A slot for the store, reserved before the registry is locked, when this CONNECT
+        // may load a session (clean start 0, none in the registry) or remove one (clean start
+        // over a stored session).
+        let needs_store = match shared.registry().get(&request.client_id) {
+            None => !request.clean_start,
+            Some(entry) => request.clean_start && entry.stored.is_some(),
+        };
+        let slot = if needs_store {
+            shared.persist.reserve().await
+        } else {
+            None
+        };
+        let Claim {
+            mailbox,
+            prior,
+            stored,
+            load,
+        } = self.claim(&request, slot);
         let resumed = match prior {
-            Prior::Nobody => None,
+            Prior::Nobody => match self.load_session(&request.client_id, &mailbox, load).await {
+                Ok(resumed) => resumed,
+                Err(()) => {
+                    self.release_claim(&request.client_id);
+                    self.session.reject(ReasonCode::UnspecifiedError, now);
+                    return;
+                }
+            },
             Prior::Offline(offline) => {
                 if request.clean_start {
                     let (state, will) = offline.end(now);
@@ -72,7 +111,13 @@ impl Connection {
                 );
                 Stats::bump(&shared.stats.takeovers);
                 let handover = take_over(control).await;
-                self.settle_handover(handover, &request, &mailbox)
+                let resumed = self.settle_handover(handover, &request, &mailbox);
+                if resumed.is_none() && stored && !request.clean_start {
+                    // The old connection ended its session (Session Expiry 0): its record
+                    // goes too (with clean start, `claim` removed it already).
+                    self.forget_stored(&request.client_id).await;
+                }
+                resumed
             }
         };
         mailbox.set_online(true);
@@ -83,8 +128,11 @@ impl Connection {
     }
 
     /// Takes the client identifier in the registry: a new entry, or this connection becomes
-    /// the holder of the existing one. Returns the session's mailbox and who held it.
-    fn claim(&self, request: &ConnectRequest) -> (Arc<Mailbox>, Prior) {
+    /// the holder of the existing one. Returns the session's mailbox and who held it. With
+    /// clean start, a stored record of the session is removed; with clean start 0 and no
+    /// entry, the stored record is loaded. Both go to the store through `slot` while the
+    /// registry is locked, so they are ordered with every other write for this identifier.
+    fn claim(&self, request: &ConnectRequest, slot: Option<Slot<'_>>) -> Claim {
         let mut registry = self.shared.registry();
         let holder = Holder::Online {
             conn_id: self.conn_id,
@@ -95,17 +143,113 @@ impl Connection {
                 Holder::Online { control, .. } => Prior::Online(control),
                 Holder::Offline(offline) => Prior::Offline(offline),
             };
-            return (Arc::clone(&entry.mailbox), prior);
+            let stored = entry.stored.is_some();
+            if stored && request.clean_start {
+                entry.stored = None;
+                remove_stored(
+                    slot.or_else(|| self.shared.persist.try_reserve()),
+                    &request.client_id,
+                );
+            }
+            return Claim {
+                mailbox: Arc::clone(&entry.mailbox),
+                prior,
+                stored,
+                load: None,
+            };
         }
         let mailbox = Mailbox::new(self.shared.session_config.queue);
         registry.insert(
             request.client_id.clone(),
-            ClientEntry {
-                mailbox: Arc::clone(&mailbox),
-                holder,
-            },
+            ClientEntry::new(Arc::clone(&mailbox), holder),
         );
-        (mailbox, Prior::Nobody)
+        let load = (!request.clean_start).then(|| {
+            let (reply, answer) = oneshot::channel();
+            // With no slot the store task is gone: the dropped reply reads as a failure.
+            if let Some(slot) = slot {
+                slot.send(StoreOp::Load(request.client_id.clone(), reply));
+            }
+            answer
+        });
+        Claim {
+            mailbox,
+            prior: Prior::Nobody,
+            stored: false,
+            load,
+        }
+    }
+
+    /// The session the store holds for a client identifier the registry did not know (a
+    /// restarted node with a durable store, a record written by another node): its
+    /// subscriptions go back into the router under `mailbox`. `Err` when the store failed or
+    /// the record is corrupt: the CONNECT is refused (CONNACK 0x80), since resuming without
+    /// the session, or starting a new one over it, would lose it.
+    async fn load_session(
+        &self,
+        client_id: &ClientId,
+        mailbox: &Arc<Mailbox>,
+        load: Option<oneshot::Receiver<Result<Option<StoredSession>, StoreError>>>,
+    ) -> Result<Option<SessionState>, ()> {
+        let Some(answer) = load else {
+            return Ok(None);
+        };
+        let record = match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
+            Ok(Ok(Ok(record))) => record,
+            Ok(Ok(Err(error))) => {
+                tracing::warn!(
+                    "Client {client_id}: could not load its session ({error}); refused."
+                );
+                return Err(());
+            }
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!("Client {client_id}: the session store did not answer; refused.");
+                return Err(());
+            }
+        };
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let state = record.to_state().map_err(|error| {
+            tracing::warn!(
+                "Client {client_id}: its stored session is unusable ({error}); refused."
+            );
+        })?;
+        routing::add_subscriptions(&self.shared, &state, mailbox);
+        if let Some(entry) = self
+            .shared
+            .registry()
+            .get_mut(client_id)
+            .filter(|entry| entry.is_held_by(self.conn_id))
+        {
+            entry.stored = Some(record.session_expiry);
+        }
+        tracing::debug!("Client {client_id}: session loaded from the session store.");
+        Ok(Some(state))
+    }
+
+    /// Gives up the registry entry this connection made (the CONNECT is refused).
+    fn release_claim(&self, client_id: &ClientId) {
+        let mut registry = self.shared.registry();
+        if registry
+            .get(client_id)
+            .is_some_and(|entry| entry.is_held_by(self.conn_id))
+        {
+            registry.remove(client_id);
+        }
+    }
+
+    /// Removes the stored record of the session this connection holds, if there is one.
+    async fn forget_stored(&self, client_id: &ClientId) {
+        let slot = self.shared.persist.reserve().await;
+        let mut registry = self.shared.registry();
+        if let Some(entry) = registry
+            .get_mut(client_id)
+            .filter(|entry| entry.is_held_by(self.conn_id))
+        {
+            if entry.stored.take().is_some() {
+                remove_stored(slot, client_id);
+            }
+        }
     }
 
     /// Decides what becomes of a session handed over by the connection taken over: resumed
@@ -159,19 +303,33 @@ async fn take_over(control: tokio::sync::mpsc::Sender<Control>) -> Option<Handov
 }
 
 /// Ends a session whose mailbox stays with the client identifier: its subscriptions leave
-/// the router and its queued messages are dropped.
-pub(crate) fn end_session(
-    shared: &super::shared::Shared,
-    state: &SessionState,
-    mailbox: &Arc<Mailbox>,
-) {
+/// the router and its queued messages are dropped, except the messages it got through shared
+/// subscriptions and has not acknowledged (in flight without PUBACK or PUBREC, or still
+/// queued): they go to another member of their group (MQTT 5.0 §4.8.2).
+pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
     routing::remove_subscriptions(shared, state, mailbox);
-    mailbox.clear();
+    let now = now();
+    // The in-flight copy carries the expiry left when it was sent; it counts from now.
+    let mut unacknowledged: Vec<(Message, TopicFilter)> = state
+        .shared_inflight()
+        .filter_map(|(publish, filter)| {
+            let message = Message::from_publish(publish.clone(), now).ok()?;
+            Some((message, filter.clone()))
+        })
+        .collect();
+    unacknowledged.extend(
+        mailbox
+            .take_all()
+            .into_iter()
+            .filter_map(|queued| Some((queued.message, queued.shared?))),
+    );
+    let key = SubscriberKey(Arc::clone(mailbox));
+    routing::redeliver_shared(shared, &key, unacknowledged, now);
 }
 
 /// Removes every subscription held under `mailbox`, whatever the filter (a slow scan, for
 /// the rare case where the session's own list is lost).
-fn remove_all_subscriptions(shared: &super::shared::Shared, mailbox: &Arc<Mailbox>) {
+fn remove_all_subscriptions(shared: &Shared, mailbox: &Arc<Mailbox>) {
     let key = SubscriberKey(Arc::clone(mailbox));
     let mut filters = Vec::new();
     shared

@@ -42,8 +42,11 @@ pub(crate) const READ_PAUSE: usize = 256 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 /// Messages moved from the mailbox into the session per lock of the mailbox.
 const PULL_BATCH: usize = 64;
-/// A write buffer larger than this is given back once empty (idle connections stay small).
-const KEEP_WRITE_CAPACITY: usize = 16 * 1024;
+/// The capacities of an empty write buffer that are kept for the next packets. A larger
+/// buffer is given back (idle connections stay small); so is a tiny one, such as the one a
+/// CONNACK or a PINGRESP grew: allocating it again costs less than keeping it for every
+/// idle connection.
+const KEEP_WRITE_CAPACITY: std::ops::RangeInclusive<usize> = 256..=16 * 1024;
 /// How long the control channel holds messages; one is enough in practice.
 const CONTROL_CAPACITY: usize = 4;
 /// How long a takeover waits for the old connection to hand its session over.
@@ -89,6 +92,8 @@ pub(crate) struct Connection {
     /// How the connection was lost, if it was.
     pub(crate) lost: Option<Lost>,
     read_open: bool,
+    /// Whether what the CONNECT exchange grew has been given back.
+    handshake_done: bool,
     _guard: TaskGuard,
     _count: ConnectionCount,
 }
@@ -111,49 +116,64 @@ pub(crate) async fn serve(
     peer: SocketAddr,
     guard: TaskGuard,
 ) {
-    shared
-        .connections
-        .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-    let count = ConnectionCount(Arc::clone(&shared));
-    // MQTT packets are small and latency matters more than segment count.
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%peer, %error, "Could not set TCP_NODELAY.");
-    }
-    let (reader, writer) = stream.into_split();
-    let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
-    let session = Session::new(Arc::clone(&shared.session_config), now());
-    let decoder = Decoder::new().max_packet_size(shared.session_config.decoder_limit());
-    let run_state = shared.run_state.subscribe();
-    let connection = Connection {
-        conn_id: shared.next_conn_id(),
-        shared,
-        session,
-        peer,
-        reader,
-        writer,
-        read_buf: BytesMut::new(),
-        write_buf: BytesMut::new(),
-        decoder,
-        control_tx,
-        control_rx,
-        run_state,
-        mailbox: None,
-        key: None,
-        scratch: Vec::new(),
-        blocked: Vec::new(),
-        label: peer.to_string(),
-        close: None,
-        takeover_reply: None,
-        lost: None,
-        read_open: true,
-        _guard: guard,
-        _count: count,
-    };
+    // Built by a plain function: locals of this future would stay in it while it waits.
+    let mut connection = Connection::new(shared, stream, peer, guard);
     connection.run().await;
+    // The end runs once per connection, so its future (a bounded flush, the session's
+    // settlement, a late handover) is kept on the heap for that moment rather than making
+    // every connection's task larger: a task's memory is the size of its largest state.
+    Box::pin(connection.finish()).await;
 }
 
 impl Connection {
-    async fn run(mut self) {
+    /// The state of a connection just accepted, counted in [`Shared::connections`].
+    fn new(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, guard: TaskGuard) -> Self {
+        shared
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let count = ConnectionCount(Arc::clone(&shared));
+        // MQTT packets are small and latency matters more than segment count.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, %error, "Could not set TCP_NODELAY.");
+        }
+        let (reader, writer) = stream.into_split();
+        let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
+        let session = Session::new(Arc::clone(&shared.session_config), now());
+        let decoder = Decoder::new().max_packet_size(shared.session_config.decoder_limit());
+        let run_state = shared.run_state.subscribe();
+        Connection {
+            conn_id: shared.next_conn_id(),
+            shared,
+            session,
+            peer,
+            reader,
+            writer,
+            read_buf: BytesMut::new(),
+            write_buf: BytesMut::new(),
+            decoder,
+            control_tx,
+            control_rx,
+            run_state,
+            mailbox: None,
+            key: None,
+            scratch: Vec::new(),
+            blocked: Vec::new(),
+            label: peer.to_string(),
+            close: None,
+            takeover_reply: None,
+            lost: None,
+            read_open: true,
+            handshake_done: false,
+            _guard: guard,
+            _count: count,
+        }
+    }
+}
+
+impl Connection {
+    /// Serves the connection until it closes, by reference: a method taking `self` by value
+    /// would keep a second copy of the connection in its future.
+    async fn run(&mut self) {
         // A shutdown that began before this task started.
         if !self.shared.is_running() {
             self.on_run_state(self.shared.run_state());
@@ -165,7 +185,6 @@ impl Connection {
             }
             self.wait().await;
         }
-        self.finish().await;
     }
 
     fn run_state_now(&self) -> RunState {
@@ -181,13 +200,27 @@ impl Connection {
             self.carry_out_commands().await;
         }
         self.encode_transmits();
+        if !self.handshake_done && self.session.is_connected() {
+            self.handshake_done = true;
+            // Most connections then wait, often for long: keep nothing the CONNECT exchange
+            // grew (the session's packet and command queues). The CONNACK still in the
+            // write buffer is written first; the buffer is given back once empty.
+            self.session.release_buffers();
+        }
     }
 
     /// Drains [`Session::poll_command`], carrying each out in order.
     pub(crate) async fn carry_out_commands(&mut self) {
-        while let Some(command) = self.session.poll_command() {
+        // `let else` rather than `while let`: the scrutinee of a `while let` would keep a
+        // second command-sized slot in this future while a branch awaits.
+        loop {
+            let Some(command) = self.session.poll_command() else {
+                break;
+            };
             match command {
-                Command::Connect(request) => self.on_connect(request).await,
+                // Once per connection, and its future (a takeover waits for the old
+                // connection) is larger than the rest: on the heap, not in every task.
+                Command::Connect(request) => Box::pin(self.on_connect(request)).await,
                 Command::Publish(request) => self.on_publish(request).await,
                 Command::Subscribe(request) => self.on_subscribe(request),
                 Command::Unsubscribe(request) => self.on_unsubscribe(request),
@@ -296,7 +329,7 @@ impl Connection {
                 match written {
                     Ok(0) | Err(_) => self.on_lost(Lost::Error),
                     Ok(_) => {
-                        if self.write_buf.is_empty() && self.write_buf.capacity() > KEEP_WRITE_CAPACITY {
+                        if self.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.write_buf.capacity()) {
                             self.write_buf = BytesMut::new();
                         }
                     }
@@ -346,22 +379,33 @@ impl Connection {
     /// Decodes every complete packet in the read buffer into the session, carrying out the
     /// commands after each.
     async fn decode_all(&mut self) {
-        while self.read_open && !self.session.is_closed() {
-            match self.decoder.decode(&mut self.read_buf) {
-                Ok(Some(packet)) => {
-                    self.log_received(&packet);
-                    self.session.handle_packet(packet, now());
-                    self.carry_out_commands().await;
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    tracing::info!(
-                        "Client {} sent a bad packet, disconnecting: {error}",
-                        self.label
-                    );
-                    self.session.handle_decode_error(&error, now());
-                    self.read_open = false;
-                }
+        while self.decode_one() {
+            self.carry_out_commands().await;
+        }
+    }
+
+    /// Decodes the next complete packet and feeds it to the session. Returns whether it did
+    /// (then its commands are to be carried out). A plain function, so that no packet-sized
+    /// storage stays in the connection's future while commands are carried out.
+    fn decode_one(&mut self) -> bool {
+        if !self.read_open || self.session.is_closed() {
+            return false;
+        }
+        match self.decoder.decode(&mut self.read_buf) {
+            Ok(Some(packet)) => {
+                self.log_received(&packet);
+                self.session.handle_packet(packet, now());
+                true
+            }
+            Ok(None) => false,
+            Err(error) => {
+                tracing::info!(
+                    "Client {} sent a bad packet, disconnecting: {error}",
+                    self.label
+                );
+                self.session.handle_decode_error(&error, now());
+                self.read_open = false;
+                false
             }
         }
     }

@@ -17,8 +17,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// The messages waiting for one session (a client's, or an in-process subscriber's).
 ///
 /// Publishers push under a short lock and wake the owner; the owner pops while its session can
-/// take messages. A message the session cannot take yet goes back to the front (`held`), so the
-/// order of the queue is kept.
+/// take messages. A message the session cannot take yet goes back to the front
+/// ([`MessageQueue::push_front`]), so the order of the queue is kept.
 pub(crate) struct Mailbox {
     id: u64,
     queue: Mutex<Queue>,
@@ -29,9 +29,8 @@ pub(crate) struct Mailbox {
     overflowed: AtomicBool,
 }
 
-/// The queue and the one message put back at its front.
+/// The queue, and whether publishers wait for room in it.
 pub(crate) struct Queue {
-    held: Option<QueuedMessage>,
     messages: MessageQueue,
     /// Since when a publisher found the queue full while its owner was online: publishers
     /// wait for room until the owner has taken nothing for the stall timeout.
@@ -39,17 +38,14 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    /// The next message, if any: the one put back first, then the queue's oldest that has not
-    /// expired (expired ones are appended to `expired`).
+    /// The queue's oldest message that has not expired, if any (expired ones are appended to
+    /// `expired`).
     pub(crate) fn pop(
         &mut self,
         now: Instant,
         expired: &mut Vec<Dropped>,
     ) -> Option<QueuedMessage> {
-        match self.held.take() {
-            Some(message) => Some(message),
-            None => self.messages.pop(now, expired),
-        }
+        self.messages.pop(now, expired)
     }
 
     /// The owner took messages: the queue is not stalled. Returns whether publishers may be
@@ -58,18 +54,22 @@ impl Queue {
         self.full_since.take().is_some()
     }
 
-    /// Puts `message`, just popped, back at the front.
+    /// Puts `message`, just popped, back at the front, counted again.
     pub(crate) fn put_back(&mut self, message: QueuedMessage) {
-        // `pop` emptied `held` before handing the message out, so nothing is lost here.
-        self.held = Some(message);
+        self.messages.push_front(message);
     }
 
     /// The next message's QoS, if any.
     pub(crate) fn front_qos(&self) -> Option<crate::types::QoS> {
-        self.held
-            .as_ref()
-            .or_else(|| self.messages.front())
-            .map(|m| m.qos)
+        self.messages.front().map(|m| m.qos)
+    }
+
+    /// Removes and returns the messages for which `take` holds, oldest first.
+    pub(crate) fn extract(
+        &mut self,
+        take: impl FnMut(&QueuedMessage) -> bool,
+    ) -> Vec<QueuedMessage> {
+        self.messages.extract(take)
     }
 }
 
@@ -79,7 +79,6 @@ impl Mailbox {
         Arc::new(Mailbox {
             id: NEXT_ID.fetch_add(1, AtomicOrdering::Relaxed),
             queue: Mutex::new(Queue {
-                held: None,
                 messages: MessageQueue::new(limits),
                 full_since: None,
             }),
@@ -207,9 +206,13 @@ impl Mailbox {
 
     /// Drops every waiting message (the session ended).
     pub(crate) fn clear(&self) {
-        let mut queue = self.lock();
-        queue.held = None;
-        queue.messages.drain().for_each(drop);
+        self.lock().messages.drain().for_each(drop);
+    }
+
+    /// Takes every waiting message out, oldest first (the session ended: the ones of shared
+    /// subscriptions go to other members).
+    pub(crate) fn take_all(&self) -> Vec<QueuedMessage> {
+        self.lock().messages.drain().collect()
     }
 
     /// Wakes the owner.

@@ -14,6 +14,8 @@
 //! - [`sweeper`]: timers of sessions with no connection (delayed wills, expiry) and of
 //!   retained messages.
 //! - [`local`]: in-process subscribers of the embedding API.
+//! - [`persist`]: the session store seam: recovery at start and one task that applies the
+//!   store writes in the order the broker decided them.
 //! - [`log_lines`]: the per-packet debug lines, in Mosquitto's words.
 //!
 //! # What this module must never do
@@ -30,6 +32,7 @@ pub(crate) mod listener;
 pub(crate) mod local;
 pub(crate) mod log_lines;
 pub(crate) mod mailbox;
+pub(crate) mod persist;
 pub(crate) mod registry;
 pub(crate) mod routing;
 pub(crate) mod shared;

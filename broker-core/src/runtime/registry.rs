@@ -16,6 +16,10 @@ pub(crate) struct ClientEntry {
     pub(crate) mailbox: Arc<Mailbox>,
     /// Who holds the session now.
     pub(crate) holder: Holder,
+    /// Whether the session store may hold a record of this session (it was saved or loaded),
+    /// with the Session Expiry Interval of that record: a session that ends is removed from
+    /// the store only then, so clean sessions cost no store call.
+    pub(crate) stored: Option<u32>,
 }
 
 /// Who holds a session.
@@ -34,6 +38,15 @@ pub(crate) enum Holder {
 }
 
 impl ClientEntry {
+    /// A new entry, not in the store.
+    pub(crate) fn new(mailbox: Arc<Mailbox>, holder: Holder) -> Self {
+        ClientEntry {
+            mailbox,
+            holder,
+            stored: None,
+        }
+    }
+
     /// Whether connection `conn_id` holds this entry.
     pub(crate) fn is_held_by(&self, conn_id: u64) -> bool {
         matches!(self.holder, Holder::Online { conn_id: id, .. } if id == conn_id)

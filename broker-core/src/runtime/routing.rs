@@ -7,6 +7,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::mailbox::{Mailbox, SubscriberKey, TryPush};
+use super::persist::{Reply, Slot, StoreOp};
 use super::shared::Shared;
 use super::stats::Stats;
 use crate::router::{Delivery, RetainedMessage, SubscriptionEntry};
@@ -28,7 +29,26 @@ pub(crate) struct Blocked {
 /// caller to wait on ([`push_blocked`]); without it, the queue's overflow policy acts at once.
 /// The message is detached from the publisher's receive buffer once, and its copies share it.
 /// Returns whether any subscription matched.
+///
+/// The retained change goes to the session store if the store's channel has room now; a
+/// caller that can wait for the store uses [`store_retained`] and [`route`] instead.
 pub(crate) fn publish(
+    shared: &Shared,
+    message: &Message,
+    publisher: Option<&SubscriberKey>,
+    scratch: &mut Vec<Delivery<SubscriberKey>>,
+    blocked: Option<&mut Vec<Blocked>>,
+    now: Instant,
+) -> bool {
+    if message.retain {
+        store_retained(shared, message, shared.persist.try_reserve(), None, now);
+    }
+    route(shared, message, publisher, scratch, blocked, now)
+}
+
+/// Routes `message` to every matching subscriber, as [`publish`] does, without looking at its
+/// RETAIN flag.
+pub(crate) fn route(
     shared: &Shared,
     message: &Message,
     publisher: Option<&SubscriberKey>,
@@ -36,9 +56,6 @@ pub(crate) fn publish(
     mut blocked: Option<&mut Vec<Blocked>>,
     now: Instant,
 ) -> bool {
-    if message.retain {
-        store_retained(shared, message, now);
-    }
     {
         let router = shared.router();
         router.route(
@@ -60,7 +77,8 @@ pub(crate) fn publish(
             delivery.qos,
             delivery.retain_flag(message.retain),
             delivery.subscription_ids,
-        );
+        )
+        .through_shared(delivery.shared);
         let mailbox = delivery.subscriber.mailbox();
         match blocked.as_deref_mut() {
             Some(blocked) => match mailbox.try_push(copy, now, shared.queue_full_wait) {
@@ -85,10 +103,27 @@ pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Vec<Blocked>) {
     }
 }
 
-/// Sets or deletes the retained message of `message`'s topic.
-fn store_retained(shared: &Shared, message: &Message, now: Instant) {
+/// Sets or deletes the retained message of `message`'s topic, and hands the change to the
+/// session store through `slot` while the retained store's lock is held, so the store sees
+/// the changes of a topic in the order they were made. `reply` gets the store's answer; with
+/// no slot (the store's channel is full or closed) the change is not stored: it is logged,
+/// and `reply` is dropped unanswered.
+pub(crate) fn store_retained(
+    shared: &Shared,
+    message: &Message,
+    slot: Option<Slot<'_>>,
+    reply: Option<Reply<()>>,
+    now: Instant,
+) {
+    if slot.is_none() {
+        tracing::warn!(topic = %message.topic, "The session store is busy: retained message change not stored.");
+    }
     if message.payload.is_empty() {
-        shared.retained_mut().remove(&message.topic);
+        let mut retained = shared.retained_mut();
+        retained.remove(&message.topic);
+        if let Some(slot) = slot {
+            slot.send(StoreOp::RemoveRetained(message.topic.clone(), reply));
+        }
         return;
     }
     // Copy out of the publisher's receive buffer: the store keeps it for long.
@@ -100,7 +135,12 @@ fn store_retained(shared: &Shared, message: &Message, now: Instant) {
         detached.properties,
         shared.secs(now),
     );
-    shared.retained_mut().set(retained);
+    let stored = slot.map(|slot| (slot, shared.persist.in_store_clock(&retained)));
+    let mut store = shared.retained_mut();
+    store.set(retained);
+    if let Some((slot, stored)) = stored {
+        slot.send(StoreOp::SetRetained(stored, reply));
+    }
 }
 
 /// Pushes one copy into a mailbox; counts and logs what the queue dropped.
@@ -199,6 +239,69 @@ pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbo
     let mut router = shared.router_mut();
     for (filter, _) in state.subscriptions() {
         router.unsubscribe(filter, &key);
+    }
+}
+
+/// Adds every subscription of `state` to the router under `mailbox` (a session loaded from
+/// the store).
+pub(crate) fn add_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
+    let key = SubscriberKey(Arc::clone(mailbox));
+    let mut router = shared.router_mut();
+    for (filter, entry) in state.subscriptions() {
+        router.subscribe(filter, key.clone(), *entry);
+    }
+}
+
+/// Hands messages that `leaving` got through shared subscriptions and will never take (its
+/// session ended, or it unsubscribed) to another member of each one's group, chosen as for a
+/// new message (MQTT 5.0 §4.8.2: "If the Client's Session terminates before the Client
+/// reconnects, the Server SHOULD send the Application Message to another Client that is
+/// subscribed to the same Shared Subscription"). Each message carries the RETAIN flag it was
+/// published (or first sent) with; the new member's subscription decides QoS, Retain As
+/// Published and Subscription Identifier. A message whose group has no other member is
+/// dropped and counted.
+pub(crate) fn redeliver_shared(
+    shared: &Shared,
+    leaving: &SubscriberKey,
+    messages: Vec<(Message, TopicFilter)>,
+    now: Instant,
+) {
+    if messages.is_empty() {
+        return;
+    }
+    let mut copies = Vec::with_capacity(messages.len());
+    {
+        let router = shared.router();
+        for (message, filter) in messages {
+            let member = router
+                .shared_group(&filter)
+                .and_then(|group| group.pick_excluding(leaving, |m| m.mailbox().is_online()));
+            let Some((member, entry)) = member else {
+                Stats::bump(&shared.stats.messages_dropped);
+                tracing::debug!(
+                    topic = %message.topic,
+                    "Dropped message: no other member of {filter} to take it."
+                );
+                continue;
+            };
+            let retain = message.retain && entry.options.retain_as_published;
+            let copy = QueuedMessage::new(
+                message,
+                entry.options.qos,
+                retain,
+                entry.id.into_iter().collect(),
+            )
+            .through_shared(Some(filter));
+            copies.push((Arc::clone(member.mailbox()), copy));
+        }
+    }
+    for (mailbox, copy) in copies {
+        tracing::debug!(
+            mailbox = mailbox.id(),
+            topic = %copy.message.topic,
+            "Redelivering a message of a shared subscription to another member."
+        );
+        push(shared, &mailbox, copy, now);
     }
 }
 

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 use super::mailbox::SubscriberKey;
+use super::persist::Persist;
 use super::registry::ClientEntry;
 use super::stats::Stats;
 use super::tasks::TaskTracker;
 use crate::router::{RetainedStore, SubscriptionTree};
 use crate::session::SessionConfig;
+use crate::store::SessionStore;
 use crate::types::ClientId;
 
 /// Where the broker is in its life.
@@ -46,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) retained: RwLock<RetainedStore>,
     /// Client identifier -> session.
     pub(crate) registry: Mutex<HashMap<ClientId, ClientEntry>>,
+    /// The session store and the task that writes to it in order.
+    pub(crate) persist: Persist,
     /// Network connections open now.
     pub(crate) connections: AtomicUsize,
     /// Counters.
@@ -70,6 +74,7 @@ impl Shared {
         max_connections: Option<usize>,
         shutdown_timeout: Duration,
         queue_full_wait: Duration,
+        store: Arc<dyn SessionStore>,
     ) -> Arc<Shared> {
         let (run_state, _) = watch::channel(RunState::Running);
         Arc::new(Shared {
@@ -80,6 +85,7 @@ impl Shared {
             router: RwLock::new(SubscriptionTree::new()),
             retained: RwLock::new(RetainedStore::new()),
             registry: Mutex::new(HashMap::new()),
+            persist: Persist::new(store),
             connections: AtomicUsize::new(0),
             stats: Stats::default(),
             started: now(),

@@ -5,16 +5,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::connect::end_session;
+use super::persist::StoreOp;
 use super::registry::Holder;
 use super::routing;
 use super::shared::{now, RunState, Shared};
 use super::tasks::TaskGuard;
 use crate::session::Message;
+use crate::store::StoredSession;
 use crate::types::ClientId;
 
 /// The longest the sweeper sleeps with nothing due (retained messages can be added with an
 /// expiry at any time; it looks at them at least this often).
 const IDLE_PERIOD: Duration = Duration::from_secs(1);
+
+/// How soon an expiry is tried again when the session store's channel was full.
+const STORE_RETRY: Duration = Duration::from_millis(50);
 
 /// Runs until the broker stops.
 pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
@@ -36,10 +41,16 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
 }
 
 /// Fires what is due at `now`; returns when the next offline-session timer is due.
+///
+/// A stored session that expires is removed from the session store, and one whose delayed
+/// will is published is saved again without it (so that a restart does not publish it
+/// twice). These writes are handed to the store in the registry's lock; when the store's
+/// channel is full the expiry waits for the next sweep.
 fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
     let mut wills: Vec<Message> = Vec::new();
     let mut expired: Vec<ClientId> = Vec::new();
     let mut next: Option<Instant> = None;
+    let mut soonest = |at: Instant| next = Some(next.map_or(at, |n: Instant| n.min(at)));
     let mut ended = Vec::new();
     {
         let mut registry = shared.registry();
@@ -48,15 +59,29 @@ fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
                 continue;
             };
             if offline.poll_timeout().is_some_and(|at| at <= now) {
+                let stored = entry.stored;
+                let slot = stored.and_then(|_| shared.persist.try_reserve());
+                if stored.is_some() && slot.is_none() {
+                    soonest(now + STORE_RETRY);
+                    continue;
+                }
                 let event = offline.handle_timeout(now);
+                let fired = event.will.is_some();
                 wills.extend(event.will);
                 if event.expired {
+                    if let Some(slot) = slot {
+                        slot.send(StoreOp::Remove(client_id.clone()));
+                    }
                     expired.push(client_id.clone());
                     continue;
                 }
+                if let (true, Some(slot), Some(expiry)) = (fired, slot, stored) {
+                    let record = StoredSession::from_state(offline.state(), expiry, None);
+                    slot.send(StoreOp::Save(record));
+                }
             }
             if let Some(at) = offline.poll_timeout() {
-                next = Some(next.map_or(at, |n: Instant| n.min(at)));
+                soonest(at);
             }
         }
         for client_id in expired {

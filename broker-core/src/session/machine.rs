@@ -47,8 +47,9 @@ pub struct Session {
     pub(crate) phase: Phase,
     pub(crate) version: Option<ProtocolVersion>,
     pub(crate) state: SessionState,
-    /// The CONNECT's will, until the connection closes.
-    pub(crate) will: Option<WillMessage>,
+    /// The CONNECT's will, until the connection closes; boxed, since most connections have
+    /// none and the session lives inside every connection's task.
+    pub(crate) will: Option<Box<WillMessage>>,
     pub(crate) keep_alive: KeepAlive,
     /// The Session Expiry Interval in force, in seconds.
     pub(crate) session_expiry: u32,
@@ -141,6 +142,24 @@ impl Session {
     #[must_use]
     pub fn into_state(self) -> SessionState {
         self.state
+    }
+
+    /// Gives back the memory of the packet and command queues where they are empty; they
+    /// grow again with the next packet. For a connection that goes idle (after the CONNECT
+    /// exchange), so that it keeps nothing it does not use.
+    pub fn release_buffers(&mut self) {
+        if self.transmit.is_empty() {
+            self.transmit = VecDeque::new();
+        }
+        if self.commands.is_empty() {
+            self.commands = VecDeque::new();
+        }
+        if self.deferred.is_empty() {
+            self.deferred = VecDeque::new();
+        }
+        if self.pending_subscribes.is_empty() {
+            self.pending_subscribes = Vec::new();
+        }
     }
 
     /// The next packet to write to the client.
@@ -326,7 +345,11 @@ impl Session {
             return;
         }
         self.phase = Phase::Closed;
-        let will = if publish_will { self.will.take() } else { None };
+        let will = if publish_will {
+            self.will.take().map(|will| *will)
+        } else {
+            None
+        };
         self.will = None;
         self.deferred.clear();
         self.pending_subscribes.clear();

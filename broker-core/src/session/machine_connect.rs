@@ -38,7 +38,10 @@ impl Session {
 
         // Client identifier ([MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8]; 3.1.1
         // [MQTT-3.1.3-7], [MQTT-3.1.3-8]; 3.1: one to 23 characters).
-        let mut client_id = connect.client_id.clone();
+        // A copy in its own allocation: the decoded one shares the read buffer, which the
+        // session, the registry and the log label would otherwise keep alive for as long as
+        // the session lives (kilobytes per connection for a few bytes of text).
+        let mut client_id = detach_client_id(&connect.client_id);
         let mut assigned = false;
         if client_id.as_str().is_empty() {
             let allowed = config.allow_zero_length_client_id
@@ -123,7 +126,7 @@ impl Session {
             _ => config.max_inflight_v3,
         };
 
-        self.will = connect.will.map(|w| will_message(w, now));
+        self.will = connect.will.map(|w| Box::new(will_message(w, now)));
         self.state = SessionState::new(client_id.clone());
         self.pending_connect = Some(PendingConnect {
             assigned_client_id: assigned,
@@ -257,6 +260,15 @@ impl Session {
         topic.len() <= self.config.max_topic_len
             && memchr::memchr_iter(b'/', topic.as_bytes()).count() < self.config.max_topic_levels
     }
+}
+
+/// A copy of `id` that shares no buffer with the packet it was decoded from.
+fn detach_client_id(id: &ClientId) -> ClientId {
+    if id.as_str().is_empty() {
+        return ClientId::default();
+    }
+    // The copy holds the same valid text, so it cannot fail; keep the original if it did.
+    ClientId::new(id.as_str()).unwrap_or_else(|_| id.clone())
 }
 
 /// A client identifier unique within this process, for a client that sent an empty one.

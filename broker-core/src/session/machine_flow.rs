@@ -109,17 +109,22 @@ impl Session {
     }
 
     pub(crate) fn handle_puback(&mut self, ack: &Ack) {
-        if let PubAckOutcome::Unknown = self.state.outbound.handle_puback(ack) {
+        match self.state.outbound.handle_puback(ack) {
+            PubAckOutcome::Acknowledged(_) => self.state.forget_shared(ack.packet_id),
             // Nothing waits for it: ignored, as the spec gives no error for it.
+            PubAckOutcome::Unknown => {}
         }
     }
 
     pub(crate) fn handle_pubrec(&mut self, ack: &Ack) {
         match self.state.outbound.handle_pubrec(ack) {
-            PubRecOutcome::Release(pubrel) | PubRecOutcome::Unknown(pubrel) => {
+            PubRecOutcome::Release(pubrel) => {
+                // The client has the message: no other member of a shared group gets it.
+                self.state.forget_shared(ack.packet_id);
                 self.transmit.push_back(Packet::PubRel(pubrel));
             }
-            PubRecOutcome::Refused(_) => {}
+            PubRecOutcome::Unknown(pubrel) => self.transmit.push_back(Packet::PubRel(pubrel)),
+            PubRecOutcome::Refused(_) => self.state.forget_shared(ack.packet_id),
         }
     }
 
@@ -203,6 +208,9 @@ impl Session {
         let Some(mut publish) = built else {
             return DeliverOutcome::Blocked(message);
         };
+        if let (Some(filter), Some(id)) = (message.shared, publish.qos_pid.packet_id()) {
+            self.state.note_shared(id, filter);
+        }
         if let Some(topic) = publish.topic.clone() {
             self.outbound_aliases.choose(&topic).apply(&mut publish);
         }

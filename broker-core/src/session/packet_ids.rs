@@ -13,9 +13,13 @@ const WORDS: usize = 1 << 10;
 /// code). A bitset records the identifiers in use and a cursor walks forward from the last one
 /// handed out, wrapping from 65,535 to 1, so ids are reused as late as possible and allocation
 /// is O(1) amortized: it skips whole words of used ids at a time.
+///
+/// The bitset (8 KiB) is allocated on the first identifier taken: most sessions never send a
+/// QoS 1 or QoS 2 message, and an idle connection should not pay for one.
 #[derive(Clone)]
 pub struct PacketIdAllocator {
-    used: Box<[u64; WORDS]>,
+    /// The bitset, once an identifier was taken.
+    used: Option<Box<[u64; WORDS]>>,
     in_use: usize,
     /// The id tried first by the next allocation.
     cursor: PacketId,
@@ -29,7 +33,7 @@ impl PacketIdAllocator {
     #[must_use]
     pub fn new() -> Self {
         PacketIdAllocator {
-            used: Box::new([0; WORDS]),
+            used: None,
             in_use: 0,
             cursor: PacketId::MIN,
         }
@@ -45,7 +49,10 @@ impl PacketIdAllocator {
     #[must_use]
     pub fn is_used(&self, id: PacketId) -> bool {
         let (word, bit) = position(id);
-        self.used.get(word).is_some_and(|w| w & bit != 0)
+        self.used
+            .as_deref()
+            .and_then(|used| used.get(word))
+            .is_some_and(|w| w & bit != 0)
     }
 
     /// Takes a free identifier and marks it in use; `None` when all 65,535 are in use.
@@ -60,7 +67,7 @@ impl PacketIdAllocator {
         // including the cursor's word again.
         for _ in 0..WORDS + 2 {
             let word = index / 64;
-            let Some(&bits) = self.used.get(word) else {
+            let Some(&bits) = self.bits().get(word) else {
                 index = 0;
                 continue;
             };
@@ -96,7 +103,7 @@ impl PacketIdAllocator {
     /// Frees `id` once its exchange is complete. Returns `false` if it was not in use.
     pub fn release(&mut self, id: PacketId) -> bool {
         let (word, bit) = position(id);
-        match self.used.get_mut(word) {
+        match self.used.as_deref_mut().and_then(|used| used.get_mut(word)) {
             Some(w) if *w & bit != 0 => {
                 *w &= !bit;
                 self.in_use -= 1;
@@ -106,9 +113,14 @@ impl PacketIdAllocator {
         }
     }
 
+    /// The bitset, allocated if it is not there yet.
+    fn bits(&mut self) -> &mut [u64; WORDS] {
+        self.used.get_or_insert_with(|| Box::new([0; WORDS]))
+    }
+
     fn mark(&mut self, id: PacketId) {
         let (word, bit) = position(id);
-        if let Some(w) = self.used.get_mut(word) {
+        if let Some(w) = self.bits().get_mut(word) {
             *w |= bit;
             self.in_use += 1;
         }
@@ -154,6 +166,21 @@ mod tests {
         assert!(!ids.release(id(1)));
         // Freed ids are reused only after the cursor wraps.
         assert_eq!(ids.allocate(), Some(id(3)));
+    }
+
+    #[test]
+    fn the_bitset_is_allocated_on_first_use() {
+        let mut ids = PacketIdAllocator::new();
+        assert!(ids.used.is_none());
+        assert!(!ids.is_used(id(1)));
+        assert!(!ids.release(id(1)));
+        assert!(ids.used.is_none());
+        assert!(ids.mark_used(id(7)));
+        assert!(ids.used.is_some());
+        assert!(ids.is_used(id(7)));
+        let mut fresh = PacketIdAllocator::new();
+        assert_eq!(fresh.allocate(), Some(id(1)));
+        assert!(fresh.is_used(id(1)));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::Message;
-use crate::types::{QoS, SubscriptionId};
+use crate::types::{QoS, SubscriptionId, TopicFilter};
 
 /// What a push does when the message would take the queue past one of its limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +132,10 @@ pub struct QueuedMessage {
     pub retain: bool,
     /// The Subscription Identifiers of the matching subscriptions ([MQTT-3.3.4-3]).
     pub subscription_ids: Vec<SubscriptionId>,
+    /// The shared subscription (`$share/{ShareName}/{filter}`) this copy was chosen for, if
+    /// any: if the subscriber's session ends before the message is acknowledged, it goes to
+    /// another member of the group (MQTT 5.0 §4.8.2). Not counted in [`size`](Self::size).
+    pub shared: Option<TopicFilter>,
 }
 
 impl QueuedMessage {
@@ -149,7 +153,15 @@ impl QueuedMessage {
             message,
             retain,
             subscription_ids,
+            shared: None,
         }
+    }
+
+    /// The same copy, marked as chosen for the shared subscription `filter`.
+    #[must_use]
+    pub fn through_shared(mut self, filter: Option<TopicFilter>) -> Self {
+        self.shared = filter;
+        self
     }
 
     /// The bytes this message counts for against `max_bytes`: payload, topic, and the MQTT 5
@@ -361,6 +373,47 @@ impl MessageQueue {
         self.bytes += size;
         self.entries.push_back(Entry { message, size });
         PushOutcome::Queued { evicted }
+    }
+
+    /// Puts `message` back at the front of the queue, ahead of every queued message: a message
+    /// just [`pop`](Self::pop)ped that the subscriber could not take after all (its in-flight
+    /// window filled), so that the publish order is kept ([MQTT-4.6.0-5]).
+    ///
+    /// It counts against the limits like any queued message, but no limit is checked: it held
+    /// its place a moment ago, and dropping it now would lose a message the queue had taken.
+    /// Between a `pop` and its `push_front` with no push in between the limits hold again.
+    pub fn push_front(&mut self, message: QueuedMessage) {
+        let size = message.size();
+        if let Some(at) = message.message.expires_at() {
+            self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
+        }
+        self.bytes = self.bytes.saturating_add(size);
+        self.entries.push_front(Entry { message, size });
+    }
+
+    /// Removes and returns the queued messages for which `take` holds, oldest first; the
+    /// others keep their order (the messages of a shared subscription the subscriber left go
+    /// to another member, for instance). One pass over the queue.
+    pub fn extract(&mut self, mut take: impl FnMut(&QueuedMessage) -> bool) -> Vec<QueuedMessage> {
+        let mut taken = Vec::new();
+        if !self.entries.iter().any(|e| take(&e.message)) {
+            return taken;
+        }
+        let entries = std::mem::take(&mut self.entries);
+        self.entries.reserve(entries.len());
+        self.earliest_expiry = None;
+        for entry in entries {
+            if take(&entry.message) {
+                self.bytes -= entry.size;
+                taken.push(entry.message);
+            } else {
+                if let Some(at) = entry.message.message.expires_at() {
+                    self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
+                }
+                self.entries.push_back(entry);
+            }
+        }
+        taken
     }
 
     /// The oldest message that has not expired at `now`, if any. The expired messages before

@@ -373,3 +373,61 @@ fn drain_empties_the_queue() {
     assert_eq!(all, [0, 1, 2]);
     assert_eq!((q.len(), q.bytes()), (0, 0));
 }
+
+#[test]
+fn push_front_keeps_order_and_accounting_mqtt_4_6_0_5() {
+    let t0 = Instant::now();
+    let mut q = MessageQueue::new(limits(2, usize::MAX, OverflowPolicy::DropNewest));
+    assert_queued(push(&mut q, msg(0, t0), t0));
+    assert_queued(push(&mut q, msg(1, t0), t0));
+    let mut expired = Vec::new();
+    let first = q.pop(t0, &mut expired).unwrap();
+    assert_eq!((q.len(), q.bytes()), (1, 2));
+    q.push_front(first);
+    assert_eq!(queued(&q), [0, 1]);
+    assert_eq!((q.len(), q.bytes()), (2, 4));
+    // Full again: the limit still holds for new messages.
+    assert!(matches!(
+        push(&mut q, msg(2, t0), t0),
+        PushOutcome::Dropped(Dropped {
+            reason: DropReason::QueueFull,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn push_front_message_still_expires_mqtt_3_3_2_5() {
+    let t0 = Instant::now();
+    let mut q = MessageQueue::new(QueueLimits::default());
+    q.push_front(msg_with(7, QoS::AtLeastOnce, Some(1), t0));
+    let mut expired = Vec::new();
+    assert!(q.pop(t0 + Duration::from_secs(1), &mut expired).is_none());
+    assert_eq!(tags(&expired), [(7, DropReason::Expired)]);
+    assert_eq!((q.len(), q.bytes()), (0, 0));
+}
+
+#[test]
+fn extract_takes_matching_messages_and_keeps_the_rest_in_order() {
+    let t0 = Instant::now();
+    let mut q = MessageQueue::new(QueueLimits::default());
+    let group = crate::types::TopicFilter::new("$share/g/t").unwrap();
+    for i in 0..5 {
+        let m = msg(i, t0);
+        let m = if i % 2 == 0 {
+            m.through_shared(Some(group.clone()))
+        } else {
+            m
+        };
+        assert_queued(push(&mut q, m, t0));
+    }
+    let taken: Vec<u8> = q
+        .extract(|m| m.shared.as_ref() == Some(&group))
+        .iter()
+        .map(tag)
+        .collect();
+    assert_eq!(taken, [0, 2, 4]);
+    assert_eq!(queued(&q), [1, 3]);
+    assert_eq!((q.len(), q.bytes()), (2, 4));
+    assert!(q.extract(|m| m.shared.is_some()).is_empty());
+}

@@ -3,21 +3,29 @@
 use std::collections::HashMap;
 use std::num::NonZeroU16;
 
+use crate::codec::Publish;
 use crate::router::SubscriptionEntry;
-use crate::types::{ClientId, TopicFilter};
+use crate::types::{ClientId, PacketId, TopicFilter};
 
-use super::{InboundQos2, OutboundInflight};
+use super::{InboundQos2, InflightState, OutboundInflight};
 
 /// What the server keeps of a session between network connections (MQTT 5.0 §4.1): the
 /// subscriptions, the QoS 1 and 2 messages sent to the client and not completely
 /// acknowledged, and the QoS 2 messages received from it and not yet released. Messages
 /// waiting to be sent live in the client's queue, which the runtime owns.
+///
+/// It also remembers which in-flight messages came through a shared subscription, so that
+/// they can go to another member of the group if the session ends before the client
+/// acknowledges them (MQTT 5.0 §4.8.2).
 #[derive(Debug, Clone)]
 pub struct SessionState {
     client_id: ClientId,
     subscriptions: HashMap<TopicFilter, SubscriptionEntry>,
     pub(crate) outbound: OutboundInflight,
     pub(crate) inbound_qos2: InboundQos2,
+    /// Packet identifier -> the shared filter its in-flight PUBLISH came through, until the
+    /// PUBACK or PUBREC. Empty (and not allocated) for a session with no shared subscription.
+    shared_outbound: HashMap<PacketId, TopicFilter>,
 }
 
 impl SessionState {
@@ -29,6 +37,7 @@ impl SessionState {
             subscriptions: HashMap::new(),
             outbound: OutboundInflight::new(NonZeroU16::MAX),
             inbound_qos2: InboundQos2::new(NonZeroU16::MAX),
+            shared_outbound: HashMap::new(),
         }
     }
 
@@ -80,5 +89,40 @@ impl SessionState {
         filter: &TopicFilter,
     ) -> Option<SubscriptionEntry> {
         self.subscriptions.remove(filter)
+    }
+
+    /// The in-flight PUBLISH packets the client has not acknowledged (no PUBACK, no PUBREC)
+    /// that came through a shared subscription, in send order, with that subscription's
+    /// filter: the messages another member of the group gets if this session ends
+    /// (MQTT 5.0 §4.8.2).
+    pub fn shared_inflight(&self) -> impl Iterator<Item = (&Publish, &TopicFilter)> + '_ {
+        self.outbound.iter().filter_map(|(id, state)| {
+            let filter = self.shared_outbound.get(&id)?;
+            match state {
+                InflightState::AwaitingPubAck | InflightState::AwaitingPubRec => {
+                    Some((self.outbound.publish(id)?, filter))
+                }
+                InflightState::AwaitingPubComp => None,
+            }
+        })
+    }
+
+    /// The shared filter the in-flight PUBLISH `id` came through, if it came through one and
+    /// is still unacknowledged.
+    #[must_use]
+    pub fn shared_origin(&self, id: PacketId) -> Option<&TopicFilter> {
+        self.shared_outbound.get(&id)
+    }
+
+    /// Records that the PUBLISH sent with `id` came through the shared subscription `filter`.
+    pub(crate) fn note_shared(&mut self, id: PacketId, filter: TopicFilter) {
+        self.shared_outbound.insert(id, filter);
+    }
+
+    /// The client acknowledged (or refused) `id`: it is no longer another member's to take.
+    pub(crate) fn forget_shared(&mut self, id: PacketId) {
+        if !self.shared_outbound.is_empty() {
+            self.shared_outbound.remove(&id);
+        }
     }
 }

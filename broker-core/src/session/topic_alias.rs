@@ -87,10 +87,13 @@ impl AliasUse {
 }
 
 /// The client's topic aliases: alias to topic, for PUBLISH packets the client sends.
+///
+/// An ordered map: empty, it is 24 bytes and allocates nothing (most clients set no alias,
+/// and the session lives inside every connection's task).
 #[derive(Debug, Clone, Default)]
 pub struct InboundAliases {
     maximum: u16,
-    topics: HashMap<TopicAlias, TopicName>,
+    topics: BTreeMap<TopicAlias, TopicName>,
 }
 
 impl InboundAliases {
@@ -100,7 +103,7 @@ impl InboundAliases {
     pub fn new(maximum: u16) -> Self {
         InboundAliases {
             maximum,
-            topics: HashMap::new(),
+            topics: BTreeMap::new(),
         }
     }
 
@@ -157,10 +160,7 @@ impl InboundAliases {
                 }
             }
             None => {
-                let topic = self
-                    .topics
-                    .get(&alias)
-                    .ok_or(AliasError::Unmapped(alias.get()))?;
+                let topic = self.get(alias).ok_or(AliasError::Unmapped(alias.get()))?;
                 publish.topic = Some(topic.clone());
             }
         }
@@ -174,16 +174,25 @@ impl InboundAliases {
 /// Bounded by the client's Topic Alias Maximum: no alias above it is ever chosen
 /// ([MQTT-3.1.2-26], [MQTT-3.3.2-11]), none at all when it is 0 or absent ([MQTT-3.1.2-27]).
 /// When every alias is taken, the least recently used one is given to the new topic.
+///
+/// The maps are allocated with the first alias chosen: most clients take none, and the
+/// session lives inside every connection's task.
 #[derive(Debug, Clone, Default)]
 pub struct OutboundAliases {
     maximum: u16,
+    maps: Option<Box<OutboundMaps>>,
+}
+
+/// The mappings of [`OutboundAliases`].
+#[derive(Debug, Clone, Default)]
+struct OutboundMaps {
     /// Topic to (alias, tick of last use).
     by_topic: HashMap<TopicName, (TopicAlias, u64)>,
     /// Alias to topic.
     by_alias: HashMap<TopicAlias, TopicName>,
     /// Tick of last use to alias: the first entry is the least recently used.
     lru: BTreeMap<u64, TopicAlias>,
-    /// Aliases given back by [`forget`](Self::forget).
+    /// Aliases given back by [`OutboundAliases::forget`].
     free: Vec<TopicAlias>,
     /// The highest alias handed out so far.
     highest: u16,
@@ -200,7 +209,7 @@ impl OutboundAliases {
     pub fn new(maximum: u16) -> Self {
         OutboundAliases {
             maximum,
-            ..OutboundAliases::default()
+            maps: None,
         }
     }
 
@@ -213,19 +222,20 @@ impl OutboundAliases {
     /// How many aliases are mapped; never more than [`maximum`](Self::maximum).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.by_alias.len()
+        self.maps.as_ref().map_or(0, |maps| maps.by_alias.len())
     }
 
     /// Whether no alias is mapped.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.by_alias.is_empty()
+        self.len() == 0
     }
 
     /// The alias `topic` is mapped to on the client.
     #[must_use]
     pub fn get(&self, topic: &TopicName) -> Option<TopicAlias> {
-        self.by_topic.get(topic).map(|(alias, _)| *alias)
+        let maps = self.maps.as_ref()?;
+        maps.by_topic.get(topic).map(|(alias, _)| *alias)
     }
 
     /// Decides how the next PUBLISH to the client names `topic`, and records the mapping the
@@ -241,44 +251,51 @@ impl OutboundAliases {
         if self.maximum == 0 || topic.len() < Self::MIN_TOPIC_LEN {
             return AliasUse::NameOnly;
         }
-        self.tick += 1;
-        let tick = self.tick;
-        if let Some((alias, used)) = self.by_topic.get_mut(topic) {
+        let maximum = self.maximum;
+        let maps = self.maps.get_or_insert_with(Box::default);
+        maps.tick += 1;
+        let tick = maps.tick;
+        if let Some((alias, used)) = maps.by_topic.get_mut(topic) {
             let alias = *alias;
-            self.lru.remove(used);
+            maps.lru.remove(used);
             *used = tick;
-            self.lru.insert(tick, alias);
+            maps.lru.insert(tick, alias);
             return AliasUse::AliasOnly(alias);
         }
-        let Some(alias) = self.take_alias() else {
+        let Some(alias) = maps.take_alias(maximum) else {
             return AliasUse::NameOnly;
         };
         let topic = detach_topic(topic);
-        self.by_alias.insert(alias, topic.clone());
-        self.by_topic.insert(topic, (alias, tick));
-        self.lru.insert(tick, alias);
+        maps.by_alias.insert(alias, topic.clone());
+        maps.by_topic.insert(topic, (alias, tick));
+        maps.lru.insert(tick, alias);
         AliasUse::NameAndAlias(alias)
     }
 
     /// Drops the mapping of `alias`, which the client never learnt. Returns whether it was
     /// mapped.
     pub fn forget(&mut self, alias: TopicAlias) -> bool {
-        let Some(topic) = self.by_alias.remove(&alias) else {
+        let Some(maps) = self.maps.as_mut() else {
             return false;
         };
-        if let Some((_, used)) = self.by_topic.remove(&topic) {
-            self.lru.remove(&used);
+        let Some(topic) = maps.by_alias.remove(&alias) else {
+            return false;
+        };
+        if let Some((_, used)) = maps.by_topic.remove(&topic) {
+            maps.lru.remove(&used);
         }
-        self.free.push(alias);
+        maps.free.push(alias);
         true
     }
+}
 
+impl OutboundMaps {
     /// A free alias, or the least recently used one unmapped.
-    fn take_alias(&mut self) -> Option<TopicAlias> {
+    fn take_alias(&mut self, maximum: u16) -> Option<TopicAlias> {
         if let Some(alias) = self.free.pop() {
             return Some(alias);
         }
-        if self.highest < self.maximum {
+        if self.highest < maximum {
             self.highest += 1;
             return TopicAlias::new(self.highest).ok();
         }

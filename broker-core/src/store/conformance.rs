@@ -117,10 +117,19 @@ fn rich_session(name: &str) -> Result<StoredSession, ConformanceError> {
     let mut window = OutboundInflight::new(NonZeroU16::MAX);
     let m = message("out/t", "in flight")?;
     let mut outbound = Vec::new();
+    let mut shared_outbound = Vec::new();
+    let group = TopicFilter::new("$share/g/out/t").map_err(|e| fail(f, e.to_string()))?;
     for qos_pid in [QosPid::AtLeastOnce, QosPid::ExactlyOnce] {
         let publish = window
             .insert(|id| m.to_publish(SendOptions::new(qos_pid(id)), m.received_at))
             .map_err(|e| fail(f, e.to_string()))?;
+        if let Some(id) = publish
+            .qos_pid
+            .packet_id()
+            .filter(|_| shared_outbound.is_empty())
+        {
+            shared_outbound.push((id, group.clone()));
+        }
         outbound.push(StoredInflight::Publish(Box::new(publish)));
     }
     let released = PacketId::new(40).map_err(|e| fail(f, e.to_string()))?;
@@ -141,6 +150,7 @@ fn rich_session(name: &str) -> Result<StoredSession, ConformanceError> {
             ),
         ],
         outbound,
+        shared_outbound,
         inbound_qos2: vec![
             PacketId::new(5).map_err(|e| fail(f, e.to_string()))?,
             PacketId::new(9).map_err(|e| fail(f, e.to_string()))?,

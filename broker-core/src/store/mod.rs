@@ -20,6 +20,24 @@
 //! - An error means the write may or may not have happened; the broker then refuses the
 //!   operation (CONNACK 0x80 / PUBACK 0x80 / closes) rather than acknowledging it.
 //!
+//! # How the runtime uses a store today
+//!
+//! The runtime (`BrokerBuilder::session_store`, default [`MemoryStore`]) keeps its in-memory
+//! client registry and retained store as the fast path and uses the store as their durable
+//! copy: it loads the retained messages and every session at start, saves a persistent
+//! session when it goes offline (again when its delayed will is published), removes a session
+//! that ends, loads a session on a CONNECT with clean start 0 that the registry does not hold,
+//! and sets / removes retained messages as they change (a retained QoS 1 or 2 message is
+//! acknowledged after the store took it). All writes go through one task, in the order the
+//! broker made them. There is no store call per QoS 0 message.
+//!
+//! Not yet: [`SessionStore::enqueue`], [`SessionStore::queued`] and
+//! [`SessionStore::ack_queued`] are not called. On one node the messages queued for an offline
+//! session live in its in-memory queue, so they survive a disconnect but not a restart, and a
+//! QoS 1 or 2 message for an offline session is acknowledged once it is queued in memory, not
+//! after `enqueue`. A durable store that must keep queued messages across restarts needs the
+//! runtime to call them (per message, off the QoS 0 path), as the first rule above says.
+//!
 //! [`conformance`] checks these rules against any store; the in-memory store runs it in this
 //! crate's tests, and every other store must run it in its own.
 

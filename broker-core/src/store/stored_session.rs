@@ -19,6 +19,10 @@ pub struct StoredSession {
     /// The QoS 1 and 2 messages sent to the client and not completely acknowledged, in
     /// retransmission order.
     pub outbound: Vec<StoredInflight>,
+    /// The in-flight PUBLISH packets of `outbound` that came through a shared subscription,
+    /// with its filter, sorted by packet identifier: if the session ends before the client
+    /// acknowledges them, another member of the group gets them (MQTT 5.0 §4.8.2).
+    pub shared_outbound: Vec<(PacketId, TopicFilter)>,
     /// The packet identifiers of QoS 2 messages received from the client and not released.
     pub inbound_qos2: Vec<PacketId>,
     /// The will waiting for its delay, if any.
@@ -58,6 +62,11 @@ impl StoredSession {
                     .map(|p| StoredInflight::Publish(Box::new(p.clone()))),
             })
             .collect();
+        let mut shared_outbound: Vec<(PacketId, TopicFilter)> = state
+            .shared_inflight()
+            .filter_map(|(publish, filter)| Some((publish.qos_pid.packet_id()?, filter.clone())))
+            .collect();
+        shared_outbound.sort_by_key(|(id, _)| *id);
         let mut inbound_qos2: Vec<PacketId> = state.inbound_qos2().iter().collect();
         inbound_qos2.sort_unstable();
         StoredSession {
@@ -65,13 +74,15 @@ impl StoredSession {
             session_expiry,
             subscriptions,
             outbound,
+            shared_outbound,
             inbound_qos2,
             will,
         }
     }
 
     /// The session state this record describes. Fails on a record no session could have
-    /// produced (a packet identifier twice, an in-flight PUBLISH at QoS 0).
+    /// produced (a packet identifier twice, an in-flight PUBLISH at QoS 0, a shared origin for
+    /// a packet identifier with no PUBLISH in flight).
     pub fn to_state(&self) -> Result<SessionState, StoreError> {
         let corrupt = |reason: String| StoreError::Corrupt {
             client_id: self.client_id.as_str().to_owned(),
@@ -87,6 +98,15 @@ impl StoredSession {
                 StoredInflight::Released(id) => state.outbound.restore_released(*id),
             };
             result.map_err(|e| corrupt(e.to_string()))?;
+        }
+        for (id, filter) in &self.shared_outbound {
+            if state.outbound.publish(*id).is_none() {
+                return Err(corrupt(format!(
+                    "shared origin for packet id {} with no PUBLISH in flight",
+                    id.get()
+                )));
+            }
+            state.note_shared(*id, filter.clone());
         }
         for id in &self.inbound_qos2 {
             if !state.inbound_qos2.restore(*id) {

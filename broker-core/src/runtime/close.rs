@@ -58,7 +58,7 @@ impl Connection {
 
     /// Settles the session after the socket is closed.
     pub(crate) async fn settle(mut self) {
-        let close = self.close.take();
+        let close = self.close.take().map(|close| *close);
         let (will, session_expiry) = match close {
             Some(Close {
                 will,

@@ -8,39 +8,77 @@ use super::routing;
 use super::shared::now;
 use super::stats::Stats;
 use crate::session::{
-    FilterOutcome, PublishOutcome, PublishRequest, SubscribeRequest, UnsubscribeRequest,
+    FilterOutcome, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
+    UnsubscribeRequest,
 };
 use crate::types::ReasonCode;
 
 impl Connection {
-    /// Routes a message the client published (and retains it if asked), then acknowledges
-    /// it: for a clean session on one node, a message is safe once routed. A retained
-    /// message is acknowledged once the session store has it too; if the store fails, the
-    /// acknowledgement says 0x80 (Unspecified error), though the message was routed and
-    /// retained in memory.
-    pub(crate) async fn on_publish(&mut self, request: PublishRequest) {
+    /// Routes a message the client published and acknowledges it: for a clean session on one
+    /// node, a message is safe once routed. When the message must wait (copies waiting for
+    /// room in a full queue, or a retained message waiting for the session store), the rest
+    /// is left to [`Connection::finish_publish`]. Kept synchronous so that the common path adds
+    /// nothing to the size of every connection's task.
+    pub(crate) fn on_publish(&mut self, request: PublishRequest) -> Option<PublishWait> {
         Stats::bump(&self.shared.stats.messages_received);
-        let stored = if request.message.retain {
-            let slot = self.shared.persist.reserve().await;
-            let (reply, answer) = oneshot::channel();
-            let reply = request.ack.is_some().then_some(reply);
-            routing::store_retained(&self.shared, &request.message, slot, reply, now());
-            request.ack.is_some().then_some(answer)
-        } else {
-            None
-        };
-        let now = now();
+        if request.message.retain {
+            return Some(PublishWait::Retained(Box::new(request)));
+        }
         let matched = routing::route(
             &self.shared,
             &request.message,
             self.key.as_ref(),
             &mut self.scratch,
             Some(&mut self.blocked),
-            now,
+            now(),
         );
         if !self.blocked.is_empty() {
-            // Subscribers that keep up but are behind: wait for room rather than drop, so the
-            // acknowledgement (and the next read from this client) waits too.
+            return Some(PublishWait::Blocked {
+                ack: request.ack,
+                matched,
+            });
+        }
+        if let Some(ack) = request.ack {
+            self.session
+                .complete_publish(ack, PublishOutcome::Routed { matched });
+        }
+        None
+    }
+
+    /// The part of a publish that waits; see [`Connection::on_publish`].
+    pub(crate) async fn finish_publish(&mut self, wait: PublishWait) {
+        match wait {
+            PublishWait::Blocked { ack, matched } => {
+                // Subscribers that keep up but are behind: wait for room rather than drop, so
+                // the acknowledgement (and the next read from this client) waits too.
+                routing::push_blocked(&self.shared, &mut self.blocked).await;
+                if let Some(ack) = ack {
+                    self.session
+                        .complete_publish(ack, PublishOutcome::Routed { matched });
+                }
+            }
+            PublishWait::Retained(request) => self.publish_retained(*request).await,
+        }
+    }
+
+    /// Retains and routes a message with the RETAIN flag, then acknowledges it once the
+    /// session store has it too; if the store fails, the acknowledgement says 0x80
+    /// (Unspecified error), though the message was routed and retained in memory.
+    async fn publish_retained(&mut self, request: PublishRequest) {
+        let slot = self.shared.persist.reserve().await;
+        let (reply, answer) = oneshot::channel();
+        let reply = request.ack.is_some().then_some(reply);
+        routing::store_retained(&self.shared, &request.message, slot, reply, now());
+        let stored = request.ack.is_some().then_some(answer);
+        let matched = routing::route(
+            &self.shared,
+            &request.message,
+            self.key.as_ref(),
+            &mut self.scratch,
+            Some(&mut self.blocked),
+            now(),
+        );
+        if !self.blocked.is_empty() {
             routing::push_blocked(&self.shared, &mut self.blocked).await;
         }
         let outcome = match stored {
@@ -121,4 +159,17 @@ impl Connection {
             .collect();
         routing::redeliver_shared(&self.shared, key, messages, now());
     }
+}
+
+/// What a publish still waits for after [`Connection::on_publish`].
+pub(crate) enum PublishWait {
+    /// Copies wait for room in full queues; then the acknowledgement goes out.
+    Blocked {
+        /// The acknowledgement owed.
+        ack: Option<PublishAck>,
+        /// Whether any subscription matched.
+        matched: bool,
+    },
+    /// A retained message, stored and routed on the slow path.
+    Retained(Box<PublishRequest>),
 }

@@ -86,7 +86,7 @@ pub(crate) struct Connection {
     /// The client identifier, or the peer address before CONNECT: for the log.
     pub(crate) label: String,
     /// The session's Close command, once it came.
-    pub(crate) close: Option<Close>,
+    pub(crate) close: Option<Box<Close>>,
     /// Where to send the session when another connection takes it over.
     pub(crate) takeover_reply: Option<oneshot::Sender<Handover>>,
     /// How the connection was lost, if it was.
@@ -221,11 +221,16 @@ impl Connection {
                 // Once per connection, and its future (a takeover waits for the old
                 // connection) is larger than the rest: on the heap, not in every task.
                 Command::Connect(request) => Box::pin(self.on_connect(request)).await,
-                Command::Publish(request) => self.on_publish(request).await,
+                Command::Publish(request) => {
+                    if let Some(wait) = self.on_publish(request) {
+                        // Boxed: the rare waiting path stays out of every connection's task.
+                        Box::pin(self.finish_publish(wait)).await;
+                    }
+                }
                 Command::Subscribe(request) => self.on_subscribe(request),
                 Command::Unsubscribe(request) => self.on_unsubscribe(request),
                 Command::Close(close) => {
-                    self.close = Some(close);
+                    self.close = Some(Box::new(close));
                 }
             }
         }

@@ -9,8 +9,8 @@ use tokio::sync::oneshot;
 
 use super::connect::end_session;
 use super::connection::{Connection, Lost, HANDOVER_TIMEOUT};
-use super::control::{Control, Handover};
-use super::mailbox::Mailbox;
+use super::control::{ControlSlot, Handover};
+use super::mailbox::{Mailbox, SubscriberKey};
 use super::persist::{Slot, StoreOp};
 use super::registry::Holder;
 use super::routing;
@@ -21,7 +21,7 @@ use crate::store::StoredSession;
 impl Connection {
     /// The Mosquitto-style line for the close.
     pub(crate) fn log_close(&self) {
-        let client = &self.label;
+        let client = self.label();
         let Some(close) = &self.close else {
             tracing::info!("Client {client} disconnected.");
             return;
@@ -67,12 +67,12 @@ impl Connection {
             }) => (will, session_expiry),
             None => (None, 0),
         };
-        let Some(mailbox) = self.mailbox.take() else {
+        let Some(SubscriberKey(mailbox)) = self.key.take() else {
             // Never accepted: no session to settle.
             return;
         };
         let now = now();
-        if let Some(reply) = self.takeover_reply.take() {
+        if let Some(reply) = self.control.take_reply() {
             let handover = Handover {
                 state: self.session.into_state(),
                 will,
@@ -98,7 +98,7 @@ impl Connection {
         };
         let unsettled = settle_owned(
             &shared,
-            self.conn_id,
+            &self.control,
             &mailbox,
             state,
             will,
@@ -109,20 +109,20 @@ impl Connection {
         if let Some((state, will)) = unsettled {
             // Another connection took the identifier over while this one was closing: it
             // is waiting for the session.
-            hand_over_late(&mut self.control_rx, state, will, session_expiry).await;
+            hand_over_late(&self.control, state, will, session_expiry).await;
         }
     }
 }
 
 /// Ends the session (expiry 0: subscriptions removed, will published, stored record removed)
-/// or keeps it offline and saves it to the store, if connection `conn_id` still holds it;
+/// or keeps it offline and saves it to the store, if the connection with slot `control` still holds it;
 /// otherwise gives the session and will back. The store write goes through `slot` (or one
 /// free now) while the registry is locked, so it is ordered with every other decision about
 /// this client identifier.
 #[allow(clippy::too_many_arguments)]
 fn settle_owned(
     shared: &Shared,
-    conn_id: u64,
+    control: &Arc<ControlSlot>,
     mailbox: &Arc<Mailbox>,
     state: SessionState,
     will: Option<WillMessage>,
@@ -134,7 +134,7 @@ fn settle_owned(
     let mut registry = shared.registry();
     let Some(entry) = registry
         .get_mut(&client_id)
-        .filter(|entry| entry.is_held_by(conn_id))
+        .filter(|entry| entry.is_held_by(control))
     else {
         return Some((state, will));
     };
@@ -204,13 +204,13 @@ fn publish_due_will(
 /// Waits for the takeover request of the connection that holds the identifier now, and
 /// answers it with the session.
 async fn hand_over_late(
-    control_rx: &mut tokio::sync::mpsc::Receiver<Control>,
+    control: &ControlSlot,
     state: SessionState,
     will: Option<WillMessage>,
     session_expiry: u32,
 ) {
-    let request = tokio::time::timeout(HANDOVER_TIMEOUT, control_rx.recv()).await;
-    if let Ok(Some(Control::Takeover(reply))) = request {
+    let request = tokio::time::timeout(HANDOVER_TIMEOUT, control.takeover_requested()).await;
+    if let Some(reply) = request.ok().and_then(|()| control.take_reply()) {
         let reply: oneshot::Sender<Handover> = reply;
         let _ = reply.send(Handover {
             state,

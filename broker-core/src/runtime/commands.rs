@@ -8,8 +8,7 @@ use super::routing;
 use super::shared::now;
 use super::stats::Stats;
 use crate::session::{
-    FilterOutcome, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
-    UnsubscribeRequest,
+    FilterOutcome, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest, UnsubscribeRequest,
 };
 use crate::types::ReasonCode;
 
@@ -24,15 +23,16 @@ impl Connection {
         if request.message.retain {
             return Some(PublishWait::Retained(Box::new(request)));
         }
+        let buffers = self.route_buffers.get_or_insert_default();
         let matched = routing::route(
             &self.shared,
             &request.message,
             self.key.as_ref(),
-            &mut self.scratch,
-            Some(&mut self.blocked),
+            &mut buffers.scratch,
+            Some(&mut buffers.blocked),
             now(),
         );
-        if !self.blocked.is_empty() {
+        if !buffers.blocked.is_empty() {
             return Some(PublishWait::Blocked {
                 ack: request.ack,
                 matched,
@@ -51,7 +51,8 @@ impl Connection {
             PublishWait::Blocked { ack, matched } => {
                 // Subscribers that keep up but are behind: wait for room rather than drop, so
                 // the acknowledgement (and the next read from this client) waits too.
-                routing::push_blocked(&self.shared, &mut self.blocked).await;
+                let buffers = self.route_buffers.get_or_insert_default();
+                routing::push_blocked(&self.shared, &mut buffers.blocked).await;
                 if let Some(ack) = ack {
                     self.session
                         .complete_publish(ack, PublishOutcome::Routed { matched });
@@ -70,16 +71,17 @@ impl Connection {
         let reply = request.ack.is_some().then_some(reply);
         routing::store_retained(&self.shared, &request.message, slot, reply, now());
         let stored = request.ack.is_some().then_some(answer);
+        let buffers = self.route_buffers.get_or_insert_default();
         let matched = routing::route(
             &self.shared,
             &request.message,
             self.key.as_ref(),
-            &mut self.scratch,
-            Some(&mut self.blocked),
+            &mut buffers.scratch,
+            Some(&mut buffers.blocked),
             now(),
         );
-        if !self.blocked.is_empty() {
-            routing::push_blocked(&self.shared, &mut self.blocked).await;
+        if !buffers.blocked.is_empty() {
+            routing::push_blocked(&self.shared, &mut buffers.blocked).await;
         }
         let outcome = match stored {
             Some(answer) => match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
@@ -97,7 +99,10 @@ impl Connection {
     /// messages each new subscription asks for (after the SUBACK, in the mailbox's order).
     pub(crate) fn on_subscribe(&mut self, request: SubscribeRequest) {
         let now = now();
-        let (Some(key), Some(mailbox)) = (self.key.clone(), self.mailbox.clone()) else {
+        let Some((key, mailbox)) = self.key.clone().map(|key| {
+            let mailbox = std::sync::Arc::clone(key.mailbox());
+            (key, mailbox)
+        }) else {
             let refused: Vec<_> = request
                 .filters
                 .iter()
@@ -121,7 +126,7 @@ impl Connection {
         }
         for (filter, outcome) in request.filters.iter().zip(&outcomes) {
             if let FilterOutcome::Granted(qos) = outcome {
-                tracing::debug!("{} {} {}", self.label, u8::from(*qos), filter.filter);
+                tracing::debug!("{} {} {}", self.label(), u8::from(*qos), filter.filter);
             }
         }
         self.session
@@ -137,7 +142,7 @@ impl Connection {
     /// acknowledge them ([MQTT-3.10.4-3] lets the server finish them), and go to another
     /// member only if the session ends first.
     pub(crate) fn on_unsubscribe(&mut self, request: UnsubscribeRequest) {
-        let (Some(key), Some(mailbox)) = (self.key.as_ref(), self.mailbox.as_ref()) else {
+        let Some((key, mailbox)) = self.key.as_ref().map(|key| (key, key.mailbox())) else {
             return;
         };
         {

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 
 use super::close::remove_stored;
 use super::connection::{Connection, HANDOVER_TIMEOUT};
-use super::control::{Control, Handover};
+use super::control::{ControlSlot, Handover};
 use super::mailbox::{Mailbox, SubscriberKey};
 use super::persist::{Slot, StoreOp, LOAD_TIMEOUT};
 use super::registry::{ClientEntry, Holder};
@@ -24,7 +24,7 @@ enum Prior {
     /// Nobody: a new entry was made.
     Nobody,
     /// A live connection, to take over.
-    Online(tokio::sync::mpsc::Sender<Control>),
+    Online(Arc<ControlSlot>),
     /// A persistent session with no connection.
     Offline(Box<OfflineSession>),
 }
@@ -64,7 +64,7 @@ impl Connection {
             self.session.reject(ReasonCode::ServerUnavailable, now);
             return;
         }
-        self.label = request.client_id.to_string();
+        self.client = Some(request.client_id.clone());
         // A slot for the store, reserved before the registry is locked, when this CONNECT
         // may load a session (clean start 0, none in the registry) or remove one (clean start
         // over a stored session).
@@ -121,8 +121,7 @@ impl Connection {
             }
         };
         mailbox.set_online(true);
-        self.key = Some(SubscriberKey(Arc::clone(&mailbox)));
-        self.mailbox = Some(mailbox);
+        self.key = Some(SubscriberKey(mailbox));
         log_connected(self, &request);
         self.session.accept(resumed, now);
     }
@@ -135,8 +134,7 @@ impl Connection {
     fn claim(&self, request: &ConnectRequest, slot: Option<Slot<'_>>) -> Claim {
         let mut registry = self.shared.registry();
         let holder = Holder::Online {
-            conn_id: self.conn_id,
-            control: self.control_tx.clone(),
+            control: Arc::clone(&self.control),
         };
         if let Some(entry) = registry.get_mut(&request.client_id) {
             let prior = match std::mem::replace(&mut entry.holder, holder) {
@@ -219,7 +217,7 @@ impl Connection {
             .shared
             .registry()
             .get_mut(client_id)
-            .filter(|entry| entry.is_held_by(self.conn_id))
+            .filter(|entry| entry.is_held_by(&self.control))
         {
             entry.stored = Some(record.session_expiry);
         }
@@ -232,7 +230,7 @@ impl Connection {
         let mut registry = self.shared.registry();
         if registry
             .get(client_id)
-            .is_some_and(|entry| entry.is_held_by(self.conn_id))
+            .is_some_and(|entry| entry.is_held_by(&self.control))
         {
             registry.remove(client_id);
         }
@@ -244,7 +242,7 @@ impl Connection {
         let mut registry = self.shared.registry();
         if let Some(entry) = registry
             .get_mut(client_id)
-            .filter(|entry| entry.is_held_by(self.conn_id))
+            .filter(|entry| entry.is_held_by(&self.control))
         {
             if entry.stored.take().is_some() {
                 remove_stored(slot, client_id);
@@ -290,16 +288,13 @@ impl Connection {
 }
 
 /// Asks the connection behind `control` for its session, bounded by [`HANDOVER_TIMEOUT`].
-async fn take_over(control: tokio::sync::mpsc::Sender<Control>) -> Option<Handover> {
+async fn take_over(control: Arc<ControlSlot>) -> Option<Handover> {
     let (reply, answer) = oneshot::channel();
-    let exchange = async move {
-        control.send(Control::Takeover(reply)).await.ok()?;
-        answer.await.ok()
-    };
-    tokio::time::timeout(HANDOVER_TIMEOUT, exchange)
+    control.request_takeover(reply);
+    tokio::time::timeout(HANDOVER_TIMEOUT, answer)
         .await
         .ok()
-        .flatten()
+        .and_then(Result::ok)
 }
 
 /// Ends a session whose mailbox stays with the client identifier: its subscriptions leave

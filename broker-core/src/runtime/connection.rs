@@ -12,17 +12,19 @@
 //! reading while they are above [`READ_PAUSE`] (a client that publishes without reading its
 //! acknowledgements).
 
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use bytes::Buf;
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 
-use super::control::{Control, Handover};
+use super::control::ControlSlot;
 use super::log_lines::{Direction, PacketLine};
 use super::mailbox::{Mailbox, SubscriberKey};
 use super::routing;
@@ -31,7 +33,7 @@ use super::tasks::TaskGuard;
 use crate::codec::{Decoder, Packet};
 use crate::router::Delivery as Route;
 use crate::session::{Close, Command, DeliverOutcome as Delivery, Session};
-use crate::types::ReasonCode;
+use crate::types::{ClientId, ReasonCode};
 
 /// Unwritten bytes above which the task stops taking messages from the mailbox.
 pub(crate) const WRITE_HIGH_WATER: usize = 64 * 1024;
@@ -40,6 +42,8 @@ pub(crate) const READ_PAUSE: usize = 256 * 1024;
 /// Bytes read from the socket at most per wake-up, so that one busy client does not starve
 /// the rest of its own work (timers, mailbox).
 const READ_CHUNK: usize = 64 * 1024;
+/// The capacity of the first read buffer of a connection, enough for a common CONNECT.
+const FIRST_READ: usize = 1024;
 /// Messages moved from the mailbox into the session per lock of the mailbox.
 const PULL_BATCH: usize = 64;
 /// The capacities of an empty write buffer that are kept for the next packets. A larger
@@ -47,8 +51,6 @@ const PULL_BATCH: usize = 64;
 /// CONNACK or a PINGRESP grew: allocating it again costs less than keeping it for every
 /// idle connection.
 const KEEP_WRITE_CAPACITY: std::ops::RangeInclusive<usize> = 256..=16 * 1024;
-/// How long the control channel holds messages; one is enough in practice.
-const CONTROL_CAPACITY: usize = 4;
 /// How long a takeover waits for the old connection to hand its session over.
 pub(crate) const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -61,47 +63,111 @@ pub(crate) enum Lost {
     Error,
 }
 
+/// The work a command left to await: the boxed future of a CONNECT or of a publish waiting
+/// for room in a full queue.
+enum Pending<C, P> {
+    /// Nothing to await.
+    Done,
+    /// A CONNECT.
+    Connect(std::pin::Pin<Box<C>>),
+    /// A publish waiting for room.
+    Publish(std::pin::Pin<Box<P>>),
+}
+
 /// One network connection's task state.
 pub(crate) struct Connection {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Counted,
     pub(crate) session: Session,
-    pub(crate) conn_id: u64,
     pub(crate) peer: SocketAddr,
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
+    socket: Socket,
     read_buf: BytesMut,
     write_buf: BytesMut,
     decoder: Decoder,
-    pub(crate) control_tx: mpsc::Sender<Control>,
-    pub(crate) control_rx: mpsc::Receiver<Control>,
+    /// Where a connection taking the client identifier over asks for the session.
+    pub(crate) control: Arc<ControlSlot>,
     run_state: watch::Receiver<RunState>,
-    /// The client's mailbox, once the CONNECT is accepted.
-    pub(crate) mailbox: Option<Arc<Mailbox>>,
-    /// The router key of the mailbox (for No Local and subscriptions).
+    /// The client's mailbox as the router knows it (for No Local and subscriptions), once
+    /// the CONNECT is accepted.
     pub(crate) key: Option<SubscriberKey>,
-    /// A reusable buffer for router matches.
-    pub(crate) scratch: Vec<Route<SubscriberKey>>,
-    /// A reusable buffer for copies waiting for room in a full queue.
-    pub(crate) blocked: Vec<routing::Blocked>,
-    /// The client identifier, or the peer address before CONNECT: for the log.
-    pub(crate) label: String,
+    /// Reusable buffers for routing, made by the first PUBLISH: many clients never send one.
+    pub(crate) route_buffers: Option<Box<RouteBuffers>>,
+    /// The client identifier once the CONNECT is taken in: the connection's name in the log
+    /// (the peer address before; see [`Connection::label`]).
+    pub(crate) client: Option<ClientId>,
     /// The session's Close command, once it came.
     pub(crate) close: Option<Box<Close>>,
-    /// Where to send the session when another connection takes it over.
-    pub(crate) takeover_reply: Option<oneshot::Sender<Handover>>,
     /// How the connection was lost, if it was.
     pub(crate) lost: Option<Lost>,
     read_open: bool,
     /// Whether what the CONNECT exchange grew has been given back.
     handshake_done: bool,
     _guard: TaskGuard,
-    _count: ConnectionCount,
 }
 
-/// Counts one open connection in [`Shared::connections`] while it lives.
-struct ConnectionCount(Arc<Shared>);
+/// A connection's name in the log (see [`Connection::label`]).
+pub(crate) struct Label<'a> {
+    peer: &'a SocketAddr,
+    client: Option<&'a ClientId>,
+}
 
-impl Drop for ConnectionCount {
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.client {
+            Some(client) => std::fmt::Display::fmt(client, f),
+            None => std::fmt::Display::fmt(self.peer, f),
+        }
+    }
+}
+
+/// A connection's reusable buffers for routing its PUBLISH packets.
+#[derive(Default)]
+pub(crate) struct RouteBuffers {
+    /// Router matches.
+    pub(crate) scratch: Vec<Route<SubscriberKey>>,
+    /// Copies waiting for room in a full queue.
+    pub(crate) blocked: Vec<routing::Blocked>,
+}
+
+/// The connection's socket. Dropped, it shuts its write side down before it closes, as the
+/// write half of a split socket does: the client sees the end of the stream (FIN) first.
+struct Socket(TcpStream);
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // A TCP socket's shutdown is immediate: this poll completes it.
+        let mut cx = Context::from_waker(Waker::noop());
+        let _ = std::pin::Pin::new(&mut self.0).poll_shutdown(&mut cx);
+    }
+}
+
+/// Writes what the socket takes now of `buf`, waiting for it to be writable.
+fn poll_write_some(
+    stream: &TcpStream,
+    buf: &[u8],
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    loop {
+        std::task::ready!(stream.poll_write_ready(cx))?;
+        match stream.try_write(buf) {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => return Poll::Ready(other),
+        }
+    }
+}
+
+/// The broker's shared state, as a connection holds it: the connection is counted in
+/// [`Shared::connections`] while it lives.
+pub(crate) struct Counted(Arc<Shared>);
+
+impl std::ops::Deref for Counted {
+    type Target = Arc<Shared>;
+
+    fn deref(&self) -> &Arc<Shared> {
+        &self.0
+    }
+}
+
+impl Drop for Counted {
     fn drop(&mut self) {
         self.0
             .connections
@@ -110,19 +176,23 @@ impl Drop for ConnectionCount {
 }
 
 /// Serves one accepted connection until it closes.
-pub(crate) async fn serve(
+///
+/// The connection is built here, before the task: the arguments of an `async fn` would stay
+/// in its future, beside the connection built from them, for the connection's whole life.
+pub(crate) fn serve(
     shared: Arc<Shared>,
     stream: TcpStream,
     peer: SocketAddr,
     guard: TaskGuard,
-) {
-    // Built by a plain function: locals of this future would stay in it while it waits.
+) -> impl std::future::Future<Output = ()> + Send {
     let mut connection = Connection::new(shared, stream, peer, guard);
-    connection.run().await;
-    // The end runs once per connection, so its future (a bounded flush, the session's
-    // settlement, a late handover) is kept on the heap for that moment rather than making
-    // every connection's task larger: a task's memory is the size of its largest state.
-    Box::pin(connection.finish()).await;
+    async move {
+        connection.run().await;
+        // The end runs once per connection, so its future (a bounded flush, the session's
+        // settlement, a late handover) is kept on the heap for that moment rather than making
+        // every connection's task larger: a task's memory is the size of its largest state.
+        Box::pin(connection.finish()).await;
+    }
 }
 
 impl Connection {
@@ -131,46 +201,45 @@ impl Connection {
         shared
             .connections
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        let count = ConnectionCount(Arc::clone(&shared));
         // MQTT packets are small and latency matters more than segment count.
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%peer, %error, "Could not set TCP_NODELAY.");
         }
-        let (reader, writer) = stream.into_split();
-        let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
         let session = Session::new(Arc::clone(&shared.session_config), now());
         let decoder = Decoder::new().max_packet_size(shared.session_config.decoder_limit());
         let run_state = shared.run_state.subscribe();
         Connection {
-            conn_id: shared.next_conn_id(),
-            shared,
+            shared: Counted(shared),
             session,
             peer,
-            reader,
-            writer,
+            socket: Socket(stream),
             read_buf: BytesMut::new(),
             write_buf: BytesMut::new(),
             decoder,
-            control_tx,
-            control_rx,
+            control: ControlSlot::new(),
             run_state,
-            mailbox: None,
             key: None,
-            scratch: Vec::new(),
-            blocked: Vec::new(),
-            label: peer.to_string(),
+            route_buffers: None,
+            client: None,
             close: None,
-            takeover_reply: None,
             lost: None,
             read_open: true,
             handshake_done: false,
             _guard: guard,
-            _count: count,
         }
     }
 }
 
 impl Connection {
+    /// The connection's name in the log: its client identifier, or its peer address before
+    /// the CONNECT is taken in.
+    pub(crate) fn label(&self) -> Label<'_> {
+        Label {
+            peer: &self.peer,
+            client: self.client.as_ref(),
+        }
+    }
+
     /// Serves the connection until it closes, by reference: a method taking `self` by value
     /// would keep a second copy of the connection in its future.
     async fn run(&mut self) {
@@ -211,27 +280,42 @@ impl Connection {
 
     /// Drains [`Session::poll_command`], carrying each out in order.
     pub(crate) async fn carry_out_commands(&mut self) {
-        // `let else` rather than `while let`: the scrutinee of a `while let` would keep a
-        // second command-sized slot in this future while a branch awaits.
         loop {
-            let Some(command) = self.session.poll_command() else {
-                break;
-            };
-            match command {
-                // Once per connection, and its future (a takeover waits for the old
-                // connection) is larger than the rest: on the heap, not in every task.
-                Command::Connect(request) => Box::pin(self.on_connect(request)).await,
-                Command::Publish(request) => {
-                    if let Some(wait) = self.on_publish(request) {
+            // The command is taken apart in this block, so that no command-sized slot stays
+            // in the connection's future while a command's work is awaited.
+            let pending = {
+                let Some(command) = self.session.poll_command() else {
+                    break;
+                };
+                match command {
+                    // Once per connection, and its future (a takeover waits for the old
+                    // connection) is larger than the rest: on the heap, not in every task.
+                    Command::Connect(request) => {
+                        Pending::Connect(Box::pin(self.on_connect(request)))
+                    }
+                    Command::Publish(request) => match self.on_publish(request) {
                         // Boxed: the rare waiting path stays out of every connection's task.
-                        Box::pin(self.finish_publish(wait)).await;
+                        Some(wait) => Pending::Publish(Box::pin(self.finish_publish(wait))),
+                        None => Pending::Done,
+                    },
+                    Command::Subscribe(request) => {
+                        self.on_subscribe(request);
+                        Pending::Done
+                    }
+                    Command::Unsubscribe(request) => {
+                        self.on_unsubscribe(request);
+                        Pending::Done
+                    }
+                    Command::Close(close) => {
+                        self.close = Some(Box::new(close));
+                        Pending::Done
                     }
                 }
-                Command::Subscribe(request) => self.on_subscribe(request),
-                Command::Unsubscribe(request) => self.on_unsubscribe(request),
-                Command::Close(close) => {
-                    self.close = Some(Box::new(close));
-                }
+            };
+            match pending {
+                Pending::Connect(connect) => connect.await,
+                Pending::Publish(publish) => publish.await,
+                Pending::Done => {}
             }
         }
     }
@@ -242,20 +326,20 @@ impl Connection {
             let Some(version) = self.session.version().or(self.decoder.version()) else {
                 // Nothing can be encoded before the version is known; the session sends
                 // nothing then either.
-                tracing::debug!(client = %self.label, "Dropping a packet before the version is known.");
+                tracing::debug!(client = %self.label(), "Dropping a packet before the version is known.");
                 continue;
             };
             tracing::debug!(
                 "{}",
                 PacketLine {
                     direction: Direction::Sending,
-                    client: &self.label,
+                    client: &self.label(),
                     packet: &packet,
                     version: Some(version),
                 }
             );
             if let Err(error) = packet.encode(version, &mut self.write_buf) {
-                tracing::warn!(client = %self.label, %error, "Could not encode a packet; it is not sent.");
+                tracing::warn!(client = %self.label(), %error, "Could not encode a packet; it is not sent.");
             }
         }
     }
@@ -263,13 +347,13 @@ impl Connection {
     /// Moves messages from the mailbox into the session while it can take them and the
     /// write buffer has room; a message the session cannot take goes back to the front.
     fn pull_mailbox(&mut self, now: Instant) {
-        let Some(mailbox) = self.mailbox.clone() else {
+        let Some(mailbox) = self.key.as_ref().map(|key| Arc::clone(key.mailbox())) else {
             return;
         };
         if mailbox.take_overflowed() && self.session.is_connected() {
             tracing::info!(
                 "Client {} is too slow for its traffic (queue full), disconnecting.",
-                self.label
+                self.label()
             );
             self.session
                 .server_disconnect(ReasonCode::QuotaExceeded, now);
@@ -314,38 +398,42 @@ impl Connection {
         }
     }
 
-    /// Waits for one event: a control message, a change of run state, the socket (read or
+    /// Waits for one event: a takeover request, a change of run state, the socket (read or
     /// write), the mailbox, or the session's timer.
     async fn wait(&mut self) {
-        let deadline = self.session.poll_timeout();
-        let can_pull = self.mailbox.is_some()
+        // Only flags are kept across the wait: every local here is in every task.
+        let has_deadline = self.session.poll_timeout().is_some();
+        let can_pull = self.key.is_some()
             && self.session.is_connected()
             && self.write_buf.len() < WRITE_HIGH_WATER;
         let can_read = self.read_open && self.write_buf.len() < READ_PAUSE;
-        let mailbox = self.mailbox.clone();
         tokio::select! {
             biased;
-            Some(control) = self.control_rx.recv() => self.on_control(control),
+            () = self.control.takeover_requested() => self.on_takeover(),
             changed = self.run_state.changed() => {
                 let state = if changed.is_ok() { self.run_state_now() } else { RunState::Stopped };
                 self.on_run_state(state);
             }
-            written = self.writer.write_buf(&mut self.write_buf), if !self.write_buf.is_empty() => {
+            // Readiness polled in place, not futures of the socket: one unsplit socket (no
+            // shared allocation), and nothing added to every task.
+            written = poll_fn(|cx| poll_write_some(&self.socket.0, &self.write_buf, cx)), if !self.write_buf.is_empty() => {
                 match written {
                     Ok(0) | Err(_) => self.on_lost(Lost::Error),
-                    Ok(_) => {
+                    Ok(n) => {
+                        self.write_buf.advance(n);
                         if self.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.write_buf.capacity()) {
                             self.write_buf = BytesMut::new();
                         }
                     }
                 }
             }
-            readable = self.reader.readable(), if can_read => match readable {
+            readable = poll_fn(|cx| self.socket.0.poll_read_ready(cx)), if can_read => match readable {
                 Ok(()) => self.on_readable().await,
                 Err(_) => self.on_lost(Lost::Error),
             },
-            () = notified(mailbox.as_deref()), if can_pull => {}
-            () = sleep_until(deadline), if deadline.is_some() => {
+            // The futures themselves, not wrappers: each adds its size to every task.
+            () = wake_up(self.key.as_ref().map(|key| &**key.mailbox())).notified(), if can_pull => {}
+            () = timer(self.session.poll_timeout()), if has_deadline => {
                 self.session.handle_timeout(now());
             }
         }
@@ -356,10 +444,22 @@ impl Connection {
     async fn on_readable(&mut self) {
         let mut read = 0;
         while read < READ_CHUNK {
-            if self.read_buf.capacity() - self.read_buf.len() < 4096 {
-                self.read_buf.reserve(8192);
+            let spare = self.read_buf.capacity() - self.read_buf.len();
+            if self.handshake_done {
+                if spare < 4096 {
+                    self.read_buf.reserve(8192);
+                }
+            } else if spare == 0 {
+                // Before CONNACK: a first buffer the size of a common CONNECT, grown only
+                // when it is full (a large CONNECT, or packets right behind it).
+                let grow = if self.read_buf.capacity() == 0 {
+                    FIRST_READ
+                } else {
+                    8192
+                };
+                self.read_buf.reserve(grow);
             }
-            match self.reader.try_read_buf(&mut self.read_buf) {
+            match self.socket.0.try_read_buf(&mut self.read_buf) {
                 Ok(0) => {
                     self.decode_all().await;
                     self.on_lost(Lost::Eof);
@@ -406,7 +506,7 @@ impl Connection {
             Err(error) => {
                 tracing::info!(
                     "Client {} sent a bad packet, disconnecting: {error}",
-                    self.label
+                    self.label()
                 );
                 self.session.handle_decode_error(&error, now());
                 self.read_open = false;
@@ -429,7 +529,7 @@ impl Connection {
                 "{}",
                 PacketLine {
                     direction: Direction::Received,
-                    client: &self.label,
+                    client: &self.label(),
                     packet,
                     version: self.session.version(),
                 }
@@ -448,14 +548,10 @@ impl Connection {
         }
     }
 
-    /// A message from another connection.
-    fn on_control(&mut self, control: Control) {
-        match control {
-            Control::Takeover(reply) => {
-                self.takeover_reply = Some(reply);
-                self.session.take_over(now());
-            }
-        }
+    /// Another connection takes the client identifier over.
+    /// (Where to send the session waits in the control slot.)
+    fn on_takeover(&mut self) {
+        self.session.take_over(now());
     }
 
     /// The broker is shutting down: say goodbye (MQTT 5: DISCONNECT 0x8B) and close.
@@ -485,8 +581,8 @@ impl Connection {
         // Nothing is flushed to a client that is gone, nor once the broker stops.
         if self.run_state_now() != RunState::Stopped && self.lost.is_none() {
             let flush = async {
-                self.writer.write_all_buf(&mut self.write_buf).await?;
-                self.writer.shutdown().await
+                self.socket.0.write_all_buf(&mut self.write_buf).await?;
+                self.socket.0.shutdown().await
             };
             let timeout = self.shared.shutdown_timeout.min(Duration::from_secs(5));
             let _ = tokio::time::timeout(timeout, flush).await;
@@ -496,18 +592,16 @@ impl Connection {
     }
 }
 
-/// Waits for a mailbox wake-up; never returns without a mailbox.
-async fn notified(mailbox: Option<&Mailbox>) {
-    match mailbox {
-        Some(mailbox) => mailbox.notified().await,
-        None => std::future::pending().await,
-    }
+/// Never notified: what a connection without a mailbox would wait on (its branch is off).
+static NO_MAILBOX: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// A timer for `deadline`; without one, a timer that is never polled (its branch is off).
+fn timer(deadline: Option<Instant>) -> tokio::time::Sleep {
+    let at = deadline.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std);
+    tokio::time::sleep_until(at)
 }
 
-/// Sleeps until `deadline`; never returns without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-        None => std::future::pending().await,
-    }
+/// The mailbox's wake-up, or one that never comes without a mailbox.
+fn wake_up(mailbox: Option<&Mailbox>) -> &tokio::sync::Notify {
+    mailbox.map_or(&NO_MAILBOX, Mailbox::wake_up)
 }

@@ -1,14 +1,121 @@
 //! What one connection task asks another: hand over a client's session.
+//!
+//! A connection is asked at most once: the registry holds its [`ControlSlot`] as the holder
+//! of its client identifier, and the connection that takes the identifier over moves it out
+//! of the registry and asks through it. So one slot, not a channel, carries the request;
+//! it costs one small allocation per connection.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
 
 use tokio::sync::oneshot;
 
 use crate::session::{SessionState, WillMessage};
 
-/// A message to a connection task, sent by the task that takes its client identifier over.
-#[derive(Debug)]
-pub(crate) enum Control {
-    /// Close the connection (MQTT 5: DISCONNECT 0x8E) and send the session back.
-    Takeover(oneshot::Sender<Handover>),
+/// Where a takeover request waits for the connection it is for.
+///
+/// The connection holds one reference (and waits with [`ControlSlot::takeover_requested`]),
+/// the registry or the connection taking over the other. A request left in the slot when the
+/// last reference goes is dropped with it, so the one asking learns that no session comes.
+#[derive(Default)]
+pub(crate) struct ControlSlot {
+    state: Mutex<SlotState>,
+}
+
+/// The request, whether the connection has seen it, and the waker of the connection
+/// waiting for one. A seen request stays here until the session is handed over
+/// ([`ControlSlot::take_reply`]).
+#[derive(Default)]
+struct SlotState {
+    request: Request,
+    waker: Option<Waker>,
+}
+
+/// A takeover request, as far as the connection has seen it.
+#[derive(Default)]
+enum Request {
+    /// None came.
+    #[default]
+    None,
+    /// One came; the connection has not seen it yet.
+    Unseen(oneshot::Sender<Handover>),
+    /// The connection has seen it and closes; the session goes here.
+    Seen(oneshot::Sender<Handover>),
+}
+
+impl ControlSlot {
+    /// An empty slot.
+    pub(crate) fn new() -> Arc<ControlSlot> {
+        Arc::new(ControlSlot::default())
+    }
+
+    /// Locks the state. A poisoned lock is taken over: every mutation is one assignment.
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Asks the connection to close (MQTT 5: DISCONNECT 0x8E) and send its session through
+    /// `reply`. Takes the caller's reference: if the connection is gone, the request is
+    /// dropped here and `reply` is closed.
+    pub(crate) fn request_takeover(self: Arc<Self>, reply: oneshot::Sender<Handover>) {
+        let waker = {
+            let mut state = self.lock();
+            state.request = Request::Unseen(reply);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Waits for a takeover request not seen yet, and marks it seen: where to send the
+    /// session is then [`ControlSlot::take_reply`]'s.
+    pub(crate) fn takeover_requested(&self) -> impl std::future::Future<Output = ()> + '_ {
+        // The poll function itself, not an `async fn` around it: the smallest future.
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            match std::mem::take(&mut state.request) {
+                Request::Unseen(reply) => {
+                    state.request = Request::Seen(reply);
+                    return Poll::Ready(());
+                }
+                other => state.request = other,
+            }
+            match &mut state.waker {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => state.waker = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+    }
+}
+
+impl ControlSlot {
+    /// Where to send the session, once a takeover request was seen
+    /// ([`ControlSlot::takeover_requested`]); `None` before, and once taken.
+    pub(crate) fn take_reply(&self) -> Option<oneshot::Sender<Handover>> {
+        let mut state = self.lock();
+        match std::mem::take(&mut state.request) {
+            Request::Seen(reply) => Some(reply),
+            other => {
+                state.request = other;
+                None
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ControlSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ControlSlot")
+            .field(
+                "takeover_requested",
+                &!matches!(self.lock().request, Request::None),
+            )
+            .finish()
+    }
 }
 
 /// What a connection hands to the one taking its client identifier over.

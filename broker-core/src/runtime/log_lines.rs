@@ -20,7 +20,7 @@ pub(crate) struct PacketLine<'a> {
     /// Which way.
     pub(crate) direction: Direction,
     /// The client identifier (or the peer address before CONNECT).
-    pub(crate) client: &'a str,
+    pub(crate) client: &'a dyn fmt::Display,
     /// The packet.
     pub(crate) packet: &'a Packet,
     /// The connection's protocol version, if known.
@@ -99,7 +99,7 @@ mod tests {
         let packet = Packet::Publish(p);
         let line = PacketLine {
             direction: Direction::Sending,
-            client: "zhoujing",
+            client: &"zhoujing",
             packet: &packet,
             version: Some(ProtocolVersion::V3_1_1),
         };
@@ -110,7 +110,7 @@ mod tests {
         let ack = Packet::PubRec(Ack::new(PacketId::new(1).unwrap()));
         let line = PacketLine {
             direction: Direction::Received,
-            client: "zhoujing",
+            client: &"zhoujing",
             packet: &ack,
             version: Some(ProtocolVersion::V3_1_1),
         };

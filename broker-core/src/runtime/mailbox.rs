@@ -204,6 +204,12 @@ impl Mailbox {
         self.notify.notified().await;
     }
 
+    /// The owner's wake-up itself, to wait on without a wrapping future (see
+    /// [`Mailbox::notified`]).
+    pub(crate) fn wake_up(&self) -> &Notify {
+        &self.notify
+    }
+
     /// Drops every waiting message (the session ended).
     pub(crate) fn clear(&self) {
         self.lock().messages.drain().for_each(drop);

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
-use super::control::Control;
+use super::control::ControlSlot;
 use super::mailbox::Mailbox;
 use crate::session::OfflineSession;
 
@@ -25,12 +23,11 @@ pub(crate) struct ClientEntry {
 /// Who holds a session.
 #[derive(Debug)]
 pub(crate) enum Holder {
-    /// A live connection, reachable through its control channel.
+    /// A live connection, reachable through its control slot.
     Online {
-        /// The connection's identifier.
-        conn_id: u64,
-        /// Its control channel.
-        control: mpsc::Sender<Control>,
+        /// Its control slot, which also tells the connection apart: the slot lives as long
+        /// as the connection, and the registry holds it.
+        control: Arc<ControlSlot>,
     },
     /// No connection: a persistent session waiting for its client, its will delay or its
     /// expiry.
@@ -47,8 +44,8 @@ impl ClientEntry {
         }
     }
 
-    /// Whether connection `conn_id` holds this entry.
-    pub(crate) fn is_held_by(&self, conn_id: u64) -> bool {
-        matches!(self.holder, Holder::Online { conn_id: id, .. } if id == conn_id)
+    /// Whether the connection with this control slot holds this entry.
+    pub(crate) fn is_held_by(&self, control: &Arc<ControlSlot>) -> bool {
+        matches!(&self.holder, Holder::Online { control: held } if Arc::ptr_eq(held, control))
     }
 }

@@ -1,7 +1,7 @@
 //! The state every task of one broker shares, behind one `Arc`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,6 @@ pub(crate) struct Shared {
     pub(crate) network_tasks: Arc<TaskTracker>,
     /// The sweeper and in-process subscription tasks: they end once the network tasks have.
     pub(crate) background_tasks: Arc<TaskTracker>,
-    next_conn_id: AtomicU64,
 }
 
 impl Shared {
@@ -93,13 +92,7 @@ impl Shared {
             sweeper_wake: Notify::new(),
             network_tasks: TaskTracker::new(),
             background_tasks: TaskTracker::new(),
-            next_conn_id: AtomicU64::new(1),
         })
-    }
-
-    /// A new connection identifier.
-    pub(crate) fn next_conn_id(&self) -> u64 {
-        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// `now` in the retained store's clock: whole seconds since the broker started.

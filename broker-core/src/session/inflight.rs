@@ -119,10 +119,18 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct OutboundInflight {
     receive_maximum: NonZeroU16,
+    /// The exchanges, once there was one: most sessions never hold any, and the window is
+    /// part of every connection's memory.
+    tracked: Option<Box<Tracked>>,
+    next_seq: u64,
+}
+
+/// The exchanges in flight, their identifiers and their retransmission order.
+#[derive(Debug, Clone)]
+struct Tracked {
     ids: PacketIdAllocator,
     entries: HashMap<PacketId, Entry>,
     order: BTreeMap<u64, PacketId>,
-    next_seq: u64,
 }
 
 impl OutboundInflight {
@@ -132,11 +140,25 @@ impl OutboundInflight {
     pub fn new(receive_maximum: NonZeroU16) -> Self {
         OutboundInflight {
             receive_maximum,
-            ids: PacketIdAllocator::new(),
-            entries: HashMap::new(),
-            order: BTreeMap::new(),
+            tracked: None,
             next_seq: 0,
         }
+    }
+
+    /// The exchange under `id`, if there is one.
+    fn entry(&self, id: PacketId) -> Option<&Entry> {
+        self.tracked.as_ref()?.entries.get(&id)
+    }
+
+    /// The exchanges, made on first use.
+    fn tracked_mut(&mut self) -> &mut Tracked {
+        self.tracked.get_or_insert_with(|| {
+            Box::new(Tracked {
+                ids: PacketIdAllocator::new(),
+                entries: HashMap::new(),
+                order: BTreeMap::new(),
+            })
+        })
     }
 
     /// The client's Receive Maximum.
@@ -153,32 +175,32 @@ impl OutboundInflight {
     /// How many exchanges are in flight.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.tracked.as_ref().map_or(0, |t| t.entries.len())
     }
 
     /// Whether nothing is in flight.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Whether one more QoS > 0 PUBLISH may be sent now ([MQTT-4.9.0-2]).
     #[must_use]
     pub fn has_quota(&self) -> bool {
-        self.entries.len() < usize::from(self.receive_maximum.get())
+        self.len() < usize::from(self.receive_maximum.get())
     }
 
     /// Where the exchange using `id` stands, if one does.
     #[must_use]
     pub fn state(&self, id: PacketId) -> Option<InflightState> {
-        self.entries.get(&id).map(|e| e.state)
+        self.entry(id).map(|e| e.state)
     }
 
     /// The PUBLISH recorded under `id` (without topic alias), while it awaits PUBACK or
     /// PUBREC; `None` once released or when nothing uses `id`.
     #[must_use]
     pub fn publish(&self, id: PacketId) -> Option<&Publish> {
-        self.entries.get(&id)?.publish.as_deref()
+        self.entry(id)?.publish.as_deref()
     }
 
     /// Assigns an unused packet identifier ([MQTT-2.2.1-4], [MQTT-4.3.2-1], [MQTT-4.3.3-1]),
@@ -195,7 +217,11 @@ impl OutboundInflight {
         if !self.has_quota() {
             return Err(InflightError::ReceiveMaximumReached);
         }
-        let id = self.ids.allocate().ok_or(InflightError::NoPacketId)?;
+        let id = self
+            .tracked_mut()
+            .ids
+            .allocate()
+            .ok_or(InflightError::NoPacketId)?;
         let result = build(id).map_err(InflightError::from).and_then(|publish| {
             let state = check(&publish, id)?;
             Ok((publish, state))
@@ -206,7 +232,7 @@ impl OutboundInflight {
                 Ok(publish)
             }
             Err(e) => {
-                self.ids.release(id);
+                self.tracked_mut().ids.release(id);
                 Err(e)
             }
         }
@@ -222,7 +248,7 @@ impl OutboundInflight {
             .packet_id()
             .ok_or(InflightError::NotAcknowledged)?;
         let state = check(&publish, id)?;
-        if !self.ids.mark_used(id) {
+        if !self.tracked_mut().ids.mark_used(id) {
             return Err(InflightError::PacketIdInUse(id));
         }
         self.record(id, state, Some(Box::new(stored(&publish))));
@@ -232,7 +258,7 @@ impl OutboundInflight {
     /// Records a QoS 2 exchange whose PUBREL was sent on an earlier connection
     /// ([`InflightState::AwaitingPubComp`]), as when a session is restored from a store.
     pub fn restore_released(&mut self, id: PacketId) -> Result<(), InflightError> {
-        if !self.ids.mark_used(id) {
+        if !self.tracked_mut().ids.mark_used(id) {
             return Err(InflightError::PacketIdInUse(id));
         }
         self.record(id, InflightState::AwaitingPubComp, None);
@@ -241,7 +267,7 @@ impl OutboundInflight {
 
     /// Handles a PUBACK from the client.
     pub fn handle_puback(&mut self, ack: &Ack) -> PubAckOutcome {
-        match self.entries.get(&ack.packet_id) {
+        match self.entry(ack.packet_id) {
             Some(e) if e.state == InflightState::AwaitingPubAck => {}
             _ => return PubAckOutcome::Unknown,
         }
@@ -254,7 +280,7 @@ impl OutboundInflight {
     /// Handles a PUBREC from the client and says which PUBREL, if any, to answer with.
     pub fn handle_pubrec(&mut self, ack: &Ack) -> PubRecOutcome {
         let id = ack.packet_id;
-        let state = self.entries.get(&id).map(|e| e.state);
+        let state = self.entry(id).map(|e| e.state);
         match state {
             Some(InflightState::AwaitingPubRec) if ack.code.is_error() => {
                 match self.remove(id).and_then(|e| e.publish) {
@@ -266,12 +292,13 @@ impl OutboundInflight {
                 // [MQTT-4.3.3-6]: the PUBLISH is never sent again, so drop it; the PUBREL
                 // goes to the back of the retransmission order (the order PUBRECs came).
                 let seq = self.next_seq();
-                if let Some(entry) = self.entries.get_mut(&id) {
-                    self.order.remove(&entry.seq);
+                let tracked = self.tracked_mut();
+                if let Some(entry) = tracked.entries.get_mut(&id) {
+                    tracked.order.remove(&entry.seq);
                     entry.seq = seq;
                     entry.state = InflightState::AwaitingPubComp;
                     entry.publish = None;
-                    self.order.insert(seq, id);
+                    tracked.order.insert(seq, id);
                 }
                 PubRecOutcome::Release(Ack::new(id))
             }
@@ -282,7 +309,7 @@ impl OutboundInflight {
 
     /// Handles a PUBCOMP from the client.
     pub fn handle_pubcomp(&mut self, ack: &Ack) -> PubCompOutcome {
-        match self.entries.get(&ack.packet_id) {
+        match self.entry(ack.packet_id) {
             Some(e) if e.state == InflightState::AwaitingPubComp => {
                 self.remove(ack.packet_id);
                 PubCompOutcome::Completed
@@ -295,24 +322,29 @@ impl OutboundInflight {
     /// ([MQTT-4.4.0-1]): PUBLISH packets with DUP set and their original identifiers, and
     /// PUBREL packets. Never call it at any other time: resending is forbidden otherwise.
     pub fn retransmissions(&self) -> impl Iterator<Item = Retransmission> + '_ {
-        self.order.values().filter_map(|id| {
-            let entry = self.entries.get(id)?;
-            Some(match &entry.publish {
-                Some(publish) => {
-                    let mut publish = publish.clone();
-                    publish.dup = true;
-                    Retransmission::Publish(publish)
-                }
-                None => Retransmission::PubRel(Ack::new(*id)),
+        self.tracked.iter().flat_map(|tracked| {
+            tracked.order.values().filter_map(|id| {
+                let entry = tracked.entries.get(id)?;
+                Some(match &entry.publish {
+                    Some(publish) => {
+                        let mut publish = publish.clone();
+                        publish.dup = true;
+                        Retransmission::Publish(publish)
+                    }
+                    None => Retransmission::PubRel(Ack::new(*id)),
+                })
             })
         })
     }
 
     /// The exchanges in flight, in retransmission order, with their state.
     pub fn iter(&self) -> impl Iterator<Item = (PacketId, InflightState)> + '_ {
-        self.order
-            .values()
-            .filter_map(|id| self.entries.get(id).map(|e| (*id, e.state)))
+        self.tracked.iter().flat_map(|tracked| {
+            tracked
+                .order
+                .values()
+                .filter_map(|id| tracked.entries.get(id).map(|e| (*id, e.state)))
+        })
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -323,8 +355,9 @@ impl OutboundInflight {
 
     fn record(&mut self, id: PacketId, state: InflightState, publish: Option<Box<Publish>>) {
         let seq = self.next_seq();
-        self.order.insert(seq, id);
-        self.entries.insert(
+        let tracked = self.tracked_mut();
+        tracked.order.insert(seq, id);
+        tracked.entries.insert(
             id,
             Entry {
                 seq,
@@ -335,9 +368,10 @@ impl OutboundInflight {
     }
 
     fn remove(&mut self, id: PacketId) -> Option<Entry> {
-        let entry = self.entries.remove(&id)?;
-        self.order.remove(&entry.seq);
-        self.ids.release(id);
+        let tracked = self.tracked.as_mut()?;
+        let entry = tracked.entries.remove(&id)?;
+        tracked.order.remove(&entry.seq);
+        tracked.ids.release(id);
         Some(entry)
     }
 }

@@ -32,6 +32,7 @@ impl Connection {
             Some(&mut buffers.blocked),
             now(),
         );
+        self.routed |= matched;
         if !buffers.blocked.is_empty() {
             return Some(PublishWait::Blocked {
                 ack: request.ack,

@@ -101,6 +101,8 @@ pub(crate) struct Connection {
     read_open: bool,
     /// Whether what the CONNECT exchange grew has been given back.
     handshake_done: bool,
+    /// This step routed a message to subscribers: let their tasks write before this one.
+    pub(crate) routed: bool,
     _guard: TaskGuard,
 }
 
@@ -225,6 +227,7 @@ impl Connection {
             lost: None,
             read_open: true,
             handshake_done: false,
+            routed: false,
             _guard: guard,
         }
     }
@@ -251,6 +254,11 @@ impl Connection {
             self.step().await;
             if self.close.is_some() || self.run_state_now() == RunState::Stopped {
                 break;
+            }
+            if std::mem::take(&mut self.routed) {
+                // The subscribers' tasks were woken: let them write the message before this
+                // task writes its acknowledgement, which shortens end-to-end latency.
+                tokio::task::yield_now().await;
             }
             self.wait().await;
         }

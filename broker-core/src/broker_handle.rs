@@ -62,21 +62,8 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), BrokerError> {
-        if !self.shared.is_running() {
-            return Err(BrokerError::ShutDown);
-        }
-        let now = now();
-        let message = routing::local_message(topic, payload, qos, retain, now);
-        let mut scratch = Vec::new();
         let mut blocked = Vec::new();
-        routing::publish(
-            &self.shared,
-            &message,
-            None,
-            &mut scratch,
-            Some(&mut blocked),
-            now,
-        );
+        self.route_local(topic, payload, qos, retain, Some(&mut blocked))?;
         routing::push_blocked(&self.shared, &mut blocked).await;
         Ok(())
     }
@@ -94,13 +81,26 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), BrokerError> {
+        self.route_local(topic, payload, qos, retain, None)
+    }
+
+    /// Routes a message the broker itself publishes; copies that meet a full queue go to
+    /// `blocked` when given (the caller waits for room), else the overflow policy acts.
+    fn route_local(
+        &self,
+        topic: TopicName,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        blocked: Option<&mut Vec<routing::Blocked>>,
+    ) -> Result<(), BrokerError> {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
         let now = now();
         let message = routing::local_message(topic, payload, qos, retain, now);
         let mut scratch = Vec::new();
-        routing::publish(&self.shared, &message, None, &mut scratch, None, now);
+        routing::publish(&self.shared, &message, None, &mut scratch, blocked, now);
         Ok(())
     }
 

@@ -8,7 +8,8 @@ use super::routing;
 use super::shared::now;
 use super::stats::Stats;
 use crate::session::{
-    FilterOutcome, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest, UnsubscribeRequest,
+    FilterOutcome, Message, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
+    UnsubscribeRequest,
 };
 use crate::types::ReasonCode;
 
@@ -23,17 +24,8 @@ impl Connection {
         if request.message.retain {
             return Some(PublishWait::Retained(Box::new(request)));
         }
-        let buffers = self.route_buffers.get_or_insert_default();
-        let matched = routing::route(
-            &self.shared,
-            &request.message,
-            self.key.as_ref(),
-            &mut buffers.scratch,
-            Some(&mut buffers.blocked),
-            now(),
-        );
-        self.routed |= matched;
-        if !buffers.blocked.is_empty() {
+        let (matched, blocked) = self.route_message(&request.message);
+        if blocked {
             return Some(PublishWait::Blocked {
                 ack: request.ack,
                 matched,
@@ -44,6 +36,23 @@ impl Connection {
                 .complete_publish(ack, PublishOutcome::Routed { matched });
         }
         None
+    }
+
+    /// Routes `message` to its subscribers. Returns whether any subscription matched, and
+    /// whether copies wait for room in full queues (left in the route buffers for
+    /// [`routing::push_blocked`]).
+    fn route_message(&mut self, message: &Message) -> (bool, bool) {
+        let buffers = self.route_buffers.get_or_insert_default();
+        let matched = routing::route(
+            &self.shared,
+            message,
+            self.key.as_ref(),
+            &mut buffers.scratch,
+            Some(&mut buffers.blocked),
+            now(),
+        );
+        self.routed |= matched;
+        (matched, !buffers.blocked.is_empty())
     }
 
     /// The part of a publish that waits; see [`Connection::on_publish`].
@@ -72,16 +81,9 @@ impl Connection {
         let reply = request.ack.is_some().then_some(reply);
         routing::store_retained(&self.shared, &request.message, slot, reply, now());
         let stored = request.ack.is_some().then_some(answer);
-        let buffers = self.route_buffers.get_or_insert_default();
-        let matched = routing::route(
-            &self.shared,
-            &request.message,
-            self.key.as_ref(),
-            &mut buffers.scratch,
-            Some(&mut buffers.blocked),
-            now(),
-        );
-        if !buffers.blocked.is_empty() {
+        let (matched, blocked) = self.route_message(&request.message);
+        if blocked {
+            let buffers = self.route_buffers.get_or_insert_default();
             routing::push_blocked(&self.shared, &mut buffers.blocked).await;
         }
         let outcome = match stored {

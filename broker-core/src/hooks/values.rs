@@ -12,55 +12,67 @@ use bytes::Bytes;
 use crate::codec::Violation;
 use crate::types::MqttString;
 
-/// A CONNECT User Name.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Username(MqttString);
+/// A newtype over an MQTT UTF-8 string: construction, access, `Debug` with the type's name and
+/// `Display` of the text.
+macro_rules! string_value {
+    ($(#[$doc:meta])* $name:ident, $new_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(MqttString);
 
-impl Username {
-    /// Wraps a user name read from CONNECT.
-    #[must_use]
-    pub fn new(value: MqttString) -> Self {
-        Username(value)
-    }
+        impl $name {
+            #[doc = $new_doc]
+            #[must_use]
+            pub fn new(value: MqttString) -> Self {
+                $name(value)
+            }
 
-    /// The user name.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
+            /// The text.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
 
-    /// The user name as the codec's string type.
-    #[must_use]
-    pub fn as_mqtt_string(&self) -> &MqttString {
-        &self.0
-    }
+            /// The text as the codec's string type (to put in a packet).
+            #[must_use]
+            pub fn as_mqtt_string(&self) -> &MqttString {
+                &self.0
+            }
+        }
+
+        impl From<MqttString> for $name {
+            fn from(value: MqttString) -> Self {
+                $name(value)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Violation;
+
+            fn try_from(value: &str) -> Result<Self, Violation> {
+                MqttString::new(value).map($name)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({:?})"), self.as_str())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl From<MqttString> for Username {
-    fn from(value: MqttString) -> Self {
-        Username(value)
-    }
-}
-
-impl TryFrom<&str> for Username {
-    type Error = Violation;
-
-    fn try_from(value: &str) -> Result<Self, Violation> {
-        MqttString::new(value).map(Username)
-    }
-}
-
-impl fmt::Debug for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Username({:?})", self.as_str())
-    }
-}
-
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+string_value!(
+    /// A CONNECT User Name.
+    Username,
+    "Wraps a user name read from CONNECT."
+);
 
 /// A CONNECT Password: binary data. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -160,86 +172,8 @@ impl fmt::Debug for CertificateDer {
     }
 }
 
-/// An MQTT 5 Authentication Method (property 0x15), such as `SCRAM-SHA-256`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AuthMethod(MqttString);
-
-impl AuthMethod {
-    /// Wraps a method name read from CONNECT or AUTH.
-    #[must_use]
-    pub fn new(value: MqttString) -> Self {
-        AuthMethod(value)
-    }
-
-    /// The method name.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
-    /// The method name as the codec's string type, to put in CONNACK or AUTH.
-    #[must_use]
-    pub fn as_mqtt_string(&self) -> &MqttString {
-        &self.0
-    }
-}
-
-impl From<MqttString> for AuthMethod {
-    fn from(value: MqttString) -> Self {
-        AuthMethod(value)
-    }
-}
-
-impl TryFrom<&str> for AuthMethod {
-    type Error = Violation;
-
-    fn try_from(value: &str) -> Result<Self, Violation> {
-        MqttString::new(value).map(AuthMethod)
-    }
-}
-
-impl fmt::Debug for AuthMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AuthMethod({:?})", self.as_str())
-    }
-}
-
-impl fmt::Display for AuthMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn password_matches_only_the_same_bytes() {
-        let password = Password::new("secret");
-        assert!(password.matches(b"secret"));
-        assert!(!password.matches(b"secreT"));
-        assert!(!password.matches(b"secret2"));
-        assert!(!password.matches(b""));
-    }
-
-    #[test]
-    fn secrets_stay_out_of_debug() {
-        assert_eq!(
-            format!("{:?}", Password::new("hunter2")),
-            "Password(<redacted>)"
-        );
-        assert_eq!(
-            format!("{:?}", CertificateDer::new(vec![1, 2, 3])),
-            "CertificateDer(3 bytes)"
-        );
-    }
-
-    #[test]
-    fn names_parse_as_mqtt_strings() {
-        assert!(Username::try_from("alice").is_ok());
-        assert!(Username::try_from("a\0b").is_err());
-        assert_eq!(AuthMethod::try_from("SCRAM").unwrap().as_str(), "SCRAM");
-        assert_eq!(ListenerName::from("tls").to_string(), "tls");
-    }
-}
+string_value!(
+    /// An MQTT 5 Authentication Method (property 0x15), such as `SCRAM-SHA-256`.
+    AuthMethod,
+    "Wraps a method name read from CONNECT or AUTH."
+);

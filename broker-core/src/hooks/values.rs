@@ -177,3 +177,37 @@ string_value!(
     AuthMethod,
     "Wraps a method name read from CONNECT or AUTH."
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_matches_only_the_same_bytes() {
+        let password = Password::new("secret");
+        assert!(password.matches(b"secret"));
+        assert!(!password.matches(b"secreT"));
+        assert!(!password.matches(b"secret2"));
+        assert!(!password.matches(b""));
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        assert_eq!(
+            format!("{:?}", Password::new("hunter2")),
+            "Password(<redacted>)"
+        );
+        assert_eq!(
+            format!("{:?}", CertificateDer::new(vec![1, 2, 3])),
+            "CertificateDer(3 bytes)"
+        );
+    }
+
+    #[test]
+    fn names_parse_as_mqtt_strings() {
+        assert!(Username::try_from("alice").is_ok());
+        assert!(Username::try_from("a\0b").is_err());
+        assert_eq!(AuthMethod::try_from("SCRAM").unwrap().as_str(), "SCRAM");
+        assert_eq!(ListenerName::from("tls").to_string(), "tls");
+    }
+}

@@ -27,7 +27,8 @@ use crate::runtime::shared::{RunState, Shared};
 
 pub use crate::broker_builder::BrokerBuilder;
 pub use crate::broker_error::BrokerError;
-pub use crate::broker_handle::{BrokerHandle, BrokerStats};
+pub use crate::broker_handle::BrokerHandle;
+pub use crate::broker_stats::{BrokerStats, DroppedMessages, PerQos};
 pub use crate::broker_subscription::Subscription;
 
 /// A running broker: its listeners are bound and accepting.
@@ -59,6 +60,15 @@ impl Broker {
     #[must_use]
     pub fn local_addrs(&self) -> Vec<(String, SocketAddr)> {
         self.local_addrs.clone()
+    }
+
+    /// The broker's hook chain, as built at start: to forget cached authorization decisions
+    /// after the hooks' rules changed ([`HookChain::invalidate_all`]).
+    ///
+    /// [`HookChain::invalidate_all`]: crate::hooks::HookChain::invalidate_all
+    #[must_use]
+    pub fn hooks(&self) -> Arc<crate::hooks::HookChain> {
+        Arc::clone(&self.shared.hooks.chain)
     }
 
     /// A handle to publish and subscribe in-process; cheap to clone, usable from any task.

@@ -10,11 +10,14 @@ use tokio::net::TcpListener;
 use crate::broker::Broker;
 use crate::broker_error::BrokerError;
 use crate::config::{BrokerConfig, ListenerConfig};
+use crate::hooks::{Anonymous, Hook, HookChain, HookChainBuilder, HookOptions};
+use crate::runtime::hooks::{watch_event_task, RuntimeHooks};
+use crate::runtime::listener::Listener;
 use crate::runtime::shared::Shared;
-use crate::runtime::{listener, persist, sweeper};
+use crate::runtime::{listener, persist, sweeper, sys_topics};
 use crate::store::{MemoryStore, SessionStore};
 
-/// How a [`Broker`] is built: its configuration and session store, then
+/// How a [`Broker`] is built: its configuration, session store and hooks, then
 /// [`start`](Self::start).
 #[derive(Clone)]
 #[must_use]
@@ -22,6 +25,7 @@ pub struct BrokerBuilder {
     config: BrokerConfig,
     shutdown_timeout: Duration,
     store: Arc<dyn SessionStore>,
+    hooks: HookChainBuilder,
 }
 
 impl fmt::Debug for BrokerBuilder {
@@ -29,6 +33,7 @@ impl fmt::Debug for BrokerBuilder {
         f.debug_struct("BrokerBuilder")
             .field("config", &self.config)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }
 }
@@ -49,7 +54,44 @@ impl BrokerBuilder {
             config: BrokerConfig::default(),
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             store: Arc::new(MemoryStore::new()),
+            hooks: HookChain::builder(),
         }
+    }
+
+    /// Adds `hook` at the end of the hook chain, with the default options (5 s timeout,
+    /// failures deny). Hooks are asked in the order they are added; they are fixed once the
+    /// broker starts. With no hook the broker allows everything (unless anonymous clients
+    /// are refused: [`BrokerBuilder::anonymous`], [`ListenerConfig::allow_anonymous()`]).
+    pub fn hook(mut self, hook: impl Hook) -> Self {
+        self.hooks = self.hooks.hook(hook);
+        self
+    }
+
+    /// Adds `hook` at the end of the hook chain with `options` (timeout, failure policies).
+    pub fn hook_with(mut self, hook: impl Hook, options: HookOptions) -> Self {
+        self.hooks = self.hooks.hook_with(hook, options);
+        self
+    }
+
+    /// Adds a hook the caller keeps a handle to (to reload its rules, say), with `options`.
+    pub fn shared_hook(mut self, hook: Arc<dyn Hook>, options: HookOptions) -> Self {
+        self.hooks = self.hooks.shared_hook(hook, options);
+        self
+    }
+
+    /// Replaces the hook chain with `chain`'s hooks, anonymous policy and cache bound;
+    /// [`BrokerBuilder::hook`] adds more after them. The broker builds its own chain from
+    /// them: reach it with [`Broker::hooks`].
+    pub fn hooks(mut self, chain: HookChain) -> Self {
+        self.hooks = chain.to_builder();
+        self
+    }
+
+    /// Whether clients that no hook authenticates may connect, on listeners that do not
+    /// say otherwise ([`ListenerConfig::allow_anonymous()`]). Default [`Anonymous::Allow`].
+    pub fn anonymous(mut self, anonymous: Anonymous) -> Self {
+        self.hooks = self.hooks.anonymous(anonymous);
+        self
     }
 
     /// The store of persistent sessions and retained messages. Default: a new
@@ -112,7 +154,9 @@ impl BrokerBuilder {
                 .await
                 .and_then(|socket| Ok((socket.local_addr()?, socket)));
             match socket {
-                Ok((addr, socket)) => bound.push((config.name.clone(), addr, socket)),
+                Ok((addr, socket)) => {
+                    bound.push((config.name.clone(), addr, socket, Listener::new(config)))
+                }
                 Err(source) => {
                     return Err(BrokerError::Bind {
                         name: config.name.clone(),
@@ -122,19 +166,25 @@ impl BrokerBuilder {
                 }
             }
         }
+        let (hooks, event_task) = RuntimeHooks::start(Arc::new(self.hooks.build()));
         let shared = Shared::new(
             self.config.session,
             self.config.max_connections,
             self.shutdown_timeout,
             self.config.queue_full_wait,
             self.store,
+            hooks,
         );
+        if let Some(task) = event_task {
+            let guard = shared.background_tasks.guard();
+            tokio::spawn(watch_event_task(task, shared.run_state.subscribe(), guard));
+        }
         // Before any listener accepts: a CONNECT finds the stored sessions in the registry.
         persist::recover(&shared).await;
         let guard = shared.background_tasks.guard();
         tokio::spawn(persist::run(Arc::clone(&shared), guard));
         let mut local_addrs = Vec::with_capacity(bound.len());
-        for (name, addr, socket) in bound {
+        for (name, addr, socket, info) in bound {
             tracing::info!(
                 "Opening ipv{} listen socket on port {}.",
                 if addr.is_ipv4() { 4 } else { 6 },
@@ -142,10 +192,23 @@ impl BrokerBuilder {
             );
             local_addrs.push((name.clone(), addr));
             let guard = shared.network_tasks.guard();
-            tokio::spawn(listener::run(Arc::clone(&shared), socket, name, guard));
+            tokio::spawn(listener::run(
+                Arc::clone(&shared),
+                socket,
+                name,
+                info,
+                guard,
+            ));
         }
         let guard = shared.background_tasks.guard();
         tokio::spawn(sweeper::run(Arc::clone(&shared), guard));
+        for client_id in &self.config.trace_clients {
+            shared.client_trace.set(client_id, true);
+        }
+        if let Some(interval) = self.config.sys_interval.filter(|i| !i.is_zero()) {
+            let guard = shared.background_tasks.guard();
+            tokio::spawn(sys_topics::run(Arc::clone(&shared), interval, guard));
+        }
         Ok(Broker::new(shared, local_addrs))
     }
 }

@@ -6,41 +6,20 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::broker_error::BrokerError;
+use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
 use crate::codec::SubscriptionOptions;
 use crate::router::SubscriptionEntry;
 use crate::runtime::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::shared::{now, Shared};
-use crate::runtime::{local, routing};
-use crate::types::{QoS, TopicFilter, TopicName};
+use crate::runtime::{local, routing, stats};
+use crate::types::{ClientId, QoS, TopicFilter, TopicName};
 
 /// A handle on a running broker: publish and subscribe in-process. Cheap to clone; `Send`
 /// and `Sync`. Every call fails with [`BrokerError::ShutDown`] once the broker shuts down.
 #[derive(Debug, Clone)]
 pub struct BrokerHandle {
     shared: Arc<Shared>,
-}
-
-/// A snapshot of the broker's counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct BrokerStats {
-    /// Network connections open now.
-    pub connections_open: usize,
-    /// Network connections accepted since the start.
-    pub connections_accepted: u64,
-    /// CONNECTs refused for the connection limit.
-    pub connections_refused: u64,
-    /// Application messages published by clients.
-    pub messages_received: u64,
-    /// Copies of messages queued for subscribers.
-    pub messages_queued: u64,
-    /// Copies of messages dropped (queue full, expired, QoS 0 for an offline client, ...).
-    pub messages_dropped: u64,
-    /// Client identifiers taken over by a new connection.
-    pub takeovers: u64,
-    /// Wills published.
-    pub wills_published: u64,
 }
 
 impl BrokerHandle {
@@ -134,14 +113,17 @@ impl BrokerHandle {
         Ok(Subscription::new(Arc::clone(&self.shared), filter, key, rx))
     }
 
-    /// The broker's counters now.
+    /// The broker's counters and state now (see [`BrokerStats`]).
     #[must_use]
     pub fn stats(&self) -> BrokerStats {
-        let open = self
-            .shared
-            .connections
-            .load(std::sync::atomic::Ordering::Relaxed);
-        self.shared.stats.snapshot(open)
+        stats::snapshot(&self.shared)
+    }
+
+    /// Turns the per-client trace on or off for `client_id`: while on, every packet the
+    /// client sends or receives is logged at info level (otherwise at debug), from its next
+    /// packet on, on this and later connections.
+    pub fn trace_client(&self, client_id: &ClientId, on: bool) {
+        self.shared.client_trace.set(client_id, on);
     }
 
     /// Whether the broker still serves (not shutting down).

@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::session::SessionConfig;
+use crate::types::ClientId;
 
 /// Everything a [`Broker`](crate::Broker) is built with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,12 @@ pub struct BrokerConfig {
     pub queue_full_wait: Duration,
     /// The limits and capabilities every session gets.
     pub session: SessionConfig,
+    /// How often the `$SYS/broker/...` topics are published; `None` publishes none.
+    /// Default 10 s, as Mosquitto's `sys_interval`.
+    pub sys_interval: Option<Duration>,
+    /// Clients whose packets are logged at info level from the start (see
+    /// [`BrokerHandle::trace_client`](crate::BrokerHandle::trace_client)). Default none.
+    pub trace_clients: Vec<ClientId>,
 }
 
 impl Default for BrokerConfig {
@@ -34,6 +41,8 @@ impl Default for BrokerConfig {
             max_connections: None,
             queue_full_wait: Duration::from_secs(1),
             session: SessionConfig::default(),
+            sys_interval: Some(Duration::from_secs(10)),
+            trace_clients: Vec::new(),
         }
     }
 }
@@ -46,6 +55,10 @@ pub struct ListenerConfig {
     /// The address to bind; port 0 picks a free port
     /// ([`Broker::local_addrs`](crate::Broker::local_addrs) tells which).
     pub bind: SocketAddr,
+    /// Whether clients no hook authenticates may connect on this listener: `Some(false)`
+    /// refuses them (CONNACK 0x87, MQTT 3 return code 5), `Some(true)` lets them in, `None`
+    /// follows the hook chain's [`Anonymous`](crate::hooks::Anonymous) policy. Default `None`.
+    pub allow_anonymous: Option<bool>,
 }
 
 impl ListenerConfig {
@@ -55,6 +68,14 @@ impl ListenerConfig {
         ListenerConfig {
             name: name.into(),
             bind,
+            allow_anonymous: None,
         }
+    }
+
+    /// Sets [`ListenerConfig::allow_anonymous`].
+    #[must_use]
+    pub fn allow_anonymous(mut self, allow: bool) -> Self {
+        self.allow_anonymous = Some(allow);
+        self
     }
 }

@@ -30,6 +30,8 @@ mod broker_error;
 #[cfg(feature = "runtime")]
 mod broker_handle;
 #[cfg(feature = "runtime")]
+mod broker_stats;
+#[cfg(feature = "runtime")]
 mod broker_subscription;
 pub mod cluster;
 pub mod codec;
@@ -43,4 +45,7 @@ pub mod store;
 pub mod types;
 
 #[cfg(feature = "runtime")]
-pub use broker::{Broker, BrokerBuilder, BrokerError, BrokerHandle, BrokerStats, Subscription};
+pub use broker::{
+    Broker, BrokerBuilder, BrokerError, BrokerHandle, BrokerStats, DroppedMessages, PerQos,
+    Subscription,
+};

@@ -60,7 +60,7 @@ async fn a_subscriber_that_reads_loses_nothing_from_a_flood() {
         .zip(&payloads)
         .all(|(got, sent)| &got[..] == sent.as_bytes());
     assert!(in_order, "in publish order [MQTT-4.6.0-6]");
-    assert_eq!(broker.handle().stats().messages_dropped, 0);
+    assert_eq!(broker.handle().stats().messages_dropped(), 0);
     publisher.disconnect().await;
     broker.shutdown().await;
 }

@@ -101,7 +101,7 @@ async fn in_process_and_network_clients_see_each_other() {
         .await
         .unwrap();
     assert_eq!(&client.recv_publish().await.payload[..], b"hi client");
-    assert!(handle.stats().messages_received >= 1);
+    assert!(handle.stats().messages_received() >= 1);
     broker.shutdown().await;
 }
 

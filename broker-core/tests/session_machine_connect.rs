@@ -205,15 +205,6 @@ fn will_retain_without_retain_support_is_refused_mqtt_3_2_2_13() {
 }
 
 #[test]
-fn authentication_method_is_refused_until_enhanced_auth_exists() {
-    let mut h = Harness::new(ProtocolVersion::V5);
-    let mut connect = h.connect_packet("c1");
-    connect.properties.authentication_method = Some("SCRAM-SHA-1".try_into().unwrap());
-    h.send(Packet::Connect(Box::new(connect)));
-    assert_eq!(connack(&h.sent()).code, ReasonCode::BadAuthenticationMethod);
-}
-
-#[test]
 fn v5_connack_announces_capabilities_and_limits() {
     let config = SessionConfig {
         max_qos: QoS::AtLeastOnce,

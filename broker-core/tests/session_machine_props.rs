@@ -193,7 +193,10 @@ fn run(version: ProtocolVersion, ops: &[Op]) {
                         .collect();
                     h.session.complete_subscribe(request.packet_id, &outcomes);
                 }
-                Command::Connect(_) | Command::Unsubscribe(_) | Command::Close(_) => {}
+                Command::Connect(_)
+                | Command::Authenticate(_)
+                | Command::Unsubscribe(_)
+                | Command::Close(_) => {}
             }
         }
         for packet in h.sent() {

@@ -7,17 +7,22 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use broker_core::config::ListenerConfig;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::logging::LogLevel;
+use crate::passwd::PasswdArgs;
 
 /// Skein, an MQTT 3.1 / 3.1.1 / 5.0 broker.
 ///
 /// Without arguments it runs with the built-in default configuration and listens on
 /// 0.0.0.0:1883. Start your own configuration with `skein --print-default-config > skein.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
-#[command(name = "skein", version)]
+#[command(name = "skein", version, args_conflicts_with_subcommands = true)]
 pub(crate) struct Cli {
+    /// A tool instead of the broker.
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+
     /// Read the configuration from this TOML file instead of the built-in default.
     #[arg(short = 'c', long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
@@ -43,6 +48,13 @@ pub(crate) struct Cli {
     /// Print the built-in default configuration, with comments, and exit.
     #[arg(long, conflicts_with_all = ["config", "listen", "port", "log_level", "check_config"])]
     pub(crate) print_default_config: bool,
+}
+
+/// The tools `skein` offers besides running the broker.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub(crate) enum Command {
+    /// Manage a Mosquitto password file, like mosquitto_passwd.
+    Passwd(PasswdArgs),
 }
 
 impl Cli {
@@ -162,6 +174,19 @@ mod tests {
         }
         let version = parse(&["--version"]).unwrap_err();
         assert_eq!(version.kind(), clap::error::ErrorKind::DisplayVersion);
+    }
+
+    #[test]
+    fn passwd_is_a_subcommand_with_its_own_options() {
+        let cli = parse(&["passwd", "-c", "-b", "pw.txt", "alice", "secret"]).unwrap();
+        let Some(Command::Passwd(args)) = cli.command else {
+            panic!("not the passwd subcommand: {cli:?}");
+        };
+        assert!(args.create && args.batch);
+        assert_eq!(args.file, PathBuf::from("pw.txt"));
+        assert_eq!(cli.config, None, "-c belongs to passwd here");
+        assert!(parse(&["-p", "1884", "passwd", "pw.txt", "alice"]).is_err());
+        assert_eq!(parse(&[]).unwrap().command, None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! the text ([`NodeConfig::parse`]); errors name the file, the key and the problem.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::Path;
 
 use broker_core::config::{BrokerConfig, ListenerConfig};
@@ -26,6 +27,8 @@ pub(crate) struct NodeConfig {
     pub(crate) broker: BrokerConfig,
     /// `[log]` settings.
     pub(crate) log: LogConfig,
+    /// `[metrics] bind`: where the Prometheus endpoint listens, if anywhere.
+    pub(crate) metrics: Option<SocketAddr>,
 }
 
 /// The `[log]` table, checked.
@@ -50,12 +53,13 @@ impl NodeConfig {
                 message: error.into_inner().to_string().trim_end().to_owned(),
             }
         })?;
-        let broker = resolve(&file).map_err(|problems| ConfigError::Invalid {
+        let resolved = resolve(&file).map_err(|problems| ConfigError::Invalid {
             source: source.to_owned(),
             problems,
         })?;
         Ok(NodeConfig {
-            broker,
+            broker: resolved.broker,
+            metrics: resolved.metrics,
             log: LogConfig {
                 level: file.log.level,
                 format: file.log.format,

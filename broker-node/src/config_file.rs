@@ -26,6 +26,10 @@ pub(crate) struct FileConfig {
     pub(crate) features: FeaturesSection,
     /// `[log]`.
     pub(crate) log: LogSection,
+    /// `[sys]`.
+    pub(crate) sys: SysSection,
+    /// `[metrics]`.
+    pub(crate) metrics: MetricsSection,
 }
 
 /// One `[[listener]]` entry.
@@ -125,6 +129,24 @@ pub(crate) struct LogSection {
     pub(crate) level: LogLevel,
     /// `text` or `json`.
     pub(crate) format: LogFormat,
+    /// Client identifiers whose every packet is logged at info level.
+    pub(crate) trace_clients: Vec<String>,
+}
+
+/// `[sys]`: the `$SYS/broker/...` topics.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SysSection {
+    /// Seconds between two publications of the `$SYS` topics; 0 publishes none.
+    pub(crate) interval: u64,
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MetricsSection {
+    /// `IP:PORT` to serve `/metrics` on; omitted, there is no endpoint.
+    pub(crate) bind: Option<String>,
 }
 
 impl FileConfig {
@@ -172,7 +194,18 @@ impl FileConfig {
                 max_qos: u64::from(u8::from(session.max_qos)),
                 outbound_topic_aliases: session.outbound_topic_aliases,
             },
-            log: LogSection::default(),
+            log: LogSection {
+                trace_clients: engine
+                    .trace_clients
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                ..LogSection::default()
+            },
+            sys: SysSection {
+                interval: engine.sys_interval.map_or(0, |interval| interval.as_secs()),
+            },
+            metrics: MetricsSection::default(),
         }
     }
 }
@@ -201,11 +234,18 @@ impl Default for FeaturesSection {
     }
 }
 
+impl Default for SysSection {
+    fn default() -> Self {
+        FileConfig::default().sys
+    }
+}
+
 impl Default for LogSection {
     fn default() -> Self {
         LogSection {
             level: LogLevel::Info,
             format: LogFormat::Text,
+            trace_clients: Vec::new(),
         }
     }
 }

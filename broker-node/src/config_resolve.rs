@@ -11,7 +11,7 @@ use std::time::Duration;
 use broker_core::codec::MAX_PACKET_SIZE;
 use broker_core::config::{BrokerConfig, ListenerConfig};
 use broker_core::session::{QueueLimits, SessionConfig};
-use broker_core::types::QoS;
+use broker_core::types::{ClientId, QoS};
 
 use crate::config_file::{FileConfig, ListenerSection};
 
@@ -24,8 +24,18 @@ pub(crate) struct Problem {
     pub(crate) message: String,
 }
 
-/// Resolves `file` into the engine's configuration, or every problem found.
-pub(crate) fn resolve(file: &FileConfig) -> Result<BrokerConfig, Vec<Problem>> {
+/// What a config file resolves to: the engine's configuration and the node's own settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resolved {
+    /// The engine's configuration.
+    pub(crate) broker: BrokerConfig,
+    /// Where the Prometheus endpoint listens, if anywhere.
+    pub(crate) metrics: Option<SocketAddr>,
+}
+
+/// Resolves `file` into the engine's configuration and the node's settings, or every
+/// problem found.
+pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     let mut check = Checker::default();
     let defaults = SessionConfig::default();
     let limits = &file.limits;
@@ -113,6 +123,26 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<BrokerConfig, Vec<Problem>> {
         1000,
     );
     let max_qos_bits = check.range("features.max_qos", features.max_qos, 0, 2, 2u8);
+    let sys_interval = match file.sys.interval {
+        0 => None,
+        n => Some(Duration::from_secs(check.range(
+            "sys.interval",
+            n,
+            1,
+            86_400u64,
+            10,
+        ))),
+    };
+    let metrics = file.metrics.bind.as_deref().and_then(|bind| {
+        bind.parse::<SocketAddr>()
+            .map_err(|_| {
+                check.problem(
+                    "metrics.bind",
+                    format!("must be IP:PORT, such as 127.0.0.1:9883, got {bind:?}"),
+                );
+            })
+            .ok()
+    });
     let engine_session = SessionConfig {
         max_packet_size,
         receive_maximum,
@@ -134,12 +164,28 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<BrokerConfig, Vec<Problem>> {
         queue,
         response_information: session.response_information.clone(),
     };
-    check.finish(BrokerConfig {
+    let trace_clients = file
+        .log
+        .trace_clients
+        .iter()
+        .enumerate()
+        .filter_map(|(n, id)| {
+            ClientId::new(id.as_str())
+                .map_err(|error| {
+                    check.problem(&format!("log.trace_clients[{n}]"), error.to_string())
+                })
+                .ok()
+        })
+        .collect();
+    let broker = BrokerConfig {
         listeners,
         max_connections,
         queue_full_wait: Duration::from_millis(queue_full_wait_ms),
         session: engine_session,
-    })
+        sys_interval,
+        trace_clients,
+    };
+    check.finish(Resolved { broker, metrics })
 }
 
 /// Checks the `[[listener]]` entries: at least one, addresses that parse, no name or address

@@ -6,7 +6,7 @@ use std::time::Duration;
 use broker_core::codec::MAX_PACKET_SIZE;
 use broker_core::config::{BrokerConfig, ListenerConfig};
 use broker_core::session::{OverflowPolicy, QueueLimits, SessionConfig};
-use broker_core::types::QoS;
+use broker_core::types::{ClientId, QoS};
 
 use super::*;
 use crate::config_file::FileConfig;
@@ -57,13 +57,16 @@ fn the_file_view_of_an_engine_config_resolves_back_to_it() {
         max_connections: Some(10),
         queue_full_wait: Duration::from_millis(250),
         session: SessionConfig::default(),
+        sys_interval: Some(Duration::from_secs(30)),
+        trace_clients: vec![ClientId::new("traced").unwrap()],
     };
     engine.session.max_keep_alive = Some(60);
     engine.session.max_qos = QoS::AtLeastOnce;
     engine.session.queue.overflow = OverflowPolicy::Disconnect;
     engine.session.response_information = Some("r/".to_owned());
     for config in [BrokerConfig::default(), engine] {
-        assert_eq!(resolve(&FileConfig::from_engine(&config)), Ok(config));
+        let resolved = resolve(&FileConfig::from_engine(&config)).map(|r| r.broker);
+        assert_eq!(resolved, Ok(config));
     }
 }
 
@@ -109,6 +112,13 @@ fn every_key_maps_onto_the_engine_config() {
         [log]
         level = "debug"
         format = "json"
+        trace_clients = ["sensor-1"]
+
+        [sys]
+        interval = 60
+
+        [metrics]
+        bind = "127.0.0.1:9883"
         "#,
     )
     .unwrap();
@@ -145,14 +155,34 @@ fn every_key_maps_onto_the_engine_config() {
             },
             response_information: Some("replies/".to_owned()),
         },
+        sys_interval: Some(Duration::from_secs(60)),
+        trace_clients: vec![ClientId::new("sensor-1").unwrap()],
     };
     assert_eq!(node.broker, expected);
+    assert_eq!(node.metrics, Some(addr("127.0.0.1:9883")));
     assert_eq!(
         node.log,
         LogConfig {
             level: LogLevel::Debug,
             format: LogFormat::Json
         }
+    );
+}
+
+#[test]
+fn sys_interval_zero_publishes_no_sys_topics_and_metrics_are_off_by_default() {
+    let node = parse("[sys]\ninterval = 0\n").unwrap();
+    assert_eq!(node.broker.sys_interval, None);
+    assert_eq!(node.metrics, None);
+    let default = parse("").unwrap();
+    assert_eq!(default.broker.sys_interval, Some(Duration::from_secs(10)));
+}
+
+#[test]
+fn a_bad_metrics_address_names_the_key() {
+    assert_eq!(
+        error_text("[metrics]\nbind = \"localhost\"\n"),
+        "skein.toml: metrics.bind: must be IP:PORT, such as 127.0.0.1:9883, got \"localhost\""
     );
 }
 
@@ -401,7 +431,15 @@ fn schema_keys(table_header: &str) -> Vec<String> {
 #[test]
 fn every_schema_key_is_shown_in_the_default_file() {
     let shown = default_file_keys();
-    let tables = ["", "[limits]", "[session]", "[features]", "[log]"];
+    let tables = [
+        "",
+        "[limits]",
+        "[session]",
+        "[features]",
+        "[log]",
+        "[sys]",
+        "[metrics]",
+    ];
     let mut count = 0;
     for header in tables {
         for key in schema_keys(header) {

@@ -14,6 +14,8 @@ mod config_file;
 mod config_resolve;
 mod config_size;
 mod logging;
+mod metrics;
+mod passwd;
 mod signals;
 
 use std::io::{self, Write as _};
@@ -24,7 +26,7 @@ use broker_core::Broker;
 use clap::Parser as _;
 use tracing::{debug, info, warn};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::config::{NodeConfig, DEFAULT_CONFIG, DEFAULT_CONFIG_NAME};
 use crate::signals::Signals;
 
@@ -61,6 +63,10 @@ fn error_chain(error: &anyhow::Error) -> String {
 
 /// Everything after argument parsing; an error is printed by `main` and exits with 1.
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Passwd(args)) = &cli.command {
+        passwd::run(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if cli.print_default_config {
         io::stdout()
             .write_all(DEFAULT_CONFIG.as_bytes())
@@ -110,11 +116,18 @@ async fn serve(node: NodeConfig, source: Option<String>) -> anyhow::Result<ExitC
         Some(path) => info!("Config loaded from {path}."),
         None => info!("Using default config."),
     }
+    // Before the broker: the engine records hook latencies from its first connection on.
+    let prometheus = node.metrics.map(|_| metrics::install()).transpose()?;
     let broker = Broker::builder()
         .config(node.broker)
         .start()
         .await
         .context("starting the broker")?;
+    if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
+        let (bound, endpoint) = metrics::bind(addr, prometheus, broker.handle()).await?;
+        info!("Serving Prometheus metrics on http://{bound}/metrics.");
+        tokio::spawn(endpoint);
+    }
     // The engine logs Mosquitto's `Opening ipv4 listen socket on port N.` as it binds each
     // listener; the names and full addresses are for debugging.
     for (name, addr) in broker.local_addrs() {

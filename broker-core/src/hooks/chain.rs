@@ -16,6 +16,7 @@ use crate::codec::PacketType;
 use crate::types::{ClientId, TopicFilter, TopicName};
 
 /// One hook with the chain's settings for it.
+#[derive(Clone)]
 pub(super) struct HookEntry {
     pub(super) hook: Arc<dyn Hook>,
     pub(super) options: HookOptions,
@@ -54,6 +55,7 @@ pub struct HookChain {
     pub(super) interest: Interest,
     pub(super) anonymous: Anonymous,
     pub(super) cache: DecisionCache,
+    pub(super) cache_capacity: usize,
 }
 
 impl HookChain {
@@ -96,6 +98,19 @@ impl HookChain {
         self.anonymous
     }
 
+    /// A builder holding this chain's hooks (with their options), anonymous policy and cache
+    /// bound, to add more hooks to. The cached decisions are not carried over.
+    #[must_use]
+    pub fn to_builder(&self) -> HookChainBuilder {
+        let mut builder = HookChainBuilder::default()
+            .anonymous(self.anonymous)
+            .cache_capacity(self.cache_capacity);
+        for entry in self.hooks.iter() {
+            builder = builder.shared_hook(Arc::clone(&entry.hook), entry.options);
+        }
+        builder
+    }
+
     /// The hooks' names, in order.
     pub fn hook_names(&self) -> impl Iterator<Item = &str> {
         self.hooks.iter().map(|entry| entry.hook.name())
@@ -105,6 +120,22 @@ impl HookChain {
     /// A refusal's code is one PUBACK and PUBREC allow.
     pub async fn authorize_publish(&self, request: &AuthorizePublishRequest) -> Authorization {
         self.authorize(AuthzQuery::Publish(request)).await
+    }
+
+    /// The answer to a publish request that needs no hook call: allowed when no hook
+    /// authorizes publishes, or the cached decision. `None`: ask with
+    /// [`HookChain::authorize_publish`]. Synchronous, so the runtime's publish path awaits
+    /// nothing (and allocates nothing) when the cache answers.
+    #[must_use]
+    pub fn cached_publish_decision(
+        &self,
+        request: &AuthorizePublishRequest,
+    ) -> Option<Authorization> {
+        let query = AuthzQuery::Publish(request);
+        if !self.interest.contains(query.interest()) {
+            return Some(Authorization::Allowed);
+        }
+        self.cache.get(&query.cache_key(), now())
     }
 
     /// Decides whether a client may subscribe to one filter: from the cache, else by asking

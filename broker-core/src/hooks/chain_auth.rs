@@ -17,6 +17,16 @@ impl HookChain {
     /// goes to [`HookChain::continue_authentication`]) or [`AuthOutcome::Denied`] (CONNACK
     /// with the code, or DISCONNECT after a failed re-authentication).
     pub async fn authenticate(&self, request: &AuthenticateRequest) -> AuthOutcome {
+        self.authenticate_with(request, self.anonymous).await
+    }
+
+    /// [`HookChain::authenticate`] with `anonymous` in place of the chain's own policy for
+    /// clients no hook authenticates (a listener's `allow_anonymous` setting).
+    pub async fn authenticate_with(
+        &self,
+        request: &AuthenticateRequest,
+        anonymous: Anonymous,
+    ) -> AuthOutcome {
         let packet = answer_packet(request.purpose);
         for (index, entry) in self.entries(Interest::AUTHENTICATE) {
             let result = match guarded(entry, entry.hook.authenticate(request)).await {
@@ -44,7 +54,7 @@ impl HookChain {
                 packet,
             );
         }
-        match self.anonymous {
+        match anonymous {
             Anonymous::Allow => AuthOutcome::Allowed(AuthSuccess::default()),
             Anonymous::Deny => AuthOutcome::Denied(Refusal::not_authorized()),
         }

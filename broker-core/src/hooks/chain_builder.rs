@@ -19,6 +19,7 @@ pub enum Anonymous {
 
 /// Builds a [`HookChain`]: hooks in the order they are added, the anonymous policy and the
 /// size of the decision cache.
+#[derive(Clone)]
 pub struct HookChainBuilder {
     hooks: Vec<HookEntry>,
     anonymous: Anonymous,
@@ -85,6 +86,7 @@ impl HookChainBuilder {
             interest,
             anonymous: self.anonymous,
             cache: DecisionCache::new(self.cache_capacity),
+            cache_capacity: self.cache_capacity,
         }
     }
 }
@@ -96,5 +98,16 @@ impl Default for HookChainBuilder {
             anonymous: Anonymous::Allow,
             cache_capacity: Self::DEFAULT_CACHE_CAPACITY,
         }
+    }
+}
+
+impl std::fmt::Debug for HookChainBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.hooks.iter().map(|entry| entry.hook.name()).collect();
+        f.debug_struct("HookChainBuilder")
+            .field("hooks", &names)
+            .field("anonymous", &self.anonymous)
+            .field("cache_capacity", &self.cache_capacity)
+            .finish()
     }
 }

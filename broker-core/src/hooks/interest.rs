@@ -44,6 +44,12 @@ impl Interest {
         self.0 & other.0 == other.0
     }
 
+    /// Whether `self` and `other` share a point.
+    #[must_use]
+    pub const fn intersects(self, other: Interest) -> bool {
+        self.0 & other.0 != 0
+    }
+
     /// Whether the set is empty.
     #[must_use]
     pub const fn is_empty(self) -> bool {
@@ -92,6 +98,9 @@ mod tests {
         assert!(!set.contains(Interest::ALL));
         assert!(Interest::ALL.contains(set | Interest::REWRITE | Interest::EVENTS));
         assert!(Interest::NONE.is_empty());
+        assert!(set.intersects(Interest::AUTHORIZE_PUBLISH | Interest::EVENTS));
+        assert!(!set.intersects(Interest::REWRITE | Interest::EVENTS));
+        assert!(!Interest::NONE.intersects(Interest::ALL));
         assert_eq!(
             format!("{:?}", Interest::REWRITE),
             "{REWRITE_PUBLISH, REWRITE_SUBSCRIBE}"

@@ -50,6 +50,7 @@ mod event_task;
 mod hook;
 mod interest;
 mod lru;
+mod mosquitto;
 mod options;
 mod refusal;
 mod rewrite_publish;
@@ -73,6 +74,11 @@ pub use event::Event;
 pub use event_task::EventSender;
 pub use hook::Hook;
 pub use interest::Interest;
+pub use mosquitto::{
+    AclAccess, AclFile, AclFileError, AclLineProblem, AclPermission, HashProblem, HashScheme,
+    Iterations, PasswordCheck, PasswordFile, PasswordFileError, PasswordHash, PasswordLineProblem,
+    UnknownUser,
+};
 pub use options::{FailurePolicy, HookOptions};
 pub use refusal::Refusal;
 pub use rewrite_publish::{RewritePublishRequest, TopicRewrite};

@@ -53,6 +53,10 @@ impl Connection {
                 "Client {client} disconnected by the server ({}).",
                 code.description()
             ),
+            CloseReason::ReauthenticationFailed(code) => tracing::info!(
+                "Client {client} disconnected, re-authentication failed ({}).",
+                code.description()
+            ),
         }
     }
 
@@ -71,6 +75,7 @@ impl Connection {
             // Never accepted: no session to settle.
             return;
         };
+        self.shared.stats.client_disconnected();
         let now = now();
         if let Some(reply) = self.control.take_reply() {
             let handover = Handover {

@@ -6,7 +6,6 @@ use super::connection::Connection;
 use super::persist::LOAD_TIMEOUT;
 use super::routing;
 use super::shared::now;
-use super::stats::Stats;
 use crate::session::{
     FilterOutcome, Message, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
     UnsubscribeRequest,
@@ -20,7 +19,6 @@ impl Connection {
     /// is left to [`Connection::finish_publish`]. Kept synchronous so that the common path adds
     /// nothing to the size of every connection's task.
     pub(crate) fn on_publish(&mut self, request: PublishRequest) -> Option<PublishWait> {
-        Stats::bump(&self.shared.stats.messages_received);
         if request.message.retain {
             return Some(PublishWait::Retained(Box::new(request)));
         }
@@ -130,6 +128,7 @@ impl Connection {
         for (filter, outcome) in request.filters.iter().zip(&outcomes) {
             if let FilterOutcome::Granted(qos) = outcome {
                 tracing::debug!("{} {} {}", self.label(), u8::from(*qos), filter.filter);
+                self.emit_subscribed(&filter.filter, *qos);
             }
         }
         self.session
@@ -153,6 +152,9 @@ impl Connection {
             for filter in &request.filters {
                 router.unsubscribe(filter, key);
             }
+        }
+        for filter in &request.filters {
+            self.emit_unsubscribed(filter);
         }
         let left: Vec<_> = request.filters.iter().filter(|f| f.is_shared()).collect();
         if left.is_empty() {

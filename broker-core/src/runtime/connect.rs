@@ -42,8 +42,9 @@ struct Claim {
 }
 
 impl Connection {
-    /// Carries out a CONNECT: admit or refuse the client, take its identifier over, find its
-    /// session, then answer the session with `accept` or `reject`.
+    /// Carries out a CONNECT: admit or refuse the client, authenticate it with the hooks,
+    /// then [`Connection::admit`] it, unless an MQTT 5 enhanced authentication goes on
+    /// (the client's AUTH comes back as a command; see [`Connection::on_authenticate`]).
     pub(crate) async fn on_connect(&mut self, request: ConnectRequest) {
         let shared = Arc::clone(&self.shared);
         let now = now();
@@ -65,6 +66,27 @@ impl Connection {
             return;
         }
         self.client = Some(request.client_id.clone());
+        let outcome = self.authenticate_connect(&request).await;
+        if let Some(request) = self.connect_authenticated(outcome, request) {
+            self.admit(request).await;
+        }
+    }
+
+    /// Admits an authenticated client: checks its will with the hooks, takes its identifier
+    /// over, finds its session, then answers the session with `accept` or `reject`.
+    pub(crate) async fn admit(&mut self, request: ConnectRequest) {
+        let shared = Arc::clone(&self.shared);
+        let now = now();
+        // As Mosquitto: a will the client may not publish refuses the CONNECT.
+        if !self.authorize_will().await {
+            tracing::info!(
+                "Client {} refused: not authorized to publish its will.",
+                request.client_id
+            );
+            Stats::bump(&shared.stats.auth_failures);
+            self.session.reject(ReasonCode::NotAuthorized, now);
+            return;
+        }
         // A slot for the store, reserved before the registry is locked, when this CONNECT
         // may load a session (clean start 0, none in the registry) or remove one (clean start
         // over a stored session).
@@ -121,9 +143,16 @@ impl Connection {
             }
         };
         mailbox.set_online(true);
+        if shared.hooks.wants_events() {
+            // For the hooks' MessageDropped events.
+            mailbox.set_owner(&request.client_id);
+        }
         self.key = Some(SubscriberKey(mailbox));
         log_connected(self, &request);
+        let session_present = resumed.is_some();
         self.session.accept(resumed, now);
+        shared.stats.client_connected();
+        self.announce_connected(session_present);
     }
 
     /// Takes the client identifier in the registry: a new entry, or this connection becomes

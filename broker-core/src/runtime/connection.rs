@@ -24,13 +24,18 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::auth::AuthExchange;
+use super::authorize::Screen;
 use super::control::ControlSlot;
+use super::listener::Listener;
 use super::log_lines::{Direction, PacketLine};
 use super::mailbox::{Mailbox, SubscriberKey};
 use super::routing;
 use super::shared::{now, RunState, Shared};
+use super::stats::{self, Tally};
 use super::tasks::TaskGuard;
 use crate::codec::{Decoder, Packet};
+use crate::hooks::{CertificateDer, ClientInfo, Interest};
 use crate::router::Delivery as Route;
 use crate::session::{Close, Command, DeliverOutcome as Delivery, Session};
 use crate::types::{ClientId, ReasonCode};
@@ -63,15 +68,18 @@ pub(crate) enum Lost {
     Error,
 }
 
-/// The work a command left to await: the boxed future of a CONNECT or of a publish waiting
-/// for room in a full queue.
-enum Pending<C, P> {
+/// The work a command left to await: the boxed future of a CONNECT, of a publish waiting
+/// for room in a full queue, or of hook calls (an AUTH, a publish or a SUBSCRIBE the hooks
+/// must check).
+enum Pending<'a, C, P> {
     /// Nothing to await.
     Done,
     /// A CONNECT.
     Connect(std::pin::Pin<Box<C>>),
     /// A publish waiting for room.
     Publish(std::pin::Pin<Box<P>>),
+    /// Hook calls, then the command's work.
+    Hooks(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>),
 }
 
 /// One network connection's task state.
@@ -83,6 +91,17 @@ pub(crate) struct Connection {
     read_buf: BytesMut,
     write_buf: BytesMut,
     decoder: Decoder,
+    /// The listener the connection came in on (its name and anonymous policy, for the hooks).
+    pub(crate) listener: Arc<Listener>,
+    /// The TLS client certificate, when the listener asked for one and the client sent it.
+    pub(crate) certificate: Option<CertificateDer>,
+    /// Who the client is, for the hooks: made at CONNECT when the broker has hooks.
+    pub(crate) client_info: Option<Arc<ClientInfo>>,
+    /// An MQTT 5 enhanced authentication waiting for the client's next AUTH.
+    pub(crate) auth: Option<Box<AuthExchange>>,
+    /// A SUBSCRIBE or UNSUBSCRIBE whose filters the hooks rewrite before the session
+    /// sees it.
+    pub(crate) held: Option<Box<Packet>>,
     /// Where a connection taking the client identifier over asks for the session.
     pub(crate) control: Arc<ControlSlot>,
     run_state: watch::Receiver<RunState>,
@@ -185,9 +204,10 @@ pub(crate) fn serve(
     shared: Arc<Shared>,
     stream: TcpStream,
     peer: SocketAddr,
+    listener: Arc<Listener>,
     guard: TaskGuard,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let mut connection = Connection::new(shared, stream, peer, guard);
+    let mut connection = Connection::new(shared, stream, peer, listener, guard);
     async move {
         connection.run().await;
         // The end runs once per connection, so its future (a bounded flush, the session's
@@ -199,7 +219,13 @@ pub(crate) fn serve(
 
 impl Connection {
     /// The state of a connection just accepted, counted in [`Shared::connections`].
-    fn new(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, guard: TaskGuard) -> Self {
+    fn new(
+        shared: Arc<Shared>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        listener: Arc<Listener>,
+        guard: TaskGuard,
+    ) -> Self {
         shared
             .connections
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
@@ -218,6 +244,11 @@ impl Connection {
             read_buf: BytesMut::new(),
             write_buf: BytesMut::new(),
             decoder,
+            listener,
+            certificate: None,
+            client_info: None,
+            auth: None,
+            held: None,
             control: ControlSlot::new(),
             run_state,
             key: None,
@@ -241,6 +272,11 @@ impl Connection {
             peer: &self.peer,
             client: self.client.as_ref(),
         }
+    }
+
+    /// Whether this client's packets are traced (logged at info level).
+    fn traced(&self) -> bool {
+        self.shared.client_trace.is_traced(self.client.as_ref())
     }
 
     /// Serves the connection until it closes, by reference: a method taking `self` by value
@@ -301,14 +337,29 @@ impl Connection {
                     Command::Connect(request) => {
                         Pending::Connect(Box::pin(self.on_connect(request)))
                     }
-                    Command::Publish(request) => match self.on_publish(request) {
-                        // Boxed: the rare waiting path stays out of every connection's task.
-                        Some(wait) => Pending::Publish(Box::pin(self.finish_publish(wait))),
-                        None => Pending::Done,
+                    Command::Authenticate(request) => {
+                        Pending::Hooks(Box::pin(self.on_authenticate(request)))
+                    }
+                    Command::Publish(request) => match self.screen_publish(&request) {
+                        Screen::Allowed => match self.on_publish(request) {
+                            // Boxed: the rare waiting path stays out of every connection's
+                            // task.
+                            Some(wait) => Pending::Publish(Box::pin(self.finish_publish(wait))),
+                            None => Pending::Done,
+                        },
+                        Screen::Denied(refusal) => {
+                            self.refuse_publish(&request, &refusal);
+                            Pending::Done
+                        }
+                        Screen::Ask => Pending::Hooks(Box::pin(self.authorize_publish(request))),
                     },
                     Command::Subscribe(request) => {
-                        self.on_subscribe(request);
-                        Pending::Done
+                        if self.shared.hooks.screens(Interest::AUTHORIZE_SUBSCRIBE) {
+                            Pending::Hooks(Box::pin(self.authorize_subscribe(request)))
+                        } else {
+                            self.on_subscribe(request);
+                            Pending::Done
+                        }
                     }
                     Command::Unsubscribe(request) => {
                         self.on_unsubscribe(request);
@@ -323,6 +374,7 @@ impl Connection {
             match pending {
                 Pending::Connect(connect) => connect.await,
                 Pending::Publish(publish) => publish.await,
+                Pending::Hooks(hooks) => hooks.await,
                 Pending::Done => {}
             }
         }
@@ -330,6 +382,7 @@ impl Connection {
 
     /// Encodes every packet the session wants sent into the write buffer.
     fn encode_transmits(&mut self) {
+        let mut tally = Tally::default();
         while let Some(packet) = self.session.poll_transmit() {
             let Some(version) = self.session.version().or(self.decoder.version()) else {
                 // Nothing can be encoded before the version is known; the session sends
@@ -337,19 +390,21 @@ impl Connection {
                 tracing::debug!(client = %self.label(), "Dropping a packet before the version is known.");
                 continue;
             };
-            tracing::debug!(
-                "{}",
-                PacketLine {
-                    direction: Direction::Sending,
-                    client: &self.label(),
-                    packet: &packet,
-                    version: Some(version),
+            PacketLine {
+                direction: Direction::Sending,
+                client: &self.label(),
+                packet: &packet,
+                version: Some(version),
+            }
+            .log(self.traced());
+            match packet.encode(version, &mut self.write_buf) {
+                Ok(_) => tally.packet(stats::publish_of(&packet)),
+                Err(error) => {
+                    tracing::warn!(client = %self.label(), %error, "Could not encode a packet; it is not sent.");
                 }
-            );
-            if let Err(error) = packet.encode(version, &mut self.write_buf) {
-                tracing::warn!(client = %self.label(), %error, "Could not encode a packet; it is not sent.");
             }
         }
+        self.shared.stats.flush_sent(&mut tally);
     }
 
     /// Moves messages from the mailbox into the session while it can take them and the
@@ -379,8 +434,19 @@ impl Connection {
                 let Some(message) = queue.pop(now, &mut expired) else {
                     break;
                 };
+                // Only when a hook wants events: the topic, for MessageDelivered.
+                let delivered = self
+                    .shared
+                    .hooks
+                    .wants_events()
+                    .then(|| (message.message.topic.clone(), message.qos));
                 match self.session.deliver(message, now) {
-                    Delivery::Sent => moved += 1,
+                    Delivery::Sent => {
+                        moved += 1;
+                        if let Some((topic, qos)) = delivered {
+                            self.emit_delivered(topic, qos);
+                        }
+                    }
                     Delivery::Blocked(message) => {
                         queue.put_back(message);
                         break;
@@ -428,6 +494,7 @@ impl Connection {
                 match written {
                     Ok(0) | Err(_) => self.on_lost(Lost::Error),
                     Ok(n) => {
+                        self.shared.stats.bytes_sent(n);
                         self.write_buf.advance(n);
                         if self.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.write_buf.capacity()) {
                             self.write_buf = BytesMut::new();
@@ -469,6 +536,7 @@ impl Connection {
             }
             match self.socket.0.try_read_buf(&mut self.read_buf) {
                 Ok(0) => {
+                    self.shared.stats.bytes_received(read);
                     self.decode_all().await;
                     self.on_lost(Lost::Eof);
                     return;
@@ -476,12 +544,14 @@ impl Connection {
                 Ok(n) => read += n,
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(_) => {
+                    self.shared.stats.bytes_received(read);
                     self.decode_all().await;
                     self.on_lost(Lost::Error);
                     return;
                 }
             }
         }
+        self.shared.stats.bytes_received(read);
         self.decode_all().await;
         if self.read_buf.is_empty() {
             // Give the buffer back while idle; decoded packets keep their own bytes alive.
@@ -493,6 +563,10 @@ impl Connection {
     /// commands after each.
     async fn decode_all(&mut self) {
         while self.decode_one() {
+            if let Some(packet) = self.held.take() {
+                // Boxed: only with hooks that rewrite filters.
+                Box::pin(self.rewrite_filters(*packet)).await;
+            }
             self.carry_out_commands().await;
         }
     }
@@ -506,8 +580,15 @@ impl Connection {
         }
         match self.decoder.decode(&mut self.read_buf) {
             Ok(Some(packet)) => {
+                self.shared
+                    .stats
+                    .packet_received(stats::publish_of(&packet));
                 self.log_received(&packet);
-                self.session.handle_packet(packet, now());
+                if self.rewrites_filters_of(&packet) {
+                    self.held = Some(Box::new(packet));
+                } else {
+                    self.session.handle_packet(packet, now());
+                }
                 true
             }
             Ok(None) => false,
@@ -525,23 +606,31 @@ impl Connection {
 
     fn log_received(&self, packet: &Packet) {
         match packet {
-            Packet::Connect(connect) => tracing::debug!(
-                "Received CONNECT from {} as {} (p{}, c{}, k{})",
-                self.peer,
-                connect.client_id,
-                connect.protocol.level(),
-                u8::from(connect.clean_start),
-                connect.keep_alive
-            ),
-            _ => tracing::debug!(
-                "{}",
-                PacketLine {
-                    direction: Direction::Received,
-                    client: &self.label(),
-                    packet,
-                    version: self.session.version(),
+            Packet::Connect(connect) => {
+                let traced = self.shared.client_trace.is_traced(Some(&connect.client_id));
+                if traced || tracing::enabled!(tracing::Level::DEBUG) {
+                    let line = format!(
+                        "Received CONNECT from {} as {} (p{}, c{}, k{})",
+                        self.peer,
+                        connect.client_id,
+                        connect.protocol.level(),
+                        u8::from(connect.clean_start),
+                        connect.keep_alive
+                    );
+                    if traced {
+                        tracing::info!("{line}");
+                    } else {
+                        tracing::debug!("{line}");
+                    }
                 }
-            ),
+            }
+            _ => PacketLine {
+                direction: Direction::Received,
+                client: &self.label(),
+                packet,
+                version: self.session.version(),
+            }
+            .log(self.traced()),
         }
     }
 
@@ -596,6 +685,7 @@ impl Connection {
             let _ = tokio::time::timeout(timeout, flush).await;
         }
         self.log_close();
+        self.announce_close();
         self.settle().await;
     }
 }

@@ -7,9 +7,32 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use super::connection;
+use crate::config::ListenerConfig;
+use crate::hooks::ListenerName;
+
 use super::shared::{RunState, Shared};
 use super::stats::Stats;
 use super::tasks::TaskGuard;
+
+/// One listener as its connections see it: its name (for the hooks) and its configuration
+/// (its `allow_anonymous` setting).
+#[derive(Debug)]
+pub(crate) struct Listener {
+    /// The listener's name.
+    pub(crate) name: ListenerName,
+    /// Its configuration.
+    pub(crate) config: ListenerConfig,
+}
+
+impl Listener {
+    /// The listener `config` describes.
+    pub(crate) fn new(config: &ListenerConfig) -> Arc<Listener> {
+        Arc::new(Listener {
+            name: ListenerName::new(config.name.as_str()),
+            config: config.clone(),
+        })
+    }
+}
 
 /// How long to wait after a failed accept (out of file descriptors, ...) before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -19,6 +42,7 @@ pub(crate) async fn run(
     shared: Arc<Shared>,
     listener: TcpListener,
     name: String,
+    info: Arc<Listener>,
     _guard: TaskGuard,
 ) {
     let port = listener.local_addr().map_or(0, |a: SocketAddr| a.port());
@@ -43,7 +67,8 @@ pub(crate) async fn run(
                         port
                     );
                     let guard = shared.network_tasks.guard();
-                    tokio::spawn(connection::serve(Arc::clone(&shared), stream, peer, guard));
+                    let info = Arc::clone(&info);
+                    tokio::spawn(connection::serve(Arc::clone(&shared), stream, peer, info, guard));
                 }
                 Err(error) => {
                     tracing::warn!(listener = %name, %error, "Accept failed.");

@@ -27,6 +27,17 @@ pub(crate) struct PacketLine<'a> {
     pub(crate) version: Option<ProtocolVersion>,
 }
 
+impl PacketLine<'_> {
+    /// Logs the line: at info level for a traced client, at debug otherwise.
+    pub(crate) fn log(&self, traced: bool) {
+        if traced {
+            tracing::info!("{self}");
+        } else {
+            tracing::debug!("{self}");
+        }
+    }
+}
+
 impl fmt::Display for PacketLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (verb, prep) = match self.direction {

@@ -4,12 +4,13 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use crate::session::{Dropped, MessageQueue, Presence, PushOutcome, QueueLimits, QueuedMessage};
+use crate::types::ClientId;
 
 /// The next mailbox identifier; identifiers are never reused within a process.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -27,6 +28,9 @@ pub(crate) struct Mailbox {
     space: Notify,
     online: AtomicBool,
     overflowed: AtomicBool,
+    /// The client identifier of the session, once a connection took it (for the hooks'
+    /// MessageDropped events); in-process subscribers have none.
+    owner: OnceLock<ClientId>,
 }
 
 /// The queue, and whether publishers wait for room in it.
@@ -86,12 +90,30 @@ impl Mailbox {
             space: Notify::new(),
             online: AtomicBool::new(true),
             overflowed: AtomicBool::new(false),
+            owner: OnceLock::new(),
         })
+    }
+
+    /// Records the client identifier of the session (the first one set stays: a mailbox
+    /// belongs to one client identifier for its life).
+    pub(crate) fn set_owner(&self, client_id: &ClientId) {
+        let _ = self.owner.get_or_init(|| client_id.clone());
+    }
+
+    /// The client identifier of the session, if a connection took it.
+    pub(crate) fn owner(&self) -> Option<&ClientId> {
+        self.owner.get()
     }
 
     /// The mailbox's unique identifier.
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// How many messages wait in the queue, and their bytes.
+    pub(crate) fn depth(&self) -> (usize, usize) {
+        let queue = self.lock();
+        (queue.messages.len(), queue.messages.bytes())
     }
 
     /// Locks the queue. A poisoned lock is taken over: the queue is consistent after any

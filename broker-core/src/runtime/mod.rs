@@ -11,6 +11,9 @@
 //! - [`listener`] and [`connection`]: one task per listener, one per connection, driving the
 //!   session in the order its contract fixes (commands, then transmissions), with the
 //!   commands carried out in [`connect`], [`commands`] and [`close`].
+//! - [`hooks`], [`auth`], [`authorize`] and [`events`]: the hook chain as the connections
+//!   use it: authentication (with the MQTT 5 AUTH exchange), authorization and rewriting of
+//!   publishes and subscriptions, lifecycle events off the publish path.
 //! - [`sweeper`]: timers of sessions with no connection (delayed wills, expiry) and of
 //!   retained messages.
 //! - [`local`]: in-process subscribers of the embedding API.
@@ -23,11 +26,16 @@
 //! Hold a lock across an `.await`; keep an unbounded queue or buffer; leave a task running
 //! after shutdown; panic on anything a client sends.
 
+pub(crate) mod auth;
+pub(crate) mod authorize;
+pub(crate) mod client_trace;
 pub(crate) mod close;
 pub(crate) mod commands;
 pub(crate) mod connect;
 pub(crate) mod connection;
 pub(crate) mod control;
+pub(crate) mod events;
+pub(crate) mod hooks;
 pub(crate) mod listener;
 pub(crate) mod local;
 pub(crate) mod log_lines;
@@ -38,4 +46,5 @@ pub(crate) mod routing;
 pub(crate) mod shared;
 pub(crate) mod stats;
 pub(crate) mod sweeper;
+pub(crate) mod sys_topics;
 pub(crate) mod tasks;

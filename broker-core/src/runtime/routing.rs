@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::events;
 use super::mailbox::{Mailbox, SubscriberKey, TryPush};
 use super::persist::{Reply, Slot, StoreOp};
 use super::shared::Shared;
-use super::stats::Stats;
+use super::stats::{DropCause, Stats};
 use crate::router::{Delivery, RetainedMessage, SubscriptionEntry};
 use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
 use crate::types::TopicFilter;
@@ -159,7 +160,14 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
         }
         PushOutcome::Dropped(dropped) => log_drop(shared, mailbox, &dropped),
         PushOutcome::DisconnectRequired(message) => {
-            Stats::bump(&shared.stats.messages_dropped);
+            shared.stats.dropped(DropCause::SlowSubscriber);
+            events::emit_dropped_message(
+                shared,
+                mailbox,
+                &message.message.topic,
+                message.qos,
+                DropReason::QueueFull,
+            );
             tracing::debug!(
                 mailbox = mailbox.id(),
                 topic = %message.message.topic,
@@ -171,7 +179,8 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
 
 /// Counts and logs one dropped message.
 pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
-    Stats::bump(&shared.stats.messages_dropped);
+    shared.stats.dropped(dropped.reason.into());
+    events::emit_dropped(shared, mailbox, dropped);
     let reason = match dropped.reason {
         DropReason::QueueFull => "queue full",
         DropReason::TooLarge => "larger than the queue",
@@ -277,7 +286,7 @@ pub(crate) fn redeliver_shared(
                 .shared_group(&filter)
                 .and_then(|group| group.pick_excluding(leaving, |m| m.mailbox().is_online()));
             let Some((member, entry)) = member else {
-                Stats::bump(&shared.stats.messages_dropped);
+                shared.stats.dropped(DropCause::NoSharedMember);
                 tracing::debug!(
                     topic = %message.topic,
                     "Dropped message: no other member of {filter} to take it."

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
+use super::client_trace::ClientTrace;
+use super::hooks::RuntimeHooks;
 use super::mailbox::SubscriberKey;
 use super::persist::Persist;
 use super::registry::ClientEntry;
@@ -50,10 +52,14 @@ pub(crate) struct Shared {
     pub(crate) registry: Mutex<HashMap<ClientId, ClientEntry>>,
     /// The session store and the task that writes to it in order.
     pub(crate) persist: Persist,
+    /// The hooks: authentication, authorization, rewriting, events.
+    pub(crate) hooks: RuntimeHooks,
     /// Network connections open now.
     pub(crate) connections: AtomicUsize,
     /// Counters.
     pub(crate) stats: Stats,
+    /// The clients whose packets are logged at info level.
+    pub(crate) client_trace: ClientTrace,
     /// The broker's start, the origin of the retained store's clock.
     pub(crate) started: Instant,
     /// The run state; every task watches it.
@@ -74,6 +80,7 @@ impl Shared {
         shutdown_timeout: Duration,
         queue_full_wait: Duration,
         store: Arc<dyn SessionStore>,
+        hooks: RuntimeHooks,
     ) -> Arc<Shared> {
         let (run_state, _) = watch::channel(RunState::Running);
         Arc::new(Shared {
@@ -85,8 +92,10 @@ impl Shared {
             retained: RwLock::new(RetainedStore::new()),
             registry: Mutex::new(HashMap::new()),
             persist: Persist::new(store),
+            hooks,
             connections: AtomicUsize::new(0),
             stats: Stats::default(),
+            client_trace: ClientTrace::default(),
             started: now(),
             run_state,
             sweeper_wake: Notify::new(),

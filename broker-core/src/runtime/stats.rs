@@ -1,18 +1,112 @@
 //! Counters of what the broker did, shared by every task (relaxed atomics: each counter is
 //! exact, a snapshot of several is not a single instant).
+//!
+//! Outgoing packets are tallied by each connection in a [`Tally`] on its stack and added
+//! here once per batch of writes; incoming packets are counted one by one (the session's
+//! contract carries out each packet's commands before the next is decoded), in counters that
+//! share one cache line, so that a packet costs one cache-line transfer at most.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use super::registry::Holder;
+use super::shared::Shared;
+use crate::broker_stats::{BrokerStats, DroppedMessages, PerQos};
+use crate::codec::Packet;
+use crate::session::DropReason;
+use crate::types::QoS;
+
+/// Why a copy of a message was not delivered, as the counters tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DropCause {
+    /// The session's queue was full and its overflow policy dropped a message.
+    QueueFull,
+    /// Larger than the queue's byte bound on its own.
+    TooLarge,
+    /// QoS 0 for an offline client, and QoS 0 messages are not queued.
+    Qos0Offline,
+    /// Its Message Expiry Interval passed.
+    Expired,
+    /// Larger than the client's Maximum Packet Size.
+    PacketTooLarge,
+    /// A shared subscription member left and no other member could take it.
+    NoSharedMember,
+    /// The subscriber was disconnected for being too slow.
+    SlowSubscriber,
+    /// A publish the authorization hooks refused.
+    NotAuthorized,
+}
+
+impl From<DropReason> for DropCause {
+    fn from(reason: DropReason) -> Self {
+        match reason {
+            DropReason::QueueFull => DropCause::QueueFull,
+            DropReason::TooLarge => DropCause::TooLarge,
+            DropReason::Qos0NotQueued => DropCause::Qos0Offline,
+            DropReason::Expired => DropCause::Expired,
+            DropReason::PacketTooLarge => DropCause::PacketTooLarge,
+        }
+    }
+}
 
 /// The broker's counters.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pub(crate) connections_accepted: AtomicU64,
     pub(crate) connections_refused: AtomicU64,
-    pub(crate) messages_received: AtomicU64,
-    pub(crate) messages_queued: AtomicU64,
-    pub(crate) messages_dropped: AtomicU64,
+    pub(crate) auth_failures: AtomicU64,
     pub(crate) takeovers: AtomicU64,
+    pub(crate) sessions_expired: AtomicU64,
+    /// Most clients connected at once (CONNECT accepted).
+    pub(crate) clients_maximum: AtomicUsize,
+    /// Clients connected now (CONNECT accepted, connection not yet closed).
+    pub(crate) clients_connected: AtomicUsize,
+    pub(crate) messages_queued: AtomicU64,
     pub(crate) wills_published: AtomicU64,
+    received: Traffic,
+    sent: Traffic,
+    dropped: [AtomicU64; 8],
+}
+
+/// Traffic one way; on its own cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Traffic {
+    packets: AtomicU64,
+    bytes: AtomicU64,
+    publishes: [AtomicU64; 3],
+    publish_bytes: AtomicU64,
+}
+
+/// The packets one connection sent since its last [`Stats::flush_sent`].
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tally {
+    packets: u64,
+    publishes: [u64; 3],
+    publish_bytes: u64,
+}
+
+impl Tally {
+    /// Counts one packet; `publish` gives a PUBLISH's QoS and payload size.
+    pub(crate) fn packet(&mut self, publish: Option<(QoS, usize)>) {
+        self.packets += 1;
+        if let Some((qos, payload)) = publish {
+            if let Some(count) = self.publishes.get_mut(qos as usize) {
+                *count += 1;
+            }
+            self.publish_bytes += payload as u64;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.packets == 0
+    }
+}
+
+fn add(counter: &AtomicU64, value: u64) {
+    if value != 0 {
+        counter.fetch_add(value, Ordering::Relaxed);
+    }
 }
 
 impl Stats {
@@ -21,18 +115,128 @@ impl Stats {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A copy of the counters.
-    pub(crate) fn snapshot(&self, connections_open: usize) -> crate::broker::BrokerStats {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        crate::broker::BrokerStats {
-            connections_open,
-            connections_accepted: get(&self.connections_accepted),
-            connections_refused: get(&self.connections_refused),
-            messages_received: get(&self.messages_received),
-            messages_queued: get(&self.messages_queued),
-            messages_dropped: get(&self.messages_dropped),
-            takeovers: get(&self.takeovers),
-            wills_published: get(&self.wills_published),
+    /// Counts one copy of a message dropped for `cause`.
+    pub(crate) fn dropped(&self, cause: DropCause) {
+        if let Some(counter) = self.dropped.get(cause as usize) {
+            Stats::bump(counter);
         }
+    }
+
+    /// Adds a connection's tally of packets sent and clears it.
+    pub(crate) fn flush_sent(&self, tally: &mut Tally) {
+        if tally.is_empty() {
+            return;
+        }
+        let sent = &self.sent;
+        add(&sent.packets, tally.packets);
+        for (counter, value) in sent.publishes.iter().zip(tally.publishes) {
+            add(counter, value);
+        }
+        add(&sent.publish_bytes, tally.publish_bytes);
+        *tally = Tally::default();
+    }
+
+    /// Counts bytes written to a client.
+    pub(crate) fn bytes_sent(&self, bytes: usize) {
+        add(&self.sent.bytes, bytes as u64);
+    }
+
+    /// Counts bytes read from a client.
+    pub(crate) fn bytes_received(&self, bytes: usize) {
+        add(&self.received.bytes, bytes as u64);
+    }
+
+    /// Counts one packet received; `publish` gives a PUBLISH's QoS and payload size.
+    pub(crate) fn packet_received(&self, publish: Option<(QoS, usize)>) {
+        let received = &self.received;
+        Stats::bump(&received.packets);
+        if let Some((qos, payload)) = publish {
+            if let Some(counter) = received.publishes.get(qos as usize) {
+                Stats::bump(counter);
+            }
+            add(&received.publish_bytes, payload as u64);
+        }
+    }
+
+    /// A client's CONNECT was accepted.
+    pub(crate) fn client_connected(&self) {
+        let now = self.clients_connected.fetch_add(1, Ordering::Relaxed) + 1;
+        self.clients_maximum.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// A connected client's connection closed.
+    pub(crate) fn client_disconnected(&self) {
+        self.clients_connected.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The broker's figures now: the counters, and what the shared state holds (sessions,
+/// subscriptions, retained messages, queued messages).
+pub(crate) fn snapshot(shared: &Arc<Shared>) -> BrokerStats {
+    let stats = &shared.stats;
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let per_qos = |[qos0, qos1, qos2]: &[AtomicU64; 3]| PerQos {
+        qos0: get(qos0),
+        qos1: get(qos1),
+        qos2: get(qos2),
+    };
+    let dropped = |cause: DropCause| stats.dropped.get(cause as usize).map_or(0, get);
+    let mut sessions_offline = 0;
+    let mut queued_messages = 0;
+    let mut queued_bytes = 0;
+    {
+        let registry = shared.registry();
+        for entry in registry.values() {
+            if matches!(entry.holder, Holder::Offline(_)) {
+                sessions_offline += 1;
+            }
+            let (messages, bytes) = entry.mailbox.depth();
+            queued_messages += messages;
+            queued_bytes += bytes;
+        }
+    }
+    BrokerStats {
+        uptime: shared.started.elapsed(),
+        connections_open: shared.connections.load(Ordering::Relaxed),
+        connections_accepted: get(&stats.connections_accepted),
+        connections_refused: get(&stats.connections_refused),
+        auth_failures: get(&stats.auth_failures),
+        clients_connected: stats.clients_connected.load(Ordering::Relaxed),
+        clients_maximum: stats.clients_maximum.load(Ordering::Relaxed),
+        sessions_offline,
+        sessions_expired: get(&stats.sessions_expired),
+        takeovers: get(&stats.takeovers),
+        packets_received: get(&stats.received.packets),
+        packets_sent: get(&stats.sent.packets),
+        bytes_received: get(&stats.received.bytes),
+        bytes_sent: get(&stats.sent.bytes),
+        publish_received: per_qos(&stats.received.publishes),
+        publish_sent: per_qos(&stats.sent.publishes),
+        publish_bytes_received: get(&stats.received.publish_bytes),
+        publish_bytes_sent: get(&stats.sent.publish_bytes),
+        messages_queued: get(&stats.messages_queued),
+        dropped: DroppedMessages {
+            queue_full: dropped(DropCause::QueueFull),
+            too_large: dropped(DropCause::TooLarge),
+            qos0_offline: dropped(DropCause::Qos0Offline),
+            expired: dropped(DropCause::Expired),
+            packet_too_large: dropped(DropCause::PacketTooLarge),
+            no_shared_member: dropped(DropCause::NoSharedMember),
+            slow_subscriber: dropped(DropCause::SlowSubscriber),
+            not_authorized: dropped(DropCause::NotAuthorized),
+        },
+        wills_published: get(&stats.wills_published),
+        subscriptions: shared.router().len(),
+        retained_messages: shared.retained().len(),
+        queued_messages,
+        queued_bytes,
+    }
+}
+
+/// A PUBLISH packet's QoS and payload size, for the counters; `None` for other packets.
+pub(crate) fn publish_of(packet: &Packet) -> Option<(QoS, usize)> {
+    match packet {
+        Packet::Publish(publish) => Some((publish.qos_pid.qos(), publish.payload.len())),
+        _ => None,
     }
 }

@@ -9,6 +9,7 @@ use super::persist::StoreOp;
 use super::registry::Holder;
 use super::routing;
 use super::shared::{now, RunState, Shared};
+use super::stats::Stats;
 use super::tasks::TaskGuard;
 use crate::session::Message;
 use crate::store::StoredSession;
@@ -96,6 +97,7 @@ fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
     }
     for (client_id, state, mailbox) in ended {
         tracing::debug!("Session of client {client_id} expired.");
+        Stats::bump(&shared.stats.sessions_expired);
         end_session(shared, &state, &mailbox);
     }
     for will in wills {

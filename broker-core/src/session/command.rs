@@ -18,6 +18,12 @@ pub enum Command {
     /// [`Session::accept`](super::Session::accept) or
     /// [`Session::reject`](super::Session::reject).
     Connect(ConnectRequest),
+    /// An MQTT 5 AUTH from the client: the answer to a challenge (0x18), or the start of a
+    /// re-authentication (0x19) on a live connection. Answer with
+    /// [`Session::continue_auth`](super::Session::continue_auth),
+    /// [`Session::auth_success`](super::Session::auth_success) or
+    /// [`Session::auth_failed`](super::Session::auth_failed).
+    Authenticate(AuthRequest),
     /// An application message to route (and to retain, if its RETAIN flag is set). Answer
     /// with [`Session::complete_publish`](super::Session::complete_publish) when
     /// [`PublishRequest::ack`] is set: the acknowledgement waits until the message is safe.
@@ -57,6 +63,15 @@ pub struct ConnectRequest {
     pub password: Option<Bytes>,
     /// Whether the CONNECT carries a will.
     pub has_will: bool,
+    /// The MQTT 5 Authentication Method, when the CONNECT starts an enhanced
+    /// authentication (MQTT 5.0 §4.12): the runtime answers with
+    /// [`Session::continue_auth`](super::Session::continue_auth) (AUTH 0x18),
+    /// [`Session::auth_success`](super::Session::auth_success) then
+    /// [`Session::accept`](super::Session::accept), or
+    /// [`Session::auth_failed`](super::Session::auth_failed).
+    pub auth_method: Option<MqttString>,
+    /// The CONNECT's Authentication Data.
+    pub auth_data: Option<Bytes>,
 }
 
 impl std::fmt::Debug for ConnectRequest {
@@ -71,6 +86,41 @@ impl std::fmt::Debug for ConnectRequest {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("has_will", &self.has_will)
+            .field("auth_method", &self.auth_method)
+            .field("auth_data", &self.auth_data.as_ref().map(Bytes::len))
+            .finish()
+    }
+}
+
+/// What an AUTH from the client asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthStep {
+    /// AUTH 0x18 Continue authentication: the client's answer to the last challenge, in
+    /// the CONNECT exchange or in a re-authentication.
+    Continue,
+    /// AUTH 0x19 Re-authenticate: the client starts a re-authentication on a live
+    /// connection ([MQTT-4.12.1-1]).
+    Reauthenticate,
+}
+
+/// An AUTH packet of the client, checked by the session: its method is the connection's
+/// ([MQTT-4.12.0-5], [MQTT-4.12.1-1]) and it comes when the exchange expects it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthRequest {
+    /// Continue an exchange, or start a re-authentication.
+    pub step: AuthStep,
+    /// The Authentication Method (the one of the CONNECT).
+    pub method: MqttString,
+    /// The Authentication Data, if any.
+    pub data: Option<Bytes>,
+}
+
+impl std::fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("step", &self.step)
+            .field("method", &self.method)
+            .field("data", &self.data.as_ref().map(Bytes::len))
             .finish()
     }
 }
@@ -219,4 +269,7 @@ pub enum CloseReason {
     TakenOver,
     /// The server closed the connection with this reason code (shutting down, ...).
     ServerDisconnect(ReasonCode),
+    /// A re-authentication failed; the server sent DISCONNECT with this reason code
+    /// ([MQTT-4.12.1-2]).
+    ReauthenticationFailed(ReasonCode),
 }

@@ -18,9 +18,14 @@ use crate::types::PacketId;
 pub(crate) enum Phase {
     /// Waiting for CONNECT ([MQTT-3.1.0-1]).
     ExpectConnect,
-    /// CONNECT handed to the runtime ([`Command::Connect`]); waiting for
-    /// [`Session::accept`] or [`Session::reject`].
+    /// CONNECT (or an AUTH of its enhanced authentication) handed to the runtime
+    /// ([`Command::Connect`], [`Command::Authenticate`]); waiting for its answer:
+    /// [`Session::accept`], [`Session::reject`], or an authentication answer. Packets that
+    /// arrive meanwhile wait.
     Connecting,
+    /// MQTT 5 enhanced authentication: AUTH 0x18 sent, waiting for the client's answer
+    /// (MQTT 5.0 §4.12); only AUTH and DISCONNECT may come ([MQTT-3.1.2-30]).
+    ExpectAuth,
     /// CONNACK 0 sent: the session is live.
     Connected,
     /// [`Command::Close`] emitted: nothing more is accepted.
@@ -66,6 +71,12 @@ pub struct Session {
     pub(crate) pending_connect: Option<super::machine_connect::PendingConnect>,
     /// Packets that arrived after CONNECT and before the runtime's answer.
     pub(crate) deferred: VecDeque<Packet>,
+    /// The Authentication Method of the CONNECT (MQTT 5 enhanced authentication): every
+    /// AUTH of the connection carries it ([MQTT-4.12.0-5]). Boxed: most connections have
+    /// none.
+    pub(crate) auth_method: Option<Box<crate::types::MqttString>>,
+    /// Where a re-authentication stands (live connections).
+    pub(crate) reauth: super::machine_auth::Reauth,
     /// SUBSCRIBE requests handed to the runtime and not yet completed.
     pub(crate) pending_subscribes: Vec<(PacketId, Vec<FilterRequest>)>,
     pub(crate) transmit: VecDeque<Packet>,
@@ -92,6 +103,8 @@ impl Session {
             client_max_packet_size: crate::codec::MAX_PACKET_SIZE,
             problem_information: true,
             pending_connect: None,
+            auth_method: None,
+            reauth: super::machine_auth::Reauth::Idle,
             deferred: VecDeque::new(),
             pending_subscribes: Vec::new(),
             transmit: VecDeque::new(),
@@ -176,7 +189,7 @@ impl Session {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
-            Phase::ExpectConnect => Some(self.connect_deadline),
+            Phase::ExpectConnect | Phase::ExpectAuth => Some(self.connect_deadline),
             Phase::Connected => self.keep_alive.deadline(self.last_received),
             Phase::Connecting | Phase::Closed => None,
         }
@@ -187,7 +200,7 @@ impl Session {
     /// DISCONNECT 0x8D, and the will is published).
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.phase {
-            Phase::ExpectConnect if now >= self.connect_deadline => {
+            Phase::ExpectConnect | Phase::ExpectAuth if now >= self.connect_deadline => {
                 self.close(CloseReason::ConnectTimeout, false);
             }
             Phase::Connected if self.keep_alive.is_expired(self.last_received, now) => {
@@ -214,6 +227,10 @@ impl Session {
                 self.last_received = now;
                 self.deferred.push_back(packet);
             }
+            Phase::ExpectAuth => {
+                self.last_received = now;
+                self.handle_exchange_packet(packet);
+            }
             Phase::Connected => {
                 self.last_received = now;
                 self.dispatch(packet, now);
@@ -232,11 +249,10 @@ impl Session {
             Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(unsubscribe),
             Packet::PingReq => self.transmit.push_back(Packet::PingResp),
             Packet::Disconnect(disconnect) => self.handle_disconnect(&disconnect),
-            // A second CONNECT ([MQTT-3.1.0-2]); an AUTH from a client whose CONNECT had no
-            // Authentication Method ([MQTT-4.12.0-7]; enhanced authentication comes with the
-            // hooks); server-to-client packets from a client are Protocol Errors too.
+            Packet::Auth(auth) => self.handle_reauth_packet(auth),
+            // A second CONNECT ([MQTT-3.1.0-2]); server-to-client packets from a client are
+            // Protocol Errors too.
             Packet::Connect(_)
-            | Packet::Auth(_)
             | Packet::ConnAck(_)
             | Packet::SubAck(_)
             | Packet::UnsubAck(_)
@@ -303,7 +319,7 @@ impl Session {
         self.close(CloseReason::ServerDisconnect(code), live);
     }
 
-    fn handle_disconnect(&mut self, disconnect: &Disconnect) {
+    pub(crate) fn handle_disconnect(&mut self, disconnect: &Disconnect) {
         if let Some(expiry) = disconnect.properties.session_expiry_interval {
             // [MQTT-3.14.2-2]: a session that was to end with the connection cannot be
             // given an expiry at DISCONNECT.
@@ -351,6 +367,7 @@ impl Session {
             None
         };
         self.will = None;
+        self.reauth = super::machine_auth::Reauth::Idle;
         self.deferred.clear();
         self.pending_subscribes.clear();
         let session_expiry = self.session_expiry;

@@ -27,6 +27,10 @@ pub(crate) struct PendingConnect {
     server_keep_alive: Option<u16>,
     request_response_information: bool,
     client_receive_maximum: NonZeroU16,
+    /// The final Authentication Data of an enhanced authentication, for the CONNACK.
+    pub(crate) auth_data: Option<bytes::Bytes>,
+    /// A reason string for the CONNACK, from the authentication.
+    pub(crate) reason: Option<MqttString>,
 }
 
 impl Session {
@@ -60,11 +64,6 @@ impl Session {
             || (version == ProtocolVersion::V3_1 && client_id.as_str().len() > V31_MAX_CLIENT_ID);
         if too_long {
             return self.refuse(ReasonCode::ClientIdentifierNotValid);
-        }
-
-        // Enhanced authentication is not offered yet (MQTT 5.0 §4.12).
-        if props.authentication_method.is_some() {
-            return self.refuse(ReasonCode::BadAuthenticationMethod);
         }
 
         // The will must respect what the server supports ([MQTT-3.2.2-12], [MQTT-3.2.2-13]).
@@ -127,6 +126,11 @@ impl Session {
         };
 
         self.will = connect.will.map(|w| Box::new(will_message(w, now)));
+        // MQTT 5.0 §4.12: an Authentication Method starts an enhanced authentication; the
+        // runtime's hooks decide whether they know it ([MQTT-4.12.0-1]).
+        let auth_method = props.authentication_method.clone();
+        let auth_data = props.authentication_data.clone();
+        self.auth_method = auth_method.clone().map(Box::new);
         self.state = SessionState::new(client_id.clone());
         self.pending_connect = Some(PendingConnect {
             assigned_client_id: assigned,
@@ -134,6 +138,8 @@ impl Session {
             server_keep_alive,
             request_response_information: props.request_response_information.unwrap_or(false),
             client_receive_maximum,
+            auth_data: None,
+            reason: None,
         });
         self.phase = Phase::Connecting;
         self.commands.push_back(Command::Connect(ConnectRequest {
@@ -146,6 +152,8 @@ impl Session {
             username: connect.username,
             password: connect.password,
             has_will: self.will.is_some(),
+            auth_method,
+            auth_data,
         }));
     }
 
@@ -201,17 +209,31 @@ impl Session {
     /// clients get the matching return code): CONNACK with Session Present 0
     /// ([MQTT-3.2.2-6]), then close. The will is never published.
     pub fn reject(&mut self, code: ReasonCode, _now: Instant) {
-        if self.phase == Phase::Connecting {
+        if matches!(self.phase, Phase::Connecting | Phase::ExpectAuth) {
             self.refuse(code);
         }
     }
 
-    fn refuse(&mut self, code: ReasonCode) {
+    pub(crate) fn refuse(&mut self, code: ReasonCode) {
+        self.refuse_with(code, None, CloseReason::ConnectRefused(code));
+    }
+
+    /// CONNACK with `code` (and, for an MQTT 5 client that accepts them, `reason` as its
+    /// Reason String), then close for `why`. The will is never published.
+    pub(crate) fn refuse_with(
+        &mut self,
+        code: ReasonCode,
+        reason: Option<MqttString>,
+        why: CloseReason,
+    ) {
         self.pending_connect = None;
         self.will = None;
-        self.transmit
-            .push_back(Packet::ConnAck(Box::new(ConnAck::new(false, code))));
-        self.close(CloseReason::ConnectRefused(code), false);
+        let mut connack = ConnAck::new(false, code);
+        if self.version == Some(ProtocolVersion::V5) && self.problem_information {
+            connack.properties.reason_string = reason;
+        }
+        self.transmit.push_back(Packet::ConnAck(Box::new(connack)));
+        self.close(why, false);
     }
 
     fn connack_properties(&self, pending: &PendingConnect) -> ConnAckProperties {
@@ -246,6 +268,15 @@ impl Session {
             p.shared_subscription_available = Some(false);
         }
         p.server_keep_alive = pending.server_keep_alive;
+        // [MQTT-4.12.0-5]: the method of the CONNECT in a successful CONNACK; [MQTT-4.12.0-6]:
+        // none without one.
+        if let Some(method) = &self.auth_method {
+            p.authentication_method = Some(MqttString::clone(method));
+            p.authentication_data = pending.auth_data.clone();
+        }
+        if self.problem_information {
+            p.reason_string = pending.reason.clone();
+        }
         if pending.request_response_information {
             p.response_information = config
                 .response_information

@@ -67,6 +67,7 @@ mod config;
 mod inflight;
 mod keep_alive;
 mod machine;
+mod machine_auth;
 mod machine_connect;
 mod machine_flow;
 mod message;
@@ -78,8 +79,9 @@ mod state;
 mod topic_alias;
 
 pub use command::{
-    Close, CloseReason, Command, ConnectRequest, FilterOutcome, FilterRequest, PublishAck,
-    PublishOutcome, PublishRequest, SubscribeRequest, UnsubscribeRequest, WillMessage,
+    AuthRequest, AuthStep, Close, CloseReason, Command, ConnectRequest, FilterOutcome,
+    FilterRequest, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
+    UnsubscribeRequest, WillMessage,
 };
 pub use config::SessionConfig;
 pub use machine::Session;

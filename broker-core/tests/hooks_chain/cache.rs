@@ -51,6 +51,35 @@ async fn a_cached_decision_answers_without_the_hook_until_it_expires() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_cache_answers_synchronously_when_it_can() {
+    let log = new_log();
+    let c = client("c");
+    // No hook authorizes publishes: allowed, no hook asked.
+    let none = HookChain::builder().build();
+    assert_eq!(
+        none.cached_publish_decision(&publish(&c, "a")),
+        Some(Authorization::Allowed)
+    );
+    let chain = HookChain::builder()
+        .hook(cached_allow(&log, Duration::from_secs(10)))
+        .build();
+    assert_eq!(chain.cached_publish_decision(&publish(&c, "a")), None);
+    assert!(calls(&log).is_empty(), "the cache lookup asks no hook");
+    assert!(chain
+        .authorize_publish(&publish(&c, "a"))
+        .await
+        .is_allowed());
+    assert_eq!(
+        chain.cached_publish_decision(&publish(&c, "a")),
+        Some(Authorization::Allowed)
+    );
+    assert_eq!(chain.cached_publish_decision(&publish(&c, "b")), None);
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(chain.cached_publish_decision(&publish(&c, "a")), None);
+    assert_eq!(calls(&log), ["cached:publish"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn denials_are_cached_with_their_reason() {
     let log = new_log();
     let refusal = Refusal::new(ReasonCode::QuotaExceeded).with_reason(reason("later"));

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use broker_core::hooks::{
-    AllowAll, AuthDecision, AuthOutcome, AuthSuccess, AuthenticateRequest, Authorization,
-    AuthzDecision, EnhancedAuth, FailurePolicy, HookChain, HookOptions, Interest, Refusal,
+    AllowAll, Anonymous, AuthDecision, AuthOutcome, AuthSuccess, AuthenticateRequest,
+    Authorization, AuthzDecision, EnhancedAuth, FailurePolicy, HookChain, HookOptions, Interest,
+    Refusal,
 };
 use broker_core::types::ReasonCode;
 
@@ -199,6 +200,50 @@ async fn all_next_with_required_authentication_is_not_authorized() {
             .await
             .is_allowed());
     }
+}
+
+#[tokio::test]
+async fn a_listener_policy_replaces_the_chains_anonymous_policy() {
+    let log = new_log();
+    let strict = HookChain::builder()
+        .hook(Scripted::new("a", &log))
+        .require_authentication()
+        .build();
+    let request = connect(user("c", "nobody"));
+    let outcome = strict.authenticate_with(&request, Anonymous::Allow).await;
+    assert!(outcome.is_allowed());
+    let lenient = strict.to_builder().anonymous(Anonymous::Allow).build();
+    let outcome = lenient.authenticate_with(&request, Anonymous::Deny).await;
+    assert_eq!(outcome.reason_code(), ReasonCode::NotAuthorized);
+    // A hook's own decision still wins.
+    let allowing = HookChain::builder()
+        .hook(Scripted::new("yes", &log).auth(Answer::Decide(AuthDecision::allow())))
+        .build();
+    let outcome = allowing.authenticate_with(&request, Anonymous::Deny).await;
+    assert!(outcome.is_allowed());
+}
+
+#[tokio::test]
+async fn to_builder_keeps_the_hooks_their_options_and_the_policy() {
+    let log = new_log();
+    let chain = HookChain::builder()
+        .hook(Scripted::new("a", &log))
+        .hook_with(
+            Scripted::new("b", &log).authz(Answer::Fail),
+            HookOptions::default().on_authorize_failure(FailurePolicy::Next),
+        )
+        .require_authentication()
+        .build();
+    let copy = chain
+        .to_builder()
+        .hook(Scripted::new("c", &log).authz(Answer::Decide(AuthzDecision::allow())))
+        .build();
+    assert_eq!(copy.hook_names().collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(copy.anonymous(), Anonymous::Deny);
+    let c = client("c");
+    // b fails and its Next policy asks c, which allows.
+    assert!(copy.authorize_publish(&publish(&c, "t")).await.is_allowed());
+    assert_eq!(calls(&log), ["a:publish", "b:publish", "c:publish"]);
 }
 
 #[tokio::test]

@@ -7,15 +7,15 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use broker_core::codec::{
-    Ack, ConnAck, Connect, Decoder, Disconnect, Packet, Publish, QosPid, SubAck, Subscribe,
-    SubscribeProperties, Subscription, SubscriptionOptions,
+    Ack, Auth, AuthProperties, ConnAck, Connect, Decoder, Disconnect, Packet, Publish, QosPid,
+    SubAck, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions,
 };
 use broker_core::config::{BrokerConfig, ListenerConfig};
 use broker_core::types::{
-    ClientId, PacketId, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName,
+    ClientId, MqttString, PacketId, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName,
 };
 use broker_core::Broker;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -61,6 +61,18 @@ pub(crate) async fn start_with(config: BrokerConfig) -> (Broker, SocketAddr) {
 /// A broker with the test configuration.
 pub(crate) async fn start() -> (Broker, SocketAddr) {
     start_with(config()).await
+}
+
+/// A broker from `builder` (which sets the configuration and the hooks), and its first
+/// listener's address.
+pub(crate) async fn start_built(builder: broker_core::BrokerBuilder) -> (Broker, SocketAddr) {
+    init_logging();
+    let broker = timeout(WAIT, builder.start())
+        .await
+        .expect("start timed out")
+        .expect("broker starts");
+    let addr = broker.local_addrs()[0].1;
+    (broker, addr)
 }
 
 pub(crate) fn topic(s: &str) -> TopicName {
@@ -310,6 +322,63 @@ impl Client {
 }
 
 impl Client {
+    /// The next packet, which must be a CONNACK.
+    pub(crate) async fn expect_connack(&mut self) -> ConnAck {
+        match self.recv().await {
+            Some(Packet::ConnAck(ack)) => *ack,
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+    }
+
+    /// Sends an AUTH (MQTT 5) with `code`, `method` and `data`.
+    pub(crate) async fn send_auth(&mut self, code: ReasonCode, method: &str, data: &[u8]) {
+        let properties = AuthProperties {
+            authentication_method: Some(MqttString::new(method).unwrap()),
+            authentication_data: Some(Bytes::copy_from_slice(data)),
+            ..AuthProperties::default()
+        };
+        self.send(Packet::Auth(Auth { code, properties })).await;
+    }
+
+    /// The next packet, which must be an AUTH.
+    pub(crate) async fn expect_auth(&mut self) -> Auth {
+        match self.recv().await {
+            Some(Packet::Auth(auth)) => auth,
+            other => panic!("expected AUTH, got {other:?}"),
+        }
+    }
+
+    /// The next packet, which must be a DISCONNECT; then the connection must close.
+    pub(crate) async fn expect_disconnect(&mut self) -> Disconnect {
+        let disconnect = match self.recv().await {
+            Some(Packet::Disconnect(disconnect)) => disconnect,
+            other => panic!("expected DISCONNECT, got {other:?}"),
+        };
+        let rest = self.until_closed().await;
+        assert!(rest.is_empty(), "after DISCONNECT: {rest:?}");
+        disconnect
+    }
+
+    /// Publishes at QoS 1 or 2 and returns the PUBACK or PUBREC (the QoS 2 exchange is
+    /// not completed).
+    pub(crate) async fn publish_for_ack(&mut self, t: &str, qos: QoS, id: u16) -> Ack {
+        let mut publish = Publish::new(topic(t), "x".into());
+        publish.qos_pid = match qos {
+            QoS::AtMostOnce => panic!("QoS 0 has no acknowledgement"),
+            QoS::AtLeastOnce => QosPid::AtLeastOnce(pid(id)),
+            QoS::ExactlyOnce => QosPid::ExactlyOnce(pid(id)),
+        };
+        self.send(Packet::Publish(publish)).await;
+        match (qos, self.recv().await) {
+            (QoS::AtLeastOnce, Some(Packet::PubAck(ack)))
+            | (QoS::ExactlyOnce, Some(Packet::PubRec(ack))) => {
+                assert_eq!(ack.packet_id, pid(id));
+                ack
+            }
+            (_, other) => panic!("expected the acknowledgement of {t}, got {other:?}"),
+        }
+    }
+
     /// The socket, to send bytes the codec would refuse to encode.
     pub(crate) fn raw(&mut self) -> &mut TcpStream {
         &mut self.stream

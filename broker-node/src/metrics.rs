@@ -1,0 +1,259 @@
+//! The Prometheus endpoint: `GET /metrics` on the configured address.
+//!
+//! Metrics go through the `metrics` facade. The engine records what is measured per event
+//! (hook latency histograms, hook failures) straight into it; the broker's counters and
+//! gauges ([`BrokerStats`]) are copied into it on every scrape, just before the Prometheus
+//! recorder renders, so a scrape reads exact counters without the publish path paying for a
+//! metrics call per packet. Names and labels are listed in `docs/metrics.md`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use broker_core::{BrokerHandle, BrokerStats, PerQos};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+/// The path Prometheus scrapes.
+const PATH: &str = "/metrics";
+
+/// Bucket bounds of the hook latency histograms, in seconds: 10 µs to 5 s.
+const HOOK_BUCKETS: [f64; 14] = [
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05,
+    0.25, 1.0, 5.0,
+];
+
+/// Installs the Prometheus recorder as the process's `metrics` recorder. Call it before the
+/// broker starts, so that the engine's first hook calls are recorded.
+pub(crate) fn install() -> anyhow::Result<PrometheusHandle> {
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("skein_hook_duration_seconds".to_owned()),
+            &HOOK_BUCKETS,
+        )
+        .context("configuring the Prometheus histogram buckets")?
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder)
+        .map_err(|error| anyhow::anyhow!("installing the metrics recorder: {error}"))?;
+    describe();
+    Ok(handle)
+}
+
+/// Binds `addr` and serves `/metrics` until the task is dropped.
+pub(crate) async fn bind(
+    addr: SocketAddr,
+    prometheus: PrometheusHandle,
+    broker: BrokerHandle,
+) -> anyhow::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics endpoint on {addr}"))?;
+    let bound = listener
+        .local_addr()
+        .context("reading the metrics address")?;
+    Ok((bound, serve(listener, prometheus, broker)))
+}
+
+async fn serve(listener: TcpListener, prometheus: PrometheusHandle, broker: BrokerHandle) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "Metrics endpoint: accept failed.");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let prometheus = prometheus.clone();
+        let broker = broker.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let response = respond(&request, &prometheus, &broker);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "Metrics endpoint: connection error.");
+            }
+        });
+    }
+}
+
+/// Answers one request: the metrics for `GET /metrics`, 404 or 405 otherwise.
+fn respond(
+    request: &Request<Incoming>,
+    prometheus: &PrometheusHandle,
+    broker: &BrokerHandle,
+) -> Response<Full<Bytes>> {
+    let status = if request.uri().path() != PATH {
+        StatusCode::NOT_FOUND
+    } else if request.method() != Method::GET && request.method() != Method::HEAD {
+        StatusCode::METHOD_NOT_ALLOWED
+    } else {
+        record(&broker.stats());
+        let body = prometheus.render();
+        return Response::builder()
+            .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+    };
+    let mut response = Response::new(Full::new(Bytes::from(
+        status.canonical_reason().unwrap_or("error"),
+    )));
+    *response.status_mut() = status;
+    response
+}
+
+/// Copies the broker's figures into the recorder.
+fn record(stats: &BrokerStats) {
+    gauge!("skein_uptime_seconds").set(stats.uptime.as_secs_f64());
+    gauge!("skein_connections_open").set(stats.connections_open as f64);
+    counter!("skein_connections_accepted_total").absolute(stats.connections_accepted);
+    counter!("skein_connections_refused_total").absolute(stats.connections_refused);
+    counter!("skein_auth_failures_total").absolute(stats.auth_failures);
+    gauge!("skein_clients_connected").set(stats.clients_connected as f64);
+    gauge!("skein_clients_maximum").set(stats.clients_maximum as f64);
+    gauge!("skein_sessions_offline").set(stats.sessions_offline as f64);
+    counter!("skein_sessions_expired_total").absolute(stats.sessions_expired);
+    counter!("skein_takeovers_total").absolute(stats.takeovers);
+    counter!("skein_packets_received_total").absolute(stats.packets_received);
+    counter!("skein_packets_sent_total").absolute(stats.packets_sent);
+    counter!("skein_bytes_received_total").absolute(stats.bytes_received);
+    counter!("skein_bytes_sent_total").absolute(stats.bytes_sent);
+    per_qos("skein_messages_received_total", &stats.publish_received);
+    per_qos("skein_messages_sent_total", &stats.publish_sent);
+    counter!("skein_message_bytes_received_total").absolute(stats.publish_bytes_received);
+    counter!("skein_message_bytes_sent_total").absolute(stats.publish_bytes_sent);
+    counter!("skein_messages_queued_total").absolute(stats.messages_queued);
+    for (reason, count) in stats.dropped.by_reason() {
+        counter!("skein_messages_dropped_total", "reason" => reason).absolute(count);
+    }
+    counter!("skein_wills_published_total").absolute(stats.wills_published);
+    gauge!("skein_subscriptions").set(stats.subscriptions as f64);
+    gauge!("skein_retained_messages").set(stats.retained_messages as f64);
+    gauge!("skein_queued_messages").set(stats.queued_messages as f64);
+    gauge!("skein_queued_bytes").set(stats.queued_bytes as f64);
+}
+
+fn per_qos(name: &'static str, counts: &PerQos) {
+    counter!(name, "qos" => "0").absolute(counts.qos0);
+    counter!(name, "qos" => "1").absolute(counts.qos1);
+    counter!(name, "qos" => "2").absolute(counts.qos2);
+}
+
+/// The `# HELP` lines.
+fn describe() {
+    describe_gauge!(
+        "skein_uptime_seconds",
+        Unit::Seconds,
+        "Time since the broker started."
+    );
+    describe_gauge!(
+        "skein_connections_open",
+        "Network connections open now, with or without an accepted CONNECT."
+    );
+    describe_counter!(
+        "skein_connections_accepted_total",
+        "Network connections accepted."
+    );
+    describe_counter!(
+        "skein_connections_refused_total",
+        "CONNECTs refused for the connection limit."
+    );
+    describe_counter!(
+        "skein_auth_failures_total",
+        "CONNECTs and re-authentications refused by authentication."
+    );
+    describe_gauge!(
+        "skein_clients_connected",
+        "Clients connected now (CONNECT accepted)."
+    );
+    describe_gauge!("skein_clients_maximum", "Most clients connected at once.");
+    describe_gauge!(
+        "skein_sessions_offline",
+        "Persistent sessions whose client is not connected."
+    );
+    describe_counter!(
+        "skein_sessions_expired_total",
+        "Sessions ended by their Session Expiry Interval."
+    );
+    describe_counter!(
+        "skein_takeovers_total",
+        "Client identifiers taken over by a new connection."
+    );
+    describe_counter!(
+        "skein_packets_received_total",
+        "MQTT packets received from clients, every type."
+    );
+    describe_counter!(
+        "skein_packets_sent_total",
+        "MQTT packets sent to clients, every type."
+    );
+    describe_counter!(
+        "skein_bytes_received_total",
+        Unit::Bytes,
+        "Bytes read from client connections."
+    );
+    describe_counter!(
+        "skein_bytes_sent_total",
+        Unit::Bytes,
+        "Bytes written to client connections."
+    );
+    describe_counter!(
+        "skein_messages_received_total",
+        "PUBLISH packets received from clients, by QoS."
+    );
+    describe_counter!(
+        "skein_messages_sent_total",
+        "PUBLISH packets sent to clients, by QoS (retransmissions included)."
+    );
+    describe_counter!(
+        "skein_message_bytes_received_total",
+        Unit::Bytes,
+        "Payload bytes of the PUBLISH packets received."
+    );
+    describe_counter!(
+        "skein_message_bytes_sent_total",
+        Unit::Bytes,
+        "Payload bytes of the PUBLISH packets sent."
+    );
+    describe_counter!(
+        "skein_messages_queued_total",
+        "Copies of messages queued for subscribers."
+    );
+    describe_counter!(
+        "skein_messages_dropped_total",
+        "Copies of messages dropped, by reason."
+    );
+    describe_counter!("skein_wills_published_total", "Wills published.");
+    describe_gauge!(
+        "skein_subscriptions",
+        "Subscriptions in the router (one per session and filter)."
+    );
+    describe_gauge!("skein_retained_messages", "Retained messages held.");
+    describe_gauge!(
+        "skein_queued_messages",
+        "Messages waiting in sessions' queues."
+    );
+    describe_gauge!(
+        "skein_queued_bytes",
+        Unit::Bytes,
+        "Bytes of the messages waiting in sessions' queues."
+    );
+    describe_histogram!(
+        "skein_hook_duration_seconds",
+        Unit::Seconds,
+        "Time a hook took to answer, by hook and hook point."
+    );
+    describe_counter!(
+        "skein_hook_failures_total",
+        "Hook calls that failed (error or timeout), by hook, hook point and kind."
+    );
+}

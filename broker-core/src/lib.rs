@@ -40,7 +40,11 @@ pub mod router;
 mod runtime;
 pub mod session;
 pub mod store;
+#[cfg(feature = "runtime")]
+mod tls_error;
 pub mod types;
 
 #[cfg(feature = "runtime")]
 pub use broker::{Broker, BrokerBuilder, BrokerError, BrokerHandle, BrokerStats, Subscription};
+#[cfg(feature = "runtime")]
+pub use tls_error::{TlsError, TlsFile};

@@ -15,21 +15,21 @@
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
 use bytes::BytesMut;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use super::control::ControlSlot;
+use super::listener::Listener;
 use super::log_lines::{Direction, PacketLine};
 use super::mailbox::{Mailbox, SubscriberKey};
 use super::routing;
 use super::shared::{now, RunState, Shared};
 use super::tasks::TaskGuard;
+use super::transport::{Io, Socket, Stream};
 use crate::codec::{Decoder, Packet};
 use crate::router::Delivery as Route;
 use crate::session::{Close, Command, DeliverOutcome as Delivery, Session};
@@ -79,7 +79,10 @@ pub(crate) struct Connection {
     pub(crate) shared: Counted,
     pub(crate) session: Session,
     pub(crate) peer: SocketAddr,
-    socket: Socket,
+    /// The listener the connection came in on: its name and settings.
+    pub(crate) listener: Arc<Listener>,
+    /// The byte stream (TCP, TLS or WebSocket).
+    pub(crate) socket: Socket,
     read_buf: BytesMut,
     write_buf: BytesMut,
     decoder: Decoder,
@@ -130,33 +133,6 @@ pub(crate) struct RouteBuffers {
     pub(crate) blocked: Vec<routing::Blocked>,
 }
 
-/// The connection's socket. Dropped, it shuts its write side down before it closes, as the
-/// write half of a split socket does: the client sees the end of the stream (FIN) first.
-struct Socket(TcpStream);
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        // A TCP socket's shutdown is immediate: this poll completes it.
-        let mut cx = Context::from_waker(Waker::noop());
-        let _ = std::pin::Pin::new(&mut self.0).poll_shutdown(&mut cx);
-    }
-}
-
-/// Writes what the socket takes now of `buf`, waiting for it to be writable.
-fn poll_write_some(
-    stream: &TcpStream,
-    buf: &[u8],
-    cx: &mut Context<'_>,
-) -> Poll<std::io::Result<usize>> {
-    loop {
-        std::task::ready!(stream.poll_write_ready(cx))?;
-        match stream.try_write(buf) {
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-            other => return Poll::Ready(other),
-        }
-    }
-}
-
 /// The broker's shared state, as a connection holds it: the connection is counted in
 /// [`Shared::connections`] while it lives.
 pub(crate) struct Counted(Arc<Shared>);
@@ -183,11 +159,12 @@ impl Drop for Counted {
 /// in its future, beside the connection built from them, for the connection's whole life.
 pub(crate) fn serve(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    stream: Stream,
     peer: SocketAddr,
+    listener: Arc<Listener>,
     guard: TaskGuard,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let mut connection = Connection::new(shared, stream, peer, guard);
+    let mut connection = Connection::new(shared, stream, peer, listener, guard);
     async move {
         connection.run().await;
         // The end runs once per connection, so its future (a bounded flush, the session's
@@ -199,14 +176,16 @@ pub(crate) fn serve(
 
 impl Connection {
     /// The state of a connection just accepted, counted in [`Shared::connections`].
-    fn new(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, guard: TaskGuard) -> Self {
+    fn new(
+        shared: Arc<Shared>,
+        stream: Stream,
+        peer: SocketAddr,
+        listener: Arc<Listener>,
+        guard: TaskGuard,
+    ) -> Self {
         shared
             .connections
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        // MQTT packets are small and latency matters more than segment count.
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%peer, %error, "Could not set TCP_NODELAY.");
-        }
         let session = Session::new(Arc::clone(&shared.session_config), now());
         let decoder = Decoder::new().max_packet_size(shared.session_config.decoder_limit());
         let run_state = shared.run_state.subscribe();
@@ -214,6 +193,7 @@ impl Connection {
             shared: Counted(shared),
             session,
             peer,
+            listener,
             socket: Socket(stream),
             read_buf: BytesMut::new(),
             write_buf: BytesMut::new(),
@@ -298,9 +278,14 @@ impl Connection {
                 match command {
                     // Once per connection, and its future (a takeover waits for the old
                     // connection) is larger than the rest: on the heap, not in every task.
-                    Command::Connect(request) => {
-                        Pending::Connect(Box::pin(self.on_connect(request)))
-                    }
+                    // With use_identity_as_username the certificate names the user.
+                    Command::Connect(request) => match self.certificate_identity(request) {
+                        Ok(request) => Pending::Connect(Box::pin(self.on_connect(request))),
+                        Err(code) => {
+                            self.session.reject(code, now());
+                            Pending::Done
+                        }
+                    },
                     Command::Publish(request) => match self.on_publish(request) {
                         // Boxed: the rare waiting path stays out of every connection's task.
                         Some(wait) => Pending::Publish(Box::pin(self.finish_publish(wait))),
@@ -415,6 +400,7 @@ impl Connection {
             && self.session.is_connected()
             && self.write_buf.len() < WRITE_HIGH_WATER;
         let can_read = self.read_open && self.write_buf.len() < READ_PAUSE;
+        let can_io = can_read || !self.write_buf.is_empty() || self.socket.0.unflushed();
         tokio::select! {
             biased;
             () = self.control.takeover_requested() => self.on_takeover(),
@@ -423,21 +409,16 @@ impl Connection {
                 self.on_run_state(state);
             }
             // Readiness polled in place, not futures of the socket: one unsplit socket (no
-            // shared allocation), and nothing added to every task.
-            written = poll_fn(|cx| poll_write_some(&self.socket.0, &self.write_buf, cx)), if !self.write_buf.is_empty() => {
-                match written {
-                    Ok(0) | Err(_) => self.on_lost(Lost::Error),
-                    Ok(n) => {
-                        self.write_buf.advance(n);
-                        if self.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.write_buf.capacity()) {
-                            self.write_buf = BytesMut::new();
-                        }
+            // shared allocation), and nothing added to every task. Writing goes first.
+            io = poll_fn(|cx| self.socket.0.poll_io(cx, &self.write_buf, can_read, &mut self.read_buf)), if can_io => match io {
+                Io::Written(Ok(0) | Err(_)) | Io::Readable(Err(_)) => self.on_lost(Lost::Error),
+                Io::Written(Ok(n)) => {
+                    self.write_buf.advance(n);
+                    if self.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.write_buf.capacity()) {
+                        self.write_buf = BytesMut::new();
                     }
                 }
-            }
-            readable = poll_fn(|cx| self.socket.0.poll_read_ready(cx)), if can_read => match readable {
-                Ok(()) => self.on_readable().await,
-                Err(_) => self.on_lost(Lost::Error),
+                Io::Readable(Ok(())) => self.on_readable().await,
             },
             // The futures themselves, not wrappers: each adds its size to every task.
             () = wake_up(self.key.as_ref().map(|key| &**key.mailbox())).notified(), if can_pull => {}

@@ -11,6 +11,10 @@
 //! - [`listener`] and [`connection`]: one task per listener, one per connection, driving the
 //!   session in the order its contract fixes (commands, then transmissions), with the
 //!   commands carried out in [`connect`], [`commands`] and [`close`].
+//! - [`transport`]: the connection's byte stream, plain TCP (the fast path), TLS
+//!   ([`transport_tls`]) or WebSocket ([`transport_ws`]); their handshakes
+//!   ([`transport_handshake`]) run in the connection's task; [`transport_identity`] gives the
+//!   client certificate and its CN to the CONNECT.
 //! - [`sweeper`]: timers of sessions with no connection (delayed wills, expiry) and of
 //!   retained messages.
 //! - [`local`]: in-process subscribers of the embedding API.
@@ -39,3 +43,8 @@ pub(crate) mod shared;
 pub(crate) mod stats;
 pub(crate) mod sweeper;
 pub(crate) mod tasks;
+pub(crate) mod transport;
+pub(crate) mod transport_handshake;
+pub(crate) mod transport_identity;
+pub(crate) mod transport_tls;
+pub(crate) mod transport_ws;

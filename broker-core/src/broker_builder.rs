@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::broker::Broker;
 use crate::broker_error::BrokerError;
-use crate::config::{BrokerConfig, ListenerConfig};
+use crate::config::{BrokerConfig, ListenerConfig, Transport};
 use crate::runtime::listener::{self, Listener};
 use crate::runtime::shared::Shared;
 use crate::runtime::{persist, sweeper};
@@ -141,10 +141,16 @@ impl BrokerBuilder {
         tokio::spawn(persist::run(Arc::clone(&shared), guard));
         let mut local_addrs = Vec::with_capacity(bound.len());
         for (listener, addr, socket) in bound {
-            tracing::info!(
-                "Opening ipv{} listen socket on port {} ({}).",
-                if addr.is_ipv4() { 4 } else { 6 },
-                addr.port(),
+            // Mosquitto's words: "ipv4", "ipv6", or "websockets" for a WebSocket listener.
+            let kind = match (&listener.config.transport, addr.is_ipv4()) {
+                (Transport::WebSocket { .. }, _) => "websockets",
+                (Transport::Mqtt, true) => "ipv4",
+                (Transport::Mqtt, false) => "ipv6",
+            };
+            tracing::info!("Opening {kind} listen socket on port {}.", addr.port());
+            tracing::debug!(
+                "Listener {} on {addr} speaks {}.",
+                listener.name,
                 listener.config.scheme()
             );
             local_addrs.push((listener.config.name.clone(), addr));

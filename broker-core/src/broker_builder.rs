@@ -9,12 +9,12 @@ use tokio::net::TcpListener;
 
 use crate::broker::Broker;
 use crate::broker_error::BrokerError;
-use crate::config::{BrokerConfig, ListenerConfig};
+use crate::config::{BrokerConfig, ListenerConfig, Transport};
 use crate::hooks::{Anonymous, Hook, HookChain, HookChainBuilder, HookOptions};
 use crate::runtime::hooks::{watch_event_task, RuntimeHooks};
-use crate::runtime::listener::Listener;
+use crate::runtime::listener::{self, Listener};
 use crate::runtime::shared::Shared;
-use crate::runtime::{listener, persist, sweeper, sys_topics};
+use crate::runtime::{persist, sweeper, sys_topics};
 use crate::store::{MemoryStore, SessionStore};
 
 /// How a [`Broker`] is built: its configuration, session store and hooks, then
@@ -140,6 +140,7 @@ impl BrokerBuilder {
     /// # Errors
     ///
     /// [`BrokerError::Bind`] if a listener cannot bind (nothing is left running then),
+    /// [`BrokerError::Tls`] if a listener's TLS files cannot be used,
     /// [`BrokerError::DuplicateListener`] if two listeners share a name.
     pub async fn start(self) -> Result<Broker, BrokerError> {
         let mut names = HashSet::new();
@@ -150,13 +151,15 @@ impl BrokerBuilder {
         }
         let mut bound = Vec::with_capacity(self.config.listeners.len());
         for config in &self.config.listeners {
+            let listener = Listener::new(config.clone()).map_err(|source| BrokerError::Tls {
+                name: config.name.clone(),
+                source,
+            })?;
             let socket = TcpListener::bind(config.bind)
                 .await
                 .and_then(|socket| Ok((socket.local_addr()?, socket)));
             match socket {
-                Ok((addr, socket)) => {
-                    bound.push((config.name.clone(), addr, socket, Listener::new(config)))
-                }
+                Ok((addr, socket)) => bound.push((Arc::new(listener), addr, socket)),
                 Err(source) => {
                     return Err(BrokerError::Bind {
                         name: config.name.clone(),
@@ -184,21 +187,22 @@ impl BrokerBuilder {
         let guard = shared.background_tasks.guard();
         tokio::spawn(persist::run(Arc::clone(&shared), guard));
         let mut local_addrs = Vec::with_capacity(bound.len());
-        for (name, addr, socket, info) in bound {
-            tracing::info!(
-                "Opening ipv{} listen socket on port {}.",
-                if addr.is_ipv4() { 4 } else { 6 },
-                addr.port()
+        for (listener, addr, socket) in bound {
+            // Mosquitto's words: "ipv4", "ipv6", or "websockets" for a WebSocket listener.
+            let kind = match (&listener.config.transport, addr.is_ipv4()) {
+                (Transport::WebSocket { .. }, _) => "websockets",
+                (Transport::Mqtt, true) => "ipv4",
+                (Transport::Mqtt, false) => "ipv6",
+            };
+            tracing::info!("Opening {kind} listen socket on port {}.", addr.port());
+            tracing::debug!(
+                "Listener {} on {addr} speaks {}.",
+                listener.name,
+                listener.config.scheme()
             );
-            local_addrs.push((name.clone(), addr));
+            local_addrs.push((listener.config.name.clone(), addr));
             let guard = shared.network_tasks.guard();
-            tokio::spawn(listener::run(
-                Arc::clone(&shared),
-                socket,
-                name,
-                info,
-                guard,
-            ));
+            tokio::spawn(listener::run(Arc::clone(&shared), socket, listener, guard));
         }
         let guard = shared.background_tasks.guard();
         tokio::spawn(sweeper::run(Arc::clone(&shared), guard));

@@ -19,6 +19,16 @@ pub enum BrokerError {
         #[source]
         source: std::io::Error,
     },
+    /// A listener's TLS settings cannot be used (a certificate or key file unreadable or
+    /// invalid).
+    #[error("listener `{name}`: {source}")]
+    Tls {
+        /// The listener's name.
+        name: String,
+        /// What is wrong, naming the file.
+        #[source]
+        source: crate::TlsError,
+    },
     /// Two listeners have the same name.
     #[error("two listeners are named `{0}`")]
     DuplicateListener(String),

@@ -2,6 +2,7 @@
 //! from files and the command line is the node binary's job.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::session::SessionConfig;
@@ -47,10 +48,22 @@ impl Default for BrokerConfig {
     }
 }
 
-/// One listening socket.
+/// One listening socket: where it binds, how MQTT travels over it (plain or inside
+/// WebSocket frames) and whether TLS wraps it.
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use broker_core::config::{ListenerConfig, TlsConfig};
+///
+/// let bind: SocketAddr = "127.0.0.1:8884".parse().unwrap();
+/// let wss = ListenerConfig::websocket("browsers", bind)
+///     .with_tls(TlsConfig::new("server.pem", "server.key").client_ca("ca.pem", true));
+/// assert_eq!(wss.transport.websocket_path(), Some("/mqtt"));
+/// assert!(wss.tls.is_some());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerConfig {
-    /// The listener's name, used in logs and (later) in per-listener settings.
+    /// The listener's name, used in logs and in the requests hooks get.
     pub name: String,
     /// The address to bind; port 0 picks a free port
     /// ([`Broker::local_addrs`](crate::Broker::local_addrs) tells which).
@@ -59,16 +72,64 @@ pub struct ListenerConfig {
     /// refuses them (CONNACK 0x87, MQTT 3 return code 5), `Some(true)` lets them in, `None`
     /// follows the hook chain's [`Anonymous`](crate::hooks::Anonymous) policy. Default `None`.
     pub allow_anonymous: Option<bool>,
+    /// How MQTT packets travel over the (TCP or TLS) stream. Default [`Transport::Mqtt`].
+    pub transport: Transport,
+    /// TLS on this listener: the server's certificate and key, and client certificates.
+    /// `None`: plain TCP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl ListenerConfig {
-    /// A plain TCP listener.
+    /// A plain TCP listener (MQTT straight over TCP, port 1883 by convention).
     #[must_use]
     pub fn tcp(name: impl Into<String>, bind: SocketAddr) -> Self {
         ListenerConfig {
             name: name.into(),
             bind,
             allow_anonymous: None,
+            transport: Transport::Mqtt,
+            tls: None,
+        }
+    }
+
+    /// MQTT over TLS (port 8883 by convention).
+    #[must_use]
+    pub fn tls(name: impl Into<String>, bind: SocketAddr, tls: TlsConfig) -> Self {
+        ListenerConfig::tcp(name, bind).with_tls(tls)
+    }
+
+    /// MQTT over WebSocket on the default path [`Transport::DEFAULT_WEBSOCKET_PATH`]; add
+    /// [`with_tls`](Self::with_tls) for secure WebSocket (`wss://`).
+    #[must_use]
+    pub fn websocket(name: impl Into<String>, bind: SocketAddr) -> Self {
+        ListenerConfig {
+            transport: Transport::websocket(),
+            ..ListenerConfig::tcp(name, bind)
+        }
+    }
+
+    /// The same listener with TLS.
+    #[must_use]
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The same listener with `transport`.
+    #[must_use]
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The URL scheme a client uses for this listener: `mqtt`, `mqtts`, `ws` or `wss`.
+    #[must_use]
+    pub fn scheme(&self) -> &'static str {
+        match (&self.transport, self.tls.is_some()) {
+            (Transport::Mqtt, false) => "mqtt",
+            (Transport::Mqtt, true) => "mqtts",
+            (Transport::WebSocket { .. }, false) => "ws",
+            (Transport::WebSocket { .. }, true) => "wss",
         }
     }
 
@@ -76,6 +137,98 @@ impl ListenerConfig {
     #[must_use]
     pub fn allow_anonymous(mut self, allow: bool) -> Self {
         self.allow_anonymous = Some(allow);
+        self
+    }
+}
+
+/// How MQTT packets travel over a listener's byte stream.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// MQTT packets straight on the stream.
+    #[default]
+    Mqtt,
+    /// MQTT over WebSocket (MQTT 5.0 §6): an HTTP upgrade on `path` with the subprotocol
+    /// `mqtt` (or `mqttv3.1`), then the packets in binary frames. A request for another path
+    /// is answered 404; a text frame closes the connection [MQTT-6.0.0-1].
+    WebSocket {
+        /// The HTTP path clients connect to, starting with `/`.
+        path: String,
+    },
+}
+
+impl Transport {
+    /// The path MQTT clients use by default: `/mqtt`.
+    pub const DEFAULT_WEBSOCKET_PATH: &'static str = "/mqtt";
+
+    /// WebSocket on [`Self::DEFAULT_WEBSOCKET_PATH`].
+    #[must_use]
+    pub fn websocket() -> Self {
+        Transport::WebSocket {
+            path: Self::DEFAULT_WEBSOCKET_PATH.to_owned(),
+        }
+    }
+
+    /// The WebSocket path, or `None` for plain MQTT.
+    #[must_use]
+    pub fn websocket_path(&self) -> Option<&str> {
+        match self {
+            Transport::Mqtt => None,
+            Transport::WebSocket { path } => Some(path),
+        }
+    }
+}
+
+/// TLS on a listener: PEM files read when the broker starts (TLS 1.2 and 1.3).
+///
+/// The names follow Mosquitto's `certfile`, `keyfile`, `cafile`, `require_certificate` and
+/// `use_identity_as_username`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The server's certificate chain, PEM: its own certificate first, then the
+    /// intermediates (Mosquitto's `certfile`).
+    pub cert_chain: PathBuf,
+    /// The server's private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC) (`keyfile`).
+    pub private_key: PathBuf,
+    /// The certificate authorities, PEM, that client certificates are verified against
+    /// (`cafile`). `None`: clients are not asked for a certificate.
+    pub client_ca: Option<PathBuf>,
+    /// Whether a client must present a certificate signed by [`client_ca`](Self::client_ca);
+    /// a client without one fails the TLS handshake. When `false` a client may present none,
+    /// but one it presents must verify. Needs `client_ca`.
+    pub require_certificate: bool,
+    /// Whether the Common Name (CN) of the client certificate's subject replaces the CONNECT
+    /// User Name (and the password is ignored, as Mosquitto does). A client with no
+    /// certificate, or one without a CN, is refused with CONNACK 0x86 (3.x: return code 4).
+    /// Needs `client_ca`.
+    pub use_identity_as_username: bool,
+}
+
+impl TlsConfig {
+    /// TLS with the server's certificate chain and key; no client certificates.
+    #[must_use]
+    pub fn new(cert_chain: impl Into<PathBuf>, private_key: impl Into<PathBuf>) -> Self {
+        TlsConfig {
+            cert_chain: cert_chain.into(),
+            private_key: private_key.into(),
+            client_ca: None,
+            require_certificate: false,
+            use_identity_as_username: false,
+        }
+    }
+
+    /// Verifies client certificates against the authorities in `ca` (PEM); `required`: a
+    /// client without a certificate fails the handshake.
+    #[must_use]
+    pub fn client_ca(mut self, ca: impl Into<PathBuf>, required: bool) -> Self {
+        self.client_ca = Some(ca.into());
+        self.require_certificate = required;
+        self
+    }
+
+    /// Uses the client certificate's subject CN as the user name.
+    #[must_use]
+    pub fn use_identity_as_username(mut self, on: bool) -> Self {
+        self.use_identity_as_username = on;
         self
     }
 }

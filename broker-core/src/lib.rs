@@ -42,6 +42,8 @@ pub mod router;
 mod runtime;
 pub mod session;
 pub mod store;
+#[cfg(feature = "runtime")]
+mod tls_error;
 pub mod types;
 
 #[cfg(feature = "runtime")]
@@ -49,3 +51,5 @@ pub use broker::{
     Broker, BrokerBuilder, BrokerError, BrokerHandle, BrokerStats, DroppedMessages, PerQos,
     Subscription,
 };
+#[cfg(feature = "runtime")]
+pub use tls_error::{TlsError, TlsFile};

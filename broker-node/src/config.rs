@@ -11,6 +11,7 @@ use std::path::Path;
 use broker_core::config::{BrokerConfig, ListenerConfig};
 
 use crate::config_file::FileConfig;
+use crate::config_listener;
 use crate::config_resolve::{resolve, Problem};
 use crate::logging::{LogFormat, LogLevel};
 
@@ -80,6 +81,21 @@ impl NodeConfig {
     /// The embedded default config.
     pub(crate) fn embedded_default() -> Result<NodeConfig, ConfigError> {
         NodeConfig::parse(DEFAULT_CONFIG_NAME, DEFAULT_CONFIG)
+    }
+
+    /// Reads the TLS files of every listener (certificates, keys, CAs), as the broker will
+    /// when it starts, so that `--check-config` finds what would stop it; `source` prefixes
+    /// the messages as in [`NodeConfig::parse`].
+    pub(crate) fn check_files(&self, source: &str) -> Result<(), ConfigError> {
+        let problems = config_listener::check_files(&self.broker.listeners);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                source: source.to_owned(),
+                problems,
+            })
+        }
     }
 
     /// Replaces the config's listeners with `listeners` (from `--listen` / `--port`) when

@@ -5,7 +5,9 @@
 //! Every default is taken from the engine's own `Default` values through
 //! [`FileConfig::from_engine`], so an omitted key means exactly what the engine would do.
 
-use broker_core::config::BrokerConfig;
+use std::path::PathBuf;
+
+use broker_core::config::{BrokerConfig, ListenerConfig, Transport};
 use broker_core::session::OverflowPolicy;
 use serde::Deserialize;
 
@@ -32,7 +34,7 @@ pub(crate) struct FileConfig {
     pub(crate) metrics: MetricsSection,
 }
 
-/// One `[[listener]]` entry.
+/// One `[[listener]]` entry. The TLS keys have Mosquitto's names.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListenerSection {
@@ -41,6 +43,59 @@ pub(crate) struct ListenerSection {
     pub(crate) name: Option<String>,
     /// `IP:PORT`, e.g. `0.0.0.0:1883` or `[::]:1883`.
     pub(crate) bind: String,
+    /// `mqtt` or `websockets`.
+    #[serde(default)]
+    pub(crate) protocol: ProtocolSetting,
+    /// The HTTP path of a `websockets` listener; `/mqtt` when omitted.
+    #[serde(default)]
+    pub(crate) websocket_path: Option<String>,
+    /// The server's certificate chain (PEM); with `keyfile`, turns TLS on.
+    #[serde(default)]
+    pub(crate) certfile: Option<PathBuf>,
+    /// The server's private key (PEM).
+    #[serde(default)]
+    pub(crate) keyfile: Option<PathBuf>,
+    /// The CA certificates (PEM) client certificates are verified against.
+    #[serde(default)]
+    pub(crate) cafile: Option<PathBuf>,
+    /// Whether a client must present a certificate signed by `cafile`.
+    #[serde(default)]
+    pub(crate) require_certificate: bool,
+    /// Whether the client certificate's CN replaces the CONNECT user name.
+    #[serde(default)]
+    pub(crate) use_identity_as_username: bool,
+}
+
+/// `listener.protocol`: how MQTT travels (Mosquitto's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ProtocolSetting {
+    /// MQTT straight over TCP or TLS.
+    #[default]
+    Mqtt,
+    /// MQTT over WebSocket (or secure WebSocket with `certfile`).
+    Websockets,
+}
+
+impl ListenerSection {
+    /// The section that says exactly `listener`.
+    fn from_engine(listener: &ListenerConfig) -> ListenerSection {
+        let tls = listener.tls.as_ref();
+        ListenerSection {
+            name: Some(listener.name.clone()),
+            bind: listener.bind.to_string(),
+            protocol: match listener.transport {
+                Transport::Mqtt => ProtocolSetting::Mqtt,
+                Transport::WebSocket { .. } => ProtocolSetting::Websockets,
+            },
+            websocket_path: listener.transport.websocket_path().map(str::to_owned),
+            certfile: tls.map(|tls| tls.cert_chain.clone()),
+            keyfile: tls.map(|tls| tls.private_key.clone()),
+            cafile: tls.and_then(|tls| tls.client_ca.clone()),
+            require_certificate: tls.is_some_and(|tls| tls.require_certificate),
+            use_identity_as_username: tls.is_some_and(|tls| tls.use_identity_as_username),
+        }
+    }
 }
 
 /// `[limits]`: sizes and counts the broker enforces.
@@ -158,10 +213,7 @@ impl FileConfig {
             listener: engine
                 .listeners
                 .iter()
-                .map(|listener| ListenerSection {
-                    name: Some(listener.name.clone()),
-                    bind: listener.bind.to_string(),
-                })
+                .map(ListenerSection::from_engine)
                 .collect(),
             limits: LimitsSection {
                 max_connections: engine.max_connections.map_or(0, to_u64),

@@ -14,6 +14,7 @@ use broker_core::session::{QueueLimits, SessionConfig};
 use broker_core::types::{ClientId, QoS};
 
 use crate::config_file::{FileConfig, ListenerSection};
+use crate::config_listener;
 
 /// One thing wrong with a config: the key (`limits.max_qos`, `listener[1].bind`) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +190,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
 }
 
 /// Checks the `[[listener]]` entries: at least one, addresses that parse, no name or address
-/// used twice.
+/// used twice, then each one's protocol and TLS keys (`config_listener`).
 fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerConfig> {
     if sections.is_empty() {
         check.problem(
@@ -242,7 +243,7 @@ fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerC
                 name
             }
         };
-        listeners.push(ListenerConfig::tcp(name, bind));
+        listeners.push(config_listener::resolve(check, index, section, name, bind));
     }
     listeners
 }
@@ -250,12 +251,12 @@ fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerC
 /// Collects problems while the config is built; values that fail a check are replaced by a
 /// placeholder, and the result is thrown away if anything failed.
 #[derive(Debug, Default)]
-struct Checker {
+pub(crate) struct Checker {
     problems: Vec<Problem>,
 }
 
 impl Checker {
-    fn problem(&mut self, key: &str, message: String) {
+    pub(crate) fn problem(&mut self, key: &str, message: String) {
         self.problems.push(Problem {
             key: key.to_owned(),
             message,

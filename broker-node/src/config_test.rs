@@ -412,7 +412,13 @@ fn every_schema_key_is_in_the_default_file() {
         .collect::<Vec<_>>()
         .join("\n");
     let node = NodeConfig::parse("uncommented", &uncommented).unwrap();
-    assert_eq!(node.broker.listeners.len(), 2);
+    // default, ipv6, tls, websockets.
+    assert_eq!(node.broker.listeners.len(), 4);
+    assert!(node.broker.listeners[2].tls.is_some());
+    assert!(node.broker.listeners[3]
+        .transport
+        .websocket_path()
+        .is_some());
     assert!(node.broker.session.response_information.is_some());
 }
 
@@ -452,6 +458,19 @@ fn every_schema_key_is_shown_in_the_default_file() {
         }
     }
     let listener = schema_keys("[[listener]]\nbind = \"0.0.0.0:1\"");
-    assert_eq!(listener, ["name", "bind"]);
+    assert_eq!(
+        listener,
+        [
+            "name",
+            "bind",
+            "protocol",
+            "websocket_path",
+            "certfile",
+            "keyfile",
+            "cafile",
+            "require_certificate",
+            "use_identity_as_username"
+        ]
+    );
     assert!(count >= 30, "{count}");
 }

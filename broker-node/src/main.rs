@@ -11,6 +11,7 @@
 mod cli;
 mod config;
 mod config_file;
+mod config_listener;
 mod config_resolve;
 mod config_size;
 mod logging;
@@ -82,6 +83,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         || DEFAULT_CONFIG_NAME.to_owned(),
         |p| p.display().to_string(),
     );
+    node.check_files(&source)?;
     if cli.check_config {
         writeln!(
             io::stdout(),

@@ -189,8 +189,8 @@ impl Connection {
         if let Some(username) = &request.username {
             info = info.with_username(Username::new(username.clone()));
         }
-        if let Some(certificate) = &self.certificate {
-            info = info.with_certificate(certificate.clone());
+        if let Some(certificate) = self.peer_certificate() {
+            info = info.with_certificate(certificate);
         }
         Arc::new(info)
     }

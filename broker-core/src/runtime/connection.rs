@@ -15,13 +15,11 @@
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
 use bytes::BytesMut;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use super::auth::AuthExchange;
@@ -34,8 +32,9 @@ use super::routing;
 use super::shared::{now, RunState, Shared};
 use super::stats::{self, Tally};
 use super::tasks::TaskGuard;
+use super::transport::{Io, Socket, Stream};
 use crate::codec::{Decoder, Packet};
-use crate::hooks::{CertificateDer, ClientInfo, Interest};
+use crate::hooks::{ClientInfo, Interest};
 use crate::router::Delivery as Route;
 use crate::session::{Close, Command, DeliverOutcome as Delivery, Session};
 use crate::types::{ClientId, ReasonCode};
@@ -87,14 +86,13 @@ pub(crate) struct Connection {
     pub(crate) shared: Counted,
     pub(crate) session: Session,
     pub(crate) peer: SocketAddr,
-    socket: Socket,
+    /// The listener the connection came in on: its name and settings.
+    pub(crate) listener: Arc<Listener>,
+    /// The byte stream (TCP, TLS or WebSocket).
+    pub(crate) socket: Socket,
     read_buf: BytesMut,
     write_buf: BytesMut,
     decoder: Decoder,
-    /// The listener the connection came in on (its name and anonymous policy, for the hooks).
-    pub(crate) listener: Arc<Listener>,
-    /// The TLS client certificate, when the listener asked for one and the client sent it.
-    pub(crate) certificate: Option<CertificateDer>,
     /// Who the client is, for the hooks: made at CONNECT when the broker has hooks.
     pub(crate) client_info: Option<Arc<ClientInfo>>,
     /// An MQTT 5 enhanced authentication waiting for the client's next AUTH.
@@ -149,33 +147,6 @@ pub(crate) struct RouteBuffers {
     pub(crate) blocked: Vec<routing::Blocked>,
 }
 
-/// The connection's socket. Dropped, it shuts its write side down before it closes, as the
-/// write half of a split socket does: the client sees the end of the stream (FIN) first.
-struct Socket(TcpStream);
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        // A TCP socket's shutdown is immediate: this poll completes it.
-        let mut cx = Context::from_waker(Waker::noop());
-        let _ = std::pin::Pin::new(&mut self.0).poll_shutdown(&mut cx);
-    }
-}
-
-/// Writes what the socket takes now of `buf`, waiting for it to be writable.
-fn poll_write_some(
-    stream: &TcpStream,
-    buf: &[u8],
-    cx: &mut Context<'_>,
-) -> Poll<std::io::Result<usize>> {
-    loop {
-        std::task::ready!(stream.poll_write_ready(cx))?;
-        match stream.try_write(buf) {
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-            other => return Poll::Ready(other),
-        }
-    }
-}
-
 /// The broker's shared state, as a connection holds it: the connection is counted in
 /// [`Shared::connections`] while it lives.
 pub(crate) struct Counted(Arc<Shared>);
@@ -202,7 +173,7 @@ impl Drop for Counted {
 /// in its future, beside the connection built from them, for the connection's whole life.
 pub(crate) fn serve(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    stream: Stream,
     peer: SocketAddr,
     listener: Arc<Listener>,
     guard: TaskGuard,
@@ -221,7 +192,7 @@ impl Connection {
     /// The state of a connection just accepted, counted in [`Shared::connections`].
     fn new(
         shared: Arc<Shared>,
-        stream: TcpStream,
+        stream: Stream,
         peer: SocketAddr,
         listener: Arc<Listener>,
         guard: TaskGuard,
@@ -229,10 +200,6 @@ impl Connection {
         shared
             .connections
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        // MQTT packets are small and latency matters more than segment count.
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%peer, %error, "Could not set TCP_NODELAY.");
-        }
         let session = Session::new(Arc::clone(&shared.session_config), now());
         let decoder = Decoder::new().max_packet_size(shared.session_config.decoder_limit());
         let run_state = shared.run_state.subscribe();
@@ -240,12 +207,11 @@ impl Connection {
             shared: Counted(shared),
             session,
             peer,
+            listener,
             socket: Socket(stream),
             read_buf: BytesMut::new(),
             write_buf: BytesMut::new(),
             decoder,
-            listener,
-            certificate: None,
             client_info: None,
             auth: None,
             held: None,
@@ -334,9 +300,14 @@ impl Connection {
                 match command {
                     // Once per connection, and its future (a takeover waits for the old
                     // connection) is larger than the rest: on the heap, not in every task.
-                    Command::Connect(request) => {
-                        Pending::Connect(Box::pin(self.on_connect(request)))
-                    }
+                    // With use_identity_as_username the certificate names the user.
+                    Command::Connect(request) => match self.certificate_identity(request) {
+                        Ok(request) => Pending::Connect(Box::pin(self.on_connect(request))),
+                        Err(code) => {
+                            self.session.reject(code, now());
+                            Pending::Done
+                        }
+                    },
                     Command::Authenticate(request) => {
                         Pending::Hooks(Box::pin(self.on_authenticate(request)))
                     }
@@ -481,6 +452,7 @@ impl Connection {
             && self.session.is_connected()
             && self.write_buf.len() < WRITE_HIGH_WATER;
         let can_read = self.read_open && self.write_buf.len() < READ_PAUSE;
+        let can_io = can_read || !self.write_buf.is_empty() || self.socket.0.unflushed();
         tokio::select! {
             biased;
             () = self.control.takeover_requested() => self.on_takeover(),
@@ -489,22 +461,17 @@ impl Connection {
                 self.on_run_state(state);
             }
             // Readiness polled in place, not futures of the socket: one unsplit socket (no
-            // shared allocation), and nothing added to every task.
-            written = poll_fn(|cx| poll_write_some(&self.socket.0, &self.write_buf, cx)), if !self.write_buf.is_empty() => {
-                match written {
-                    Ok(0) | Err(_) => self.on_lost(Lost::Error),
-                    Ok(n) => {
-                        self.shared.stats.bytes_sent(n);
-                        self.write_buf.advance(n);
-                        if self.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.write_buf.capacity()) {
-                            self.write_buf = BytesMut::new();
-                        }
+            // shared allocation), and nothing added to every task. Writing goes first.
+            io = poll_fn(|cx| self.socket.0.poll_io(cx, &self.write_buf, can_read, &mut self.read_buf)), if can_io => match io {
+                Io::Written(Ok(0) | Err(_)) | Io::Readable(Err(_)) => self.on_lost(Lost::Error),
+                Io::Written(Ok(n)) => {
+                    self.shared.stats.bytes_sent(n);
+                    self.write_buf.advance(n);
+                    if self.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.write_buf.capacity()) {
+                        self.write_buf = BytesMut::new();
                     }
                 }
-            }
-            readable = poll_fn(|cx| self.socket.0.poll_read_ready(cx)), if can_read => match readable {
-                Ok(()) => self.on_readable().await,
-                Err(_) => self.on_lost(Lost::Error),
+                Io::Readable(Ok(())) => self.on_readable().await,
             },
             // The futures themselves, not wrappers: each adds its size to every task.
             () = wake_up(self.key.as_ref().map(|key| &**key.mailbox())).notified(), if can_pull => {}

@@ -1,51 +1,74 @@
-//! Accepting TCP connections on one listener.
+//! One listener: its settings as its connections see them, and the task that accepts its
+//! connections.
+//!
+//! The accept loop only accepts: a plain TCP connection's task starts serving at once; a TLS
+//! or WebSocket connection's task first does its handshake (in
+//! [`transport_handshake`](super::transport_handshake)), so a slow or hostile handshake never
+//! holds the loop up.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use super::connection;
-use crate::config::ListenerConfig;
-use crate::hooks::ListenerName;
-
 use super::shared::{RunState, Shared};
 use super::stats::Stats;
 use super::tasks::TaskGuard;
-
-/// One listener as its connections see it: its name (for the hooks) and its configuration
-/// (its `allow_anonymous` setting).
-#[derive(Debug)]
-pub(crate) struct Listener {
-    /// The listener's name.
-    pub(crate) name: ListenerName,
-    /// Its configuration.
-    pub(crate) config: ListenerConfig,
-}
-
-impl Listener {
-    /// The listener `config` describes.
-    pub(crate) fn new(config: &ListenerConfig) -> Arc<Listener> {
-        Arc::new(Listener {
-            name: ListenerName::new(config.name.as_str()),
-            config: config.clone(),
-        })
-    }
-}
+use super::transport::Stream;
+use super::transport_handshake;
+use super::transport_tls;
+use crate::config::{ListenerConfig, Transport};
+use crate::hooks::ListenerName;
+use crate::tls_error::TlsError;
 
 /// How long to wait after a failed accept (out of file descriptors, ...) before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// A listener as its connections know it (each holds an `Arc` of it).
+pub(crate) struct Listener {
+    /// Its name, as hook requests carry it.
+    pub(crate) name: ListenerName,
+    /// Its settings.
+    pub(crate) config: ListenerConfig,
+    /// The TLS acceptor, when the listener uses TLS.
+    pub(crate) tls: Option<TlsAcceptor>,
+}
+
+impl Listener {
+    /// The listener for `config`, its TLS files read.
+    ///
+    /// # Errors
+    ///
+    /// The TLS settings cannot be used (a file unreadable or invalid).
+    pub(crate) fn new(config: ListenerConfig) -> Result<Listener, TlsError> {
+        let tls = match &config.tls {
+            Some(tls) => Some(TlsAcceptor::from(transport_tls::server_config(tls)?)),
+            None => None,
+        };
+        Ok(Listener {
+            name: ListenerName::new(config.name.as_str()),
+            config,
+            tls,
+        })
+    }
+
+    /// Whether connections need a handshake (TLS or WebSocket) before MQTT.
+    fn needs_handshake(&self) -> bool {
+        self.tls.is_some() || self.config.transport != Transport::Mqtt
+    }
+}
+
 /// Accepts connections until the broker stops running, one task per connection.
 pub(crate) async fn run(
     shared: Arc<Shared>,
-    listener: TcpListener,
-    name: String,
-    info: Arc<Listener>,
+    socket: TcpListener,
+    listener: Arc<Listener>,
     _guard: TaskGuard,
 ) {
-    let port = listener.local_addr().map_or(0, |a: SocketAddr| a.port());
+    let port = socket.local_addr().map_or(0, |a: SocketAddr| a.port());
     let mut run_state = shared.run_state.subscribe();
     loop {
         if *run_state.borrow() != RunState::Running {
@@ -57,7 +80,7 @@ pub(crate) async fn run(
                     break;
                 }
             }
-            accepted = listener.accept() => match accepted {
+            accepted = socket.accept() => match accepted {
                 Ok((stream, peer)) => {
                     Stats::bump(&shared.stats.connections_accepted);
                     tracing::info!(
@@ -66,16 +89,25 @@ pub(crate) async fn run(
                         peer.port(),
                         port
                     );
+                    // MQTT packets are small and latency matters more than segment count.
+                    if let Err(error) = stream.set_nodelay(true) {
+                        tracing::debug!(%peer, %error, "Could not set TCP_NODELAY.");
+                    }
                     let guard = shared.network_tasks.guard();
-                    let info = Arc::clone(&info);
-                    tokio::spawn(connection::serve(Arc::clone(&shared), stream, peer, info, guard));
+                    let shared = Arc::clone(&shared);
+                    let listener = Arc::clone(&listener);
+                    if listener.needs_handshake() {
+                        tokio::spawn(transport_handshake::serve(shared, stream, peer, listener, guard));
+                    } else {
+                        tokio::spawn(connection::serve(shared, Stream::Tcp(stream), peer, listener, guard));
+                    }
                 }
                 Err(error) => {
-                    tracing::warn!(listener = %name, %error, "Accept failed.");
+                    tracing::warn!(listener = %listener.name, %error, "Accept failed.");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             }
         }
     }
-    tracing::debug!(listener = %name, "Listener closed.");
+    tracing::debug!(listener = %listener.name, "Listener closed.");
 }

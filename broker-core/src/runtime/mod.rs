@@ -14,6 +14,10 @@
 //! - [`hooks`], [`auth`], [`authorize`] and [`events`]: the hook chain as the connections
 //!   use it: authentication (with the MQTT 5 AUTH exchange), authorization and rewriting of
 //!   publishes and subscriptions, lifecycle events off the publish path.
+//! - [`transport`]: the connection's byte stream, plain TCP (the fast path), TLS
+//!   ([`transport_tls`]) or WebSocket ([`transport_ws`]); their handshakes
+//!   ([`transport_handshake`]) run in the connection's task; [`transport_identity`] gives the
+//!   client certificate and its CN to the CONNECT.
 //! - [`sweeper`]: timers of sessions with no connection (delayed wills, expiry) and of
 //!   retained messages.
 //! - [`local`]: in-process subscribers of the embedding API.
@@ -48,3 +52,8 @@ pub(crate) mod stats;
 pub(crate) mod sweeper;
 pub(crate) mod sys_topics;
 pub(crate) mod tasks;
+pub(crate) mod transport;
+pub(crate) mod transport_handshake;
+pub(crate) mod transport_identity;
+pub(crate) mod transport_tls;
+pub(crate) mod transport_ws;

@@ -1,0 +1,145 @@
+//! A listener's TLS settings turned into a rustls server configuration: the PEM files read,
+//! TLS 1.3 and 1.2 with the `ring` provider, and client certificates verified against the
+//! configured authorities (required, or optional but verified when presented).
+//!
+//! Read once when the broker starts (and by [`TlsConfig::check`] for `--check-config`);
+//! never on a connection's path.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+
+use crate::config::TlsConfig;
+use crate::tls_error::{TlsError, TlsFile};
+
+impl TlsConfig {
+    /// Reads the PEM files and builds the TLS configuration a listener would use, without
+    /// binding anything: what `--check-config` runs.
+    ///
+    /// # Errors
+    ///
+    /// A [`TlsError`] that names the file: unreadable, no certificate or key in it, a key
+    /// that does not match the certificate, an unusable certificate authority; or
+    /// `require_certificate` / `use_identity_as_username` without `client_ca`.
+    pub fn check(&self) -> Result<(), TlsError> {
+        server_config(self).map(|_| ())
+    }
+}
+
+/// The rustls server configuration for `tls`.
+pub(crate) fn server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain = read_certificates(TlsFile::CertChain, &tls.cert_chain)?;
+    let key = read_private_key(&tls.private_key)?;
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|error| TlsError::Invalid {
+            file: TlsFile::CertChain,
+            path: tls.cert_chain.clone(),
+            message: error.to_string(),
+        })?;
+    let builder = match &tls.client_ca {
+        None => {
+            for (on, setting) in [
+                (tls.require_certificate, "require_certificate"),
+                (tls.use_identity_as_username, "use_identity_as_username"),
+            ] {
+                if on {
+                    return Err(TlsError::NeedsClientCa { setting });
+                }
+            }
+            builder.with_no_client_auth()
+        }
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            for cert in read_certificates(TlsFile::ClientCa, ca)? {
+                roots
+                    .add(cert)
+                    .map_err(|error| invalid(TlsFile::ClientCa, ca, &error))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = if tls.require_certificate {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
+            let verifier = verifier
+                .build()
+                .map_err(|error| invalid(TlsFile::ClientCa, ca, &error))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder
+        .with_single_cert(chain, key)
+        .map_err(|error| match error {
+            rustls::Error::InvalidCertificate(_) => {
+                invalid(TlsFile::CertChain, &tls.cert_chain, &error)
+            }
+            rustls::Error::InconsistentKeys(_) => TlsError::Invalid {
+                file: TlsFile::PrivateKey,
+                path: tls.private_key.clone(),
+                message: format!(
+                    "the key does not match the certificate in {}",
+                    tls.cert_chain.display()
+                ),
+            },
+            other => invalid(TlsFile::PrivateKey, &tls.private_key, &other),
+        })?;
+    Ok(Arc::new(config))
+}
+
+fn invalid(file: TlsFile, path: &Path, error: &dyn std::fmt::Display) -> TlsError {
+    TlsError::Invalid {
+        file,
+        path: path.to_owned(),
+        message: error.to_string(),
+    }
+}
+
+fn read(file: TlsFile, path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        file,
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Every `CERTIFICATE` in the PEM file at `path`; at least one.
+fn read_certificates(file: TlsFile, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read(file, path)?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| invalid(file, path, &format_args!("bad PEM: {error}")))?;
+    if certificates.is_empty() {
+        return Err(TlsError::Invalid {
+            file,
+            path: path.to_owned(),
+            message: "no PEM certificate (-----BEGIN CERTIFICATE-----) in the file".to_owned(),
+        });
+    }
+    Ok(certificates)
+}
+
+/// The first private key (PKCS#8, PKCS#1 or SEC1) in the PEM file at `path`.
+fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let pem = read(TlsFile::PrivateKey, path)?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|error| {
+        let message = match error {
+            rustls::pki_types::pem::Error::NoItemsFound => {
+                "no PEM private key (-----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC \
+                 PRIVATE KEY) in the file"
+                    .to_owned()
+            }
+            other => format!("bad PEM: {other}"),
+        };
+        TlsError::Invalid {
+            file: TlsFile::PrivateKey,
+            path: path.to_owned(),
+            message,
+        }
+    })
+}

@@ -1,0 +1,83 @@
+//! Why a listener's TLS settings cannot be used: each error names the file it concerns.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Which file of a [`TlsConfig`](crate::config::TlsConfig) an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsFile {
+    /// [`TlsConfig::cert_chain`](crate::config::TlsConfig::cert_chain) (Mosquitto's
+    /// `certfile`).
+    CertChain,
+    /// [`TlsConfig::private_key`](crate::config::TlsConfig::private_key) (`keyfile`).
+    PrivateKey,
+    /// [`TlsConfig::client_ca`](crate::config::TlsConfig::client_ca) (`cafile`).
+    ClientCa,
+}
+
+impl TlsFile {
+    /// The Mosquitto name of the setting: `certfile`, `keyfile` or `cafile`.
+    #[must_use]
+    pub fn mosquitto_key(self) -> &'static str {
+        match self {
+            TlsFile::CertChain => "certfile",
+            TlsFile::PrivateKey => "keyfile",
+            TlsFile::ClientCa => "cafile",
+        }
+    }
+}
+
+impl fmt::Display for TlsFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.mosquitto_key())
+    }
+}
+
+/// A listener's TLS settings could not be turned into a TLS server configuration.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// Which setting names the file.
+        file: TlsFile,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file was read but does not hold what it should: no PEM certificate, no PEM private
+    /// key, bad PEM, a certificate authority that cannot be used, a key that does not match
+    /// the certificate.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// Which setting names the file.
+        file: TlsFile,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `require_certificate` or `use_identity_as_username` without a client CA to verify
+    /// certificates with.
+    #[error("{setting} needs cafile: the certificate authority that client certificates are verified against")]
+    NeedsClientCa {
+        /// `require_certificate` or `use_identity_as_username`.
+        setting: &'static str,
+    },
+}
+
+impl TlsError {
+    /// The file the error is about; `None` for a missing setting.
+    #[must_use]
+    pub fn file(&self) -> Option<TlsFile> {
+        match self {
+            TlsError::Read { file, .. } | TlsError::Invalid { file, .. } => Some(*file),
+            TlsError::NeedsClientCa { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! One `[[listener]]`'s protocol and TLS keys, checked and turned into the engine's
+//! [`ListenerConfig`]; and the check of the TLS files themselves (read at start and by
+//! `--check-config`).
+//!
+//! The keys are Mosquitto's: `protocol = "mqtt" | "websockets"`, `certfile`, `keyfile`,
+//! `cafile`, `require_certificate`, `use_identity_as_username`, plus `websocket_path`.
+//! Relative paths are relative to the working directory, as in Mosquitto.
+
+use std::net::SocketAddr;
+
+use broker_core::config::{ListenerConfig, TlsConfig, Transport};
+
+use crate::config_file::{ListenerSection, ProtocolSetting};
+use crate::config_resolve::{Checker, Problem};
+
+/// The listener `section` (the `index`-th) describes, named `name` and bound to `bind`;
+/// every inconsistency among its keys is a problem.
+pub(crate) fn resolve(
+    check: &mut Checker,
+    index: usize,
+    section: &ListenerSection,
+    name: String,
+    bind: SocketAddr,
+) -> ListenerConfig {
+    let key = |name: &str| format!("listener[{index}].{name}");
+    let transport = match section.protocol {
+        ProtocolSetting::Mqtt => {
+            if section.websocket_path.is_some() {
+                check.problem(
+                    &key("websocket_path"),
+                    "only for protocol = \"websockets\"".to_owned(),
+                );
+            }
+            Transport::Mqtt
+        }
+        ProtocolSetting::Websockets => match &section.websocket_path {
+            None => Transport::websocket(),
+            Some(path) => {
+                if !path.starts_with('/') || path.contains(char::is_whitespace) {
+                    check.problem(
+                        &key("websocket_path"),
+                        format!("{path:?} is not an HTTP path (it starts with /, e.g. \"/mqtt\")"),
+                    );
+                }
+                Transport::WebSocket { path: path.clone() }
+            }
+        },
+    };
+    let tls = match (&section.certfile, &section.keyfile) {
+        (Some(cert), Some(key_file)) => Some(TlsConfig {
+            cert_chain: cert.clone(),
+            private_key: key_file.clone(),
+            client_ca: section.cafile.clone(),
+            require_certificate: section.require_certificate,
+            use_identity_as_username: section.use_identity_as_username,
+        }),
+        (Some(_), None) => {
+            check.problem(&key("keyfile"), "is required with certfile".to_owned());
+            None
+        }
+        (None, Some(_)) => {
+            check.problem(&key("certfile"), "is required with keyfile".to_owned());
+            None
+        }
+        (None, None) => {
+            for (set, name) in [
+                (section.cafile.is_some(), "cafile"),
+                (section.require_certificate, "require_certificate"),
+                (section.use_identity_as_username, "use_identity_as_username"),
+            ] {
+                if set {
+                    check.problem(
+                        &key(name),
+                        "needs TLS on the listener: set certfile and keyfile".to_owned(),
+                    );
+                }
+            }
+            None
+        }
+    };
+    if let Some(tls) = &tls {
+        if tls.client_ca.is_none() {
+            for (set, name) in [
+                (tls.require_certificate, "require_certificate"),
+                (tls.use_identity_as_username, "use_identity_as_username"),
+            ] {
+                if set {
+                    check.problem(
+                        &key(name),
+                        "needs cafile: the CA certificates client certificates are verified \
+                         against"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+    }
+    let listener = ListenerConfig::tcp(name, bind).with_transport(transport);
+    match tls {
+        Some(tls) => listener.with_tls(tls),
+        None => listener,
+    }
+}
+
+/// Reads every listener's TLS files as the broker will at start: each problem names the
+/// listener's key and the file (`listener[1].certfile: cannot read /x: No such file ...`).
+pub(crate) fn check_files(listeners: &[ListenerConfig]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (index, listener) in listeners.iter().enumerate() {
+        let Some(tls) = &listener.tls else { continue };
+        if let Err(error) = tls.check() {
+            let key = error.file().map_or("cafile", |file| file.mosquitto_key());
+            problems.push(Problem {
+                key: format!("listener[{index}].{key}"),
+                message: error.to_string(),
+            });
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+#[path = "config_listener_test.rs"]
+mod tests;

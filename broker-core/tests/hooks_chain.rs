@@ -16,6 +16,8 @@ mod cache;
 mod decisions;
 #[path = "hooks_chain/enhanced_auth.rs"]
 mod enhanced_auth;
+#[path = "hooks_chain/metrics.rs"]
+mod metrics;
 #[path = "hooks_chain/rewrite_events.rs"]
 mod rewrite_events;
 #[path = "hooks_chain/support.rs"]

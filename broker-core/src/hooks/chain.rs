@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::cache::{CacheAction, CacheKey, DecisionCache};
+use super::hook_metrics::{HookMetrics, Point};
 use super::{
     Anonymous, Authorization, AuthorizePublishRequest, AuthorizeSubscribeRequest, AuthzDecision,
     Event, FailurePolicy, FilterRewrite, Hook, HookChainBuilder, HookError, HookOptions, Interest,
@@ -21,6 +22,8 @@ pub(super) struct HookEntry {
     pub(super) hook: Arc<dyn Hook>,
     pub(super) options: HookOptions,
     pub(super) interest: Interest,
+    /// Its latency histograms and failure counters.
+    pub(super) metrics: HookMetrics,
 }
 
 /// The broker's hooks, in order, and how their answers combine.
@@ -147,7 +150,13 @@ impl HookChain {
     /// The topic a publish goes to, after every interested hook rewrote it in order.
     pub async fn rewrite_publish_topic(&self, mut request: RewritePublishRequest) -> TopicName {
         for (_, entry) in self.entries(Interest::REWRITE_PUBLISH) {
-            match guarded(entry, entry.hook.rewrite_publish_topic(&request)).await {
+            match guarded(
+                entry,
+                Point::RewritePublish,
+                entry.hook.rewrite_publish_topic(&request),
+            )
+            .await
+            {
                 Ok(TopicRewrite::Keep) => {}
                 Ok(TopicRewrite::Replace(topic)) => request.topic = topic,
                 Err(error) => report(entry, "rewrite_publish_topic", &error, "topic kept"),
@@ -162,7 +171,13 @@ impl HookChain {
         mut request: RewriteSubscribeRequest,
     ) -> TopicFilter {
         for (_, entry) in self.entries(Interest::REWRITE_SUBSCRIBE) {
-            match guarded(entry, entry.hook.rewrite_subscribe_filter(&request)).await {
+            match guarded(
+                entry,
+                Point::RewriteSubscribe,
+                entry.hook.rewrite_subscribe_filter(&request),
+            )
+            .await
+            {
                 Ok(FilterRewrite::Keep) => {}
                 Ok(FilterRewrite::Replace(filter)) => request.filter = filter,
                 Err(error) => report(entry, "rewrite_subscribe_filter", &error, "filter kept"),
@@ -176,7 +191,7 @@ impl HookChain {
     /// `HookChain::spawn_event_task` with the `runtime` feature).
     pub async fn dispatch_event(&self, event: &Event) {
         for (_, entry) in self.entries(Interest::EVENTS) {
-            if let Err(error) = guarded(entry, entry.hook.on_event(event)).await {
+            if let Err(error) = guarded(entry, Point::Event, entry.hook.on_event(event)).await {
                 report(entry, "on_event", &error, "ignored");
             }
         }
@@ -210,7 +225,8 @@ impl HookChain {
             return hit;
         }
         for (_, entry) in self.entries(point) {
-            let decision = match guarded(entry, query.ask(entry.hook.as_ref())).await {
+            let decision = match guarded(entry, query.point(), query.ask(entry.hook.as_ref())).await
+            {
                 Ok(decision) => decision,
                 Err(error) => match entry.options.on_authorize_failure {
                     FailurePolicy::Deny => {
@@ -282,6 +298,13 @@ impl AuthzQuery<'_> {
         }
     }
 
+    fn point(self) -> Point {
+        match self {
+            AuthzQuery::Publish(_) => Point::AuthorizePublish,
+            AuthzQuery::Subscribe(_) => Point::AuthorizeSubscribe,
+        }
+    }
+
     fn call_name(self) -> &'static str {
         match self {
             AuthzQuery::Publish(_) => "authorize_publish",
@@ -323,23 +346,27 @@ impl AuthzQuery<'_> {
     }
 }
 
-/// Runs one hook call within the hook's timeout (with the `runtime` feature).
+/// Runs one hook call at `point` within the hook's timeout (with the `runtime` feature),
+/// and records its latency and failure in the hook's metrics.
 pub(super) async fn guarded<T>(
     entry: &HookEntry,
+    point: Point,
     call: impl Future<Output = Result<T, HookError>>,
 ) -> Result<T, HookError> {
+    let start = now();
     #[cfg(feature = "runtime")]
-    {
+    let result = {
         let limit = entry.options.timeout;
         tokio::time::timeout(limit, call)
             .await
             .unwrap_or(Err(HookError::Timeout(limit)))
-    }
+    };
     #[cfg(not(feature = "runtime"))]
-    {
-        let _ = entry;
-        call.await
-    }
+    let result = call.await;
+    entry
+        .metrics
+        .record(point, now().saturating_duration_since(start), &result);
+    result
 }
 
 /// Logs a failed hook call (with the `runtime` feature; silent without it).

@@ -2,6 +2,7 @@
 //! and re-authentication.
 
 use super::chain::{guarded, report, HookEntry};
+use super::hook_metrics::Point;
 use super::{
     Anonymous, AuthDecision, AuthOutcome, AuthPurpose, AuthSuccess, AuthenticateRequest,
     EnhancedAuth, FailurePolicy, HookChain, HookError, Interest, PendingAuth, Refusal,
@@ -29,10 +30,11 @@ impl HookChain {
     ) -> AuthOutcome {
         let packet = answer_packet(request.purpose);
         for (index, entry) in self.entries(Interest::AUTHENTICATE) {
-            let result = match guarded(entry, entry.hook.authenticate(request)).await {
-                Ok(decision) => resolve(index, request, decision),
-                Err(error) => Err(error),
-            };
+            let result =
+                match guarded(entry, Point::Authenticate, entry.hook.authenticate(request)).await {
+                    Ok(decision) => resolve(index, request, decision),
+                    Err(error) => Err(error),
+                };
             match result {
                 Ok(Some(outcome)) => return fit(outcome, packet),
                 Ok(None) => {}
@@ -102,7 +104,8 @@ impl HookChain {
                 state: pending.state.clone(),
             }),
         };
-        let result = match guarded(entry, entry.hook.authenticate(&step)).await {
+        let result = match guarded(entry, Point::Authenticate, entry.hook.authenticate(&step)).await
+        {
             Ok(decision) => resolve(pending.hook, &step, decision),
             Err(error) => Err(error),
         };

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::cache::DecisionCache;
 use super::chain::HookEntry;
+use super::hook_metrics::HookMetrics;
 use super::{Hook, HookChain, HookOptions, Interest};
 
 /// Whether clients that no hook authenticates may connect.
@@ -46,10 +47,12 @@ impl HookChainBuilder {
     #[must_use]
     pub fn shared_hook(mut self, hook: Arc<dyn Hook>, options: HookOptions) -> Self {
         let interest = hook.interest();
+        let metrics = HookMetrics::new(hook.name());
         self.hooks.push(HookEntry {
             hook,
             options,
             interest,
+            metrics,
         });
         self
     }

@@ -17,15 +17,18 @@
 //! - [`HookChain`]: the hooks in order, combining their allow / deny / next answers with the
 //!   default policy ([`Anonymous`]), each hook's timeout and [`FailurePolicy`], and a
 //!   bounded authorization decision cache. Its answers are [`AuthOutcome`] and
-//!   [`Authorization`], which never say "no opinion".
-//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`].
+//!   [`Authorization`], which never say "no opinion". Each hook's latency and failures go
+//!   to the `metrics` facade (`skein_hook_duration_seconds`, `skein_hook_failures_total`).
+//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`], and the ones that read
+//!   Mosquitto's files: [`PasswordFile`] (`mosquitto_passwd` files) and [`AclFile`].
 //!
 //! Requests and decisions are plain data (strings, bytes, numbers, enums): they map one to
 //! one onto the plugin host's WIT interface. Refusals carry a [`ReasonCode`]; mapping it to
 //! an MQTT 3 return code is the session's job.
 //!
-//! The module never does I/O and spawns nothing, except `HookChain::spawn_event_task` with
-//! the `runtime` feature. Without that feature hook calls have no timeout and failures are
+//! The chain never does I/O and spawns nothing, except `HookChain::spawn_event_task` with
+//! the `runtime` feature; [`PasswordFile`] and [`AclFile`] read their files when loaded and
+//! reloaded, and [`PasswordFile`] verifies PBKDF2 hashes on tokio's blocking pool. Without that feature hook calls have no timeout and failures are
 //! not logged; everything else works the same.
 //!
 //! [`ReasonCode`]: crate::types::ReasonCode
@@ -48,6 +51,7 @@ mod event;
 #[cfg(feature = "runtime")]
 mod event_task;
 mod hook;
+mod hook_metrics;
 mod interest;
 mod lru;
 mod mosquitto;

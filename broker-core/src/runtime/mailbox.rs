@@ -30,7 +30,9 @@ pub(crate) struct Mailbox {
     overflowed: AtomicBool,
     /// The client identifier of the session, once a connection took it (for the hooks'
     /// MessageDropped events); in-process subscribers have none.
-    owner: OnceLock<ClientId>,
+    /// The client the mailbox belongs to, when the hooks want events (boxed: most
+    /// mailboxes never need it).
+    owner: OnceLock<Box<ClientId>>,
 }
 
 /// The queue, and whether publishers wait for room in it.
@@ -97,12 +99,12 @@ impl Mailbox {
     /// Records the client identifier of the session (the first one set stays: a mailbox
     /// belongs to one client identifier for its life).
     pub(crate) fn set_owner(&self, client_id: &ClientId) {
-        let _ = self.owner.get_or_init(|| client_id.clone());
+        let _ = self.owner.get_or_init(|| Box::new(client_id.clone()));
     }
 
     /// The client identifier of the session, if a connection took it.
     pub(crate) fn owner(&self) -> Option<&ClientId> {
-        self.owner.get()
+        self.owner.get().map(|owner| &**owner)
     }
 
     /// The mailbox's unique identifier.

@@ -68,7 +68,7 @@ pub struct Session {
     /// Whether the client wants Reason Strings and User Properties on acknowledgements.
     pub(crate) problem_information: bool,
     /// What the CONNACK will say, prepared by CONNECT, used by `accept`.
-    pub(crate) pending_connect: Option<super::machine_connect::PendingConnect>,
+    pub(crate) pending_connect: Option<Box<super::machine_connect::PendingConnect>>,
     /// Packets that arrived after CONNECT and before the runtime's answer.
     pub(crate) deferred: VecDeque<Packet>,
     /// The Authentication Method of the CONNECT (MQTT 5 enhanced authentication): every

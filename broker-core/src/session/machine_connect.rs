@@ -132,7 +132,7 @@ impl Session {
         let auth_data = props.authentication_data.clone();
         self.auth_method = auth_method.clone().map(Box::new);
         self.state = SessionState::new(client_id.clone());
-        self.pending_connect = Some(PendingConnect {
+        self.pending_connect = Some(Box::new(PendingConnect {
             assigned_client_id: assigned,
             requested_session_expiry,
             server_keep_alive,
@@ -140,7 +140,7 @@ impl Session {
             client_receive_maximum,
             auth_data: None,
             reason: None,
-        });
+        }));
         self.phase = Phase::Connecting;
         self.commands.push_back(Command::Connect(ConnectRequest {
             version,

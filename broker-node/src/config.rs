@@ -10,6 +10,8 @@ use std::path::Path;
 
 use broker_core::config::{BrokerConfig, ListenerConfig};
 
+use crate::auth::Auth;
+use crate::config_auth::AuthConfig;
 use crate::config_file::FileConfig;
 use crate::config_listener;
 use crate::config_resolve::{resolve, Problem};
@@ -30,6 +32,8 @@ pub(crate) struct NodeConfig {
     pub(crate) log: LogConfig,
     /// `[metrics] bind`: where the Prometheus endpoint listens, if anywhere.
     pub(crate) metrics: Option<SocketAddr>,
+    /// `[auth]`: the password and ACL files, anonymous clients.
+    pub(crate) auth: AuthConfig,
 }
 
 /// The `[log]` table, checked.
@@ -61,6 +65,7 @@ impl NodeConfig {
         Ok(NodeConfig {
             broker: resolved.broker,
             metrics: resolved.metrics,
+            auth: resolved.auth,
             log: LogConfig {
                 level: file.log.level,
                 format: file.log.format,
@@ -83,18 +88,20 @@ impl NodeConfig {
         NodeConfig::parse(DEFAULT_CONFIG_NAME, DEFAULT_CONFIG)
     }
 
-    /// Reads the TLS files of every listener (certificates, keys, CAs), as the broker will
-    /// when it starts, so that `--check-config` finds what would stop it; `source` prefixes
-    /// the messages as in [`NodeConfig::parse`].
-    pub(crate) fn check_files(&self, source: &str) -> Result<(), ConfigError> {
-        let problems = config_listener::check_files(&self.broker.listeners);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError::Invalid {
+    /// Reads the files the config names, as the broker needs them at start: the TLS files of
+    /// every listener (certificates, keys, CAs) and the `[auth]` password and ACL files, so
+    /// that `--check-config` finds what would stop the broker. Returns the loaded `[auth]`
+    /// files; `source` prefixes the messages as in [`NodeConfig::parse`], and every problem
+    /// is listed.
+    pub(crate) fn load_files(&self, source: &str) -> Result<Auth, ConfigError> {
+        let mut problems = config_listener::check_files(&self.broker.listeners);
+        let auth = Auth::load(&self.auth).map_err(|auth| problems.extend(auth));
+        match auth {
+            Ok(auth) if problems.is_empty() => Ok(auth),
+            _ => Err(ConfigError::Invalid {
                 source: source.to_owned(),
                 problems,
-            })
+            }),
         }
     }
 

@@ -20,6 +20,8 @@ use crate::logging::{LogFormat, LogLevel};
 pub(crate) struct FileConfig {
     /// `[[listener]]`: the sockets to listen on. Omitted: one on 0.0.0.0:1883.
     pub(crate) listener: Vec<ListenerSection>,
+    /// `[auth]`.
+    pub(crate) auth: AuthSection,
     /// `[limits]`.
     pub(crate) limits: LimitsSection,
     /// `[session]`.
@@ -64,6 +66,10 @@ pub(crate) struct ListenerSection {
     /// Whether the client certificate's CN replaces the CONNECT user name.
     #[serde(default)]
     pub(crate) use_identity_as_username: bool,
+    /// Whether clients without credentials may connect here; `[auth]`'s setting when
+    /// omitted.
+    #[serde(default)]
+    pub(crate) allow_anonymous: Option<bool>,
 }
 
 /// `listener.protocol`: how MQTT travels (Mosquitto's words).
@@ -94,8 +100,23 @@ impl ListenerSection {
             cafile: tls.and_then(|tls| tls.client_ca.clone()),
             require_certificate: tls.is_some_and(|tls| tls.require_certificate),
             use_identity_as_username: tls.is_some_and(|tls| tls.use_identity_as_username),
+            allow_anonymous: listener.allow_anonymous,
         }
     }
+}
+
+/// `[auth]`: authentication and authorization with Mosquitto's files (Mosquitto's key
+/// names).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AuthSection {
+    /// A password file (`mosquitto_passwd`, `skein passwd`).
+    pub(crate) password_file: Option<PathBuf>,
+    /// An ACL file.
+    pub(crate) acl_file: Option<PathBuf>,
+    /// Whether clients without credentials may connect; omitted: `true` unless
+    /// `password_file` is set.
+    pub(crate) allow_anonymous: Option<bool>,
 }
 
 /// `[limits]`: sizes and counts the broker enforces.
@@ -215,6 +236,7 @@ impl FileConfig {
                 .iter()
                 .map(ListenerSection::from_engine)
                 .collect(),
+            auth: AuthSection::default(),
             limits: LimitsSection {
                 max_connections: engine.max_connections.map_or(0, to_u64),
                 max_packet_size: ByteSize(u64::from(session.max_packet_size)),

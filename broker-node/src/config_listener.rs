@@ -3,7 +3,8 @@
 //! `--check-config`).
 //!
 //! The keys are Mosquitto's: `protocol = "mqtt" | "websockets"`, `certfile`, `keyfile`,
-//! `cafile`, `require_certificate`, `use_identity_as_username`, plus `websocket_path`.
+//! `cafile`, `require_certificate`, `use_identity_as_username`, plus `websocket_path`; and
+//! `allow_anonymous`, which overrides `[auth]`'s for the listener.
 //! Relative paths are relative to the working directory, as in Mosquitto.
 
 use std::net::SocketAddr;
@@ -95,7 +96,8 @@ pub(crate) fn resolve(
             }
         }
     }
-    let listener = ListenerConfig::tcp(name, bind).with_transport(transport);
+    let mut listener = ListenerConfig::tcp(name, bind).with_transport(transport);
+    listener.allow_anonymous = section.allow_anonymous;
     match tls {
         Some(tls) => listener.with_tls(tls),
         None => listener,

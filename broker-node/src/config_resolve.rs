@@ -13,6 +13,7 @@ use broker_core::config::{BrokerConfig, ListenerConfig};
 use broker_core::session::{QueueLimits, SessionConfig};
 use broker_core::types::{ClientId, QoS};
 
+use crate::config_auth::{self, AuthConfig};
 use crate::config_file::{FileConfig, ListenerSection};
 use crate::config_listener;
 
@@ -32,6 +33,8 @@ pub(crate) struct Resolved {
     pub(crate) broker: BrokerConfig,
     /// Where the Prometheus endpoint listens, if anywhere.
     pub(crate) metrics: Option<SocketAddr>,
+    /// The `[auth]` settings.
+    pub(crate) auth: AuthConfig,
 }
 
 /// Resolves `file` into the engine's configuration and the node's settings, or every
@@ -45,6 +48,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
 
     // Checked in the order the keys appear in the file, so problems are listed that way.
     let listeners = listeners(&mut check, &file.listener);
+    let auth = config_auth::resolve(&mut check, &file.auth);
     let max_connections = match limits.max_connections {
         0 => None,
         n => Some(check.range("limits.max_connections", n, 1, usize::MAX, 1)),
@@ -186,7 +190,11 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         sys_interval,
         trace_clients,
     };
-    check.finish(Resolved { broker, metrics })
+    check.finish(Resolved {
+        broker,
+        metrics,
+        auth,
+    })
 }
 
 /// Checks the `[[listener]]` entries: at least one, addresses that parse, no name or address

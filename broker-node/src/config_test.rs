@@ -52,7 +52,7 @@ fn the_file_view_of_an_engine_config_resolves_back_to_it() {
     let mut engine = BrokerConfig {
         listeners: vec![
             ListenerConfig::tcp("a", addr("127.0.0.1:1884")),
-            ListenerConfig::tcp("b", addr("[::1]:0")),
+            ListenerConfig::tcp("b", addr("[::1]:0")).allow_anonymous(false),
         ],
         max_connections: Some(10),
         queue_full_wait: Duration::from_millis(250),
@@ -378,7 +378,7 @@ fn every_key_of_the_default_file_is_documented() {
     let docs_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
     let docs = std::fs::read_to_string(docs_path).unwrap();
     let keys = default_file_keys();
-    assert!(keys.len() >= 27, "{keys:?}");
+    assert!(keys.len() >= 31, "{keys:?}");
     for key in keys {
         assert!(
             docs.contains(&format!("`{key}`")),
@@ -420,6 +420,9 @@ fn every_schema_key_is_in_the_default_file() {
         .websocket_path()
         .is_some());
     assert!(node.broker.session.response_information.is_some());
+    assert_eq!(node.broker.listeners[0].allow_anonymous, Some(true));
+    assert!(node.auth.password_file.is_some() && node.auth.acl_file.is_some());
+    assert!(!node.auth.allow_anonymous);
 }
 
 /// The keys serde expects in a table, read from its "unknown field" message.
@@ -439,6 +442,7 @@ fn every_schema_key_is_shown_in_the_default_file() {
     let shown = default_file_keys();
     let tables = [
         "",
+        "[auth]",
         "[limits]",
         "[session]",
         "[features]",
@@ -469,8 +473,9 @@ fn every_schema_key_is_shown_in_the_default_file() {
             "keyfile",
             "cafile",
             "require_certificate",
-            "use_identity_as_username"
+            "use_identity_as_username",
+            "allow_anonymous"
         ]
     );
-    assert!(count >= 30, "{count}");
+    assert!(count >= 33, "{count}");
 }

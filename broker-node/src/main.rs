@@ -4,12 +4,17 @@
 //! line, the config file, the log subscriber and the stop signals. It reads configuration
 //! nowhere else than here, and the engine reads none of it.
 //!
-//! Start-up order: parse the command line, load and check the config (`--check-config` stops
-//! here), install logging, start a tokio runtime, install the signal handlers, start the broker
-//! (binding its listeners), then wait for SIGTERM / SIGINT and drain gracefully.
+//! Start-up order: parse the command line, load and check the config and the files it names
+//! (TLS, password and ACL files; `--check-config` stops here), install logging, start a tokio
+//! runtime, install the signal handlers, start the broker (binding its listeners) with the
+//! auth hooks, then reload the auth files on SIGHUP until SIGTERM / SIGINT, and drain
+//! gracefully.
 
+mod auth;
+mod auth_identity;
 mod cli;
 mod config;
+mod config_auth;
 mod config_file;
 mod config_listener;
 mod config_resolve;
@@ -27,9 +32,10 @@ use broker_core::Broker;
 use clap::Parser as _;
 use tracing::{debug, info, warn};
 
+use crate::auth::Auth;
 use crate::cli::{Cli, Command};
 use crate::config::{NodeConfig, DEFAULT_CONFIG, DEFAULT_CONFIG_NAME};
-use crate::signals::Signals;
+use crate::signals::{Reloads, Signals};
 
 /// The version `--version` and the start-up log line show.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -83,7 +89,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         || DEFAULT_CONFIG_NAME.to_owned(),
         |p| p.display().to_string(),
     );
-    node.check_files(&source)?;
+    let auth = node.load_files(&source)?;
     if cli.check_config {
         writeln!(
             io::stdout(),
@@ -102,7 +108,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let outcome = runtime.block_on(serve(node, cli.config.is_some().then_some(source)));
+    let outcome = runtime.block_on(serve(node, auth, cli.config.is_some().then_some(source)));
     // Connection tasks still running (after a second signal) are abandoned, not awaited.
     runtime.shutdown_background();
     outcome
@@ -110,9 +116,10 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 
 /// Runs the broker until a stop signal, then drains it. `source` is the config file's path,
 /// `None` for the embedded default.
-async fn serve(node: NodeConfig, source: Option<String>) -> anyhow::Result<ExitCode> {
+async fn serve(node: NodeConfig, auth: Auth, source: Option<String>) -> anyhow::Result<ExitCode> {
     // Before binding: a signal sent as soon as the port accepts must not kill us outright.
     let mut signals = Signals::install().context("installing the signal handlers")?;
+    let reloads = Reloads::install().context("installing the SIGHUP handler")?;
     info!("Skein {VERSION} starting");
     match &source {
         Some(path) => info!("Config loaded from {path}."),
@@ -120,11 +127,14 @@ async fn serve(node: NodeConfig, source: Option<String>) -> anyhow::Result<ExitC
     }
     // Before the broker: the engine records hook latencies from its first connection on.
     let prometheus = node.metrics.map(|_| metrics::install()).transpose()?;
-    let broker = Broker::builder()
+    auth.log_summary();
+    let broker = auth
+        .install(Broker::builder(), &node.broker.listeners)
         .config(node.broker)
         .start()
         .await
         .context("starting the broker")?;
+    tokio::spawn(auth.serve_reloads(reloads, broker.hooks()));
     if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
         let (bound, endpoint) = metrics::bind(addr, prometheus, broker.handle()).await?;
         info!("Serving Prometheus metrics on http://{bound}/metrics.");

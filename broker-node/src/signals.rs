@@ -1,8 +1,10 @@
-//! The signals that stop the node: SIGTERM and SIGINT (Ctrl-C).
+//! The signals the node acts on: SIGTERM and SIGINT (Ctrl-C) stop it, SIGHUP reloads the
+//! password and ACL files.
 //!
-//! The first asks for a graceful drain; a second one, while the drain runs, exits at once.
-//! Handlers are installed by [`Signals::install`] before the listeners are bound, so a signal
-//! that arrives as soon as the broker accepts connections is never lost to the default action.
+//! The first stop signal asks for a graceful drain; a second one, while the drain runs, exits
+//! at once. Handlers are installed by [`Signals::install`] and [`Reloads::install`] before the
+//! listeners are bound, so a signal that arrives as soon as the broker accepts connections is
+//! never lost to the default action (which, for SIGHUP too, ends the process).
 
 use std::fmt;
 use std::io;
@@ -79,6 +81,44 @@ impl Signals {
             Ok(()) => StopSignal::Interrupt,
             Err(_) => std::future::pending().await,
         }
+    }
+}
+
+/// The installed SIGHUP handler: "reload your files", as Mosquitto reads it. Must be created
+/// inside a tokio runtime. Signals that arrive while a reload runs are merged into one.
+#[derive(Debug)]
+pub(crate) struct Reloads {
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Reloads {
+    /// Installs the SIGHUP handler; from now on SIGHUP no longer ends the process but is
+    /// delivered to [`Reloads::recv`].
+    #[cfg(unix)]
+    pub(crate) fn install() -> io::Result<Reloads> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Reloads {
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for the next SIGHUP; `None` when no more can come.
+    #[cfg(unix)]
+    pub(crate) async fn recv(&mut self) -> Option<()> {
+        self.hangup.recv().await
+    }
+
+    /// Outside Unix there is no SIGHUP: nothing ever asks for a reload.
+    #[cfg(not(unix))]
+    pub(crate) fn install() -> io::Result<Reloads> {
+        Ok(Reloads {})
+    }
+
+    /// Never returns outside Unix.
+    #[cfg(not(unix))]
+    pub(crate) async fn recv(&mut self) -> Option<()> {
+        std::future::pending().await
     }
 }
 

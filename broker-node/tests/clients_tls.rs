@@ -17,73 +17,15 @@
 
 mod support;
 
-use std::fs::{self, File};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, SanType,
-};
-use support::{free_port, require_paho, require_program, run, scratch_dir, tail, Running};
+use support::{free_port, require_paho, require_program, run, tail, ConfiguredSkein, Pki, Running};
 
 /// How long a client program may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(45);
-
-/// The test PKI's files.
-struct Pki {
-    ca: PathBuf,
-    server_cert: PathBuf,
-    server_key: PathBuf,
-    client_cert: PathBuf,
-    client_key: PathBuf,
-}
-
-impl Pki {
-    fn new(dir: &Path) -> Pki {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "Skein test CA");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let issue = |cn: &str, usage: ExtendedKeyUsagePurpose, file: &str| {
-            let key = KeyPair::generate().unwrap();
-            let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-            params
-                .subject_alt_names
-                .push(SanType::IpAddress([127, 0, 0, 1].into()));
-            params.distinguished_name.push(DnType::CommonName, cn);
-            params.extended_key_usages = vec![usage];
-            let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-            let (cert_path, key_path) = (
-                dir.join(format!("{file}.pem")),
-                dir.join(format!("{file}.key")),
-            );
-            fs::write(&cert_path, cert.pem()).unwrap();
-            fs::write(&key_path, key.serialize_pem()).unwrap();
-            (cert_path, key_path)
-        };
-        let (server_cert, server_key) =
-            issue("localhost", ExtendedKeyUsagePurpose::ServerAuth, "server");
-        let (client_cert, client_key) =
-            issue("alice", ExtendedKeyUsagePurpose::ClientAuth, "alice");
-        let ca_path = dir.join("ca.pem");
-        fs::write(&ca_path, ca.pem()).unwrap();
-        Pki {
-            ca: ca_path,
-            server_cert,
-            server_key,
-            client_cert,
-            client_key,
-        }
-    }
-}
 
 /// The ports of the five listeners.
 #[derive(Debug, Clone, Copy)]
@@ -97,111 +39,54 @@ struct Ports {
 
 /// A `skein` process with the five listeners, killed on drop.
 struct TlsBroker {
-    child: Child,
+    skein: ConfiguredSkein,
     ports: Ports,
     pki: Pki,
-    dir: PathBuf,
-    log: PathBuf,
 }
 
 impl TlsBroker {
     fn start() -> TlsBroker {
-        let dir = scratch_dir("tls");
-        let pki = Pki::new(&dir);
-        let ports = Ports {
-            plain: free_port(),
-            tls: free_port(),
-            mutual: free_port(),
-            ws: free_port(),
-            wss: free_port(),
-        };
-        let server = format!(
-            "certfile = {:?}\nkeyfile = {:?}\n",
-            pki.server_cert.display().to_string(),
-            pki.server_key.display().to_string()
-        );
-        let config = format!(
-            "[[listener]]\nname = \"plain\"\nbind = \"127.0.0.1:{}\"\n\n\
-             [[listener]]\nname = \"tls\"\nbind = \"127.0.0.1:{}\"\n{server}\n\
-             [[listener]]\nname = \"mutual\"\nbind = \"127.0.0.1:{}\"\n{server}\
-             cafile = {:?}\nrequire_certificate = true\nuse_identity_as_username = true\n\n\
-             [[listener]]\nname = \"ws\"\nbind = \"127.0.0.1:{}\"\nprotocol = \"websockets\"\n\n\
-             [[listener]]\nname = \"wss\"\nbind = \"127.0.0.1:{}\"\nprotocol = \"websockets\"\n\
-             {server}",
-            ports.plain,
-            ports.tls,
-            ports.mutual,
-            pki.ca.display().to_string(),
-            ports.ws,
-            ports.wss,
-        );
-        let config_path = dir.join("skein.toml");
-        fs::write(&config_path, config).unwrap();
-        let log = dir.join("broker.log");
-        let out = File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_skein"))
-            .arg("--config")
-            .arg(&config_path)
-            .env("RUST_LOG", "debug")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawning skein");
-        let mut broker = TlsBroker {
-            child,
-            ports,
-            pki,
-            dir,
-            log,
-        };
-        broker.wait_ready();
-        broker
-    }
-
-    /// Waits until the plain listener accepts: every listener is bound by then.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let addr = ([127, 0, 0, 1], self.ports.plain).into();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("skein exited with {status}:\n{}", self.log());
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "skein did not start:\n{}",
-                self.log()
+        let mut made = None;
+        let skein = ConfiguredSkein::start("tls", |dir| {
+            let pki = Pki::new(dir);
+            let ports = Ports {
+                plain: free_port(),
+                tls: free_port(),
+                mutual: free_port(),
+                ws: free_port(),
+                wss: free_port(),
+            };
+            let server = pki.server_keys();
+            let config = format!(
+                "[[listener]]\nname = \"plain\"\nbind = \"127.0.0.1:{}\"\n\n\
+                 [[listener]]\nname = \"tls\"\nbind = \"127.0.0.1:{}\"\n{server}\n\
+                 [[listener]]\nname = \"mutual\"\nbind = \"127.0.0.1:{}\"\n{server}\
+                 cafile = {:?}\nrequire_certificate = true\nuse_identity_as_username = true\n\n\
+                 [[listener]]\nname = \"ws\"\nbind = \"127.0.0.1:{}\"\nprotocol = \"websockets\"\n\n\
+                 [[listener]]\nname = \"wss\"\nbind = \"127.0.0.1:{}\"\nprotocol = \"websockets\"\n\
+                 {server}",
+                ports.plain,
+                ports.tls,
+                ports.mutual,
+                pki.ca.display().to_string(),
+                ports.ws,
+                ports.wss,
             );
-            thread::sleep(Duration::from_millis(20));
-        }
+            let plain = ports.plain;
+            made = Some((ports, pki));
+            (config, plain)
+        });
+        let (ports, pki) = made.expect("the setup ran");
+        TlsBroker { skein, ports, pki }
     }
 
     fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        self.skein.log()
     }
 
     /// Waits until the log has a line containing every one of `parts`.
     fn wait_for_log(&self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(line) = self
-                .log()
-                .lines()
-                .find(|line| parts.iter().all(|part| line.contains(part)))
-            {
-                return line.to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {parts:?}:\n{}",
-                tail(&self.log(), 40)
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        self.skein.wait_for_log(parts)
     }
 
     /// Runs `transports.py` against `port`; `cert` presents the client certificate.
@@ -234,16 +119,6 @@ impl TlsBroker {
             finished.describe(),
             tail(&self.log(), 40)
         );
-    }
-}
-
-impl Drop for TlsBroker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if !thread::panicking() {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
     }
 }
 

@@ -13,6 +13,18 @@
 // Each test crate uses a different part of this harness.
 #![allow(dead_code)]
 
+mod auth_files;
+mod pki;
+mod skein;
+
+// Only the crates that start `skein --config` use these.
+#[allow(unused_imports)]
+pub(crate) use auth_files::{mosquitto_passwd, run_paused};
+#[allow(unused_imports)]
+pub(crate) use pki::Pki;
+#[allow(unused_imports)]
+pub(crate) use skein::ConfiguredSkein;
+
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -217,6 +229,11 @@ impl Running {
         }
     }
 
+    /// Whether it has exited.
+    pub(crate) fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits until it exits, at most `timeout`, then kills it (by PID) and returns its output.
     pub(crate) fn finish(mut self, timeout: Duration) -> Finished {
         let deadline = Instant::now() + timeout;
@@ -300,6 +317,21 @@ pub(crate) fn require_paho() {
 
 /// Runs `tests/python/<script> <port> <args...>` and fails the test unless it exits 0.
 pub(crate) fn python_scenario(broker: &Broker, script: &str, args: &[&str]) {
+    let finished = run(python_command(script, broker.port(), args), PYTHON_TIMEOUT);
+    assert!(
+        finished.success(),
+        "{script} {args:?} failed: {}\n--- broker log (tail) ---\n{}",
+        finished.describe(),
+        tail(&broker.log(), 60)
+    );
+}
+
+/// How long a scenario script may run: the scripts arm their own 30 s alarm; this is the
+/// backstop.
+pub(crate) const PYTHON_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// The command that runs `tests/python/<script> <port> <args...>` (paho-mqtt checked first).
+pub(crate) fn python_command(script: &str, port: u16, args: &[&str]) -> Command {
     require_paho();
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
@@ -308,18 +340,11 @@ pub(crate) fn python_scenario(broker: &Broker, script: &str, args: &[&str]) {
     let mut command = Command::new("python3");
     command
         .arg(&path)
-        .arg(broker.port().to_string())
+        .arg(port.to_string())
         .args(args)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONUNBUFFERED", "1");
-    // The scripts arm their own 30 s alarm; this is the backstop.
-    let finished = run(command, Duration::from_secs(45));
-    assert!(
-        finished.success(),
-        "{script} {args:?} failed: {}\n--- broker log (tail) ---\n{}",
-        finished.describe(),
-        tail(&broker.log(), 60)
-    );
+    command
 }
 
 /// The last `lines` lines of `text`.

@@ -207,3 +207,46 @@ fn a_traced_client_has_its_packets_logged_at_info() {
         "an untraced client's packets are not logged at info:\n{log}"
     );
 }
+
+#[test]
+fn hook_latency_is_exported_and_cached_decisions_call_no_hook() {
+    let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let dir = scratch_dir("hook-metrics-acl");
+    let acl = dir.join("acl");
+    fs::write(&acl, "topic readwrite a/#\n").expect("writing the ACL file");
+    let (broker, config_dir) = start(
+        "hook-metrics",
+        &format!(
+            "[[listener]]\nbind = \"{mqtt}\"\n[sys]\ninterval = 0\n[metrics]\nbind = \"{http}\"\n\
+             [auth]\nacl_file = \"{}\"\n",
+            acl.display()
+        ),
+    );
+    wait_accepting(http);
+    let mut client = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
+    client.set_read_timeout(Some(WAIT)).expect("read timeout");
+    send(&mut client, &CONNECT);
+    assert_eq!(read_exact(&mut client, 4), [0x20, 2, 0, 0], "CONNACK");
+    // Three publishes to one topic: the ACL file is asked once, its decision cached.
+    for _ in 0..3 {
+        send(&mut client, &PUBLISH);
+    }
+    send(&mut client, &PINGREQ);
+    assert_eq!(read_exact(&mut client, 2), [0xD0, 0], "PINGRESP");
+
+    let m = scrape_until(http, "skein_messages_received_total{qos=\"0\"}", 3.0);
+    let count = m
+        .iter()
+        .find(|(key, _)| {
+            key.starts_with("skein_hook_duration_seconds_count{")
+                && key.contains("hook=\"acl-file\"")
+                && key.contains("point=\"authorize_publish\"")
+        })
+        .map(|(_, value)| *value);
+    assert_eq!(count, Some(1.0), "{m:?}");
+    send(&mut client, &DISCONNECT);
+    let _ = broker.finish(Duration::ZERO);
+    let _ = fs::remove_dir_all(&dir);
+    let _ = fs::remove_dir_all(&config_dir);
+}

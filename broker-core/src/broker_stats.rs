@@ -44,10 +44,10 @@ pub struct BrokerStats {
     pub publish_received: PerQos,
     /// PUBLISH packets sent to clients, by QoS (retransmissions included).
     pub publish_sent: PerQos,
-    /// Payload bytes of the PUBLISH packets received.
-    pub publish_bytes_received: u64,
-    /// Payload bytes of the PUBLISH packets sent.
-    pub publish_bytes_sent: u64,
+    /// Payload bytes of the PUBLISH packets received, by QoS.
+    pub publish_bytes_received: PerQos,
+    /// Payload bytes of the PUBLISH packets sent, by QoS.
+    pub publish_bytes_sent: PerQos,
     /// Copies of messages queued for subscribers (network and in-process).
     pub messages_queued: u64,
     /// Copies of messages dropped, by reason.

@@ -128,8 +128,13 @@ async fn stats_count_packets_bytes_and_publishes_exactly() {
     };
     assert_eq!(stats.publish_received, expected);
     assert_eq!(stats.publish_sent, expected);
-    assert_eq!(stats.publish_bytes_received, 3 * 5 + 2 * 2);
-    assert_eq!(stats.publish_bytes_sent, 3 * 5 + 2 * 2);
+    let bytes = PerQos {
+        qos0: 2 * 2,
+        qos1: 3 * 5,
+        qos2: 0,
+    };
+    assert_eq!(stats.publish_bytes_received, bytes);
+    assert_eq!(stats.publish_bytes_sent, bytes);
     assert_eq!(stats.messages_received(), 5);
     assert_eq!(stats.connections_accepted, 2);
     assert_eq!(stats.clients_connected, 2);

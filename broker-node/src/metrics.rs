@@ -129,8 +129,11 @@ fn record(stats: &BrokerStats) {
     counter!("skein_bytes_sent_total").absolute(stats.bytes_sent);
     per_qos("skein_messages_received_total", &stats.publish_received);
     per_qos("skein_messages_sent_total", &stats.publish_sent);
-    counter!("skein_message_bytes_received_total").absolute(stats.publish_bytes_received);
-    counter!("skein_message_bytes_sent_total").absolute(stats.publish_bytes_sent);
+    per_qos(
+        "skein_message_bytes_received_total",
+        &stats.publish_bytes_received,
+    );
+    per_qos("skein_message_bytes_sent_total", &stats.publish_bytes_sent);
     counter!("skein_messages_queued_total").absolute(stats.messages_queued);
     for (reason, count) in stats.dropped.by_reason() {
         counter!("skein_messages_dropped_total", "reason" => reason).absolute(count);
@@ -217,12 +220,12 @@ fn describe() {
     describe_counter!(
         "skein_message_bytes_received_total",
         Unit::Bytes,
-        "Payload bytes of the PUBLISH packets received."
+        "Payload bytes of the PUBLISH packets received, by QoS."
     );
     describe_counter!(
         "skein_message_bytes_sent_total",
         Unit::Bytes,
-        "Payload bytes of the PUBLISH packets sent."
+        "Payload bytes of the PUBLISH packets sent, by QoS."
     );
     describe_counter!(
         "skein_messages_queued_total",

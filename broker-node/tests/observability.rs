@@ -145,7 +145,10 @@ fn metrics_count_known_traffic_exactly() {
     assert_eq!(value("skein_bytes_sent_total"), Some(6.0));
     assert_eq!(value("skein_messages_received_total{qos=\"0\"}"), Some(3.0));
     assert_eq!(value("skein_messages_received_total{qos=\"1\"}"), Some(0.0));
-    assert_eq!(value("skein_message_bytes_received_total"), Some(15.0));
+    assert_eq!(
+        value("skein_message_bytes_received_total{qos=\"0\"}"),
+        Some(15.0)
+    );
     assert_eq!(value("skein_connections_accepted_total"), Some(1.0));
     assert_eq!(value("skein_clients_maximum"), Some(1.0));
     // No subscriber: nothing queued, nothing dropped.

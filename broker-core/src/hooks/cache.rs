@@ -3,6 +3,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -70,6 +71,9 @@ impl Shard {
 pub(crate) struct DecisionCache {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
+    /// Bumped by every invalidation, so that copies of decisions kept outside the cache
+    /// (a connection's memo of its last publish) know they may be stale.
+    generation: AtomicU64,
 }
 
 impl DecisionCache {
@@ -87,15 +91,30 @@ impl DecisionCache {
                 })
                 .collect(),
             hasher: RandomState::new(),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// The number of invalidations so far (see [`DecisionCache::generation`]'s field).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The cached decision for `key`, if there is one that has not expired at `now`.
     pub(crate) fn get(&self, key: &CacheKey, now: Instant) -> Option<Authorization> {
+        self.get_until(key, now).map(|(value, _)| value)
+    }
+
+    /// [`DecisionCache::get`], with the decision's expiry.
+    pub(crate) fn get_until(
+        &self,
+        key: &CacheKey,
+        now: Instant,
+    ) -> Option<(Authorization, Instant)> {
         let mut shard = self.shard(&key.client_id)?;
         let entry = shard.lru.get(key)?;
         if entry.expires > now {
-            return Some(entry.value.clone());
+            return Some((entry.value.clone(), entry.expires));
         }
         shard.lru.remove(key);
         shard.forget(key);
@@ -123,6 +142,7 @@ impl DecisionCache {
 
     /// Forgets every decision about `client_id`.
     pub(crate) fn invalidate_client(&self, client_id: &ClientId) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let Some(mut shard) = self.shard(client_id) else {
             return;
         };
@@ -135,6 +155,7 @@ impl DecisionCache {
 
     /// Forgets every decision.
     pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
             shard.lru.clear();

@@ -141,6 +141,33 @@ impl HookChain {
         self.cache.get(&query.cache_key(), now())
     }
 
+    /// [`HookChain::cached_publish_decision`] at `now`, with how long the answer holds:
+    /// until the cached decision's expiry (`None`: for good, no hook authorizes publishes),
+    /// and while [`HookChain::cache_generation`] has not changed. A connection may keep it
+    /// to answer the same publish again without a cache lookup.
+    #[must_use]
+    pub fn cached_publish_decision_until(
+        &self,
+        request: &AuthorizePublishRequest,
+        now: Instant,
+    ) -> Option<(Authorization, Option<Instant>)> {
+        let query = AuthzQuery::Publish(request);
+        if !self.interest.contains(query.interest()) {
+            return Some((Authorization::Allowed, None));
+        }
+        self.cache
+            .get_until(&query.cache_key(), now)
+            .map(|(decision, expires)| (decision, Some(expires)))
+    }
+
+    /// Changes whenever cached decisions are invalidated ([`HookChain::invalidate_client`],
+    /// [`HookChain::invalidate_all`]): a copy of a decision taken at another generation may
+    /// be stale.
+    #[must_use]
+    pub fn cache_generation(&self) -> u64 {
+        self.cache.generation()
+    }
+
     /// Decides whether a client may subscribe to one filter: from the cache, else by asking
     /// the hooks. A refusal's code is one SUBACK allows.
     pub async fn authorize_subscribe(&self, request: &AuthorizeSubscribeRequest) -> Authorization {

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use super::connection::Connection;
+use super::publish_memo::PublishMemo;
 use super::shared::now;
 use super::stats::DropCause;
 use crate::codec::Packet;
@@ -34,10 +35,20 @@ pub(crate) enum Screen {
     Ask,
 }
 
+impl Screen {
+    fn of(decision: Authorization) -> Screen {
+        match decision {
+            Authorization::Allowed => Screen::Allowed,
+            Authorization::Denied(refusal) => Screen::Denied(refusal),
+        }
+    }
+}
+
 impl Connection {
     /// Decides a publish without calling a hook when it can: no hook takes part in
-    /// publishes, or the chain's cache holds the decision.
-    pub(crate) fn screen_publish(&self, request: &PublishRequest) -> Screen {
+    /// publishes, the connection's memo answers it (the same publish as the last one), or
+    /// the chain's cache holds the decision (which then becomes the memo).
+    pub(crate) fn screen_publish(&mut self, request: &PublishRequest) -> Screen {
         let hooks = &self.shared.hooks;
         if !hooks.screens(PUBLISH_POINTS) {
             return Screen::Allowed;
@@ -49,14 +60,23 @@ impl Connection {
         if hooks.screens(Interest::REWRITE_PUBLISH) {
             return Screen::Ask;
         }
-        match hooks
-            .chain
-            .cached_publish_decision(&publish_request(client, &request.message))
-        {
-            Some(Authorization::Allowed) => Screen::Allowed,
-            Some(Authorization::Denied(refusal)) => Screen::Denied(refusal),
-            None => Screen::Ask,
+        let message = &request.message;
+        // Read before the cache: an invalidation in between leaves the memo stale.
+        let generation = hooks.chain.cache_generation();
+        if let Some(memo) = &self.publish_memo {
+            if let Some(decision) = memo.answers(message, generation) {
+                return Screen::of(decision.clone());
+            }
         }
+        let cached = hooks
+            .chain
+            .cached_publish_decision_until(&publish_request(client, message), message.received_at);
+        let Some((decision, expires)) = cached else {
+            return Screen::Ask;
+        };
+        self.publish_memo =
+            PublishMemo::new(message, decision.clone(), expires, generation).map(Box::new);
+        Screen::of(decision)
     }
 
     /// Rewrites the topic of a publish, asks the hooks whether the client may publish it,

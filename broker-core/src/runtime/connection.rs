@@ -28,6 +28,7 @@ use super::control::ControlSlot;
 use super::listener::Listener;
 use super::log_lines::{Direction, PacketLine};
 use super::mailbox::{Mailbox, SubscriberKey};
+use super::publish_memo::PublishMemo;
 use super::routing;
 use super::shared::{now, RunState, Shared};
 use super::stats::{self, Tally};
@@ -95,6 +96,8 @@ pub(crate) struct Connection {
     decoder: Decoder,
     /// Who the client is, for the hooks: made at CONNECT when the broker has hooks.
     pub(crate) client_info: Option<Arc<ClientInfo>>,
+    /// The authorization of the last publish, to answer the next one like it at once.
+    pub(crate) publish_memo: Option<Box<PublishMemo>>,
     /// An MQTT 5 enhanced authentication waiting for the client's next AUTH.
     pub(crate) auth: Option<Box<AuthExchange>>,
     /// A SUBSCRIBE or UNSUBSCRIBE whose filters the hooks rewrite before the session
@@ -213,6 +216,7 @@ impl Connection {
             write_buf: BytesMut::new(),
             decoder,
             client_info: None,
+            publish_memo: None,
             auth: None,
             held: None,
             control: ControlSlot::new(),

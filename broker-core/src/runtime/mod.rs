@@ -45,6 +45,7 @@ pub(crate) mod local;
 pub(crate) mod log_lines;
 pub(crate) mod mailbox;
 pub(crate) mod persist;
+pub(crate) mod publish_memo;
 pub(crate) mod registry;
 pub(crate) mod routing;
 pub(crate) mod shared;

@@ -75,7 +75,7 @@ struct Traffic {
     packets: AtomicU64,
     bytes: AtomicU64,
     publishes: [AtomicU64; 3],
-    publish_bytes: AtomicU64,
+    publish_bytes: [AtomicU64; 3],
 }
 
 /// The packets one connection sent since its last [`Stats::flush_sent`].
@@ -83,7 +83,7 @@ struct Traffic {
 pub(crate) struct Tally {
     packets: u64,
     publishes: [u64; 3],
-    publish_bytes: u64,
+    publish_bytes: [u64; 3],
 }
 
 impl Tally {
@@ -94,7 +94,9 @@ impl Tally {
             if let Some(count) = self.publishes.get_mut(qos as usize) {
                 *count += 1;
             }
-            self.publish_bytes += payload as u64;
+            if let Some(bytes) = self.publish_bytes.get_mut(qos as usize) {
+                *bytes += payload as u64;
+            }
         }
     }
 
@@ -132,7 +134,9 @@ impl Stats {
         for (counter, value) in sent.publishes.iter().zip(tally.publishes) {
             add(counter, value);
         }
-        add(&sent.publish_bytes, tally.publish_bytes);
+        for (counter, value) in sent.publish_bytes.iter().zip(tally.publish_bytes) {
+            add(counter, value);
+        }
         *tally = Tally::default();
     }
 
@@ -154,7 +158,9 @@ impl Stats {
             if let Some(counter) = received.publishes.get(qos as usize) {
                 Stats::bump(counter);
             }
-            add(&received.publish_bytes, payload as u64);
+            if let Some(counter) = received.publish_bytes.get(qos as usize) {
+                add(counter, payload as u64);
+            }
         }
     }
 
@@ -212,8 +218,8 @@ pub(crate) fn snapshot(shared: &Arc<Shared>) -> BrokerStats {
         bytes_sent: get(&stats.sent.bytes),
         publish_received: per_qos(&stats.received.publishes),
         publish_sent: per_qos(&stats.sent.publishes),
-        publish_bytes_received: get(&stats.received.publish_bytes),
-        publish_bytes_sent: get(&stats.sent.publish_bytes),
+        publish_bytes_received: per_qos(&stats.received.publish_bytes),
+        publish_bytes_sent: per_qos(&stats.sent.publish_bytes),
         messages_queued: get(&stats.messages_queued),
         dropped: DroppedMessages {
             queue_full: dropped(DropCause::QueueFull),

@@ -168,11 +168,11 @@ impl SysTree {
             ),
             (
                 "$SYS/broker/publish/bytes/received",
-                figures.publish_bytes_received.to_string(),
+                figures.publish_bytes_received.total().to_string(),
             ),
             (
                 "$SYS/broker/publish/bytes/sent",
-                figures.publish_bytes_sent.to_string(),
+                figures.publish_bytes_sent.total().to_string(),
             ),
             (
                 "$SYS/broker/subscriptions/count",

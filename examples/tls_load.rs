@@ -309,9 +309,10 @@ fn human(report: &Value) -> String {
     );
     match report.pointer("/scenario").and_then(Value::as_str) {
         Some("handshake") => format!(
-            "{head}: {} connected, {} failed in {} s = {} conn/s; {} p50 {} ms, p99 {} ms; \
-             CONNACK p50 {} ms, p99 {} ms; {cpu}",
+            "{head}: {} connected ({} resumed), {} failed in {} s = {} conn/s; {} p50 {} ms, \
+             p99 {} ms; CONNACK p50 {} ms, p99 {} ms; {cpu}",
             get("/connected"),
+            get("/resumed"),
             get("/failed"),
             get("/elapsed_s"),
             get("/conn_per_sec"),

@@ -38,6 +38,8 @@ struct Tally {
     /// TCP connect to CONNACK, µs.
     connack_us: Histogram,
     connected: u64,
+    /// Connections whose TLS handshake resumed a session (only with `--resume`).
+    resumed: u64,
     failed: u64,
     errors: Vec<String>,
     tls: Option<TlsInfo>,
@@ -55,6 +57,7 @@ pub(crate) async fn run(
         handshake_us: Histogram::new(),
         connack_us: Histogram::new(),
         connected: 0,
+        resumed: 0,
         failed: 0,
         errors: Vec::new(),
         tls: None,
@@ -119,6 +122,7 @@ pub(crate) async fn run(
             "time_limit_s": spec.time_limit.as_secs(),
         },
         "connected": tally.connected,
+        "resumed": tally.resumed,
         "failed": tally.failed,
         "unfinished": not_done,
         "timed_out": timed_out,
@@ -153,6 +157,7 @@ async fn open(connector: &Connector, client_id: &str, tally: &Mutex<Tally>) -> O
             tally.handshake_us.record(micros(handshake));
             tally.connack_us.record(micros(connack));
             tally.last_connack = Some(Instant::now());
+            tally.resumed += u64::from(tls.as_ref().is_some_and(TlsInfo::resumed));
             if tally.tls.is_none() {
                 tally.tls = tls;
             }

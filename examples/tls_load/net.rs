@@ -75,6 +75,11 @@ impl TlsInfo {
             "resumed": self.resumed,
         })
     }
+
+    /// Whether the handshake resumed an earlier session.
+    pub(crate) fn resumed(&self) -> bool {
+        self.resumed
+    }
 }
 
 /// Opens connections to one broker address, with or without TLS.

@@ -50,6 +50,7 @@ mod error;
 mod event;
 #[cfg(feature = "runtime")]
 mod event_task;
+mod filter_relation;
 mod hook;
 mod hook_metrics;
 mod interest;

@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use super::filter_relation::{covers, overlaps};
 use super::{AclAccess, AclPermission};
+use crate::hooks::filter_relation::{covers, overlaps};
 use crate::router::matches;
 use crate::types::TopicFilter;
 

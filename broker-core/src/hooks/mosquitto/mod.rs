@@ -17,7 +17,6 @@ mod acl_file;
 mod acl_permission;
 mod acl_rule;
 mod acl_table;
-mod filter_relation;
 mod password_error;
 mod password_file;
 mod password_hash;

@@ -1,6 +1,6 @@
-//! How an ACL topic relates to a subscription filter: does it cover every topic the filter
-//! can match, or share at least one with it? (The same relations as the built-in
-//! `TopicRules` use; both take the `$` rule of [MQTT-4.7.2-1] into account.)
+//! How a rule's filter relates to a subscription filter: does it cover every topic the
+//! filter can match, or share at least one with it? Used by the built-in `TopicRules` and by
+//! the Mosquitto ACL file; both relations take the `$` rule of [MQTT-4.7.2-1] into account.
 
 /// Whether every topic `filter` can match is matched by `acl` (`a/#` covers `a/+/b` and
 /// `a`; `a/+` does not cover `a/#`; `#` does not cover `$SYS/x`).
@@ -47,37 +47,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn covering() {
-        for (acl, filter) in [
+    fn covers_filters() {
+        for (rule, filter) in [
             ("#", "a/b"),
             ("a/#", "a"),
             ("a/#", "a/+/b"),
             ("a/+", "a/+"),
             ("a/+", "a/b"),
+            ("a/b", "a/b"),
             ("$SYS/#", "$SYS/broker/+"),
             ("a/#", "a/#"),
         ] {
-            assert!(covers(acl, filter), "{acl} covers {filter}");
+            assert!(covers(rule, filter), "{rule} covers {filter}");
         }
-        for (acl, filter) in [
+        for (rule, filter) in [
             ("a/+", "a/#"),
             ("a/b", "a/+"),
             ("a/b", "a/b/c"),
+            ("a/b/c", "a/b"),
             ("#", "$SYS/x"),
             ("+/x", "$SYS/x"),
             ("a/+/c", "a/#"),
         ] {
-            assert!(!covers(acl, filter), "{acl} does not cover {filter}");
+            assert!(!covers(rule, filter), "{rule} does not cover {filter}");
         }
     }
 
     #[test]
-    fn overlapping() {
-        for (a, b) in [("secret/#", "#"), ("secret/#", "+/x"), ("a/#", "a")] {
-            assert!(overlaps(a, b) && overlaps(b, a), "{a} overlaps {b}");
+    fn overlapping_filters() {
+        for (a, b) in [
+            ("secret/#", "#"),
+            ("secret/#", "+/x"),
+            ("a/+", "a/b"),
+            ("a/#", "a"),
+            ("a", "a/#"),
+            ("+/+", "a/b"),
+            ("$SYS/#", "$SYS/+"),
+        ] {
+            assert!(overlaps(a, b), "{a} overlaps {b}");
+            assert!(overlaps(b, a), "{b} overlaps {a}");
         }
-        for (a, b) in [("a/b", "a/c"), ("a/+", "a/b/c"), ("$SYS/#", "#")] {
-            assert!(!overlaps(a, b) && !overlaps(b, a), "{a} apart from {b}");
+        for (a, b) in [
+            ("a/b", "a/c"),
+            ("a/+", "a/b/c"),
+            ("a", "a/b"),
+            ("$SYS/#", "#"),
+            ("$SYS/x", "+/x"),
+        ] {
+            assert!(!overlaps(a, b), "{a} does not overlap {b}");
+            assert!(!overlaps(b, a), "{b} does not overlap {a}");
         }
     }
 }

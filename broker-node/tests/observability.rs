@@ -101,6 +101,22 @@ fn wait_accepting(addr: SocketAddr) {
     }
 }
 
+/// Connects `client_id` (3.1.1) to `mqtt`, publishes [`PUBLISH`] `publishes` times, and
+/// waits for the answer to a PINGREQ, so the broker has read everything. The connection is
+/// left open.
+fn connect_publish_ping(mqtt: SocketAddr, connect: &[u8], publishes: usize) -> TcpStream {
+    let mut client = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
+    client.set_read_timeout(Some(WAIT)).expect("read timeout");
+    send(&mut client, connect);
+    assert_eq!(read_exact(&mut client, 4), [0x20, 2, 0, 0], "CONNACK");
+    for _ in 0..publishes {
+        send(&mut client, &PUBLISH);
+    }
+    send(&mut client, &PINGREQ);
+    assert_eq!(read_exact(&mut client, 2), [0xD0, 0], "PINGRESP");
+    client
+}
+
 fn read_exact(stream: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0; n];
     stream
@@ -122,15 +138,7 @@ fn metrics_count_known_traffic_exactly() {
     // The metrics endpoint opens after the MQTT listener.
     wait_accepting(http);
 
-    let mut client = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
-    client.set_read_timeout(Some(WAIT)).expect("read timeout");
-    send(&mut client, &CONNECT);
-    assert_eq!(read_exact(&mut client, 4), [0x20, 2, 0, 0], "CONNACK");
-    for _ in 0..3 {
-        send(&mut client, &PUBLISH);
-    }
-    send(&mut client, &PINGREQ);
-    assert_eq!(read_exact(&mut client, 2), [0xD0, 0], "PINGRESP");
+    let mut client = connect_publish_ping(mqtt, &CONNECT, 3);
     send(&mut client, &DISCONNECT);
     let mut rest = Vec::new();
     let _ = client.read_to_end(&mut rest);
@@ -180,13 +188,7 @@ fn a_traced_client_has_its_packets_logged_at_info() {
     );
     wait_accepting(mqtt);
     for client_id in ["traced", "other"] {
-        let mut client = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
-        client.set_read_timeout(Some(WAIT)).expect("read timeout");
-        send(&mut client, &connect(client_id));
-        assert_eq!(read_exact(&mut client, 4), [0x20, 2, 0, 0], "CONNACK");
-        send(&mut client, &PUBLISH);
-        send(&mut client, &PINGREQ);
-        assert_eq!(read_exact(&mut client, 2), [0xD0, 0], "PINGRESP");
+        let mut client = connect_publish_ping(mqtt, &connect(client_id), 1);
         send(&mut client, &DISCONNECT);
         let _ = client.read_to_end(&mut Vec::new());
     }
@@ -227,16 +229,8 @@ fn hook_latency_is_exported_and_cached_decisions_call_no_hook() {
         ),
     );
     wait_accepting(http);
-    let mut client = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
-    client.set_read_timeout(Some(WAIT)).expect("read timeout");
-    send(&mut client, &CONNECT);
-    assert_eq!(read_exact(&mut client, 4), [0x20, 2, 0, 0], "CONNACK");
     // Three publishes to one topic: the ACL file is asked once, its decision cached.
-    for _ in 0..3 {
-        send(&mut client, &PUBLISH);
-    }
-    send(&mut client, &PINGREQ);
-    assert_eq!(read_exact(&mut client, 2), [0xD0, 0], "PINGRESP");
+    let mut client = connect_publish_ping(mqtt, &CONNECT, 3);
 
     let m = scrape_until(http, "skein_messages_received_total{qos=\"0\"}", 3.0);
     let count = m

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use broker_core::codec::{
     Ack, Packet, Publish, QosPid, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions,
 };
-use broker_core::types::{ProtocolVersion, QoS};
+use broker_core::types::{ProtocolVersion, QoS, ReasonCode};
 use broker_core::{Broker, BrokerStats, PerQos};
 use bytes::BytesMut;
 use support::*;
@@ -228,5 +228,43 @@ async fn no_sys_topics_when_the_interval_is_off() {
     sys.subscribe(1, "$SYS/#", QoS::AtMostOnce).await;
     sys.expect_nothing().await;
     assert_eq!(broker.handle().stats().retained_messages, 0);
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn clients_may_not_publish_to_sys_topics() {
+    let mut config = config();
+    config.sys_interval = Some(Duration::from_millis(50));
+    let (broker, addr) = start_with(config).await;
+    let (mut watcher, _) = Client::connect(addr, V311, "watcher", true).await;
+    watcher
+        .subscribe(1, "$SYS/broker/version", QoS::AtMostOnce)
+        .await;
+    let version = watcher.recv_publish().await;
+    assert!(version.retain);
+
+    // MQTT 5: refused with 0x87 Not authorized.
+    let (mut v5, _) = Client::connect(addr, V5, "spoof5", true).await;
+    let mut spoof = Publish::new(topic("$SYS/broker/version"), "fake".into());
+    spoof.qos_pid = QosPid::AtLeastOnce(pid(1));
+    spoof.retain = true;
+    v5.send(Packet::Publish(spoof)).await;
+    match v5.recv().await {
+        Some(Packet::PubAck(ack)) => assert_eq!(ack.code, ReasonCode::NotAuthorized),
+        other => panic!("expected PUBACK, got {other:?}"),
+    }
+    // MQTT 3.1.1: acknowledged as usual, and dropped.
+    let (mut v3, _) = Client::connect(addr, V311, "spoof3", true).await;
+    v3.publish("$SYS/broker/version", "fake", QoS::AtLeastOnce, true, 1)
+        .await;
+    v3.publish("$SYS", "fake", QoS::AtLeastOnce, false, 2).await;
+    watcher.expect_nothing().await;
+
+    // The retained value is still the broker's.
+    let (mut late, _) = Client::connect(addr, V311, "late", true).await;
+    late.subscribe(1, "$SYS/broker/version", QoS::AtMostOnce)
+        .await;
+    assert_eq!(late.recv_publish().await.payload, version.payload);
+    assert_eq!(broker.handle().stats().dropped.not_authorized, 3);
     broker.shutdown().await;
 }

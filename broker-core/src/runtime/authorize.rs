@@ -49,6 +49,11 @@ impl Connection {
     /// publishes, the connection's memo answers it (the same publish as the last one), or
     /// the chain's cache holds the decision (which then becomes the memo).
     pub(crate) fn screen_publish(&mut self, request: &PublishRequest) -> Screen {
+        if is_sys_topic(request.message.topic.as_str()) {
+            // The broker's own figures: clients may read them, not write them (Mosquitto
+            // refuses these writes too, whatever its ACL says).
+            return Screen::Denied(Refusal::not_authorized());
+        }
         let hooks = &self.shared.hooks;
         if !hooks.screens(PUBLISH_POINTS) {
             return Screen::Allowed;
@@ -224,6 +229,13 @@ impl Connection {
 }
 
 /// The authorization request for `message` published by `client`.
+/// Whether `topic` is one of the broker's `$SYS` topics.
+fn is_sys_topic(topic: &str) -> bool {
+    topic
+        .strip_prefix("$SYS")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 fn publish_request(client: &Arc<ClientInfo>, message: &Message) -> AuthorizePublishRequest {
     AuthorizePublishRequest {
         client: Arc::clone(client),

@@ -128,14 +128,7 @@ impl DroppedMessages {
     /// The sum over every reason.
     #[must_use]
     pub fn total(&self) -> u64 {
-        self.queue_full
-            + self.too_large
-            + self.qos0_offline
-            + self.expired
-            + self.packet_too_large
-            + self.no_shared_member
-            + self.slow_subscriber
-            + self.not_authorized
+        self.by_reason().iter().map(|(_, count)| count).sum()
     }
 
     /// Each reason's name (as the Prometheus `reason` label has it) and count.

@@ -19,11 +19,6 @@ use support::{free_port, scratch_dir, send, Running};
 /// How long the broker may take to serve its first scrape, and a scrape to reach a value.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A 3.1.1 CONNECT for client `m`, clean session, keep-alive 60 s.
-const CONNECT: [u8; 15] = [
-    0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, b'm',
-];
-
 /// A 3.1.1 CONNECT for `client_id` (at most 100 bytes), clean session, keep-alive 60 s.
 fn connect(client_id: &str) -> Vec<u8> {
     let mut packet = vec![0x10, (12 + client_id.len()) as u8];
@@ -138,13 +133,14 @@ fn metrics_count_known_traffic_exactly() {
     // The metrics endpoint opens after the MQTT listener.
     wait_accepting(http);
 
-    let mut client = connect_publish_ping(mqtt, &CONNECT, 3);
+    let connect_m = connect("m");
+    let mut client = connect_publish_ping(mqtt, &connect_m, 3);
     send(&mut client, &DISCONNECT);
     let mut rest = Vec::new();
     let _ = client.read_to_end(&mut rest);
     assert!(rest.is_empty(), "nothing after PINGRESP: {rest:?}");
 
-    let written = (CONNECT.len() + 3 * PUBLISH.len() + PINGREQ.len() + DISCONNECT.len()) as f64;
+    let written = (connect_m.len() + 3 * PUBLISH.len() + PINGREQ.len() + DISCONNECT.len()) as f64;
     let m = scrape_until(http, "skein_packets_received_total", 6.0);
     let value = |key: &str| m.get(key).copied();
     assert_eq!(value("skein_packets_received_total"), Some(6.0));
@@ -230,7 +226,7 @@ fn hook_latency_is_exported_and_cached_decisions_call_no_hook() {
     );
     wait_accepting(http);
     // Three publishes to one topic: the ACL file is asked once, its decision cached.
-    let mut client = connect_publish_ping(mqtt, &CONNECT, 3);
+    let mut client = connect_publish_ping(mqtt, &connect("m"), 3);
 
     let m = scrape_until(http, "skein_messages_received_total{qos=\"0\"}", 3.0);
     let count = m

@@ -72,6 +72,7 @@ mod machine_connect;
 mod machine_flow;
 mod message;
 mod offline;
+mod parked;
 mod packet_ids;
 mod qos2_inbound;
 mod queue;
@@ -87,6 +88,7 @@ pub use config::SessionConfig;
 pub use machine::Session;
 pub use machine_flow::DeliverOutcome;
 pub use offline::{OfflineEvent, OfflineSession};
+pub use parked::ParkedSession;
 pub use state::SessionState;
 
 pub use inflight::{

@@ -145,6 +145,28 @@ impl OutboundInflight {
         }
     }
 
+    /// An empty window whose next [`insert`](Self::insert) tries `next_packet_id` first: an
+    /// idle window rebuilt from its [`next_packet_id`](Self::next_packet_id). The send order
+    /// starts afresh, which nothing can tell from the outside while the window is empty.
+    pub(crate) fn idle(receive_maximum: NonZeroU16, next_packet_id: PacketId) -> Self {
+        let mut window = OutboundInflight::new(receive_maximum);
+        if next_packet_id != PacketId::MIN {
+            window.tracked = Some(Box::new(Tracked {
+                ids: PacketIdAllocator::starting_at(next_packet_id),
+                entries: HashMap::new(),
+                order: BTreeMap::new(),
+            }));
+        }
+        window
+    }
+
+    /// The packet identifier the next [`insert`](Self::insert) tries first.
+    pub(crate) fn next_packet_id(&self) -> PacketId {
+        self.tracked
+            .as_ref()
+            .map_or(PacketId::MIN, |tracked| tracked.ids.cursor())
+    }
+
     /// The exchange under `id`, if there is one.
     fn entry(&self, id: PacketId) -> Option<&Entry> {
         self.tracked.as_ref()?.entries.get(&id)

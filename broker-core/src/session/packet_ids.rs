@@ -39,6 +39,20 @@ impl PacketIdAllocator {
         }
     }
 
+    /// An allocator with every identifier free whose next allocation tries `cursor` first
+    /// (an idle allocator rebuilt from its [`cursor`](Self::cursor)).
+    pub(crate) fn starting_at(cursor: PacketId) -> Self {
+        PacketIdAllocator {
+            cursor,
+            ..PacketIdAllocator::new()
+        }
+    }
+
+    /// The identifier the next allocation tries first.
+    pub(crate) fn cursor(&self) -> PacketId {
+        self.cursor
+    }
+
     /// How many identifiers are in use.
     #[must_use]
     pub fn in_use(&self) -> usize {

@@ -69,6 +69,11 @@ impl InboundQos2 {
         }
     }
 
+    /// The server's Receive Maximum in force.
+    pub(crate) fn receive_maximum(&self) -> NonZeroU16 {
+        self.receive_maximum
+    }
+
     /// Sets the Receive Maximum of a new connection resuming this session.
     pub fn set_receive_maximum(&mut self, receive_maximum: NonZeroU16) {
         self.receive_maximum = receive_maximum;

@@ -19,15 +19,15 @@ use super::{InboundQos2, InflightState, OutboundInflight};
 /// acknowledges them (MQTT 5.0 §4.8.2).
 #[derive(Debug, Clone)]
 pub struct SessionState {
-    client_id: ClientId,
-    subscriptions: HashMap<TopicFilter, SubscriptionEntry>,
+    pub(crate) client_id: ClientId,
+    pub(crate) subscriptions: HashMap<TopicFilter, SubscriptionEntry>,
     pub(crate) outbound: OutboundInflight,
     pub(crate) inbound_qos2: InboundQos2,
     /// Packet identifier -> the shared filter its in-flight PUBLISH came through, until the
     /// PUBACK or PUBREC. Absent for a session with no shared subscription (boxed: an empty
     /// map is 48 bytes of every session, a box 8).
     #[allow(clippy::box_collection)]
-    shared_outbound: Option<Box<HashMap<PacketId, TopicFilter>>>,
+    pub(crate) shared_outbound: Option<Box<HashMap<PacketId, TopicFilter>>>,
 }
 
 impl SessionState {

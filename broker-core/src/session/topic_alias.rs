@@ -231,6 +231,12 @@ impl OutboundAliases {
         self.len() == 0
     }
 
+    /// Whether no alias was ever chosen: the map is as [`new`](Self::new) made it. (An empty
+    /// map that was used still remembers which aliases it handed out.)
+    pub(crate) fn is_unused(&self) -> bool {
+        self.maps.is_none()
+    }
+
     /// The alias `topic` is mapped to on the client.
     #[must_use]
     pub fn get(&self, topic: &TopicName) -> Option<TopicAlias> {

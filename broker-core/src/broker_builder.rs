@@ -14,7 +14,7 @@ use crate::hooks::{Anonymous, Hook, HookChain, HookChainBuilder, HookOptions};
 use crate::runtime::hooks::{watch_event_task, RuntimeHooks};
 use crate::runtime::listener::{self, Listener};
 use crate::runtime::shared::Shared;
-use crate::runtime::{persist, sweeper, sys_topics};
+use crate::runtime::{parker, persist, sweeper, sys_topics};
 use crate::store::{MemoryStore, SessionStore};
 
 /// How a [`Broker`] is built: its configuration, session store and hooks, then
@@ -177,6 +177,7 @@ impl BrokerBuilder {
             self.config.queue_full_wait,
             self.store,
             hooks,
+            self.config.park_idle_after.filter(|after| !after.is_zero()),
         );
         if let Some(task) = event_task {
             let guard = shared.background_tasks.guard();
@@ -206,6 +207,10 @@ impl BrokerBuilder {
         }
         let guard = shared.background_tasks.guard();
         tokio::spawn(sweeper::run(Arc::clone(&shared), guard));
+        if let Some(parker) = &shared.parker {
+            let guard = shared.background_tasks.guard();
+            tokio::spawn(parker::run(Arc::clone(&shared), Arc::clone(parker), guard));
+        }
         for client_id in &self.config.trace_clients {
             shared.client_trace.set(client_id, true);
         }

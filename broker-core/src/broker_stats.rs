@@ -24,6 +24,9 @@ pub struct BrokerStats {
     pub auth_failures: u64,
     /// Clients connected now (CONNECT accepted).
     pub clients_connected: usize,
+    /// Connected clients whose connection is parked now: idle, without a task of its own
+    /// ([`BrokerConfig::park_idle_after`](crate::config::BrokerConfig::park_idle_after)).
+    pub clients_parked: usize,
     /// Most clients connected at once.
     pub clients_maximum: usize,
     /// Persistent sessions whose client is not connected.

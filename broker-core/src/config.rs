@@ -30,6 +30,11 @@ pub struct BrokerConfig {
     /// Clients whose packets are logged at info level from the start (see
     /// [`BrokerHandle::trace_client`](crate::BrokerHandle::trace_client)). Default none.
     pub trace_clients: Vec<ClientId>,
+    /// How long a connected plain TCP connection may have nothing to do (no packet, no
+    /// message) before it is parked: its task ends and its socket waits in a shared epoll
+    /// set until the next packet, message or deadline resumes it, so idle connections cost
+    /// little memory. `None` never parks. Default 2 s.
+    pub park_idle_after: Option<Duration>,
 }
 
 impl Default for BrokerConfig {
@@ -44,6 +49,7 @@ impl Default for BrokerConfig {
             session: SessionConfig::default(),
             sys_interval: Some(Duration::from_secs(10)),
             trace_clients: Vec::new(),
+            park_idle_after: Some(Duration::from_secs(2)),
         }
     }
 }

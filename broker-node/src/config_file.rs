@@ -163,6 +163,8 @@ pub(crate) struct SessionSection {
     pub(crate) queue_overflow: OverflowSetting,
     /// Milliseconds a publisher waits for room in an online subscriber's full queue.
     pub(crate) queue_full_wait_ms: u64,
+    /// Milliseconds of idleness after which a connection is parked; 0 never parks.
+    pub(crate) park_idle_after_ms: u64,
     /// v5 Response Information for clients that request it; omitted sends none.
     pub(crate) response_information: Option<String>,
 }
@@ -258,6 +260,9 @@ impl FileConfig {
                 queue_overflow: OverflowSetting::from(session.queue.overflow),
                 queue_full_wait_ms: u64::try_from(engine.queue_full_wait.as_millis())
                     .unwrap_or(u64::MAX),
+                park_idle_after_ms: engine.park_idle_after.map_or(0, |after| {
+                    u64::try_from(after.as_millis()).unwrap_or(u64::MAX)
+                }),
                 response_information: session.response_information.clone(),
             },
             features: FeaturesSection {

@@ -127,6 +127,16 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         3_600_000u64,
         1000,
     );
+    let park_idle_after = match session.park_idle_after_ms {
+        0 => None,
+        ms => Some(Duration::from_millis(check.range(
+            "session.park_idle_after_ms",
+            ms,
+            1,
+            86_400_000u64,
+            2000,
+        ))),
+    };
     let max_qos_bits = check.range("features.max_qos", features.max_qos, 0, 2, 2u8);
     let sys_interval = match file.sys.interval {
         0 => None,
@@ -189,6 +199,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         session: engine_session,
         sys_interval,
         trace_clients,
+        park_idle_after,
     };
     check.finish(Resolved {
         broker,

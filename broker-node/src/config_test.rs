@@ -59,6 +59,7 @@ fn the_file_view_of_an_engine_config_resolves_back_to_it() {
         session: SessionConfig::default(),
         sys_interval: Some(Duration::from_secs(30)),
         trace_clients: vec![ClientId::new("traced").unwrap()],
+        park_idle_after: None,
     };
     engine.session.max_keep_alive = Some(60);
     engine.session.max_qos = QoS::AtLeastOnce;
@@ -100,6 +101,7 @@ fn every_key_maps_onto_the_engine_config() {
         queue_qos0 = true
         queue_overflow = "drop_oldest"
         response_information = "replies/"
+        park_idle_after_ms = 500
 
         [features]
         retain_available = false
@@ -157,6 +159,7 @@ fn every_key_maps_onto_the_engine_config() {
         },
         sys_interval: Some(Duration::from_secs(60)),
         trace_clients: vec![ClientId::new("sensor-1").unwrap()],
+        park_idle_after: Some(Duration::from_millis(500)),
     };
     assert_eq!(node.broker, expected);
     assert_eq!(node.metrics, Some(addr("127.0.0.1:9883")));

@@ -10,6 +10,7 @@
 //! auth hooks, then reload the auth files on SIGHUP until SIGTERM / SIGINT, and drain
 //! gracefully.
 
+mod allocator;
 mod auth;
 mod auth_identity;
 mod cli;
@@ -135,6 +136,7 @@ async fn serve(node: NodeConfig, auth: Auth, source: Option<String>) -> anyhow::
         .await
         .context("starting the broker")?;
     tokio::spawn(auth.serve_reloads(reloads, broker.hooks()));
+    tokio::spawn(allocator::return_freed_memory());
     if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
         let (bound, endpoint) = metrics::bind(addr, prometheus, broker.handle()).await?;
         info!("Serving Prometheus metrics on http://{bound}/metrics.");

@@ -12,9 +12,11 @@
 //! reading while they are above [`READ_PAUSE`] (a client that publishes without reading its
 //! acknowledgements).
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
@@ -31,6 +33,7 @@ use super::mailbox::{Mailbox, SubscriberKey};
 use super::publish_memo::PublishMemo;
 use super::routing;
 use super::shared::{now, RunState, Shared};
+use super::signal::Signal;
 use super::stats::{self, Tally};
 use super::tasks::TaskGuard;
 use super::transport::{Io, Socket, Stream};
@@ -123,7 +126,15 @@ pub(crate) struct Connection {
     handshake_done: bool,
     /// This step routed a message to subscribers: let their tasks write before this one.
     pub(crate) routed: bool,
-    _guard: TaskGuard,
+    /// Set while the connection has been idle for the broker's park delay: once armed
+    /// (connected, plain TCP), it fires every park delay; a period without any event parks
+    /// the connection ([`Parker`]).
+    park_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Something happened since the park timer was last set.
+    busy: bool,
+    /// The connection is to be parked: its task ends, the parker keeps it.
+    park: bool,
+    pub(crate) _guard: TaskGuard,
 }
 
 /// A connection's name in the log (see [`Connection::label`]).
@@ -181,9 +192,27 @@ pub(crate) fn serve(
     listener: Arc<Listener>,
     guard: TaskGuard,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let mut connection = Connection::new(shared, stream, peer, listener, guard);
+    drive(Connection::new(shared, stream, peer, listener, guard))
+}
+
+/// Runs `connection` until it closes or parks.
+pub(crate) fn drive(connection: Connection) -> impl std::future::Future<Output = ()> + Send {
+    let mut connection = connection;
     async move {
-        connection.run().await;
+        loop {
+            connection.run().await;
+            if !std::mem::take(&mut connection.park) {
+                break;
+            }
+            let Some(parker) = connection.shared.parker.clone() else {
+                break;
+            };
+            match parker.park(connection) {
+                Ok(()) => return,
+                // Not quiet after all: it goes on.
+                Err(back) => connection = back,
+            }
+        }
         // The end runs once per connection, so its future (a bounded flush, the session's
         // settlement, a late handover) is kept on the heap for that moment rather than making
         // every connection's task larger: a task's memory is the size of its largest state.
@@ -211,7 +240,7 @@ impl Connection {
             session,
             peer,
             listener,
-            socket: Socket(stream),
+            socket: Socket(stream, true),
             read_buf: BytesMut::new(),
             write_buf: BytesMut::new(),
             decoder,
@@ -229,8 +258,65 @@ impl Connection {
             read_open: true,
             handshake_done: false,
             routed: false,
+            park_timer: None,
+            busy: false,
+            park: false,
             _guard: guard,
         }
+    }
+
+    /// A parked connection again ([`Parked::into_connection`]), connected, its session as
+    /// it was.
+    ///
+    /// [`Parked::into_connection`]: super::parked::Parked::into_connection
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn resumed(
+        shared: Counted,
+        stream: Stream,
+        peer: SocketAddr,
+        listener: Arc<Listener>,
+        guard: TaskGuard,
+        session: Session,
+        control: Arc<ControlSlot>,
+        key: SubscriberKey,
+        client_info: Option<Arc<ClientInfo>>,
+    ) -> Self {
+        let decoder = session
+            .version()
+            .map_or_else(Decoder::new, Decoder::with_version)
+            .max_packet_size(shared.session_config.decoder_limit());
+        let run_state = shared.run_state.subscribe();
+        let client = session.client_id().cloned();
+        let mut connection = Connection {
+            session,
+            peer,
+            listener,
+            socket: Socket(stream, true),
+            read_buf: BytesMut::new(),
+            write_buf: BytesMut::new(),
+            decoder,
+            client_info,
+            publish_memo: None,
+            auth: None,
+            held: None,
+            control,
+            run_state,
+            key: Some(key),
+            route_buffers: None,
+            client,
+            close: None,
+            lost: None,
+            read_open: true,
+            handshake_done: true,
+            routed: false,
+            park_timer: None,
+            busy: false,
+            park: false,
+            _guard: guard,
+            shared,
+        };
+        connection.arm_park_timer();
+        connection
     }
 }
 
@@ -258,7 +344,7 @@ impl Connection {
         }
         loop {
             self.step().await;
-            if self.close.is_some() || self.run_state_now() == RunState::Stopped {
+            if self.close.is_some() || self.run_state_now() == RunState::Stopped || self.park {
                 break;
             }
             if std::mem::take(&mut self.routed) {
@@ -289,7 +375,46 @@ impl Connection {
             // grew (the session's packet and command queues). The CONNACK still in the
             // write buffer is written first; the buffer is given back once empty.
             self.session.release_buffers();
+            self.arm_park_timer();
         }
+    }
+
+    /// Starts the park timer of a connected plain TCP connection, when the broker parks idle
+    /// connections.
+    fn arm_park_timer(&mut self) {
+        if let Some(after) = self.shared.park_after {
+            if self.shared.parker.is_some() && matches!(self.socket.0, Stream::Tcp(_)) {
+                self.park_timer = Some(Box::pin(tokio::time::sleep(after)));
+            }
+        }
+    }
+
+    /// The park timer fired: park if nothing happened for a whole period, else wait another.
+    fn on_park_timer(&mut self) {
+        let Some(after) = self.shared.park_after else {
+            return;
+        };
+        // Set again in any case: a connection that cannot park after all (its session not
+        // quiet) tries again a period later.
+        if let Some(timer) = &mut self.park_timer {
+            timer.as_mut().reset(tokio::time::Instant::now() + after);
+        }
+        if !std::mem::take(&mut self.busy) && self.is_idle() {
+            self.park = true;
+        }
+    }
+
+    /// Whether nothing is under way: no bytes to write or decode, no exchange in progress.
+    fn is_idle(&self) -> bool {
+        self.session.is_connected()
+            && self.write_buf.is_empty()
+            && self.read_buf.is_empty()
+            && self.read_open
+            && self.auth.is_none()
+            && self.held.is_none()
+            && self.close.is_none()
+            && self.lost.is_none()
+            && self.shared.is_running()
     }
 
     /// Drains [`Session::poll_command`], carrying each out in order.
@@ -478,11 +603,16 @@ impl Connection {
                 Io::Readable(Ok(())) => self.on_readable().await,
             },
             // The futures themselves, not wrappers: each adds its size to every task.
-            () = wake_up(self.key.as_ref().map(|key| &**key.mailbox())).notified(), if can_pull => {}
+            () = wake_up(self.key.as_ref().map(|key| &**key.mailbox())).wait(), if can_pull => {}
             () = timer(self.session.poll_timeout()), if has_deadline => {
                 self.session.handle_timeout(now());
             }
+            () = poll_fn(|cx| park_timer(&mut self.park_timer, cx)), if self.park_timer.is_some() => {
+                self.on_park_timer();
+                return;
+            }
         }
+        self.busy = true;
     }
 
     /// Reads what the socket has (up to [`READ_CHUNK`]) and feeds every complete packet to
@@ -662,7 +792,7 @@ impl Connection {
 }
 
 /// Never notified: what a connection without a mailbox would wait on (its branch is off).
-static NO_MAILBOX: tokio::sync::Notify = tokio::sync::Notify::const_new();
+static NO_MAILBOX: std::sync::LazyLock<Signal> = std::sync::LazyLock::new(Signal::new);
 
 /// A timer for `deadline`; without one, a timer that is never polled (its branch is off).
 fn timer(deadline: Option<Instant>) -> tokio::time::Sleep {
@@ -670,7 +800,15 @@ fn timer(deadline: Option<Instant>) -> tokio::time::Sleep {
     tokio::time::sleep_until(at)
 }
 
+/// Polls the park timer (its branch is off without one).
+fn park_timer(timer: &mut Option<Pin<Box<tokio::time::Sleep>>>, cx: &mut Context<'_>) -> Poll<()> {
+    match timer {
+        Some(timer) => timer.as_mut().poll(cx),
+        None => Poll::Pending,
+    }
+}
+
 /// The mailbox's wake-up, or one that never comes without a mailbox.
-fn wake_up(mailbox: Option<&Mailbox>) -> &tokio::sync::Notify {
-    mailbox.map_or(&NO_MAILBOX, Mailbox::wake_up)
+fn wake_up(mailbox: Option<&Mailbox>) -> &Signal {
+    mailbox.map_or(&*NO_MAILBOX, Mailbox::wake_up)
 }

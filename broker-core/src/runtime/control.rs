@@ -90,6 +90,15 @@ impl ControlSlot {
             Poll::Pending
         })
     }
+
+    /// Makes `waker` the one a takeover request wakes (the parker's, while the connection
+    /// is parked). Returns whether a request not seen yet waits (its waker may not be called
+    /// for it).
+    pub(crate) fn register(&self, waker: &Waker) -> bool {
+        let mut state = self.lock();
+        state.waker = Some(waker.clone());
+        matches!(state.request, Request::Unseen(_))
+    }
 }
 
 impl ControlSlot {

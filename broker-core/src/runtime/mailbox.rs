@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::signal::Signal;
+
 use crate::session::{Dropped, MessageQueue, Presence, PushOutcome, QueueLimits, QueuedMessage};
 use crate::types::ClientId;
 
@@ -23,7 +25,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Mailbox {
     id: u64,
     queue: Mutex<Queue>,
-    notify: Notify,
+    /// Wakes the owner (its connection's task, or the parker while the connection is
+    /// parked).
+    notify: Signal,
     /// Wakes publishers waiting for room in a full queue.
     space: Notify,
     online: AtomicBool,
@@ -88,7 +92,7 @@ impl Mailbox {
                 messages: MessageQueue::new(limits),
                 full_since: None,
             }),
-            notify: Notify::new(),
+            notify: Signal::new(),
             space: Notify::new(),
             online: AtomicBool::new(true),
             overflowed: AtomicBool::new(false),
@@ -186,10 +190,10 @@ impl Mailbox {
 
     fn after_push(&self, outcome: &PushOutcome, presence: Presence) {
         match outcome {
-            PushOutcome::Queued { .. } => self.notify.notify_one(),
+            PushOutcome::Queued { .. } => self.notify.notify(),
             PushOutcome::DisconnectRequired(_) if presence == Presence::Online => {
                 self.overflowed.store(true, AtomicOrdering::Release);
-                self.notify.notify_one();
+                self.notify.notify();
             }
             _ => {}
         }
@@ -213,7 +217,7 @@ impl Mailbox {
     pub(crate) fn set_online(&self, online: bool) {
         self.online.store(online, AtomicOrdering::Release);
         if online {
-            self.notify.notify_one();
+            self.notify.notify();
         }
     }
 
@@ -225,12 +229,12 @@ impl Mailbox {
     /// Waits until a push or a state change wakes the owner. A wake-up that came while the
     /// owner was busy is kept, so none is lost.
     pub(crate) async fn notified(&self) {
-        self.notify.notified().await;
+        self.notify.wait().await;
     }
 
     /// The owner's wake-up itself, to wait on without a wrapping future (see
     /// [`Mailbox::notified`]).
-    pub(crate) fn wake_up(&self) -> &Notify {
+    pub(crate) fn wake_up(&self) -> &Signal {
         &self.notify
     }
 
@@ -247,7 +251,7 @@ impl Mailbox {
 
     /// Wakes the owner.
     pub(crate) fn wake(&self) {
-        self.notify.notify_one();
+        self.notify.notify();
     }
 }
 

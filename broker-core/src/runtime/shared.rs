@@ -10,6 +10,7 @@ use tokio::sync::{watch, Notify};
 use super::client_trace::ClientTrace;
 use super::hooks::RuntimeHooks;
 use super::mailbox::SubscriberKey;
+use super::parker::Parker;
 use super::persist::Persist;
 use super::registry::ClientEntry;
 use super::stats::Stats;
@@ -70,6 +71,10 @@ pub(crate) struct Shared {
     pub(crate) network_tasks: Arc<TaskTracker>,
     /// The sweeper and in-process subscription tasks: they end once the network tasks have.
     pub(crate) background_tasks: Arc<TaskTracker>,
+    /// How long a connection stays idle before it is parked; `None`: never.
+    pub(crate) park_after: Option<Duration>,
+    /// The parked connections, when idle connections are parked.
+    pub(crate) parker: Option<Arc<Parker>>,
 }
 
 impl Shared {
@@ -81,8 +86,16 @@ impl Shared {
         queue_full_wait: Duration,
         store: Arc<dyn SessionStore>,
         hooks: RuntimeHooks,
+        park_after: Option<Duration>,
     ) -> Arc<Shared> {
         let (run_state, _) = watch::channel(RunState::Running);
+        let parker = park_after.and_then(|_| match Parker::new() {
+            Ok(parker) => Some(parker),
+            Err(error) => {
+                tracing::warn!(%error, "Idle connections will not be parked.");
+                None
+            }
+        });
         Arc::new(Shared {
             session_config: Arc::new(session_config),
             max_connections,
@@ -101,6 +114,8 @@ impl Shared {
             sweeper_wake: Notify::new(),
             network_tasks: TaskTracker::new(),
             background_tasks: TaskTracker::new(),
+            park_after,
+            parker,
         })
     }
 

@@ -208,6 +208,7 @@ pub(crate) fn snapshot(shared: &Arc<Shared>) -> BrokerStats {
         connections_refused: get(&stats.connections_refused),
         auth_failures: get(&stats.auth_failures),
         clients_connected: stats.clients_connected.load(Ordering::Relaxed),
+        clients_parked: shared.parker.as_ref().map_or(0, |parker| parker.len()),
         clients_maximum: stats.clients_maximum.load(Ordering::Relaxed),
         sessions_offline,
         sessions_expired: get(&stats.sessions_expired),

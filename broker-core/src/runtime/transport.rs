@@ -279,10 +279,15 @@ impl AsyncWrite for Stream {
 /// The connection's stream. Dropped, it shuts its write side down before it closes, as the
 /// write half of a split socket does: the client sees the end of the stream (FIN) first.
 /// (A TLS stream first queues its close_notify, sent if the socket takes it at once.)
-pub(crate) struct Socket(pub(crate) Stream);
+/// The second field is `false` once the socket is handed on (a parked connection keeps
+/// another descriptor of it): then its drop leaves the socket alone.
+pub(crate) struct Socket(pub(crate) Stream, pub(crate) bool);
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        if !self.1 {
+            return;
+        }
         let mut cx = Context::from_waker(Waker::noop());
         if !matches!(self.0, Stream::Tcp(_)) {
             // Best effort: the TLS alert and WebSocket close frame go if there is room.

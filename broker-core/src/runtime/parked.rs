@@ -1,0 +1,179 @@
+//! A parked connection: what an idle connection keeps while it has no task ([`Parker`]).
+//!
+//! [`Parker`]: super::parker::Parker
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Instant;
+
+use super::connection::{Connection, Counted};
+use super::control::ControlSlot;
+use super::listener::Listener;
+use super::mailbox::SubscriberKey;
+use super::parker::Ticket;
+use super::shared::now;
+use super::tasks::TaskGuard;
+use super::transport::Stream;
+use crate::hooks::ClientInfo;
+use crate::session::{ParkedSession, Session};
+use crate::types::ClientId;
+
+/// An idle connection's state while it is parked: its socket, out of tokio's set, and the
+/// compact form of its session. Everything a connection grows while busy (buffers, timers,
+/// caches) is left behind.
+pub(crate) struct Parked {
+    /// The socket, in non-blocking mode.
+    pub(crate) socket: std::net::TcpStream,
+    shared: Counted,
+    session: ParkedSession,
+    peer: SocketAddr,
+    listener: Arc<Listener>,
+    client_info: Option<Arc<ClientInfo>>,
+    control: Arc<ControlSlot>,
+    key: SubscriberKey,
+    guard: TaskGuard,
+    ticket: Arc<Ticket>,
+    /// When the parker resumes the connection without an event: its Keep Alive deadline.
+    deadline: Option<Instant>,
+}
+
+impl Parked {
+    /// The parked form of `connection`, woken through `ticket`; the connection is given
+    /// back when it cannot park: not a connected plain TCP connection with a quiet session,
+    /// or its socket could not be taken out of tokio's set.
+    // Given back by value, once per failed attempt: moving it costs less than a box.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn new(
+        mut connection: Connection,
+        ticket: Arc<Ticket>,
+    ) -> Result<Parked, Connection> {
+        let Some(key) = connection.key.clone() else {
+            return Err(connection);
+        };
+        let Stream::Tcp(tcp) = &connection.socket.0 else {
+            return Err(connection);
+        };
+        let config = Arc::clone(&connection.shared.session_config);
+        // An empty session stands in while the session is tried: it is put back if it is
+        // not quiet.
+        let session = std::mem::replace(
+            &mut connection.session,
+            Session::new(Arc::clone(&config), now()),
+        );
+        let session = match session.park() {
+            Ok(session) => session,
+            Err(session) => {
+                connection.session = session;
+                return Err(connection);
+            }
+        };
+        // A second descriptor of the socket, made before anything is given up: the
+        // connection goes on unchanged if it cannot be made. Dropping the tokio stream then
+        // leaves tokio's set and closes the first.
+        let socket = match tcp.as_fd().try_clone_to_owned() {
+            Ok(fd) => std::net::TcpStream::from(fd),
+            Err(error) => {
+                tracing::debug!(client = %connection.label(), %error, "Could not park: no descriptor.");
+                connection.session = session.resume(config);
+                return Err(connection);
+            }
+        };
+        // The socket lives on in the parked connection: dropping the stream must not shut it
+        // down.
+        connection.socket.1 = false;
+        let Connection {
+            shared,
+            peer,
+            listener,
+            client_info,
+            control,
+            _guard: guard,
+            ..
+        } = connection;
+        let deadline = session.poll_timeout();
+        Ok(Parked {
+            socket,
+            shared,
+            session,
+            peer,
+            listener,
+            client_info,
+            control,
+            key,
+            guard,
+            ticket,
+            deadline,
+        })
+    }
+
+    /// The client identifier, for the log.
+    pub(crate) fn client_id(&self) -> &ClientId {
+        self.session.client_id()
+    }
+
+    /// When the parker resumes the connection if nothing else comes first.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The same, resumed at `deadline` instead.
+    pub(crate) fn with_deadline(mut self, deadline: Option<Instant>) -> Parked {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Whether `ticket` is this connection's.
+    pub(crate) fn has_ticket(&self, ticket: &Arc<Ticket>) -> bool {
+        Arc::ptr_eq(&self.ticket, ticket)
+    }
+
+    /// Makes `waker` what the mailbox and the control slot wake. Returns whether either
+    /// already has something waiting.
+    pub(crate) fn register(&self, waker: &Waker) -> bool {
+        let mail = self.key.mailbox().wake_up().register(waker);
+        let takeover = self.control.register(waker);
+        mail || takeover
+    }
+
+    /// The connection again, its socket back in tokio's set. On failure the parked
+    /// connection is given back, unchanged, with the error.
+    // Given back by value, once per failed attempt: moving it costs less than a box.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn into_connection(self) -> Result<Connection, (Parked, io::Error)> {
+        let stream = self
+            .socket
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(|fd| tokio::net::TcpStream::from_std(std::net::TcpStream::from(fd)));
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(error) => return Err((self, error)),
+        };
+        let Parked {
+            shared,
+            session,
+            peer,
+            listener,
+            client_info,
+            control,
+            key,
+            guard,
+            ..
+        } = self;
+        let session = session.resume(Arc::clone(&shared.session_config));
+        Ok(Connection::resumed(
+            shared,
+            Stream::Tcp(stream),
+            peer,
+            listener,
+            guard,
+            session,
+            control,
+            key,
+            client_info,
+        ))
+    }
+}

@@ -1,0 +1,344 @@
+//! The parker: idle connections without a task of their own.
+//!
+//! A plain TCP connection that has had nothing to do for the broker's park delay hands its
+//! socket and its compact state ([`Parked`]) to the parker, and its task ends. The parker
+//! keeps the socket in an epoll set of its own (mio), not in tokio's, so a parked
+//! connection costs neither a task nor a tokio registration: what an idle connection keeps
+//! is its [`Parked`] record, its mailbox and its registry entry.
+//!
+//! A parked connection is resumed, in a new task ([`connection::resume`]), by whichever
+//! comes first: its socket readable (a packet, or the close), its mailbox woken (a message),
+//! a takeover request for its client identifier, its Keep Alive deadline, or the broker's
+//! shutdown. The mailbox and the control slot wake the parker through the connection's
+//! [`Ticket`], a [`Waker`] like any task's.
+
+use std::collections::BTreeSet;
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use atomic_waker::AtomicWaker;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll as MioPoll, Registry, Token};
+use slab::Slab;
+use tokio::io::unix::AsyncFd;
+
+use super::connection::{self, Connection};
+use super::parked::Parked;
+use super::shared::{now, RunState, Shared};
+use super::tasks::TaskGuard;
+
+/// How long a resume waits before trying again when the socket could not be registered
+/// with tokio.
+const RETRY_RESUME: Duration = Duration::from_millis(100);
+/// Readiness events taken per poll of the parker's epoll set.
+const EVENTS: usize = 256;
+
+/// The parked connections of one broker, and what wakes them.
+pub(crate) struct Parker {
+    /// The parker's epoll set, to add and remove sockets from any task.
+    registry: Registry,
+    /// The epoll set itself, until the parker's task takes it.
+    poll: Mutex<Option<MioPoll>>,
+    state: Mutex<ParkerState>,
+    /// Tickets woken since the parker last looked.
+    woken: Mutex<Vec<Arc<Ticket>>>,
+    /// The parker task's waker.
+    task: AtomicWaker,
+    /// A connection parked with a deadline earlier than the parker's timer.
+    rearm: AtomicBool,
+}
+
+/// The parked connections, by token, and their deadlines in order.
+#[derive(Default)]
+struct ParkerState {
+    parked: Slab<Parked>,
+    deadlines: BTreeSet<(Instant, usize)>,
+    /// Whether connections may still park (not once the broker shuts down).
+    open: bool,
+}
+
+/// The waker of one parked connection: its mailbox and its control slot hold it while it
+/// is parked.
+pub(crate) struct Ticket {
+    token: usize,
+    parker: Weak<Parker>,
+}
+
+impl Wake for Ticket {
+    fn wake(self: Arc<Self>) {
+        if let Some(parker) = self.parker.upgrade() {
+            lock(&parker.woken).push(self);
+            parker.task.wake();
+        }
+    }
+}
+
+impl std::fmt::Debug for Parker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parker")
+            .field("parked", &self.lock().parked.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks `mutex`; a poisoned lock is taken over (every change under these locks is one call).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Parker {
+    /// A parker with its own epoll set.
+    ///
+    /// # Errors
+    ///
+    /// The epoll set could not be made (out of file descriptors).
+    pub(crate) fn new() -> io::Result<Arc<Parker>> {
+        let poll = MioPoll::new()?;
+        let registry = poll.registry().try_clone()?;
+        Ok(Arc::new(Parker {
+            registry,
+            poll: Mutex::new(Some(poll)),
+            state: Mutex::new(ParkerState {
+                open: true,
+                ..ParkerState::default()
+            }),
+            woken: Mutex::new(Vec::new()),
+            task: AtomicWaker::new(),
+            rearm: AtomicBool::new(false),
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ParkerState> {
+        lock(&self.state)
+    }
+
+    /// Makes the parker's task look at its deadlines again.
+    fn wake_task(&self) {
+        self.rearm.store(true, Ordering::Release);
+        self.task.wake();
+    }
+
+    /// Ready when tickets were woken or the deadlines changed.
+    fn poll_woken(&self, cx: &std::task::Context<'_>) -> Poll<()> {
+        self.task.register(cx.waker());
+        if self.rearm.swap(false, Ordering::AcqRel) || !lock(&self.woken).is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// How many connections are parked now.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().parked.len()
+    }
+
+    /// Parks `connection`, if it is quiet; gives it back otherwise (it goes on in its task).
+    // Given back by value, once per failed attempt: moving it costs less than a box.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn park(self: &Arc<Self>, connection: Connection) -> Result<(), Connection> {
+        let mut state = self.lock();
+        if !state.open {
+            return Err(connection);
+        }
+        let entry = state.parked.vacant_entry();
+        let token = entry.key();
+        let ticket = Arc::new(Ticket {
+            token,
+            parker: Arc::downgrade(self),
+        });
+        let parked = Parked::new(connection, Arc::clone(&ticket))?;
+        let fd = parked.socket.as_raw_fd();
+        if let Err(error) =
+            self.registry
+                .register(&mut SourceFd(&fd), Token(token), Interest::READABLE)
+        {
+            tracing::warn!(client = %parked.client_id(), %error, "Could not park an idle connection.");
+            // Resumed at once, in the parker's task.
+            let deadline = now();
+            entry.insert(parked.with_deadline(Some(deadline)));
+            state.deadlines.insert((deadline, token));
+            drop(state);
+            self.wake_task();
+            return Ok(());
+        }
+        let deadline = parked.deadline();
+        let waker = Waker::from(Arc::clone(&ticket));
+        let pending = parked.register(&waker);
+        entry.insert(parked);
+        let first = state.deadlines.first().map(|(at, _)| *at);
+        if let Some(deadline) = deadline {
+            state.deadlines.insert((deadline, token));
+        }
+        drop(state);
+        if pending {
+            // A message or a takeover request came while the connection was parking.
+            waker.wake();
+        } else if deadline.is_some_and(|d| first.is_none_or(|first| d < first)) {
+            // The parker's timer must be set earlier.
+            self.wake_task();
+        }
+        Ok(())
+    }
+
+    /// Takes the parked connection `token` out (if `ticket` is given: only if it is still
+    /// the one the ticket was made for) and deregisters its socket.
+    fn take(&self, token: usize, ticket: Option<&Arc<Ticket>>) -> Option<Parked> {
+        let mut state = self.lock();
+        let current = state.parked.get(token)?;
+        if ticket.is_some_and(|ticket| !current.has_ticket(ticket)) {
+            return None;
+        }
+        let parked = state.parked.remove(token);
+        if let Some(deadline) = parked.deadline() {
+            state.deadlines.remove(&(deadline, token));
+        }
+        // Under the lock: the token is not reused before its socket has left the set.
+        let _ = self
+            .registry
+            .deregister(&mut SourceFd(&parked.socket.as_raw_fd()));
+        Some(parked)
+    }
+
+    /// Resumes the parked connection `token` in a new task.
+    fn resume(&self, token: usize, ticket: Option<&Arc<Ticket>>) {
+        let Some(parked) = self.take(token, ticket) else {
+            return;
+        };
+        match parked.into_connection() {
+            Ok(connection) => {
+                tokio::spawn(connection::drive(connection));
+            }
+            Err((parked, error)) => {
+                // The socket could not join tokio's set: it stays parked and is tried again.
+                tracing::warn!(client = %parked.client_id(), %error, "Could not resume a parked connection; trying again.");
+                self.put_back(parked, now() + RETRY_RESUME);
+            }
+        }
+    }
+
+    /// Parks `parked` again, to be resumed at `deadline` (its socket is not watched).
+    fn put_back(&self, parked: Parked, deadline: Instant) {
+        let mut state = self.lock();
+        let token = state.parked.insert(parked.with_deadline(Some(deadline)));
+        state.deadlines.insert((deadline, token));
+    }
+
+    /// Resumes every connection whose deadline has passed at `now`.
+    fn resume_due(&self, now: Instant) {
+        loop {
+            let due = {
+                let state = self.lock();
+                match state.deadlines.first() {
+                    Some(&(at, token)) if at <= now => token,
+                    _ => return,
+                }
+            };
+            self.resume(due, None);
+        }
+    }
+
+    /// The earliest deadline of a parked connection.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.lock().deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// Stops parking and resumes every parked connection (the broker shuts down).
+    fn close(&self) {
+        let tokens: Vec<usize> = {
+            let mut state = self.lock();
+            state.open = false;
+            state.parked.iter().map(|(token, _)| token).collect()
+        };
+        for token in tokens {
+            self.resume(token, None);
+        }
+    }
+}
+
+/// Drops whatever is still parked when the parker's task ends without resuming it (its
+/// runtime shuts down): the parked connections hold the broker's shared state, which holds
+/// the parker, so they would otherwise keep each other (and the sockets) alive.
+struct ClearOnDrop(Arc<Parker>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        let parked = {
+            let mut state = self.0.lock();
+            state.open = false;
+            state.deadlines.clear();
+            std::mem::take(&mut state.parked)
+        };
+        drop(parked);
+    }
+}
+
+/// The parker's task: waits for the parked connections' events and resumes them; at
+/// shutdown, resumes them all (they say goodbye in their own tasks) and ends.
+pub(crate) async fn run(shared: Arc<Shared>, parker: Arc<Parker>, _guard: TaskGuard) {
+    let Some(poll) = lock(&parker.poll).take() else {
+        return;
+    };
+    // The safe constructor, deprecated because a `T` might not own its descriptor: the
+    // epoll set is owned by `poll`, which the `AsyncFd` owns and never replaces.
+    #[allow(deprecated)]
+    let registered = AsyncFd::with_interest(poll, tokio::io::Interest::READABLE);
+    let mut poll = match registered {
+        Ok(poll) => poll,
+        Err(error) => {
+            tracing::warn!(%error, "Idle connections cannot be parked.");
+            parker.close();
+            return;
+        }
+    };
+    let _clear = ClearOnDrop(Arc::clone(&parker));
+    let mut events = Events::with_capacity(EVENTS);
+    let mut run_state = shared.run_state.subscribe();
+    loop {
+        let deadline = parker.next_deadline();
+        tokio::select! {
+            biased;
+            changed = run_state.changed() => {
+                if changed.is_err() || *run_state.borrow() != RunState::Running {
+                    parker.close();
+                    return;
+                }
+            }
+            ready = poll.readable_mut() => match ready {
+                Ok(mut ready) => {
+                    events.clear();
+                    if let Err(error) = ready.get_inner_mut().poll(&mut events, Some(Duration::ZERO)) {
+                        if error.kind() != io::ErrorKind::Interrupted {
+                            tracing::warn!(%error, "Polling the parked connections failed.");
+                        }
+                    }
+                    if events.is_empty() {
+                        ready.clear_ready();
+                    }
+                    for event in &events {
+                        parker.resume(event.token().0, None);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "The parked connections cannot be watched; resuming them.");
+                    parker.close();
+                    return;
+                }
+            },
+            () = poll_fn(|cx| parker.poll_woken(cx)) => {
+                let woken = std::mem::take(&mut *lock(&parker.woken));
+                for ticket in &woken {
+                    parker.resume(ticket.token, Some(ticket));
+                }
+            }
+            () = tokio::time::sleep_until(deadline.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std)), if deadline.is_some() => {
+                parker.resume_due(now());
+            }
+        }
+    }
+}

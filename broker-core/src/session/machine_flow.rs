@@ -245,8 +245,15 @@ impl Session {
             let mut options = sub.options;
             options.qos = options.qos.min(config.max_qos);
             let existed = self.state.subscription(&sub.filter).is_some();
+            // A filter that is kept (session, router) gets its own bytes: the SUBSCRIBE's
+            // receive buffer is not kept alive for the subscription's life.
+            let filter = if refused.is_none() {
+                sub.filter.detached()
+            } else {
+                sub.filter
+            };
             filters.push(FilterRequest {
-                filter: sub.filter,
+                filter,
                 entry: SubscriptionEntry::new(options, id),
                 existed,
                 refused,

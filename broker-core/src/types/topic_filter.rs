@@ -44,6 +44,14 @@ impl TopicFilter {
         &self.0
     }
 
+    /// The same filter in an allocation of its own. A filter decoded from the wire shares
+    /// the receive buffer of its SUBSCRIBE, which it would keep alive as long as the
+    /// subscription lives.
+    #[must_use]
+    pub fn detached(&self) -> TopicFilter {
+        TopicFilter(ByteString::from(self.as_str().to_owned()))
+    }
+
     /// The underlying shared buffer.
     #[must_use]
     pub fn as_byte_string(&self) -> &ByteString {
@@ -160,6 +168,18 @@ impl fmt::Display for TopicFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_detached_filter_no_longer_shares_the_receive_buffer() {
+        let buffer = Bytes::from_static(b"\x00\x05a/b/#rest of the packet");
+        let wire = TopicFilter::from_wire(buffer.slice(2..7)).unwrap();
+        let detached = wire.detached();
+        assert_eq!(detached, wire);
+        assert_eq!(detached.as_str(), "a/b/#");
+        let inside = buffer.as_ptr_range();
+        assert!(inside.contains(&wire.as_str().as_ptr()));
+        assert!(!inside.contains(&detached.as_str().as_ptr()));
+    }
 
     #[test]
     fn valid_filters() {

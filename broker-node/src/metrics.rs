@@ -120,6 +120,7 @@ fn record(stats: &BrokerStats) {
     counter!("skein_auth_failures_total").absolute(stats.auth_failures);
     gauge!("skein_clients_connected").set(stats.clients_connected as f64);
     gauge!("skein_clients_maximum").set(stats.clients_maximum as f64);
+    gauge!("skein_clients_parked").set(stats.clients_parked as f64);
     gauge!("skein_sessions_offline").set(stats.sessions_offline as f64);
     counter!("skein_sessions_expired_total").absolute(stats.sessions_expired);
     counter!("skein_takeovers_total").absolute(stats.takeovers);
@@ -179,6 +180,10 @@ fn describe() {
         "Clients connected now (CONNECT accepted)."
     );
     describe_gauge!("skein_clients_maximum", "Most clients connected at once.");
+    describe_gauge!(
+        "skein_clients_parked",
+        "Connected clients whose idle connection is parked (no task of its own)."
+    );
     describe_gauge!(
         "skein_sessions_offline",
         "Persistent sessions whose client is not connected."

@@ -264,3 +264,36 @@ fn mosquitto_v5_retained_set_and_cleared_mqtt_3_3_1_5_6_7() {
 fn mosquitto_v31_mqisdp_retained_set_and_cleared() {
     retained("mqttv31", "mqr31");
 }
+
+/// A subscriber idle for longer than the park delay (2 s by default) is parked: its
+/// connection has no task of its own. A message must still reach it at once, at every QoS,
+/// exactly as if it had never parked (MQTT-3.3.4-1).
+#[test]
+fn mosquitto_sub_idle_and_parked_still_gets_every_message() {
+    let broker = Broker::start();
+    let topic = "it/parked/t";
+    let sub = Sub::start(&broker, "mqttv5", "parked-sub", topic, 2, 3);
+    thread::sleep(Duration::from_millis(2_600));
+    for qos in ["0", "1", "2"] {
+        publish(
+            &broker,
+            "mqttv311",
+            &format!("parked-pub{qos}"),
+            &[
+                "-t",
+                topic,
+                "-q",
+                qos,
+                "-m",
+                &format!("after parking {qos}"),
+            ],
+        );
+    }
+    let got = sub.finish(&broker);
+    let want = vec![
+        msg(0, false, topic, "after parking 0"),
+        msg(1, false, topic, "after parking 1"),
+        msg(2, false, topic, "after parking 2"),
+    ];
+    assert_eq!(got, want, "{}", broker.log());
+}

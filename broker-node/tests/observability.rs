@@ -32,6 +32,9 @@ const PUBLISH: [u8; 12] = [
     0x30, 10, 0, 3, b'a', b'/', b'b', b'1', b'2', b'3', b'4', b'5',
 ];
 const PINGREQ: [u8; 2] = [0xC0, 0];
+/// SUBSCRIBE packet id 1 to `a/b` at QoS 0, and its SUBACK.
+const SUBSCRIBE: [u8; 10] = [0x82, 8, 0, 1, 0, 3, b'a', b'/', b'b', 0];
+const SUBACK: [u8; 5] = [0x90, 3, 0, 1, 0];
 const DISCONNECT: [u8; 2] = [0xE0, 0];
 
 /// `GET path` on `addr`: the status line and the body.
@@ -242,4 +245,42 @@ fn hook_latency_is_exported_and_cached_decisions_call_no_hook() {
     let _ = broker.finish(Duration::ZERO);
     let _ = fs::remove_dir_all(&dir);
     let _ = fs::remove_dir_all(&config_dir);
+}
+
+#[test]
+fn idle_clients_are_parked_and_a_message_wakes_the_subscriber() {
+    let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (broker, dir) = start(
+        "parked",
+        &format!(
+            "[[listener]]\nbind = \"{mqtt}\"\n[session]\npark_idle_after_ms = 100\n[metrics]\nbind = \"{http}\"\n"
+        ),
+    );
+    wait_accepting(http);
+    let mut subscriber = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
+    subscriber
+        .set_read_timeout(Some(WAIT))
+        .expect("read timeout");
+    send(&mut subscriber, &connect("sub"));
+    assert_eq!(read_exact(&mut subscriber, 4), [0x20, 2, 0, 0], "CONNACK");
+    send(&mut subscriber, &SUBSCRIBE);
+    assert_eq!(read_exact(&mut subscriber, 5), SUBACK, "SUBACK");
+    let parked = scrape_until(http, "skein_clients_parked", 1.0);
+    assert_eq!(parked.get("skein_clients_parked"), Some(&1.0));
+
+    // The publisher's PUBLISH reaches the parked subscriber, byte for byte.
+    let _publisher = connect_publish_ping(mqtt, &connect("pub"), 1);
+    assert_eq!(read_exact(&mut subscriber, PUBLISH.len()), PUBLISH);
+    // Both are idle again: both park.
+    let parked = scrape_until(http, "skein_clients_parked", 2.0);
+    assert_eq!(parked.get("skein_clients_parked"), Some(&2.0));
+    assert_eq!(parked.get("skein_clients_connected"), Some(&2.0));
+    // A parked client answers a ping at once.
+    send(&mut subscriber, &PINGREQ);
+    assert_eq!(read_exact(&mut subscriber, 2), [0xD0, 0], "PINGRESP");
+
+    let finished = broker.finish(Duration::ZERO);
+    let _ = fs::remove_dir_all(&dir);
+    drop(finished);
 }

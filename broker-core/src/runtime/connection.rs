@@ -7,6 +7,10 @@
 //! ([`Session::poll_transmit`]) are encoded into the write buffer. So the router knows a
 //! subscription before its SUBACK leaves, and a message is routed before its PUBACK.
 //!
+//! An idle connection does not keep its task: after the broker's park delay without an
+//! event, a quiet plain TCP connection is handed to the [`Parker`](super::parker::Parker) and
+//! its task ends; [`drive`] runs it again once the parker resumes it.
+//!
 //! Backpressure: the task pulls from the mailbox only while its unwritten bytes are below
 //! [`WRITE_HIGH_WATER`], so a slow subscriber backs up into its own bounded mailbox; it stops
 //! reading while they are above [`READ_PAUSE`] (a client that publishes without reading its
@@ -128,7 +132,7 @@ pub(crate) struct Connection {
     pub(crate) routed: bool,
     /// Set while the connection has been idle for the broker's park delay: once armed
     /// (connected, plain TCP), it fires every park delay; a period without any event parks
-    /// the connection ([`Parker`]).
+    /// the connection ([`Parker`](super::parker::Parker)).
     park_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Something happened since the park timer was last set.
     busy: bool,

@@ -18,6 +18,11 @@
 //!   ([`transport_tls`]) or WebSocket ([`transport_ws`]); their handshakes
 //!   ([`transport_handshake`]) run in the connection's task; [`transport_identity`] gives the
 //!   client certificate and its CN to the CONNECT.
+//! - [`parker`] and [`parked`]: idle plain TCP connections without a task of their own: the
+//!   socket in the parker's epoll set, the session in its compact form, until a packet, a
+//!   message, a takeover, a deadline or shutdown resumes the connection in a new task. The
+//!   mailbox's wake-up ([`signal`]) and the control slot wake a parked connection as they wake
+//!   a task.
 //! - [`sweeper`]: timers of sessions with no connection (delayed wills, expiry) and of
 //!   retained messages.
 //! - [`local`]: in-process subscribers of the embedding API.

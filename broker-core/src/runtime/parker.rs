@@ -62,6 +62,19 @@ struct ParkerState {
     open: bool,
 }
 
+/// What resumes a parked connection, for the debug log.
+#[derive(Debug, Clone, Copy)]
+enum Cause {
+    /// Its socket is readable (a packet, or the close).
+    Socket,
+    /// Its mailbox or its control slot woke it.
+    Ticket,
+    /// Its deadline passed.
+    Deadline,
+    /// The broker shuts down.
+    Shutdown,
+}
+
 /// The waker of one parked connection: its mailbox and its control slot hold it while it
 /// is parked.
 pub(crate) struct Ticket {
@@ -170,6 +183,7 @@ impl Parker {
         let deadline = parked.deadline();
         let waker = Waker::from(Arc::clone(&ticket));
         let pending = parked.register(&waker);
+        tracing::debug!(client = %parked.client_id(), "Parked an idle connection.");
         entry.insert(parked);
         let first = state.deadlines.first().map(|(at, _)| *at);
         if let Some(deadline) = deadline {
@@ -206,10 +220,11 @@ impl Parker {
     }
 
     /// Resumes the parked connection `token` in a new task.
-    fn resume(&self, token: usize, ticket: Option<&Arc<Ticket>>) {
+    fn resume(&self, token: usize, ticket: Option<&Arc<Ticket>>, why: Cause) {
         let Some(parked) = self.take(token, ticket) else {
             return;
         };
+        tracing::debug!(client = %parked.client_id(), ?why, "Resuming a parked connection.");
         match parked.into_connection() {
             Ok(connection) => {
                 tokio::spawn(connection::drive(connection));
@@ -239,7 +254,7 @@ impl Parker {
                     _ => return,
                 }
             };
-            self.resume(due, None);
+            self.resume(due, None, Cause::Deadline);
         }
     }
 
@@ -256,7 +271,7 @@ impl Parker {
             state.parked.iter().map(|(token, _)| token).collect()
         };
         for token in tokens {
-            self.resume(token, None);
+            self.resume(token, None, Cause::Shutdown);
         }
     }
 }
@@ -321,7 +336,7 @@ pub(crate) async fn run(shared: Arc<Shared>, parker: Arc<Parker>, _guard: TaskGu
                         ready.clear_ready();
                     }
                     for event in &events {
-                        parker.resume(event.token().0, None);
+                        parker.resume(event.token().0, None, Cause::Socket);
                     }
                 }
                 Err(error) => {
@@ -333,7 +348,7 @@ pub(crate) async fn run(shared: Arc<Shared>, parker: Arc<Parker>, _guard: TaskGu
             () = poll_fn(|cx| parker.poll_woken(cx)) => {
                 let woken = std::mem::take(&mut *lock(&parker.woken));
                 for ticket in &woken {
-                    parker.resume(ticket.token, Some(ticket));
+                    parker.resume(ticket.token, Some(ticket), Cause::Ticket);
                 }
             }
             () = tokio::time::sleep_until(deadline.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std)), if deadline.is_some() => {

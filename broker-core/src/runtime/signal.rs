@@ -55,3 +55,55 @@ impl Signal {
         self.pending.load(Ordering::Acquire)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn woken(count: &Count) -> usize {
+        count.0.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn a_notification_given_while_nobody_waits_is_kept_for_the_next_wait() {
+        let signal = Signal::new();
+        signal.notify();
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(Arc::clone(&count));
+        let cx = Context::from_waker(&waker);
+        assert_eq!(signal.poll_wait(&cx), Poll::Ready(()));
+        // Taken: the next wait waits.
+        assert_eq!(signal.poll_wait(&cx), Poll::Pending);
+        signal.notify();
+        assert_eq!(woken(&count), 1);
+        assert_eq!(signal.poll_wait(&cx), Poll::Ready(()));
+    }
+
+    #[test]
+    fn a_registered_waker_is_woken_and_told_what_is_pending() {
+        let signal = Signal::new();
+        let parker = Arc::new(Count::default());
+        let waker = Waker::from(Arc::clone(&parker));
+        assert!(!signal.register(&waker));
+        signal.notify();
+        assert_eq!(woken(&parker), 1);
+        // The wake-up stays pending for the task that resumes.
+        assert!(signal.register(&waker));
+        let cx = Context::from_waker(&waker);
+        assert_eq!(signal.poll_wait(&cx), Poll::Ready(()));
+    }
+}

@@ -16,11 +16,10 @@
 //! reading while they are above [`READ_PAUSE`] (a client that publishes without reading its
 //! acknowledgements).
 
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
@@ -31,6 +30,7 @@ use tokio::sync::watch;
 use super::auth::AuthExchange;
 use super::authorize::Screen;
 use super::control::ControlSlot;
+use super::idle;
 use super::listener::Listener;
 use super::log_lines::{Direction, PacketLine};
 use super::mailbox::{Mailbox, SubscriberKey};
@@ -98,8 +98,8 @@ pub(crate) struct Connection {
     pub(crate) listener: Arc<Listener>,
     /// The byte stream (TCP, TLS or WebSocket).
     pub(crate) socket: Socket,
-    read_buf: BytesMut,
-    write_buf: BytesMut,
+    pub(crate) read_buf: BytesMut,
+    pub(crate) write_buf: BytesMut,
     decoder: Decoder,
     /// Who the client is, for the hooks: made at CONNECT when the broker has hooks.
     pub(crate) client_info: Option<Arc<ClientInfo>>,
@@ -125,19 +125,25 @@ pub(crate) struct Connection {
     pub(crate) close: Option<Box<Close>>,
     /// How the connection was lost, if it was.
     pub(crate) lost: Option<Lost>,
-    read_open: bool,
+    pub(crate) read_open: bool,
     /// Whether what the CONNECT exchange grew has been given back.
     handshake_done: bool,
     /// This step routed a message to subscribers: let their tasks write before this one.
     pub(crate) routed: bool,
-    /// Set while the connection has been idle for the broker's park delay: once armed
-    /// (connected, plain TCP), it fires every park delay; a period without any event parks
-    /// the connection ([`Parker`](super::parker::Parker)).
-    park_timer: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// Something happened since the park timer was last set.
-    busy: bool,
+    /// The connection's one timer, made at its first deadline and kept: it is set for the
+    /// earliest of the session's deadline and [`Connection::park_at`], and moved only
+    /// earlier, never later, between firings (a deadline that moves later, as the Keep Alive
+    /// deadline does with every packet, costs one early wake-up instead of a timer update
+    /// per packet).
+    pub(crate) timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// When to check whether the connection is idle enough to park (connected plain TCP
+    /// connections, when the broker parks them): one park delay without any event parks it
+    /// ([`Parker`](super::parker::Parker)).
+    pub(crate) park_at: Option<tokio::time::Instant>,
+    /// Something happened since the last park check.
+    pub(crate) busy: bool,
     /// The connection is to be parked: its task ends, the parker keeps it.
-    park: bool,
+    pub(crate) park: bool,
     pub(crate) _guard: TaskGuard,
 }
 
@@ -262,7 +268,8 @@ impl Connection {
             read_open: true,
             handshake_done: false,
             routed: false,
-            park_timer: None,
+            timer: None,
+            park_at: None,
             busy: false,
             park: false,
             _guard: guard,
@@ -313,7 +320,8 @@ impl Connection {
             read_open: true,
             handshake_done: true,
             routed: false,
-            park_timer: None,
+            timer: None,
+            park_at: None,
             busy: false,
             park: false,
             _guard: guard,
@@ -381,44 +389,6 @@ impl Connection {
             self.session.release_buffers();
             self.arm_park_timer();
         }
-    }
-
-    /// Starts the park timer of a connected plain TCP connection, when the broker parks idle
-    /// connections.
-    fn arm_park_timer(&mut self) {
-        if let Some(after) = self.shared.park_after {
-            if self.shared.parker.is_some() && matches!(self.socket.0, Stream::Tcp(_)) {
-                self.park_timer = Some(Box::pin(tokio::time::sleep(after)));
-            }
-        }
-    }
-
-    /// The park timer fired: park if nothing happened for a whole period, else wait another.
-    fn on_park_timer(&mut self) {
-        let Some(after) = self.shared.park_after else {
-            return;
-        };
-        // Set again in any case: a connection that cannot park after all (its session not
-        // quiet) tries again a period later.
-        if let Some(timer) = &mut self.park_timer {
-            timer.as_mut().reset(tokio::time::Instant::now() + after);
-        }
-        if !std::mem::take(&mut self.busy) && self.is_idle() {
-            self.park = true;
-        }
-    }
-
-    /// Whether nothing is under way: no bytes to write or decode, no exchange in progress.
-    fn is_idle(&self) -> bool {
-        self.session.is_connected()
-            && self.write_buf.is_empty()
-            && self.read_buf.is_empty()
-            && self.read_open
-            && self.auth.is_none()
-            && self.held.is_none()
-            && self.close.is_none()
-            && self.lost.is_none()
-            && self.shared.is_running()
     }
 
     /// Drains [`Session::poll_command`], carrying each out in order.
@@ -580,7 +550,13 @@ impl Connection {
     /// write), the mailbox, or the session's timer.
     async fn wait(&mut self) {
         // Only flags are kept across the wait: every local here is in every task.
-        let has_deadline = self.session.poll_timeout().is_some();
+        let has_deadline = match self.next_deadline() {
+            Some(at) => {
+                self.set_timer(at);
+                true
+            }
+            None => false,
+        };
         let can_pull = self.key.is_some()
             && self.session.is_connected()
             && self.write_buf.len() < WRITE_HIGH_WATER;
@@ -608,11 +584,8 @@ impl Connection {
             },
             // The futures themselves, not wrappers: each adds its size to every task.
             () = wake_up(self.key.as_ref().map(|key| &**key.mailbox())).wait(), if can_pull => {}
-            () = timer(self.session.poll_timeout()), if has_deadline => {
-                self.session.handle_timeout(now());
-            }
-            () = poll_fn(|cx| park_timer(&mut self.park_timer, cx)), if self.park_timer.is_some() => {
-                self.on_park_timer();
+            () = poll_fn(|cx| idle::poll_timer(&mut self.timer, cx)), if has_deadline => {
+                self.on_timer();
                 return;
             }
         }
@@ -797,20 +770,6 @@ impl Connection {
 
 /// Never notified: what a connection without a mailbox would wait on (its branch is off).
 static NO_MAILBOX: std::sync::LazyLock<Signal> = std::sync::LazyLock::new(Signal::new);
-
-/// A timer for `deadline`; without one, a timer that is never polled (its branch is off).
-fn timer(deadline: Option<Instant>) -> tokio::time::Sleep {
-    let at = deadline.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std);
-    tokio::time::sleep_until(at)
-}
-
-/// Polls the park timer (its branch is off without one).
-fn park_timer(timer: &mut Option<Pin<Box<tokio::time::Sleep>>>, cx: &mut Context<'_>) -> Poll<()> {
-    match timer {
-        Some(timer) => timer.as_mut().poll(cx),
-        None => Poll::Pending,
-    }
-}
 
 /// The mailbox's wake-up, or one that never comes without a mailbox.
 fn wake_up(mailbox: Option<&Mailbox>) -> &Signal {

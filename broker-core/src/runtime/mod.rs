@@ -45,6 +45,7 @@ pub(crate) mod connection;
 pub(crate) mod control;
 pub(crate) mod events;
 pub(crate) mod hooks;
+pub(crate) mod idle;
 pub(crate) mod listener;
 pub(crate) mod local;
 pub(crate) mod log_lines;

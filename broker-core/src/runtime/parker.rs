@@ -56,7 +56,9 @@ pub(crate) struct Parker {
 /// The parked connections, by token, and their deadlines in order.
 #[derive(Default)]
 struct ParkerState {
-    parked: Slab<Parked>,
+    /// Boxed: the slab grows by doubling, and moving the records themselves each time would
+    /// leave large freed arrays behind.
+    parked: Slab<Box<Parked>>,
     deadlines: BTreeSet<(Instant, usize)>,
     /// Whether connections may still park (not once the broker shuts down).
     open: bool,
@@ -172,19 +174,20 @@ impl Parker {
                 .register(&mut SourceFd(&fd), Token(token), Interest::READABLE)
         {
             tracing::warn!(client = %parked.client_id(), %error, "Could not park an idle connection.");
-            // Resumed at once, in the parker's task.
-            let deadline = now();
-            entry.insert(parked.with_deadline(Some(deadline)));
-            state.deadlines.insert((deadline, token));
             drop(state);
-            self.wake_task();
-            return Ok(());
+            return match parked.into_connection() {
+                Ok(connection) => Err(connection),
+                Err((parked, _)) => {
+                    tokio::spawn(resume_later(parked));
+                    Ok(())
+                }
+            };
         }
         let deadline = parked.deadline();
         let waker = Waker::from(Arc::clone(&ticket));
         let pending = parked.register(&waker);
         tracing::debug!(client = %parked.client_id(), "Parked an idle connection.");
-        entry.insert(parked);
+        entry.insert(Box::new(parked));
         let first = state.deadlines.first().map(|(at, _)| *at);
         if let Some(deadline) = deadline {
             state.deadlines.insert((deadline, token));
@@ -208,7 +211,7 @@ impl Parker {
         if ticket.is_some_and(|ticket| !current.has_ticket(ticket)) {
             return None;
         }
-        let parked = state.parked.remove(token);
+        let parked = *state.parked.remove(token);
         if let Some(deadline) = parked.deadline() {
             state.deadlines.remove(&(deadline, token));
         }
@@ -230,18 +233,10 @@ impl Parker {
                 tokio::spawn(connection::drive(connection));
             }
             Err((parked, error)) => {
-                // The socket could not join tokio's set: it stays parked and is tried again.
                 tracing::warn!(client = %parked.client_id(), %error, "Could not resume a parked connection; trying again.");
-                self.put_back(parked, now() + RETRY_RESUME);
+                tokio::spawn(resume_later(parked));
             }
         }
-    }
-
-    /// Parks `parked` again, to be resumed at `deadline` (its socket is not watched).
-    fn put_back(&self, parked: Parked, deadline: Instant) {
-        let mut state = self.lock();
-        let token = state.parked.insert(parked.with_deadline(Some(deadline)));
-        state.deadlines.insert((deadline, token));
     }
 
     /// Resumes every connection whose deadline has passed at `now`.
@@ -272,6 +267,23 @@ impl Parker {
         };
         for token in tokens {
             self.resume(token, None, Cause::Shutdown);
+        }
+    }
+}
+
+/// Tries again, every [`RETRY_RESUME`], to resume a connection whose socket could not join
+/// tokio's set, then drives it. Once the broker stops running, the connection is dropped
+/// (its socket closes).
+async fn resume_later(parked: Parked) {
+    let mut parked = parked;
+    loop {
+        tokio::time::sleep(RETRY_RESUME).await;
+        if !parked.is_running() {
+            return;
+        }
+        match parked.into_connection() {
+            Ok(connection) => return connection::drive(connection).await,
+            Err((back, _)) => parked = back,
         }
     }
 }

@@ -122,7 +122,7 @@ async fn a_parked_client_is_taken_over_and_its_session_moves() {
     old.subscribe(1, "kept/#", QoS::AtLeastOnce).await;
     parked(&broker, 1).await;
     let (mut new, ack) = Client::connect_with(addr, persistent()).await;
-    // [MQTT-3.2.2-2]: the session is resumed.
+    // [MQTT-3.2.2-3]: the session is resumed.
     assert!(ack.session_present);
     assert_eq!(
         old.expect_disconnect().await.code,

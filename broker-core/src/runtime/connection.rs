@@ -243,37 +243,15 @@ impl Connection {
             .connections
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let session = Session::new(Arc::clone(&shared.session_config), now());
-        let decoder = Decoder::new().max_packet_size(shared.session_config.decoder_limit());
-        let run_state = shared.run_state.subscribe();
-        Connection {
-            shared: Counted(shared),
-            session,
+        Connection::assemble(
+            Counted(shared),
+            stream,
             peer,
             listener,
-            socket: Socket(stream, true),
-            read_buf: BytesMut::new(),
-            write_buf: BytesMut::new(),
-            decoder,
-            client_info: None,
-            publish_memo: None,
-            auth: None,
-            held: None,
-            control: ControlSlot::new(),
-            run_state,
-            key: None,
-            route_buffers: None,
-            client: None,
-            close: None,
-            lost: None,
-            read_open: true,
-            handshake_done: false,
-            routed: false,
-            timer: None,
-            park_at: None,
-            busy: false,
-            park: false,
-            _guard: guard,
-        }
+            guard,
+            session,
+            ControlSlot::new(),
+        )
     }
 
     /// A parked connection again ([`Parked::into_connection`]), connected, its session as
@@ -292,13 +270,32 @@ impl Connection {
         key: SubscriberKey,
         client_info: Option<Arc<ClientInfo>>,
     ) -> Self {
+        let mut connection =
+            Connection::assemble(shared, stream, peer, listener, guard, session, control);
+        connection.key = Some(key);
+        connection.client_info = client_info;
+        connection.client = connection.session.client_id().cloned();
+        connection.handshake_done = true;
+        connection.arm_park_timer();
+        connection
+    }
+
+    /// A connection around `session`, with empty buffers and nothing under way.
+    fn assemble(
+        shared: Counted,
+        stream: Stream,
+        peer: SocketAddr,
+        listener: Arc<Listener>,
+        guard: TaskGuard,
+        session: Session,
+        control: Arc<ControlSlot>,
+    ) -> Self {
         let decoder = session
             .version()
             .map_or_else(Decoder::new, Decoder::with_version)
             .max_packet_size(shared.session_config.decoder_limit());
         let run_state = shared.run_state.subscribe();
-        let client = session.client_id().cloned();
-        let mut connection = Connection {
+        Connection {
             session,
             peer,
             listener,
@@ -306,19 +303,19 @@ impl Connection {
             read_buf: BytesMut::new(),
             write_buf: BytesMut::new(),
             decoder,
-            client_info,
+            client_info: None,
             publish_memo: None,
             auth: None,
             held: None,
             control,
             run_state,
-            key: Some(key),
+            key: None,
             route_buffers: None,
-            client,
+            client: None,
             close: None,
             lost: None,
             read_open: true,
-            handshake_done: true,
+            handshake_done: false,
             routed: false,
             timer: None,
             park_at: None,
@@ -326,9 +323,7 @@ impl Connection {
             park: false,
             _guard: guard,
             shared,
-        };
-        connection.arm_park_timer();
-        connection
+        }
     }
 }
 

@@ -19,7 +19,8 @@ use crate::hooks::{
     Password, PendingAuth, Refusal, Username,
 };
 use crate::session::{AuthRequest, AuthStep, ConnectRequest};
-use crate::types::ReasonCode;
+use crate::types::{MqttString, ReasonCode};
+use bytes::Bytes;
 
 /// An enhanced authentication waiting for the client's next AUTH 0x18.
 pub(crate) struct AuthExchange {
@@ -78,11 +79,7 @@ impl Connection {
                 reason,
                 pending,
             } => {
-                self.session.continue_auth(data, reason);
-                self.auth = Some(Box::new(AuthExchange {
-                    pending,
-                    connect: Some(request),
-                }));
+                self.continue_exchange(data, reason, pending, Some(request));
                 None
             }
             AuthOutcome::Denied(refusal) => {
@@ -138,6 +135,19 @@ impl Connection {
         }
     }
 
+    /// Sends AUTH 0x18 with the hooks' challenge and keeps the exchange (with the CONNECT
+    /// it authenticates, if any) for the client's answer.
+    fn continue_exchange(
+        &mut self,
+        data: Bytes,
+        reason: Option<MqttString>,
+        pending: PendingAuth,
+        connect: Option<ConnectRequest>,
+    ) {
+        self.session.continue_auth(data, reason);
+        self.auth = Some(Box::new(AuthExchange { pending, connect }));
+    }
+
     /// Tells the session what the hooks decided about a round of re-authentication.
     fn reauthenticated(&mut self, outcome: AuthOutcome) {
         match outcome {
@@ -153,13 +163,7 @@ impl Connection {
                 data,
                 reason,
                 pending,
-            } => {
-                self.session.continue_auth(data, reason);
-                self.auth = Some(Box::new(AuthExchange {
-                    pending,
-                    connect: None,
-                }));
-            }
+            } => self.continue_exchange(data, reason, pending, None),
             AuthOutcome::Denied(refusal) => self.auth_refused(&refusal),
         }
     }

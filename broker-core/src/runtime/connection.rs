@@ -764,9 +764,9 @@ impl Connection {
 }
 
 /// Never notified: what a connection without a mailbox would wait on (its branch is off).
-static NO_MAILBOX: std::sync::LazyLock<Signal> = std::sync::LazyLock::new(Signal::new);
+static NO_MAILBOX: Signal = Signal::new();
 
 /// The mailbox's wake-up, or one that never comes without a mailbox.
 fn wake_up(mailbox: Option<&Mailbox>) -> &Signal {
-    mailbox.map_or(&*NO_MAILBOX, Mailbox::wake_up)
+    mailbox.map_or(&NO_MAILBOX, Mailbox::wake_up)
 }

@@ -71,8 +71,8 @@ impl Parked {
         // A second descriptor of the socket, made before anything is given up: the
         // connection goes on unchanged if it cannot be made. Dropping the tokio stream then
         // leaves tokio's set and closes the first.
-        let socket = match tcp.as_fd().try_clone_to_owned() {
-            Ok(fd) => std::net::TcpStream::from(fd),
+        let socket = match second_descriptor(tcp) {
+            Ok(socket) => socket,
             Err(error) => {
                 tracing::debug!(client = %connection.label(), %error, "Could not park: no descriptor.");
                 connection.session = session.resume(config);
@@ -139,11 +139,8 @@ impl Parked {
     // Given back by value, once per failed attempt: moving it costs less than a box.
     #[allow(clippy::result_large_err)]
     pub(crate) fn into_connection(self) -> Result<Connection, (Parked, io::Error)> {
-        let stream = self
-            .socket
-            .as_fd()
-            .try_clone_to_owned()
-            .and_then(|fd| tokio::net::TcpStream::from_std(std::net::TcpStream::from(fd)));
+        // On a second descriptor: if tokio refuses it, this one stays parked.
+        let stream = second_descriptor(&self.socket).and_then(tokio::net::TcpStream::from_std);
         let stream = match stream {
             Ok(stream) => stream,
             Err(error) => return Err((self, error)),
@@ -172,6 +169,15 @@ impl Parked {
             client_info,
         ))
     }
+}
+
+/// Another descriptor of `socket`'s connection (`dup`): what is done with one does not
+/// close the other.
+fn second_descriptor(socket: &impl AsFd) -> io::Result<std::net::TcpStream> {
+    socket
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::net::TcpStream::from)
 }
 
 #[cfg(test)]

@@ -19,8 +19,11 @@ pub(crate) struct Signal {
 
 impl Signal {
     /// A signal with nothing pending.
-    pub(crate) fn new() -> Signal {
-        Signal::default()
+    pub(crate) const fn new() -> Signal {
+        Signal {
+            waker: AtomicWaker::new(),
+            pending: AtomicBool::new(false),
+        }
     }
 
     /// Wakes the waiter, or keeps the wake-up for the next wait.

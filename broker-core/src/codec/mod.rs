@@ -51,6 +51,7 @@ pub use packet::Packet;
 pub use packet_type::{FixedHeader, PacketType};
 pub use property::{DataType, PropertyContext, PropertyId};
 pub use publish::{Publish, PublishProperties, QosPid};
+pub(crate) use reader::Reader;
 pub use suback::SubAck;
 pub use subscribe::{Subscribe, SubscribeProperties, Subscription};
 pub use subscription_options::{RetainHandling, SubscriptionOptions};

@@ -50,6 +50,11 @@ impl Reader {
         Ok(self.buf.get_u32())
     }
 
+    pub(crate) fn u64(&mut self) -> Result<u64, Violation> {
+        self.need(8)?;
+        Ok(self.buf.get_u64())
+    }
+
     /// A Variable Byte Integer (§1.5.5): at most four bytes, shortest form ([MQTT-1.5.5-1]).
     pub(crate) fn var_int(&mut self) -> Result<u32, Violation> {
         match super::varint::decode(&self.buf)? {

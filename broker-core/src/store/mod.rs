@@ -38,16 +38,26 @@
 //! after `enqueue`. A durable store that must keep queued messages across restarts needs the
 //! runtime to call them (per message, off the QoS 0 path), as the first rule above says.
 //!
+//! # The byte form
+//!
+//! [`StoredSession::encode`] and [`StoredSession::decode`] give a session record one stable,
+//! versioned byte form ([`SESSION_FORMAT_VERSION`]; the layout is in `session_format.rs`):
+//! what a durable store writes, and what a node hands a peer that takes a client over.
+//!
 //! [`conformance`] checks these rules against any store; the in-memory store runs it in this
 //! crate's tests, and every other store must run it in its own.
 
 pub mod conformance;
 mod error;
 mod memory;
+mod session_format;
+#[cfg(test)]
+mod session_format_test;
 mod session_store;
 mod stored_session;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use session_format::SESSION_FORMAT_VERSION;
 pub use session_store::SessionStore;
 pub use stored_session::{StoredInflight, StoredSession};

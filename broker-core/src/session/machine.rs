@@ -32,7 +32,7 @@ pub(crate) enum Phase {
     Closed,
 }
 
-/// One client's protocol state machine, for one network connection (ARCHITECTURE.md,
+/// One client's protocol state machine, for one network connection (docs/architecture.md,
 /// `session/`). It does no I/O and reads no clock:
 ///
 /// - inputs are method calls: [`handle_packet`](Self::handle_packet) for every decoded

@@ -1,8 +1,8 @@
 //! A connected session in its compact idle form, while its connection is parked.
 //!
 //! A connection that has been idle for a while hands its socket to the parker and ends its
-//! task (ARCHITECTURE.md, `runtime/`); the session goes with it in this form, which keeps
-//! only what a quiet session needs to resume exactly where it was.
+//! task (docs/architecture.md, "Parked connections"); the session goes with it in this form,
+//! which keeps only what a quiet session needs to resume exactly where it was.
 //!
 //! # What is kept, and where
 //!

@@ -13,12 +13,15 @@
 //!   | [`Hook::rewrite_publish_topic`] | [`RewritePublishRequest`] | [`TopicRewrite`] |
 //!   | [`Hook::rewrite_subscribe_filter`] | [`RewriteSubscribeRequest`] | [`FilterRewrite`] |
 //!   | [`Hook::on_event`] | [`Event`] | none |
+//!   | [`Hook::reload`] | none | [`Reload`] or [`ReloadError`] |
 //!
 //! - [`HookChain`]: the hooks in order, combining their allow / deny / next answers with the
 //!   default policy ([`Anonymous`]), each hook's timeout and [`FailurePolicy`], and a
 //!   bounded authorization decision cache. Its answers are [`AuthOutcome`] and
 //!   [`Authorization`], which never say "no opinion". Each hook's latency and failures go
 //!   to the `metrics` facade (`skein_hook_duration_seconds`, `skein_hook_failures_total`).
+//!   [`HookChain::reload`] reloads every hook in order and reports each answer by hook name
+//!   ([`ReloadReport`]).
 //! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`], and the ones that read
 //!   Mosquitto's files: [`PasswordFile`] (`mosquitto_passwd` files) and [`AclFile`].
 //!
@@ -45,6 +48,7 @@ mod cache;
 mod chain;
 mod chain_auth;
 mod chain_builder;
+mod chain_reload;
 mod client_info;
 mod error;
 mod event;
@@ -58,6 +62,8 @@ mod lru;
 mod mosquitto;
 mod options;
 mod refusal;
+mod reload;
+mod reload_report;
 mod rewrite_publish;
 mod rewrite_subscribe;
 mod values;
@@ -86,6 +92,8 @@ pub use mosquitto::{
 };
 pub use options::{FailurePolicy, HookOptions};
 pub use refusal::Refusal;
+pub use reload::{Reload, ReloadError};
+pub use reload_report::{HookReload, ReloadReport};
 pub use rewrite_publish::{RewritePublishRequest, TopicRewrite};
 pub use rewrite_subscribe::{FilterRewrite, RewriteSubscribeRequest};
 pub use values::{AuthMethod, CertificateDer, ListenerName, Password, Username};

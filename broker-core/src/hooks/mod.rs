@@ -24,6 +24,8 @@
 //!   ([`ReloadReport`]).
 //! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`], and the ones that read
 //!   Mosquitto's files: [`PasswordFile`] (`mosquitto_passwd` files) and [`AclFile`].
+//! - For authorization hooks that judge subscription filters by rule filters:
+//!   [`filter_covers`] and [`filters_overlap`] (and [`router::matches`] for a topic name).
 //!
 //! Requests and decisions are plain data (strings, bytes, numbers, enums): they map one to
 //! one onto the plugin host's WIT interface. Refusals carry a [`ReasonCode`]; mapping it to
@@ -35,6 +37,7 @@
 //! not logged; everything else works the same.
 //!
 //! [`ReasonCode`]: crate::types::ReasonCode
+//! [`router::matches`]: crate::router::matches
 
 mod auth_decision;
 mod auth_outcome;
@@ -83,6 +86,7 @@ pub use error::HookError;
 pub use event::Event;
 #[cfg(feature = "runtime")]
 pub use event_task::EventSender;
+pub use filter_relation::{filter_covers, filters_overlap};
 pub use hook::Hook;
 pub use interest::Interest;
 pub use mosquitto::{

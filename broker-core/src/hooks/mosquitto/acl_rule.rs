@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use super::{AclAccess, AclPermission};
-use crate::hooks::filter_relation::{covers, overlaps};
+use crate::hooks::{filter_covers, filters_overlap};
 use crate::router::matches;
 use crate::types::TopicFilter;
 
@@ -51,12 +51,12 @@ impl Target<'_> {
             }
             Target::Subscription(filter) => {
                 if permission.is_deny() {
-                    if overlaps(acl, filter) {
+                    if filters_overlap(acl, filter) {
                         Verdict::Deny
                     } else {
                         Verdict::Skip
                     }
-                } else if permission.grants(AclAccess::Read) && covers(acl, filter) {
+                } else if permission.grants(AclAccess::Read) && filter_covers(acl, filter) {
                     Verdict::Allow
                 } else {
                     Verdict::Skip

@@ -22,8 +22,10 @@
 //!   to the `metrics` facade (`skein_hook_duration_seconds`, `skein_hook_failures_total`).
 //!   [`HookChain::reload`] reloads every hook in order and reports each answer by hook name
 //!   ([`ReloadReport`]).
-//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`], and the ones that read
-//!   Mosquitto's files: [`PasswordFile`] (`mosquitto_passwd` files) and [`AclFile`].
+//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`]. Hooks with their own
+//!   dependencies live in crates of their own under `plugins/` and implement [`Hook`] from
+//!   outside, as any third-party hook does: Mosquitto's password and ACL files are the crate
+//!   `skein-plugin-mosquitto`.
 //! - For authorization hooks that judge subscription filters by rule filters:
 //!   [`filter_covers`] and [`filters_overlap`] (and [`router::matches`] for a topic name).
 //!
@@ -32,8 +34,7 @@
 //! an MQTT 3 return code is the session's job.
 //!
 //! The chain never does I/O and spawns nothing, except `HookChain::spawn_event_task` with
-//! the `runtime` feature; [`PasswordFile`] and [`AclFile`] read their files when loaded and
-//! reloaded, and [`PasswordFile`] verifies PBKDF2 hashes on tokio's blocking pool. Without that feature hook calls have no timeout and failures are
+//! the `runtime` feature. Without that feature hook calls have no timeout and failures are
 //! not logged; everything else works the same.
 //!
 //! [`ReasonCode`]: crate::types::ReasonCode
@@ -62,7 +63,6 @@ mod hook;
 mod hook_metrics;
 mod interest;
 mod lru;
-mod mosquitto;
 mod options;
 mod refusal;
 mod reload;
@@ -89,11 +89,6 @@ pub use event_task::EventSender;
 pub use filter_relation::{filter_covers, filters_overlap};
 pub use hook::Hook;
 pub use interest::Interest;
-pub use mosquitto::{
-    AclAccess, AclFile, AclFileError, AclLineProblem, AclPermission, HashProblem, HashScheme,
-    Iterations, PasswordCheck, PasswordFile, PasswordFileError, PasswordHash, PasswordLineProblem,
-    UnknownUser,
-};
 pub use options::{FailurePolicy, HookOptions};
 pub use refusal::Refusal;
 pub use reload::{Reload, ReloadError};

@@ -2,10 +2,11 @@
 
 use std::borrow::Cow;
 
-use super::{AclAccess, AclPermission};
-use crate::hooks::{filter_covers, filters_overlap};
-use crate::router::matches;
-use crate::types::TopicFilter;
+use broker_core::hooks::{filter_covers, filters_overlap};
+use broker_core::router::matches;
+use broker_core::types::TopicFilter;
+
+use crate::{AclAccess, AclPermission};
 
 /// What a request is about: a topic to read or write, or a subscription filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

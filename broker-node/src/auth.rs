@@ -9,19 +9,22 @@
 //!   file, last among authorization hooks since it always decides. With `allow_anonymous =
 //!   false` clients no hook authenticates are refused ([`Anonymous::Deny`]; listeners may say
 //!   otherwise).
-//! - [`Auth::serve_reloads`] reads both files again on every SIGHUP, then clears the chain's
-//!   cached decisions. A file that no longer loads keeps its old rules (logged as an error).
+//! - [`Auth::serve_reloads`] reloads the chain's hooks on every SIGHUP through the `Hook`
+//!   trait ([`HookChain::reload`]): both files are read again and the chain clears its cached
+//!   decisions. A file that no longer loads keeps its old rules (logged as an error).
 //!   Connected clients stay connected: only new CONNECTs, publishes and subscriptions see the
 //!   new rules.
 //!
-//! The files are kept as `Arc`s shared with the chain, so that a reload swaps their rules in
-//! place; the chain itself is fixed once the broker is built.
+//! The hooks are `Arc`s shared with the chain, so that the start-up summary can name their
+//! files; the chain itself is fixed once the broker is built, and reloads swap the hooks'
+//! rules in place.
 
 use std::sync::Arc;
 
 use broker_core::config::ListenerConfig;
-use broker_core::hooks::{AclFile, Anonymous, HookChain, HookOptions, PasswordFile};
+use broker_core::hooks::{Anonymous, HookChain, HookOptions, Reload};
 use broker_core::BrokerBuilder;
+use skein_plugin_mosquitto::{AclFile, PasswordFile};
 use tracing::{debug, error, info};
 
 use crate::auth_identity::CertificateIdentity;
@@ -123,46 +126,25 @@ impl Auth {
         }
     }
 
-    /// Reads both files again (a file that fails keeps its old rules), then makes `chain`
-    /// forget its cached decisions.
+    /// Reloads every hook of `chain`, in order, through the `Hook` trait (the files are read
+    /// off the runtime's worker threads; a file that fails keeps its old rules), and logs
+    /// each hook's answer. The chain forgets its cached decisions when a hook reloaded.
     pub(crate) async fn reload(&self, chain: &HookChain) {
-        // File reads: off the runtime's worker threads.
-        let files = self.clone();
-        if let Err(error) = tokio::task::spawn_blocking(move || files.reload_files()).await {
-            error!("Reloading the password and ACL files failed: {error}.");
-        }
-        // Decisions cached under the old rules would otherwise live up to their TTL.
-        chain.invalidate_all();
-        debug!("Cached authorization decisions cleared.");
-    }
-
-    /// Reads both files again; a file that fails keeps its old rules.
-    fn reload_files(&self) {
-        if let Some(password) = &self.password {
-            match password.reload() {
-                Ok(users) => info!(
-                    "Reloading password file {} ({users} users).",
-                    password.path().display()
-                ),
+        let report = chain.reload().await;
+        for hook in report.iter() {
+            match &hook.outcome {
+                Ok(Reload::Reloaded { summary }) => info!("Reloading {summary}."),
+                Ok(_) => debug!("Hook {} has nothing to reload.", hook.hook),
                 Err(problem) => error!(
-                    "Reloading the password file failed, its {} users loaded before stay in \
-                     force: {problem}.",
-                    password.len()
+                    "Reloading {} failed, {}: {}.",
+                    problem.subject(),
+                    problem.kept(),
+                    problem.problem()
                 ),
             }
         }
-        if let Some(acl) = &self.acl {
-            match acl.reload() {
-                Ok(rules) => info!(
-                    "Reloading ACL file {} ({rules} rules).",
-                    acl.path().display()
-                ),
-                Err(problem) => error!(
-                    "Reloading the ACL file failed, its {} rules loaded before stay in force: \
-                     {problem}.",
-                    acl.len()
-                ),
-            }
+        if report.any_reloaded() {
+            debug!("Cached authorization decisions cleared.");
         }
     }
 }

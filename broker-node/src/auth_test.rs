@@ -8,10 +8,11 @@ use std::sync::Arc;
 use broker_core::config::{BrokerConfig, ListenerConfig, TlsConfig};
 use broker_core::hooks::{
     Anonymous, AuthenticateRequest, AuthorizePublishRequest, CertificateDer, ClientInfo, HookChain,
-    Iterations, Password, PasswordHash, Username,
+    Password, Username,
 };
 use broker_core::types::{ClientId, MqttString, ProtocolVersion, QoS, ReasonCode, TopicName};
 use broker_core::Broker;
+use skein_plugin_mosquitto::{Iterations, PasswordHash};
 
 use super::*;
 

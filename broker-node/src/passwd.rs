@@ -22,8 +22,8 @@ use std::io::{self, BufRead as _, IsTerminal as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context as _};
-use broker_core::hooks::{Iterations, PasswordHash};
 use clap::{Args, ValueEnum};
+use skein_plugin_mosquitto::{Iterations, PasswordHash};
 
 /// The longest user name or password CONNECT can carry.
 const MAX_LEN: usize = 65_535;

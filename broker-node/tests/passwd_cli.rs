@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use broker_core::hooks::{PasswordCheck, PasswordFile};
+use skein_plugin_mosquitto::{PasswordCheck, PasswordFile};
 use support::{free_port, require_program, run, Finished};
 use tempfile::TempDir;
 

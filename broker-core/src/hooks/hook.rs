@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use super::{
     AuthDecision, AuthenticateRequest, AuthorizePublishRequest, AuthorizeSubscribeRequest,
-    AuthzDecision, Event, FilterRewrite, HookError, Interest, RewritePublishRequest,
-    RewriteSubscribeRequest, TopicRewrite,
+    AuthzDecision, Event, FilterRewrite, HookError, Interest, Reload, ReloadError,
+    RewritePublishRequest, RewriteSubscribeRequest, TopicRewrite,
 };
 
 /// An extension of the broker: authentication, authorization, topic rewriting and lifecycle
@@ -87,5 +87,32 @@ pub trait Hook: Send + Sync + 'static {
     async fn on_event(&self, event: &Event) -> Result<(), HookError> {
         let _ = event;
         Ok(())
+    }
+
+    /// Reads the hook's configuration again (files, rules, a plugin's module) and puts it in
+    /// force. [`HookChain::reload`](super::HookChain::reload) calls it for every hook, in
+    /// order; the node does so on SIGHUP. Default: [`Reload::Unsupported`], nothing to do.
+    ///
+    /// # Contract
+    ///
+    /// - **Atomic.** The new configuration is loaded and checked in full before it replaces
+    ///   the old one in a single step: a request decided meanwhile sees the old or the new
+    ///   configuration, never a mix.
+    /// - **The old configuration stays on error.** A configuration that cannot be read or
+    ///   does not parse returns [`ReloadError`] (saying what stays in force) and changes
+    ///   nothing; the hook goes on answering as before.
+    /// - **Requests go on.** Other calls run concurrently with a reload and must not wait
+    ///   for it beyond the swap itself: no lock held while reading or parsing.
+    /// - **What a reload may not do:** change the hook's [`Hook::name`] or
+    ///   [`Hook::interest`] (the chain reads them once, when it is built), act on connected
+    ///   clients (a reload neither disconnects anyone nor revokes subscriptions granted
+    ///   before), or block the async worker: blocking reads go to a blocking thread
+    ///   (`tokio::task::spawn_blocking`).
+    /// - **Cached decisions.** The hook need not clear the chain's decision cache: the
+    ///   chain forgets every cached decision after a reload in which any hook reloaded.
+    ///   Called alone, outside the chain, a reload leaves cached decisions to their TTL
+    ///   unless the caller calls [`HookChain::invalidate_all`](super::HookChain::invalidate_all).
+    async fn reload(&self) -> Result<Reload, ReloadError> {
+        Ok(Reload::Unsupported)
     }
 }

@@ -13,25 +13,32 @@
 //!   | [`Hook::rewrite_publish_topic`] | [`RewritePublishRequest`] | [`TopicRewrite`] |
 //!   | [`Hook::rewrite_subscribe_filter`] | [`RewriteSubscribeRequest`] | [`FilterRewrite`] |
 //!   | [`Hook::on_event`] | [`Event`] | none |
+//!   | [`Hook::reload`] | none | [`Reload`] or [`ReloadError`] |
 //!
 //! - [`HookChain`]: the hooks in order, combining their allow / deny / next answers with the
 //!   default policy ([`Anonymous`]), each hook's timeout and [`FailurePolicy`], and a
 //!   bounded authorization decision cache. Its answers are [`AuthOutcome`] and
 //!   [`Authorization`], which never say "no opinion". Each hook's latency and failures go
 //!   to the `metrics` facade (`skein_hook_duration_seconds`, `skein_hook_failures_total`).
-//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`], and the ones that read
-//!   Mosquitto's files: [`PasswordFile`] (`mosquitto_passwd` files) and [`AclFile`].
+//!   [`HookChain::reload`] reloads every hook in order and reports each answer by hook name
+//!   ([`ReloadReport`]).
+//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`]. Hooks with their own
+//!   dependencies live in crates of their own under `plugins/` and implement [`Hook`] from
+//!   outside, as any third-party hook does: Mosquitto's password and ACL files are the crate
+//!   `skein-plugin-mosquitto`.
+//! - For authorization hooks that judge subscription filters by rule filters:
+//!   [`filter_covers`] and [`filters_overlap`] (and [`router::matches`] for a topic name).
 //!
 //! Requests and decisions are plain data (strings, bytes, numbers, enums): they map one to
 //! one onto the plugin host's WIT interface. Refusals carry a [`ReasonCode`]; mapping it to
 //! an MQTT 3 return code is the session's job.
 //!
 //! The chain never does I/O and spawns nothing, except `HookChain::spawn_event_task` with
-//! the `runtime` feature; [`PasswordFile`] and [`AclFile`] read their files when loaded and
-//! reloaded, and [`PasswordFile`] verifies PBKDF2 hashes on tokio's blocking pool. Without that feature hook calls have no timeout and failures are
+//! the `runtime` feature. Without that feature hook calls have no timeout and failures are
 //! not logged; everything else works the same.
 //!
 //! [`ReasonCode`]: crate::types::ReasonCode
+//! [`router::matches`]: crate::router::matches
 
 mod auth_decision;
 mod auth_outcome;
@@ -45,6 +52,7 @@ mod cache;
 mod chain;
 mod chain_auth;
 mod chain_builder;
+mod chain_reload;
 mod client_info;
 mod error;
 mod event;
@@ -55,9 +63,10 @@ mod hook;
 mod hook_metrics;
 mod interest;
 mod lru;
-mod mosquitto;
 mod options;
 mod refusal;
+mod reload;
+mod reload_report;
 mod rewrite_publish;
 mod rewrite_subscribe;
 mod values;
@@ -77,15 +86,13 @@ pub use error::HookError;
 pub use event::Event;
 #[cfg(feature = "runtime")]
 pub use event_task::EventSender;
+pub use filter_relation::{filter_covers, filters_overlap};
 pub use hook::Hook;
 pub use interest::Interest;
-pub use mosquitto::{
-    AclAccess, AclFile, AclFileError, AclLineProblem, AclPermission, HashProblem, HashScheme,
-    Iterations, PasswordCheck, PasswordFile, PasswordFileError, PasswordHash, PasswordLineProblem,
-    UnknownUser,
-};
 pub use options::{FailurePolicy, HookOptions};
 pub use refusal::Refusal;
+pub use reload::{Reload, ReloadError};
+pub use reload_report::{HookReload, ReloadReport};
 pub use rewrite_publish::{RewritePublishRequest, TopicRewrite};
 pub use rewrite_subscribe::{FilterRewrite, RewriteSubscribeRequest};
 pub use values::{AuthMethod, CertificateDer, ListenerName, Password, Username};

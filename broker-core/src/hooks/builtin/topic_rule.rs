@@ -1,6 +1,6 @@
 //! One allow or deny rule of [`TopicRules`](super::TopicRules).
 
-use crate::hooks::filter_relation::{covers, overlaps};
+use crate::hooks::{filter_covers, filters_overlap};
 use crate::router::matches;
 use crate::types::{TopicFilter, TopicName};
 
@@ -64,8 +64,8 @@ impl TopicRule {
         let rule = self.filter.matching_filter();
         let filter = filter.matching_filter();
         match self.effect {
-            Effect::Allow => covers(rule, filter),
-            Effect::Deny => overlaps(rule, filter),
+            Effect::Allow => filter_covers(rule, filter),
+            Effect::Deny => filters_overlap(rule, filter),
         }
     }
 }

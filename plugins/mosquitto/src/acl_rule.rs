@@ -2,10 +2,11 @@
 
 use std::borrow::Cow;
 
-use super::{AclAccess, AclPermission};
-use crate::hooks::filter_relation::{covers, overlaps};
-use crate::router::matches;
-use crate::types::TopicFilter;
+use broker_core::hooks::{filter_covers, filters_overlap};
+use broker_core::router::matches;
+use broker_core::types::TopicFilter;
+
+use crate::{AclAccess, AclPermission};
 
 /// What a request is about: a topic to read or write, or a subscription filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +52,12 @@ impl Target<'_> {
             }
             Target::Subscription(filter) => {
                 if permission.is_deny() {
-                    if overlaps(acl, filter) {
+                    if filters_overlap(acl, filter) {
                         Verdict::Deny
                     } else {
                         Verdict::Skip
                     }
-                } else if permission.grants(AclAccess::Read) && covers(acl, filter) {
+                } else if permission.grants(AclAccess::Read) && filter_covers(acl, filter) {
                     Verdict::Allow
                 } else {
                     Verdict::Skip

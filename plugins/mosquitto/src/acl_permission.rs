@@ -7,7 +7,7 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AclAccess {
     /// Receive messages on the topic (checked when subscribing: see
-    /// [`AclFile`](super::AclFile)).
+    /// [`AclFile`](crate::AclFile)).
     Read,
     /// Publish to the topic.
     Write,

@@ -5,9 +5,6 @@
 //!
 //! Without `mosquitto_passwd` these tests fail (they never skip): CI installs it.
 
-#![cfg(test)]
-#![cfg(feature = "runtime")]
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,12 +13,15 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use broker_core::hooks::{
-    AuthDecision, AuthMethod, AuthenticateRequest, ClientInfo, EnhancedAuth, HashScheme, Hook,
-    HookChain, Iterations, ListenerName, Password, PasswordCheck, PasswordFile, PasswordFileError,
-    PasswordHash, UnknownUser, Username,
+    AuthDecision, AuthMethod, AuthenticateRequest, ClientInfo, EnhancedAuth, Hook, HookChain,
+    ListenerName, Password, Username,
 };
 use broker_core::types::{ClientId, ProtocolVersion, ReasonCode};
 use sha2::{Digest as _, Sha512};
+use skein_plugin_mosquitto::{
+    HashScheme, Iterations, PasswordCheck, PasswordFile, PasswordFileError, PasswordHash,
+    UnknownUser,
+};
 use tempfile::TempDir;
 
 /// Lines written by `mosquitto_passwd` 2.0.11 (Debian 12) once, kept as fixed vectors:
@@ -438,6 +438,53 @@ async fn reload_swaps_the_table_and_keeps_it_when_the_file_is_broken() {
     assert_eq!(
         decide(&hook, Some("bob"), Some("three")).await,
         bad_credentials()
+    );
+}
+
+/// Through the trait, as the node reloads on SIGHUP: the chain reports the summary, or the
+/// failure with what stays in force; a failed reload changes nothing.
+#[tokio::test]
+async fn reload_through_the_chain_reports_by_hook_name() {
+    let dir = TempDir::new().unwrap();
+    let file = write(&dir, "passwd", GOLDEN);
+    let hook = Arc::new(PasswordFile::load(&file).unwrap());
+    let chain = HookChain::builder()
+        .shared_hook(hook.clone(), Default::default())
+        .build();
+
+    let extra = PasswordHash::sha512(b"new", *b"saltsaltsalt");
+    fs::write(&file, format!("{GOLDEN}newcomer:{extra}\n")).unwrap();
+    let report = chain.reload().await;
+    let summary = format!("password file {} (4 users)", file.display());
+    assert_eq!(
+        report.reloaded().collect::<Vec<_>>(),
+        [("password-file", summary.as_str())]
+    );
+    assert!(report.is_ok());
+    assert_eq!(
+        decide(&hook, Some("newcomer"), Some("new")).await,
+        AuthDecision::allow()
+    );
+
+    fs::write(&file, "no separator\n").unwrap();
+    let report = chain.reload().await;
+    let failures: Vec<_> = report.failures().collect();
+    assert_eq!(failures.len(), 1, "{report:?}");
+    let (name, error) = failures[0];
+    assert_eq!(name, "password-file");
+    assert_eq!(error.subject(), "the password file");
+    assert_eq!(error.kept(), "its 4 users loaded before stay in force");
+    assert!(
+        error
+            .problem()
+            .starts_with(&format!("password file {}, line 1:", file.display())),
+        "{error}"
+    );
+    assert!(!report.any_reloaded());
+    assert_eq!(hook.len(), 4);
+    assert_eq!(
+        decide(&hook, Some("golden"), Some("correct horse")).await,
+        AuthDecision::allow()
     );
 }
 

@@ -6,16 +6,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-
-use super::acl_rule::Target;
-use super::acl_table::AclTable;
-use super::snapshot::Snapshot;
-use super::{AclAccess, AclFileError};
-use crate::hooks::{
+use broker_core::hooks::{
     AuthorizePublishRequest, AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, Hook, HookError,
-    Interest,
+    Interest, Reload, ReloadError,
 };
-use crate::types::{ReasonCode, TopicFilter, TopicName};
+use broker_core::types::{ReasonCode, TopicFilter, TopicName};
+
+use crate::acl_rule::Target;
+use crate::acl_table::AclTable;
+use crate::blocking::off_the_workers;
+use crate::snapshot::Snapshot;
+use crate::{AclAccess, AclFileError};
 
 /// Authorizes publishes and subscriptions with a Mosquitto ACL file (`acl_file` in
 /// mosquitto.conf):
@@ -56,9 +57,14 @@ use crate::types::{ReasonCode, TopicFilter, TopicName};
 ///
 /// # Caching and reloading
 ///
-/// Decisions carry a cache TTL (60 s by default, [`AclFile::cache_ttl`]). After
-/// [`AclFile::reload`] call [`HookChain::invalidate_all`](crate::hooks::HookChain::invalidate_all),
-/// or decisions made under the old rules live on until their TTL ends.
+/// Decisions carry a cache TTL (60 s by default, [`AclFile::cache_ttl`]). Reloaded through
+/// the chain ([`HookChain::reload`], which calls [`Hook::reload`]), the chain then forgets
+/// its cached decisions. After [`AclFile::reload`] called directly, call
+/// [`HookChain::invalidate_all`], or decisions made under the old rules live on until their
+/// TTL ends.
+///
+/// [`HookChain::reload`]: broker_core::hooks::HookChain::reload
+/// [`HookChain::invalidate_all`]: broker_core::hooks::HookChain::invalidate_all
 pub struct AclFile {
     path: PathBuf,
     table: Snapshot<AclTable>,
@@ -96,14 +102,16 @@ impl AclFile {
     /// number of rules (`topic` and `pattern` lines). Requests decided meanwhile use either
     /// the old or the new rules, never a mix.
     ///
-    /// Then call [`HookChain::invalidate_all`](crate::hooks::HookChain::invalidate_all) so
-    /// that cached decisions follow the new rules. Subscriptions granted before stay (as in
+    /// Then call [`HookChain::invalidate_all`](broker_core::hooks::HookChain::invalidate_all)
+    /// so that cached decisions follow the new rules ([`HookChain::reload`] does both). Subscriptions granted before stay (as in
     /// Mosquitto, whose per-message checks would apply the new rules to them: see the
     /// type's documentation).
     ///
     /// # Errors
     ///
     /// As [`AclFile::load`]; the rules loaded before stay in force.
+    ///
+    /// [`HookChain::reload`]: broker_core::hooks::HookChain::reload
     pub fn reload(&self) -> Result<usize, AclFileError> {
         let table = read(&self.path)?;
         let rules = table.len();
@@ -202,5 +210,23 @@ impl Hook for AclFile {
         request: &AuthorizeSubscribeRequest,
     ) -> Result<AuthzDecision, HookError> {
         Ok(self.decision(self.allows_subscription(&request.client, &request.filter)))
+    }
+
+    /// [`AclFile::reload`], with the file read on the blocking pool. The summary is
+    /// `ACL file {path} ({n} rules)`; the chain clears its cached decisions afterwards.
+    async fn reload(&self) -> Result<Reload, ReloadError> {
+        let path = self.path.clone();
+        let kept = || format!("its {} rules loaded before stay in force", self.len());
+        let table = match off_the_workers(move || read(&path)).await {
+            Ok(Ok(table)) => table,
+            Ok(Err(problem)) => return Err(ReloadError::new("the ACL file", kept(), problem)),
+            Err(problem) => return Err(ReloadError::new("the ACL file", kept(), problem)),
+        };
+        let rules = table.len();
+        self.table.store(table);
+        Ok(Reload::reloaded(format!(
+            "ACL file {} ({rules} rules)",
+            self.path.display()
+        )))
     }
 }

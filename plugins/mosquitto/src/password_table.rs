@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{PasswordFileError, PasswordHash, PasswordLineProblem};
+use crate::{PasswordFileError, PasswordHash, PasswordLineProblem};
 
 /// The longest user name CONNECT can carry.
 const MAX_USERNAME: usize = 65_535;

@@ -5,12 +5,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use broker_core::hooks::{
+    AuthDecision, AuthenticateRequest, Hook, HookError, Interest, Password, Reload, ReloadError,
+};
+use broker_core::types::ReasonCode;
 
-use super::password_table::PasswordTable;
-use super::snapshot::Snapshot;
-use super::{Iterations, PasswordFileError, PasswordHash};
-use crate::hooks::{AuthDecision, AuthenticateRequest, Hook, HookError, Interest, Password};
-use crate::types::ReasonCode;
+use crate::blocking::off_the_workers;
+use crate::password_table::PasswordTable;
+use crate::snapshot::Snapshot;
+use crate::{Iterations, PasswordFileError, PasswordHash};
 
 /// Verifications that cost more SHA-512 blocks than this run on tokio's blocking pool
 /// instead of the connection's task. Measured on the (shared, 2-core) development machine,
@@ -20,7 +23,6 @@ use crate::types::ReasonCode;
 /// stall every other connection of the worker, so PBKDF2 goes to the blocking pool (a few
 /// µs of hand-off per CONNECT) and `$6$` runs in place. (Mosquitto hashes on its one
 /// thread.)
-#[cfg(feature = "runtime")]
 const INLINE_COST_LIMIT: u64 = 64;
 
 /// What a CONNECT with a user name that is not in the file gets.
@@ -60,8 +62,8 @@ pub enum PasswordCheck {
 /// | MQTT 5 enhanced authentication | next |
 ///
 /// Hashes are compared in constant time. The file is read by [`PasswordFile::load`] and
-/// again by [`PasswordFile::reload`] (on SIGHUP), never on the connection path; a reload
-/// does not touch connected clients.
+/// again by [`PasswordFile::reload`] or [`Hook::reload`] (the node calls the chain's on
+/// SIGHUP), never on the connection path; a reload does not touch connected clients.
 pub struct PasswordFile {
     path: PathBuf,
     table: Snapshot<PasswordTable>,
@@ -156,14 +158,10 @@ fn read(path: &Path) -> Result<PasswordTable, PasswordFileError> {
 
 /// Verifies `password` against `hash`, on the blocking pool when it is expensive.
 async fn verify(hash: PasswordHash, password: Password) -> Result<bool, HookError> {
-    #[cfg(feature = "runtime")]
     if hash.cost() > INLINE_COST_LIMIT {
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            return runtime
-                .spawn_blocking(move || hash.verify(password.as_bytes()))
-                .await
-                .map_err(|error| HookError::Failed(format!("password verification: {error}")));
-        }
+        return off_the_workers(move || hash.verify(password.as_bytes()))
+            .await
+            .map_err(|error| HookError::Failed(format!("password verification: {error}")));
     }
     Ok(hash.verify(password.as_bytes()))
 }
@@ -217,5 +215,23 @@ impl Hook for PasswordFile {
         } else {
             AuthDecision::deny(ReasonCode::BadUserNameOrPassword)
         })
+    }
+
+    /// [`PasswordFile::reload`], with the file read on the blocking pool. The summary is
+    /// `password file {path} ({n} users)`.
+    async fn reload(&self) -> Result<Reload, ReloadError> {
+        let path = self.path.clone();
+        let kept = || format!("its {} users loaded before stay in force", self.len());
+        let table = match off_the_workers(move || read(&path)).await {
+            Ok(Ok(table)) => table,
+            Ok(Err(problem)) => return Err(ReloadError::new("the password file", kept(), problem)),
+            Err(problem) => return Err(ReloadError::new("the password file", kept(), problem)),
+        };
+        let users = table.len();
+        self.table.store(table);
+        Ok(Reload::reloaded(format!(
+            "password file {} ({users} users)",
+            self.path.display()
+        )))
     }
 }

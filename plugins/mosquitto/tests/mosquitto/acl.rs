@@ -6,19 +6,17 @@
 //! Expected values follow Mosquitto 2.0's `src/security_default.c` (`acl_check`): a
 //! client's own lines first, then the patterns, `deny` lines first in each list.
 
-#![cfg(test)]
-#![cfg(feature = "runtime")]
-
 use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use broker_core::hooks::{
-    AclAccess, AclFile, AclFileError, AclLineProblem, AuthorizePublishRequest,
-    AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, Hook, HookChain, ListenerName, Username,
+    AuthorizePublishRequest, AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, Hook, HookChain,
+    ListenerName, Username,
 };
 use broker_core::types::{ClientId, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName};
+use skein_plugin_mosquitto::{AclAccess, AclFile, AclFileError, AclLineProblem};
 use tempfile::TempDir;
 
 use AclAccess::{Read, Write};
@@ -334,6 +332,52 @@ async fn reload_replaces_the_rules_and_keeps_them_when_the_file_is_broken() {
     fs::remove_file(&path).unwrap();
     assert!(matches!(acl.reload(), Err(AclFileError::Read { .. })));
     assert_eq!(acl.len(), 2);
+}
+
+/// Through the trait, as the node reloads on SIGHUP: the chain forgets its cached decisions
+/// at once, and a broken file is reported by hook name with the rules that stay.
+#[tokio::test]
+async fn reload_through_the_chain_clears_cached_decisions() {
+    let dir = TempDir::new().unwrap();
+    let (acl, path) = load(&dir, "user alice\ntopic read a/#\n");
+    let acl = Arc::new(acl);
+    let chain = HookChain::builder()
+        .shared_hook(acl.clone(), Default::default())
+        .build();
+    let request = AuthorizeSubscribeRequest {
+        client: client("c", Some("alice")),
+        filter: filter("b/#"),
+        qos: QoS::AtMostOnce,
+    };
+    assert!(!chain.authorize_subscribe(&request).await.is_allowed());
+    assert_eq!(chain.cached_decisions(), 1);
+
+    fs::write(&path, "user alice\ntopic read a/#\ntopic read b/#\n").unwrap();
+    let report = chain.reload().await;
+    let summary = format!("ACL file {} (2 rules)", path.display());
+    assert_eq!(
+        report.reloaded().collect::<Vec<_>>(),
+        [("acl-file", summary.as_str())]
+    );
+    assert_eq!(chain.cached_decisions(), 0);
+    assert!(chain.authorize_subscribe(&request).await.is_allowed());
+
+    fs::write(&path, "user alice\ntopik read x\n").unwrap();
+    let report = chain.reload().await;
+    let failures: Vec<_> = report.failures().collect();
+    assert_eq!(failures.len(), 1, "{report:?}");
+    let (name, error) = failures[0];
+    assert_eq!(name, "acl-file");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "reloading the ACL file failed, its 2 rules loaded before stay in force: \
+             ACL file {}, line 2: unknown keyword `topik` (expected `topic`, `pattern` or `user`)",
+            path.display()
+        )
+    );
+    assert_eq!(acl.len(), 2);
+    assert!(chain.authorize_subscribe(&request).await.is_allowed());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::codec::Violation;
+use broker_core::codec::Violation;
 
 /// What is wrong with one line of an ACL file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

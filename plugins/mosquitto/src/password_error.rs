@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use super::HashProblem;
+use crate::HashProblem;
 
 /// What is wrong with one line of a password file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

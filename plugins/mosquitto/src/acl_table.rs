@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::acl_rule::{AclPattern, AclRule, Target, Verdict};
-use super::{AclFileError, AclLineProblem, AclPermission};
-use crate::types::TopicFilter;
+use broker_core::types::TopicFilter;
+
+use crate::acl_rule::{AclPattern, AclRule, Target, Verdict};
+use crate::{AclFileError, AclLineProblem, AclPermission};
 
 /// The rules of one version of an ACL file, each list with its `deny` lines first (as
 /// Mosquitto orders them: a `deny` wins over the grants of its own list).
@@ -80,7 +81,6 @@ impl AclTable {
     }
 
     fn add_pattern(&mut self, pattern: AclPattern) {
-        #[cfg(feature = "runtime")]
         if pattern.is_constant() {
             tracing::warn!(
                 "ACL pattern '{}' contains neither %c nor %u.",
@@ -177,7 +177,7 @@ fn access_and_topic<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::mosquitto::AclAccess;
+    use crate::AclAccess;
 
     fn parse(text: &str) -> Result<AclTable, AclFileError> {
         AclTable::parse(Path::new("acl"), text)
@@ -228,7 +228,7 @@ mod tests {
                 1,
                 AclLineProblem::InvalidTopic {
                     topic: "a/#/b".into(),
-                    violation: crate::codec::Violation::MultiLevelWildcardNotLast,
+                    violation: broker_core::codec::Violation::MultiLevelWildcardNotLast,
                 },
             ),
         ] {

@@ -30,11 +30,17 @@ impl HookChain {
     ) -> AuthOutcome {
         let packet = answer_packet(request.purpose);
         for (index, entry) in self.entries(Interest::AUTHENTICATE) {
-            let result =
-                match guarded(entry, Point::Authenticate, entry.hook.authenticate(request)).await {
-                    Ok(decision) => resolve(index, request, decision),
-                    Err(error) => Err(error),
-                };
+            let result = match guarded(
+                self.clock.as_ref(),
+                entry,
+                Point::Authenticate,
+                entry.hook.authenticate(request),
+            )
+            .await
+            {
+                Ok(decision) => resolve(index, request, decision),
+                Err(error) => Err(error),
+            };
             match result {
                 Ok(Some(outcome)) => return fit(outcome, packet),
                 Ok(None) => {}
@@ -104,7 +110,13 @@ impl HookChain {
                 state: pending.state.clone(),
             }),
         };
-        let result = match guarded(entry, Point::Authenticate, entry.hook.authenticate(&step)).await
+        let result = match guarded(
+            self.clock.as_ref(),
+            entry,
+            Point::Authenticate,
+            entry.hook.authenticate(&step),
+        )
+        .await
         {
             Ok(decision) => resolve(pending.hook, &step, decision),
             Err(error) => Err(error),

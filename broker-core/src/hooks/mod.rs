@@ -28,8 +28,11 @@
 //!
 //! The chain never does I/O and spawns nothing, except `HookChain::spawn_event_task` with
 //! the `runtime` feature; [`PasswordFile`] and [`AclFile`] read their files when loaded and
-//! reloaded, and [`PasswordFile`] verifies PBKDF2 hashes on tokio's blocking pool. Without that feature hook calls have no timeout and failures are
-//! not logged; everything else works the same.
+//! reloaded, and [`PasswordFile`] verifies PBKDF2 hashes on tokio's blocking pool. The chain
+//! reads no clock and starts no timer of its own: its [`Clock`](crate::clock::Clock) is
+//! given at build (a broker gives it the runtime's), and a hook call is cut at its timeout
+//! only if that clock has a timer. Without the `runtime` feature failures are not logged;
+//! everything else works the same.
 //!
 //! [`ReasonCode`]: crate::types::ReasonCode
 

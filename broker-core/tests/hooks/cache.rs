@@ -15,6 +15,7 @@ fn cached_allow(log: &Log, ttl: Duration) -> Scripted {
 async fn a_cached_decision_answers_without_the_hook_until_it_expires() {
     let log = new_log();
     let chain = HookChain::builder()
+        .clock(tokio_clock())
         .hook(cached_allow(&log, Duration::from_secs(10)))
         .build();
     let c = client("c");
@@ -55,12 +56,13 @@ async fn the_cache_answers_synchronously_when_it_can() {
     let log = new_log();
     let c = client("c");
     // No hook authorizes publishes: allowed, no hook asked.
-    let none = HookChain::builder().build();
+    let none = HookChain::builder().clock(tokio_clock()).build();
     assert_eq!(
         none.cached_publish_decision(&publish(&c, "a")),
         Some(Authorization::Allowed)
     );
     let chain = HookChain::builder()
+        .clock(tokio_clock())
         .hook(cached_allow(&log, Duration::from_secs(10)))
         .build();
     assert_eq!(chain.cached_publish_decision(&publish(&c, "a")), None);
@@ -84,6 +86,7 @@ async fn denials_are_cached_with_their_reason() {
     let log = new_log();
     let refusal = Refusal::new(ReasonCode::QuotaExceeded).with_reason(reason("later"));
     let chain = HookChain::builder()
+        .clock(tokio_clock())
         .hook(Scripted::new("deny", &log).authz(Answer::Decide(
             AuthzDecision::refuse(refusal.clone()).cached(Duration::from_secs(5)),
         )))

@@ -374,6 +374,7 @@ async fn a_hook_slower_than_its_timeout_applies_its_failure_policy() {
     let log = new_log();
     let short = HookOptions::default().timeout(Duration::from_secs(1));
     let chain = HookChain::builder()
+        .clock(tokio_clock())
         .hook_with(
             Scripted::new("slow", &log)
                 .auth(Answer::Hang)
@@ -402,6 +403,7 @@ async fn a_hook_slower_than_its_timeout_applies_its_failure_policy() {
         .on_authenticate_failure(FailurePolicy::Next)
         .on_authorize_failure(FailurePolicy::Next);
     let chain = HookChain::builder()
+        .clock(tokio_clock())
         .hook_with(
             Scripted::new("slow", &log)
                 .auth(Answer::Hang)
@@ -437,6 +439,7 @@ async fn a_hook_slower_than_its_timeout_applies_its_failure_policy() {
 async fn the_default_timeout_is_five_seconds() {
     let log = new_log();
     let chain = HookChain::builder()
+        .clock(tokio_clock())
         .hook(Scripted::new("slow", &log).authz(Answer::Hang))
         .build();
     let started = tokio::time::Instant::now();
@@ -444,4 +447,21 @@ async fn the_default_timeout_is_five_seconds() {
     assert_eq!(answer.reason_code(), ReasonCode::NotAuthorized);
     assert_eq!(started.elapsed(), HookOptions::DEFAULT_TIMEOUT);
     assert_eq!(HookOptions::DEFAULT_TIMEOUT, Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chain_whose_clock_has_no_timer_waits_for_a_slow_hook() {
+    // The default clock (`SystemClock`, a chain built outside a broker) has no timer: the
+    // hanging hook is waited for until it fails by itself, an hour later on tokio's clock.
+    let log = new_log();
+    let chain = HookChain::builder()
+        .hook_with(
+            Scripted::new("slow", &log).authz(Answer::Hang),
+            HookOptions::default().timeout(Duration::from_secs(1)),
+        )
+        .build();
+    let started = tokio::time::Instant::now();
+    let answer = chain.authorize_publish(&publish(&client("c"), "t")).await;
+    assert_eq!(answer.reason_code(), ReasonCode::NotAuthorized);
+    assert_eq!(started.elapsed(), Duration::from_secs(3600));
 }

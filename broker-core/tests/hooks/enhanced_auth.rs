@@ -262,6 +262,7 @@ async fn a_failing_or_silent_challenger_ends_the_exchange() {
             .timeout(Duration::from_secs(1))
             .on_authenticate_failure(FailurePolicy::Next);
         let chain = HookChain::builder()
+            .clock(tokio_clock())
             .hook_with(TwoFaced(answer_behaviour, Scripted::new("x", &log)), open)
             .hook(AllowAll)
             .build();

@@ -62,6 +62,7 @@ async fn hook_calls_record_latency_and_failures_by_hook_and_point() {
     // The handles are registered when the hooks join the chain.
     let chain: HookChain = metrics::with_local_recorder(&recorder, || {
         HookChain::builder()
+            .clock(tokio_clock())
             .hook_with(
                 Scripted::new("broken", &log)
                     .authz(Answer::Fail)

@@ -1,15 +1,37 @@
 //! Scripted test hooks and request builders shared by the hook chain tests.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use broker_core::clock::{Clock, Sleep};
 use broker_core::hooks::{
     AuthDecision, AuthMethod, AuthOutcome, AuthenticateRequest, AuthorizePublishRequest,
     AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, Hook, HookError, Interest, ListenerName,
     Refusal, Username,
 };
 use broker_core::types::{ClientId, MqttString, ProtocolVersion, QoS, TopicFilter, TopicName};
+
+/// tokio's clock and timer, from outside the crate as any embedder would write it: the
+/// tests' paused clock then drives the chain's cache expiry and hook timeouts (tokio is a
+/// dev-dependency; the chain itself never names it).
+#[derive(Debug)]
+pub(crate) struct PausableClock;
+
+impl Clock for PausableClock {
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Option<Sleep> {
+        Some(Box::pin(tokio::time::sleep_until(deadline.into())))
+    }
+}
+
+/// [`PausableClock`], for [`HookChainBuilder::clock`](broker_core::hooks::HookChainBuilder::clock).
+pub(crate) fn tokio_clock() -> Arc<dyn Clock> {
+    Arc::new(PausableClock)
+}
 
 /// What a scripted hook does at one hook point.
 #[derive(Clone)]

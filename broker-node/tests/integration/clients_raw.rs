@@ -1,4 +1,3 @@
-#![cfg(test)]
 //! Integration tests that speak MQTT over a raw `TcpStream` to the running `skein` binary, as a
 //! client would, and compare the broker's answers byte for byte where the spec fixes them:
 //!
@@ -8,14 +7,12 @@
 //! - keep-alive: a client that CONNECTs with Keep Alive 1 and then goes silent is closed after
 //!   1.5 s (plus a margin), and its will is published.
 
-mod support;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::Broker;
+use crate::support::Broker;
 
 const WAIT: Duration = Duration::from_secs(5);
 

@@ -1,4 +1,3 @@
-#![cfg(test)]
 //! The `skein` command line, run as a process: help, version, the default config round trip
 //! through `--check-config`, invalid configs naming their key, and a graceful SIGTERM.
 

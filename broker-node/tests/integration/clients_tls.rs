@@ -1,4 +1,3 @@
-#![cfg(test)]
 //! TLS and WebSocket listeners of the `skein` binary with real clients: Python paho-mqtt over
 //! TLS, WebSocket and secure WebSocket (`tests/python/transports.py`), and Debian's
 //! `mosquitto_pub` / `mosquitto_sub` with `--cafile` (and `--cert` / `--key`).
@@ -15,14 +14,14 @@
 //! | `ws`      | websockets | none                                                   |
 //! | `wss`     | websockets | server certificate only                                |
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use support::{free_port, require_paho, require_program, run, tail, ConfiguredSkein, Pki, Running};
+use crate::support::{
+    free_port, require_paho, require_program, run, tail, ConfiguredSkein, Pki, Running,
+};
 
 /// How long a client program may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(45);

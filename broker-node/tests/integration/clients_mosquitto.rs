@@ -1,4 +1,3 @@
-#![cfg(test)]
 //! Integration tests with Debian's `mosquitto_pub` / `mosquitto_sub` (package
 //! `mosquitto-clients`, installed by `.ci/run`) against the running `skein` binary, for
 //! MQTT 3.1, 3.1.1 and 5.0.
@@ -8,15 +7,13 @@
 //! the subscription. `-F 'MSG %q %r %t %p'` prints each message's QoS, retain flag, topic and
 //! payload on one line. Every program runs with a timeout.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{require_program, run, Broker};
+use crate::support::{require_program, run, Broker};
 
 const WAIT: Duration = Duration::from_secs(10);
 

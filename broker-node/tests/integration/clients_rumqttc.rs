@@ -1,18 +1,16 @@
-#![cfg(test)]
 //! Integration tests with the `rumqttc` crate (MQTT 3.1.1, its v4 API) against the running
 //! `skein` binary: a QoS 1 round trip, and a persistent session resumed with queued messages.
-
-mod support;
 
 use std::time::Duration;
 
 use rumqttc::{
     AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS, SubscribeReasonCode,
 };
-use support::Broker;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
+
+use crate::support::Broker;
 
 const WAIT: Duration = Duration::from_secs(5);
 

@@ -2,10 +2,6 @@
 //! MQTT traffic (its counters equal what was sent, see docs/metrics.md), and the per-client
 //! trace switch (`log.trace_clients`).
 
-#![cfg(test)]
-
-mod support;
-
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
@@ -14,7 +10,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{free_port, scratch_dir, send, Running};
+use crate::support::{free_port, scratch_dir, send, Running};
 
 /// How long the broker may take to serve its first scrape, and a scrape to reach a value.
 const WAIT: Duration = Duration::from_secs(10);

@@ -1,4 +1,3 @@
-#![cfg(test)]
 //! Integration tests with the Python `paho-mqtt` client (2.x) against the running `skein`
 //! binary, for MQTT 3.1 (`MQIsdp`), 3.1.1 and 5.0.
 //!
@@ -7,9 +6,7 @@
 //! The scripts' docstrings cite the normative statements they check; docs/conformance.md lists
 //! them. `.ci/run` installs python3's paho-mqtt; without it these tests fail, they never skip.
 
-mod support;
-
-use support::{python_scenario, Broker};
+use crate::support::{python_scenario, Broker};
 
 fn scenario(script: &str, args: &[&str]) {
     let broker = Broker::start();

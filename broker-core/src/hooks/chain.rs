@@ -188,13 +188,13 @@ impl HookChain {
     /// The topic a publish goes to, after every interested hook rewrote it in order.
     pub async fn rewrite_publish_topic(&self, mut request: RewritePublishRequest) -> TopicName {
         for (_, entry) in self.entries(Interest::REWRITE_PUBLISH) {
-            match guarded(
-                self.clock.as_ref(),
-                entry,
-                Point::RewritePublish,
-                entry.hook.rewrite_publish_topic(&request),
-            )
-            .await
+            match self
+                .guarded(
+                    entry,
+                    Point::RewritePublish,
+                    entry.hook.rewrite_publish_topic(&request),
+                )
+                .await
             {
                 Ok(TopicRewrite::Keep) => {}
                 Ok(TopicRewrite::Replace(topic)) => request.topic = topic,
@@ -210,13 +210,13 @@ impl HookChain {
         mut request: RewriteSubscribeRequest,
     ) -> TopicFilter {
         for (_, entry) in self.entries(Interest::REWRITE_SUBSCRIBE) {
-            match guarded(
-                self.clock.as_ref(),
-                entry,
-                Point::RewriteSubscribe,
-                entry.hook.rewrite_subscribe_filter(&request),
-            )
-            .await
+            match self
+                .guarded(
+                    entry,
+                    Point::RewriteSubscribe,
+                    entry.hook.rewrite_subscribe_filter(&request),
+                )
+                .await
             {
                 Ok(FilterRewrite::Keep) => {}
                 Ok(FilterRewrite::Replace(filter)) => request.filter = filter,
@@ -231,13 +231,9 @@ impl HookChain {
     /// `HookChain::spawn_event_task` with the `runtime` feature).
     pub async fn dispatch_event(&self, event: &Event) {
         for (_, entry) in self.entries(Interest::EVENTS) {
-            if let Err(error) = guarded(
-                self.clock.as_ref(),
-                entry,
-                Point::Event,
-                entry.hook.on_event(event),
-            )
-            .await
+            if let Err(error) = self
+                .guarded(entry, Point::Event, entry.hook.on_event(event))
+                .await
             {
                 report(entry, "on_event", &error, "ignored");
             }
@@ -272,13 +268,9 @@ impl HookChain {
             return hit;
         }
         for (_, entry) in self.entries(point) {
-            let decision = match guarded(
-                self.clock.as_ref(),
-                entry,
-                query.point(),
-                query.ask(entry.hook.as_ref()),
-            )
-            .await
+            let decision = match self
+                .guarded(entry, query.point(), query.ask(entry.hook.as_ref()))
+                .await
             {
                 Ok(decision) => decision,
                 Err(error) => match entry.options.on_authorize_failure {
@@ -308,6 +300,30 @@ impl HookChain {
             return outcome;
         }
         Authorization::Allowed
+    }
+
+    /// Runs one hook call at `point` within the hook's timeout on the chain clock's timer,
+    /// and records its latency and failure in the hook's metrics.
+    pub(super) async fn guarded<T>(
+        &self,
+        entry: &HookEntry,
+        point: Point,
+        call: impl Future<Output = Result<T, HookError>>,
+    ) -> Result<T, HookError> {
+        let clock = self.clock.as_ref();
+        let start = clock.now();
+        let limit = entry.options.timeout;
+        let result = match start.checked_add(limit) {
+            Some(deadline) => clock::within(clock, deadline, call)
+                .await
+                .unwrap_or(Err(HookError::Timeout(limit))),
+            // Beyond what an `Instant` can hold: never cut.
+            None => call.await,
+        };
+        entry
+            .metrics
+            .record(point, clock.now().saturating_duration_since(start), &result);
+        result
     }
 
     /// The hooks interested in `point`, with their positions in the chain.
@@ -397,29 +413,6 @@ impl AuthzQuery<'_> {
             AuthzQuery::Subscribe(request) => hook.authorize_subscribe(request).await,
         }
     }
-}
-
-/// Runs one hook call at `point` within the hook's timeout on `clock`'s timer, and records
-/// its latency and failure in the hook's metrics.
-pub(super) async fn guarded<T>(
-    clock: &dyn Clock,
-    entry: &HookEntry,
-    point: Point,
-    call: impl Future<Output = Result<T, HookError>>,
-) -> Result<T, HookError> {
-    let start = clock.now();
-    let limit = entry.options.timeout;
-    let result = match start.checked_add(limit) {
-        Some(deadline) => clock::within(clock, deadline, call)
-            .await
-            .unwrap_or(Err(HookError::Timeout(limit))),
-        // Beyond what an `Instant` can hold: never cut.
-        None => call.await,
-    };
-    entry
-        .metrics
-        .record(point, clock.now().saturating_duration_since(start), &result);
-    result
 }
 
 /// Logs a failed hook call (with the `runtime` feature; silent without it).

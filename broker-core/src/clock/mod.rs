@@ -2,7 +2,7 @@
 //!
 //! The protocol part of the crate (session, router, hooks decisions) never reads a clock of
 //! its own and never starts a timer: it is handed the time, or a [`Clock`] it asks. The
-//! runtime hands it [`TokioClock`] (feature `runtime`), the one clock of the broker: the
+//! runtime hands it `TokioClock` (feature `runtime`), the one clock of the broker: the
 //! same instants the runtime's connections see, and a test's paused tokio clock applies to
 //! all of them. Without the runtime, [`SystemClock`] reads std's monotonic clock and has no
 //! timer. This module owns the trait and those two clocks; it must never spawn or do I/O.

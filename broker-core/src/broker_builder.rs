@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::broker::Broker;
 use crate::broker_error::BrokerError;
+use crate::clock::TokioClock;
 use crate::config::{BrokerConfig, ListenerConfig, Transport};
 use crate::hooks::{Anonymous, Hook, HookChain, HookChainBuilder, HookOptions};
 use crate::runtime::hooks::{watch_event_task, RuntimeHooks};
@@ -169,7 +170,9 @@ impl BrokerBuilder {
                 }
             }
         }
-        let (hooks, event_task) = RuntimeHooks::start(Arc::new(self.hooks.build()));
+        // The broker's one clock: the chain's time and hook timeouts are the runtime's.
+        let chain = self.hooks.clock(Arc::new(TokioClock)).build();
+        let (hooks, event_task) = RuntimeHooks::start(Arc::new(chain));
         let shared = Shared::new(
             self.config.session,
             self.config.max_connections,

@@ -18,6 +18,9 @@
 //!   over TCP, and the embedding API: [`Broker::builder`], a [`BrokerHandle`] to publish and
 //!   subscribe in-process, and a graceful [`Broker::shutdown`].
 //!
+//! - [`clock`]: the one clock the engine is handed ([`clock::Clock`]): tokio's under the
+//!   runtime, std's without it.
+//!
 //! The codec never does I/O, never spawns and never reads a clock: it takes bytes and returns
 //! packets, and the other way round.
 
@@ -33,6 +36,7 @@ mod broker_handle;
 mod broker_stats;
 #[cfg(feature = "runtime")]
 mod broker_subscription;
+pub mod clock;
 pub mod cluster;
 pub mod codec;
 pub mod config;

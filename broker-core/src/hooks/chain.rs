@@ -13,6 +13,7 @@ use super::{
     Event, FailurePolicy, FilterRewrite, Hook, HookChainBuilder, HookError, HookOptions, Interest,
     Refusal, RewritePublishRequest, RewriteSubscribeRequest, TopicRewrite,
 };
+use crate::clock::{self, Clock};
 use crate::codec::PacketType;
 use crate::types::{ClientId, TopicFilter, TopicName};
 
@@ -50,15 +51,24 @@ pub(super) struct HookEntry {
 /// are made to fit the packet that carries them (a code CONNACK, PUBACK, SUBACK or
 /// DISCONNECT does not allow becomes 0x87).
 ///
+/// Time comes from the chain's [`Clock`] ([`HookChainBuilder::clock`]): the decision cache's
+/// expiry, the hooks' latency, and each call's timeout, which needs the clock's timer (a
+/// broker gives its chain the runtime's clock; the default [`SystemClock`] has none, so calls
+/// are not cut).
+///
 /// Hooks are fixed when the chain is built ([`HookChain::builder`]). The chain is shared
 /// (`Arc<HookChain>`) by every connection task; it holds a lock only inside a cache
 /// operation, never across a hook call.
+///
+/// [`SystemClock`]: crate::clock::SystemClock
 pub struct HookChain {
     pub(super) hooks: Box<[HookEntry]>,
     pub(super) interest: Interest,
     pub(super) anonymous: Anonymous,
     pub(super) cache: DecisionCache,
     pub(super) cache_capacity: usize,
+    /// Where the chain's time and timeouts come from.
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 impl HookChain {
@@ -101,13 +111,14 @@ impl HookChain {
         self.anonymous
     }
 
-    /// A builder holding this chain's hooks (with their options), anonymous policy and cache
-    /// bound, to add more hooks to. The cached decisions are not carried over.
+    /// A builder holding this chain's hooks (with their options), anonymous policy, cache
+    /// bound and clock, to add more hooks to. The cached decisions are not carried over.
     #[must_use]
     pub fn to_builder(&self) -> HookChainBuilder {
         let mut builder = HookChainBuilder::default()
             .anonymous(self.anonymous)
-            .cache_capacity(self.cache_capacity);
+            .cache_capacity(self.cache_capacity)
+            .clock(Arc::clone(&self.clock));
         for entry in self.hooks.iter() {
             builder = builder.shared_hook(Arc::clone(&entry.hook), entry.options);
         }
@@ -138,7 +149,7 @@ impl HookChain {
         if !self.interest.contains(query.interest()) {
             return Some(Authorization::Allowed);
         }
-        self.cache.get(&query.cache_key(), now())
+        self.cache.get(&query.cache_key(), self.clock.now())
     }
 
     /// [`HookChain::cached_publish_decision`] at `now`, with how long the answer holds:
@@ -177,12 +188,13 @@ impl HookChain {
     /// The topic a publish goes to, after every interested hook rewrote it in order.
     pub async fn rewrite_publish_topic(&self, mut request: RewritePublishRequest) -> TopicName {
         for (_, entry) in self.entries(Interest::REWRITE_PUBLISH) {
-            match guarded(
-                entry,
-                Point::RewritePublish,
-                entry.hook.rewrite_publish_topic(&request),
-            )
-            .await
+            match self
+                .guarded(
+                    entry,
+                    Point::RewritePublish,
+                    entry.hook.rewrite_publish_topic(&request),
+                )
+                .await
             {
                 Ok(TopicRewrite::Keep) => {}
                 Ok(TopicRewrite::Replace(topic)) => request.topic = topic,
@@ -198,12 +210,13 @@ impl HookChain {
         mut request: RewriteSubscribeRequest,
     ) -> TopicFilter {
         for (_, entry) in self.entries(Interest::REWRITE_SUBSCRIBE) {
-            match guarded(
-                entry,
-                Point::RewriteSubscribe,
-                entry.hook.rewrite_subscribe_filter(&request),
-            )
-            .await
+            match self
+                .guarded(
+                    entry,
+                    Point::RewriteSubscribe,
+                    entry.hook.rewrite_subscribe_filter(&request),
+                )
+                .await
             {
                 Ok(FilterRewrite::Keep) => {}
                 Ok(FilterRewrite::Replace(filter)) => request.filter = filter,
@@ -218,7 +231,10 @@ impl HookChain {
     /// `HookChain::spawn_event_task` with the `runtime` feature).
     pub async fn dispatch_event(&self, event: &Event) {
         for (_, entry) in self.entries(Interest::EVENTS) {
-            if let Err(error) = guarded(entry, Point::Event, entry.hook.on_event(event)).await {
+            if let Err(error) = self
+                .guarded(entry, Point::Event, entry.hook.on_event(event))
+                .await
+            {
                 report(entry, "on_event", &error, "ignored");
             }
         }
@@ -248,11 +264,13 @@ impl HookChain {
             return Authorization::Allowed;
         }
         let key = query.cache_key();
-        if let Some(hit) = self.cache.get(&key, now()) {
+        if let Some(hit) = self.cache.get(&key, self.clock.now()) {
             return hit;
         }
         for (_, entry) in self.entries(point) {
-            let decision = match guarded(entry, query.point(), query.ask(entry.hook.as_ref())).await
+            let decision = match self
+                .guarded(entry, query.point(), query.ask(entry.hook.as_ref()))
+                .await
             {
                 Ok(decision) => decision,
                 Err(error) => match entry.options.on_authorize_failure {
@@ -275,13 +293,37 @@ impl HookChain {
                 ),
             };
             if let Some(ttl) = ttl.filter(|ttl| !ttl.is_zero()) {
-                if let Some(expires) = now().checked_add(ttl) {
+                if let Some(expires) = self.clock.now().checked_add(ttl) {
                     self.cache.insert(key, outcome.clone(), expires);
                 }
             }
             return outcome;
         }
         Authorization::Allowed
+    }
+
+    /// Runs one hook call at `point` within the hook's timeout on the chain clock's timer,
+    /// and records its latency and failure in the hook's metrics.
+    pub(super) async fn guarded<T>(
+        &self,
+        entry: &HookEntry,
+        point: Point,
+        call: impl Future<Output = Result<T, HookError>>,
+    ) -> Result<T, HookError> {
+        let clock = self.clock.as_ref();
+        let start = clock.now();
+        let limit = entry.options.timeout;
+        let result = match start.checked_add(limit) {
+            Some(deadline) => clock::within(clock, deadline, call)
+                .await
+                .unwrap_or(Err(HookError::Timeout(limit))),
+            // Beyond what an `Instant` can hold: never cut.
+            None => call.await,
+        };
+        entry
+            .metrics
+            .record(point, clock.now().saturating_duration_since(start), &result);
+        result
     }
 
     /// The hooks interested in `point`, with their positions in the chain.
@@ -373,29 +415,6 @@ impl AuthzQuery<'_> {
     }
 }
 
-/// Runs one hook call at `point` within the hook's timeout (with the `runtime` feature),
-/// and records its latency and failure in the hook's metrics.
-pub(super) async fn guarded<T>(
-    entry: &HookEntry,
-    point: Point,
-    call: impl Future<Output = Result<T, HookError>>,
-) -> Result<T, HookError> {
-    let start = now();
-    #[cfg(feature = "runtime")]
-    let result = {
-        let limit = entry.options.timeout;
-        tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or(Err(HookError::Timeout(limit)))
-    };
-    #[cfg(not(feature = "runtime"))]
-    let result = call.await;
-    entry
-        .metrics
-        .record(point, now().saturating_duration_since(start), &result);
-    result
-}
-
 /// Logs a failed hook call (with the `runtime` feature; silent without it).
 pub(super) fn report(
     entry: &HookEntry,
@@ -407,17 +426,4 @@ pub(super) fn report(
     tracing::warn!(hook = entry.hook.name(), call, %error, consequence, "hook failed");
     #[cfg(not(feature = "runtime"))]
     let _ = (entry, call, error, consequence);
-}
-
-/// The chain's clock: tokio's with the `runtime` feature (so paused test clocks apply),
-/// the system's monotonic clock without it.
-fn now() -> Instant {
-    #[cfg(feature = "runtime")]
-    {
-        tokio::time::Instant::now().into_std()
-    }
-    #[cfg(not(feature = "runtime"))]
-    {
-        Instant::now()
-    }
 }

@@ -1,7 +1,7 @@
 //! Authentication through the chain: CONNECT, the MQTT 5 enhanced-authentication exchange
 //! and re-authentication.
 
-use super::chain::{guarded, report, HookEntry};
+use super::chain::{report, HookEntry};
 use super::hook_metrics::Point;
 use super::{
     Anonymous, AuthDecision, AuthOutcome, AuthPurpose, AuthSuccess, AuthenticateRequest,
@@ -30,11 +30,13 @@ impl HookChain {
     ) -> AuthOutcome {
         let packet = answer_packet(request.purpose);
         for (index, entry) in self.entries(Interest::AUTHENTICATE) {
-            let result =
-                match guarded(entry, Point::Authenticate, entry.hook.authenticate(request)).await {
-                    Ok(decision) => resolve(index, request, decision),
-                    Err(error) => Err(error),
-                };
+            let result = match self
+                .guarded(entry, Point::Authenticate, entry.hook.authenticate(request))
+                .await
+            {
+                Ok(decision) => resolve(index, request, decision),
+                Err(error) => Err(error),
+            };
             match result {
                 Ok(Some(outcome)) => return fit(outcome, packet),
                 Ok(None) => {}
@@ -104,7 +106,9 @@ impl HookChain {
                 state: pending.state.clone(),
             }),
         };
-        let result = match guarded(entry, Point::Authenticate, entry.hook.authenticate(&step)).await
+        let result = match self
+            .guarded(entry, Point::Authenticate, entry.hook.authenticate(&step))
+            .await
         {
             Ok(decision) => resolve(pending.hook, &step, decision),
             Err(error) => Err(error),

@@ -6,6 +6,7 @@ use super::cache::DecisionCache;
 use super::chain::HookEntry;
 use super::hook_metrics::HookMetrics;
 use super::{Hook, HookChain, HookOptions, Interest};
+use crate::clock::{Clock, SystemClock};
 
 /// Whether clients that no hook authenticates may connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -18,13 +19,14 @@ pub enum Anonymous {
     Deny,
 }
 
-/// Builds a [`HookChain`]: hooks in the order they are added, the anonymous policy and the
-/// size of the decision cache.
+/// Builds a [`HookChain`]: hooks in the order they are added, the anonymous policy, the
+/// size of the decision cache and the clock.
 #[derive(Clone)]
 pub struct HookChainBuilder {
     hooks: Vec<HookEntry>,
     anonymous: Anonymous,
     cache_capacity: usize,
+    clock: Arc<dyn Clock>,
 }
 
 impl HookChainBuilder {
@@ -77,6 +79,15 @@ impl HookChainBuilder {
         self
     }
 
+    /// The clock the chain reads the time from (decision cache expiry, hook latency) and
+    /// whose timer cuts hook calls at their timeout. Default [`SystemClock`], which has no
+    /// timer; a broker gives the chain it builds the runtime's clock instead.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The chain.
     #[must_use]
     pub fn build(self) -> HookChain {
@@ -90,6 +101,7 @@ impl HookChainBuilder {
             anonymous: self.anonymous,
             cache: DecisionCache::new(self.cache_capacity),
             cache_capacity: self.cache_capacity,
+            clock: self.clock,
         }
     }
 }
@@ -100,6 +112,7 @@ impl Default for HookChainBuilder {
             hooks: Vec::new(),
             anonymous: Anonymous::Allow,
             cache_capacity: Self::DEFAULT_CACHE_CAPACITY,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -111,6 +124,7 @@ impl std::fmt::Debug for HookChainBuilder {
             .field("hooks", &names)
             .field("anonymous", &self.anonymous)
             .field("cache_capacity", &self.cache_capacity)
+            .field("clock", &self.clock)
             .finish()
     }
 }

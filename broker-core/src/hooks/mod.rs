@@ -34,8 +34,10 @@
 //! an MQTT 3 return code is the session's job.
 //!
 //! The chain never does I/O and spawns nothing, except `HookChain::spawn_event_task` with
-//! the `runtime` feature. Without that feature hook calls have no timeout and failures are
-//! not logged; everything else works the same.
+//! the `runtime` feature. The chain reads no clock and starts no timer of its own: its
+//! [`Clock`](crate::clock::Clock) is given at build (a broker gives it the runtime's), and a
+//! hook call is cut at its timeout only if that clock has a timer. Without the `runtime`
+//! feature failures are not logged; everything else works the same.
 //!
 //! [`ReasonCode`]: crate::types::ReasonCode
 //! [`router::matches`]: crate::router::matches

@@ -19,8 +19,9 @@ pub enum FailurePolicy {
 /// whatever the policies say; every failure is logged (with the `runtime` feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HookOptions {
-    /// The longest a single call may take before it counts as failed. Enforced with the
-    /// `runtime` feature (tokio's clock); without it calls are never cut. Default 5 s.
+    /// The longest a single call may take before it counts as failed. Enforced by the timer
+    /// of the chain's clock (a broker's chain: tokio's); with a clock that has no timer
+    /// ([`SystemClock`](crate::clock::SystemClock)) calls are never cut. Default 5 s.
     pub timeout: Duration,
     /// What a failed `authenticate` means. Default [`FailurePolicy::Deny`].
     pub on_authenticate_failure: FailurePolicy,

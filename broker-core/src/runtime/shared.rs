@@ -15,6 +15,7 @@ use super::persist::Persist;
 use super::registry::ClientEntry;
 use super::stats::Stats;
 use super::tasks::TaskTracker;
+use crate::clock::{Clock as _, TokioClock};
 use crate::router::{RetainedStore, SubscriptionTree};
 use crate::session::SessionConfig;
 use crate::store::SessionStore;
@@ -163,7 +164,7 @@ impl Shared {
 }
 
 /// The runtime's clock: tokio's (so that tests can pause it), as the `Instant` the session
-/// takes.
+/// takes. The same clock the hook chain is given ([`TokioClock`]).
 pub(crate) fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
+    TokioClock.now()
 }

@@ -1,8 +1,6 @@
 //! A tiny MQTT test client built from our own codec, and a broker on 127.0.0.1 port 0.
 //! Every wait is bounded.
 
-#![allow(dead_code)] // Each test file uses a different part of this module.
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -20,6 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use crate::log_capture::LogCapture;
+
 /// How long any single wait of a test may take.
 pub(crate) const WAIT: Duration = Duration::from_secs(5);
 /// How long a test waits to be sure nothing arrives.
@@ -28,12 +28,9 @@ pub(crate) const QUIET: Duration = Duration::from_millis(300);
 pub(crate) const V311: ProtocolVersion = ProtocolVersion::V3_1_1;
 pub(crate) const V5: ProtocolVersion = ProtocolVersion::V5;
 
-/// Logs to the test's output when `RUST_LOG` is set.
+/// Installs the binary's log subscriber: logs to the test's output when `RUST_LOG` is set.
 pub(crate) fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    LogCapture::global();
 }
 
 /// A configuration with one listener on 127.0.0.1, port 0.

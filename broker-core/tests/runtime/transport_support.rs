@@ -2,11 +2,9 @@
 //! directory, a broker with named listeners, and an MQTT client (our own codec) over a raw
 //! stream (TCP or TLS) or over WebSocket frames (ws or wss). Every wait is bounded.
 
-#![allow(dead_code)] // Each test file uses a different part of this module.
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use broker_core::codec::{
@@ -396,45 +394,5 @@ impl WireClient {
                 Err(()) => return false,
             }
         }
-    }
-}
-
-/// The log lines the broker writes at info level, from every test of the binary: the
-/// process's global subscriber (a scoped one misses events when tests run in parallel, as
-/// callsite interest is shared). Tests look for lines with their own client identifiers.
-#[derive(Clone, Default)]
-pub(crate) struct LogCapture(Arc<Mutex<Vec<u8>>>);
-
-impl LogCapture {
-    /// The capture, installed as the global subscriber on first use.
-    pub(crate) fn global() -> &'static LogCapture {
-        static CAPTURE: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
-        CAPTURE.get_or_init(|| {
-            let capture = LogCapture::default();
-            let sink = capture.clone();
-            let installed = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::INFO)
-                .with_ansi(false)
-                .with_writer(move || sink.clone())
-                .try_init();
-            assert!(installed.is_ok(), "another global subscriber is installed");
-            capture
-        })
-    }
-
-    /// Everything captured so far.
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

@@ -1,4 +1,5 @@
-"""Shared helpers for the paho-mqtt scenario scripts run by broker-node/tests/clients_paho.rs.
+"""Shared helpers for the paho-mqtt scenario scripts run by
+broker-node/tests/integration/clients_paho.rs.
 
 Each scenario script takes the broker's port (and usually a protocol version: 3.1, 3.1.1 or 5)
 on its command line, does one scenario against a running broker on 127.0.0.1 and exits 0 when

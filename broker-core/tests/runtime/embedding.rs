@@ -1,0 +1,164 @@
+//! The embedding API (in-process publish and subscribe) and graceful shutdown.
+
+use std::time::Duration;
+
+use broker_core::codec::{Packet, Will, WillProperties};
+use broker_core::types::{QoS, ReasonCode};
+use broker_core::{Broker, BrokerError};
+use tokio::time::timeout;
+
+use crate::support;
+use crate::support::{connect_packet, filter, topic, Client, V311, V5, WAIT};
+
+#[tokio::test]
+async fn in_process_publish_and_subscribe_without_sockets() {
+    support::init_logging();
+    let broker = Broker::builder().no_listeners().start().await.unwrap();
+    assert!(broker.local_addrs().is_empty());
+    let handle = broker.handle();
+    handle
+        .publish(topic("cfg/a"), "retained".into(), QoS::AtLeastOnce, true)
+        .await
+        .unwrap();
+    let mut sub = handle
+        .subscribe(filter("cfg/#"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let first = timeout(WAIT, sub.recv()).await.unwrap().unwrap();
+    assert_eq!(&first.payload[..], b"retained");
+    assert!(first.retain);
+    handle
+        .publish(topic("cfg/b"), "live".into(), QoS::ExactlyOnce, false)
+        .await
+        .unwrap();
+    let second = timeout(WAIT, sub.recv()).await.unwrap().unwrap();
+    assert_eq!(second.topic.as_str(), "cfg/b");
+    assert_eq!(
+        second.qos,
+        QoS::AtLeastOnce,
+        "downgraded to the subscription's QoS"
+    );
+    assert!(!second.retain);
+
+    // Dropping the subscription unsubscribes: a new one sees only what comes after.
+    drop(sub);
+    let mut other = handle
+        .subscribe(filter("other"), QoS::AtMostOnce)
+        .await
+        .unwrap();
+    handle
+        .publish(topic("cfg/c"), "x".into(), QoS::AtMostOnce, false)
+        .await
+        .unwrap();
+    handle
+        .publish(topic("other"), "y".into(), QoS::AtMostOnce, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        &timeout(WAIT, other.recv()).await.unwrap().unwrap().payload[..],
+        b"y"
+    );
+
+    broker.shutdown().await;
+    assert!(
+        timeout(WAIT, other.recv()).await.unwrap().is_none(),
+        "ends with the broker"
+    );
+    assert!(matches!(
+        handle
+            .publish(topic("late"), "z".into(), QoS::AtMostOnce, false)
+            .await,
+        Err(BrokerError::ShutDown)
+    ));
+}
+
+#[tokio::test]
+async fn in_process_and_network_clients_see_each_other() {
+    let (broker, addr) = support::start().await;
+    let handle = broker.handle();
+    let mut sub = handle
+        .subscribe(filter("from/net"), QoS::ExactlyOnce)
+        .await
+        .unwrap();
+    let (mut client, _) = Client::connect(addr, V311, "net", true).await;
+    client.subscribe(1, "from/app", QoS::AtLeastOnce).await;
+    client
+        .publish("from/net", "hi app", QoS::ExactlyOnce, false, 1)
+        .await;
+    let got = timeout(WAIT, sub.recv()).await.unwrap().unwrap();
+    assert_eq!(&got.payload[..], b"hi app");
+    handle
+        .publish(
+            topic("from/app"),
+            "hi client".into(),
+            QoS::AtLeastOnce,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(&client.recv_publish().await.payload[..], b"hi client");
+    assert!(handle.stats().messages_received() >= 1);
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_sends_0x8b_and_closes_every_socket() {
+    let (broker, addr) = support::start().await;
+    let (mut v5, _) = Client::connect(addr, V5, "five", true).await;
+    let (mut v3, _) = Client::connect(addr, V311, "three", true).await;
+    let mut idle = Client::open(addr, V5).await; // no CONNECT yet
+    timeout(WAIT * 2, broker.shutdown())
+        .await
+        .expect("shutdown is bounded");
+    match v5.until_closed().await.as_slice() {
+        [Packet::Disconnect(d)] => assert_eq!(d.code, ReasonCode::ServerShuttingDown),
+        other => panic!("expected DISCONNECT 0x8B, got {other:?}"),
+    }
+    assert!(v3.until_closed().await.is_empty());
+    assert!(idle.until_closed().await.is_empty());
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}
+
+#[tokio::test]
+async fn delayed_will_is_published_by_the_sweeper() {
+    let (broker, addr) = support::start().await;
+    let handle = broker.handle();
+    let mut wills = handle
+        .subscribe(filter("wills/#"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let mut connect = connect_packet(V5, "late", true);
+    connect.properties.session_expiry_interval = Some(60);
+    connect.will = Some(Will {
+        topic: topic("wills/late"),
+        payload: "bye".into(),
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        properties: WillProperties {
+            will_delay_interval: Some(1),
+            ..WillProperties::default()
+        },
+    });
+    let (client, _) = Client::connect_with(addr, connect).await;
+    drop(client);
+    // Not at once: after its one-second delay.
+    assert!(timeout(Duration::from_millis(500), wills.recv())
+        .await
+        .is_err());
+    let will = timeout(WAIT, wills.recv()).await.unwrap().unwrap();
+    assert_eq!(&will.payload[..], b"bye");
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_busy_port_is_a_bind_error() {
+    let (broker, addr) = support::start().await;
+    let mut config = support::config();
+    config.listeners[0].bind = addr;
+    let err = Broker::builder().config(config).start().await.unwrap_err();
+    assert!(matches!(err, BrokerError::Bind { .. }), "{err}");
+    broker.shutdown().await;
+}

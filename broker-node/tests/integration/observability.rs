@@ -1,0 +1,282 @@
+//! What the `skein` binary tells operators: the Prometheus endpoint, scraped after known
+//! MQTT traffic (its counters equal what was sent, see docs/metrics.md), and the per-client
+//! trace switch (`log.trace_clients`).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::support::{free_port, scratch_dir, send, Running};
+
+/// How long the broker may take to serve its first scrape, and a scrape to reach a value.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A 3.1.1 CONNECT for `client_id` (at most 100 bytes), clean session, keep-alive 60 s.
+fn connect(client_id: &str) -> Vec<u8> {
+    let mut packet = vec![0x10, (12 + client_id.len()) as u8];
+    packet.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0]);
+    packet.push(client_id.len() as u8);
+    packet.extend_from_slice(client_id.as_bytes());
+    packet
+}
+/// A QoS 0 PUBLISH of `12345` to `a/b`.
+const PUBLISH: [u8; 12] = [
+    0x30, 10, 0, 3, b'a', b'/', b'b', b'1', b'2', b'3', b'4', b'5',
+];
+const PINGREQ: [u8; 2] = [0xC0, 0];
+/// SUBSCRIBE packet id 1 to `a/b` at QoS 0, and its SUBACK.
+const SUBSCRIBE: [u8; 10] = [0x82, 8, 0, 1, 0, 3, b'a', b'/', b'b', 0];
+const SUBACK: [u8; 5] = [0x90, 3, 0, 1, 0];
+const DISCONNECT: [u8; 2] = [0xE0, 0];
+
+/// `GET path` on `addr`: the status line and the body.
+fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connecting to /metrics");
+    stream.set_read_timeout(Some(WAIT)).expect("read timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("sending the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("reading the response");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    (status, body.to_owned())
+}
+
+/// The samples of a Prometheus text exposition: `name{labels}` -> value.
+fn samples(body: &str) -> HashMap<String, f64> {
+    body.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| {
+            let (key, value) = line.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Scrapes until `key` has `value` (bounded); returns the last scrape.
+fn scrape_until(addr: SocketAddr, key: &str, value: f64) -> HashMap<String, f64> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = get(addr, "/metrics");
+        assert!(status.contains("200"), "{status}");
+        let samples = samples(&body);
+        if samples.get(key) == Some(&value) || Instant::now() > deadline {
+            return samples;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts `skein` with `config` (TOML) in a scratch directory.
+fn start(tag: &str, config: &str) -> (Running, std::path::PathBuf) {
+    let dir = scratch_dir(tag);
+    let path = dir.join("skein.toml");
+    fs::write(&path, config).expect("writing the config");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_skein"));
+    command.arg("--config").arg(&path);
+    (Running::start(command), dir)
+}
+
+/// Waits until `addr` accepts TCP (bounded).
+fn wait_accepting(addr: SocketAddr) {
+    let deadline = Instant::now() + WAIT;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(Instant::now() < deadline, "nothing accepts on {addr}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Connects `client_id` (3.1.1) to `mqtt`, publishes [`PUBLISH`] `publishes` times, and
+/// waits for the answer to a PINGREQ, so the broker has read everything. The connection is
+/// left open.
+fn connect_publish_ping(mqtt: SocketAddr, connect: &[u8], publishes: usize) -> TcpStream {
+    let mut client = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
+    client.set_read_timeout(Some(WAIT)).expect("read timeout");
+    send(&mut client, connect);
+    assert_eq!(read_exact(&mut client, 4), [0x20, 2, 0, 0], "CONNACK");
+    for _ in 0..publishes {
+        send(&mut client, &PUBLISH);
+    }
+    send(&mut client, &PINGREQ);
+    assert_eq!(read_exact(&mut client, 2), [0xD0, 0], "PINGRESP");
+    client
+}
+
+fn read_exact(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0; n];
+    stream
+        .read_exact(&mut buf)
+        .expect("reading from the broker");
+    buf
+}
+
+#[test]
+fn metrics_count_known_traffic_exactly() {
+    let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (broker, dir) = start(
+        "metrics",
+        &format!(
+            "[[listener]]\nbind = \"{mqtt}\"\n[sys]\ninterval = 0\n[metrics]\nbind = \"{http}\"\n"
+        ),
+    );
+    // The metrics endpoint opens after the MQTT listener.
+    wait_accepting(http);
+
+    let connect_m = connect("m");
+    let mut client = connect_publish_ping(mqtt, &connect_m, 3);
+    send(&mut client, &DISCONNECT);
+    let mut rest = Vec::new();
+    let _ = client.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "nothing after PINGRESP: {rest:?}");
+
+    let written = (connect_m.len() + 3 * PUBLISH.len() + PINGREQ.len() + DISCONNECT.len()) as f64;
+    let m = scrape_until(http, "skein_packets_received_total", 6.0);
+    let value = |key: &str| m.get(key).copied();
+    assert_eq!(value("skein_packets_received_total"), Some(6.0));
+    assert_eq!(value("skein_bytes_received_total"), Some(written));
+    assert_eq!(value("skein_packets_sent_total"), Some(2.0));
+    assert_eq!(value("skein_bytes_sent_total"), Some(6.0));
+    assert_eq!(value("skein_messages_received_total{qos=\"0\"}"), Some(3.0));
+    assert_eq!(value("skein_messages_received_total{qos=\"1\"}"), Some(0.0));
+    assert_eq!(
+        value("skein_message_bytes_received_total{qos=\"0\"}"),
+        Some(15.0)
+    );
+    assert_eq!(value("skein_connections_accepted_total"), Some(1.0));
+    assert_eq!(value("skein_clients_maximum"), Some(1.0));
+    // No subscriber: nothing queued, nothing dropped.
+    assert_eq!(value("skein_messages_queued_total"), Some(0.0));
+    assert_eq!(
+        value("skein_messages_dropped_total{reason=\"queue_full\"}"),
+        Some(0.0)
+    );
+    assert_eq!(value("skein_retained_messages"), Some(0.0));
+    let after = scrape_until(http, "skein_clients_connected", 0.0);
+    assert_eq!(after.get("skein_clients_connected"), Some(&0.0));
+
+    let (status, _) = get(http, "/other");
+    assert!(status.contains("404"), "{status}");
+
+    let finished = broker.finish(Duration::ZERO);
+    let _ = fs::remove_dir_all(&dir);
+    drop(finished);
+}
+
+#[test]
+fn a_traced_client_has_its_packets_logged_at_info() {
+    let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (broker, dir) = start(
+        "trace",
+        &format!(
+            "[[listener]]\nbind = \"{mqtt}\"\n[log]\nlevel = \"info\"\ntrace_clients = [\"traced\"]\n"
+        ),
+    );
+    wait_accepting(mqtt);
+    for client_id in ["traced", "other"] {
+        let mut client = connect_publish_ping(mqtt, &connect(client_id), 1);
+        send(&mut client, &DISCONNECT);
+        let _ = client.read_to_end(&mut Vec::new());
+    }
+    // The log is complete once the broker has logged the second client's disconnection.
+    thread::sleep(Duration::from_millis(200));
+    let finished = broker.finish(Duration::ZERO);
+    let log = format!("{}{}", finished.stdout, finished.stderr);
+    let _ = fs::remove_dir_all(&dir);
+    for line in [
+        " as traced (p4, c1, k60)",
+        "Sending CONNACK to traced",
+        "Received PUBLISH from traced",
+        "Received PINGREQ from traced",
+        "Sending PINGRESP to traced",
+        "Received DISCONNECT from traced",
+    ] {
+        assert!(log.contains(line), "{line:?} is not in the log:\n{log}");
+    }
+    assert!(
+        !log.contains("Received PUBLISH from other"),
+        "an untraced client's packets are not logged at info:\n{log}"
+    );
+}
+
+#[test]
+fn hook_latency_is_exported_and_cached_decisions_call_no_hook() {
+    let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let dir = scratch_dir("hook-metrics-acl");
+    let acl = dir.join("acl");
+    fs::write(&acl, "topic readwrite a/#\n").expect("writing the ACL file");
+    let (broker, config_dir) = start(
+        "hook-metrics",
+        &format!(
+            "[[listener]]\nbind = \"{mqtt}\"\n[sys]\ninterval = 0\n[metrics]\nbind = \"{http}\"\n\
+             [auth]\nacl_file = \"{}\"\n",
+            acl.display()
+        ),
+    );
+    wait_accepting(http);
+    // Three publishes to one topic: the ACL file is asked once, its decision cached.
+    let mut client = connect_publish_ping(mqtt, &connect("m"), 3);
+
+    let m = scrape_until(http, "skein_messages_received_total{qos=\"0\"}", 3.0);
+    let count = m
+        .iter()
+        .find(|(key, _)| {
+            key.starts_with("skein_hook_duration_seconds_count{")
+                && key.contains("hook=\"acl-file\"")
+                && key.contains("point=\"authorize_publish\"")
+        })
+        .map(|(_, value)| *value);
+    assert_eq!(count, Some(1.0), "{m:?}");
+    send(&mut client, &DISCONNECT);
+    let _ = broker.finish(Duration::ZERO);
+    let _ = fs::remove_dir_all(&dir);
+    let _ = fs::remove_dir_all(&config_dir);
+}
+
+#[test]
+fn idle_clients_are_parked_and_a_message_wakes_the_subscriber() {
+    let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (broker, dir) = start(
+        "parked",
+        &format!(
+            "[[listener]]\nbind = \"{mqtt}\"\n[session]\npark_idle_after_ms = 100\n[metrics]\nbind = \"{http}\"\n"
+        ),
+    );
+    wait_accepting(http);
+    let mut subscriber = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
+    subscriber
+        .set_read_timeout(Some(WAIT))
+        .expect("read timeout");
+    send(&mut subscriber, &connect("sub"));
+    assert_eq!(read_exact(&mut subscriber, 4), [0x20, 2, 0, 0], "CONNACK");
+    send(&mut subscriber, &SUBSCRIBE);
+    assert_eq!(read_exact(&mut subscriber, 5), SUBACK, "SUBACK");
+    let parked = scrape_until(http, "skein_clients_parked", 1.0);
+    assert_eq!(parked.get("skein_clients_parked"), Some(&1.0));
+
+    // The publisher's PUBLISH reaches the parked subscriber, byte for byte.
+    let _publisher = connect_publish_ping(mqtt, &connect("pub"), 1);
+    assert_eq!(read_exact(&mut subscriber, PUBLISH.len()), PUBLISH);
+    // Both are idle again: both park.
+    let parked = scrape_until(http, "skein_clients_parked", 2.0);
+    assert_eq!(parked.get("skein_clients_parked"), Some(&2.0));
+    assert_eq!(parked.get("skein_clients_connected"), Some(&2.0));
+    // A parked client answers a ping at once.
+    send(&mut subscriber, &PINGREQ);
+    assert_eq!(read_exact(&mut subscriber, 2), [0xD0, 0], "PINGRESP");
+
+    let finished = broker.finish(Duration::ZERO);
+    let _ = fs::remove_dir_all(&dir);
+    drop(finished);
+}

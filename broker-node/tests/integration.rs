@@ -4,9 +4,8 @@
 //! (`observability`). Each file of `integration/` is a module; `support/` starts the broker
 //! and runs the clients.
 //!
-//! This root sits beside `support/` rather than in `integration/main.rs` so that `mod
-//! support;` finds the harness the `auth_*` and `passwd_cli` test binaries share, without a
-//! `#[path]`; when those join this binary it can move to `integration/main.rs`.
+//! The Mosquitto password and ACL files end to end (`auth_*`) and `skein passwd`
+//! (`passwd_cli`) are here too.
 
 // Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
 #![cfg(test)]
@@ -15,6 +14,8 @@ mod support;
 
 /// The tests, one module per file of `tests/integration/`.
 mod integration {
+    mod auth_acl_file;
+    mod auth_password_file;
     mod cli_binary;
     mod clients_mosquitto;
     mod clients_paho;
@@ -22,4 +23,5 @@ mod integration {
     mod clients_rumqttc;
     mod clients_tls;
     mod observability;
+    mod passwd_cli;
 }

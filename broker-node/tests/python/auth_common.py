@@ -1,5 +1,5 @@
 """Helpers for the authentication and ACL scenarios (auth_*.py, acl_*.py) run by
-broker-node/tests/auth_password_file.rs and auth_acl_file.rs.
+broker-node/tests/integration/auth_password_file.rs and auth_acl_file.rs.
 
 - AuthClient: mqtt_common's Client with a user name and password, TLS, the CONNACK code as
   it was on the wire, and the reason code of every PUBACK.

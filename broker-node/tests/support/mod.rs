@@ -10,9 +10,6 @@
 //! `skein`, to check the tests themselves against a reference broker (see docs/conformance.md
 //! for the differences to expect).
 
-// Each test crate uses a different part of this harness.
-#![allow(dead_code)]
-
 mod auth_files;
 mod pki;
 mod skein;
@@ -93,11 +90,6 @@ impl Broker {
     /// What the broker printed so far (its log), for failure messages.
     pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
-    }
-
-    /// A scratch directory that lives as long as the broker.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {

@@ -1,4 +1,3 @@
-#![cfg(test)]
 //! `[auth] acl_file` end to end with paho-mqtt against the `skein` binary: a test matrix of
 //! `user`, `topic read|readwrite|deny` and `pattern` lines with `%c` and `%u` (who may
 //! subscribe, whose publishes are delivered, the SUBACK and PUBACK codes in MQTT 3.1.1 and 5),
@@ -9,11 +8,10 @@
 //! alice, bob) go into the broker's scratch directory; the scenarios are
 //! `tests/python/acl_*.py`. Needs `mosquitto_passwd` and paho-mqtt (`.ci/install-test-deps`).
 
-mod support;
 
 use std::path::Path;
 
-use support::{
+use crate::support::{
     free_port, mosquitto_passwd, python_command, run, run_paused, ConfiguredSkein, Pki,
     PYTHON_TIMEOUT,
 };

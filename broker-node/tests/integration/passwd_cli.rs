@@ -1,4 +1,3 @@
-#![cfg(test)]
 //! `skein passwd` against the real thing: the files it writes are verified by Skein's
 //! `PasswordFile` hook and accepted by Debian's `mosquitto` 2.0 (`password_file`,
 //! `allow_anonymous false`) with `mosquitto_pub -u/-P`; `-D` and `-U`; prompting through a
@@ -7,7 +6,6 @@
 //! Needs `mosquitto`, `mosquitto_passwd` (package `mosquitto`) and `mosquitto_pub`
 //! (`mosquitto-clients`), which `.ci/install-test-deps` installs; without them the tests fail.
 
-mod support;
 
 use std::fs::{self, File};
 use std::io::Write as _;
@@ -18,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use skein_plugin_mosquitto::{PasswordCheck, PasswordFile};
-use support::{free_port, require_program, run, Finished};
+use crate::support::{free_port, require_program, run, Finished};
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(10);

@@ -1,4 +1,3 @@
-#![cfg(test)]
 //! `[auth] password_file` end to end: a file written by Debian's real `mosquitto_passwd`
 //! authenticates paho-mqtt (MQTT 3.1.1 and 5) and `mosquitto_pub` / `mosquitto_sub` clients
 //! of the `skein` binary, and SIGHUP reloads it without dropping connections.
@@ -15,13 +14,12 @@
 //! Needs `mosquitto_passwd` (Debian package `mosquitto`), `mosquitto-clients` and paho-mqtt,
 //! which `.ci/install-test-deps` installs; without them the tests fail, they never skip.
 
-mod support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{
+use crate::support::{
     free_port, mosquitto_passwd, python_command, require_program, run, run_paused, tail,
     ConfiguredSkein, Running, PYTHON_TIMEOUT,
 };
@@ -230,7 +228,7 @@ fn sighup_reloads_the_password_file_and_connections_stay_up() {
 /// loaded before.
 #[test]
 fn password_file_problems_name_the_key_the_file_and_the_line() {
-    let dir = support::scratch_dir("auth-check");
+    let dir = crate::support::scratch_dir("auth-check");
     let missing = path_of(&dir.join("missing"));
     let config = dir.join("skein.toml");
     std::fs::write(&config, format!("[auth]\npassword_file = {missing:?}\n")).unwrap();

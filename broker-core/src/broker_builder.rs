@@ -11,10 +11,13 @@ use crate::broker::Broker;
 use crate::broker_error::BrokerError;
 use crate::config::{BrokerConfig, ListenerConfig, Transport};
 use crate::hooks::{Anonymous, Hook, HookChain, HookChainBuilder, HookOptions};
-use crate::runtime::hooks::{watch_event_task, RuntimeHooks};
-use crate::runtime::listener::{self, Listener};
-use crate::runtime::shared::Shared;
-use crate::runtime::{parker, persist, sweeper, sys_topics};
+use crate::runtime::background::{sweeper, sys_topics};
+use crate::runtime::hooks::runtime_hooks::{watch_event_task, RuntimeHooks};
+use crate::runtime::park::parker;
+use crate::runtime::persist::{recovery, writer};
+use crate::runtime::state::shared::Shared;
+use crate::runtime::transport::accept;
+use crate::runtime::transport::listener::Listener;
 use crate::store::{MemoryStore, SessionStore};
 
 /// How a [`Broker`] is built: its configuration, session store and hooks, then
@@ -180,13 +183,13 @@ impl BrokerBuilder {
             self.config.park_idle_after.filter(|after| !after.is_zero()),
         );
         if let Some(task) = event_task {
-            let guard = shared.background_tasks.guard();
-            tokio::spawn(watch_event_task(task, shared.run_state.subscribe(), guard));
+            let guard = shared.background_tasks().guard();
+            tokio::spawn(watch_event_task(task, shared.watch_run_state(), guard));
         }
         // Before any listener accepts: a CONNECT finds the stored sessions in the registry.
-        persist::recover(&shared).await;
-        let guard = shared.background_tasks.guard();
-        tokio::spawn(persist::run(Arc::clone(&shared), guard));
+        recovery::recover(&shared).await;
+        let guard = shared.background_tasks().guard();
+        tokio::spawn(writer::run(Arc::clone(&shared), guard));
         let mut local_addrs = Vec::with_capacity(bound.len());
         for (listener, addr, socket) in bound {
             // Mosquitto's words: "ipv4", "ipv6", or "websockets" for a WebSocket listener.
@@ -202,20 +205,24 @@ impl BrokerBuilder {
                 listener.config.scheme()
             );
             local_addrs.push((listener.config.name.clone(), addr));
-            let guard = shared.network_tasks.guard();
-            tokio::spawn(listener::run(Arc::clone(&shared), socket, listener, guard));
+            let guard = shared.network_tasks().guard();
+            tokio::spawn(accept::run(Arc::clone(&shared), socket, listener, guard));
         }
-        let guard = shared.background_tasks.guard();
+        let guard = shared.background_tasks().guard();
         tokio::spawn(sweeper::run(Arc::clone(&shared), guard));
-        if let Some(parker) = &shared.parker {
-            let guard = shared.background_tasks.guard();
-            tokio::spawn(parker::run(Arc::clone(&shared), Arc::clone(parker), guard));
+        if let Some(parker) = shared.parker() {
+            let guard = shared.background_tasks().guard();
+            tokio::spawn(parker::run(
+                Arc::clone(parker),
+                shared.watch_run_state(),
+                guard,
+            ));
         }
         for client_id in &self.config.trace_clients {
-            shared.client_trace.set(client_id, true);
+            shared.client_trace().set(client_id, true);
         }
         if let Some(interval) = self.config.sys_interval.filter(|i| !i.is_zero()) {
-            let guard = shared.background_tasks.guard();
+            let guard = shared.background_tasks().guard();
             tokio::spawn(sys_topics::run(Arc::clone(&shared), interval, guard));
         }
         Ok(Broker::new(shared, local_addrs))

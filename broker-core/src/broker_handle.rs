@@ -10,9 +10,10 @@ use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
 use crate::codec::SubscriptionOptions;
 use crate::router::SubscriptionEntry;
-use crate::runtime::mailbox::{Mailbox, SubscriberKey};
-use crate::runtime::shared::{now, Shared};
-use crate::runtime::{local, routing, stats};
+use crate::runtime::clock::now;
+use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
+use crate::runtime::state::shared::Shared;
+use crate::runtime::{background::local, routing, state::snapshot};
 use crate::types::{ClientId, QoS, TopicFilter, TopicName};
 
 /// A handle on a running broker: publish and subscribe in-process. Cheap to clone; `Send`
@@ -98,7 +99,7 @@ impl BrokerHandle {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
-        let mailbox = Mailbox::new(self.shared.session_config.queue);
+        let mailbox = Mailbox::new(self.shared.session_config().queue);
         let key = SubscriberKey(Arc::clone(&mailbox));
         let entry = SubscriptionEntry::new(SubscriptionOptions::qos(qos), None);
         self.shared
@@ -108,7 +109,7 @@ impl BrokerHandle {
             routing::send_retained(&self.shared, &filter, &entry, &mailbox, now());
         }
         let (tx, rx) = mpsc::channel(local::CHANNEL_CAPACITY);
-        let guard = self.shared.background_tasks.guard();
+        let guard = self.shared.background_tasks().guard();
         tokio::spawn(local::drain(Arc::clone(&self.shared), mailbox, tx, guard));
         Ok(Subscription::new(Arc::clone(&self.shared), filter, key, rx))
     }
@@ -116,14 +117,14 @@ impl BrokerHandle {
     /// The broker's counters and state now (see [`BrokerStats`]).
     #[must_use]
     pub fn stats(&self) -> BrokerStats {
-        stats::snapshot(&self.shared)
+        snapshot::snapshot(&self.shared)
     }
 
     /// Turns the per-client trace on or off for `client_id`: while on, every packet the
     /// client sends or receives is logged at info level (otherwise at debug), from its next
     /// packet on, on this and later connections.
     pub fn trace_client(&self, client_id: &ClientId, on: bool) {
-        self.shared.client_trace.set(client_id, on);
+        self.shared.client_trace().set(client_id, on);
     }
 
     /// Whether the broker still serves (not shutting down).

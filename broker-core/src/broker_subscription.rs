@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::runtime::mailbox::SubscriberKey;
-use crate::runtime::shared::Shared;
+use crate::runtime::queue::mailbox::SubscriberKey;
+use crate::runtime::state::shared::Shared;
 use crate::session::Message;
 use crate::types::TopicFilter;
 

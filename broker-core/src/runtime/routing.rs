@@ -1,17 +1,19 @@
 //! Carrying a publish out: the retained store, the router match, and one push per matching
-//! mailbox. Called by the publisher's own task: no task sees every message.
+//! mailbox. Called by the publisher's own task: no task sees every message. And the other
+//! side of subscriptions: a session's filters added to the router or taken out of it when
+//! the session ends, its unacknowledged shared-subscription messages handed to other members.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::events;
-use super::mailbox::{Mailbox, SubscriberKey, TryPush};
-use super::persist::{Reply, Slot, StoreOp};
-use super::shared::Shared;
-use super::stats::{DropCause, Stats};
 use crate::router::{Delivery, RetainedMessage, SubscriptionEntry};
+use crate::runtime::clock::now;
+use crate::runtime::persist::handle::{Reply, Slot, StoreOp};
+use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey, TryPush};
+use crate::runtime::state::shared::Shared;
+use crate::runtime::state::stats::{DropCause, Stats};
 use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
 use crate::types::TopicFilter;
 
@@ -42,7 +44,7 @@ pub(crate) fn publish(
     now: Instant,
 ) -> bool {
     if message.retain {
-        store_retained(shared, message, shared.persist.try_reserve(), None, now);
+        store_retained(shared, message, shared.persist().try_reserve(), None, now);
     }
     route(shared, message, publisher, scratch, blocked, now)
 }
@@ -82,7 +84,7 @@ pub(crate) fn route(
         .through_shared(delivery.shared);
         let mailbox = delivery.subscriber.mailbox();
         match blocked.as_deref_mut() {
-            Some(blocked) => match mailbox.try_push(copy, now, shared.queue_full_wait) {
+            Some(blocked) => match mailbox.try_push(copy, now, shared.queue_full_wait()) {
                 TryPush::Done(outcome) => record(shared, mailbox, outcome),
                 TryPush::Full(copy) => blocked.push(Blocked {
                     mailbox: Arc::clone(mailbox),
@@ -99,7 +101,7 @@ pub(crate) fn route(
 /// overflow policy acts).
 pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Vec<Blocked>) {
     for Blocked { mailbox, copy } in blocked.drain(..) {
-        let outcome = mailbox.push_waiting(copy, shared.queue_full_wait).await;
+        let outcome = mailbox.push_waiting(copy, shared.queue_full_wait()).await;
         record(shared, &mailbox, outcome);
     }
 }
@@ -136,7 +138,7 @@ pub(crate) fn store_retained(
         detached.properties,
         shared.secs(now),
     );
-    let stored = slot.map(|slot| (slot, shared.persist.in_store_clock(&retained)));
+    let stored = slot.map(|slot| (slot, shared.persist().in_store_clock(&retained)));
     let mut store = shared.retained_mut();
     store.set(retained);
     if let Some((slot, stored)) = stored {
@@ -153,16 +155,15 @@ pub(crate) fn push(shared: &Shared, mailbox: &Mailbox, copy: QueuedMessage, now:
 fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
     match outcome {
         PushOutcome::Queued { evicted } => {
-            Stats::bump(&shared.stats.messages_queued);
+            Stats::bump(&shared.stats().messages_queued);
             for dropped in &evicted {
                 log_drop(shared, mailbox, dropped);
             }
         }
         PushOutcome::Dropped(dropped) => log_drop(shared, mailbox, &dropped),
         PushOutcome::DisconnectRequired(message) => {
-            shared.stats.dropped(DropCause::SlowSubscriber);
-            events::emit_dropped_message(
-                shared,
+            shared.stats().dropped(DropCause::SlowSubscriber);
+            shared.hooks().emit_dropped_message(
                 mailbox,
                 &message.message.topic,
                 message.qos,
@@ -179,8 +180,8 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
 
 /// Counts and logs one dropped message.
 pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
-    shared.stats.dropped(dropped.reason.into());
-    events::emit_dropped(shared, mailbox, dropped);
+    shared.stats().dropped(dropped.reason.into());
+    shared.hooks().emit_dropped(mailbox, dropped);
     let reason = match dropped.reason {
         DropReason::QueueFull => "queue full",
         DropReason::TooLarge => "larger than the queue",
@@ -234,7 +235,7 @@ pub(crate) fn send_retained(
 
 /// Publishes a will (or any message the broker itself originates): no publisher, no No Local.
 pub(crate) fn publish_will(shared: &Shared, mut message: Message, now: Instant) {
-    Stats::bump(&shared.stats.wills_published);
+    Stats::bump(&shared.stats().wills_published);
     // The Message Expiry Interval of a will counts from its publication (MQTT 5.0 §3.1.3.2).
     message.received_at = now;
     tracing::debug!(topic = %message.topic, "Publishing will.");
@@ -286,7 +287,7 @@ pub(crate) fn redeliver_shared(
                 .shared_group(&filter)
                 .and_then(|group| group.pick_excluding(leaving, |m| m.mailbox().is_online()));
             let Some((member, entry)) = member else {
-                shared.stats.dropped(DropCause::NoSharedMember);
+                shared.stats().dropped(DropCause::NoSharedMember);
                 tracing::debug!(
                     topic = %message.topic,
                     "Dropped message: no other member of {filter} to take it."
@@ -330,4 +331,49 @@ pub(crate) fn local_message(
         crate::codec::PublishProperties::default(),
         now,
     )
+}
+
+/// Ends a session whose mailbox stays with the client identifier: its subscriptions leave
+/// the router and its queued messages are dropped, except the messages it got through shared
+/// subscriptions and has not acknowledged (in flight without PUBACK or PUBREC, or still
+/// queued): they go to another member of their group (MQTT 5.0 §4.8.2).
+pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
+    remove_subscriptions(shared, state, mailbox);
+    let now = now();
+    // The in-flight copy carries the expiry left when it was sent; it counts from now.
+    let mut unacknowledged: Vec<(Message, TopicFilter)> = state
+        .shared_inflight()
+        .filter_map(|(publish, filter)| {
+            let message = Message::from_publish(publish.clone(), now).ok()?;
+            Some((message, filter.clone()))
+        })
+        .collect();
+    unacknowledged.extend(
+        mailbox
+            .take_all()
+            .into_iter()
+            .filter_map(|queued| Some((queued.message, queued.shared?))),
+    );
+    let key = SubscriberKey(Arc::clone(mailbox));
+    redeliver_shared(shared, &key, unacknowledged, now);
+}
+
+/// Removes every subscription held under `mailbox`, whatever the filter (a slow scan, for
+/// the rare case where the session's own list is lost).
+pub(crate) fn remove_all_subscriptions(shared: &Shared, mailbox: &Arc<Mailbox>) {
+    let key = SubscriberKey(Arc::clone(mailbox));
+    let mut filters = Vec::new();
+    shared
+        .router()
+        .for_each_subscription(|filter, subscriber, _| {
+            if *subscriber == key {
+                filters.push(filter.to_owned());
+            }
+        });
+    let mut router = shared.router_mut();
+    for filter in filters {
+        if let Ok(filter) = crate::types::TopicFilter::new(filter) {
+            router.unsubscribe(&filter, &key);
+        }
+    }
 }

@@ -1,0 +1,185 @@
+//! The end of a connection: the log line, and what becomes of the session: handed to the
+//! connection that took it over, ended (subscriptions removed, will published), or kept
+//! offline for its expiry interval.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use crate::runtime::clock::now;
+use crate::runtime::connection::task::{Connection, Lost, HANDOVER_TIMEOUT};
+use crate::runtime::persist::handle::Slot;
+use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
+use crate::runtime::routing;
+use crate::runtime::state::control::{ControlSlot, Handover};
+use crate::runtime::state::shared::Shared;
+use crate::session::{Close, CloseReason, SessionState, WillMessage};
+
+impl Connection {
+    /// The Mosquitto-style line for the close.
+    pub(crate) fn log_close(&self) {
+        let client = self.label();
+        let Some(close) = &self.close else {
+            tracing::info!("Client {client} disconnected.");
+            return;
+        };
+        match close.reason {
+            CloseReason::ClientDisconnect(_) => tracing::info!("Client {client} disconnected."),
+            CloseReason::ConnectionLost => match self.lost {
+                Some(Lost::Eof) => tracing::info!("Client {client} closed its connection."),
+                _ => tracing::info!("Socket error on client {client}, disconnecting."),
+            },
+            CloseReason::KeepAliveTimeout => {
+                tracing::info!("Client {client} has exceeded timeout, disconnecting.");
+            }
+            CloseReason::ConnectTimeout => {
+                tracing::info!("Client {client} sent no CONNECT in time, disconnecting.");
+            }
+            CloseReason::ProtocolError(code) => tracing::info!(
+                "Client {client} disconnected due to protocol error ({}).",
+                code.description()
+            ),
+            CloseReason::ConnectRefused(code) => tracing::info!(
+                "Client {client} refused: {}, disconnecting.",
+                code.description()
+            ),
+            CloseReason::TakenOver => {
+                tracing::debug!("Client {client}: connection taken over, closed.");
+            }
+            CloseReason::ServerDisconnect(code) => tracing::info!(
+                "Client {client} disconnected by the server ({}).",
+                code.description()
+            ),
+            CloseReason::ReauthenticationFailed(code) => tracing::info!(
+                "Client {client} disconnected, re-authentication failed ({}).",
+                code.description()
+            ),
+        }
+    }
+
+    /// Settles the session after the socket is closed.
+    pub(crate) async fn settle(mut self) {
+        let close = self.close.take().map(|close| *close);
+        let (will, session_expiry) = match close {
+            Some(Close {
+                will,
+                session_expiry,
+                ..
+            }) => (will, session_expiry),
+            None => (None, 0),
+        };
+        let Some(SubscriberKey(mailbox)) = self.key.take() else {
+            // Never accepted: no session to settle.
+            return;
+        };
+        self.shared.stats().client_disconnected();
+        let now = now();
+        if let Some(reply) = self.control.take_reply() {
+            let handover = Handover {
+                state: self.session.into_state(),
+                will,
+                session_expiry,
+            };
+            let _ = reply.send(handover);
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let state = self.session.into_state();
+        // A slot for the store write, reserved before the registry is locked: needed when
+        // the session is saved (it stays) or removed (it was stored).
+        let stored = || shared.registry().is_stored(state.client_id());
+        let slot = if session_expiry != 0 || stored() {
+            shared.persist().reserve().await
+        } else {
+            None
+        };
+        let unsettled = settle_owned(
+            &shared,
+            &self.control,
+            &mailbox,
+            state,
+            will,
+            session_expiry,
+            slot,
+            now,
+        );
+        if let Some((state, will)) = unsettled {
+            // Another connection took the identifier over while this one was closing: it
+            // is waiting for the session.
+            hand_over_late(&self.control, state, will, session_expiry).await;
+        }
+    }
+}
+
+/// Ends the session (expiry 0: subscriptions removed, will published, stored record removed)
+/// or keeps it offline and saves it to the store, if the connection with slot `control` still
+/// holds it; otherwise gives the session and will back. The store write goes through `slot`
+/// (or one free now) while the registry is locked, so it is ordered with every other decision
+/// about this client identifier; the will is published once the registry is unlocked.
+#[allow(clippy::too_many_arguments)]
+fn settle_owned(
+    shared: &Shared,
+    control: &Arc<ControlSlot>,
+    mailbox: &Arc<Mailbox>,
+    state: SessionState,
+    will: Option<WillMessage>,
+    session_expiry: u32,
+    slot: Option<Slot<'_>>,
+    now: Instant,
+) -> Option<(SessionState, Option<WillMessage>)> {
+    let registry = shared.registry();
+    if session_expiry == 0 {
+        if !registry.end(state.client_id(), control, shared.persist(), slot) {
+            return Some((state, will));
+        }
+        routing::end_session(shared, &state, mailbox);
+        if let Some(will) = will {
+            routing::publish_will(shared, will.message, now);
+        }
+        return None;
+    }
+    // A persistent session: it waits offline for its client, its will delay or expiry. A
+    // will whose delay is 0 is published now; a delayed one stays with the session.
+    let (due, delayed) = match will {
+        Some(will) if will.delay == 0 => (Some(will), None),
+        other => (None, other),
+    };
+    match registry.keep_offline(
+        control,
+        state,
+        delayed,
+        session_expiry,
+        shared.persist(),
+        slot,
+        now,
+    ) {
+        Ok(()) => {
+            if let Some(will) = due {
+                routing::publish_will(shared, will.message, now);
+            }
+            shared.wake_sweeper();
+            None
+        }
+        Err((state, delayed)) => Some((state, due.or(delayed))),
+    }
+}
+
+/// Waits for the takeover request of the connection that holds the identifier now, and
+/// answers it with the session.
+async fn hand_over_late(
+    control: &ControlSlot,
+    state: SessionState,
+    will: Option<WillMessage>,
+    session_expiry: u32,
+) {
+    let request = tokio::time::timeout(HANDOVER_TIMEOUT, control.takeover_requested()).await;
+    if let Some(reply) = request.ok().and_then(|()| control.take_reply()) {
+        let reply: oneshot::Sender<Handover> = reply;
+        let _ = reply.send(Handover {
+            state,
+            will,
+            session_expiry,
+        });
+    }
+}

@@ -1,0 +1,185 @@
+//! The PUBLISH, SUBSCRIBE and UNSUBSCRIBE commands of a connected session.
+
+use tokio::sync::oneshot;
+
+use crate::runtime::clock::now;
+use crate::runtime::connection::task::Connection;
+use crate::runtime::persist::handle::LOAD_TIMEOUT;
+use crate::runtime::routing;
+use crate::session::{
+    FilterOutcome, Message, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
+    UnsubscribeRequest,
+};
+use crate::types::ReasonCode;
+
+impl Connection {
+    /// Routes a message the client published and acknowledges it: for a clean session on one
+    /// node, a message is safe once routed. When the message must wait (copies waiting for
+    /// room in a full queue, or a retained message waiting for the session store), the rest
+    /// is left to [`Connection::finish_publish`]. Kept synchronous so that the common path adds
+    /// nothing to the size of every connection's task.
+    pub(crate) fn on_publish(&mut self, request: PublishRequest) -> Option<PublishWait> {
+        if request.message.retain {
+            return Some(PublishWait::Retained(Box::new(request)));
+        }
+        let (matched, blocked) = self.route_message(&request.message);
+        if blocked {
+            return Some(PublishWait::Blocked {
+                ack: request.ack,
+                matched,
+            });
+        }
+        if let Some(ack) = request.ack {
+            self.session
+                .complete_publish(ack, PublishOutcome::Routed { matched });
+        }
+        None
+    }
+
+    /// Routes `message` to its subscribers. Returns whether any subscription matched, and
+    /// whether copies wait for room in full queues (left in the route buffers for
+    /// [`routing::push_blocked`]).
+    fn route_message(&mut self, message: &Message) -> (bool, bool) {
+        let buffers = self.route_buffers.get_or_insert_default();
+        let matched = routing::route(
+            &self.shared,
+            message,
+            self.key.as_ref(),
+            &mut buffers.scratch,
+            Some(&mut buffers.blocked),
+            now(),
+        );
+        self.routed |= matched;
+        (matched, !buffers.blocked.is_empty())
+    }
+
+    /// The part of a publish that waits; see [`Connection::on_publish`].
+    pub(crate) async fn finish_publish(&mut self, wait: PublishWait) {
+        match wait {
+            PublishWait::Blocked { ack, matched } => {
+                // Subscribers that keep up but are behind: wait for room rather than drop, so
+                // the acknowledgement (and the next read from this client) waits too.
+                let buffers = self.route_buffers.get_or_insert_default();
+                routing::push_blocked(&self.shared, &mut buffers.blocked).await;
+                if let Some(ack) = ack {
+                    self.session
+                        .complete_publish(ack, PublishOutcome::Routed { matched });
+                }
+            }
+            PublishWait::Retained(request) => self.publish_retained(*request).await,
+        }
+    }
+
+    /// Retains and routes a message with the RETAIN flag, then acknowledges it once the
+    /// session store has it too; if the store fails, the acknowledgement says 0x80
+    /// (Unspecified error), though the message was routed and retained in memory.
+    async fn publish_retained(&mut self, request: PublishRequest) {
+        let slot = self.shared.persist().reserve().await;
+        let (reply, answer) = oneshot::channel();
+        let reply = request.ack.is_some().then_some(reply);
+        routing::store_retained(&self.shared, &request.message, slot, reply, now());
+        let stored = request.ack.is_some().then_some(answer);
+        let (matched, blocked) = self.route_message(&request.message);
+        if blocked {
+            let buffers = self.route_buffers.get_or_insert_default();
+            routing::push_blocked(&self.shared, &mut buffers.blocked).await;
+        }
+        let outcome = match stored {
+            Some(answer) => match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
+                Ok(Ok(Ok(()))) => PublishOutcome::Routed { matched },
+                _ => PublishOutcome::Refused(ReasonCode::UnspecifiedError),
+            },
+            None => PublishOutcome::Routed { matched },
+        };
+        if let Some(ack) = request.ack {
+            self.session.complete_publish(ack, outcome);
+        }
+    }
+
+    /// Adds the granted filters to the router, answers the SUBACK, then queues the retained
+    /// messages each new subscription asks for (after the SUBACK, in the mailbox's order).
+    pub(crate) fn on_subscribe(&mut self, request: SubscribeRequest) {
+        let now = now();
+        let Some((key, mailbox)) = self.key.clone().map(|key| {
+            let mailbox = std::sync::Arc::clone(key.mailbox());
+            (key, mailbox)
+        }) else {
+            let refused: Vec<_> = request
+                .filters
+                .iter()
+                .map(|_| FilterOutcome::Refused(ReasonCode::UnspecifiedError))
+                .collect();
+            self.session.complete_subscribe(request.packet_id, &refused);
+            return;
+        };
+        let mut outcomes = Vec::with_capacity(request.filters.len());
+        {
+            let mut router = self.shared.router_mut();
+            for filter in &request.filters {
+                outcomes.push(match filter.refused {
+                    Some(code) => FilterOutcome::Refused(code),
+                    None => {
+                        router.subscribe(&filter.filter, key.clone(), filter.entry);
+                        FilterOutcome::Granted(filter.entry.options.qos)
+                    }
+                });
+            }
+        }
+        for (filter, outcome) in request.filters.iter().zip(&outcomes) {
+            if let FilterOutcome::Granted(qos) = outcome {
+                tracing::debug!("{} {} {}", self.label(), u8::from(*qos), filter.filter);
+                self.emit_subscribed(&filter.filter, *qos);
+            }
+        }
+        self.session
+            .complete_subscribe(request.packet_id, &outcomes);
+        for filter in request.filters.iter().filter(|f| f.wants_retained()) {
+            routing::send_retained(&self.shared, &filter.filter, &filter.entry, &mailbox, now);
+        }
+    }
+
+    /// Removes filters from the router (the UNSUBACK is already queued). The queued messages
+    /// that came through a shared filter left go to another member of its group (MQTT 5.0
+    /// §4.8.2); the ones in flight stay with this client, which is connected and may still
+    /// acknowledge them ([MQTT-3.10.4-3] lets the server finish them), and go to another
+    /// member only if the session ends first.
+    pub(crate) fn on_unsubscribe(&mut self, request: UnsubscribeRequest) {
+        let Some((key, mailbox)) = self.key.as_ref().map(|key| (key, key.mailbox())) else {
+            return;
+        };
+        {
+            let mut router = self.shared.router_mut();
+            for filter in &request.filters {
+                router.unsubscribe(filter, key);
+            }
+        }
+        for filter in &request.filters {
+            self.emit_unsubscribed(filter);
+        }
+        let left: Vec<_> = request.filters.iter().filter(|f| f.is_shared()).collect();
+        if left.is_empty() {
+            return;
+        }
+        let queued = mailbox
+            .lock()
+            .extract(|q| q.shared.as_ref().is_some_and(|f| left.contains(&f)));
+        let messages = queued
+            .into_iter()
+            .filter_map(|q| Some((q.message, q.shared?)))
+            .collect();
+        routing::redeliver_shared(&self.shared, key, messages, now());
+    }
+}
+
+/// What a publish still waits for after [`Connection::on_publish`].
+pub(crate) enum PublishWait {
+    /// Copies wait for room in full queues; then the acknowledgement goes out.
+    Blocked {
+        /// The acknowledgement owed.
+        ack: Option<PublishAck>,
+        /// Whether any subscription matched.
+        matched: bool,
+    },
+    /// A retained message, stored and routed on the slow path.
+    Retained(Box<PublishRequest>),
+}

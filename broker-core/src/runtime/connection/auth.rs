@@ -16,20 +16,28 @@ use crate::hooks::{
 };
 use crate::runtime::clock::now;
 use crate::runtime::connection::auth_exchange::AuthExchange;
-use crate::runtime::connection::task::Connection;
+use crate::runtime::connection::client::Client;
 use crate::runtime::hooks::runtime_hooks::anonymous_on;
+use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
+use crate::runtime::transport::identity::peer_certificate;
+use crate::runtime::transport::stream::Stream;
 use crate::session::{AuthRequest, AuthStep, ConnectRequest};
 use crate::types::{MqttString, ReasonCode};
 use bytes::Bytes;
 
-impl Connection {
+impl Client {
     /// Asks the hooks about a CONNECT (round 0 of an enhanced authentication when it has an
     /// Authentication Method). With no hooks nothing is built: the listener's (or the
     /// chain's) anonymous policy answers, and an Authentication Method is refused with 0x8C
     /// Bad authentication method ([MQTT-4.12.0-1]).
-    pub(crate) async fn authenticate_connect(&mut self, request: &ConnectRequest) -> AuthOutcome {
-        let chain = Arc::clone(&self.shared.hooks().chain);
+    pub(crate) async fn authenticate_connect(
+        &mut self,
+        shared: &Shared,
+        stream: &Stream,
+        request: &ConnectRequest,
+    ) -> AuthOutcome {
+        let chain = Arc::clone(&shared.hooks().chain);
         let anonymous = anonymous_on(&self.listener, &chain);
         if chain.is_empty() {
             return if request.auth_method.is_some() {
@@ -41,7 +49,7 @@ impl Connection {
                 }
             };
         }
-        let client = self.make_client_info(request);
+        let client = self.make_client_info(stream, request);
         self.client_info = Some(Arc::clone(&client));
         let password = request.password.clone().map(Password::new);
         let mut ask = AuthenticateRequest::connect(client, password);
@@ -59,6 +67,7 @@ impl Connection {
     /// admitted; keeps it when the exchange goes on.
     pub(crate) fn connect_authenticated(
         &mut self,
+        shared: &Shared,
         outcome: AuthOutcome,
         request: ConnectRequest,
     ) -> Option<ConnectRequest> {
@@ -76,7 +85,7 @@ impl Connection {
                 None
             }
             AuthOutcome::Denied(refusal) => {
-                self.auth_refused(&refusal);
+                self.auth_refused(shared, &refusal);
                 None
             }
         }
@@ -84,24 +93,24 @@ impl Connection {
 
     /// Carries out an AUTH of the client: the next round of an exchange, or the start of a
     /// re-authentication. A CONNECT authenticated by the last round is admitted.
-    pub(crate) async fn on_authenticate(&mut self, request: AuthRequest) {
+    pub(crate) async fn on_authenticate(&mut self, shared: &Shared, request: AuthRequest) {
         let Some(client) = self.client_info.clone() else {
             // No hooks: no exchange was started, so none can go on.
-            self.auth_refused(&Refusal::new(ReasonCode::BadAuthenticationMethod));
+            self.auth_refused(shared, &Refusal::new(ReasonCode::BadAuthenticationMethod));
             return;
         };
-        let chain = Arc::clone(&self.shared.hooks().chain);
+        let chain = Arc::clone(&shared.hooks().chain);
         let method = AuthMethod::new(request.method);
         match request.step {
             AuthStep::Reauthenticate => {
                 // [MQTT-4.12.1-1]: the session checked the method is the CONNECT's.
                 let ask = AuthenticateRequest::reauthenticate(client, method, request.data);
                 let outcome = chain.authenticate(&ask).await;
-                self.reauthenticated(outcome);
+                self.reauthenticated(shared, outcome);
             }
             AuthStep::Continue => {
                 let Some(exchange) = self.auth.take() else {
-                    self.auth_refused(&Refusal::new(ReasonCode::ProtocolError));
+                    self.auth_refused(shared, &Refusal::new(ReasonCode::ProtocolError));
                     return;
                 };
                 let AuthExchange { pending, connect } = *exchange;
@@ -118,11 +127,12 @@ impl Connection {
                 let outcome = chain.continue_authentication(&pending, &ask).await;
                 match connect {
                     Some(connect) => {
-                        if let Some(connect) = self.connect_authenticated(outcome, connect) {
-                            self.admit(connect).await;
+                        if let Some(connect) = self.connect_authenticated(shared, outcome, connect)
+                        {
+                            self.admit(shared, connect).await;
                         }
                     }
-                    None => self.reauthenticated(outcome),
+                    None => self.reauthenticated(shared, outcome),
                 }
             }
         }
@@ -142,16 +152,13 @@ impl Connection {
     }
 
     /// Tells the session what the hooks decided about a round of re-authentication.
-    fn reauthenticated(&mut self, outcome: AuthOutcome) {
+    fn reauthenticated(&mut self, shared: &Shared, outcome: AuthOutcome) {
         match outcome {
             AuthOutcome::Allowed(success) => {
                 self.session.auth_success(success.data, success.reason);
                 // Decisions made for the old credentials are not reused.
                 if let Some(client) = &self.client_info {
-                    self.shared
-                        .hooks()
-                        .chain
-                        .invalidate_client(&client.client_id);
+                    shared.hooks().chain.invalidate_client(&client.client_id);
                 }
                 tracing::debug!("Client {} re-authenticated.", self.label());
             }
@@ -160,14 +167,14 @@ impl Connection {
                 reason,
                 pending,
             } => self.continue_exchange(data, reason, pending, None),
-            AuthOutcome::Denied(refusal) => self.auth_refused(&refusal),
+            AuthOutcome::Denied(refusal) => self.auth_refused(shared, &refusal),
         }
     }
 
     /// The hooks refused the client: counted, and the session answers (CONNACK or
     /// DISCONNECT with the code) and closes.
-    fn auth_refused(&mut self, refusal: &Refusal) {
-        Stats::bump(&self.shared.stats().auth_failures);
+    fn auth_refused(&mut self, shared: &Shared, refusal: &Refusal) {
+        Stats::bump(&shared.stats().auth_failures);
         tracing::debug!(
             "Client {} not authenticated: {}.",
             self.label(),
@@ -179,7 +186,7 @@ impl Connection {
     }
 
     /// Who the client is, as every hook request tells it.
-    fn make_client_info(&self, request: &ConnectRequest) -> Arc<ClientInfo> {
+    fn make_client_info(&self, stream: &Stream, request: &ConnectRequest) -> Arc<ClientInfo> {
         let mut info = ClientInfo::new(
             request.client_id.clone(),
             request.version,
@@ -189,7 +196,7 @@ impl Connection {
         if let Some(username) = &request.username {
             info = info.with_username(Username::new(username.clone()));
         }
-        if let Some(certificate) = self.peer_certificate() {
+        if let Some(certificate) = peer_certificate(stream) {
             info = info.with_certificate(certificate);
         }
         Arc::new(info)

@@ -3,7 +3,7 @@
 //! session sees the packet, then authorized), and the filters of an UNSUBSCRIBE (rewritten,
 //! so a client removes what it added).
 //!
-//! The publish path first tries [`Connection::screen_publish`], which awaits and allocates
+//! The publish path first tries [`Client::screen_publish`], which awaits and allocates
 //! nothing: with no hook interested, or a decision in the chain's cache, the publish goes on
 //! at once. Only a cache miss (or a topic rewrite) boxes a future that calls the hooks;
 //! the acknowledgement still waits for the authorization and the routing, in order.
@@ -16,9 +16,10 @@ use crate::hooks::{
     Refusal, RewritePublishRequest, RewriteSubscribeRequest,
 };
 use crate::runtime::clock::now;
+use crate::runtime::connection::client::Client;
 use crate::runtime::connection::publish_memo::PublishMemo;
 use crate::runtime::connection::screen::Screen;
-use crate::runtime::connection::task::Connection;
+use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::DropCause;
 use crate::session::{Message, PublishRequest, SubscribeRequest};
 use crate::types::ReasonCode;
@@ -26,17 +27,17 @@ use crate::types::ReasonCode;
 /// The publish hook points: a publish needs the hooks when any is taken.
 const PUBLISH_POINTS: Interest = Interest::AUTHORIZE_PUBLISH.union(Interest::REWRITE_PUBLISH);
 
-impl Connection {
+impl Client {
     /// Decides a publish without calling a hook when it can: no hook takes part in
     /// publishes, the connection's memo answers it (the same publish as the last one), or
     /// the chain's cache holds the decision (which then becomes the memo).
-    pub(crate) fn screen_publish(&mut self, request: &PublishRequest) -> Screen {
+    pub(crate) fn screen_publish(&mut self, shared: &Shared, request: &PublishRequest) -> Screen {
         if is_sys_topic(request.message.topic.as_str()) {
             // The broker's own figures: clients may read them, not write them (Mosquitto
             // refuses these writes too, whatever its ACL says).
             return Screen::Denied(Refusal::not_authorized());
         }
-        let hooks = &self.shared.hooks();
+        let hooks = &shared.hooks();
         if !hooks.screens(PUBLISH_POINTS) {
             return Screen::Allowed;
         }
@@ -67,13 +68,19 @@ impl Connection {
     }
 
     /// Rewrites the topic of a publish, asks the hooks whether the client may publish it,
-    /// then routes it (and acknowledges it) or refuses it.
-    pub(crate) async fn authorize_publish(&mut self, mut request: PublishRequest) {
+    /// then routes it (and acknowledges it) or refuses it. Returns whether it was routed to a
+    /// subscriber.
+    pub(crate) async fn authorize_publish(
+        &mut self,
+        shared: &Shared,
+        mut request: PublishRequest,
+    ) -> bool {
         let Some(client) = self.client_info.clone() else {
-            return self.refuse_publish(&request, &Refusal::not_authorized());
+            self.refuse_publish(shared, &request, &Refusal::not_authorized());
+            return false;
         };
-        let chain = Arc::clone(&self.shared.hooks().chain);
-        if self.shared.hooks().screens(Interest::REWRITE_PUBLISH) {
+        let chain = Arc::clone(&shared.hooks().chain);
+        if shared.hooks().screens(Interest::REWRITE_PUBLISH) {
             let ask = RewritePublishRequest {
                 client: Arc::clone(&client),
                 topic: request.message.topic.clone(),
@@ -85,18 +92,28 @@ impl Connection {
             .await
         {
             Authorization::Allowed => {
-                if let Some(wait) = self.on_publish(request) {
-                    self.finish_publish(wait).await;
+                let (routed, wait) = self.on_publish(shared, request);
+                match wait {
+                    Some(wait) => self.finish_publish(shared, wait).await || routed,
+                    None => routed,
                 }
             }
-            Authorization::Denied(refusal) => self.refuse_publish(&request, &refusal),
+            Authorization::Denied(refusal) => {
+                self.refuse_publish(shared, &request, &refusal);
+                false
+            }
         }
     }
 
     /// Drops a publish the hooks refused: MQTT 5 QoS 1 and 2 get the refusal's code in
     /// PUBACK / PUBREC; MQTT 3 is acknowledged as usual (as Mosquitto does).
-    pub(crate) fn refuse_publish(&mut self, request: &PublishRequest, refusal: &Refusal) {
-        self.shared.stats().dropped(DropCause::NotAuthorized);
+    pub(crate) fn refuse_publish(
+        &mut self,
+        shared: &Shared,
+        request: &PublishRequest,
+        refusal: &Refusal,
+    ) {
+        shared.stats().dropped(DropCause::NotAuthorized);
         let message = &request.message;
         tracing::debug!(
             "Denied PUBLISH from {} (q{}, r{}, '{}', ... ({} bytes)).",
@@ -112,8 +129,8 @@ impl Connection {
 
     /// Whether the CONNECT's will may be published, asked when the CONNECT is authenticated
     /// (as Mosquitto does): its topic rewritten first, as any publish's.
-    pub(crate) async fn authorize_will(&mut self) -> bool {
-        if !self.shared.hooks().screens(PUBLISH_POINTS) {
+    pub(crate) async fn authorize_will(&mut self, shared: &Shared) -> bool {
+        if !shared.hooks().screens(PUBLISH_POINTS) {
             return true;
         }
         let Some(will) = self.session.will() else {
@@ -127,8 +144,8 @@ impl Connection {
         let Some(client) = self.client_info.clone() else {
             return false;
         };
-        let chain = Arc::clone(&self.shared.hooks().chain);
-        if self.shared.hooks().screens(Interest::REWRITE_PUBLISH) {
+        let chain = Arc::clone(&shared.hooks().chain);
+        if shared.hooks().screens(Interest::REWRITE_PUBLISH) {
             let ask = RewritePublishRequest {
                 client: Arc::clone(&client),
                 topic,
@@ -148,8 +165,12 @@ impl Connection {
     /// Asks the hooks about each filter of a SUBSCRIBE the session did not refuse, then
     /// subscribes the allowed ones; a refused filter gets its code in SUBACK (0x80 for
     /// MQTT 3).
-    pub(crate) async fn authorize_subscribe(&mut self, mut request: SubscribeRequest) {
-        let chain = Arc::clone(&self.shared.hooks().chain);
+    pub(crate) async fn authorize_subscribe(
+        &mut self,
+        shared: &Shared,
+        mut request: SubscribeRequest,
+    ) {
+        let chain = Arc::clone(&shared.hooks().chain);
         let client = self.client_info.clone();
         for filter in request.filters.iter_mut().filter(|f| f.refused.is_none()) {
             let Some(client) = &client else {
@@ -170,23 +191,23 @@ impl Connection {
                 filter.refused = Some(refusal.code());
             }
         }
-        self.on_subscribe(request);
+        self.on_subscribe(shared, request);
     }
 
     /// Whether `packet`'s filters go through the hooks' rewriting before the session sees
-    /// it (see [`Connection::rewrite_filters`]).
-    pub(crate) fn rewrites_filters_of(&self, packet: &Packet) -> bool {
+    /// it (see [`Client::rewrite_filters`]).
+    pub(crate) fn rewrites_filters_of(&self, shared: &Shared, packet: &Packet) -> bool {
         matches!(packet, Packet::Subscribe(_) | Packet::Unsubscribe(_))
-            && self.shared.hooks().screens(Interest::REWRITE_SUBSCRIBE)
+            && shared.hooks().screens(Interest::REWRITE_SUBSCRIBE)
             && self.client_info.is_some()
             && self.session.is_connected()
     }
 
     /// Rewrites the filters of a SUBSCRIBE or UNSUBSCRIBE, then feeds it to the session: the
     /// session records (and later removes) the filters as the hooks made them.
-    pub(crate) async fn rewrite_filters(&mut self, mut packet: Packet) {
+    pub(crate) async fn rewrite_filters(&mut self, shared: &Shared, mut packet: Packet) {
         if let Some(client) = self.client_info.clone() {
-            let chain = Arc::clone(&self.shared.hooks().chain);
+            let chain = Arc::clone(&shared.hooks().chain);
             let ask = |filter| RewriteSubscribeRequest {
                 client: Arc::clone(&client),
                 filter,

@@ -8,7 +8,8 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use crate::runtime::clock::now;
-use crate::runtime::connection::task::{Connection, Lost, HANDOVER_TIMEOUT};
+use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
+use crate::runtime::connection::wire::Lost;
 use crate::runtime::persist::handle::Slot;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
@@ -16,9 +17,9 @@ use crate::runtime::state::control::{ControlSlot, Handover};
 use crate::runtime::state::shared::Shared;
 use crate::session::{Close, CloseReason, SessionState, WillMessage};
 
-impl Connection {
+impl Client {
     /// The Mosquitto-style line for the close.
-    pub(crate) fn log_close(&self) {
+    pub(crate) fn log_close(&self, lost: Option<Lost>) {
         let client = self.label();
         let Some(close) = &self.close else {
             tracing::info!("Client {client} disconnected.");
@@ -26,7 +27,7 @@ impl Connection {
         };
         match close.reason {
             CloseReason::ClientDisconnect(_) => tracing::info!("Client {client} disconnected."),
-            CloseReason::ConnectionLost => match self.lost {
+            CloseReason::ConnectionLost => match lost {
                 Some(Lost::Eof) => tracing::info!("Client {client} closed its connection."),
                 _ => tracing::info!("Socket error on client {client}, disconnecting."),
             },
@@ -59,7 +60,7 @@ impl Connection {
     }
 
     /// Settles the session after the socket is closed.
-    pub(crate) async fn settle(mut self) {
+    pub(crate) async fn settle(mut self, shared: &Shared) {
         let close = self.close.take().map(|close| *close);
         let (will, session_expiry) = match close {
             Some(Close {
@@ -73,7 +74,7 @@ impl Connection {
             // Never accepted: no session to settle.
             return;
         };
-        self.shared.stats().client_disconnected();
+        shared.stats().client_disconnected();
         let now = now();
         if let Some(reply) = self.control.take_reply() {
             let handover = Handover {
@@ -84,7 +85,6 @@ impl Connection {
             let _ = reply.send(handover);
             return;
         }
-        let shared = Arc::clone(&self.shared);
         let state = self.session.into_state();
         // A slot for the store write, reserved before the registry is locked: needed when
         // the session is saved (it stays) or removed (it was stored).
@@ -95,7 +95,7 @@ impl Connection {
             None
         };
         let unsettled = settle_owned(
-            &shared,
+            shared,
             &self.control,
             &mailbox,
             state,

@@ -3,86 +3,94 @@
 use tokio::sync::oneshot;
 
 use crate::runtime::clock::now;
-use crate::runtime::connection::task::Connection;
+use crate::runtime::connection::client::Client;
 use crate::runtime::persist::handle::LOAD_TIMEOUT;
 use crate::runtime::routing;
+use crate::runtime::state::shared::Shared;
 use crate::session::{
     FilterOutcome, Message, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
     UnsubscribeRequest,
 };
 use crate::types::ReasonCode;
 
-impl Connection {
-    /// Routes a message the client published and acknowledges it: for a clean session on one
+impl Client {
+    /// Routes a message the client published and acknowledges it; returns whether it was
+    /// routed to a subscriber now, and what is left to await: for a clean session on one
     /// node, a message is safe once routed. When the message must wait (copies waiting for
     /// room in a full queue, or a retained message waiting for the session store), the rest
-    /// is left to [`Connection::finish_publish`]. Kept synchronous so that the common path adds
+    /// is left to [`Client::finish_publish`]. Kept synchronous so that the common path adds
     /// nothing to the size of every connection's task.
-    pub(crate) fn on_publish(&mut self, request: PublishRequest) -> Option<PublishWait> {
+    pub(crate) fn on_publish(
+        &mut self,
+        shared: &Shared,
+        request: PublishRequest,
+    ) -> (bool, Option<PublishWait>) {
         if request.message.retain {
-            return Some(PublishWait::Retained(Box::new(request)));
+            return (false, Some(PublishWait::Retained(Box::new(request))));
         }
-        let (matched, blocked) = self.route_message(&request.message);
+        let (matched, blocked) = self.route_message(shared, &request.message);
         if blocked {
-            return Some(PublishWait::Blocked {
+            let wait = PublishWait::Blocked {
                 ack: request.ack,
                 matched,
-            });
+            };
+            return (matched, Some(wait));
         }
         if let Some(ack) = request.ack {
             self.session
                 .complete_publish(ack, PublishOutcome::Routed { matched });
         }
-        None
+        (matched, None)
     }
 
     /// Routes `message` to its subscribers. Returns whether any subscription matched, and
     /// whether copies wait for room in full queues (left in the route buffers for
     /// [`routing::push_blocked`]).
-    fn route_message(&mut self, message: &Message) -> (bool, bool) {
+    fn route_message(&mut self, shared: &Shared, message: &Message) -> (bool, bool) {
         let buffers = self.route_buffers.get_or_insert_default();
         let matched = routing::route(
-            &self.shared,
+            shared,
             message,
             self.key.as_ref(),
             &mut buffers.scratch,
             Some(&mut buffers.blocked),
             now(),
         );
-        self.routed |= matched;
         (matched, !buffers.blocked.is_empty())
     }
 
-    /// The part of a publish that waits; see [`Connection::on_publish`].
-    pub(crate) async fn finish_publish(&mut self, wait: PublishWait) {
+    /// The part of a publish that waits; see [`Client::on_publish`]. Returns whether it
+    /// routed a message to a subscriber (a blocked publish told it already).
+    pub(crate) async fn finish_publish(&mut self, shared: &Shared, wait: PublishWait) -> bool {
         match wait {
             PublishWait::Blocked { ack, matched } => {
                 // Subscribers that keep up but are behind: wait for room rather than drop, so
                 // the acknowledgement (and the next read from this client) waits too.
                 let buffers = self.route_buffers.get_or_insert_default();
-                routing::push_blocked(&self.shared, &mut buffers.blocked).await;
+                routing::push_blocked(shared, &mut buffers.blocked).await;
                 if let Some(ack) = ack {
                     self.session
                         .complete_publish(ack, PublishOutcome::Routed { matched });
                 }
+                false
             }
-            PublishWait::Retained(request) => self.publish_retained(*request).await,
+            PublishWait::Retained(request) => self.publish_retained(shared, *request).await,
         }
     }
 
     /// Retains and routes a message with the RETAIN flag, then acknowledges it once the
     /// session store has it too; if the store fails, the acknowledgement says 0x80
     /// (Unspecified error), though the message was routed and retained in memory.
-    async fn publish_retained(&mut self, request: PublishRequest) {
-        let slot = self.shared.persist().reserve().await;
+    async fn publish_retained(&mut self, shared: &Shared, request: PublishRequest) -> bool {
+        let slot = shared.persist().reserve().await;
         let (reply, answer) = oneshot::channel();
         let reply = request.ack.is_some().then_some(reply);
-        routing::store_retained(&self.shared, &request.message, slot, reply, now());
+        routing::store_retained(shared, &request.message, slot, reply, now());
         let stored = request.ack.is_some().then_some(answer);
-        let (matched, blocked) = self.route_message(&request.message);
+        let (matched, blocked) = self.route_message(shared, &request.message);
         if blocked {
             let buffers = self.route_buffers.get_or_insert_default();
-            routing::push_blocked(&self.shared, &mut buffers.blocked).await;
+            routing::push_blocked(shared, &mut buffers.blocked).await;
         }
         let outcome = match stored {
             Some(answer) => match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
@@ -94,11 +102,12 @@ impl Connection {
         if let Some(ack) = request.ack {
             self.session.complete_publish(ack, outcome);
         }
+        matched
     }
 
     /// Adds the granted filters to the router, answers the SUBACK, then queues the retained
     /// messages each new subscription asks for (after the SUBACK, in the mailbox's order).
-    pub(crate) fn on_subscribe(&mut self, request: SubscribeRequest) {
+    pub(crate) fn on_subscribe(&mut self, shared: &Shared, request: SubscribeRequest) {
         let now = now();
         let Some((key, mailbox)) = self.key.clone().map(|key| {
             let mailbox = std::sync::Arc::clone(key.mailbox());
@@ -114,7 +123,7 @@ impl Connection {
         };
         let mut outcomes = Vec::with_capacity(request.filters.len());
         {
-            let mut router = self.shared.router_mut();
+            let mut router = shared.router_mut();
             for filter in &request.filters {
                 outcomes.push(match filter.refused {
                     Some(code) => FilterOutcome::Refused(code),
@@ -128,13 +137,13 @@ impl Connection {
         for (filter, outcome) in request.filters.iter().zip(&outcomes) {
             if let FilterOutcome::Granted(qos) = outcome {
                 tracing::debug!("{} {} {}", self.label(), u8::from(*qos), filter.filter);
-                self.emit_subscribed(&filter.filter, *qos);
+                self.emit_subscribed(shared, &filter.filter, *qos);
             }
         }
         self.session
             .complete_subscribe(request.packet_id, &outcomes);
         for filter in request.filters.iter().filter(|f| f.wants_retained()) {
-            routing::send_retained(&self.shared, &filter.filter, &filter.entry, &mailbox, now);
+            routing::send_retained(shared, &filter.filter, &filter.entry, &mailbox, now);
         }
     }
 
@@ -143,18 +152,18 @@ impl Connection {
     /// §4.8.2); the ones in flight stay with this client, which is connected and may still
     /// acknowledge them ([MQTT-3.10.4-3] lets the server finish them), and go to another
     /// member only if the session ends first.
-    pub(crate) fn on_unsubscribe(&mut self, request: UnsubscribeRequest) {
+    pub(crate) fn on_unsubscribe(&mut self, shared: &Shared, request: UnsubscribeRequest) {
         let Some((key, mailbox)) = self.key.as_ref().map(|key| (key, key.mailbox())) else {
             return;
         };
         {
-            let mut router = self.shared.router_mut();
+            let mut router = shared.router_mut();
             for filter in &request.filters {
                 router.unsubscribe(filter, key);
             }
         }
         for filter in &request.filters {
-            self.emit_unsubscribed(filter);
+            self.emit_unsubscribed(shared, filter);
         }
         let left: Vec<_> = request.filters.iter().filter(|f| f.is_shared()).collect();
         if left.is_empty() {
@@ -167,11 +176,11 @@ impl Connection {
             .into_iter()
             .filter_map(|q| Some((q.message, q.shared?)))
             .collect();
-        routing::redeliver_shared(&self.shared, key, messages, now());
+        routing::redeliver_shared(shared, key, messages, now());
     }
 }
 
-/// What a publish still waits for after [`Connection::on_publish`].
+/// What a publish still waits for after [`Client::on_publish`].
 pub(crate) enum PublishWait {
     /// Copies wait for room in full queues; then the acknowledgement goes out.
     Blocked {

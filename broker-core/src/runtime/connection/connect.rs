@@ -6,23 +6,29 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::runtime::clock::now;
-use crate::runtime::connection::task::{Connection, HANDOVER_TIMEOUT};
+use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
 use crate::runtime::persist::handle::{Slot, LOAD_TIMEOUT};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
 use crate::runtime::state::control::{ControlSlot, Handover};
 use crate::runtime::state::registry::{Claim, Prior};
+use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
+use crate::runtime::transport::stream::Stream;
 use crate::session::{ConnectRequest, SessionState};
 use crate::store::{StoreError, StoredSession};
 use crate::types::{ClientId, ReasonCode};
 
-impl Connection {
+impl Client {
     /// Carries out a CONNECT: admit or refuse the client, authenticate it with the hooks,
-    /// then [`Connection::admit`] it, unless an MQTT 5 enhanced authentication goes on
-    /// (the client's AUTH comes back as a command; see [`Connection::on_authenticate`]).
-    pub(crate) async fn on_connect(&mut self, request: ConnectRequest) {
-        let shared = Arc::clone(&self.shared);
+    /// then [`Client::admit`] it, unless an MQTT 5 enhanced authentication goes on
+    /// (the client's AUTH comes back as a command; see [`Client::on_authenticate`]).
+    pub(crate) async fn on_connect(
+        &mut self,
+        shared: &Shared,
+        stream: &Stream,
+        request: ConnectRequest,
+    ) {
         let now = now();
         // The limit counts every open connection, this one included. A connection over it
         // is answered CONNACK 0x97 Quota exceeded (3.x: return code 3, Server unavailable).
@@ -41,20 +47,19 @@ impl Connection {
             self.session.reject(ReasonCode::ServerUnavailable, now);
             return;
         }
-        self.client = Some(request.client_id.clone());
-        let outcome = self.authenticate_connect(&request).await;
-        if let Some(request) = self.connect_authenticated(outcome, request) {
-            self.admit(request).await;
+        self.id = Some(request.client_id.clone());
+        let outcome = self.authenticate_connect(shared, stream, &request).await;
+        if let Some(request) = self.connect_authenticated(shared, outcome, request) {
+            self.admit(shared, request).await;
         }
     }
 
     /// Admits an authenticated client: checks its will with the hooks, takes its identifier
     /// over, finds its session, then answers the session with `accept` or `reject`.
-    pub(crate) async fn admit(&mut self, request: ConnectRequest) {
-        let shared = Arc::clone(&self.shared);
+    pub(crate) async fn admit(&mut self, shared: &Shared, request: ConnectRequest) {
         let now = now();
         // As Mosquitto: a will the client may not publish refuses the CONNECT.
-        if !self.authorize_will().await {
+        if !self.authorize_will(shared).await {
             tracing::info!(
                 "Client {} refused: not authorized to publish its will.",
                 request.client_id
@@ -79,9 +84,12 @@ impl Connection {
             prior,
             stored,
             load,
-        } = self.claim(&request, slot);
+        } = self.claim(shared, &request, slot);
         let resumed = match prior {
-            Prior::Nobody => match self.load_session(&request.client_id, &mailbox, load).await {
+            Prior::Nobody => match self
+                .load_session(shared, &request.client_id, &mailbox, load)
+                .await
+            {
                 Ok(resumed) => resumed,
                 Err(()) => {
                     shared.registry().release(&request.client_id, &self.control);
@@ -93,9 +101,9 @@ impl Connection {
                 if request.clean_start {
                     let (state, will) = offline.end(now);
                     if let Some(will) = will {
-                        routing::publish_will(&shared, will, now);
+                        routing::publish_will(shared, will, now);
                     }
-                    routing::end_session(&self.shared, &state, &mailbox);
+                    routing::end_session(shared, &state, &mailbox);
                     None
                 } else {
                     Some(offline.resume())
@@ -108,11 +116,11 @@ impl Connection {
                 );
                 Stats::bump(&shared.stats().takeovers);
                 let handover = take_over(control).await;
-                let resumed = self.settle_handover(handover, &request, &mailbox);
+                let resumed = self.settle_handover(shared, handover, &request, &mailbox);
                 if resumed.is_none() && stored && !request.clean_start {
                     // The old connection ended its session (Session Expiry 0): its record
                     // goes too (with clean start, `claim` removed it already).
-                    self.forget_stored(&request.client_id).await;
+                    self.forget_stored(shared, &request.client_id).await;
                 }
                 resumed
             }
@@ -127,15 +135,14 @@ impl Connection {
         let session_present = resumed.is_some();
         self.session.accept(resumed, now);
         shared.stats().client_connected();
-        self.announce_connected(session_present);
+        self.announce_connected(shared, session_present);
     }
 
     /// Takes the client identifier in the registry ([`Registry::claim`]): a new entry, or
     /// this connection becomes the holder of the existing one.
     ///
     /// [`Registry::claim`]: crate::runtime::state::registry::Registry::claim
-    fn claim(&self, request: &ConnectRequest, slot: Option<Slot<'_>>) -> Claim {
-        let shared = &self.shared;
+    fn claim(&self, shared: &Shared, request: &ConnectRequest, slot: Option<Slot<'_>>) -> Claim {
         shared.registry().claim(
             &request.client_id,
             &self.control,
@@ -153,6 +160,7 @@ impl Connection {
     /// the session, or starting a new one over it, would lose it.
     async fn load_session(
         &self,
+        shared: &Shared,
         client_id: &ClientId,
         mailbox: &Arc<Mailbox>,
         load: Option<oneshot::Receiver<Result<Option<StoredSession>, StoreError>>>,
@@ -181,8 +189,8 @@ impl Connection {
                 "Client {client_id}: its stored session is unusable ({error}); refused."
             );
         })?;
-        routing::add_subscriptions(&self.shared, &state, mailbox);
-        self.shared
+        routing::add_subscriptions(shared, &state, mailbox);
+        shared
             .registry()
             .set_stored(client_id, &self.control, record.session_expiry);
         tracing::debug!("Client {client_id}: session loaded from the session store.");
@@ -190,9 +198,9 @@ impl Connection {
     }
 
     /// Removes the stored record of the session this connection holds, if there is one.
-    async fn forget_stored(&self, client_id: &ClientId) {
-        let slot = self.shared.persist().reserve().await;
-        self.shared
+    async fn forget_stored(&self, shared: &Shared, client_id: &ClientId) {
+        let slot = shared.persist().reserve().await;
+        shared
             .registry()
             .forget_stored(client_id, &self.control, slot);
     }
@@ -203,6 +211,7 @@ impl Connection {
     /// dropped, since the session goes on (MQTT 5.0 §3.1.2.5, §3.1.3.2).
     fn settle_handover(
         &self,
+        shared: &Shared,
         handover: Option<Handover>,
         request: &ConnectRequest,
         mailbox: &Arc<Mailbox>,
@@ -215,18 +224,18 @@ impl Connection {
                 "Client {}: the old connection did not hand its session over in time.",
                 request.client_id
             );
-            routing::remove_all_subscriptions(&self.shared, mailbox);
+            routing::remove_all_subscriptions(shared, mailbox);
             mailbox.clear();
             return None;
         };
         let ends = request.clean_start || handover.session_expiry == 0;
         if let Some(will) = handover.will {
             if will.delay == 0 || ends {
-                routing::publish_will(&self.shared, will.message, now);
+                routing::publish_will(shared, will.message, now);
             }
         }
         if ends {
-            routing::end_session(&self.shared, &handover.state, mailbox);
+            routing::end_session(shared, &handover.state, mailbox);
             None
         } else {
             Some(handover.state)
@@ -245,8 +254,8 @@ async fn take_over(control: Arc<ControlSlot>) -> Option<Handover> {
 }
 
 /// `New client connected from 127.0.0.1:50000 as id (p4, c1, k60, ujoyo).`
-fn log_connected(connection: &Connection, request: &ConnectRequest) {
-    let peer = connection.peer;
+fn log_connected(client: &Client, request: &ConnectRequest) {
+    let peer = client.peer;
     let username = request
         .username
         .as_ref()

@@ -7,14 +7,15 @@
 use std::sync::Arc;
 
 use crate::hooks::Event;
-use crate::runtime::connection::task::Connection;
+use crate::runtime::connection::client::Client;
+use crate::runtime::state::shared::Shared;
 use crate::types::{QoS, TopicFilter, TopicName};
 
-impl Connection {
+impl Client {
     /// The CONNACK 0x00 is queued: [`Event::Connected`].
-    pub(crate) fn announce_connected(&self, session_present: bool) {
+    pub(crate) fn announce_connected(&self, shared: &Shared, session_present: bool) {
         if let Some(client) = &self.client_info {
-            self.shared.hooks().emit(|| Event::Connected {
+            shared.hooks().emit(|| Event::Connected {
                 client: Arc::clone(client),
                 session_present,
             });
@@ -23,28 +24,25 @@ impl Connection {
 
     /// The connection is closed: [`Event::Disconnected`] if it had been accepted, and the
     /// hooks' cached decisions about the client are forgotten.
-    pub(crate) fn announce_close(&self) {
+    pub(crate) fn announce_close(&self, shared: &Shared) {
         let Some(client) = &self.client_info else {
             return;
         };
         if self.key.is_some() {
             if let Some(close) = &self.close {
-                self.shared.hooks().emit(|| Event::Disconnected {
+                shared.hooks().emit(|| Event::Disconnected {
                     client_id: client.client_id.clone(),
                     reason: close.reason,
                 });
             }
         }
-        self.shared
-            .hooks()
-            .chain
-            .invalidate_client(&client.client_id);
+        shared.hooks().chain.invalidate_client(&client.client_id);
     }
 
     /// A PUBLISH of `topic` at `qos` was queued for the client: [`Event::MessageDelivered`].
-    pub(crate) fn emit_delivered(&self, topic: TopicName, qos: QoS) {
-        if let Some(client_id) = &self.client {
-            self.shared.hooks().emit(|| Event::MessageDelivered {
+    pub(crate) fn emit_delivered(&self, shared: &Shared, topic: TopicName, qos: QoS) {
+        if let Some(client_id) = &self.id {
+            shared.hooks().emit(|| Event::MessageDelivered {
                 client_id: client_id.clone(),
                 topic,
                 qos,
@@ -53,9 +51,9 @@ impl Connection {
     }
 
     /// `filter` was granted at `qos`: [`Event::Subscribed`].
-    pub(crate) fn emit_subscribed(&self, filter: &TopicFilter, qos: QoS) {
-        if let Some(client_id) = &self.client {
-            self.shared.hooks().emit(|| Event::Subscribed {
+    pub(crate) fn emit_subscribed(&self, shared: &Shared, filter: &TopicFilter, qos: QoS) {
+        if let Some(client_id) = &self.id {
+            shared.hooks().emit(|| Event::Subscribed {
                 client_id: client_id.clone(),
                 filter: filter.clone(),
                 qos,
@@ -64,9 +62,9 @@ impl Connection {
     }
 
     /// `filter` was removed at the client's request: [`Event::Unsubscribed`].
-    pub(crate) fn emit_unsubscribed(&self, filter: &TopicFilter) {
-        if let Some(client_id) = &self.client {
-            self.shared.hooks().emit(|| Event::Unsubscribed {
+    pub(crate) fn emit_unsubscribed(&self, shared: &Shared, filter: &TopicFilter) {
+        if let Some(client_id) = &self.id {
+            shared.hooks().emit(|| Event::Unsubscribed {
                 client_id: client_id.clone(),
                 filter: filter.clone(),
             });

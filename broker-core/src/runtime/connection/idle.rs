@@ -1,7 +1,7 @@
 //! A connection's timer, and when an idle connection parks.
 //!
 //! One timer per connection serves the session's deadlines (CONNECT timeout, Keep Alive)
-//! and the park check; see [`Connection::timer`].
+//! and the park check; see [`Wire::timer`](super::wire::Wire::timer).
 
 use crate::runtime::connection::task::Connection;
 use crate::runtime::transport::stream::Stream;
@@ -11,7 +11,7 @@ impl Connection {
     /// parks idle connections.
     pub(crate) fn arm_park_timer(&mut self) {
         if let Some(after) = self.shared.park_after() {
-            if self.shared.parker().is_some() && matches!(self.socket.0, Stream::Tcp(_)) {
+            if self.shared.parker().is_some() && matches!(self.wire.stream, Stream::Tcp(_)) {
                 self.park_at = Some(tokio::time::Instant::now() + after);
             }
         }
@@ -20,6 +20,7 @@ impl Connection {
     /// The earliest of the session's deadline and the park check.
     pub(crate) fn next_deadline(&self) -> Option<tokio::time::Instant> {
         let session = self
+            .client
             .session
             .poll_timeout()
             .map(tokio::time::Instant::from_std);
@@ -29,21 +30,11 @@ impl Connection {
         }
     }
 
-    /// Makes the timer fire at `at` at the latest: it is moved only earlier (see
-    /// [`Connection::timer`]).
-    pub(crate) fn set_timer(&mut self, at: tokio::time::Instant) {
-        match &mut self.timer {
-            Some(timer) if timer.deadline() <= at => {}
-            Some(timer) => timer.as_mut().reset(at),
-            None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
-        }
-    }
-
     /// The timer fired: the session acts on its deadlines, the park check runs if it is due,
     /// and the timer is set for what comes next.
     pub(crate) fn on_timer(&mut self) {
         let now = tokio::time::Instant::now();
-        self.session.handle_timeout(now.into_std());
+        self.client.session.handle_timeout(now.into_std());
         if self.park_at.is_some_and(|at| at <= now) {
             // The next check a period later, in any case: a connection that cannot park
             // after all (its session not quiet) tries again then.
@@ -54,24 +45,24 @@ impl Connection {
         }
         match self.next_deadline() {
             Some(at) => {
-                if let Some(timer) = &mut self.timer {
+                if let Some(timer) = &mut self.wire.timer {
                     timer.as_mut().reset(at);
                 }
             }
-            None => self.timer = None,
+            None => self.wire.timer = None,
         }
     }
 
     /// Whether nothing is under way: no bytes to write or decode, no exchange in progress.
     fn is_idle(&self) -> bool {
-        self.session.is_connected()
-            && self.write_buf.is_empty()
-            && self.read_buf.is_empty()
-            && self.read_open
-            && self.auth.is_none()
-            && self.held.is_none()
-            && self.close.is_none()
-            && self.lost.is_none()
+        self.client.session.is_connected()
+            && self.wire.write_buf.is_empty()
+            && self.wire.read_buf.is_empty()
+            && self.wire.read_open
+            && self.client.auth.is_none()
+            && self.client.held.is_none()
+            && self.client.close.is_none()
+            && self.wire.lost.is_none()
             && self.shared.is_running()
     }
 }

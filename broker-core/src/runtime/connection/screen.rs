@@ -8,7 +8,7 @@ pub(crate) enum Screen {
     Allowed,
     /// Refuse it.
     Denied(Refusal),
-    /// The hooks must be asked ([`Connection::authorize_publish`]).
+    /// The hooks must be asked ([`Client::authorize_publish`](super::client::Client::authorize_publish)).
     Ask,
 }
 

@@ -46,7 +46,7 @@ pub(crate) fn drive(connection: Connection) -> impl std::future::Future<Output =
             let Some(parker) = connection.shared.parker().cloned() else {
                 break;
             };
-            match parker.park(connection, Parked::new) {
+            match parker.park(connection, Connection::into_parked) {
                 Ok(()) => return,
                 // Not quiet after all: it goes on.
                 Err(back) => connection = back,
@@ -81,7 +81,7 @@ impl Parkable for Parked {
     }
 
     fn resume(self: Box<Self>) {
-        match self.into_connection() {
+        match Connection::from_parked(*self) {
             Ok(connection) => {
                 tokio::spawn(drive(connection));
             }
@@ -103,7 +103,7 @@ async fn resume_later(parked: Parked) {
         if !parked.is_running() {
             return;
         }
-        match parked.into_connection() {
+        match Connection::from_parked(parked) {
             Ok(connection) => return drive(connection).await,
             Err((back, _)) => parked = back,
         }

@@ -16,11 +16,9 @@
 //! reading while they are above [`READ_PAUSE`] (a client that publishes without reading its
 //! acknowledgements).
 
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
@@ -30,25 +28,25 @@ use tokio::sync::watch;
 
 use crate::codec::{Decoder, Packet};
 use crate::hooks::{ClientInfo, Interest};
-use crate::router::Delivery as Route;
 use crate::runtime::clock::now;
-use crate::runtime::connection::auth_exchange::AuthExchange;
-use crate::runtime::connection::counted::Counted;
-use crate::runtime::connection::publish_memo::PublishMemo;
+use crate::runtime::connection::client::{Client, Label};
 use crate::runtime::connection::screen::Screen;
+use crate::runtime::connection::wire::{poll_timer, Lost, Wire};
 use crate::runtime::log_lines::{Direction, PacketLine};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::queue::signal::Signal;
 use crate::runtime::routing;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::control::ControlSlot;
+use crate::runtime::state::counted::Counted;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::{self, Tally};
 use crate::runtime::tasks::TaskGuard;
+use crate::runtime::transport::identity::certificate_identity;
 use crate::runtime::transport::listener::Listener;
-use crate::runtime::transport::stream::{Io, Socket, Stream};
-use crate::session::{Close, Command, DeliverOutcome as Delivery, Session};
-use crate::types::{ClientId, ReasonCode};
+use crate::runtime::transport::stream::{Io, Stream};
+use crate::session::{Command, DeliverOutcome as Delivery, Session};
+use crate::types::ReasonCode;
 
 /// Unwritten bytes above which the task stops taking messages from the mailbox.
 pub(crate) const WRITE_HIGH_WATER: usize = 64 * 1024;
@@ -66,18 +64,6 @@ const PULL_BATCH: usize = 64;
 /// CONNACK or a PINGRESP grew: allocating it again costs less than keeping it for every
 /// idle connection.
 const KEEP_WRITE_CAPACITY: std::ops::RangeInclusive<usize> = 256..=16 * 1024;
-/// How long a takeover waits for the old connection to hand its session over.
-pub(crate) const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How a connection was lost, for the log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lost {
-    /// The client closed the connection.
-    Eof,
-    /// Reading or writing failed.
-    Error,
-}
-
 /// The work a command left to await: the boxed future of a CONNECT, of a publish waiting
 /// for room in a full queue, or of hook calls (an AUTH, a publish or a SUBSCRIBE the hooks
 /// must check).
@@ -86,92 +72,36 @@ enum Pending<'a, C, P> {
     Done,
     /// A CONNECT.
     Connect(std::pin::Pin<Box<C>>),
-    /// A publish waiting for room.
+    /// A publish waiting for room; it tells whether it routed a message.
     Publish(std::pin::Pin<Box<P>>),
     /// Hook calls, then the command's work.
     Hooks(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>),
+    /// Hook calls about a publish, then its routing; it tells whether it routed a message.
+    HookedPublish(std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>>),
 }
 
-/// One network connection's task state.
+/// One network connection's task state: its I/O half, its client, and the task's own flags.
 pub(crate) struct Connection {
-    pub(crate) shared: Counted,
-    pub(crate) session: Session,
-    pub(crate) peer: SocketAddr,
-    /// The listener the connection came in on: its name and settings.
-    pub(crate) listener: Arc<Listener>,
-    /// The byte stream (TCP, TLS or WebSocket).
-    pub(crate) socket: Socket,
-    pub(crate) read_buf: BytesMut,
-    pub(crate) write_buf: BytesMut,
-    decoder: Decoder,
-    /// Who the client is, for the hooks: made at CONNECT when the broker has hooks.
-    pub(crate) client_info: Option<Arc<ClientInfo>>,
-    /// The authorization of the last publish, to answer the next one like it at once.
-    pub(crate) publish_memo: Option<Box<PublishMemo>>,
-    /// An MQTT 5 enhanced authentication waiting for the client's next AUTH.
-    pub(crate) auth: Option<Box<AuthExchange>>,
-    /// A SUBSCRIBE or UNSUBSCRIBE whose filters the hooks rewrite before the session
-    /// sees it.
-    pub(crate) held: Option<Box<Packet>>,
-    /// Where a connection taking the client identifier over asks for the session.
-    pub(crate) control: Arc<ControlSlot>,
+    /// The shared state, counting this connection as open.
+    pub(super) shared: Counted,
+    /// The socket, buffers, decoder and timer.
+    pub(super) wire: Wire,
+    /// The session and who the client is.
+    pub(super) client: Client,
     run_state: watch::Receiver<RunState>,
-    /// The client's mailbox as the router knows it (for No Local and subscriptions), once
-    /// the CONNECT is accepted.
-    pub(crate) key: Option<SubscriberKey>,
-    /// Reusable buffers for routing, made by the first PUBLISH: many clients never send one.
-    pub(crate) route_buffers: Option<Box<RouteBuffers>>,
-    /// The client identifier once the CONNECT is taken in: the connection's name in the log
-    /// (the peer address before; see [`Connection::label`]).
-    pub(crate) client: Option<ClientId>,
-    /// The session's Close command, once it came.
-    pub(crate) close: Option<Box<Close>>,
-    /// How the connection was lost, if it was.
-    pub(crate) lost: Option<Lost>,
-    pub(crate) read_open: bool,
     /// Whether what the CONNECT exchange grew has been given back.
     handshake_done: bool,
     /// This step routed a message to subscribers: let their tasks write before this one.
-    pub(crate) routed: bool,
-    /// The connection's one timer, made at its first deadline and kept: it is set for the
-    /// earliest of the session's deadline and [`Connection::park_at`], and moved only
-    /// earlier, never later, between firings (a deadline that moves later, as the Keep Alive
-    /// deadline does with every packet, costs one early wake-up instead of a timer update
-    /// per packet).
-    pub(crate) timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    routed: bool,
     /// When to check whether the connection is idle enough to park (connected plain TCP
     /// connections, when the broker parks them): one park delay without any event parks it
     /// ([`Parker`](crate::runtime::park::parker::Parker)).
-    pub(crate) park_at: Option<tokio::time::Instant>,
+    pub(super) park_at: Option<tokio::time::Instant>,
     /// Something happened since the last park check.
-    pub(crate) busy: bool,
+    pub(super) busy: bool,
     /// The connection is to be parked: its task ends, the parker keeps it.
-    pub(crate) park: bool,
-    pub(crate) _guard: TaskGuard,
-}
-
-/// A connection's name in the log (see [`Connection::label`]).
-pub(crate) struct Label<'a> {
-    peer: &'a SocketAddr,
-    client: Option<&'a ClientId>,
-}
-
-impl std::fmt::Display for Label<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.client {
-            Some(client) => std::fmt::Display::fmt(client, f),
-            None => std::fmt::Display::fmt(self.peer, f),
-        }
-    }
-}
-
-/// A connection's reusable buffers for routing its PUBLISH packets.
-#[derive(Default)]
-pub(crate) struct RouteBuffers {
-    /// Router matches.
-    pub(crate) scratch: Vec<Route<SubscriberKey>>,
-    /// Copies waiting for room in a full queue.
-    pub(crate) blocked: Vec<routing::Blocked>,
+    pub(super) park: bool,
+    pub(super) _guard: TaskGuard,
 }
 
 impl Connection {
@@ -214,9 +144,9 @@ impl Connection {
     ) -> Self {
         let mut connection =
             Connection::assemble(shared, stream, peer, listener, guard, session, control);
-        connection.key = Some(key);
-        connection.client_info = client_info;
-        connection.client = connection.session.client_id().cloned();
+        connection.client.key = Some(key);
+        connection.client.client_info = client_info;
+        connection.client.id = connection.client.session.client_id().cloned();
         connection.handshake_done = true;
         connection.arm_park_timer();
         connection
@@ -238,28 +168,11 @@ impl Connection {
             .max_packet_size(shared.session_config().decoder_limit());
         let run_state = shared.watch_run_state();
         Connection {
-            session,
-            peer,
-            listener,
-            socket: Socket(stream, true),
-            read_buf: BytesMut::new(),
-            write_buf: BytesMut::new(),
-            decoder,
-            client_info: None,
-            publish_memo: None,
-            auth: None,
-            held: None,
-            control,
+            wire: Wire::new(stream, decoder),
+            client: Client::new(session, peer, listener, control),
             run_state,
-            key: None,
-            route_buffers: None,
-            client: None,
-            close: None,
-            lost: None,
-            read_open: true,
             handshake_done: false,
             routed: false,
-            timer: None,
             park_at: None,
             busy: false,
             park: false,
@@ -270,18 +183,14 @@ impl Connection {
 }
 
 impl Connection {
-    /// The connection's name in the log: its client identifier, or its peer address before
-    /// the CONNECT is taken in.
+    /// The connection's name in the log (see [`Client::label`]).
     pub(crate) fn label(&self) -> Label<'_> {
-        Label {
-            peer: &self.peer,
-            client: self.client.as_ref(),
-        }
+        self.client.label()
     }
 
     /// Whether this client's packets are traced (logged at info level).
     fn traced(&self) -> bool {
-        self.shared.client_trace().is_traced(self.client.as_ref())
+        self.client.traced(&self.shared)
     }
 
     /// Serves the connection until it closes, by reference: a method taking `self` by value
@@ -293,7 +202,8 @@ impl Connection {
         }
         loop {
             self.step().await;
-            if self.close.is_some() || self.run_state_now() == RunState::Stopped || self.park {
+            if self.client.close.is_some() || self.run_state_now() == RunState::Stopped || self.park
+            {
                 break;
             }
             if std::mem::take(&mut self.routed) {
@@ -313,17 +223,17 @@ impl Connection {
     /// it transmits.
     async fn step(&mut self) {
         self.carry_out_commands().await;
-        if self.close.is_none() {
+        if self.client.close.is_none() {
             self.pull_mailbox(now());
             self.carry_out_commands().await;
         }
         self.encode_transmits();
-        if !self.handshake_done && self.session.is_connected() {
+        if !self.handshake_done && self.client.session.is_connected() {
             self.handshake_done = true;
             // Most connections then wait, often for long: keep nothing the CONNECT exchange
             // grew (the session's packet and command queues). The CONNACK still in the
             // write buffer is written first; the buffer is given back once empty.
-            self.session.release_buffers();
+            self.client.session.release_buffers();
             self.arm_park_timer();
         }
     }
@@ -334,58 +244,85 @@ impl Connection {
             // The command is taken apart in this block, so that no command-sized slot stays
             // in the connection's future while a command's work is awaited.
             let pending = {
-                let Some(command) = self.session.poll_command() else {
+                let Some(command) = self.client.session.poll_command() else {
                     break;
                 };
                 match command {
                     // Once per connection, and its future (a takeover waits for the old
                     // connection) is larger than the rest: on the heap, not in every task.
                     // With use_identity_as_username the certificate names the user.
-                    Command::Connect(request) => match self.certificate_identity(request) {
-                        Ok(request) => Pending::Connect(Box::pin(self.on_connect(request))),
+                    Command::Connect(request) => match certificate_identity(
+                        &self.client.listener,
+                        self.wire.stream(),
+                        request,
+                    ) {
+                        Ok(request) => Pending::Connect(Box::pin(self.client.on_connect(
+                            &self.shared,
+                            self.wire.stream(),
+                            request,
+                        ))),
                         Err(code) => {
-                            self.session.reject(code, now());
+                            self.client.session.reject(code, now());
                             Pending::Done
                         }
                     },
                     Command::Authenticate(request) => {
-                        Pending::Hooks(Box::pin(self.on_authenticate(request)))
+                        Pending::Hooks(Box::pin(self.client.on_authenticate(&self.shared, request)))
                     }
-                    Command::Publish(request) => match self.screen_publish(&request) {
-                        Screen::Allowed => match self.on_publish(request) {
-                            // Boxed: the rare waiting path stays out of every connection's
-                            // task.
-                            Some(wait) => Pending::Publish(Box::pin(self.finish_publish(wait))),
-                            None => Pending::Done,
-                        },
-                        Screen::Denied(refusal) => {
-                            self.refuse_publish(&request, &refusal);
-                            Pending::Done
+                    Command::Publish(request) => {
+                        match self.client.screen_publish(&self.shared, &request) {
+                            Screen::Allowed => {
+                                let (routed, wait) = self.client.on_publish(&self.shared, request);
+                                self.routed |= routed;
+                                match wait {
+                                    // Boxed: the rare waiting path stays out of every
+                                    // connection's task.
+                                    Some(wait) => Pending::Publish(Box::pin(
+                                        self.client.finish_publish(&self.shared, wait),
+                                    )),
+                                    None => Pending::Done,
+                                }
+                            }
+                            Screen::Denied(refusal) => {
+                                self.client.refuse_publish(&self.shared, &request, &refusal);
+                                Pending::Done
+                            }
+                            Screen::Ask => Pending::HookedPublish(Box::pin(
+                                self.client.authorize_publish(&self.shared, request),
+                            )),
                         }
-                        Screen::Ask => Pending::Hooks(Box::pin(self.authorize_publish(request))),
-                    },
+                    }
                     Command::Subscribe(request) => {
                         if self.shared.hooks().screens(Interest::AUTHORIZE_SUBSCRIBE) {
-                            Pending::Hooks(Box::pin(self.authorize_subscribe(request)))
+                            Pending::Hooks(Box::pin(
+                                self.client.authorize_subscribe(&self.shared, request),
+                            ))
                         } else {
-                            self.on_subscribe(request);
+                            self.client.on_subscribe(&self.shared, request);
                             Pending::Done
                         }
                     }
                     Command::Unsubscribe(request) => {
-                        self.on_unsubscribe(request);
+                        self.client.on_unsubscribe(&self.shared, request);
                         Pending::Done
                     }
                     Command::Close(close) => {
-                        self.close = Some(Box::new(close));
+                        self.client.close = Some(Box::new(close));
                         Pending::Done
                     }
                 }
             };
             match pending {
                 Pending::Connect(connect) => connect.await,
-                Pending::Publish(publish) => publish.await,
+                Pending::Publish(publish) => {
+                    let routed = publish.await;
+                    self.routed |= routed;
+                }
                 Pending::Hooks(hooks) => hooks.await,
+                Pending::HookedPublish(hooks) => {
+                    let routed = hooks.await;
+                    self.routed |= routed;
+                }
                 Pending::Done => {}
             }
         }
@@ -394,8 +331,13 @@ impl Connection {
     /// Encodes every packet the session wants sent into the write buffer.
     fn encode_transmits(&mut self) {
         let mut tally = Tally::default();
-        while let Some(packet) = self.session.poll_transmit() {
-            let Some(version) = self.session.version().or(self.decoder.version()) else {
+        while let Some(packet) = self.client.session.poll_transmit() {
+            let Some(version) = self
+                .client
+                .session
+                .version()
+                .or(self.wire.decoder.version())
+            else {
                 // Nothing can be encoded before the version is known; the session sends
                 // nothing then either.
                 tracing::debug!(client = %self.label(), "Dropping a packet before the version is known.");
@@ -408,7 +350,7 @@ impl Connection {
                 version: Some(version),
             }
             .log(self.traced());
-            match packet.encode(version, &mut self.write_buf) {
+            match packet.encode(version, &mut self.wire.write_buf) {
                 Ok(_) => tally.packet(stats::publish_of(&packet)),
                 Err(error) => {
                     tracing::warn!(client = %self.label(), %error, "Could not encode a packet; it is not sent.");
@@ -421,25 +363,31 @@ impl Connection {
     /// Moves messages from the mailbox into the session while it can take them and the
     /// write buffer has room; a message the session cannot take goes back to the front.
     fn pull_mailbox(&mut self, now: Instant) {
-        let Some(mailbox) = self.key.as_ref().map(|key| Arc::clone(key.mailbox())) else {
+        let Some(mailbox) = self
+            .client
+            .key
+            .as_ref()
+            .map(|key| Arc::clone(key.mailbox()))
+        else {
             return;
         };
-        if mailbox.take_overflowed() && self.session.is_connected() {
+        if mailbox.take_overflowed() && self.client.session.is_connected() {
             tracing::info!(
                 "Client {} is too slow for its traffic (queue full), disconnecting.",
                 self.label()
             );
-            self.session
+            self.client
+                .session
                 .server_disconnect(ReasonCode::QuotaExceeded, now);
             return;
         }
         let mut expired = Vec::new();
-        while self.session.is_connected() && self.write_buf.len() < WRITE_HIGH_WATER {
+        while self.client.session.is_connected() && self.wire.write_buf.len() < WRITE_HIGH_WATER {
             let mut queue = mailbox.lock();
             let mut moved = 0;
             while moved < PULL_BATCH {
                 let Some(qos) = queue.front_qos() else { break };
-                if !self.session.can_deliver(qos) {
+                if !self.client.session.can_deliver(qos) {
                     break;
                 }
                 let Some(message) = queue.pop(now, &mut expired) else {
@@ -451,11 +399,11 @@ impl Connection {
                     .hooks()
                     .wants_events()
                     .then(|| (message.message.topic.clone(), message.qos));
-                match self.session.deliver(message, now) {
+                match self.client.session.deliver(message, now) {
                     Delivery::Sent => {
                         moved += 1;
                         if let Some((topic, qos)) = delivered {
-                            self.emit_delivered(topic, qos);
+                            self.client.emit_delivered(&self.shared, topic, qos);
                         }
                     }
                     Delivery::Blocked(message) => {
@@ -489,39 +437,39 @@ impl Connection {
         // Only flags are kept across the wait: every local here is in every task.
         let has_deadline = match self.next_deadline() {
             Some(at) => {
-                self.set_timer(at);
+                self.wire.set_timer(at);
                 true
             }
             None => false,
         };
-        let can_pull = self.key.is_some()
-            && self.session.is_connected()
-            && self.write_buf.len() < WRITE_HIGH_WATER;
-        let can_read = self.read_open && self.write_buf.len() < READ_PAUSE;
-        let can_io = can_read || !self.write_buf.is_empty() || self.socket.0.unflushed();
+        let can_pull = self.client.key.is_some()
+            && self.client.session.is_connected()
+            && self.wire.write_buf.len() < WRITE_HIGH_WATER;
+        let can_read = self.wire.read_open && self.wire.write_buf.len() < READ_PAUSE;
+        let can_io = can_read || !self.wire.write_buf.is_empty() || self.wire.stream.unflushed();
         tokio::select! {
             biased;
-            () = self.control.takeover_requested() => self.on_takeover(),
+            () = self.client.control.takeover_requested() => self.on_takeover(),
             changed = self.run_state.changed() => {
                 let state = if changed.is_ok() { self.run_state_now() } else { RunState::Stopped };
                 self.on_run_state(state);
             }
             // Readiness polled in place, not futures of the socket: one unsplit socket (no
             // shared allocation), and nothing added to every task. Writing goes first.
-            io = poll_fn(|cx| self.socket.0.poll_io(cx, &self.write_buf, can_read, &mut self.read_buf)), if can_io => match io {
+            io = poll_fn(|cx| self.wire.stream.poll_io(cx, &self.wire.write_buf, can_read, &mut self.wire.read_buf)), if can_io => match io {
                 Io::Written(Ok(0) | Err(_)) | Io::Readable(Err(_)) => self.on_lost(Lost::Error),
                 Io::Written(Ok(n)) => {
                     self.shared.stats().bytes_sent(n);
-                    self.write_buf.advance(n);
-                    if self.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.write_buf.capacity()) {
-                        self.write_buf = BytesMut::new();
+                    self.wire.write_buf.advance(n);
+                    if self.wire.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.wire.write_buf.capacity()) {
+                        self.wire.write_buf = BytesMut::new();
                     }
                 }
                 Io::Readable(Ok(())) => self.on_readable().await,
             },
             // The futures themselves, not wrappers: each adds its size to every task.
-            () = wake_up(self.key.as_ref().map(|key| &**key.mailbox())).wait(), if can_pull => {}
-            () = poll_fn(|cx| poll_timer(&mut self.timer, cx)), if has_deadline => {
+            () = wake_up(self.client.key.as_ref().map(|key| &**key.mailbox())).wait(), if can_pull => {}
+            () = poll_fn(|cx| poll_timer(&mut self.wire.timer, cx)), if has_deadline => {
                 self.on_timer();
                 return;
             }
@@ -534,22 +482,22 @@ impl Connection {
     async fn on_readable(&mut self) {
         let mut read = 0;
         while read < READ_CHUNK {
-            let spare = self.read_buf.capacity() - self.read_buf.len();
+            let spare = self.wire.read_buf.capacity() - self.wire.read_buf.len();
             if self.handshake_done {
                 if spare < 4096 {
-                    self.read_buf.reserve(8192);
+                    self.wire.read_buf.reserve(8192);
                 }
             } else if spare == 0 {
                 // Before CONNACK: a first buffer the size of a common CONNECT, grown only
                 // when it is full (a large CONNECT, or packets right behind it).
-                let grow = if self.read_buf.capacity() == 0 {
+                let grow = if self.wire.read_buf.capacity() == 0 {
                     FIRST_READ
                 } else {
                     8192
                 };
-                self.read_buf.reserve(grow);
+                self.wire.read_buf.reserve(grow);
             }
-            match self.socket.0.try_read_buf(&mut self.read_buf) {
+            match self.wire.stream.try_read_buf(&mut self.wire.read_buf) {
                 Ok(0) => {
                     self.shared.stats().bytes_received(read);
                     self.decode_all().await;
@@ -568,9 +516,9 @@ impl Connection {
         }
         self.shared.stats().bytes_received(read);
         self.decode_all().await;
-        if self.read_buf.is_empty() {
+        if self.wire.read_buf.is_empty() {
             // Give the buffer back while idle; decoded packets keep their own bytes alive.
-            self.read_buf = BytesMut::new();
+            self.wire.read_buf = BytesMut::new();
         }
     }
 
@@ -578,9 +526,9 @@ impl Connection {
     /// commands after each.
     async fn decode_all(&mut self) {
         while self.decode_one() {
-            if let Some(packet) = self.held.take() {
+            if let Some(packet) = self.client.held.take() {
                 // Boxed: only with hooks that rewrite filters.
-                Box::pin(self.rewrite_filters(*packet)).await;
+                Box::pin(self.client.rewrite_filters(&self.shared, *packet)).await;
             }
             self.carry_out_commands().await;
         }
@@ -590,19 +538,19 @@ impl Connection {
     /// (then its commands are to be carried out). A plain function, so that no packet-sized
     /// storage stays in the connection's future while commands are carried out.
     fn decode_one(&mut self) -> bool {
-        if !self.read_open || self.session.is_closed() {
+        if !self.wire.read_open || self.client.session.is_closed() {
             return false;
         }
-        match self.decoder.decode(&mut self.read_buf) {
+        match self.wire.decoder.decode(&mut self.wire.read_buf) {
             Ok(Some(packet)) => {
                 self.shared
                     .stats()
                     .packet_received(stats::publish_of(&packet));
                 self.log_received(&packet);
-                if self.rewrites_filters_of(&packet) {
-                    self.held = Some(Box::new(packet));
+                if self.client.rewrites_filters_of(&self.shared, &packet) {
+                    self.client.held = Some(Box::new(packet));
                 } else {
-                    self.session.handle_packet(packet, now());
+                    self.client.session.handle_packet(packet, now());
                 }
                 true
             }
@@ -612,8 +560,8 @@ impl Connection {
                     "Client {} sent a bad packet, disconnecting: {error}",
                     self.label()
                 );
-                self.session.handle_decode_error(&error, now());
-                self.read_open = false;
+                self.client.session.handle_decode_error(&error, now());
+                self.wire.read_open = false;
                 false
             }
         }
@@ -629,7 +577,7 @@ impl Connection {
                 if traced || tracing::enabled!(tracing::Level::DEBUG) {
                     let line = format!(
                         "Received CONNECT from {} as {} (p{}, c{}, k{})",
-                        self.peer,
+                        self.client.peer,
                         connect.client_id,
                         connect.protocol.level(),
                         u8::from(connect.clean_start),
@@ -646,7 +594,7 @@ impl Connection {
                 direction: Direction::Received,
                 client: &self.label(),
                 packet,
-                version: self.session.version(),
+                version: self.client.session.version(),
             }
             .log(self.traced()),
         }
@@ -654,33 +602,34 @@ impl Connection {
 
     /// The connection is gone: tell the session (it closes).
     fn on_lost(&mut self, how: Lost) {
-        self.read_open = false;
-        if self.lost.is_none() {
-            self.lost = Some(how);
+        self.wire.read_open = false;
+        if self.wire.lost.is_none() {
+            self.wire.lost = Some(how);
         }
-        if !self.session.is_closed() {
-            self.session.connection_lost(now());
+        if !self.client.session.is_closed() {
+            self.client.session.connection_lost(now());
         }
     }
 
     /// Another connection takes the client identifier over.
     /// (Where to send the session waits in the control slot.)
     fn on_takeover(&mut self) {
-        self.session.take_over(now());
+        self.client.session.take_over(now());
     }
 
     /// The broker is shutting down: say goodbye (MQTT 5: DISCONNECT 0x8B) and close.
     fn on_run_state(&mut self, state: RunState) {
-        if state == RunState::Running || self.session.is_closed() {
+        if state == RunState::Running || self.client.session.is_closed() {
             return;
         }
         let now = now();
-        if self.session.is_connected() {
-            self.session
+        if self.client.session.is_connected() {
+            self.client
+                .session
                 .server_disconnect(ReasonCode::ServerShuttingDown, now);
         } else {
             // Before CONNACK there is nothing to say: the connection just closes.
-            self.session.connection_lost(now);
+            self.client.session.connection_lost(now);
         }
     }
 
@@ -688,23 +637,27 @@ impl Connection {
     /// hand it over, end it, or keep it offline.
     pub(crate) async fn finish(mut self) {
         // A session that never emitted Close (the broker stops under it) is closed as lost.
-        if self.close.is_none() && !self.session.is_closed() {
-            self.session.connection_lost(now());
+        if self.client.close.is_none() && !self.client.session.is_closed() {
+            self.client.session.connection_lost(now());
             self.carry_out_commands().await;
         }
         self.encode_transmits();
         // Nothing is flushed to a client that is gone, nor once the broker stops.
-        if self.run_state_now() != RunState::Stopped && self.lost.is_none() {
+        if self.run_state_now() != RunState::Stopped && self.wire.lost.is_none() {
             let flush = async {
-                self.socket.0.write_all_buf(&mut self.write_buf).await?;
-                self.socket.0.shutdown().await
+                self.wire
+                    .stream
+                    .write_all_buf(&mut self.wire.write_buf)
+                    .await?;
+                self.wire.stream.shutdown().await
             };
             let timeout = self.shared.shutdown_timeout().min(Duration::from_secs(5));
             let _ = tokio::time::timeout(timeout, flush).await;
         }
-        self.log_close();
-        self.announce_close();
-        self.settle().await;
+        self.client.log_close(self.wire.lost);
+        self.client.announce_close(&self.shared);
+        let Connection { shared, client, .. } = self;
+        client.settle(&shared).await;
     }
 }
 
@@ -714,15 +667,4 @@ static NO_MAILBOX: Signal = Signal::new();
 /// The mailbox's wake-up, or one that never comes without a mailbox.
 fn wake_up(mailbox: Option<&Mailbox>) -> &Signal {
     mailbox.map_or(&NO_MAILBOX, Mailbox::wake_up)
-}
-
-/// Polls the connection's timer (its branch is off without one).
-pub(crate) fn poll_timer(
-    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    match timer {
-        Some(timer) => timer.as_mut().poll(cx),
-        None => Poll::Pending,
-    }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod client_entry;
 pub(crate) mod control;
+pub(crate) mod counted;
 pub(crate) mod registry;
 pub(crate) mod shared;
 pub(crate) mod snapshot;

@@ -19,60 +19,56 @@ use crate::hooks::CertificateDer;
 use crate::session::ConnectRequest;
 use crate::types::{MqttString, ReasonCode};
 
-use crate::runtime::connection::task::Connection;
+use crate::runtime::transport::listener::Listener;
+use crate::runtime::transport::stream::Stream;
 
-impl Connection {
-    /// The TLS client's end-entity certificate (DER), when the listener uses TLS and the
-    /// client presented one (the listener's `client_ca` verified it). For
-    /// [`ClientInfo::certificate`](crate::hooks::ClientInfo::certificate).
-    // Read by the authentication wiring (the hook requests' `ClientInfo`) and the tests.
-    #[allow(dead_code)]
-    pub(crate) fn peer_certificate(&self) -> Option<CertificateDer> {
-        self.socket
-            .0
-            .peer_certificate()
-            .map(|der| CertificateDer::new(bytes::Bytes::copy_from_slice(der)))
+/// The TLS client's end-entity certificate (DER), when the listener uses TLS and the client
+/// presented one (the listener's `client_ca` verified it). For
+/// [`ClientInfo::certificate`](crate::hooks::ClientInfo::certificate).
+pub(crate) fn peer_certificate(stream: &Stream) -> Option<CertificateDer> {
+    stream
+        .peer_certificate()
+        .map(|der| CertificateDer::new(bytes::Bytes::copy_from_slice(der)))
+}
+
+/// The CONNECT as the listener has it authenticated: with `use_identity_as_username`, the
+/// User Name replaced by the client certificate's subject CN and the password dropped (as
+/// Mosquitto does); unchanged otherwise. A client with no certificate or no usable CN is
+/// refused with 0x86 Bad User Name or Password (3.x: return code 4), as Mosquitto refuses
+/// it.
+pub(crate) fn certificate_identity(
+    listener: &Listener,
+    stream: &Stream,
+    mut request: ConnectRequest,
+) -> Result<ConnectRequest, ReasonCode> {
+    let uses_identity = listener
+        .config
+        .tls
+        .as_ref()
+        .is_some_and(|tls| tls.use_identity_as_username);
+    if !uses_identity {
+        return Ok(request);
     }
-
-    /// The CONNECT as the listener has it authenticated: with `use_identity_as_username`, the
-    /// User Name replaced by the client certificate's subject CN and the password dropped (as
-    /// Mosquitto does); unchanged otherwise. A client with no certificate or no usable CN is
-    /// refused with 0x86 Bad User Name or Password (3.x: return code 4), as Mosquitto refuses
-    /// it.
-    pub(crate) fn certificate_identity(
-        &self,
-        mut request: ConnectRequest,
-    ) -> Result<ConnectRequest, ReasonCode> {
-        let uses_identity = self
-            .listener
-            .config
-            .tls
-            .as_ref()
-            .is_some_and(|tls| tls.use_identity_as_username);
-        if !uses_identity {
-            return Ok(request);
+    let Some(certificate) = stream.peer_certificate() else {
+        tracing::info!(
+            "Client {} refused: no client certificate (use_identity_as_username).",
+            request.client_id
+        );
+        return Err(ReasonCode::BadUserNameOrPassword);
+    };
+    match subject_common_name(certificate).and_then(|cn| MqttString::new(cn).ok()) {
+        Some(identity) => {
+            request.username = Some(identity);
+            request.password = None;
+            Ok(request)
         }
-        let Some(certificate) = self.socket.0.peer_certificate() else {
+        None => {
             tracing::info!(
-                "Client {} refused: no client certificate (use_identity_as_username).",
+                "Client {} refused: its certificate's subject has no usable CN \
+                     (use_identity_as_username).",
                 request.client_id
             );
-            return Err(ReasonCode::BadUserNameOrPassword);
-        };
-        match subject_common_name(certificate).and_then(|cn| MqttString::new(cn).ok()) {
-            Some(identity) => {
-                request.username = Some(identity);
-                request.password = None;
-                Ok(request)
-            }
-            None => {
-                tracing::info!(
-                    "Client {} refused: its certificate's subject has no usable CN \
-                     (use_identity_as_username).",
-                    request.client_id
-                );
-                Err(ReasonCode::BadUserNameOrPassword)
-            }
+            Err(ReasonCode::BadUserNameOrPassword)
         }
     }
 }

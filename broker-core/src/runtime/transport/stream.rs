@@ -276,25 +276,19 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// The connection's stream. Dropped, it shuts its write side down before it closes, as the
-/// write half of a split socket does: the client sees the end of the stream (FIN) first.
-/// (A TLS stream first queues its close_notify, sent if the socket takes it at once.)
-/// The second field is `false` once the socket is handed on (a parked connection keeps
-/// another descriptor of it): then its drop leaves the socket alone.
-pub(crate) struct Socket(pub(crate) Stream, pub(crate) bool);
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        if !self.1 {
-            return;
-        }
+impl Stream {
+    /// Shuts the write side down at once, as the write half of a split socket does when it
+    /// is dropped: the client sees the end of the stream (FIN) first. (A TLS stream first
+    /// queues its close_notify, sent if the socket takes it at once.) Best effort, never
+    /// waits: for a connection's end, before its socket is closed.
+    pub(crate) fn shut_down_now(&mut self) {
         let mut cx = Context::from_waker(Waker::noop());
-        if !matches!(self.0, Stream::Tcp(_)) {
+        if !matches!(self, Stream::Tcp(_)) {
             // Best effort: the TLS alert and WebSocket close frame go if there is room.
-            let _ = Pin::new(&mut self.0).poll_shutdown(&mut cx);
+            let _ = Pin::new(&mut *self).poll_shutdown(&mut cx);
         }
         // A TCP socket's shutdown is immediate: this poll completes it.
-        let _ = Pin::new(self.0.tcp_mut()).poll_shutdown(&mut cx);
+        let _ = Pin::new(self.tcp_mut()).poll_shutdown(&mut cx);
     }
 }
 

@@ -42,18 +42,35 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), BrokerError> {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        let now = now();
+        let message = routing::local_message(topic, payload, qos, retain, now);
+        let mut scratch = Vec::new();
         let mut blocked = Vec::new();
-        self.route_local(topic, payload, qos, retain, Some(&mut blocked))?;
+        // A retained message waits for room in the session store's channel.
+        routing::publish(
+            &self.shared,
+            &message,
+            &mut scratch,
+            Some(&mut blocked),
+            now,
+        )
+        .await;
         routing::push_blocked(&self.shared, &mut blocked).await;
         Ok(())
     }
 
     /// [`publish`](Self::publish) from synchronous code: it never waits (a full subscriber
-    /// queue applies its overflow policy).
+    /// queue applies its overflow policy; a retained message the session store has no room
+    /// for now is refused, not dropped).
     ///
     /// # Errors
     ///
-    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    /// [`BrokerError::ShutDown`] once the broker shuts down; [`BrokerError::StoreBusy`] when
+    /// `retain` is set and the session store's write queue is full (nothing was published:
+    /// try again, or use [`publish`](Self::publish), which waits).
     pub fn publish_now(
         &self,
         topic: TopicName,
@@ -61,26 +78,14 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), BrokerError> {
-        self.route_local(topic, payload, qos, retain, None)
-    }
-
-    /// Routes a message the broker itself publishes; copies that meet a full queue go to
-    /// `blocked` when given (the caller waits for room), else the overflow policy acts.
-    fn route_local(
-        &self,
-        topic: TopicName,
-        payload: Bytes,
-        qos: QoS,
-        retain: bool,
-        blocked: Option<&mut Vec<routing::Blocked>>,
-    ) -> Result<(), BrokerError> {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
         let now = now();
         let message = routing::local_message(topic, payload, qos, retain, now);
         let mut scratch = Vec::new();
-        routing::publish(&self.shared, &message, None, &mut scratch, blocked, now);
+        routing::try_publish(&self.shared, &message, &mut scratch, None, now)
+            .map_err(|routing::StoreBusy| BrokerError::StoreBusy)?;
         Ok(())
     }
 

@@ -48,3 +48,5 @@ pub(crate) mod transport;
 
 #[cfg(test)]
 mod module_graph_test;
+#[cfg(test)]
+mod routing_test;

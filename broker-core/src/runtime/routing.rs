@@ -25,32 +25,56 @@ pub(crate) struct Blocked {
 }
 
 /// Routes `message` to every matching subscriber and, if its RETAIN flag is set, stores it as
-/// the topic's retained message (an empty payload deletes it). `publisher` is the publishing
-/// session's key, for No Local. `scratch` is a buffer the caller keeps between calls.
-///
-/// With `blocked`, a copy for an online subscriber whose queue is full is put there for the
-/// caller to wait on ([`push_blocked`]); without it, the queue's overflow policy acts at once.
-/// The message is detached from the publisher's receive buffer once, and its copies share it.
-/// Returns whether any subscription matched.
-///
-/// The retained change goes to the session store if the store's channel has room now; a
-/// caller that can wait for the store uses [`store_retained`] and [`route`] instead.
-pub(crate) fn publish(
+/// the topic's retained message (an empty payload deletes it), waiting for room in the
+/// session store's channel: the change is never dropped for lack of room. `blocked`,
+/// `scratch` and the return value are as for [`route`].
+pub(crate) async fn publish(
     shared: &Shared,
     message: &Message,
-    publisher: Option<&SubscriberKey>,
     scratch: &mut Vec<Delivery<SubscriberKey>>,
     blocked: Option<&mut Vec<Blocked>>,
     now: Instant,
 ) -> bool {
     if message.retain {
-        store_retained(shared, message, shared.persist().try_reserve(), None, now);
+        let slot = shared.persist().reserve().await;
+        store_retained(shared, message, slot, None, now);
     }
-    route(shared, message, publisher, scratch, blocked, now)
+    route(shared, message, None, scratch, blocked, now)
 }
 
-/// Routes `message` to every matching subscriber, as [`publish`] does, without looking at its
-/// RETAIN flag.
+/// [`publish`] from synchronous code: a retained change that finds the session store's
+/// channel full is refused (nothing is routed or retained), never dropped.
+///
+/// # Errors
+///
+/// [`StoreBusy`]: the message is retained and the store's channel is full.
+pub(crate) fn try_publish(
+    shared: &Shared,
+    message: &Message,
+    scratch: &mut Vec<Delivery<SubscriberKey>>,
+    blocked: Option<&mut Vec<Blocked>>,
+    now: Instant,
+) -> Result<bool, StoreBusy> {
+    if message.retain {
+        let slot = shared.persist().try_reserve();
+        if slot.is_none() && !shared.persist().is_closed() {
+            return Err(StoreBusy);
+        }
+        store_retained(shared, message, slot, None, now);
+    }
+    Ok(route(shared, message, None, scratch, blocked, now))
+}
+
+/// A retained change from synchronous code found the session store's channel full.
+#[derive(Debug)]
+pub(crate) struct StoreBusy;
+
+/// Routes `message` to every matching subscriber, without looking at its RETAIN flag.
+/// `publisher` is the publishing session's key, for No Local. `scratch` is a buffer the caller
+/// keeps between calls. With `blocked`, a copy for an online subscriber whose queue is full is
+/// put there for the caller to wait on ([`push_blocked`]); without it, the queue's overflow
+/// policy acts at once. The message is detached from the publisher's receive buffer once, and
+/// its copies share it. Returns whether any subscription matched.
 pub(crate) fn route(
     shared: &Shared,
     message: &Message,
@@ -109,8 +133,8 @@ pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Vec<Blocked>) {
 /// Sets or deletes the retained message of `message`'s topic, and hands the change to the
 /// session store through `slot` while the retained store's lock is held, so the store sees
 /// the changes of a topic in the order they were made. `reply` gets the store's answer; with
-/// no slot (the store's channel is full or closed) the change is not stored: it is logged,
-/// and `reply` is dropped unanswered.
+/// no slot (the store task has ended: the broker stopped) the change is not stored: it is
+/// logged, and `reply` is dropped unanswered.
 pub(crate) fn store_retained(
     shared: &Shared,
     message: &Message,
@@ -119,7 +143,7 @@ pub(crate) fn store_retained(
     now: Instant,
 ) {
     if slot.is_none() {
-        tracing::warn!(topic = %message.topic, "The session store is busy: retained message change not stored.");
+        tracing::warn!(topic = %message.topic, "The session store is closed: retained message change not stored.");
     }
     if message.payload.is_empty() {
         let mut retained = shared.retained_mut();
@@ -234,13 +258,14 @@ pub(crate) fn send_retained(
 }
 
 /// Publishes a will (or any message the broker itself originates): no publisher, no No Local.
-pub(crate) fn publish_will(shared: &Shared, mut message: Message, now: Instant) {
+/// A retained will waits for room in the session store's channel.
+pub(crate) async fn publish_will(shared: &Shared, mut message: Message, now: Instant) {
     Stats::bump(&shared.stats().wills_published);
     // The Message Expiry Interval of a will counts from its publication (MQTT 5.0 §3.1.3.2).
     message.received_at = now;
     tracing::debug!(topic = %message.topic, "Publishing will.");
     let mut scratch = Vec::new();
-    publish(shared, &message, None, &mut scratch, None, now);
+    publish(shared, &message, &mut scratch, None, now).await;
 }
 
 /// Removes every subscription of `state` held under `mailbox` from the router.

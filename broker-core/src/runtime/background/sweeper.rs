@@ -20,7 +20,7 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
     let mut run_state = shared.watch_run_state();
     loop {
         let now = now();
-        let next = sweep(&shared, now);
+        let next = sweep(&shared, now).await;
         let wake = next.map_or(now + IDLE_PERIOD, |at| at.min(now + IDLE_PERIOD));
         tokio::select! {
             () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
@@ -38,7 +38,7 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
 /// timer is due.
 ///
 /// [`Registry::sweep`]: crate::runtime::state::registry::Registry::sweep
-fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
+async fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
     let swept = shared.registry().sweep(shared.persist(), now);
     for (client_id, state, mailbox) in swept.ended {
         tracing::debug!("Session of client {client_id} expired.");
@@ -46,7 +46,7 @@ fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
         routing::end_session(shared, &state, &mailbox);
     }
     for will in swept.wills {
-        routing::publish_will(shared, will, now);
+        routing::publish_will(shared, will, now).await;
     }
     let removed = shared.retained_mut().remove_expired(shared.secs(now));
     if removed > 0 {

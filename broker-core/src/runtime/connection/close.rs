@@ -14,6 +14,7 @@ use crate::runtime::persist::handle::Slot;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
 use crate::runtime::state::control::{ControlSlot, Handover};
+use crate::runtime::state::registry::NeedsSlot;
 use crate::runtime::state::shared::Shared;
 use crate::session::{Close, CloseReason, SessionState, WillMessage};
 
@@ -85,38 +86,63 @@ impl Client {
             let _ = reply.send(handover);
             return;
         }
-        let state = self.session.into_state();
+        let mut state = self.session.into_state();
+        let mut will = will;
         // A slot for the store write, reserved before the registry is locked: needed when
         // the session is saved (it stays) or removed (it was stored).
         let stored = || shared.registry().is_stored(state.client_id());
-        let slot = if session_expiry != 0 || stored() {
+        let mut slot = if session_expiry != 0 || stored() {
             shared.persist().reserve().await
         } else {
             None
         };
-        let unsettled = settle_owned(
-            shared,
-            &self.control,
-            &mailbox,
-            state,
-            will,
-            session_expiry,
-            slot,
-            now,
-        );
-        if let Some((state, will)) = unsettled {
-            // Another connection took the identifier over while this one was closing: it
-            // is waiting for the session.
-            hand_over_late(&self.control, state, will, session_expiry).await;
+        // Twice at most: the second time with a slot (or the store has closed).
+        let settled = loop {
+            match settle_owned(
+                shared,
+                &self.control,
+                &mailbox,
+                state,
+                will,
+                session_expiry,
+                slot.take(),
+                now,
+            ) {
+                Settled::NeedsSlot(back, back_will) => {
+                    (state, will) = (back, back_will);
+                    slot = shared.persist().reserve().await;
+                }
+                settled => break settled,
+            }
+        };
+        match settled {
+            Settled::Done(Some(will)) => routing::publish_will(shared, will.message, now).await,
+            Settled::Done(None) | Settled::NeedsSlot(..) => {}
+            Settled::NotHeld(state, will) => {
+                // Another connection took the identifier over while this one was closing:
+                // it is waiting for the session.
+                hand_over_late(&self.control, state, will, session_expiry).await;
+            }
         }
     }
 }
 
-/// Ends the session (expiry 0: subscriptions removed, will published, stored record removed)
-/// or keeps it offline and saves it to the store, if the connection with slot `control` still
-/// holds it; otherwise gives the session and will back. The store write goes through `slot`
-/// (or one free now) while the registry is locked, so it is ordered with every other decision
-/// about this client identifier; the will is published once the registry is unlocked.
+/// What became of a session at its connection's end.
+enum Settled {
+    /// Ended or kept offline; the will to publish now, if any.
+    Done(Option<WillMessage>),
+    /// The connection no longer holds the session: it goes to the one that took it over.
+    NotHeld(SessionState, Option<WillMessage>),
+    /// A store write is needed and the store's channel is full: nothing changed.
+    NeedsSlot(SessionState, Option<WillMessage>),
+}
+
+/// Ends the session (expiry 0: subscriptions removed, stored record removed) or keeps it
+/// offline and saves it to the store, if the connection with slot `control` still holds it;
+/// otherwise gives the session and will back. The store write goes through `slot` (or one
+/// free now) while the registry is locked, so it is ordered with every other decision about
+/// this client identifier; the will to publish now is given back, to be published once the
+/// registry is unlocked.
 #[allow(clippy::too_many_arguments)]
 fn settle_owned(
     shared: &Shared,
@@ -127,17 +153,17 @@ fn settle_owned(
     session_expiry: u32,
     slot: Option<Slot<'_>>,
     now: Instant,
-) -> Option<(SessionState, Option<WillMessage>)> {
+) -> Settled {
     let registry = shared.registry();
     if session_expiry == 0 {
-        if !registry.end(state.client_id(), control, shared.persist(), slot) {
-            return Some((state, will));
-        }
-        routing::end_session(shared, &state, mailbox);
-        if let Some(will) = will {
-            routing::publish_will(shared, will.message, now);
-        }
-        return None;
+        return match registry.end(state.client_id(), control, shared.persist(), slot) {
+            Ok(true) => {
+                routing::end_session(shared, &state, mailbox);
+                Settled::Done(will)
+            }
+            Ok(false) => Settled::NotHeld(state, will),
+            Err(NeedsSlot) => Settled::NeedsSlot(state, will),
+        };
     }
     // A persistent session: it waits offline for its client, its will delay or expiry. A
     // will whose delay is 0 is published now; a delayed one stays with the session.
@@ -155,13 +181,11 @@ fn settle_owned(
         now,
     ) {
         Ok(()) => {
-            if let Some(will) = due {
-                routing::publish_will(shared, will.message, now);
-            }
             shared.wake_sweeper();
-            None
+            Settled::Done(due)
         }
-        Err((state, delayed)) => Some((state, due.or(delayed))),
+        Err((state, delayed, None)) => Settled::NotHeld(state, due.or(delayed)),
+        Err((state, delayed, Some(NeedsSlot))) => Settled::NeedsSlot(state, due.or(delayed)),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::runtime::persist::handle::{Slot, LOAD_TIMEOUT};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
 use crate::runtime::state::control::{ControlSlot, Handover};
-use crate::runtime::state::registry::{Claim, Prior};
+use crate::runtime::state::registry::{Claim, NeedsSlot, Prior};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::transport::stream::Stream;
@@ -74,17 +74,24 @@ impl Client {
         let needs_store = shared
             .registry()
             .connect_needs_store(&request.client_id, request.clean_start);
-        let slot = if needs_store {
+        let mut slot = if needs_store {
             shared.persist().reserve().await
         } else {
             None
         };
+        // Twice at most: the registry changed since the check and a write is needed after
+        // all; the second claim has a slot (or the store has closed).
         let Claim {
             mailbox,
             prior,
             stored,
             load,
-        } = self.claim(shared, &request, slot);
+        } = loop {
+            match self.claim(shared, &request, slot.take()) {
+                Ok(claim) => break claim,
+                Err(NeedsSlot) => slot = shared.persist().reserve().await,
+            }
+        };
         let resumed = match prior {
             Prior::Nobody => match self
                 .load_session(shared, &request.client_id, &mailbox, load)
@@ -101,7 +108,7 @@ impl Client {
                 if request.clean_start {
                     let (state, will) = offline.end(now);
                     if let Some(will) = will {
-                        routing::publish_will(shared, will, now);
+                        routing::publish_will(shared, will, now).await;
                     }
                     routing::end_session(shared, &state, &mailbox);
                     None
@@ -116,7 +123,9 @@ impl Client {
                 );
                 Stats::bump(&shared.stats().takeovers);
                 let handover = take_over(control).await;
-                let resumed = self.settle_handover(shared, handover, &request, &mailbox);
+                let resumed = self
+                    .settle_handover(shared, handover, &request, &mailbox)
+                    .await;
                 if resumed.is_none() && stored && !request.clean_start {
                     // The old connection ended its session (Session Expiry 0): its record
                     // goes too (with clean start, `claim` removed it already).
@@ -142,7 +151,12 @@ impl Client {
     /// this connection becomes the holder of the existing one.
     ///
     /// [`Registry::claim`]: crate::runtime::state::registry::Registry::claim
-    fn claim(&self, shared: &Shared, request: &ConnectRequest, slot: Option<Slot<'_>>) -> Claim {
+    fn claim<'a>(
+        &self,
+        shared: &'a Shared,
+        request: &ConnectRequest,
+        slot: Option<Slot<'a>>,
+    ) -> Result<Claim, NeedsSlot> {
         shared.registry().claim(
             &request.client_id,
             &self.control,
@@ -209,7 +223,7 @@ impl Client {
     /// unless the new connection starts clean or the old session ended with its connection.
     /// The old will is published if its delay is 0 or the session ends; otherwise it is
     /// dropped, since the session goes on (MQTT 5.0 §3.1.2.5, §3.1.3.2).
-    fn settle_handover(
+    async fn settle_handover(
         &self,
         shared: &Shared,
         handover: Option<Handover>,
@@ -231,7 +245,7 @@ impl Client {
         let ends = request.clean_start || handover.session_expiry == 0;
         if let Some(will) = handover.will {
             if will.delay == 0 || ends {
-                routing::publish_will(shared, will.message, now);
+                routing::publish_will(shared, will.message, now).await;
             }
         }
         if ends {

@@ -27,9 +27,13 @@
 //! the lock that decided it (the registry's, or the retained store's) is held, with a slot
 //! reserved beforehand ([`Persist::reserve`]). So the store sees the writes of one client
 //! identifier or one topic in the order the broker made them, and a load on CONNECT sees
-//! every write decided before it. A synchronous caller that finds the channel full
-//! ([`Persist::try_reserve`]) logs the write it could not make and carries on (a retained
-//! will, for instance), or leaves its work for later (the sweeper's expiries).
+//! every write decided before it. No write is dropped for lack of room: a caller that finds
+//! the channel full ([`Persist::try_reserve`]) waits for a slot ([`Persist::reserve`]) and
+//! decides again, leaves its work for later (the sweeper's expiries), or is refused (a
+//! retained publish from synchronous code, [`BrokerError::StoreBusy`]). Only once the store
+//! task has ended (the broker stopped) is a write logged and not made.
+//!
+//! [`BrokerError::StoreBusy`]: crate::BrokerError::StoreBusy
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -107,6 +111,11 @@ impl Persist {
         self.tx.try_reserve().ok()
     }
 
+    /// Whether the store task has ended (the broker stopped): no write can be made any more.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// `message` with `stored_at` in Unix seconds instead of the runtime's clock.
     pub(crate) fn in_store_clock(&self, message: &RetainedMessage) -> RetainedMessage {
         let mut stored = message.clone();
@@ -132,7 +141,8 @@ impl Persist {
         Some(message)
     }
 
-    /// Sends the removal of a stored session through `slot`; logs it when there is none.
+    /// Sends the removal of a stored session through `slot`; logs it when there is none (the
+    /// store task has ended).
     pub(crate) fn remove_session(slot: Option<Slot<'_>>, client_id: &ClientId) {
         match slot {
             Some(slot) => slot.send(StoreOp::Remove(client_id.clone())),

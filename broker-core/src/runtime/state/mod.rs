@@ -9,3 +9,6 @@ pub(crate) mod registry;
 pub(crate) mod shared;
 pub(crate) mod snapshot;
 pub(crate) mod stats;
+
+#[cfg(test)]
+mod registry_test;

@@ -63,6 +63,25 @@ pub(crate) struct Swept {
     pub(crate) next: Option<Instant>,
 }
 
+/// A change needed a store write, no slot was given, none was free and the store is open:
+/// nothing changed. The caller reserves a slot (waiting for room) and calls again; a write is
+/// never dropped for lack of room in the store's channel.
+#[derive(Debug)]
+pub(crate) struct NeedsSlot;
+
+/// The slot for a store write: the one given, else one free now; `None` only once the store
+/// task has ended (the broker stopped), when the write cannot be made at all.
+fn slot_for<'a>(
+    persist: &'a Persist,
+    slot: Option<Slot<'a>>,
+) -> Result<Option<Slot<'a>>, NeedsSlot> {
+    match slot.or_else(|| persist.try_reserve()) {
+        Some(slot) => Ok(Some(slot)),
+        None if persist.is_closed() => Ok(None),
+        None => Err(NeedsSlot),
+    }
+}
+
 /// How soon an expiry is tried again when the session store's channel was full.
 const STORE_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -93,7 +112,7 @@ impl Registry {
     /// `clean_start`, a stored record of the session is removed; with clean start 0 and no
     /// entry, the stored record is loaded. Both go to the store through `slot` (or one free
     /// now) while the lock is held, so they are ordered with every other write for this
-    /// identifier.
+    /// identifier; [`NeedsSlot`] when a write is needed and there is no room.
     pub(crate) fn claim(
         &self,
         client_id: &ClientId,
@@ -102,28 +121,38 @@ impl Registry {
         new_mailbox: impl FnOnce() -> Arc<Mailbox>,
         persist: &Persist,
         slot: Option<Slot<'_>>,
-    ) -> Claim {
+    ) -> Result<Claim, NeedsSlot> {
         let mut entries = self.lock();
         let holder = Holder::Online {
             control: Arc::clone(control),
         };
         if let Some(entry) = entries.get_mut(client_id) {
+            let stored = entry.stored.is_some();
+            let slot = if stored && clean_start {
+                Some(slot_for(persist, slot)?)
+            } else {
+                None
+            };
             let prior = match std::mem::replace(&mut entry.holder, holder) {
                 Holder::Online { control, .. } => Prior::Online(control),
                 Holder::Offline(offline) => Prior::Offline(offline),
             };
-            let stored = entry.stored.is_some();
-            if stored && clean_start {
+            if let Some(slot) = slot {
                 entry.stored = None;
-                Persist::remove_session(slot.or_else(|| persist.try_reserve()), client_id);
+                Persist::remove_session(slot, client_id);
             }
-            return Claim {
+            return Ok(Claim {
                 mailbox: Arc::clone(&entry.mailbox),
                 prior,
                 stored,
                 load: None,
-            };
+            });
         }
+        let slot = if clean_start {
+            None
+        } else {
+            slot_for(persist, slot)?
+        };
         let mailbox = new_mailbox();
         entries.insert(
             client_id.clone(),
@@ -137,12 +166,12 @@ impl Registry {
             }
             answer
         });
-        Claim {
+        Ok(Claim {
             mailbox,
             prior: Prior::Nobody,
             stored: false,
             load,
-        }
+        })
     }
 
     /// Gives up the entry the connection with slot `control` holds (its CONNECT is refused).
@@ -194,32 +223,37 @@ impl Registry {
 
     /// Ends the session `control` holds (its Session Expiry is 0): the entry goes, and its
     /// stored record through `slot` (or one free now). Returns `false`, changing nothing, if
-    /// `control` no longer holds it.
+    /// `control` no longer holds it; [`NeedsSlot`] when the record must go and there is no
+    /// room.
     pub(crate) fn end(
         &self,
         client_id: &ClientId,
         control: &Arc<ControlSlot>,
         persist: &Persist,
         slot: Option<Slot<'_>>,
-    ) -> bool {
+    ) -> Result<bool, NeedsSlot> {
         let mut entries = self.lock();
-        if !entries
+        let Some(entry) = entries
             .get(client_id)
-            .is_some_and(|entry| entry.is_held_by(control))
-        {
-            return false;
+            .filter(|entry| entry.is_held_by(control))
+        else {
+            return Ok(false);
+        };
+        let slot = match entry.stored {
+            Some(_) => Some(slot_for(persist, slot)?),
+            None => None,
+        };
+        entries.remove(client_id);
+        if let Some(slot) = slot {
+            Persist::remove_session(slot, client_id);
         }
-        if let Some(entry) = entries.remove(client_id) {
-            if entry.stored.is_some() {
-                Persist::remove_session(slot.or_else(|| persist.try_reserve()), client_id);
-            }
-        }
-        true
+        Ok(true)
     }
 
     /// Keeps the session `control` holds offline, waiting for its client, its will delay or
     /// its expiry, and saves it to the store through `slot` (or one free now). Gives the
-    /// session and will back if `control` no longer holds it.
+    /// session and will back if `control` no longer holds it, or, with nothing changed, when
+    /// there is no room for the save (with [`NeedsSlot`]).
     // Given back by value, on the rare race with a takeover: moving it costs less than a box.
     #[allow(clippy::too_many_arguments, clippy::result_large_err)]
     pub(crate) fn keep_offline(
@@ -231,17 +265,21 @@ impl Registry {
         persist: &Persist,
         slot: Option<Slot<'_>>,
         now: Instant,
-    ) -> Result<(), (SessionState, Option<WillMessage>)> {
+    ) -> Result<(), (SessionState, Option<WillMessage>, Option<NeedsSlot>)> {
         let client_id = state.client_id().clone();
         let mut entries = self.lock();
         let Some(entry) = entries
             .get_mut(&client_id)
             .filter(|entry| entry.is_held_by(control))
         else {
-            return Err((state, will));
+            return Err((state, will, None));
+        };
+        let slot = match slot_for(persist, slot) {
+            Ok(slot) => slot,
+            Err(needs) => return Err((state, will, Some(needs))),
         };
         entry.mailbox.set_online(false);
-        match slot.or_else(|| persist.try_reserve()) {
+        match slot {
             Some(slot) => {
                 let record = StoredSession::from_state(&state, session_expiry, will.clone());
                 slot.send(StoreOp::Save(record));

@@ -9,9 +9,11 @@ use tokio::net::TcpListener;
 
 use crate::broker::Broker;
 use crate::broker_error::BrokerError;
+use crate::cluster::ClusterLink;
 use crate::config::{BrokerConfig, ListenerConfig, Transport};
 use crate::hooks::{Anonymous, Hook, HookChain, HookChainBuilder, HookOptions};
 use crate::runtime::background::{sweeper, sys_topics};
+use crate::runtime::cluster::outbox;
 use crate::runtime::hooks::runtime_hooks::{watch_event_task, RuntimeHooks};
 use crate::runtime::park::parker;
 use crate::runtime::persist::{recovery, writer};
@@ -29,6 +31,7 @@ pub struct BrokerBuilder {
     shutdown_timeout: Duration,
     store: Arc<dyn SessionStore>,
     hooks: HookChainBuilder,
+    cluster: Option<Arc<dyn ClusterLink>>,
 }
 
 impl fmt::Debug for BrokerBuilder {
@@ -58,6 +61,7 @@ impl BrokerBuilder {
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             store: Arc::new(MemoryStore::new()),
             hooks: HookChain::builder(),
+            cluster: None,
         }
     }
 
@@ -109,6 +113,20 @@ impl BrokerBuilder {
     /// brokers started one after the other on the same store hand their sessions over.
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// The link to the other nodes of a cluster. Default: none, as [`Standalone`]: a link
+    /// without peers costs nothing. With peers, the link hears of each filter's first and last
+    /// local subscriber (a SUBACK waits for the peers to record the route), and the messages
+    /// published here that match a peer's routes go to that peer's bounded outbox, forwarded
+    /// by one task per peer ([`ClusterLink::forward`]); the link reports the peers' routes with
+    /// [`BrokerHandle::add_peer_route`](crate::BrokerHandle::add_peer_route) and their
+    /// messages with [`BrokerHandle::publish_from_peer`](crate::BrokerHandle::publish_from_peer).
+    ///
+    /// [`Standalone`]: crate::cluster::Standalone
+    pub fn cluster_link(mut self, link: Arc<dyn ClusterLink>) -> Self {
+        self.cluster = Some(link);
         self
     }
 
@@ -181,7 +199,20 @@ impl BrokerBuilder {
             self.store,
             hooks,
             self.config.park_idle_after.filter(|after| !after.is_zero()),
+            self.cluster,
         );
+        if let Some(cluster) = shared.cluster() {
+            for (peer, outbox) in cluster.outboxes() {
+                let guard = shared.background_tasks().guard();
+                tokio::spawn(outbox::run(
+                    Arc::clone(&shared),
+                    Arc::clone(cluster.link()),
+                    peer.clone(),
+                    Arc::clone(outbox.mailbox()),
+                    guard,
+                ));
+            }
+        }
         if let Some(task) = event_task {
             let guard = shared.background_tasks().guard();
             tokio::spawn(watch_event_task(task, shared.watch_run_state(), guard));

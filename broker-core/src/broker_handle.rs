@@ -8,12 +8,15 @@ use tokio::sync::mpsc;
 use crate::broker_error::BrokerError;
 use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
+use crate::cluster::PeerName;
 use crate::codec::SubscriptionOptions;
 use crate::router::SubscriptionEntry;
 use crate::runtime::clock::now;
+use crate::runtime::cluster::node_link::NodeLink;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::{background::local, routing, state::snapshot};
+use crate::session::Message;
 use crate::types::{ClientId, QoS, TopicFilter, TopicName};
 
 /// A handle on a running broker: publish and subscribe in-process. Cheap to clone; `Send`
@@ -110,6 +113,12 @@ impl BrokerHandle {
         self.shared
             .router_mut()
             .subscribe(&filter, key.clone(), entry);
+        if let Some(cluster) = self.shared.cluster() {
+            // As a SUBACK: the peers record the route before the subscription is returned.
+            if let Err(error) = cluster.subscribed(&filter).wait().await {
+                tracing::warn!(%filter, %error, "A peer node did not record a route.");
+            }
+        }
         if !filter.is_shared() {
             routing::send_retained(&self.shared, &filter, &entry, &mailbox, now());
         }
@@ -117,6 +126,56 @@ impl BrokerHandle {
         let guard = self.shared.background_tasks().guard();
         tokio::spawn(local::drain(Arc::clone(&self.shared), mailbox, tx, guard));
         Ok(Subscription::new(Arc::clone(&self.shared), filter, key, rx))
+    }
+
+    /// The link reports that `peer` has a subscriber for `filter`: the messages published
+    /// here that match it go to the peer's outbox (one copy per message, however many of the
+    /// peer's filters match). Returns `false` if `peer` is not one of the link's peers.
+    pub fn add_peer_route(&self, peer: &PeerName, filter: &TopicFilter) -> bool {
+        let Some(outbox) = self
+            .shared
+            .cluster()
+            .and_then(|cluster| cluster.outbox(peer))
+        else {
+            return false;
+        };
+        self.shared
+            .router_mut()
+            .subscribe(filter, outbox.clone(), NodeLink::peer_entry());
+        true
+    }
+
+    /// The link reports that `peer` has no subscriber for `filter` any more. Returns `false`
+    /// if `peer` is not one of the link's peers.
+    pub fn remove_peer_route(&self, peer: &PeerName, filter: &TopicFilter) -> bool {
+        let Some(outbox) = self
+            .shared
+            .cluster()
+            .and_then(|cluster| cluster.outbox(peer))
+        else {
+            return false;
+        };
+        self.shared.router_mut().unsubscribe(filter, outbox);
+        true
+    }
+
+    /// Delivers a message another node forwarded ([`ClusterLink::forward`]) to this node's
+    /// subscribers, waiting for room in their queues as a publish does; it goes to no peer and
+    /// changes no retained message.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    ///
+    /// [`ClusterLink::forward`]: crate::cluster::ClusterLink::forward
+    pub async fn publish_from_peer(&self, message: Message) -> Result<(), BrokerError> {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        let mut blocked = Vec::new();
+        routing::route_from_peer(&self.shared, &message, &mut blocked, now());
+        routing::push_blocked(&self.shared, &mut blocked).await;
+        Ok(())
     }
 
     /// The broker's counters and state now (see [`BrokerStats`]).

@@ -50,9 +50,13 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.shared
+        let removed = self
+            .shared
             .router_mut()
             .unsubscribe(&self.filter, &self.key);
+        if let (Some(cluster), Some(_)) = (self.shared.cluster(), removed) {
+            cluster.unsubscribed(&self.filter);
+        }
         self.key.mailbox().set_online(false);
         self.key.mailbox().wake();
     }

@@ -14,6 +14,8 @@
 //!   and its accept task.
 //! - [`persist`]: the session store seam: the handle every writer uses, the task that applies
 //!   the writes in order, recovery at start.
+//! - [`cluster`]: the link to the peer nodes (only when the node has some): the local
+//!   routes announced, one outbox per peer and the task that forwards it.
 //! - [`park`]: idle plain TCP connections without a task of their own, kept as a
 //!   [`Parkable`](park::parker::Parkable) by the parker.
 //! - [`hooks`]: the hook chain as the connections use it.
@@ -34,6 +36,7 @@
 pub(crate) mod background;
 pub(crate) mod client_trace;
 pub(crate) mod clock;
+pub(crate) mod cluster;
 pub(crate) mod connection;
 pub(crate) mod hooks;
 pub(crate) mod log_lines;

@@ -271,9 +271,20 @@ pub(crate) async fn publish_will(shared: &Shared, mut message: Message, now: Ins
 /// Removes every subscription of `state` held under `mailbox` from the router.
 pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
     let key = SubscriberKey(Arc::clone(mailbox));
-    let mut router = shared.router_mut();
-    for (filter, _) in state.subscriptions() {
-        router.unsubscribe(filter, &key);
+    let cluster = shared.cluster();
+    let mut removed = Vec::new();
+    {
+        let mut router = shared.router_mut();
+        for (filter, _) in state.subscriptions() {
+            if router.unsubscribe(filter, &key).is_some() && cluster.is_some() {
+                removed.push(filter);
+            }
+        }
+    }
+    if let Some(cluster) = cluster {
+        removed
+            .into_iter()
+            .for_each(|filter| cluster.unsubscribed(filter));
     }
 }
 
@@ -281,9 +292,21 @@ pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbo
 /// the store).
 pub(crate) fn add_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
     let key = SubscriberKey(Arc::clone(mailbox));
-    let mut router = shared.router_mut();
-    for (filter, entry) in state.subscriptions() {
-        router.subscribe(filter, key.clone(), *entry);
+    let cluster = shared.cluster();
+    let mut added = Vec::new();
+    {
+        let mut router = shared.router_mut();
+        for (filter, entry) in state.subscriptions() {
+            if router.subscribe(filter, key.clone(), *entry).is_none() && cluster.is_some() {
+                added.push(filter);
+            }
+        }
+    }
+    if let Some(cluster) = cluster {
+        // Announced, not awaited: no SUBACK depends on these routes.
+        for filter in added {
+            drop(cluster.subscribed(filter));
+        }
     }
 }
 
@@ -395,10 +418,61 @@ pub(crate) fn remove_all_subscriptions(shared: &Shared, mailbox: &Arc<Mailbox>) 
                 filters.push(filter.to_owned());
             }
         });
-    let mut router = shared.router_mut();
-    for filter in filters {
-        if let Ok(filter) = crate::types::TopicFilter::new(filter) {
-            router.unsubscribe(&filter, &key);
+    let cluster = shared.cluster();
+    let mut removed = Vec::new();
+    {
+        let mut router = shared.router_mut();
+        for filter in filters {
+            if let Ok(filter) = crate::types::TopicFilter::new(filter) {
+                if router.unsubscribe(&filter, &key).is_some() && cluster.is_some() {
+                    removed.push(filter);
+                }
+            }
+        }
+    }
+    if let Some(cluster) = cluster {
+        removed
+            .iter()
+            .for_each(|filter| cluster.unsubscribed(filter));
+    }
+}
+
+/// Routes a message another node forwarded to this one: to the local subscribers only (a
+/// shared group picks among its local members), never back to a peer; nothing is retained
+/// (the cluster's store carries retained messages). Copies meeting a full queue go to
+/// `blocked`, as for [`route`].
+pub(crate) fn route_from_peer(
+    shared: &Shared,
+    message: &Message,
+    blocked: &mut Vec<Blocked>,
+    now: Instant,
+) {
+    let cluster = shared.cluster();
+    let is_local = |key: &SubscriberKey| cluster.is_none_or(|cluster| !cluster.is_outbox(key));
+    let mut scratch = Vec::new();
+    shared.router().route(
+        &message.topic,
+        message.qos,
+        None,
+        |member| member.mailbox().is_online() && is_local(member),
+        &mut scratch,
+    );
+    let detached = message.detach();
+    for delivery in scratch.into_iter().filter(|d| is_local(&d.subscriber)) {
+        let copy = QueuedMessage::new(
+            detached.clone(),
+            delivery.qos,
+            delivery.retain_flag(message.retain),
+            delivery.subscription_ids,
+        )
+        .through_shared(delivery.shared);
+        let mailbox = delivery.subscriber.mailbox();
+        match mailbox.try_push(copy, now, shared.queue_full_wait()) {
+            TryPush::Done(outcome) => record(shared, mailbox, outcome),
+            TryPush::Full(copy) => blocked.push(Blocked {
+                mailbox: Arc::clone(mailbox),
+                copy,
+            }),
         }
     }
 }

@@ -25,6 +25,7 @@ fn shared() -> Arc<Shared> {
         Arc::new(MemoryStore::new()),
         hooks,
         None,
+        None,
     )
 }
 

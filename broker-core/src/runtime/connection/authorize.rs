@@ -191,7 +191,9 @@ impl Client {
                 filter.refused = Some(refusal.code());
             }
         }
-        self.on_subscribe(shared, request);
+        if let Some(wait) = self.on_subscribe(shared, request) {
+            self.finish_subscribe(shared, wait).await;
+        }
     }
 
     /// Whether `packet`'s filters go through the hooks' rewriting before the session sees

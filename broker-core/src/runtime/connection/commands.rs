@@ -1,6 +1,10 @@
 //! The PUBLISH, SUBSCRIBE and UNSUBSCRIBE commands of a connected session.
 
+use std::sync::Arc;
+
 use tokio::sync::oneshot;
+
+use crate::cluster::RouteAck;
 
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::Client;
@@ -107,20 +111,24 @@ impl Client {
 
     /// Adds the granted filters to the router, answers the SUBACK, then queues the retained
     /// messages each new subscription asks for (after the SUBACK, in the mailbox's order).
-    pub(crate) fn on_subscribe(&mut self, shared: &Shared, request: SubscribeRequest) {
-        let now = now();
-        let Some((key, mailbox)) = self.key.clone().map(|key| {
-            let mailbox = std::sync::Arc::clone(key.mailbox());
-            (key, mailbox)
-        }) else {
+    /// With cluster peers, a filter's first local subscription is announced to them; if an
+    /// announcement must be waited for, the SUBACK is left to [`Client::finish_subscribe`].
+    pub(crate) fn on_subscribe(
+        &mut self,
+        shared: &Shared,
+        request: SubscribeRequest,
+    ) -> Option<SubscribeWait> {
+        let Some(key) = self.key.clone() else {
             let refused: Vec<_> = request
                 .filters
                 .iter()
                 .map(|_| FilterOutcome::Refused(ReasonCode::UnspecifiedError))
                 .collect();
             self.session.complete_subscribe(request.packet_id, &refused);
-            return;
+            return None;
         };
+        let cluster = shared.cluster();
+        let mut added = Vec::new();
         let mut outcomes = Vec::with_capacity(request.filters.len());
         {
             let mut router = shared.router_mut();
@@ -128,20 +136,63 @@ impl Client {
                 outcomes.push(match filter.refused {
                     Some(code) => FilterOutcome::Refused(code),
                     None => {
-                        router.subscribe(&filter.filter, key.clone(), filter.entry);
+                        let replaced = router.subscribe(&filter.filter, key.clone(), filter.entry);
+                        if cluster.is_some() && replaced.is_none() {
+                            added.push(&filter.filter);
+                        }
                         FilterOutcome::Granted(filter.entry.options.qos)
                     }
                 });
             }
         }
-        for (filter, outcome) in request.filters.iter().zip(&outcomes) {
+        if let Some(cluster) = cluster {
+            let acks: Vec<RouteAck> = added
+                .into_iter()
+                .map(|filter| cluster.subscribed(filter))
+                .filter(|ack| !ack.is_ready())
+                .collect();
+            if !acks.is_empty() {
+                return Some(SubscribeWait {
+                    request,
+                    outcomes,
+                    acks,
+                });
+            }
+        }
+        self.complete_subscribe(shared, request, &outcomes);
+        None
+    }
+
+    /// The SUBACK of a subscription whose route the peers are recording, once they have: a
+    /// publish on any node after the SUBACK reaches the subscriber. A peer that fails to
+    /// record it is logged; the local subscription stands.
+    pub(crate) async fn finish_subscribe(&mut self, shared: &Shared, wait: SubscribeWait) {
+        for ack in wait.acks {
+            if let Err(error) = ack.wait().await {
+                tracing::warn!(client = %self.label(), %error, "A peer node did not record a route.");
+            }
+        }
+        self.complete_subscribe(shared, wait.request, &wait.outcomes);
+    }
+
+    /// The subscription events, the SUBACK, then the retained messages.
+    fn complete_subscribe(
+        &mut self,
+        shared: &Shared,
+        request: SubscribeRequest,
+        outcomes: &[FilterOutcome],
+    ) {
+        let now = now();
+        for (filter, outcome) in request.filters.iter().zip(outcomes) {
             if let FilterOutcome::Granted(qos) = outcome {
                 tracing::debug!("{} {} {}", self.label(), u8::from(*qos), filter.filter);
                 self.emit_subscribed(shared, &filter.filter, *qos);
             }
         }
-        self.session
-            .complete_subscribe(request.packet_id, &outcomes);
+        self.session.complete_subscribe(request.packet_id, outcomes);
+        let Some(mailbox) = self.key.as_ref().map(|key| Arc::clone(key.mailbox())) else {
+            return;
+        };
         for filter in request.filters.iter().filter(|f| f.wants_retained()) {
             routing::send_retained(shared, &filter.filter, &filter.entry, &mailbox, now);
         }
@@ -156,11 +207,20 @@ impl Client {
         let Some((key, mailbox)) = self.key.as_ref().map(|key| (key, key.mailbox())) else {
             return;
         };
+        let cluster = shared.cluster();
+        let mut removed = Vec::new();
         {
             let mut router = shared.router_mut();
             for filter in &request.filters {
-                router.unsubscribe(filter, key);
+                if router.unsubscribe(filter, key).is_some() && cluster.is_some() {
+                    removed.push(filter);
+                }
             }
+        }
+        if let Some(cluster) = cluster {
+            removed
+                .into_iter()
+                .for_each(|filter| cluster.unsubscribed(filter));
         }
         for filter in &request.filters {
             self.emit_unsubscribed(shared, filter);
@@ -178,6 +238,14 @@ impl Client {
             .collect();
         routing::redeliver_shared(shared, key, messages, now());
     }
+}
+
+/// What a SUBSCRIBE still waits for after [`Client::on_subscribe`]: the peers recording its
+/// new routes, then its SUBACK.
+pub(crate) struct SubscribeWait {
+    request: SubscribeRequest,
+    outcomes: Vec<FilterOutcome>,
+    acks: Vec<RouteAck>,
 }
 
 /// What a publish still waits for after [`Client::on_publish`].

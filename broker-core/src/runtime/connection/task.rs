@@ -298,8 +298,13 @@ impl Connection {
                                 self.client.authorize_subscribe(&self.shared, request),
                             ))
                         } else {
-                            self.client.on_subscribe(&self.shared, request);
-                            Pending::Done
+                            match self.client.on_subscribe(&self.shared, request) {
+                                None => Pending::Done,
+                                // Only with cluster peers: the SUBACK waits for the route.
+                                Some(wait) => Pending::Hooks(Box::pin(
+                                    self.client.finish_subscribe(&self.shared, wait),
+                                )),
+                            }
                         }
                     }
                     Command::Unsubscribe(request) => {

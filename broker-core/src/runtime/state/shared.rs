@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
+use crate::cluster::ClusterLink;
 use crate::router::{RetainedStore, SubscriptionTree};
 use crate::runtime::client_trace::ClientTrace;
 use crate::runtime::clock::now;
+use crate::runtime::cluster::node_link::NodeLink;
 use crate::runtime::hooks::runtime_hooks::RuntimeHooks;
 use crate::runtime::park::parker::Parker;
 use crate::runtime::persist::handle::Persist;
@@ -74,10 +76,13 @@ pub(crate) struct Shared {
     park_after: Option<Duration>,
     /// The parked connections, when idle connections are parked.
     parker: Option<Arc<Parker>>,
+    /// The link to the peer nodes, when the node has peers.
+    cluster: Option<NodeLink>,
 }
 
 impl Shared {
     /// Shared state for a broker with these settings.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         session_config: SessionConfig,
         max_connections: Option<usize>,
@@ -86,6 +91,7 @@ impl Shared {
         store: Arc<dyn SessionStore>,
         hooks: RuntimeHooks,
         park_after: Option<Duration>,
+        cluster: Option<Arc<dyn ClusterLink>>,
     ) -> Arc<Shared> {
         let (run_state, _) = watch::channel(RunState::Running);
         let parker = park_after.and_then(|_| match Parker::new() {
@@ -95,6 +101,7 @@ impl Shared {
                 None
             }
         });
+        let cluster = cluster.and_then(|link| NodeLink::new(link, session_config.queue));
         Arc::new(Shared {
             session_config: Arc::new(session_config),
             max_connections,
@@ -115,6 +122,7 @@ impl Shared {
             background_tasks: TaskTracker::new(),
             park_after,
             parker,
+            cluster,
         })
     }
 
@@ -201,6 +209,11 @@ impl Shared {
     /// The parked connections, when idle connections are parked.
     pub(crate) fn parker(&self) -> Option<&Arc<Parker>> {
         self.parker.as_ref()
+    }
+
+    /// The link to the peer nodes; `None` when the node has none.
+    pub(crate) fn cluster(&self) -> Option<&NodeLink> {
+        self.cluster.as_ref()
     }
 
     /// Wakes the sweeper: an offline session was added.

@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::router::{Delivery, RetainedMessage, SubscriptionEntry};
+use crate::router::{Delivery, SubscriptionEntry};
 use crate::runtime::clock::now;
-use crate::runtime::persist::handle::{Reply, Slot, StoreOp};
+use crate::runtime::persist::handle::{Reply, Slot};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey, TryPush};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::{DropCause, Stats};
@@ -130,11 +130,10 @@ pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Vec<Blocked>) {
     }
 }
 
-/// Sets or deletes the retained message of `message`'s topic, and hands the change to the
-/// session store through `slot` while the retained store's lock is held, so the store sees
-/// the changes of a topic in the order they were made. `reply` gets the store's answer; with
-/// no slot (the store task has ended: the broker stopped) the change is not stored: it is
-/// logged, and `reply` is dropped unanswered.
+/// Sets or deletes the retained message of `message`'s topic, the change handed to the
+/// session store through `slot` ([`Retained::change`]).
+///
+/// [`Retained::change`]: crate::runtime::state::retained::Retained::change
 pub(crate) fn store_retained(
     shared: &Shared,
     message: &Message,
@@ -142,32 +141,9 @@ pub(crate) fn store_retained(
     reply: Option<Reply<()>>,
     now: Instant,
 ) {
-    if slot.is_none() {
-        tracing::warn!(topic = %message.topic, "The session store is closed: retained message change not stored.");
-    }
-    if message.payload.is_empty() {
-        let mut retained = shared.retained_mut();
-        retained.remove(&message.topic);
-        if let Some(slot) = slot {
-            slot.send(StoreOp::RemoveRetained(message.topic.clone(), reply));
-        }
-        return;
-    }
-    // Copy out of the publisher's receive buffer: the store keeps it for long.
-    let detached = message.detach();
-    let retained = RetainedMessage::new(
-        detached.topic,
-        detached.payload,
-        detached.qos,
-        detached.properties,
-        shared.secs(now),
-    );
-    let stored = slot.map(|slot| (slot, shared.persist().in_store_clock(&retained)));
-    let mut store = shared.retained_mut();
-    store.set(retained);
-    if let Some((slot, stored)) = stored {
-        slot.send(StoreOp::SetRetained(stored, reply));
-    }
+    shared
+        .retained()
+        .change(message, shared.persist(), slot, reply, now);
 }
 
 /// Pushes one copy into a mailbox; counts and logs what the queue dropped.
@@ -229,11 +205,10 @@ pub(crate) fn send_retained(
     mailbox: &Mailbox,
     now: Instant,
 ) {
-    let secs = shared.secs(now);
+    let secs = shared.retained().secs(now);
     let mut copies = Vec::new();
     {
-        let store = shared.retained();
-        store.matching(filter, secs, |retained| {
+        shared.retained().matching(filter, now, |retained| {
             let mut properties = retained.properties.clone();
             properties.message_expiry_interval = retained.remaining_expiry(secs);
             let message = Message::new(

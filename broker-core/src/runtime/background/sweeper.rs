@@ -48,7 +48,7 @@ async fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
     for will in swept.wills {
         routing::publish_will(shared, will, now).await;
     }
-    let removed = shared.retained_mut().remove_expired(shared.secs(now));
+    let removed = shared.retained().remove_expired(now);
     if removed > 0 {
         tracing::debug!("Removed {removed} expired retained messages.");
     }

@@ -57,12 +57,12 @@ fn publish(shared: &Shared, topic: &str, value: String) {
     };
     let now = now();
     let message = routing::local_message(topic, Bytes::from(value), QoS::AtMostOnce, true, now);
-    shared.retained_mut().set(RetainedMessage::new(
+    shared.retained().set_unstored(RetainedMessage::new(
         message.topic.clone(),
         message.payload.clone(),
         QoS::AtMostOnce,
         message.properties.clone(),
-        shared.secs(now),
+        shared.retained().secs(now),
     ));
     let mut scratch = Vec::new();
     routing::route(shared, &message, None, &mut scratch, None, now);

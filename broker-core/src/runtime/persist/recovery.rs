@@ -15,15 +15,7 @@ pub(crate) async fn recover(shared: &Shared) {
     let now = now();
     match store.retained().await {
         Ok(messages) => {
-            let secs = shared.secs(now);
-            let mut loaded = 0usize;
-            let mut retained = shared.retained_mut();
-            for message in messages {
-                if let Some(message) = shared.persist().in_runtime_clock(message, secs) {
-                    retained.set(message);
-                    loaded += 1;
-                }
-            }
+            let loaded = shared.retained().restore(messages, shared.persist(), now);
             if loaded > 0 {
                 tracing::info!("Loaded {loaded} retained messages from the session store.");
             }

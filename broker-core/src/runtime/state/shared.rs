@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 use crate::cluster::ClusterLink;
-use crate::router::{RetainedStore, SubscriptionTree};
+use crate::router::SubscriptionTree;
 use crate::runtime::client_trace::ClientTrace;
 use crate::runtime::clock::now;
 use crate::runtime::cluster::node_link::NodeLink;
@@ -27,6 +27,7 @@ use crate::runtime::persist::handle::Persist;
 use crate::runtime::queue::mailbox::SubscriberKey;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::registry::Registry;
+use crate::runtime::state::retained::Retained;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::tasks::TaskTracker;
 use crate::session::SessionConfig;
@@ -49,7 +50,7 @@ pub(crate) struct Shared {
     /// The subscription index.
     router: RwLock<SubscriptionTree<SubscriberKey>>,
     /// The retained messages; their clock is seconds since `started`.
-    retained: RwLock<RetainedStore>,
+    retained: Retained,
     /// Client identifier -> session.
     registry: Registry,
     /// The session store and the task that writes to it in order.
@@ -101,6 +102,7 @@ impl Shared {
                 None
             }
         });
+        let started = now();
         let cluster = cluster.and_then(|link| NodeLink::new(link, session_config.queue));
         Arc::new(Shared {
             session_config: Arc::new(session_config),
@@ -108,14 +110,14 @@ impl Shared {
             shutdown_timeout,
             queue_full_wait,
             router: RwLock::new(SubscriptionTree::new()),
-            retained: RwLock::new(RetainedStore::new()),
+            retained: Retained::new(started),
             registry: Registry::default(),
             persist: Persist::new(store),
             hooks,
             connections: AtomicUsize::new(0),
             stats: Stats::default(),
             client_trace: ClientTrace::default(),
-            started: now(),
+            started,
             run_state,
             sweeper_wake: Notify::new(),
             network_tasks: TaskTracker::new(),
@@ -226,11 +228,6 @@ impl Shared {
         self.sweeper_wake.notified().await;
     }
 
-    /// `now` in the retained store's clock: whole seconds since the broker started.
-    pub(crate) fn secs(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.started).as_secs()
-    }
-
     /// The router, for a match.
     pub(crate) fn router(&self) -> RwLockReadGuard<'_, SubscriptionTree<SubscriberKey>> {
         self.router.read().unwrap_or_else(PoisonError::into_inner)
@@ -241,16 +238,9 @@ impl Shared {
         self.router.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The retained store, to read.
-    pub(crate) fn retained(&self) -> RwLockReadGuard<'_, RetainedStore> {
-        self.retained.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The retained store, to change.
-    pub(crate) fn retained_mut(&self) -> RwLockWriteGuard<'_, RetainedStore> {
-        self.retained
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The retained messages.
+    pub(crate) fn retained(&self) -> &Retained {
+        &self.retained
     }
 
     /// The run state now.

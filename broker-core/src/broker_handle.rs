@@ -110,10 +110,8 @@ impl BrokerHandle {
         let mailbox = Mailbox::new(self.shared.session_config().queue);
         let key = SubscriberKey(Arc::clone(&mailbox));
         let entry = SubscriptionEntry::new(SubscriptionOptions::qos(qos), None);
-        self.shared
-            .router_mut()
-            .subscribe(&filter, key.clone(), entry);
-        if let Some(cluster) = self.shared.cluster() {
+        let added = self.shared.router().subscribe(&filter, &key, entry);
+        if let Some(cluster) = self.shared.cluster().filter(|_| added) {
             // As a SUBACK: the peers record the route before the subscription is returned.
             if let Err(error) = cluster.subscribed(&filter).wait().await {
                 tracing::warn!(%filter, %error, "A peer node did not record a route.");
@@ -140,8 +138,8 @@ impl BrokerHandle {
             return false;
         };
         self.shared
-            .router_mut()
-            .subscribe(filter, outbox.clone(), NodeLink::peer_entry());
+            .router()
+            .subscribe(filter, outbox, NodeLink::peer_entry());
         true
     }
 
@@ -155,7 +153,7 @@ impl BrokerHandle {
         else {
             return false;
         };
-        self.shared.router_mut().unsubscribe(filter, outbox);
+        self.shared.router().unsubscribe(filter, outbox);
         true
     }
 

@@ -50,11 +50,8 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let removed = self
-            .shared
-            .router_mut()
-            .unsubscribe(&self.filter, &self.key);
-        if let (Some(cluster), Some(_)) = (self.shared.cluster(), removed) {
+        let removed = self.shared.router().unsubscribe(&self.filter, &self.key);
+        if let Some(cluster) = self.shared.cluster().filter(|_| removed) {
             cluster.unsubscribed(&self.filter);
         }
         self.key.mailbox().set_online(false);

@@ -83,16 +83,13 @@ pub(crate) fn route(
     mut blocked: Option<&mut Vec<Blocked>>,
     now: Instant,
 ) -> bool {
-    {
-        let router = shared.router();
-        router.route(
-            &message.topic,
-            message.qos,
-            publisher,
-            |member| member.mailbox().is_online(),
-            scratch,
-        );
-    }
+    shared.router().route(
+        &message.topic,
+        message.qos,
+        publisher,
+        |member| member.mailbox().is_online(),
+        scratch,
+    );
     let matched = !scratch.is_empty();
     if !matched {
         return false;
@@ -248,14 +245,15 @@ pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbo
     let key = SubscriberKey(Arc::clone(mailbox));
     let cluster = shared.cluster();
     let mut removed = Vec::new();
-    {
-        let mut router = shared.router_mut();
-        for (filter, _) in state.subscriptions() {
-            if router.unsubscribe(filter, &key).is_some() && cluster.is_some() {
+    shared.router().unsubscribe_all(
+        &key,
+        state.subscriptions().map(|(filter, _)| filter),
+        |filter| {
+            if cluster.is_some() {
                 removed.push(filter);
             }
-        }
-    }
+        },
+    );
     if let Some(cluster) = cluster {
         removed
             .into_iter()
@@ -269,14 +267,17 @@ pub(crate) fn add_subscriptions(shared: &Shared, state: &SessionState, mailbox: 
     let key = SubscriberKey(Arc::clone(mailbox));
     let cluster = shared.cluster();
     let mut added = Vec::new();
-    {
-        let mut router = shared.router_mut();
-        for (filter, entry) in state.subscriptions() {
-            if router.subscribe(filter, key.clone(), *entry).is_none() && cluster.is_some() {
+    shared.router().subscribe_all(
+        &key,
+        state
+            .subscriptions()
+            .map(|(filter, entry)| (filter, *entry)),
+        |filter| {
+            if cluster.is_some() {
                 added.push(filter);
             }
-        }
-    }
+        },
+    );
     if let Some(cluster) = cluster {
         // Announced, not awaited: no SUBACK depends on these routes.
         for filter in added {
@@ -303,19 +304,16 @@ pub(crate) fn redeliver_shared(
         return;
     }
     let mut copies = Vec::with_capacity(messages.len());
-    {
-        let router = shared.router();
-        for (message, filter) in messages {
-            let member = router
-                .shared_group(&filter)
-                .and_then(|group| group.pick_excluding(leaving, |m| m.mailbox().is_online()));
+    shared
+        .router()
+        .pick_other_members(leaving, messages, |message, filter, member| {
             let Some((member, entry)) = member else {
                 shared.stats().dropped(DropCause::NoSharedMember);
                 tracing::debug!(
                     topic = %message.topic,
                     "Dropped message: no other member of {filter} to take it."
                 );
-                continue;
+                return;
             };
             let retain = message.retain && entry.options.retain_as_published;
             let copy = QueuedMessage::new(
@@ -326,8 +324,7 @@ pub(crate) fn redeliver_shared(
             )
             .through_shared(Some(filter));
             copies.push((Arc::clone(member.mailbox()), copy));
-        }
-    }
+        });
     for (mailbox, copy) in copies {
         tracing::debug!(
             mailbox = mailbox.id(),
@@ -385,29 +382,17 @@ pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<M
 /// the rare case where the session's own list is lost).
 pub(crate) fn remove_all_subscriptions(shared: &Shared, mailbox: &Arc<Mailbox>) {
     let key = SubscriberKey(Arc::clone(mailbox));
-    let mut filters = Vec::new();
-    shared
-        .router()
-        .for_each_subscription(|filter, subscriber, _| {
-            if *subscriber == key {
-                filters.push(filter.to_owned());
-            }
-        });
+    let filters = shared.router().filters_of(&key);
     let cluster = shared.cluster();
     let mut removed = Vec::new();
-    {
-        let mut router = shared.router_mut();
-        for filter in filters {
-            if let Ok(filter) = crate::types::TopicFilter::new(filter) {
-                if router.unsubscribe(&filter, &key).is_some() && cluster.is_some() {
-                    removed.push(filter);
-                }
-            }
+    shared.router().unsubscribe_all(&key, &filters, |filter| {
+        if cluster.is_some() {
+            removed.push(filter);
         }
-    }
+    });
     if let Some(cluster) = cluster {
         removed
-            .iter()
+            .into_iter()
             .for_each(|filter| cluster.unsubscribed(filter));
     }
 }

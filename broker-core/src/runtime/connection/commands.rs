@@ -129,22 +129,27 @@ impl Client {
         };
         let cluster = shared.cluster();
         let mut added = Vec::new();
-        let mut outcomes = Vec::with_capacity(request.filters.len());
-        {
-            let mut router = shared.router_mut();
-            for filter in &request.filters {
-                outcomes.push(match filter.refused {
-                    Some(code) => FilterOutcome::Refused(code),
-                    None => {
-                        let replaced = router.subscribe(&filter.filter, key.clone(), filter.entry);
-                        if cluster.is_some() && replaced.is_none() {
-                            added.push(&filter.filter);
-                        }
-                        FilterOutcome::Granted(filter.entry.options.qos)
-                    }
-                });
-            }
-        }
+        let outcomes: Vec<_> = request
+            .filters
+            .iter()
+            .map(|filter| match filter.refused {
+                Some(code) => FilterOutcome::Refused(code),
+                None => FilterOutcome::Granted(filter.entry.options.qos),
+            })
+            .collect();
+        shared.router().subscribe_all(
+            &key,
+            request
+                .filters
+                .iter()
+                .filter(|filter| filter.refused.is_none())
+                .map(|filter| (&filter.filter, filter.entry)),
+            |filter| {
+                if cluster.is_some() {
+                    added.push(filter);
+                }
+            },
+        );
         if let Some(cluster) = cluster {
             let acks: Vec<RouteAck> = added
                 .into_iter()
@@ -209,14 +214,13 @@ impl Client {
         };
         let cluster = shared.cluster();
         let mut removed = Vec::new();
-        {
-            let mut router = shared.router_mut();
-            for filter in &request.filters {
-                if router.unsubscribe(filter, key).is_some() && cluster.is_some() {
+        shared
+            .router()
+            .unsubscribe_all(key, &request.filters, |filter| {
+                if cluster.is_some() {
                     removed.push(filter);
                 }
-            }
-        }
+            });
         if let Some(cluster) = cluster {
             removed
                 .into_iter()

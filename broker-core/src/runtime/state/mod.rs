@@ -1,5 +1,5 @@
 //! The state every task shares ([`shared::Shared`]) and the parts it is made of: the client
-//! [`registry::Registry`] and its entries, the [`retained::Retained`] messages, the connections' control slots, the counters, and
+//! [`registry::Registry`] and its entries, the [`retained::Retained`] messages, the [`router::Router`], the connections' control slots, the counters, and
 //! the figures gathered from them ([`snapshot`]).
 
 pub(crate) mod client_entry;
@@ -7,6 +7,7 @@ pub(crate) mod control;
 pub(crate) mod counted;
 pub(crate) mod registry;
 pub(crate) mod retained;
+pub(crate) mod router;
 pub(crate) mod shared;
 pub(crate) mod snapshot;
 pub(crate) mod stats;

@@ -1,9 +1,9 @@
 //! The state every task of one broker shares, behind one `Arc`.
 //!
 //! [`Shared`] has no public fields: each piece is reached through a method that says what
-//! may be done with it. The client registry is a [`Registry`] whose lock nobody else takes;
-//! the router and the retained store are read or changed through a guard held for one short
-//! step; the session store through its [`Persist`] handle.
+//! may be done with it. The client [`Registry`], the [`Router`] and the [`Retained`] messages
+//! are types whose locks nobody else takes; the session store is reached through its
+//! [`Persist`] handle.
 //!
 //! # What this module must never do
 //!
@@ -11,23 +11,22 @@
 //! they sit above it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
 use crate::cluster::ClusterLink;
-use crate::router::SubscriptionTree;
 use crate::runtime::client_trace::ClientTrace;
 use crate::runtime::clock::now;
 use crate::runtime::cluster::node_link::NodeLink;
 use crate::runtime::hooks::runtime_hooks::RuntimeHooks;
 use crate::runtime::park::parker::Parker;
 use crate::runtime::persist::handle::Persist;
-use crate::runtime::queue::mailbox::SubscriberKey;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::registry::Registry;
 use crate::runtime::state::retained::Retained;
+use crate::runtime::state::router::Router;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::tasks::TaskTracker;
 use crate::session::SessionConfig;
@@ -48,7 +47,7 @@ pub(crate) struct Shared {
     /// How long publishers wait for room in an online subscriber's full queue.
     queue_full_wait: Duration,
     /// The subscription index.
-    router: RwLock<SubscriptionTree<SubscriberKey>>,
+    router: Router,
     /// The retained messages; their clock is seconds since `started`.
     retained: Retained,
     /// Client identifier -> session.
@@ -109,7 +108,7 @@ impl Shared {
             max_connections,
             shutdown_timeout,
             queue_full_wait,
-            router: RwLock::new(SubscriptionTree::new()),
+            router: Router::default(),
             retained: Retained::new(started),
             registry: Registry::default(),
             persist: Persist::new(store),
@@ -228,14 +227,9 @@ impl Shared {
         self.sweeper_wake.notified().await;
     }
 
-    /// The router, for a match.
-    pub(crate) fn router(&self) -> RwLockReadGuard<'_, SubscriptionTree<SubscriberKey>> {
-        self.router.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The router, for a change.
-    pub(crate) fn router_mut(&self) -> RwLockWriteGuard<'_, SubscriptionTree<SubscriberKey>> {
-        self.router.write().unwrap_or_else(PoisonError::into_inner)
+    /// The subscriptions.
+    pub(crate) fn router(&self) -> &Router {
+        &self.router
     }
 
     /// The retained messages.

@@ -12,13 +12,12 @@ use crate::broker_error::BrokerError;
 use crate::cluster::ClusterLink;
 use crate::config::{BrokerConfig, ListenerConfig, Transport};
 use crate::hooks::{Anonymous, Hook, HookChain, HookChainBuilder, HookOptions};
-use crate::runtime::background::{sweeper, sys_topics};
-use crate::runtime::cluster::outbox;
+use crate::runtime::background::peer_outbox;
+use crate::runtime::background::{recovery, store_writer, sweeper, sys_topics};
 use crate::runtime::hooks::runtime_hooks::{watch_event_task, RuntimeHooks};
+use crate::runtime::listener::accept;
 use crate::runtime::park::parker;
-use crate::runtime::persist::{recovery, writer};
 use crate::runtime::state::shared::Shared;
-use crate::runtime::transport::accept;
 use crate::runtime::transport::listener::Listener;
 use crate::store::{MemoryStore, SessionStore};
 
@@ -204,7 +203,7 @@ impl BrokerBuilder {
         if let Some(cluster) = shared.cluster() {
             for (peer, outbox) in cluster.outboxes() {
                 let guard = shared.background_tasks().guard();
-                tokio::spawn(outbox::run(
+                tokio::spawn(peer_outbox::run(
                     Arc::clone(&shared),
                     Arc::clone(cluster.link()),
                     peer.clone(),
@@ -220,7 +219,7 @@ impl BrokerBuilder {
         // Before any listener accepts: a CONNECT finds the stored sessions in the registry.
         recovery::recover(&shared).await;
         let guard = shared.background_tasks().guard();
-        tokio::spawn(writer::run(Arc::clone(&shared), guard));
+        tokio::spawn(store_writer::run(Arc::clone(&shared), guard));
         let mut local_addrs = Vec::with_capacity(bound.len());
         for (listener, addr, socket) in bound {
             // Mosquitto's words: "ipv4", "ipv6", or "websockets" for a WebSocket listener.

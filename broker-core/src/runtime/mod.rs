@@ -2,30 +2,32 @@
 //!
 //! This module owns the tasks and the shared state; the protocol decisions stay in the
 //! [`Session`](crate::session::Session) and the [`router`](crate::router). Its modules import
-//! one way (checked by `module_graph_test`): each folder below uses only what is listed
-//! before it.
+//! one way, and so do its folders: each item below uses only what is listed before it
+//! (checked by `module_graph_test`, at both levels).
 //!
 //! - [`clock`], [`run_state`], [`tasks`], [`client_trace`], [`log_lines`]: the bottom, what
 //!   every task needs; they import no other runtime module.
 //! - [`queue`]: per session, the bounded mailbox publishers push into and the session's task
 //!   drains, and its wake-up.
 //! - [`transport`]: the connection's byte stream, plain TCP (the fast path), TLS or
-//!   WebSocket, their handshakes, the client certificate's identity; the listener's settings
-//!   and its accept task.
-//! - [`persist`]: the session store seam: the handle every writer uses, the task that applies
-//!   the writes in order, recovery at start.
-//! - [`cluster`]: the link to the peer nodes (only when the node has some): the local
-//!   routes announced, one outbox per peer and the task that forwards it.
-//! - [`park`]: idle plain TCP connections without a task of their own, kept as a
-//!   [`Parkable`](park::parker::Parkable) by the parker.
+//!   WebSocket, the client certificate's identity, a listener's settings.
+//! - [`persist`]: the session store seam: the handle every writer uses.
+//! - [`park`]: the parker, which keeps idle plain TCP connections without a task of their
+//!   own, each as a [`Parkable`](park::parker::Parkable).
+//! - [`cluster`]: the link to the peer nodes (only when the node has some): the local routes
+//!   announced, one outbox per peer.
 //! - [`hooks`]: the hook chain as the connections use it.
-//! - [`state`]: the shared state ([`Shared`](state::shared::Shared)) and what it is made of:
-//!   the client [`Registry`](state::registry::Registry), the control slots, the counters.
+//! - [`state`]: the shared state ([`Shared`](state::shared::Shared)) and the types it is made
+//!   of: the client [`Registry`](state::registry::Registry), the
+//!   [`Router`](state::router::Router), the [`Retained`](state::retained::Retained)
+//!   messages, the control slots, the counters.
 //! - [`routing`]: carrying a publish out (retained store, router match, one push per
 //!   mailbox), and a session's subscriptions leaving the router when it ends.
-//! - [`connection`]: one task per connection, driving the session in the order its contract
-//!   fixes (commands, then transmissions); the commands are carried out in its files.
-//! - [`background`]: the sweeper, the `$SYS` publisher and the in-process subscribers.
+//! - [`connection`]: one task per connection: its I/O half, its client, the handlers of the
+//!   session's commands, parking and resuming.
+//! - [`listener`]: the accept task of each listener and the TLS / WebSocket handshakes.
+//! - [`background`]: recovery at start, the store writer, the sweeper, the `$SYS`
+//!   publisher, the in-process subscribers, the peers' outbox tasks.
 //!
 //! # What this module must never do
 //!
@@ -39,6 +41,7 @@ pub(crate) mod clock;
 pub(crate) mod cluster;
 pub(crate) mod connection;
 pub(crate) mod hooks;
+pub(crate) mod listener;
 pub(crate) mod log_lines;
 pub(crate) mod park;
 pub(crate) mod persist;

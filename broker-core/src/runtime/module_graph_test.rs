@@ -3,6 +3,9 @@
 //! `crate::runtime::x`, grouped imports included) and fails, printing the cycle, if the
 //! graph has one.
 //!
+//! The folders (and top-level files) import one way too: the same references, each module
+//! standing for its top-level folder, must form no cycle either.
+//!
 //! A module is a file: `runtime/a.rs` is `a`, `runtime/a/b.rs` is `a::b`, `runtime/a/mod.rs`
 //! is `a`. A reference names the longest module its path begins with. Comments and the
 //! inline test modules at the end of files (`mod tests {`) are not read; neither are the
@@ -244,6 +247,23 @@ fn find_cycle(graph: &Graph) -> Option<Vec<Vec<String>>> {
     None
 }
 
+/// `graph` with each module standing for its top-level folder (or file); references inside
+/// one folder are left out.
+fn folder_graph(graph: &Graph) -> Graph {
+    let mut folders = Graph::new();
+    for (module, edges) in graph {
+        let from = module[..1].to_vec();
+        let entry = folders.entry(from.clone()).or_default();
+        entry.extend(
+            edges
+                .iter()
+                .map(|to| to[..1].to_vec())
+                .filter(|to| *to != from),
+        );
+    }
+    folders
+}
+
 fn show(cycle: &[Vec<String>]) -> String {
     cycle
         .iter()
@@ -278,6 +298,33 @@ fn the_runtime_modules_import_one_way() {
     if let Some(cycle) = find_cycle(&graph) {
         panic!("the runtime's modules import in a cycle: {}", show(&cycle));
     }
+    let folders = folder_graph(&graph);
+    assert!(
+        folders.len() >= 10,
+        "only {} runtime folders found",
+        folders.len()
+    );
+    if let Some(cycle) = find_cycle(&folders) {
+        panic!("the runtime's folders import in a cycle: {}", show(&cycle));
+    }
+}
+
+#[test]
+fn the_scan_finds_a_cycle_between_folders() {
+    let root = Path::new("runtime");
+    let file = |path: &str, text: &str| (root.join(path), text.to_owned());
+    let sources = vec![
+        file("x/mod.rs", "pub(crate) mod a;\npub(crate) mod d;\n"),
+        file("x/a.rs", "use crate::runtime::y::b::B;\n"),
+        file("x/d.rs", "pub(crate) struct D;\n"),
+        file("y/mod.rs", "pub(crate) mod b;\npub(crate) mod c;\n"),
+        file("y/b.rs", "pub(crate) struct B;\n"),
+        file("y/c.rs", "use super::super::x::d::D;\n"),
+    ];
+    let graph = graph_of(root, &sources);
+    assert_eq!(find_cycle(&graph), None, "no cycle between modules");
+    let cycle = find_cycle(&folder_graph(&graph)).map(|cycle| show(&cycle));
+    assert_eq!(cycle.as_deref(), Some("x -> y -> x"));
 }
 
 #[test]

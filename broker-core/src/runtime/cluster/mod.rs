@@ -1,6 +1,7 @@
 //! The runtime's side of the [`ClusterLink`](crate::cluster::ClusterLink) seam: the node's
-//! [`node_link::NodeLink`] (the link, the local routes it was told, one outbox per peer) and
-//! the task that drains a peer's outbox into the link ([`outbox`]).
+//! [`node_link::NodeLink`] (the link, the local routes it was told, one outbox per peer).
+//! The task that drains a peer's outbox into the link is a background task
+//! ([`peer_outbox`](crate::runtime::background::peer_outbox)).
 //!
 //! # What this module must never do
 //!
@@ -8,7 +9,6 @@
 //! of one with peers: a peer is a subscriber key of the router like a client's mailbox.
 
 pub(crate) mod node_link;
-pub(crate) mod outbox;
 
 #[cfg(test)]
 mod node_link_test;

@@ -6,7 +6,7 @@
 //! arguments, one file per kind: CONNECT ([`connect`]), authentication ([`auth`]),
 //! authorization ([`authorize`]), SUBSCRIBE / UNSUBSCRIBE / PUBLISH ([`commands`]), the end
 //! ([`close`]), lifecycle events ([`events`]). [`idle`] schedules the park check,
-//! [`parking`] makes a connection into its parked record and back, [`serve`] starts, parks
+//! [`parking`] makes a connection into its [`parked`] record and back, [`serve`] starts, parks
 //! and resumes the task.
 
 pub(crate) mod auth;
@@ -18,6 +18,7 @@ pub(crate) mod commands;
 pub(crate) mod connect;
 pub(crate) mod events;
 pub(crate) mod idle;
+pub(crate) mod parked;
 pub(crate) mod parking;
 pub(crate) mod publish_memo;
 pub(crate) mod screen;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::Client;
+use crate::runtime::connection::parked::{second_descriptor, Parked};
 use crate::runtime::connection::task::Connection;
-use crate::runtime::park::parked::{second_descriptor, Parked};
 use crate::runtime::park::parker::Ticket;
 use crate::runtime::transport::stream::Stream;
 use crate::session::Session;

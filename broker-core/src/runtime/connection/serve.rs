@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use crate::runtime::connection::parked::Parked;
 use crate::runtime::connection::task::Connection;
-use crate::runtime::park::parked::Parked;
 use crate::runtime::park::parker::{Parkable, Ticket};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::tasks::TaskGuard;

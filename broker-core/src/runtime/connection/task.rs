@@ -126,10 +126,10 @@ impl Connection {
         )
     }
 
-    /// A parked connection again ([`Parked::into_connection`]), connected, its session as
+    /// A parked connection again ([`Connection::from_parked`]), connected, its session as
     /// it was.
     ///
-    /// [`Parked::into_connection`]: crate::runtime::park::parked::Parked::into_connection
+    /// [`Connection::from_parked`]: crate::runtime::connection::task::Connection::from_parked
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn resumed(
         shared: Counted,

@@ -1,8 +1,6 @@
-//! Bytes in and out: the connection's [`stream::Stream`] (plain TCP, TLS, WebSocket), the
-//! handshakes, the client certificate's identity, and the listeners that accept connections.
+//! Bytes in and out: the connection's [`stream::Stream`] (plain TCP, TLS, WebSocket), the TLS
+//! and WebSocket layers, the client certificate's identity, and a listener's settings.
 
-pub(crate) mod accept;
-pub(crate) mod handshake;
 pub(crate) mod identity;
 pub(crate) mod listener;
 pub(crate) mod stream;

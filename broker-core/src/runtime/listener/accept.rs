@@ -11,11 +11,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::runtime::connection::serve;
+use crate::runtime::listener::handshake;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::tasks::TaskGuard;
-use crate::runtime::transport::handshake;
 use crate::runtime::transport::listener::Listener;
 use crate::runtime::transport::stream::Stream;
 

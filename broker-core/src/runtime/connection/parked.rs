@@ -20,24 +20,24 @@ use crate::session::ParkedSession;
 use crate::types::ClientId;
 
 /// An idle connection's state while it is parked: its socket, out of tokio's set, and the
-/// compact form of its session. A plain record: the connection makes it and is made again
-/// from it ([`Connection::into_parked`], [`Connection::from_parked`]).
+/// compact form of its session. Everything a connection grows while busy (buffers, timers,
+/// caches) is left behind. A plain record: the connection makes it and is made again from it
+/// ([`Connection::into_parked`], [`Connection::from_parked`]).
 ///
 /// [`Connection::into_parked`]: crate::runtime::connection::task::Connection::into_parked
-/// [`Connection::from_parked`]: crate::runtime::connection::task::Connection::from_parked Everything a connection grows while busy (buffers, timers,
-/// caches) is left behind.
+/// [`Connection::from_parked`]: crate::runtime::connection::task::Connection::from_parked
 pub(crate) struct Parked {
     /// The socket, in non-blocking mode.
-    pub(crate) socket: std::net::TcpStream,
-    pub(crate) shared: Counted,
-    pub(crate) session: ParkedSession,
-    pub(crate) peer: SocketAddr,
-    pub(crate) listener: Arc<Listener>,
-    pub(crate) client_info: Option<Arc<ClientInfo>>,
-    pub(crate) control: Arc<ControlSlot>,
-    pub(crate) key: SubscriberKey,
-    pub(crate) guard: TaskGuard,
-    pub(crate) ticket: Arc<Ticket>,
+    pub(super) socket: std::net::TcpStream,
+    pub(super) shared: Counted,
+    pub(super) session: ParkedSession,
+    pub(super) peer: SocketAddr,
+    pub(super) listener: Arc<Listener>,
+    pub(super) client_info: Option<Arc<ClientInfo>>,
+    pub(super) control: Arc<ControlSlot>,
+    pub(super) key: SubscriberKey,
+    pub(super) guard: TaskGuard,
+    pub(super) ticket: Arc<Ticket>,
 }
 
 impl Parked {

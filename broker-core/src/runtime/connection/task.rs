@@ -52,11 +52,6 @@ use crate::types::ReasonCode;
 pub(crate) const WRITE_HIGH_WATER: usize = 64 * 1024;
 /// Unwritten bytes above which the task stops reading from the client.
 pub(crate) const READ_PAUSE: usize = 256 * 1024;
-/// Bytes read from the socket at most per wake-up, so that one busy client does not starve
-/// the rest of its own work (timers, mailbox).
-const READ_CHUNK: usize = 64 * 1024;
-/// The capacity of the first read buffer of a connection, enough for a common CONNECT.
-const FIRST_READ: usize = 1024;
 /// Messages moved from the mailbox into the session per lock of the mailbox.
 const PULL_BATCH: usize = 64;
 /// The capacities of an empty write buffer that are kept for the next packets. A larger
@@ -482,48 +477,19 @@ impl Connection {
         self.busy = true;
     }
 
-    /// Reads what the socket has (up to [`READ_CHUNK`]) and feeds every complete packet to
+    /// Reads what the socket has ([`Wire::read_some`]) and feeds every complete packet to
     /// the session.
     async fn on_readable(&mut self) {
-        let mut read = 0;
-        while read < READ_CHUNK {
-            let spare = self.wire.read_buf.capacity() - self.wire.read_buf.len();
-            if self.handshake_done {
-                if spare < 4096 {
-                    self.wire.read_buf.reserve(8192);
-                }
-            } else if spare == 0 {
-                // Before CONNACK: a first buffer the size of a common CONNECT, grown only
-                // when it is full (a large CONNECT, or packets right behind it).
-                let grow = if self.wire.read_buf.capacity() == 0 {
-                    FIRST_READ
-                } else {
-                    8192
-                };
-                self.wire.read_buf.reserve(grow);
-            }
-            match self.wire.stream.try_read_buf(&mut self.wire.read_buf) {
-                Ok(0) => {
-                    self.shared.stats().bytes_received(read);
-                    self.decode_all().await;
-                    self.on_lost(Lost::Eof);
-                    return;
-                }
-                Ok(n) => read += n,
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    self.shared.stats().bytes_received(read);
-                    self.decode_all().await;
-                    self.on_lost(Lost::Error);
-                    return;
-                }
-            }
-        }
+        let (read, lost) = self.wire.read_some(self.handshake_done);
         self.shared.stats().bytes_received(read);
         self.decode_all().await;
-        if self.wire.read_buf.is_empty() {
-            // Give the buffer back while idle; decoded packets keep their own bytes alive.
-            self.wire.read_buf = BytesMut::new();
+        match lost {
+            Some(how) => self.on_lost(how),
+            None if self.wire.read_buf.is_empty() => {
+                // Give the buffer back while idle; decoded packets keep their own bytes alive.
+                self.wire.read_buf = BytesMut::new();
+            }
+            None => {}
         }
     }
 

@@ -10,6 +10,12 @@ use bytes::BytesMut;
 use crate::codec::Decoder;
 use crate::runtime::transport::stream::Stream;
 
+/// Bytes read from the socket at most per wake-up, so that one busy client does not starve
+/// the rest of its own work (timers, mailbox).
+const READ_CHUNK: usize = 64 * 1024;
+/// The capacity of the first read buffer of a connection, enough for a common CONNECT.
+const FIRST_READ: usize = 1024;
+
 /// How a connection was lost, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lost {
@@ -72,6 +78,38 @@ impl Wire {
     /// The byte stream.
     pub(crate) fn stream(&self) -> &Stream {
         &self.stream
+    }
+
+    /// Reads what the socket has now, up to [`READ_CHUNK`], into the read buffer. Returns how
+    /// many bytes came, and how the connection was lost if it was (end of stream or error).
+    /// Before the CONNECT exchange is done (`handshake_done` false) the buffer starts at the
+    /// size of a common CONNECT and grows only when full.
+    pub(super) fn read_some(&mut self, handshake_done: bool) -> (usize, Option<Lost>) {
+        let mut read = 0;
+        while read < READ_CHUNK {
+            let spare = self.read_buf.capacity() - self.read_buf.len();
+            if handshake_done {
+                if spare < 4096 {
+                    self.read_buf.reserve(8192);
+                }
+            } else if spare == 0 {
+                // Before CONNACK: a first buffer the size of a common CONNECT, grown only
+                // when it is full (a large CONNECT, or packets right behind it).
+                let grow = if self.read_buf.capacity() == 0 {
+                    FIRST_READ
+                } else {
+                    8192
+                };
+                self.read_buf.reserve(grow);
+            }
+            match self.stream.try_read_buf(&mut self.read_buf) {
+                Ok(0) => return (read, Some(Lost::Eof)),
+                Ok(n) => read += n,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => return (read, Some(Lost::Error)),
+            }
+        }
+        (read, None)
     }
 
     /// Makes the timer fire at `at` at the latest: it is moved only earlier (see

@@ -23,7 +23,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::runtime::shared::{RunState, Shared};
+use crate::runtime::run_state::RunState;
+use crate::runtime::state::shared::Shared;
 
 pub use crate::broker_builder::BrokerBuilder;
 pub use crate::broker_error::BrokerError;
@@ -68,7 +69,7 @@ impl Broker {
     /// [`HookChain::invalidate_all`]: crate::hooks::HookChain::invalidate_all
     #[must_use]
     pub fn hooks(&self) -> Arc<crate::hooks::HookChain> {
-        Arc::clone(&self.shared.hooks.chain)
+        Arc::clone(&self.shared.hooks().chain)
     }
 
     /// A handle to publish and subscribe in-process; cheap to clone, usable from any task.
@@ -85,19 +86,22 @@ impl Broker {
     pub async fn shutdown(self) {
         let shared = Arc::clone(&self.shared);
         tracing::info!("Shutting down.");
-        shared.run_state.send_replace(RunState::Draining);
-        let drained =
-            tokio::time::timeout(shared.shutdown_timeout, shared.network_tasks.wait_idle()).await;
+        shared.set_run_state(RunState::Draining);
+        let drained = tokio::time::timeout(
+            shared.shutdown_timeout(),
+            shared.network_tasks().wait_idle(),
+        )
+        .await;
         if drained.is_err() {
             tracing::warn!(
                 "{} connections still open after the shutdown timeout; closing them.",
-                shared.network_tasks.running()
+                shared.network_tasks().running()
             );
         }
-        shared.run_state.send_replace(RunState::Stopped);
+        shared.set_run_state(RunState::Stopped);
         let grace = std::time::Duration::from_secs(1);
-        let _ = tokio::time::timeout(grace, shared.network_tasks.wait_idle()).await;
-        let _ = tokio::time::timeout(grace, shared.background_tasks.wait_idle()).await;
+        let _ = tokio::time::timeout(grace, shared.network_tasks().wait_idle()).await;
+        let _ = tokio::time::timeout(grace, shared.background_tasks().wait_idle()).await;
         tracing::info!("Shut down.");
     }
 }
@@ -105,7 +109,7 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         if self.shared.run_state() != RunState::Stopped {
-            self.shared.run_state.send_replace(RunState::Stopped);
+            self.shared.set_run_state(RunState::Stopped);
         }
     }
 }

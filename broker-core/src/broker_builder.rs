@@ -10,12 +10,16 @@ use tokio::net::TcpListener;
 use crate::broker::Broker;
 use crate::broker_error::BrokerError;
 use crate::clock::TokioClock;
+use crate::cluster::ClusterLink;
 use crate::config::{BrokerConfig, ListenerConfig, Transport};
 use crate::hooks::{Anonymous, Hook, HookChain, HookChainBuilder, HookOptions};
-use crate::runtime::hooks::{watch_event_task, RuntimeHooks};
-use crate::runtime::listener::{self, Listener};
-use crate::runtime::shared::Shared;
-use crate::runtime::{parker, persist, sweeper, sys_topics};
+use crate::runtime::background::peer_outbox;
+use crate::runtime::background::{recovery, store_writer, sweeper, sys_topics};
+use crate::runtime::hooks::runtime_hooks::{watch_event_task, RuntimeHooks};
+use crate::runtime::listener::accept;
+use crate::runtime::park::parker;
+use crate::runtime::state::shared::Shared;
+use crate::runtime::transport::listener::Listener;
 use crate::store::{MemoryStore, SessionStore};
 
 /// How a [`Broker`] is built: its configuration, session store and hooks, then
@@ -27,6 +31,7 @@ pub struct BrokerBuilder {
     shutdown_timeout: Duration,
     store: Arc<dyn SessionStore>,
     hooks: HookChainBuilder,
+    cluster: Option<Arc<dyn ClusterLink>>,
 }
 
 impl fmt::Debug for BrokerBuilder {
@@ -56,6 +61,7 @@ impl BrokerBuilder {
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             store: Arc::new(MemoryStore::new()),
             hooks: HookChain::builder(),
+            cluster: None,
         }
     }
 
@@ -107,6 +113,20 @@ impl BrokerBuilder {
     /// brokers started one after the other on the same store hand their sessions over.
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// The link to the other nodes of a cluster. Default: none, as [`Standalone`]: a link
+    /// without peers costs nothing. With peers, the link hears of each filter's first and last
+    /// local subscriber (a SUBACK waits for the peers to record the route), and the messages
+    /// published here that match a peer's routes go to that peer's bounded outbox, forwarded
+    /// by one task per peer ([`ClusterLink::forward`]); the link reports the peers' routes with
+    /// [`BrokerHandle::add_peer_route`](crate::BrokerHandle::add_peer_route) and their
+    /// messages with [`BrokerHandle::publish_from_peer`](crate::BrokerHandle::publish_from_peer).
+    ///
+    /// [`Standalone`]: crate::cluster::Standalone
+    pub fn cluster_link(mut self, link: Arc<dyn ClusterLink>) -> Self {
+        self.cluster = Some(link);
         self
     }
 
@@ -181,15 +201,28 @@ impl BrokerBuilder {
             self.store,
             hooks,
             self.config.park_idle_after.filter(|after| !after.is_zero()),
+            self.cluster,
         );
+        if let Some(cluster) = shared.cluster() {
+            for (peer, outbox) in cluster.outboxes() {
+                let guard = shared.background_tasks().guard();
+                tokio::spawn(peer_outbox::run(
+                    Arc::clone(&shared),
+                    Arc::clone(cluster.link()),
+                    peer.clone(),
+                    Arc::clone(outbox.mailbox()),
+                    guard,
+                ));
+            }
+        }
         if let Some(task) = event_task {
-            let guard = shared.background_tasks.guard();
-            tokio::spawn(watch_event_task(task, shared.run_state.subscribe(), guard));
+            let guard = shared.background_tasks().guard();
+            tokio::spawn(watch_event_task(task, shared.watch_run_state(), guard));
         }
         // Before any listener accepts: a CONNECT finds the stored sessions in the registry.
-        persist::recover(&shared).await;
-        let guard = shared.background_tasks.guard();
-        tokio::spawn(persist::run(Arc::clone(&shared), guard));
+        recovery::recover(&shared).await;
+        let guard = shared.background_tasks().guard();
+        tokio::spawn(store_writer::run(Arc::clone(&shared), guard));
         let mut local_addrs = Vec::with_capacity(bound.len());
         for (listener, addr, socket) in bound {
             // Mosquitto's words: "ipv4", "ipv6", or "websockets" for a WebSocket listener.
@@ -205,20 +238,24 @@ impl BrokerBuilder {
                 listener.config.scheme()
             );
             local_addrs.push((listener.config.name.clone(), addr));
-            let guard = shared.network_tasks.guard();
-            tokio::spawn(listener::run(Arc::clone(&shared), socket, listener, guard));
+            let guard = shared.network_tasks().guard();
+            tokio::spawn(accept::run(Arc::clone(&shared), socket, listener, guard));
         }
-        let guard = shared.background_tasks.guard();
+        let guard = shared.background_tasks().guard();
         tokio::spawn(sweeper::run(Arc::clone(&shared), guard));
-        if let Some(parker) = &shared.parker {
-            let guard = shared.background_tasks.guard();
-            tokio::spawn(parker::run(Arc::clone(&shared), Arc::clone(parker), guard));
+        if let Some(parker) = shared.parker() {
+            let guard = shared.background_tasks().guard();
+            tokio::spawn(parker::run(
+                Arc::clone(parker),
+                shared.watch_run_state(),
+                guard,
+            ));
         }
         for client_id in &self.config.trace_clients {
-            shared.client_trace.set(client_id, true);
+            shared.client_trace().set(client_id, true);
         }
         if let Some(interval) = self.config.sys_interval.filter(|i| !i.is_zero()) {
-            let guard = shared.background_tasks.guard();
+            let guard = shared.background_tasks().guard();
             tokio::spawn(sys_topics::run(Arc::clone(&shared), interval, guard));
         }
         Ok(Broker::new(shared, local_addrs))

@@ -35,4 +35,8 @@ pub enum BrokerError {
     /// The broker is shutting down or stopped: it takes no more work.
     #[error("the broker is shut down")]
     ShutDown,
+    /// A retained publish from synchronous code found the session store's write queue full:
+    /// nothing was published (the change would otherwise be lost to the store).
+    #[error("the session store's write queue is full")]
+    StoreBusy,
 }

@@ -8,11 +8,15 @@ use tokio::sync::mpsc;
 use crate::broker_error::BrokerError;
 use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
+use crate::cluster::PeerName;
 use crate::codec::SubscriptionOptions;
 use crate::router::SubscriptionEntry;
-use crate::runtime::mailbox::{Mailbox, SubscriberKey};
-use crate::runtime::shared::{now, Shared};
-use crate::runtime::{local, routing, stats};
+use crate::runtime::clock::now;
+use crate::runtime::cluster::node_link::NodeLink;
+use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
+use crate::runtime::state::shared::Shared;
+use crate::runtime::{background::local, routing, state::snapshot};
+use crate::session::Message;
 use crate::types::{ClientId, QoS, TopicFilter, TopicName};
 
 /// A handle on a running broker: publish and subscribe in-process. Cheap to clone; `Send`
@@ -41,18 +45,35 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), BrokerError> {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        let now = now();
+        let message = routing::local_message(topic, payload, qos, retain, now);
+        let mut scratch = Vec::new();
         let mut blocked = Vec::new();
-        self.route_local(topic, payload, qos, retain, Some(&mut blocked))?;
+        // A retained message waits for room in the session store's channel.
+        routing::publish(
+            &self.shared,
+            &message,
+            &mut scratch,
+            Some(&mut blocked),
+            now,
+        )
+        .await;
         routing::push_blocked(&self.shared, &mut blocked).await;
         Ok(())
     }
 
     /// [`publish`](Self::publish) from synchronous code: it never waits (a full subscriber
-    /// queue applies its overflow policy).
+    /// queue applies its overflow policy; a retained message the session store has no room
+    /// for now is refused, not dropped).
     ///
     /// # Errors
     ///
-    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    /// [`BrokerError::ShutDown`] once the broker shuts down; [`BrokerError::StoreBusy`] when
+    /// `retain` is set and the session store's write queue is full (nothing was published:
+    /// try again, or use [`publish`](Self::publish), which waits).
     pub fn publish_now(
         &self,
         topic: TopicName,
@@ -60,26 +81,14 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), BrokerError> {
-        self.route_local(topic, payload, qos, retain, None)
-    }
-
-    /// Routes a message the broker itself publishes; copies that meet a full queue go to
-    /// `blocked` when given (the caller waits for room), else the overflow policy acts.
-    fn route_local(
-        &self,
-        topic: TopicName,
-        payload: Bytes,
-        qos: QoS,
-        retain: bool,
-        blocked: Option<&mut Vec<routing::Blocked>>,
-    ) -> Result<(), BrokerError> {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
         let now = now();
         let message = routing::local_message(topic, payload, qos, retain, now);
         let mut scratch = Vec::new();
-        routing::publish(&self.shared, &message, None, &mut scratch, blocked, now);
+        routing::try_publish(&self.shared, &message, &mut scratch, None, now)
+            .map_err(|routing::StoreBusy| BrokerError::StoreBusy)?;
         Ok(())
     }
 
@@ -98,32 +107,86 @@ impl BrokerHandle {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
-        let mailbox = Mailbox::new(self.shared.session_config.queue);
+        let mailbox = Mailbox::new(self.shared.session_config().queue);
         let key = SubscriberKey(Arc::clone(&mailbox));
         let entry = SubscriptionEntry::new(SubscriptionOptions::qos(qos), None);
-        self.shared
-            .router_mut()
-            .subscribe(&filter, key.clone(), entry);
+        let added = self.shared.router().subscribe(&filter, &key, entry);
+        if let Some(cluster) = self.shared.cluster().filter(|_| added) {
+            // As a SUBACK: the peers record the route before the subscription is returned.
+            if let Err(error) = cluster.subscribed(&filter).wait().await {
+                tracing::warn!(%filter, %error, "A peer node did not record a route.");
+            }
+        }
         if !filter.is_shared() {
             routing::send_retained(&self.shared, &filter, &entry, &mailbox, now());
         }
         let (tx, rx) = mpsc::channel(local::CHANNEL_CAPACITY);
-        let guard = self.shared.background_tasks.guard();
+        let guard = self.shared.background_tasks().guard();
         tokio::spawn(local::drain(Arc::clone(&self.shared), mailbox, tx, guard));
         Ok(Subscription::new(Arc::clone(&self.shared), filter, key, rx))
+    }
+
+    /// The link reports that `peer` has a subscriber for `filter`: the messages published
+    /// here that match it go to the peer's outbox (one copy per message, however many of the
+    /// peer's filters match). Returns `false` if `peer` is not one of the link's peers.
+    pub fn add_peer_route(&self, peer: &PeerName, filter: &TopicFilter) -> bool {
+        let Some(outbox) = self
+            .shared
+            .cluster()
+            .and_then(|cluster| cluster.outbox(peer))
+        else {
+            return false;
+        };
+        self.shared
+            .router()
+            .subscribe(filter, outbox, NodeLink::peer_entry());
+        true
+    }
+
+    /// The link reports that `peer` has no subscriber for `filter` any more. Returns `false`
+    /// if `peer` is not one of the link's peers.
+    pub fn remove_peer_route(&self, peer: &PeerName, filter: &TopicFilter) -> bool {
+        let Some(outbox) = self
+            .shared
+            .cluster()
+            .and_then(|cluster| cluster.outbox(peer))
+        else {
+            return false;
+        };
+        self.shared.router().unsubscribe(filter, outbox);
+        true
+    }
+
+    /// Delivers a message another node forwarded ([`ClusterLink::forward`]) to this node's
+    /// subscribers, waiting for room in their queues as a publish does; it goes to no peer and
+    /// changes no retained message.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    ///
+    /// [`ClusterLink::forward`]: crate::cluster::ClusterLink::forward
+    pub async fn publish_from_peer(&self, message: Message) -> Result<(), BrokerError> {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        let mut blocked = Vec::new();
+        routing::route_from_peer(&self.shared, &message, &mut blocked, now());
+        routing::push_blocked(&self.shared, &mut blocked).await;
+        Ok(())
     }
 
     /// The broker's counters and state now (see [`BrokerStats`]).
     #[must_use]
     pub fn stats(&self) -> BrokerStats {
-        stats::snapshot(&self.shared)
+        snapshot::snapshot(&self.shared)
     }
 
     /// Turns the per-client trace on or off for `client_id`: while on, every packet the
     /// client sends or receives is logged at info level (otherwise at debug), from its next
     /// packet on, on this and later connections.
     pub fn trace_client(&self, client_id: &ClientId, on: bool) {
-        self.shared.client_trace.set(client_id, on);
+        self.shared.client_trace().set(client_id, on);
     }
 
     /// Whether the broker still serves (not shutting down).

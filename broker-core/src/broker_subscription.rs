@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::runtime::mailbox::SubscriberKey;
-use crate::runtime::shared::Shared;
+use crate::runtime::queue::mailbox::SubscriberKey;
+use crate::runtime::state::shared::Shared;
 use crate::session::Message;
 use crate::types::TopicFilter;
 
@@ -50,9 +50,10 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.shared
-            .router_mut()
-            .unsubscribe(&self.filter, &self.key);
+        let removed = self.shared.router().unsubscribe(&self.filter, &self.key);
+        if let Some(cluster) = self.shared.cluster().filter(|_| removed) {
+            cluster.unsubscribed(&self.filter);
+        }
         self.key.mailbox().set_online(false);
         self.key.mailbox().wake();
     }

@@ -1,10 +1,28 @@
 //! The seam between one node and its cluster: the [`ClusterLink`] trait, and [`Standalone`],
 //! the link of a node that has no peers.
 //!
-//! `broker-cluster` implements the trait over gRPC. The runtime calls it at four points: when
-//! the first local subscriber of a filter appears or the last one leaves (route changes), when
-//! a client publishes (forwarding, one copy per interested node), and when a client
-//! identifier connects that another node may hold (takeover).
+//! `broker-cluster` will implement the trait over gRPC. The runtime calls it at these points,
+//! none of them on the publish path:
+//!
+//! - **Route changes**, synchronously, from the SUBSCRIBE and UNSUBSCRIBE paths (and a session's
+//!   end): [`ClusterLink::add_route`] when a filter gets its first local subscriber, which
+//!   returns a [`RouteAck`] the SUBSCRIBE awaits before its SUBACK, and
+//!   [`ClusterLink::remove_route`] when the last one leaves.
+//! - **Forwarding**: a peer is one more subscriber of the router, under the filters the peer
+//!   announced (the link reports them with `BrokerHandle::add_peer_route`). A publish pushes
+//!   one copy per interested node into that node's bounded outbox, as it pushes into a
+//!   client's mailbox; one task per peer drains the outbox and calls
+//!   [`ClusterLink::forward`]. A full outbox applies the queue's overflow policy, as a slow
+//!   client's mailbox does.
+//! - **Takeover**: [`ClusterLink::take_over`] when a client identifier connects that another
+//!   node may hold.
+//!
+//! A node whose link has no peers ([`ClusterLink::peers`] empty, as [`Standalone`]) calls
+//! nothing: no outbox, no route bookkeeping, nothing added to a publish.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -30,25 +48,107 @@ pub enum ClusterError {
     NoQuorum,
 }
 
+/// A peer node's name in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerName(String);
+
+impl PeerName {
+    /// The peer called `name`.
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Self {
+        PeerName(name.into())
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PeerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The completion of a route announcement: ready at once, or a future that resolves once
+/// every reachable peer has recorded the route. The SUBSCRIBE that caused it awaits it before
+/// its SUBACK, so that a publish on any node after the SUBACK reaches the subscriber. The
+/// announcement itself is made by [`ClusterLink::add_route`]: dropping its `RouteAck` (a
+/// route restored at start, which no SUBACK waits for) does not withdraw it.
+#[must_use = "a SUBACK must wait for the route"]
+pub struct RouteAck(Option<AckFuture>);
+
+/// The future a pending [`RouteAck`] waits on.
+type AckFuture = Pin<Box<dyn Future<Output = Result<(), ClusterError>> + Send>>;
+
+impl RouteAck {
+    /// Recorded already (or nobody to tell): nothing to wait for, nothing allocated.
+    pub fn ready() -> Self {
+        RouteAck(None)
+    }
+
+    /// Recorded once `done` resolves.
+    pub fn pending(done: impl Future<Output = Result<(), ClusterError>> + Send + 'static) -> Self {
+        RouteAck(Some(Box::pin(done)))
+    }
+
+    /// Whether there is nothing to wait for.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Waits until the peers have recorded the route.
+    ///
+    /// # Errors
+    ///
+    /// What the link reports: a peer unreachable, or no quorum.
+    pub async fn wait(self) -> Result<(), ClusterError> {
+        match self.0 {
+            Some(done) => done.await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for RouteAck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RouteAck")
+            .field(&if self.is_ready() { "ready" } else { "pending" })
+            .finish()
+    }
+}
+
 /// What a node tells and asks its peers.
+///
+/// # Contract
+///
+/// - [`add_route`](Self::add_route) and [`remove_route`](Self::remove_route) are called
+///   synchronously, with no lock of the broker held; they must not block (queue the change
+///   and return). For one filter they alternate, starting with `add_route`.
+/// - [`forward`](Self::forward) is called by one task per peer, with the messages in the
+///   order they were published on this node; it may wait (its peer's outbox fills up
+///   meanwhile, bounded).
+/// - No method is called when [`peers`](Self::peers) is empty.
 #[async_trait]
 pub trait ClusterLink: Send + Sync + 'static {
     /// This node's name in the cluster.
     fn node_name(&self) -> &str;
 
-    /// Whether any peer exists; a node without peers skips the other calls.
-    fn has_peers(&self) -> bool;
+    /// The peers this node forwards to, read once when the broker starts. Empty: the node
+    /// runs alone and the runtime calls nothing else.
+    fn peers(&self) -> Vec<PeerName>;
 
-    /// This node has a subscriber for `filter` now. Returns once every reachable peer has
-    /// recorded the route, so that a publish on any node after the SUBACK reaches it.
-    async fn add_route(&self, filter: &TopicFilter) -> Result<(), ClusterError>;
+    /// This node has a local subscriber for `filter` now (its first).
+    fn add_route(&self, filter: &TopicFilter) -> RouteAck;
 
-    /// This node has no subscriber for `filter` any more.
-    async fn remove_route(&self, filter: &TopicFilter) -> Result<(), ClusterError>;
+    /// This node has no local subscriber for `filter` any more.
+    fn remove_route(&self, filter: &TopicFilter);
 
-    /// Sends `message`, published on this node, to every peer with a matching route (one copy
-    /// per node). Returns how many nodes it went to.
-    async fn forward(&self, message: &Message) -> Result<usize, ClusterError>;
+    /// Sends `messages`, published on this node, to `peer`, in order.
+    async fn forward(&self, peer: &PeerName, messages: Vec<Message>) -> Result<(), ClusterError>;
 
     /// `client_id` connects here: the node holding it, if any, closes that connection (v5
     /// DISCONNECT 0x8E) and hands its session over, which is returned.
@@ -76,20 +176,18 @@ impl ClusterLink for Standalone {
         &self.name
     }
 
-    fn has_peers(&self) -> bool {
-        false
+    fn peers(&self) -> Vec<PeerName> {
+        Vec::new()
     }
 
-    async fn add_route(&self, _filter: &TopicFilter) -> Result<(), ClusterError> {
+    fn add_route(&self, _filter: &TopicFilter) -> RouteAck {
+        RouteAck::ready()
+    }
+
+    fn remove_route(&self, _filter: &TopicFilter) {}
+
+    async fn forward(&self, _peer: &PeerName, _messages: Vec<Message>) -> Result<(), ClusterError> {
         Ok(())
-    }
-
-    async fn remove_route(&self, _filter: &TopicFilter) -> Result<(), ClusterError> {
-        Ok(())
-    }
-
-    async fn forward(&self, _message: &Message) -> Result<usize, ClusterError> {
-        Ok(0)
     }
 
     async fn take_over(

@@ -1,17 +1,19 @@
 //! Carrying a publish out: the retained store, the router match, and one push per matching
-//! mailbox. Called by the publisher's own task: no task sees every message.
+//! mailbox. Called by the publisher's own task: no task sees every message. And the other
+//! side of subscriptions: a session's filters added to the router or taken out of it when
+//! the session ends, its unacknowledged shared-subscription messages handed to other members.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::events;
-use super::mailbox::{Mailbox, SubscriberKey, TryPush};
-use super::persist::{Reply, Slot, StoreOp};
-use super::shared::Shared;
-use super::stats::{DropCause, Stats};
-use crate::router::{Delivery, RetainedMessage, SubscriptionEntry};
+use crate::router::{Delivery, SubscriptionEntry};
+use crate::runtime::clock::now;
+use crate::runtime::persist::handle::{Reply, Slot};
+use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey, TryPush};
+use crate::runtime::state::shared::Shared;
+use crate::runtime::state::stats::{DropCause, Stats};
 use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
 use crate::types::TopicFilter;
 
@@ -23,32 +25,56 @@ pub(crate) struct Blocked {
 }
 
 /// Routes `message` to every matching subscriber and, if its RETAIN flag is set, stores it as
-/// the topic's retained message (an empty payload deletes it). `publisher` is the publishing
-/// session's key, for No Local. `scratch` is a buffer the caller keeps between calls.
-///
-/// With `blocked`, a copy for an online subscriber whose queue is full is put there for the
-/// caller to wait on ([`push_blocked`]); without it, the queue's overflow policy acts at once.
-/// The message is detached from the publisher's receive buffer once, and its copies share it.
-/// Returns whether any subscription matched.
-///
-/// The retained change goes to the session store if the store's channel has room now; a
-/// caller that can wait for the store uses [`store_retained`] and [`route`] instead.
-pub(crate) fn publish(
+/// the topic's retained message (an empty payload deletes it), waiting for room in the
+/// session store's channel: the change is never dropped for lack of room. `blocked`,
+/// `scratch` and the return value are as for [`route`].
+pub(crate) async fn publish(
     shared: &Shared,
     message: &Message,
-    publisher: Option<&SubscriberKey>,
     scratch: &mut Vec<Delivery<SubscriberKey>>,
     blocked: Option<&mut Vec<Blocked>>,
     now: Instant,
 ) -> bool {
     if message.retain {
-        store_retained(shared, message, shared.persist.try_reserve(), None, now);
+        let slot = shared.persist().reserve().await;
+        store_retained(shared, message, slot, None, now);
     }
-    route(shared, message, publisher, scratch, blocked, now)
+    route(shared, message, None, scratch, blocked, now)
 }
 
-/// Routes `message` to every matching subscriber, as [`publish`] does, without looking at its
-/// RETAIN flag.
+/// [`publish`] from synchronous code: a retained change that finds the session store's
+/// channel full is refused (nothing is routed or retained), never dropped.
+///
+/// # Errors
+///
+/// [`StoreBusy`]: the message is retained and the store's channel is full.
+pub(crate) fn try_publish(
+    shared: &Shared,
+    message: &Message,
+    scratch: &mut Vec<Delivery<SubscriberKey>>,
+    blocked: Option<&mut Vec<Blocked>>,
+    now: Instant,
+) -> Result<bool, StoreBusy> {
+    if message.retain {
+        let slot = shared.persist().try_reserve();
+        if slot.is_none() && !shared.persist().is_closed() {
+            return Err(StoreBusy);
+        }
+        store_retained(shared, message, slot, None, now);
+    }
+    Ok(route(shared, message, None, scratch, blocked, now))
+}
+
+/// A retained change from synchronous code found the session store's channel full.
+#[derive(Debug)]
+pub(crate) struct StoreBusy;
+
+/// Routes `message` to every matching subscriber, without looking at its RETAIN flag.
+/// `publisher` is the publishing session's key, for No Local. `scratch` is a buffer the caller
+/// keeps between calls. With `blocked`, a copy for an online subscriber whose queue is full is
+/// put there for the caller to wait on ([`push_blocked`]); without it, the queue's overflow
+/// policy acts at once. The message is detached from the publisher's receive buffer once, and
+/// its copies share it. Returns whether any subscription matched.
 pub(crate) fn route(
     shared: &Shared,
     message: &Message,
@@ -57,16 +83,13 @@ pub(crate) fn route(
     mut blocked: Option<&mut Vec<Blocked>>,
     now: Instant,
 ) -> bool {
-    {
-        let router = shared.router();
-        router.route(
-            &message.topic,
-            message.qos,
-            publisher,
-            |member| member.mailbox().is_online(),
-            scratch,
-        );
-    }
+    shared.router().route(
+        &message.topic,
+        message.qos,
+        publisher,
+        |member| member.mailbox().is_online(),
+        scratch,
+    );
     let matched = !scratch.is_empty();
     if !matched {
         return false;
@@ -82,7 +105,7 @@ pub(crate) fn route(
         .through_shared(delivery.shared);
         let mailbox = delivery.subscriber.mailbox();
         match blocked.as_deref_mut() {
-            Some(blocked) => match mailbox.try_push(copy, now, shared.queue_full_wait) {
+            Some(blocked) => match mailbox.try_push(copy, now, shared.queue_full_wait()) {
                 TryPush::Done(outcome) => record(shared, mailbox, outcome),
                 TryPush::Full(copy) => blocked.push(Blocked {
                     mailbox: Arc::clone(mailbox),
@@ -99,16 +122,15 @@ pub(crate) fn route(
 /// overflow policy acts).
 pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Vec<Blocked>) {
     for Blocked { mailbox, copy } in blocked.drain(..) {
-        let outcome = mailbox.push_waiting(copy, shared.queue_full_wait).await;
+        let outcome = mailbox.push_waiting(copy, shared.queue_full_wait()).await;
         record(shared, &mailbox, outcome);
     }
 }
 
-/// Sets or deletes the retained message of `message`'s topic, and hands the change to the
-/// session store through `slot` while the retained store's lock is held, so the store sees
-/// the changes of a topic in the order they were made. `reply` gets the store's answer; with
-/// no slot (the store's channel is full or closed) the change is not stored: it is logged,
-/// and `reply` is dropped unanswered.
+/// Sets or deletes the retained message of `message`'s topic, the change handed to the
+/// session store through `slot` ([`Retained::change`]).
+///
+/// [`Retained::change`]: crate::runtime::state::retained::Retained::change
 pub(crate) fn store_retained(
     shared: &Shared,
     message: &Message,
@@ -116,32 +138,9 @@ pub(crate) fn store_retained(
     reply: Option<Reply<()>>,
     now: Instant,
 ) {
-    if slot.is_none() {
-        tracing::warn!(topic = %message.topic, "The session store is busy: retained message change not stored.");
-    }
-    if message.payload.is_empty() {
-        let mut retained = shared.retained_mut();
-        retained.remove(&message.topic);
-        if let Some(slot) = slot {
-            slot.send(StoreOp::RemoveRetained(message.topic.clone(), reply));
-        }
-        return;
-    }
-    // Copy out of the publisher's receive buffer: the store keeps it for long.
-    let detached = message.detach();
-    let retained = RetainedMessage::new(
-        detached.topic,
-        detached.payload,
-        detached.qos,
-        detached.properties,
-        shared.secs(now),
-    );
-    let stored = slot.map(|slot| (slot, shared.persist.in_store_clock(&retained)));
-    let mut store = shared.retained_mut();
-    store.set(retained);
-    if let Some((slot, stored)) = stored {
-        slot.send(StoreOp::SetRetained(stored, reply));
-    }
+    shared
+        .retained()
+        .change(message, shared.persist(), slot, reply, now);
 }
 
 /// Pushes one copy into a mailbox; counts and logs what the queue dropped.
@@ -153,16 +152,15 @@ pub(crate) fn push(shared: &Shared, mailbox: &Mailbox, copy: QueuedMessage, now:
 fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
     match outcome {
         PushOutcome::Queued { evicted } => {
-            Stats::bump(&shared.stats.messages_queued);
+            Stats::bump(&shared.stats().messages_queued);
             for dropped in &evicted {
                 log_drop(shared, mailbox, dropped);
             }
         }
         PushOutcome::Dropped(dropped) => log_drop(shared, mailbox, &dropped),
         PushOutcome::DisconnectRequired(message) => {
-            shared.stats.dropped(DropCause::SlowSubscriber);
-            events::emit_dropped_message(
-                shared,
+            shared.stats().dropped(DropCause::SlowSubscriber);
+            shared.hooks().emit_dropped_message(
                 mailbox,
                 &message.message.topic,
                 message.qos,
@@ -179,8 +177,8 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
 
 /// Counts and logs one dropped message.
 pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
-    shared.stats.dropped(dropped.reason.into());
-    events::emit_dropped(shared, mailbox, dropped);
+    shared.stats().dropped(dropped.reason.into());
+    shared.hooks().emit_dropped(mailbox, dropped);
     let reason = match dropped.reason {
         DropReason::QueueFull => "queue full",
         DropReason::TooLarge => "larger than the queue",
@@ -204,11 +202,10 @@ pub(crate) fn send_retained(
     mailbox: &Mailbox,
     now: Instant,
 ) {
-    let secs = shared.secs(now);
+    let secs = shared.retained().secs(now);
     let mut copies = Vec::new();
     {
-        let store = shared.retained();
-        store.matching(filter, secs, |retained| {
+        shared.retained().matching(filter, now, |retained| {
             let mut properties = retained.properties.clone();
             properties.message_expiry_interval = retained.remaining_expiry(secs);
             let message = Message::new(
@@ -233,21 +230,34 @@ pub(crate) fn send_retained(
 }
 
 /// Publishes a will (or any message the broker itself originates): no publisher, no No Local.
-pub(crate) fn publish_will(shared: &Shared, mut message: Message, now: Instant) {
-    Stats::bump(&shared.stats.wills_published);
+/// A retained will waits for room in the session store's channel.
+pub(crate) async fn publish_will(shared: &Shared, mut message: Message, now: Instant) {
+    Stats::bump(&shared.stats().wills_published);
     // The Message Expiry Interval of a will counts from its publication (MQTT 5.0 §3.1.3.2).
     message.received_at = now;
     tracing::debug!(topic = %message.topic, "Publishing will.");
     let mut scratch = Vec::new();
-    publish(shared, &message, None, &mut scratch, None, now);
+    publish(shared, &message, &mut scratch, None, now).await;
 }
 
 /// Removes every subscription of `state` held under `mailbox` from the router.
 pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
     let key = SubscriberKey(Arc::clone(mailbox));
-    let mut router = shared.router_mut();
-    for (filter, _) in state.subscriptions() {
-        router.unsubscribe(filter, &key);
+    let cluster = shared.cluster();
+    let mut removed = Vec::new();
+    shared.router().unsubscribe_all(
+        &key,
+        state.subscriptions().map(|(filter, _)| filter),
+        |filter| {
+            if cluster.is_some() {
+                removed.push(filter);
+            }
+        },
+    );
+    if let Some(cluster) = cluster {
+        removed
+            .into_iter()
+            .for_each(|filter| cluster.unsubscribed(filter));
     }
 }
 
@@ -255,9 +265,24 @@ pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbo
 /// the store).
 pub(crate) fn add_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
     let key = SubscriberKey(Arc::clone(mailbox));
-    let mut router = shared.router_mut();
-    for (filter, entry) in state.subscriptions() {
-        router.subscribe(filter, key.clone(), *entry);
+    let cluster = shared.cluster();
+    let mut added = Vec::new();
+    shared.router().subscribe_all(
+        &key,
+        state
+            .subscriptions()
+            .map(|(filter, entry)| (filter, *entry)),
+        |filter| {
+            if cluster.is_some() {
+                added.push(filter);
+            }
+        },
+    );
+    if let Some(cluster) = cluster {
+        // Announced, not awaited: no SUBACK depends on these routes.
+        for filter in added {
+            drop(cluster.subscribed(filter));
+        }
     }
 }
 
@@ -279,19 +304,16 @@ pub(crate) fn redeliver_shared(
         return;
     }
     let mut copies = Vec::with_capacity(messages.len());
-    {
-        let router = shared.router();
-        for (message, filter) in messages {
-            let member = router
-                .shared_group(&filter)
-                .and_then(|group| group.pick_excluding(leaving, |m| m.mailbox().is_online()));
+    shared
+        .router()
+        .pick_other_members(leaving, messages, |message, filter, member| {
             let Some((member, entry)) = member else {
-                shared.stats.dropped(DropCause::NoSharedMember);
+                shared.stats().dropped(DropCause::NoSharedMember);
                 tracing::debug!(
                     topic = %message.topic,
                     "Dropped message: no other member of {filter} to take it."
                 );
-                continue;
+                return;
             };
             let retain = message.retain && entry.options.retain_as_published;
             let copy = QueuedMessage::new(
@@ -302,8 +324,7 @@ pub(crate) fn redeliver_shared(
             )
             .through_shared(Some(filter));
             copies.push((Arc::clone(member.mailbox()), copy));
-        }
-    }
+        });
     for (mailbox, copy) in copies {
         tracing::debug!(
             mailbox = mailbox.id(),
@@ -330,4 +351,88 @@ pub(crate) fn local_message(
         crate::codec::PublishProperties::default(),
         now,
     )
+}
+
+/// Ends a session whose mailbox stays with the client identifier: its subscriptions leave
+/// the router and its queued messages are dropped, except the messages it got through shared
+/// subscriptions and has not acknowledged (in flight without PUBACK or PUBREC, or still
+/// queued): they go to another member of their group (MQTT 5.0 §4.8.2).
+pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
+    remove_subscriptions(shared, state, mailbox);
+    let now = now();
+    // The in-flight copy carries the expiry left when it was sent; it counts from now.
+    let mut unacknowledged: Vec<(Message, TopicFilter)> = state
+        .shared_inflight()
+        .filter_map(|(publish, filter)| {
+            let message = Message::from_publish(publish.clone(), now).ok()?;
+            Some((message, filter.clone()))
+        })
+        .collect();
+    unacknowledged.extend(
+        mailbox
+            .take_all()
+            .into_iter()
+            .filter_map(|queued| Some((queued.message, queued.shared?))),
+    );
+    let key = SubscriberKey(Arc::clone(mailbox));
+    redeliver_shared(shared, &key, unacknowledged, now);
+}
+
+/// Removes every subscription held under `mailbox`, whatever the filter (a slow scan, for
+/// the rare case where the session's own list is lost).
+pub(crate) fn remove_all_subscriptions(shared: &Shared, mailbox: &Arc<Mailbox>) {
+    let key = SubscriberKey(Arc::clone(mailbox));
+    let filters = shared.router().filters_of(&key);
+    let cluster = shared.cluster();
+    let mut removed = Vec::new();
+    shared.router().unsubscribe_all(&key, &filters, |filter| {
+        if cluster.is_some() {
+            removed.push(filter);
+        }
+    });
+    if let Some(cluster) = cluster {
+        removed
+            .into_iter()
+            .for_each(|filter| cluster.unsubscribed(filter));
+    }
+}
+
+/// Routes a message another node forwarded to this one: to the local subscribers only (a
+/// shared group picks among its local members), never back to a peer; nothing is retained
+/// (the cluster's store carries retained messages). Copies meeting a full queue go to
+/// `blocked`, as for [`route`].
+pub(crate) fn route_from_peer(
+    shared: &Shared,
+    message: &Message,
+    blocked: &mut Vec<Blocked>,
+    now: Instant,
+) {
+    let cluster = shared.cluster();
+    let is_local = |key: &SubscriberKey| cluster.is_none_or(|cluster| !cluster.is_outbox(key));
+    let mut scratch = Vec::new();
+    shared.router().route(
+        &message.topic,
+        message.qos,
+        None,
+        |member| member.mailbox().is_online() && is_local(member),
+        &mut scratch,
+    );
+    let detached = message.detach();
+    for delivery in scratch.into_iter().filter(|d| is_local(&d.subscriber)) {
+        let copy = QueuedMessage::new(
+            detached.clone(),
+            delivery.qos,
+            delivery.retain_flag(message.retain),
+            delivery.subscription_ids,
+        )
+        .through_shared(delivery.shared);
+        let mailbox = delivery.subscriber.mailbox();
+        match mailbox.try_push(copy, now, shared.queue_full_wait()) {
+            TryPush::Done(outcome) => record(shared, mailbox, outcome),
+            TryPush::Full(copy) => blocked.push(Blocked {
+                mailbox: Arc::clone(mailbox),
+                copy,
+            }),
+        }
+    }
 }

@@ -1,0 +1,76 @@
+//! One task per peer: drains the peer's outbox into [`ClusterLink::forward`], in order, off
+//! the publish path. While the link waits, the outbox fills up to its bound and its overflow
+//! policy acts, as for a slow client.
+
+use std::sync::Arc;
+
+use crate::cluster::{ClusterLink, PeerName};
+use crate::runtime::clock::now;
+use crate::runtime::queue::mailbox::Mailbox;
+use crate::runtime::routing;
+use crate::runtime::run_state::RunState;
+use crate::runtime::state::shared::Shared;
+use crate::runtime::tasks::TaskGuard;
+use crate::session::Message;
+
+/// Messages handed to the link per call at most.
+const BATCH: usize = 64;
+
+/// Forwards what `outbox` receives to `peer` until the broker stops.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    link: Arc<dyn ClusterLink>,
+    peer: PeerName,
+    outbox: Arc<Mailbox>,
+    _guard: TaskGuard,
+) {
+    let mut run_state = shared.watch_run_state();
+    let mut expired = Vec::new();
+    loop {
+        if *run_state.borrow() == RunState::Stopped {
+            return;
+        }
+        let batch = take_batch(&outbox, &mut expired);
+        for dropped in expired.drain(..) {
+            routing::log_drop(&shared, &outbox, &dropped);
+        }
+        if batch.is_empty() {
+            tokio::select! {
+                () = outbox.notified() => {}
+                changed = run_state.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+            continue;
+        }
+        if let Err(error) = link.forward(&peer, batch).await {
+            tracing::warn!(%peer, %error, "Could not forward messages to a peer node.");
+        }
+    }
+}
+
+/// Up to [`BATCH`] messages out of `outbox`, each with the QoS and RETAIN flag of its copy;
+/// publishers waiting for room are woken.
+fn take_batch(outbox: &Mailbox, expired: &mut Vec<crate::session::Dropped>) -> Vec<Message> {
+    let mut batch = Vec::new();
+    let drained = {
+        let mut queue = outbox.lock();
+        let now = now();
+        while batch.len() < BATCH {
+            let Some(queued) = queue.pop(now, expired) else {
+                break;
+            };
+            let mut message = queued.message;
+            message.qos = queued.qos;
+            message.retain = queued.retain;
+            batch.push(message);
+        }
+        !batch.is_empty() && queue.mark_drained()
+    };
+    if drained {
+        outbox.wake_publishers();
+    }
+    batch
+}

@@ -1,0 +1,63 @@
+//! Recovery at start: what the session store holds, loaded into a broker that is starting.
+
+use crate::runtime::clock::now;
+use crate::runtime::queue::mailbox::Mailbox;
+use crate::runtime::routing;
+use crate::runtime::state::shared::Shared;
+use crate::session::OfflineSession;
+
+/// Loads what the store holds into a broker that is starting: the retained messages into the
+/// retained store, and every stored session as an offline session (its subscriptions in the
+/// router, its expiry and delayed will counting from now). Failures are logged; a session that
+/// cannot be read is left in the store, and a CONNECT resuming it is refused (CONNACK 0x80).
+pub(crate) async fn recover(shared: &Shared) {
+    let store = shared.persist().store();
+    let now = now();
+    match store.retained().await {
+        Ok(messages) => {
+            let loaded = shared.retained().restore(messages, shared.persist(), now);
+            if loaded > 0 {
+                tracing::info!("Loaded {loaded} retained messages from the session store.");
+            }
+        }
+        Err(error) => {
+            tracing::warn!("Could not read the retained messages of the session store: {error}");
+        }
+    }
+    let ids = match store.sessions().await {
+        Ok(ids) => ids,
+        Err(error) => {
+            tracing::warn!("Could not list the sessions of the session store: {error}");
+            return;
+        }
+    };
+    let mut loaded = 0usize;
+    for client_id in ids {
+        let record = match store.load(&client_id).await {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!("Could not load the stored session of client {client_id}: {error}");
+                continue;
+            }
+        };
+        let state = match record.to_state() {
+            Ok(state) => state,
+            Err(error) => {
+                tracing::warn!("The stored session of client {client_id} is unusable: {error}");
+                continue;
+            }
+        };
+        let mailbox = Mailbox::new(shared.session_config().queue);
+        mailbox.set_online(false);
+        routing::add_subscriptions(shared, &state, &mailbox);
+        let offline = OfflineSession::new(state, record.will, record.session_expiry, now);
+        shared
+            .registry()
+            .restore(client_id, mailbox, offline, record.session_expiry);
+        loaded += 1;
+    }
+    if loaded > 0 {
+        tracing::info!("Loaded {loaded} sessions from the session store.");
+    }
+}

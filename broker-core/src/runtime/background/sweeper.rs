@@ -1,0 +1,56 @@
+//! The sweeper: one task that fires the timers of sessions with no connection (delayed
+//! wills, session expiry) and removes expired retained messages.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::runtime::clock::now;
+use crate::runtime::routing;
+use crate::runtime::run_state::RunState;
+use crate::runtime::state::shared::Shared;
+use crate::runtime::state::stats::Stats;
+use crate::runtime::tasks::TaskGuard;
+
+/// The longest the sweeper sleeps with nothing due (retained messages can be added with an
+/// expiry at any time; it looks at them at least this often).
+const IDLE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Runs until the broker stops.
+pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
+    let mut run_state = shared.watch_run_state();
+    loop {
+        let now = now();
+        let next = sweep(&shared, now).await;
+        let wake = next.map_or(now + IDLE_PERIOD, |at| at.min(now + IDLE_PERIOD));
+        tokio::select! {
+            () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
+            () = shared.sweeper_woken() => {}
+            changed = run_state.changed() => {
+                if changed.is_err() || *run_state.borrow() == RunState::Stopped {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Fires what is due at `now` ([`Registry::sweep`]); returns when the next offline-session
+/// timer is due.
+///
+/// [`Registry::sweep`]: crate::runtime::state::registry::Registry::sweep
+async fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
+    let swept = shared.registry().sweep(shared.persist(), now);
+    for (client_id, state, mailbox) in swept.ended {
+        tracing::debug!("Session of client {client_id} expired.");
+        Stats::bump(&shared.stats().sessions_expired);
+        routing::end_session(shared, &state, &mailbox);
+    }
+    for will in swept.wills {
+        routing::publish_will(shared, will, now).await;
+    }
+    let removed = shared.retained().remove_expired(now);
+    if removed > 0 {
+        tracing::debug!("Removed {removed} expired retained messages.");
+    }
+    swept.next
+}

@@ -1,0 +1,266 @@
+//! The PUBLISH, SUBSCRIBE and UNSUBSCRIBE commands of a connected session.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::cluster::RouteAck;
+
+use crate::runtime::clock::now;
+use crate::runtime::connection::client::Client;
+use crate::runtime::persist::handle::LOAD_TIMEOUT;
+use crate::runtime::routing;
+use crate::runtime::state::shared::Shared;
+use crate::session::{
+    FilterOutcome, Message, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
+    UnsubscribeRequest,
+};
+use crate::types::ReasonCode;
+
+impl Client {
+    /// Routes a message the client published and acknowledges it; returns whether it was
+    /// routed to a subscriber now, and what is left to await: for a clean session on one
+    /// node, a message is safe once routed. When the message must wait (copies waiting for
+    /// room in a full queue, or a retained message waiting for the session store), the rest
+    /// is left to [`Client::finish_publish`]. Kept synchronous so that the common path adds
+    /// nothing to the size of every connection's task.
+    pub(crate) fn on_publish(
+        &mut self,
+        shared: &Shared,
+        request: PublishRequest,
+    ) -> (bool, Option<PublishWait>) {
+        if request.message.retain {
+            return (false, Some(PublishWait::Retained(Box::new(request))));
+        }
+        let (matched, blocked) = self.route_message(shared, &request.message);
+        if blocked {
+            let wait = PublishWait::Blocked {
+                ack: request.ack,
+                matched,
+            };
+            return (matched, Some(wait));
+        }
+        if let Some(ack) = request.ack {
+            self.session
+                .complete_publish(ack, PublishOutcome::Routed { matched });
+        }
+        (matched, None)
+    }
+
+    /// Routes `message` to its subscribers. Returns whether any subscription matched, and
+    /// whether copies wait for room in full queues (left in the route buffers for
+    /// [`routing::push_blocked`]).
+    fn route_message(&mut self, shared: &Shared, message: &Message) -> (bool, bool) {
+        let buffers = self.route_buffers.get_or_insert_default();
+        let matched = routing::route(
+            shared,
+            message,
+            self.key.as_ref(),
+            &mut buffers.scratch,
+            Some(&mut buffers.blocked),
+            now(),
+        );
+        (matched, !buffers.blocked.is_empty())
+    }
+
+    /// The part of a publish that waits; see [`Client::on_publish`]. Returns whether it
+    /// routed a message to a subscriber (a blocked publish told it already).
+    pub(crate) async fn finish_publish(&mut self, shared: &Shared, wait: PublishWait) -> bool {
+        match wait {
+            PublishWait::Blocked { ack, matched } => {
+                // Subscribers that keep up but are behind: wait for room rather than drop, so
+                // the acknowledgement (and the next read from this client) waits too.
+                let buffers = self.route_buffers.get_or_insert_default();
+                routing::push_blocked(shared, &mut buffers.blocked).await;
+                if let Some(ack) = ack {
+                    self.session
+                        .complete_publish(ack, PublishOutcome::Routed { matched });
+                }
+                false
+            }
+            PublishWait::Retained(request) => self.publish_retained(shared, *request).await,
+        }
+    }
+
+    /// Retains and routes a message with the RETAIN flag, then acknowledges it once the
+    /// session store has it too; if the store fails, the acknowledgement says 0x80
+    /// (Unspecified error), though the message was routed and retained in memory.
+    async fn publish_retained(&mut self, shared: &Shared, request: PublishRequest) -> bool {
+        let slot = shared.persist().reserve().await;
+        let (reply, answer) = oneshot::channel();
+        let reply = request.ack.is_some().then_some(reply);
+        routing::store_retained(shared, &request.message, slot, reply, now());
+        let stored = request.ack.is_some().then_some(answer);
+        let (matched, blocked) = self.route_message(shared, &request.message);
+        if blocked {
+            let buffers = self.route_buffers.get_or_insert_default();
+            routing::push_blocked(shared, &mut buffers.blocked).await;
+        }
+        let outcome = match stored {
+            Some(answer) => match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
+                Ok(Ok(Ok(()))) => PublishOutcome::Routed { matched },
+                _ => PublishOutcome::Refused(ReasonCode::UnspecifiedError),
+            },
+            None => PublishOutcome::Routed { matched },
+        };
+        if let Some(ack) = request.ack {
+            self.session.complete_publish(ack, outcome);
+        }
+        matched
+    }
+
+    /// Adds the granted filters to the router, answers the SUBACK, then queues the retained
+    /// messages each new subscription asks for (after the SUBACK, in the mailbox's order).
+    /// With cluster peers, a filter's first local subscription is announced to them; if an
+    /// announcement must be waited for, the SUBACK is left to [`Client::finish_subscribe`].
+    pub(crate) fn on_subscribe(
+        &mut self,
+        shared: &Shared,
+        request: SubscribeRequest,
+    ) -> Option<SubscribeWait> {
+        let Some(key) = self.key.clone() else {
+            let refused: Vec<_> = request
+                .filters
+                .iter()
+                .map(|_| FilterOutcome::Refused(ReasonCode::UnspecifiedError))
+                .collect();
+            self.session.complete_subscribe(request.packet_id, &refused);
+            return None;
+        };
+        let cluster = shared.cluster();
+        let mut added = Vec::new();
+        let outcomes: Vec<_> = request
+            .filters
+            .iter()
+            .map(|filter| match filter.refused {
+                Some(code) => FilterOutcome::Refused(code),
+                None => FilterOutcome::Granted(filter.entry.options.qos),
+            })
+            .collect();
+        shared.router().subscribe_all(
+            &key,
+            request
+                .filters
+                .iter()
+                .filter(|filter| filter.refused.is_none())
+                .map(|filter| (&filter.filter, filter.entry)),
+            |filter| {
+                if cluster.is_some() {
+                    added.push(filter);
+                }
+            },
+        );
+        if let Some(cluster) = cluster {
+            let acks: Vec<RouteAck> = added
+                .into_iter()
+                .map(|filter| cluster.subscribed(filter))
+                .filter(|ack| !ack.is_ready())
+                .collect();
+            if !acks.is_empty() {
+                return Some(SubscribeWait {
+                    request,
+                    outcomes,
+                    acks,
+                });
+            }
+        }
+        self.complete_subscribe(shared, request, &outcomes);
+        None
+    }
+
+    /// The SUBACK of a subscription whose route the peers are recording, once they have: a
+    /// publish on any node after the SUBACK reaches the subscriber. A peer that fails to
+    /// record it is logged; the local subscription stands.
+    pub(crate) async fn finish_subscribe(&mut self, shared: &Shared, wait: SubscribeWait) {
+        for ack in wait.acks {
+            if let Err(error) = ack.wait().await {
+                tracing::warn!(client = %self.label(), %error, "A peer node did not record a route.");
+            }
+        }
+        self.complete_subscribe(shared, wait.request, &wait.outcomes);
+    }
+
+    /// The subscription events, the SUBACK, then the retained messages.
+    fn complete_subscribe(
+        &mut self,
+        shared: &Shared,
+        request: SubscribeRequest,
+        outcomes: &[FilterOutcome],
+    ) {
+        let now = now();
+        for (filter, outcome) in request.filters.iter().zip(outcomes) {
+            if let FilterOutcome::Granted(qos) = outcome {
+                tracing::debug!("{} {} {}", self.label(), u8::from(*qos), filter.filter);
+                self.emit_subscribed(shared, &filter.filter, *qos);
+            }
+        }
+        self.session.complete_subscribe(request.packet_id, outcomes);
+        let Some(mailbox) = self.key.as_ref().map(|key| Arc::clone(key.mailbox())) else {
+            return;
+        };
+        for filter in request.filters.iter().filter(|f| f.wants_retained()) {
+            routing::send_retained(shared, &filter.filter, &filter.entry, &mailbox, now);
+        }
+    }
+
+    /// Removes filters from the router (the UNSUBACK is already queued). The queued messages
+    /// that came through a shared filter left go to another member of its group (MQTT 5.0
+    /// §4.8.2); the ones in flight stay with this client, which is connected and may still
+    /// acknowledge them ([MQTT-3.10.4-3] lets the server finish them), and go to another
+    /// member only if the session ends first.
+    pub(crate) fn on_unsubscribe(&mut self, shared: &Shared, request: UnsubscribeRequest) {
+        let Some((key, mailbox)) = self.key.as_ref().map(|key| (key, key.mailbox())) else {
+            return;
+        };
+        let cluster = shared.cluster();
+        let mut removed = Vec::new();
+        shared
+            .router()
+            .unsubscribe_all(key, &request.filters, |filter| {
+                if cluster.is_some() {
+                    removed.push(filter);
+                }
+            });
+        if let Some(cluster) = cluster {
+            removed
+                .into_iter()
+                .for_each(|filter| cluster.unsubscribed(filter));
+        }
+        for filter in &request.filters {
+            self.emit_unsubscribed(shared, filter);
+        }
+        let left: Vec<_> = request.filters.iter().filter(|f| f.is_shared()).collect();
+        if left.is_empty() {
+            return;
+        }
+        let queued = mailbox
+            .lock()
+            .extract(|q| q.shared.as_ref().is_some_and(|f| left.contains(&f)));
+        let messages = queued
+            .into_iter()
+            .filter_map(|q| Some((q.message, q.shared?)))
+            .collect();
+        routing::redeliver_shared(shared, key, messages, now());
+    }
+}
+
+/// What a SUBSCRIBE still waits for after [`Client::on_subscribe`]: the peers recording its
+/// new routes, then its SUBACK.
+pub(crate) struct SubscribeWait {
+    request: SubscribeRequest,
+    outcomes: Vec<FilterOutcome>,
+    acks: Vec<RouteAck>,
+}
+
+/// What a publish still waits for after [`Client::on_publish`].
+pub(crate) enum PublishWait {
+    /// Copies wait for room in full queues; then the acknowledgement goes out.
+    Blocked {
+        /// The acknowledgement owed.
+        ack: Option<PublishAck>,
+        /// Whether any subscription matched.
+        matched: bool,
+    },
+    /// A retained message, stored and routed on the slow path.
+    Retained(Box<PublishRequest>),
+}

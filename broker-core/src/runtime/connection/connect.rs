@@ -1,0 +1,288 @@
+//! The CONNECT command: the connection limit, the client registry, takeover of a client
+//! identifier held by another connection, and resuming or ending an existing session.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::runtime::clock::now;
+use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
+use crate::runtime::persist::handle::{Slot, LOAD_TIMEOUT};
+use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
+use crate::runtime::routing;
+use crate::runtime::state::control::{ControlSlot, Handover};
+use crate::runtime::state::registry::{Claim, NeedsSlot, Prior};
+use crate::runtime::state::shared::Shared;
+use crate::runtime::state::stats::Stats;
+use crate::runtime::transport::stream::Stream;
+use crate::session::{ConnectRequest, SessionState};
+use crate::store::{StoreError, StoredSession};
+use crate::types::{ClientId, ReasonCode};
+
+impl Client {
+    /// Carries out a CONNECT: admit or refuse the client, authenticate it with the hooks,
+    /// then [`Client::admit`] it, unless an MQTT 5 enhanced authentication goes on
+    /// (the client's AUTH comes back as a command; see [`Client::on_authenticate`]).
+    pub(crate) async fn on_connect(
+        &mut self,
+        shared: &Shared,
+        stream: &Stream,
+        request: ConnectRequest,
+    ) {
+        let now = now();
+        // The limit counts every open connection, this one included. A connection over it
+        // is answered CONNACK 0x97 Quota exceeded (3.x: return code 3, Server unavailable).
+        if let Some(max) = shared.max_connections() {
+            if shared.open_connections() > max {
+                Stats::bump(&shared.stats().connections_refused);
+                tracing::info!(
+                    "Client {} refused: the broker has reached its maximum of {max} connections.",
+                    request.client_id
+                );
+                self.session.reject(ReasonCode::QuotaExceeded, now);
+                return;
+            }
+        }
+        if !shared.is_running() {
+            self.session.reject(ReasonCode::ServerUnavailable, now);
+            return;
+        }
+        self.id = Some(request.client_id.clone());
+        let outcome = self.authenticate_connect(shared, stream, &request).await;
+        if let Some(request) = self.connect_authenticated(shared, outcome, request) {
+            self.admit(shared, request).await;
+        }
+    }
+
+    /// Admits an authenticated client: checks its will with the hooks, takes its identifier
+    /// over, finds its session, then answers the session with `accept` or `reject`.
+    pub(crate) async fn admit(&mut self, shared: &Shared, request: ConnectRequest) {
+        let now = now();
+        // As Mosquitto: a will the client may not publish refuses the CONNECT.
+        if !self.authorize_will(shared).await {
+            tracing::info!(
+                "Client {} refused: not authorized to publish its will.",
+                request.client_id
+            );
+            Stats::bump(&shared.stats().auth_failures);
+            self.session.reject(ReasonCode::NotAuthorized, now);
+            return;
+        }
+        // A slot for the store, reserved before the registry is locked, when this CONNECT
+        // may load a session (clean start 0, none in the registry) or remove one (clean start
+        // over a stored session).
+        let needs_store = shared
+            .registry()
+            .connect_needs_store(&request.client_id, request.clean_start);
+        let mut slot = if needs_store {
+            shared.persist().reserve().await
+        } else {
+            None
+        };
+        // Twice at most: the registry changed since the check and a write is needed after
+        // all; the second claim has a slot (or the store has closed).
+        let Claim {
+            mailbox,
+            prior,
+            stored,
+            load,
+        } = loop {
+            match self.claim(shared, &request, slot.take()) {
+                Ok(claim) => break claim,
+                Err(NeedsSlot) => slot = shared.persist().reserve().await,
+            }
+        };
+        let resumed = match prior {
+            Prior::Nobody => match self
+                .load_session(shared, &request.client_id, &mailbox, load)
+                .await
+            {
+                Ok(resumed) => resumed,
+                Err(()) => {
+                    shared.registry().release(&request.client_id, &self.control);
+                    self.session.reject(ReasonCode::UnspecifiedError, now);
+                    return;
+                }
+            },
+            Prior::Offline(offline) => {
+                if request.clean_start {
+                    let (state, will) = offline.end(now);
+                    if let Some(will) = will {
+                        routing::publish_will(shared, will, now).await;
+                    }
+                    routing::end_session(shared, &state, &mailbox);
+                    None
+                } else {
+                    Some(offline.resume())
+                }
+            }
+            Prior::Online(control) => {
+                tracing::info!(
+                    "Client {} already connected, closing old connection.",
+                    request.client_id
+                );
+                Stats::bump(&shared.stats().takeovers);
+                let handover = take_over(control).await;
+                let resumed = self
+                    .settle_handover(shared, handover, &request, &mailbox)
+                    .await;
+                if resumed.is_none() && stored && !request.clean_start {
+                    // The old connection ended its session (Session Expiry 0): its record
+                    // goes too (with clean start, `claim` removed it already).
+                    self.forget_stored(shared, &request.client_id).await;
+                }
+                resumed
+            }
+        };
+        mailbox.set_online(true);
+        if shared.hooks().wants_events() {
+            // For the hooks' MessageDropped events.
+            mailbox.set_owner(&request.client_id);
+        }
+        self.key = Some(SubscriberKey(mailbox));
+        log_connected(self, &request);
+        let session_present = resumed.is_some();
+        self.session.accept(resumed, now);
+        shared.stats().client_connected();
+        self.announce_connected(shared, session_present);
+    }
+
+    /// Takes the client identifier in the registry ([`Registry::claim`]): a new entry, or
+    /// this connection becomes the holder of the existing one.
+    ///
+    /// [`Registry::claim`]: crate::runtime::state::registry::Registry::claim
+    fn claim<'a>(
+        &self,
+        shared: &'a Shared,
+        request: &ConnectRequest,
+        slot: Option<Slot<'a>>,
+    ) -> Result<Claim, NeedsSlot> {
+        shared.registry().claim(
+            &request.client_id,
+            &self.control,
+            request.clean_start,
+            || Mailbox::new(shared.session_config().queue),
+            shared.persist(),
+            slot,
+        )
+    }
+
+    /// The session the store holds for a client identifier the registry did not know (a
+    /// restarted node with a durable store, a record written by another node): its
+    /// subscriptions go back into the router under `mailbox`. `Err` when the store failed or
+    /// the record is corrupt: the CONNECT is refused (CONNACK 0x80), since resuming without
+    /// the session, or starting a new one over it, would lose it.
+    async fn load_session(
+        &self,
+        shared: &Shared,
+        client_id: &ClientId,
+        mailbox: &Arc<Mailbox>,
+        load: Option<oneshot::Receiver<Result<Option<StoredSession>, StoreError>>>,
+    ) -> Result<Option<SessionState>, ()> {
+        let Some(answer) = load else {
+            return Ok(None);
+        };
+        let record = match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
+            Ok(Ok(Ok(record))) => record,
+            Ok(Ok(Err(error))) => {
+                tracing::warn!(
+                    "Client {client_id}: could not load its session ({error}); refused."
+                );
+                return Err(());
+            }
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!("Client {client_id}: the session store did not answer; refused.");
+                return Err(());
+            }
+        };
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let state = record.to_state().map_err(|error| {
+            tracing::warn!(
+                "Client {client_id}: its stored session is unusable ({error}); refused."
+            );
+        })?;
+        routing::add_subscriptions(shared, &state, mailbox);
+        shared
+            .registry()
+            .set_stored(client_id, &self.control, record.session_expiry);
+        tracing::debug!("Client {client_id}: session loaded from the session store.");
+        Ok(Some(state))
+    }
+
+    /// Removes the stored record of the session this connection holds, if there is one.
+    async fn forget_stored(&self, shared: &Shared, client_id: &ClientId) {
+        let slot = shared.persist().reserve().await;
+        shared
+            .registry()
+            .forget_stored(client_id, &self.control, slot);
+    }
+
+    /// Decides what becomes of a session handed over by the connection taken over: resumed
+    /// unless the new connection starts clean or the old session ended with its connection.
+    /// The old will is published if its delay is 0 or the session ends; otherwise it is
+    /// dropped, since the session goes on (MQTT 5.0 §3.1.2.5, §3.1.3.2).
+    async fn settle_handover(
+        &self,
+        shared: &Shared,
+        handover: Option<Handover>,
+        request: &ConnectRequest,
+        mailbox: &Arc<Mailbox>,
+    ) -> Option<SessionState> {
+        let now = now();
+        let Some(handover) = handover else {
+            // The old connection did not answer: start afresh, and make sure no subscription
+            // of the old session is left under this mailbox.
+            tracing::warn!(
+                "Client {}: the old connection did not hand its session over in time.",
+                request.client_id
+            );
+            routing::remove_all_subscriptions(shared, mailbox);
+            mailbox.clear();
+            return None;
+        };
+        let ends = request.clean_start || handover.session_expiry == 0;
+        if let Some(will) = handover.will {
+            if will.delay == 0 || ends {
+                routing::publish_will(shared, will.message, now).await;
+            }
+        }
+        if ends {
+            routing::end_session(shared, &handover.state, mailbox);
+            None
+        } else {
+            Some(handover.state)
+        }
+    }
+}
+
+/// Asks the connection behind `control` for its session, bounded by [`HANDOVER_TIMEOUT`].
+async fn take_over(control: Arc<ControlSlot>) -> Option<Handover> {
+    let (reply, answer) = oneshot::channel();
+    control.request_takeover(reply);
+    tokio::time::timeout(HANDOVER_TIMEOUT, answer)
+        .await
+        .ok()
+        .and_then(Result::ok)
+}
+
+/// `New client connected from 127.0.0.1:50000 as id (p4, c1, k60, ujoyo).`
+fn log_connected(client: &Client, request: &ConnectRequest) {
+    let peer = client.peer;
+    let username = request
+        .username
+        .as_ref()
+        .map(|u| format!(", u{}", u.as_str()))
+        .unwrap_or_default();
+    tracing::info!(
+        "New client connected from {}:{} as {} (p{}, c{}, k{}{}).",
+        peer.ip(),
+        peer.port(),
+        request.client_id,
+        request.version.level(),
+        u8::from(request.clean_start),
+        request.keep_alive,
+        username
+    );
+}

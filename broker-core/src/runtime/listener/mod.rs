@@ -1,0 +1,6 @@
+//! The listeners' side of connections: the task that accepts a listener's connections
+//! ([`accept`]) and the handshakes a TLS or WebSocket connection does in its own task before
+//! it speaks MQTT ([`handshake`]).
+
+pub(crate) mod accept;
+pub(crate) mod handshake;

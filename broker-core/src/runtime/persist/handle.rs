@@ -1,0 +1,170 @@
+//! The runtime's side of the [`SessionStore`] seam: one task that applies store writes in
+//! the order the broker decided them.
+//!
+//! The in-memory registry and retained store stay the fast path; the store is the durable
+//! copy the broker reads at start and when a client resumes a session the registry does not
+//! hold. What is written, and when:
+//!
+//! - a persistent session that goes offline is saved ([`StoredSession::from_state`]), and
+//!   saved again when its delayed will is published;
+//! - a session that ends (clean start over it, expiry, Session Expiry 0 at close) is
+//!   removed, if it was ever saved or loaded;
+//! - a retained message that is set or deleted is set or removed in the store; a retained
+//!   message is stored with its `stored_at` in Unix seconds (the runtime's own clock starts at
+//!   each start, see [`Persist::in_store_clock`]);
+//! - a CONNECT with clean start 0 that finds no session in the registry loads it.
+//!
+//! Not written: QoS 0 messages, and the per-message [`SessionStore::enqueue`] of QoS 1 and 2
+//! messages queued for an offline session. With one node and the in-memory registry the
+//! queue lives in the session's mailbox, so the messages queued for an offline session do not
+//! survive a restart; a durable store that must keep them needs the enqueue / ack calls
+//! added here (see "How the runtime uses a store today" in the [`store`](crate::store)
+//! module).
+//!
+//! # Order
+//!
+//! Every write goes through one bounded channel to one task, and is put in the channel while
+//! the lock that decided it (the registry's, or the retained store's) is held, with a slot
+//! reserved beforehand ([`Persist::reserve`]). So the store sees the writes of one client
+//! identifier or one topic in the order the broker made them, and a load on CONNECT sees
+//! every write decided before it. No write is dropped for lack of room: a caller that finds
+//! the channel full ([`Persist::try_reserve`]) waits for a slot ([`Persist::reserve`]) and
+//! decides again, leaves its work for later (the sweeper's expiries), or is refused (a
+//! retained publish from synchronous code, [`BrokerError::StoreBusy`]). Only once the store
+//! task has ended (the broker stopped) is a write logged and not made.
+//!
+//! [`BrokerError::StoreBusy`]: crate::BrokerError::StoreBusy
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::router::RetainedMessage;
+use crate::store::{SessionStore, StoreError, StoredSession};
+use crate::types::{ClientId, TopicName};
+
+/// Writes waiting for the store task at most.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// How long a CONNECT waits for its session to load before it is refused.
+pub(crate) const LOAD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A reserved slot in the store task's channel.
+pub(crate) type Slot<'a> = mpsc::Permit<'a, StoreOp>;
+
+/// Where the answer to a store operation goes.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// One operation for the store task.
+pub(crate) enum StoreOp {
+    /// Save a session record (it went offline).
+    Save(StoredSession),
+    /// Remove a session and its queue (it ended).
+    Remove(ClientId),
+    /// Load a session record (a CONNECT resumes a session the registry does not hold).
+    Load(ClientId, Reply<Option<StoredSession>>),
+    /// Store a retained message, in the store's clock; answer when done, if asked.
+    SetRetained(RetainedMessage, Option<Reply<()>>),
+    /// Remove the retained message of a topic; answer when done, if asked.
+    RemoveRetained(TopicName, Option<Reply<()>>),
+}
+
+/// The store and the channel to its task.
+pub(crate) struct Persist {
+    store: Arc<dyn SessionStore>,
+    tx: mpsc::Sender<StoreOp>,
+    rx: Mutex<Option<mpsc::Receiver<StoreOp>>>,
+    /// Unix seconds at the runtime clock's origin ([`Shared::started`]).
+    epoch: u64,
+}
+
+impl Persist {
+    /// The seam to `store`; `epoch` is the Unix time of the runtime clock's origin.
+    pub(crate) fn new(store: Arc<dyn SessionStore>) -> Persist {
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Persist {
+            store,
+            tx,
+            rx: Mutex::new(Some(rx)),
+            epoch,
+        }
+    }
+
+    /// The store, for reads at start.
+    pub(crate) fn store(&self) -> &dyn SessionStore {
+        &*self.store
+    }
+
+    /// A slot for one write, waiting while the channel is full. `None` once the store task
+    /// has ended (the broker stopped).
+    pub(crate) async fn reserve(&self) -> Option<Slot<'_>> {
+        self.tx.reserve().await.ok()
+    }
+
+    /// A slot for one write if one is free now.
+    pub(crate) fn try_reserve(&self) -> Option<Slot<'_>> {
+        self.tx.try_reserve().ok()
+    }
+
+    /// Whether the store task has ended (the broker stopped): no write can be made any more.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// `message` with `stored_at` in Unix seconds instead of the runtime's clock.
+    pub(crate) fn in_store_clock(&self, message: &RetainedMessage) -> RetainedMessage {
+        let mut stored = message.clone();
+        stored.stored_at = self.epoch.saturating_add(message.stored_at);
+        stored
+    }
+
+    /// A retained message read from the store, in the runtime's clock at `now_secs`, with the
+    /// time it spent in the store taken off its Message Expiry Interval; `None` if it has
+    /// expired.
+    pub(crate) fn in_runtime_clock(
+        &self,
+        mut message: RetainedMessage,
+        now_secs: u64,
+    ) -> Option<RetainedMessage> {
+        let unix_now = self.epoch.saturating_add(now_secs);
+        if let Some(interval) = message.properties.message_expiry_interval {
+            let waited = unix_now.saturating_sub(message.stored_at);
+            let left = u64::from(interval).checked_sub(waited).filter(|l| *l > 0)?;
+            message.properties.message_expiry_interval = u32::try_from(left).ok();
+        }
+        message.stored_at = now_secs;
+        Some(message)
+    }
+
+    /// Sends the removal of a stored session through `slot`; logs it when there is none (the
+    /// store task has ended).
+    pub(crate) fn remove_session(slot: Option<Slot<'_>>, client_id: &ClientId) {
+        match slot {
+            Some(slot) => slot.send(StoreOp::Remove(client_id.clone())),
+            None => tracing::warn!(
+                "Client {client_id}: the session store is unavailable; its stored session is not removed."
+            ),
+        }
+    }
+
+    /// The receiving end of the channel, once, for the store task.
+    pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<StoreOp>> {
+        self.rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl fmt::Debug for Persist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Persist")
+            .field("pending", &(CHANNEL_CAPACITY - self.tx.capacity()))
+            .finish_non_exhaustive()
+    }
+}

@@ -8,7 +8,6 @@
 //! alice, bob) go into the broker's scratch directory; the scenarios are
 //! `tests/python/acl_*.py`. Needs `mosquitto_passwd` and paho-mqtt (`.ci/install-test-deps`).
 
-
 use std::path::Path;
 
 use crate::support::{

@@ -14,7 +14,6 @@
 //! Needs `mosquitto_passwd` (Debian package `mosquitto`), `mosquitto-clients` and paho-mqtt,
 //! which `.ci/install-test-deps` installs; without them the tests fail, they never skip.
 
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

@@ -6,7 +6,6 @@
 //! Needs `mosquitto`, `mosquitto_passwd` (package `mosquitto`) and `mosquitto_pub`
 //! (`mosquitto-clients`), which `.ci/install-test-deps` installs; without them the tests fail.
 
-
 use std::fs::{self, File};
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
@@ -15,8 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use skein_plugin_mosquitto::{PasswordCheck, PasswordFile};
 use crate::support::{free_port, require_program, run, Finished};
+use skein_plugin_mosquitto::{PasswordCheck, PasswordFile};
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(10);

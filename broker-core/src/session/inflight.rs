@@ -49,8 +49,13 @@ pub enum PubAckOutcome {
     /// The QoS 1 exchange is complete, whatever the reason code ([MQTT-4.4.0-2]); its packet
     /// identifier is free and the quota grows by one (MQTT 5.0 §4.9). The PUBLISH is returned.
     Acknowledged(Box<Publish>),
-    /// No QoS 1 PUBLISH waits for this identifier: nothing changed, nothing to answer.
+    /// Nothing uses this identifier: nothing changed, nothing to answer (a late or repeated
+    /// acknowledgement cannot be told from a wrong one).
     Unknown,
+    /// A QoS 2 exchange uses this identifier: a PUBACK answers only a QoS 1 PUBLISH
+    /// (MQTT 5.0 and 3.1.1 §3.4), so this is a Protocol Error (MQTT 5.0 §1.2; 3.1.1
+    /// [MQTT-4.8.0-1]). Nothing changed.
+    WrongKind(InflightState),
 }
 
 /// What a PUBREC did, and the PUBREL to answer with.
@@ -63,9 +68,16 @@ pub enum PubRecOutcome {
     /// PUBLISH is never retransmitted ([MQTT-4.4.0-2]); its identifier is free and the quota
     /// grows by one. The PUBLISH is returned.
     Refused(Box<Publish>),
-    /// No QoS 2 exchange uses this identifier: answer with this PUBREL carrying 0x92 (Packet
+    /// Nothing uses this identifier: answer with this PUBREL carrying 0x92 (Packet
     /// Identifier not found, MQTT 5.0 §3.6.2.1). Nothing changed.
     Unknown(Ack),
+    /// A PUBREC with an error code for an identifier that awaits no PUBREC (unknown, or
+    /// released already): the flow it would answer is over, so no PUBREL is sent
+    /// ([MQTT-4.4.0-2]). Nothing changed.
+    Ignored,
+    /// A QoS 1 PUBLISH uses this identifier: a PUBREC answers only a QoS 2 PUBLISH (MQTT 5.0
+    /// and 3.1.1 §3.5), so this is a Protocol Error. Nothing changed.
+    WrongKind(InflightState),
 }
 
 /// What a PUBCOMP did.
@@ -73,8 +85,12 @@ pub enum PubRecOutcome {
 pub enum PubCompOutcome {
     /// The QoS 2 exchange is complete; its identifier is free and the quota grows by one.
     Completed,
-    /// No PUBREL waits for this identifier: nothing changed, nothing to answer.
+    /// Nothing uses this identifier: nothing changed, nothing to answer.
     Unknown,
+    /// The exchange under this identifier awaits a PUBACK or a PUBREC: no PUBREL was sent
+    /// for it, and a PUBCOMP answers only a PUBREL (MQTT 5.0 and 3.1.1 §3.7), so this is a
+    /// Protocol Error. Nothing changed.
+    WrongKind(InflightState),
 }
 
 /// A packet to send again when a session resumes ([MQTT-4.4.0-1]).
@@ -289,9 +305,10 @@ impl OutboundInflight {
 
     /// Handles a PUBACK from the client.
     pub fn handle_puback(&mut self, ack: &Ack) -> PubAckOutcome {
-        match self.entry(ack.packet_id) {
-            Some(e) if e.state == InflightState::AwaitingPubAck => {}
-            _ => return PubAckOutcome::Unknown,
+        match self.entry(ack.packet_id).map(|e| e.state) {
+            Some(InflightState::AwaitingPubAck) => {}
+            Some(state) => return PubAckOutcome::WrongKind(state),
+            None => return PubAckOutcome::Unknown,
         }
         match self.remove(ack.packet_id).and_then(|e| e.publish) {
             Some(publish) => PubAckOutcome::Acknowledged(publish),
@@ -304,10 +321,13 @@ impl OutboundInflight {
         let id = ack.packet_id;
         let state = self.entry(id).map(|e| e.state);
         match state {
+            Some(InflightState::AwaitingPubAck) => {
+                PubRecOutcome::WrongKind(InflightState::AwaitingPubAck)
+            }
             Some(InflightState::AwaitingPubRec) if ack.code.is_error() => {
                 match self.remove(id).and_then(|e| e.publish) {
                     Some(publish) => PubRecOutcome::Refused(publish),
-                    None => PubRecOutcome::Unknown(not_found(id)),
+                    None => PubRecOutcome::Ignored,
                 }
             }
             Some(InflightState::AwaitingPubRec) => {
@@ -324,19 +344,24 @@ impl OutboundInflight {
                 }
                 PubRecOutcome::Release(Ack::new(id))
             }
+            // [MQTT-4.4.0-2]: a failing PUBREC ends its flow; no PUBREL answers it.
+            Some(InflightState::AwaitingPubComp) | None if ack.code.is_error() => {
+                PubRecOutcome::Ignored
+            }
             Some(InflightState::AwaitingPubComp) => PubRecOutcome::Release(Ack::new(id)),
-            Some(InflightState::AwaitingPubAck) | None => PubRecOutcome::Unknown(not_found(id)),
+            None => PubRecOutcome::Unknown(not_found(id)),
         }
     }
 
     /// Handles a PUBCOMP from the client.
     pub fn handle_pubcomp(&mut self, ack: &Ack) -> PubCompOutcome {
-        match self.entry(ack.packet_id) {
-            Some(e) if e.state == InflightState::AwaitingPubComp => {
+        match self.entry(ack.packet_id).map(|e| e.state) {
+            Some(InflightState::AwaitingPubComp) => {
                 self.remove(ack.packet_id);
                 PubCompOutcome::Completed
             }
-            _ => PubCompOutcome::Unknown,
+            Some(state) => PubCompOutcome::WrongKind(state),
+            None => PubCompOutcome::Unknown,
         }
     }
 

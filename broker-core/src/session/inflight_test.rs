@@ -96,15 +96,16 @@ fn qos_1_exchange_mqtt_4_3_2_3() {
     let mut w = OutboundInflight::new(max(10));
     let p = send(&mut w, QoS::AtLeastOnce).unwrap();
     assert_eq!(w.state(pid(&p)), Some(InflightState::AwaitingPubAck));
-    // A PUBREC or PUBCOMP for a QoS 1 id does not complete it.
+    // A PUBREC or PUBCOMP for a QoS 1 id does not complete it: it is of the wrong kind
+    // (§3.5, §3.7), a Protocol Error for the session.
     assert_eq!(
         w.handle_pubcomp(&Ack::new(pid(&p))),
-        PubCompOutcome::Unknown
+        PubCompOutcome::WrongKind(InflightState::AwaitingPubAck)
     );
-    assert!(matches!(
+    assert_eq!(
         w.handle_pubrec(&Ack::new(pid(&p))),
-        PubRecOutcome::Unknown(_)
-    ));
+        PubRecOutcome::WrongKind(InflightState::AwaitingPubAck)
+    );
     assert_eq!(w.len(), 1);
     // [MQTT-4.4.0-2]: an error code still acknowledges it.
     let outcome = w.handle_puback(&ack(pid(&p), ReasonCode::UnspecifiedError));
@@ -134,7 +135,11 @@ fn qos_2_exchange_mqtt_4_3_3_3_to_5() {
         w.handle_pubrec(&Ack::new(id)),
         PubRecOutcome::Release(Ack::new(id))
     );
-    assert_eq!(w.handle_puback(&Ack::new(id)), PubAckOutcome::Unknown);
+    // A PUBACK for a QoS 2 exchange is of the wrong kind (§3.4).
+    assert_eq!(
+        w.handle_puback(&Ack::new(id)),
+        PubAckOutcome::WrongKind(InflightState::AwaitingPubComp)
+    );
     assert_eq!(w.handle_pubcomp(&Ack::new(id)), PubCompOutcome::Completed);
     assert!(w.is_empty());
     assert_eq!(w.handle_pubcomp(&Ack::new(id)), PubCompOutcome::Unknown);
@@ -149,6 +154,40 @@ fn pubrec_with_error_ends_the_exchange_mqtt_4_4_0_2() {
     assert!(w.is_empty());
     assert!(w.has_quota());
     assert_eq!(w.retransmissions().count(), 0);
+}
+
+#[test]
+fn failing_pubrec_without_a_pubrec_awaited_is_ignored_mqtt_4_4_0_2() {
+    let mut w = OutboundInflight::new(max(2));
+    // Unknown identifier: no PUBREL, not even 0x92.
+    let unknown = PacketId::new(9).unwrap();
+    let outcome = w.handle_pubrec(&ack(unknown, ReasonCode::UnspecifiedError));
+    assert_eq!(outcome, PubRecOutcome::Ignored);
+    // Released already: no second PUBREL; the exchange still awaits its PUBCOMP.
+    let p = send(&mut w, QoS::ExactlyOnce).unwrap();
+    let id = pid(&p);
+    assert_eq!(
+        w.handle_pubrec(&Ack::new(id)),
+        PubRecOutcome::Release(Ack::new(id))
+    );
+    let outcome = w.handle_pubrec(&ack(id, ReasonCode::QuotaExceeded));
+    assert_eq!(outcome, PubRecOutcome::Ignored);
+    assert_eq!(w.state(id), Some(InflightState::AwaitingPubComp));
+}
+
+#[test]
+fn pubcomp_before_pubrec_is_of_the_wrong_kind() {
+    let mut w = OutboundInflight::new(max(2));
+    let p = send(&mut w, QoS::ExactlyOnce).unwrap();
+    assert_eq!(
+        w.handle_pubcomp(&Ack::new(pid(&p))),
+        PubCompOutcome::WrongKind(InflightState::AwaitingPubRec)
+    );
+    assert_eq!(
+        w.handle_puback(&Ack::new(pid(&p))),
+        PubAckOutcome::WrongKind(InflightState::AwaitingPubRec)
+    );
+    assert_eq!(w.state(pid(&p)), Some(InflightState::AwaitingPubRec));
 }
 
 #[test]

@@ -11,9 +11,17 @@ use crate::types::{ProtocolVersion, QoS, ReasonCode};
 use super::machine::Phase;
 use super::{
     Command, DropReason, Dropped, FilterOutcome, FilterRequest, InboundQos2Publish, Message,
-    PubAckOutcome, PubRecOutcome, PublishAck, PublishOutcome, PublishRequest, QueuedMessage,
-    SendOptions, Session, SubscribeRequest, UnsubscribeRequest,
+    PubAckOutcome, PubCompOutcome, PubRecOutcome, PublishAck, PublishOutcome, PublishRequest,
+    QueuedMessage, SendOptions, Session, SubscribeRequest, UnsubscribeRequest,
 };
+
+/// Reason Strings of the acknowledgements of the wrong kind: each packet answers one step of
+/// one kind of exchange (MQTT 5.0 and 3.1.1 §3.4, §3.5, §3.7); an acknowledgement for a
+/// packet identifier whose exchange is at another step is a Protocol Error (MQTT 5.0 §1.2,
+/// [MQTT-4.13.1-1]; 3.1.1 [MQTT-4.8.0-1]: close the connection).
+const WRONG_PUBACK: &str = "PUBACK for a QoS 2 exchange (MQTT 5.0 §3.4)";
+const WRONG_PUBREC: &str = "PUBREC for a QoS 1 PUBLISH (MQTT 5.0 §3.5)";
+const WRONG_PUBCOMP: &str = "PUBCOMP for a packet identifier with no PUBREL sent (MQTT 5.0 §3.7)";
 
 /// What [`Session::deliver`] did with a message.
 #[derive(Debug)]
@@ -111,8 +119,11 @@ impl Session {
     pub(crate) fn handle_puback(&mut self, ack: &Ack) {
         match self.state.outbound.handle_puback(ack) {
             PubAckOutcome::Acknowledged(_) => self.state.forget_shared(ack.packet_id),
-            // Nothing waits for it: ignored, as the spec gives no error for it.
+            // Nothing waits for it (a late or repeated PUBACK): ignored, as Mosquitto does.
             PubAckOutcome::Unknown => {}
+            PubAckOutcome::WrongKind(_) => {
+                self.protocol_error(ReasonCode::ProtocolError, Some(WRONG_PUBACK));
+            }
         }
     }
 
@@ -125,11 +136,17 @@ impl Session {
             }
             PubRecOutcome::Unknown(pubrel) => self.transmit.push_back(Packet::PubRel(pubrel)),
             PubRecOutcome::Refused(_) => self.state.forget_shared(ack.packet_id),
+            PubRecOutcome::Ignored => {}
+            PubRecOutcome::WrongKind(_) => {
+                self.protocol_error(ReasonCode::ProtocolError, Some(WRONG_PUBREC));
+            }
         }
     }
 
     pub(crate) fn handle_pubcomp(&mut self, ack: &Ack) {
-        let _ = self.state.outbound.handle_pubcomp(ack);
+        if let PubCompOutcome::WrongKind(_) = self.state.outbound.handle_pubcomp(ack) {
+            self.protocol_error(ReasonCode::ProtocolError, Some(WRONG_PUBCOMP));
+        }
     }
 
     /// Whether a message at `qos` can be sent now: connected, and for QoS 1 and 2 the

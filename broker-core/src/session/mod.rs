@@ -79,6 +79,11 @@ mod queue;
 mod state;
 mod topic_alias;
 
+#[cfg(test)]
+mod machine_acks_test;
+#[cfg(test)]
+mod test_harness;
+
 pub use command::{
     AuthRequest, AuthStep, Close, CloseReason, Command, ConnectRequest, FilterOutcome,
     FilterRequest, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,

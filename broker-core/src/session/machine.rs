@@ -351,8 +351,8 @@ impl Session {
         if self.problem_information {
             properties.reason_string = reason.and_then(|r| MqttString::new(r).ok());
         }
-        self.transmit
-            .push_back(Packet::Disconnect(Disconnect { code, properties }));
+        // [MQTT-3.14.2-3]: the Reason String goes if the DISCONNECT would not fit.
+        self.transmit_fitted(Packet::Disconnect(Disconnect { code, properties }));
     }
 
     /// Ends the connection: emits [`Command::Close`] with the will when `publish_will`.

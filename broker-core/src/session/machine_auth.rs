@@ -169,9 +169,9 @@ impl Session {
         }
         if packet == PacketType::PubRec {
             self.state.inbound_qos2.refuse(ack.packet_id);
-            self.transmit.push_back(Packet::PubRec(answer));
+            self.transmit_fitted(Packet::PubRec(answer));
         } else {
-            self.transmit.push_back(Packet::PubAck(answer));
+            self.transmit_fitted(Packet::PubAck(answer));
         }
     }
 
@@ -269,8 +269,7 @@ impl Session {
             reason_string: reason.filter(|_| self.problem_information),
             ..AuthProperties::default()
         };
-        self.transmit
-            .push_back(Packet::Auth(Auth { code, properties }));
+        self.transmit_fitted(Packet::Auth(Auth { code, properties }));
     }
 }
 

@@ -8,6 +8,7 @@ use crate::codec::{ConnAck, ConnAckProperties, Connect, Packet};
 use crate::types::{ClientId, MqttString, ProtocolVersion, QoS, ReasonCode};
 
 use super::machine::{will_message, Phase};
+use super::machine_size::MIN_V5_CONNACK;
 use super::{
     CloseReason, Command, ConnectRequest, InboundAliases, KeepAlive, OutboundAliases,
     Retransmission, Session, SessionState,
@@ -109,6 +110,15 @@ impl Session {
         self.client_max_packet_size = props
             .maximum_packet_size
             .map_or(crate::codec::MAX_PACKET_SIZE, NonZeroU32::get);
+        // [MQTT-3.1.2-24]: not even the smallest CONNACK reaches this client. Nothing can be
+        // sent to it, so the connection closes at once, before the runtime takes the client
+        // identifier over.
+        if self.client_max_packet_size < MIN_V5_CONNACK {
+            return self.close(
+                CloseReason::ConnectRefused(ReasonCode::PacketTooLarge),
+                false,
+            );
+        }
         self.problem_information = props.request_problem_information.unwrap_or(true);
         let client_alias_max = if config.outbound_topic_aliases {
             props.topic_alias_maximum.unwrap_or(0)
@@ -184,7 +194,19 @@ impl Session {
         if self.version == Some(ProtocolVersion::V5) {
             connack.properties = self.connack_properties(&pending);
         }
-        self.transmit.push_back(Packet::ConnAck(Box::new(connack)));
+        let mut connack = Packet::ConnAck(Box::new(connack));
+        // [MQTT-3.1.2-24]: a CONNACK that does not fit the client's Maximum Packet Size, even
+        // without its Reason String and User Properties ([MQTT-3.2.2-19], [MQTT-3.2.2-20]),
+        // cannot be sent, and nothing else could reach the client: close. The session stays
+        // as it was (the runtime keeps or ends it by its expiry); no will is published, the
+        // connection never became live.
+        if !self.fit_to_client(&mut connack) {
+            return self.close(
+                CloseReason::ConnectRefused(ReasonCode::PacketTooLarge),
+                false,
+            );
+        }
+        self.transmit.push_back(connack);
         self.phase = Phase::Connected;
         self.last_received = now;
 
@@ -232,7 +254,9 @@ impl Session {
         if self.version == Some(ProtocolVersion::V5) && self.problem_information {
             connack.properties.reason_string = reason;
         }
-        self.transmit.push_back(Packet::ConnAck(Box::new(connack)));
+        // [MQTT-3.2.2-19]: the Reason String goes if the CONNACK would not fit; a CONNACK
+        // that still does not fit is not sent ([MQTT-3.1.2-24]).
+        self.transmit_fitted(Packet::ConnAck(Box::new(connack)));
         self.close(why, false);
     }
 
@@ -251,7 +275,11 @@ impl Session {
         if !config.retain_available {
             p.retain_available = Some(false);
         }
-        p.maximum_packet_size = NonZeroU32::new(config.decoder_limit());
+        // MQTT 5.0 §3.2.2.3.6: absent means no limit beyond the protocol's own.
+        let limit = config.decoder_limit();
+        if limit < crate::codec::MAX_PACKET_SIZE {
+            p.maximum_packet_size = NonZeroU32::new(limit);
+        }
         if pending.assigned_client_id {
             p.assigned_client_identifier = Some(self.state.client_id().clone());
         }

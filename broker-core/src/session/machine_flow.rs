@@ -321,7 +321,9 @@ impl Session {
             });
         }
         if self.phase == Phase::Connected {
-            self.transmit.push_back(Packet::SubAck(SubAck {
+            // [MQTT-3.1.2-24], [MQTT-3.1.2-25]: one code per filter may not fit a client's
+            // Maximum Packet Size; such a SUBACK is discarded.
+            self.transmit_fitted(Packet::SubAck(SubAck {
                 packet_id,
                 codes,
                 properties: AckProperties::default(),
@@ -350,7 +352,7 @@ impl Session {
                 }));
         }
         // [MQTT-3.10.4-4], [MQTT-3.10.4-5]: UNSUBACK even when nothing matched.
-        self.transmit.push_back(Packet::UnsubAck(UnsubAck {
+        self.transmit_fitted(Packet::UnsubAck(UnsubAck {
             packet_id: unsubscribe.packet_id,
             codes,
             properties: AckProperties::default(),

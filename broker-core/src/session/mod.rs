@@ -70,6 +70,7 @@ mod machine;
 mod machine_auth;
 mod machine_connect;
 mod machine_flow;
+mod machine_size;
 mod message;
 mod offline;
 mod packet_ids;
@@ -81,6 +82,8 @@ mod topic_alias;
 
 #[cfg(test)]
 mod machine_acks_test;
+#[cfg(test)]
+mod machine_size_test;
 #[cfg(test)]
 mod test_harness;
 

@@ -26,6 +26,8 @@ const MAX_RESERVE: usize = 64 * 1024;
 pub struct Decoder {
     version: Option<ProtocolVersion>,
     max_packet_size: u32,
+    /// Whether the peer is a client: packets only a server sends are refused.
+    from_clients: bool,
 }
 
 impl Default for Decoder {
@@ -41,6 +43,7 @@ impl Decoder {
         Decoder {
             version: None,
             max_packet_size: MAX_PACKET_SIZE,
+            from_clients: false,
         }
     }
 
@@ -50,6 +53,7 @@ impl Decoder {
         Decoder {
             version: Some(version),
             max_packet_size: MAX_PACKET_SIZE,
+            from_clients: false,
         }
     }
 
@@ -57,6 +61,17 @@ impl Decoder {
     #[must_use]
     pub fn max_packet_size(mut self, max: u32) -> Self {
         self.max_packet_size = max;
+        self
+    }
+
+    /// A decoder for what a client sends, as a server reads it: CONNACK, SUBACK, UNSUBACK and
+    /// PINGRESP, which only a server sends (MQTT 5.0 §2.1.2, Table 2-1), are refused from
+    /// their fixed header, before their body is buffered, as
+    /// [`Violation::ServerToClientOnly`]: a Protocol Error (0x82), since the packet type is
+    /// read and found not allowed, not a packet that cannot be parsed (MQTT 5.0 §1.2).
+    #[must_use]
+    pub fn from_clients(mut self) -> Self {
+        self.from_clients = true;
         self
     }
 
@@ -76,6 +91,9 @@ impl Decoder {
         let Some(header) = FixedHeader::parse_for(buf, self.version)? else {
             return Ok(None);
         };
+        if self.from_clients && header.packet_type.is_server_to_client() {
+            return Err(Violation::ServerToClientOnly(header.packet_type).into());
+        }
         let size = header.packet_len();
         if size > self.max_packet_size as usize {
             return Err(DecodeError::PacketTooLarge {
@@ -107,5 +125,68 @@ impl Decoder {
         }
         let version = self.version.ok_or(DecodeError::ExpectedConnect)?;
         Packet::decode_body(header, body, version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::ErrorAnswer;
+    use crate::types::ReasonCode;
+
+    /// CONNACK, SUBACK, UNSUBACK and PINGRESP from a client, each with a body a server's
+    /// packet of that type could not even have on 5.0 (the 3.1.1 layouts, no property length).
+    const SERVER_ONLY: [&[u8]; 4] = [
+        &[0x20, 0x02, 0x00, 0x00],
+        &[0x90, 0x03, 0x00, 0x01, 0x00],
+        &[0xB0, 0x02, 0x00, 0x01],
+        &[0xD0, 0x00],
+    ];
+
+    #[test]
+    fn packets_only_a_server_sends_are_protocol_errors_from_clients_mqtt_5_0_sec_2_1_2() {
+        for bytes in SERVER_ONLY {
+            // Only the fixed header is there: refused before the body arrives.
+            let mut buf = BytesMut::from(&bytes[..2]);
+            let mut decoder = Decoder::with_version(ProtocolVersion::V5).from_clients();
+            let error = decoder.decode(&mut buf).unwrap_err();
+            assert!(matches!(
+                error,
+                DecodeError::Violation(Violation::ServerToClientOnly(_))
+            ));
+            assert_eq!(error.reason_code(), ReasonCode::ProtocolError);
+            assert!(error.to_string().starts_with("[MQTT-5.0 §2.1.2]"));
+            assert_eq!(
+                error.answer(Some(ProtocolVersion::V5), true),
+                ErrorAnswer::Disconnect(ReasonCode::ProtocolError)
+            );
+            // 3.1.1: closed ([MQTT-4.8.0-1]).
+            let mut decoder = Decoder::with_version(ProtocolVersion::V3_1_1).from_clients();
+            let error = decoder.decode(&mut BytesMut::from(bytes)).unwrap_err();
+            assert_eq!(
+                error.answer(Some(ProtocolVersion::V3_1_1), true),
+                ErrorAnswer::Close
+            );
+        }
+    }
+
+    #[test]
+    fn a_decoder_for_either_side_still_reads_them() {
+        // A client reads these: without `from_clients` the body decides.
+        let mut decoder = Decoder::with_version(ProtocolVersion::V3_1_1);
+        for bytes in SERVER_ONLY {
+            assert!(decoder
+                .decode(&mut BytesMut::from(bytes))
+                .unwrap()
+                .is_some());
+        }
+        // Packets both sides send are not refused by `from_clients`.
+        let mut decoder = Decoder::with_version(ProtocolVersion::V5).from_clients();
+        let mut buf = BytesMut::from(&[0xC0, 0x00, 0xE0, 0x00][..]);
+        assert_eq!(decoder.decode(&mut buf), Ok(Some(Packet::PingReq)));
+        assert!(matches!(
+            decoder.decode(&mut buf),
+            Ok(Some(Packet::Disconnect(_)))
+        ));
     }
 }

@@ -76,6 +76,16 @@ impl PacketType {
         }
     }
 
+    /// Whether only a server sends this packet: CONNACK, SUBACK, UNSUBACK and PINGRESP
+    /// (the "Direction of flow" column of MQTT 5.0 §2.1.2 Table 2-1; 3.1.1 §2.2.1 Table 2.1).
+    #[must_use]
+    pub fn is_server_to_client(self) -> bool {
+        matches!(
+            self,
+            PacketType::ConnAck | PacketType::SubAck | PacketType::UnsubAck | PacketType::PingResp
+        )
+    }
+
     /// The first byte of a packet of this type with its fixed flags.
     #[must_use]
     pub fn first_byte(self) -> u8 {

@@ -48,6 +48,10 @@ pub enum Violation {
     /// A packet type that this protocol version does not have (AUTH before 5.0).
     #[error("{0:?} does not exist in this protocol version")]
     PacketNotInVersion(PacketType),
+    /// A packet only a server sends (CONNACK, SUBACK, UNSUBACK, PINGRESP), received from a
+    /// client by a decoder made with [`Decoder::from_clients`](super::Decoder::from_clients).
+    #[error("{0} is sent by servers only")]
+    ServerToClientOnly(PacketType),
 
     // ---- strings ----
     /// A string that is not well-formed UTF-8.
@@ -200,7 +204,9 @@ impl Violation {
     pub fn statement(&self) -> &'static str {
         use Violation as V;
         match self {
-            V::ReservedPacketType(_) | V::PacketNotInVersion(_) => "MQTT-5.0 §2.1.2",
+            V::ReservedPacketType(_) | V::PacketNotInVersion(_) | V::ServerToClientOnly(_) => {
+                "MQTT-5.0 §2.1.2"
+            }
             V::ReservedFlags { packet, .. } => match packet {
                 PacketType::PubRel => "MQTT-3.6.1-1",
                 PacketType::Subscribe => "MQTT-3.8.1-1",
@@ -274,7 +280,9 @@ impl Violation {
                 | PacketType::Disconnect => None,
                 _ => Some("MQTT-2.2.2-2"),
             },
-            V::ReservedPacketType(_) | V::PacketNotInVersion(_) => Some("MQTT-3.1.1 §2.2.1"),
+            V::ReservedPacketType(_) | V::PacketNotInVersion(_) | V::ServerToClientOnly(_) => {
+                Some("MQTT-3.1.1 §2.2.1")
+            }
             V::VarIntTooLong => Some("MQTT-3.1.1 §2.2.3"),
             V::InvalidUtf8 => Some("MQTT-1.5.3-1"),
             V::NullCharacter => Some("MQTT-1.5.3-2"),
@@ -313,7 +321,8 @@ impl Violation {
             | V::InvalidProtocolName
             | V::SessionPresentOnFailure
             | V::ReasonCodeNotAllowed { .. }
-            | V::PacketNotInVersion(_) => ViolationKind::Protocol,
+            | V::PacketNotInVersion(_)
+            | V::ServerToClientOnly(_) => ViolationKind::Protocol,
             _ => ViolationKind::Malformed,
         }
     }

@@ -179,7 +179,9 @@ impl Session {
         let Some(pending) = self.pending_connect.take() else {
             return;
         };
-        let session_present = resumed.is_some();
+        // MQTT 3.1 has no Session Present flag: its CONNACK's first byte is reserved
+        // (3.1 §3.2, "Topic Name Compression Response", not used) and stays 0.
+        let session_present = resumed.is_some() && self.version != Some(ProtocolVersion::V3_1);
         if let Some(state) = resumed {
             self.state = state;
         }

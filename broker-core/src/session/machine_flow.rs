@@ -41,6 +41,10 @@ impl Session {
         if let Err(e) = self.inbound_aliases.resolve(&mut publish) {
             return self.protocol_error(e.reason_code(), e.statement());
         }
+        // [MQTT-3.3.4-6]: a client's PUBLISH never carries a Subscription Identifier.
+        if !publish.properties.subscription_identifiers.is_empty() {
+            return self.protocol_error(ReasonCode::ProtocolError, Some("[MQTT-3.3.4-6]"));
+        }
         let qos = publish.qos_pid.qos();
         // [MQTT-3.2.2-11], [MQTT-3.2.2-14]: what the CONNACK said is not supported.
         if qos > self.config.max_qos {

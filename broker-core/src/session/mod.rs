@@ -83,6 +83,8 @@ mod topic_alias;
 #[cfg(test)]
 mod machine_acks_test;
 #[cfg(test)]
+mod machine_details_test;
+#[cfg(test)]
 mod machine_size_test;
 #[cfg(test)]
 mod test_harness;

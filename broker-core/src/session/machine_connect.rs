@@ -41,6 +41,19 @@ impl Session {
         let config = std::sync::Arc::clone(&self.config);
         let props = &connect.properties;
 
+        // The largest packet the client accepts, first: even a refusal must fit it
+        // ([MQTT-3.1.2-24]). Below the smallest CONNACK nothing can reach the client, so the
+        // connection closes at once, before the runtime takes the client identifier over.
+        self.client_max_packet_size = props
+            .maximum_packet_size
+            .map_or(crate::codec::MAX_PACKET_SIZE, NonZeroU32::get);
+        if self.client_max_packet_size < MIN_V5_CONNACK {
+            return self.close(
+                CloseReason::ConnectRefused(ReasonCode::PacketTooLarge),
+                false,
+            );
+        }
+
         // Client identifier ([MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8]; 3.1.1
         // [MQTT-3.1.3-7], [MQTT-3.1.3-8]; 3.1: one to 23 characters).
         // A copy in its own allocation: the decoded one shares the read buffer, which the
@@ -107,18 +120,6 @@ impl Session {
         self.clean_start = connect.clean_start;
 
         // What the client accepts (MQTT 5.0 §3.1.2.11).
-        self.client_max_packet_size = props
-            .maximum_packet_size
-            .map_or(crate::codec::MAX_PACKET_SIZE, NonZeroU32::get);
-        // [MQTT-3.1.2-24]: not even the smallest CONNACK reaches this client. Nothing can be
-        // sent to it, so the connection closes at once, before the runtime takes the client
-        // identifier over.
-        if self.client_max_packet_size < MIN_V5_CONNACK {
-            return self.close(
-                CloseReason::ConnectRefused(ReasonCode::PacketTooLarge),
-                false,
-            );
-        }
         self.problem_information = props.request_problem_information.unwrap_or(true);
         let client_alias_max = if config.outbound_topic_aliases {
             props.topic_alias_maximum.unwrap_or(0)

@@ -209,3 +209,71 @@ fn connack_names_a_maximum_packet_size_only_below_the_protocols() {
     assert_eq!(connack(MAX_PACKET_SIZE), None);
     assert_eq!(connack(u32::MAX), None);
 }
+
+fn long_reason() -> crate::types::MqttString {
+    crate::types::MqttString::new("x".repeat(200)).unwrap()
+}
+
+/// A CONNECT from a v5 client announcing `max`, handed to the runtime.
+fn connecting(max: u32) -> Harness {
+    let mut h = Harness::new(V5);
+    let mut connect = h.connect_packet("size");
+    connect.properties.maximum_packet_size = NonZeroU32::new(max);
+    h.send(Packet::Connect(Box::new(connect)));
+    assert!(matches!(&h.commands()[..], [Command::Connect(_)]));
+    h
+}
+
+#[test]
+fn refusing_connack_drops_its_reason_string_to_fit_mqtt_3_2_2_19() {
+    let mut h = connecting(16);
+    h.session
+        .auth_failed(ReasonCode::NotAuthorized, Some(long_reason()), h.now);
+    match &h.sent()[..] {
+        [c @ Packet::ConnAck(connack)] => {
+            assert_eq!(connack.code, ReasonCode::NotAuthorized);
+            assert_eq!(connack.properties.reason_string, None);
+            assert!(c.encoded_len(V5).unwrap() <= 16);
+        }
+        other => panic!("expected CONNACK, got {other:?}"),
+    }
+    assert!(h.session.is_closed());
+}
+
+#[test]
+fn accepting_connack_drops_its_reason_string_to_fit_mqtt_3_2_2_19() {
+    let size = connack_size(&SessionConfig::default());
+    let mut h = connecting(u32::try_from(size).unwrap());
+    h.session.auth_success(None, Some(long_reason()));
+    h.session.accept(None, h.now);
+    match &h.sent()[..] {
+        [Packet::ConnAck(connack)] => assert_eq!(connack.properties.reason_string, None),
+        other => panic!("expected CONNACK, got {other:?}"),
+    }
+    assert!(h.session.is_connected());
+}
+
+#[test]
+fn refused_publish_is_acknowledged_without_its_reason_string_to_fit_mqtt_3_4_2_2() {
+    let size = connack_size(&SessionConfig::default());
+    let (mut h, _) = limited(SessionConfig::default(), u32::try_from(size).unwrap());
+    let mut publish = crate::codec::Publish::new(
+        crate::types::TopicName::new("a").unwrap(),
+        bytes::Bytes::from_static(b"p"),
+    );
+    publish.qos_pid = crate::codec::QosPid::AtLeastOnce(pid(4));
+    h.send(Packet::Publish(publish));
+    let ack = match &mut h.commands()[..] {
+        [Command::Publish(request)] => request.ack,
+        other => panic!("expected Publish, got {other:?}"),
+    };
+    h.session
+        .refuse_publish(ack, ReasonCode::NotAuthorized, Some(long_reason()));
+    match &h.sent()[..] {
+        [Packet::PubAck(a)] => {
+            assert_eq!(a.code, ReasonCode::NotAuthorized);
+            assert_eq!(a.properties.reason_string, None);
+        }
+        other => panic!("expected PUBACK, got {other:?}"),
+    }
+}

@@ -135,6 +135,29 @@ async fn garbage_gets_the_connection_closed() {
 }
 
 #[tokio::test]
+async fn a_packet_only_a_server_sends_is_a_protocol_error_from_its_first_byte_mqtt_5_0_sec_2_1_2() {
+    use tokio::io::AsyncWriteExt;
+    // SUBACK, CONNACK, UNSUBACK and PINGRESP flow from server to client only: refused from the
+    // fixed header with 0x82, even when the body would not parse (here a SUBACK claiming
+    // 1,000 bytes, of which two are sent).
+    for first in [0x90u8, 0x20, 0xb0, 0xd0] {
+        let (broker, addr) = support::start().await;
+        let (mut client, _) = Client::connect(addr, V5, "server-only", true).await;
+        client
+            .raw()
+            .write_all(&[first, 0xe8, 0x07, 0x00, 0x01])
+            .await
+            .unwrap();
+        let packets = client.until_closed().await;
+        match packets.as_slice() {
+            [Packet::Disconnect(d)] => assert_eq!(d.code, ReasonCode::ProtocolError, "{first:#x}"),
+            other => panic!("{first:#x}: expected DISCONNECT 0x82, got {other:?}"),
+        }
+        broker.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn a_subscriber_that_never_reads_slows_nobody_and_its_queue_stays_bounded() {
     // Default queue bounds: 1000 messages.
     let (broker, addr) = support::start().await;

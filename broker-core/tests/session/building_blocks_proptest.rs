@@ -157,10 +157,16 @@ proptest! {
                                 prop_assert_eq!(rel.packet_id, id);
                                 model.insert(id, InflightState::AwaitingPubComp);
                             }
-                            (InflightState::AwaitingPubComp, PubRecOutcome::Release(_)) => {}
-                            (InflightState::AwaitingPubAck, PubRecOutcome::Unknown(rel)) => {
-                                prop_assert_eq!(rel.code, ReasonCode::PacketIdentifierNotFound);
-                            }
+                            // A repeated PUBREC is answered again; a failing one after the
+                            // PUBREL ends nothing and is not answered ([MQTT-4.4.0-2]).
+                            (InflightState::AwaitingPubComp, PubRecOutcome::Release(_))
+                                if !error => {}
+                            (InflightState::AwaitingPubComp, PubRecOutcome::Ignored) if error => {}
+                            // A PUBREC for a QoS 1 PUBLISH is a Protocol Error (§3.5).
+                            (
+                                InflightState::AwaitingPubAck,
+                                PubRecOutcome::WrongKind(InflightState::AwaitingPubAck),
+                            ) => {}
                             (state, outcome) => {
                                 prop_assert!(false, "{:?} then {:?}", state, outcome)
                             }

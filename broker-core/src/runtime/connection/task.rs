@@ -160,6 +160,7 @@ impl Connection {
         let decoder = session
             .version()
             .map_or_else(Decoder::new, Decoder::with_version)
+            .from_clients()
             .max_packet_size(shared.session_config().decoder_limit());
         let run_state = shared.watch_run_state();
         Connection {

@@ -12,3 +12,5 @@ pub(crate) mod node_link;
 
 #[cfg(test)]
 mod node_link_test;
+#[cfg(test)]
+mod takeover_test;

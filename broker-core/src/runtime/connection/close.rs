@@ -13,10 +13,11 @@ use crate::runtime::connection::wire::Lost;
 use crate::runtime::persist::handle::Slot;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
-use crate::runtime::state::control::{ControlSlot, Handover};
+use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::registry::NeedsSlot;
 use crate::runtime::state::shared::Shared;
 use crate::session::{Close, CloseReason, SessionState, WillMessage};
+use crate::store::StoredSession;
 
 impl Client {
     /// The Mosquitto-style line for the close.
@@ -78,12 +79,8 @@ impl Client {
         shared.stats().client_disconnected();
         let now = now();
         if let Some(reply) = self.control.take_reply() {
-            let handover = Handover {
-                state: self.session.into_state(),
-                will,
-                session_expiry,
-            };
-            let _ = reply.send(handover);
+            let state = self.session.into_state();
+            let _ = reply.send(StoredSession::from_state(&state, session_expiry, will));
             return;
         }
         let mut state = self.session.into_state();
@@ -199,11 +196,7 @@ async fn hand_over_late(
 ) {
     let request = tokio::time::timeout(HANDOVER_TIMEOUT, control.takeover_requested()).await;
     if let Some(reply) = request.ok().and_then(|()| control.take_reply()) {
-        let reply: oneshot::Sender<Handover> = reply;
-        let _ = reply.send(Handover {
-            state,
-            will,
-            session_expiry,
-        });
+        let reply: oneshot::Sender<StoredSession> = reply;
+        let _ = reply.send(StoredSession::from_state(&state, session_expiry, will));
     }
 }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use crate::cluster::ClusterError;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
 use crate::runtime::persist::handle::{Slot, LOAD_TIMEOUT};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
-use crate::runtime::state::control::{ControlSlot, Handover};
+use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::registry::{Claim, NeedsSlot, Prior};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
@@ -93,17 +94,43 @@ impl Client {
             }
         };
         let resumed = match prior {
-            Prior::Nobody => match self
-                .load_session(shared, &request.client_id, &mailbox, load)
-                .await
-            {
-                Ok(resumed) => resumed,
-                Err(()) => {
-                    shared.registry().release(&request.client_id, &self.control);
-                    self.session.reject(ReasonCode::UnspecifiedError, now);
-                    return;
-                }
-            },
+            Prior::Nobody => {
+                // Another node may hold the identifier: its session comes over as a local
+                // connection's would (a lone node asks nobody).
+                let remote = match self.take_over_remote(shared, &request.client_id).await {
+                    Ok(remote) => remote,
+                    Err(code) => {
+                        shared.registry().release(&request.client_id, &self.control);
+                        self.session.reject(code, now);
+                        return;
+                    }
+                };
+                let resumed = match remote {
+                    Some(session) => {
+                        let resumed = self
+                            .settle_handover(shared, Some(session), &request, &mailbox)
+                            .await;
+                        // Its subscriptions come into this node's router (a local takeover
+                        // finds them there, under the same mailbox).
+                        if let Some(state) = &resumed {
+                            routing::add_subscriptions(shared, state, &mailbox);
+                        }
+                        resumed
+                    }
+                    None => match self
+                        .load_session(shared, &request.client_id, &mailbox, load)
+                        .await
+                    {
+                        Ok(resumed) => resumed,
+                        Err(()) => {
+                            shared.registry().release(&request.client_id, &self.control);
+                            self.session.reject(ReasonCode::UnspecifiedError, now);
+                            return;
+                        }
+                    },
+                };
+                resumed
+            }
             Prior::Offline(offline) => {
                 if request.clean_start {
                     let (state, will) = offline.end(now);
@@ -226,12 +253,22 @@ impl Client {
     async fn settle_handover(
         &self,
         shared: &Shared,
-        handover: Option<Handover>,
+        handover: Option<StoredSession>,
         request: &ConnectRequest,
         mailbox: &Arc<Mailbox>,
     ) -> Option<SessionState> {
         let now = now();
-        let Some(handover) = handover else {
+        let handover = handover.and_then(|session| match session.to_state() {
+            Ok(state) => Some((state, session.will, session.session_expiry)),
+            Err(error) => {
+                tracing::warn!(
+                    "Client {}: the session handed over is unusable ({error}); starting afresh.",
+                    request.client_id
+                );
+                None
+            }
+        });
+        let Some((state, will, session_expiry)) = handover else {
             // The old connection did not answer: start afresh, and make sure no subscription
             // of the old session is left under this mailbox.
             tracing::warn!(
@@ -242,23 +279,59 @@ impl Client {
             mailbox.clear();
             return None;
         };
-        let ends = request.clean_start || handover.session_expiry == 0;
-        if let Some(will) = handover.will {
+        let ends = request.clean_start || session_expiry == 0;
+        if let Some(will) = will {
             if will.delay == 0 || ends {
                 routing::publish_will(shared, will.message, now).await;
             }
         }
         if ends {
-            routing::end_session(shared, &handover.state, mailbox);
+            routing::end_session(shared, &state, mailbox);
             None
         } else {
-            Some(handover.state)
+            Some(state)
+        }
+    }
+
+    /// Asks the cluster for the session of `client_id`, which no connection on this node
+    /// holds: the node holding it closes that connection and hands the session over. `Ok(None)`
+    /// when no other node holds it, when this node has no peers, or when the holder cannot be
+    /// reached (a dead node's session is the store's). Without quorum the CONNECT is refused
+    /// with Server Unavailable: this node admits no client identifier until it rejoins.
+    async fn take_over_remote(
+        &self,
+        shared: &Shared,
+        client_id: &ClientId,
+    ) -> Result<Option<StoredSession>, ReasonCode> {
+        let Some(cluster) = shared.cluster() else {
+            return Ok(None);
+        };
+        match cluster.link().take_over(client_id).await {
+            Ok(session) => {
+                if session.is_some() {
+                    tracing::info!(
+                        "Client {client_id} already connected to another node, taking it over."
+                    );
+                    Stats::bump(&shared.stats().takeovers);
+                }
+                Ok(session)
+            }
+            Err(ClusterError::NoQuorum) => {
+                tracing::warn!("Client {client_id} refused: this node has no quorum.");
+                Err(ReasonCode::ServerUnavailable)
+            }
+            Err(error) => {
+                tracing::warn!(
+                    "Client {client_id}: could not ask the other nodes for its session ({error})."
+                );
+                Ok(None)
+            }
         }
     }
 }
 
 /// Asks the connection behind `control` for its session, bounded by [`HANDOVER_TIMEOUT`].
-async fn take_over(control: Arc<ControlSlot>) -> Option<Handover> {
+async fn take_over(control: Arc<ControlSlot>) -> Option<StoredSession> {
     let (reply, answer) = oneshot::channel();
     control.request_takeover(reply);
     tokio::time::timeout(HANDOVER_TIMEOUT, answer)

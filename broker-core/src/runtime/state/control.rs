@@ -4,6 +4,12 @@
 //! of its client identifier, and the connection that takes the identifier over moves it out
 //! of the registry and asks through it. So one slot, not a channel, carries the request;
 //! it costs one small allocation per connection.
+//!
+//! The session goes over as a [`StoredSession`]: the one form a session has whenever it
+//! leaves its connection, whether to a connection on this node, to the store, or to a peer
+//! node that takes the client over (through `ClusterLink::take_over`, in its versioned byte
+//! form). Its Session Expiry Interval is the old connection's at its close (0: the session
+//! ended with it), and its will is the old connection's, if still to be dealt with.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -12,7 +18,7 @@ use std::task::{Poll, Waker};
 
 use tokio::sync::oneshot;
 
-use crate::session::{SessionState, WillMessage};
+use crate::store::StoredSession;
 
 /// Where a takeover request waits for the connection it is for.
 ///
@@ -40,9 +46,9 @@ enum Request {
     #[default]
     None,
     /// One came; the connection has not seen it yet.
-    Unseen(oneshot::Sender<Handover>),
+    Unseen(oneshot::Sender<StoredSession>),
     /// The connection has seen it and closes; the session goes here.
-    Seen(oneshot::Sender<Handover>),
+    Seen(oneshot::Sender<StoredSession>),
 }
 
 impl ControlSlot {
@@ -59,7 +65,7 @@ impl ControlSlot {
     /// Asks the connection to close (MQTT 5: DISCONNECT 0x8E) and send its session through
     /// `reply`. Takes the caller's reference: if the connection is gone, the request is
     /// dropped here and `reply` is closed.
-    pub(crate) fn request_takeover(self: Arc<Self>, reply: oneshot::Sender<Handover>) {
+    pub(crate) fn request_takeover(self: Arc<Self>, reply: oneshot::Sender<StoredSession>) {
         let waker = {
             let mut state = self.lock();
             state.request = Request::Unseen(reply);
@@ -104,7 +110,7 @@ impl ControlSlot {
 impl ControlSlot {
     /// Where to send the session, once a takeover request was seen
     /// ([`ControlSlot::takeover_requested`]); `None` before, and once taken.
-    pub(crate) fn take_reply(&self) -> Option<oneshot::Sender<Handover>> {
+    pub(crate) fn take_reply(&self) -> Option<oneshot::Sender<StoredSession>> {
         let mut state = self.lock();
         match std::mem::take(&mut state.request) {
             Request::Seen(reply) => Some(reply),
@@ -125,16 +131,4 @@ impl fmt::Debug for ControlSlot {
             )
             .finish()
     }
-}
-
-/// What a connection hands to the one taking its client identifier over.
-#[derive(Debug)]
-pub(crate) struct Handover {
-    /// The session's persistent part.
-    pub(crate) state: SessionState,
-    /// The old connection's will, if it is still to be dealt with.
-    pub(crate) will: Option<WillMessage>,
-    /// The old connection's Session Expiry Interval at its close: 0 means its session ended
-    /// with it and cannot be resumed.
-    pub(crate) session_expiry: u32,
 }

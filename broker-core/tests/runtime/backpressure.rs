@@ -1,5 +1,5 @@
 //! Backpressure: a subscriber that keeps up, but is behind, slows its publishers down instead
-//! of losing messages (ARCHITECTURE.md, "How a publish flows", step 3).
+//! of losing messages (docs/architecture.md, "The path of a PUBLISH", step 5).
 
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! Integration tests that speak MQTT over a raw `TcpStream` to the running `skein` binary, as a
 //! client would, and compare the broker's answers byte for byte where the spec fixes them:
 //!
-//! - the captured MQTT 3.1.1 packets of `broker-core/tests/data/mqtt311-packets.json` (a copy
-//!   of shared/vectors/mqtt311-packets.json): CONNECT, SUBSCRIBE, PUBLISH, PINGREQ, PUBACK,
+//! - the captured MQTT 3.1.1 packets of `broker-core/tests/data/mqtt311-packets.json` (the
+//!   project's committed copy of the shared vectors): CONNECT, SUBSCRIBE, PUBLISH, PINGREQ, PUBACK,
 //!   UNSUBSCRIBE, DISCONNECT, answered by CONNACK, SUBACK, PUBLISH, PINGRESP, UNSUBACK;
 //! - keep-alive: a client that CONNECTs with Keep Alive 1 and then goes silent is closed after
 //!   1.5 s (plus a margin), and its will is published.

@@ -6,6 +6,9 @@
 //!   the timed loop (a clone of one buffer per iteration, `BatchSize::SmallInput`); the
 //!   decoded packet and the emptied buffer are dropped outside the timed loop by criterion.
 //! - `encode/*`: one packet into a `BytesMut` reused across iterations and cleared each time.
+//! - `control_chars/*`: Skein alone, the scan for control characters that the session runs
+//!   on every PUBLISH topic (and every filter, client id, user name) unless
+//!   `allow_control_characters` is set: the cost the refusal adds per PUBLISH.
 //!
 //! Before any timing, `setup` checks that both codecs agree: each decoder decodes the bench
 //! bytes to its own model of the packet, and each decoder decodes the other's encoding, so
@@ -449,5 +452,18 @@ fn subscribe(c: &mut Criterion) {
     bench_case(c, &case);
 }
 
-criterion_group!(benches, publish, connect, subscribe);
+fn control_chars(c: &mut Criterion) {
+    let mut group = c.benchmark_group("control_chars");
+    let long = format!("{TOPIC}/{}", "é/x".repeat(40));
+    for (name, text) in [("topic_38b", TOPIC.to_owned()), ("topic_200b_latin", long)] {
+        let topic = TopicName::new(text.as_str()).unwrap();
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(&topic).has_control_characters());
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, publish, connect, subscribe, control_chars);
 criterion_main!(benches);

@@ -197,6 +197,8 @@ pub(crate) struct FeaturesSection {
     pub(crate) max_qos: u64,
     /// Whether the broker sets topic aliases on what it sends v5 clients.
     pub(crate) outbound_topic_aliases: bool,
+    /// Whether client ids, user names, topics and filters may hold control characters.
+    pub(crate) allow_control_characters: bool,
 }
 
 /// `[log]`.
@@ -272,6 +274,7 @@ impl FileConfig {
                 subscription_identifiers: session.subscription_identifiers,
                 max_qos: u64::from(u8::from(session.max_qos)),
                 outbound_topic_aliases: session.outbound_topic_aliases,
+                allow_control_characters: session.allow_control_characters,
             },
             log: LogSection {
                 trace_clients: engine

@@ -174,6 +174,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         subscription_identifiers: features.subscription_identifiers,
         max_client_id_len,
         allow_zero_length_client_id: session.allow_zero_length_client_id,
+        allow_control_characters: features.allow_control_characters,
         max_topic_len,
         max_topic_levels,
         queue,

@@ -110,6 +110,7 @@ fn every_key_maps_onto_the_engine_config() {
         subscription_identifiers = false
         max_qos = 1
         outbound_topic_aliases = false
+        allow_control_characters = true
 
         [log]
         level = "debug"
@@ -147,6 +148,7 @@ fn every_key_maps_onto_the_engine_config() {
             subscription_identifiers: false,
             max_client_id_len: 23,
             allow_zero_length_client_id: false,
+            allow_control_characters: true,
             max_topic_len: 1024,
             max_topic_levels: 16,
             queue: QueueLimits {

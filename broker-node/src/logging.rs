@@ -6,6 +6,11 @@
 //!
 //! The level comes, in order of precedence, from `--log-level`, from `RUST_LOG` (which may hold
 //! full filter directives such as `info,broker_core=debug`), and from the config's `log.level`.
+//!
+//! Logging never blocks the broker: lines go through a bounded queue of [`BUFFERED_LINES`] to
+//! one thread that writes them to standard error. When that thread cannot keep up, or standard
+//! error is a pipe nobody reads, new lines are dropped and counted ([`LogWriter::dropped`],
+//! the metric `skein_log_lines_dropped_total`), and the broker carries on.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Context as _};
 use serde::Deserialize;
 use tracing::{Event, Level, Subscriber};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -80,11 +86,41 @@ pub(crate) fn filter(
     }
 }
 
-/// Installs the global subscriber writing to standard error.
-pub(crate) fn init(filter: EnvFilter, format: LogFormat) -> anyhow::Result<()> {
+/// Lines waiting for the writer thread at most; past that, new lines are dropped. A line
+/// holds at most 128 bytes of each client-chosen string, so the queue stays a few MiB.
+pub(crate) const BUFFERED_LINES: usize = 16_384;
+
+/// The log's writer thread, as long as the process logs: dropping it flushes the queued lines
+/// (for at most about a second) and stops the thread, so `main` keeps it to the end.
+pub(crate) struct LogWriter {
+    _guard: WorkerGuard,
+    dropped: ErrorCounter,
+}
+
+impl LogWriter {
+    /// The lines dropped so far because the queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        u64::try_from(self.dropped.dropped_lines()).unwrap_or(u64::MAX)
+    }
+
+    /// A handle on the count of dropped lines, for the metrics endpoint.
+    pub(crate) fn counter(&self) -> ErrorCounter {
+        self.dropped.clone()
+    }
+}
+
+/// Installs the global subscriber writing to standard error through a bounded, lossy queue;
+/// the returned [`LogWriter`] must live as long as the process logs.
+pub(crate) fn init(filter: EnvFilter, format: LogFormat) -> anyhow::Result<LogWriter> {
+    let (writer, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .lossy(true)
+        .thread_name("skein-log")
+        .finish(std::io::stderr());
+    let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let installed = match format {
         LogFormat::Text => builder
             .with_ansi(false)
@@ -94,7 +130,11 @@ pub(crate) fn init(filter: EnvFilter, format: LogFormat) -> anyhow::Result<()> {
     };
     installed
         .map_err(|error| anyhow!("{error}"))
-        .context("installing the log subscriber")
+        .context("installing the log subscriber")?;
+    Ok(LogWriter {
+        _guard: guard,
+        dropped,
+    })
 }
 
 /// Writes `{unix seconds}: {message}` lines, the way Mosquitto does.

@@ -32,6 +32,7 @@ use anyhow::Context as _;
 use broker_core::Broker;
 use clap::Parser as _;
 use tracing::{debug, info, warn};
+use tracing_appender::non_blocking::ErrorCounter;
 
 use crate::auth::Auth;
 use crate::cli::{Cli, Command};
@@ -103,21 +104,32 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 
     let rust_log = std::env::var("RUST_LOG").ok();
     let filter = logging::filter(cli.log_level, rust_log.as_deref(), node.log.level)?;
-    logging::init(filter, node.log.format)?;
+    // Kept to the end of `run`: dropping it flushes what is queued and stops the writer.
+    let log = logging::init(filter, node.log.format)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let outcome = runtime.block_on(serve(node, auth, cli.config.is_some().then_some(source)));
+    let source = cli.config.is_some().then_some(source);
+    let outcome = runtime.block_on(serve(node, auth, source, log.counter()));
     // Connection tasks still running (after a second signal) are abandoned, not awaited.
     runtime.shutdown_background();
+    let dropped = log.dropped();
+    if dropped > 0 {
+        warn!("{dropped} log lines were dropped: standard error did not take them in time.");
+    }
     outcome
 }
 
 /// Runs the broker until a stop signal, then drains it. `source` is the config file's path,
 /// `None` for the embedded default.
-async fn serve(node: NodeConfig, auth: Auth, source: Option<String>) -> anyhow::Result<ExitCode> {
+async fn serve(
+    node: NodeConfig,
+    auth: Auth,
+    source: Option<String>,
+    log_dropped: ErrorCounter,
+) -> anyhow::Result<ExitCode> {
     // Before binding: a signal sent as soon as the port accepts must not kill us outright.
     let mut signals = Signals::install().context("installing the signal handlers")?;
     let reloads = Reloads::install().context("installing the SIGHUP handler")?;
@@ -138,7 +150,8 @@ async fn serve(node: NodeConfig, auth: Auth, source: Option<String>) -> anyhow::
     tokio::spawn(auth.serve_reloads(reloads, broker.hooks()));
     tokio::spawn(allocator::return_freed_memory());
     if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
-        let (bound, endpoint) = metrics::bind(addr, prometheus, broker.handle()).await?;
+        let (bound, endpoint) =
+            metrics::bind(addr, prometheus, broker.handle(), log_dropped).await?;
         info!("Serving Prometheus metrics on http://{bound}/metrics.");
         tokio::spawn(endpoint);
     }

@@ -18,6 +18,7 @@ use hyper_util::rt::TokioIo;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
+use tracing_appender::non_blocking::ErrorCounter;
 
 /// The path Prometheus scrapes.
 const PATH: &str = "/metrics";
@@ -50,6 +51,7 @@ pub(crate) async fn bind(
     addr: SocketAddr,
     prometheus: PrometheusHandle,
     broker: BrokerHandle,
+    log_dropped: ErrorCounter,
 ) -> anyhow::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
     let listener = TcpListener::bind(addr)
         .await
@@ -57,10 +59,15 @@ pub(crate) async fn bind(
     let bound = listener
         .local_addr()
         .context("reading the metrics address")?;
-    Ok((bound, serve(listener, prometheus, broker)))
+    Ok((bound, serve(listener, prometheus, broker, log_dropped)))
 }
 
-async fn serve(listener: TcpListener, prometheus: PrometheusHandle, broker: BrokerHandle) {
+async fn serve(
+    listener: TcpListener,
+    prometheus: PrometheusHandle,
+    broker: BrokerHandle,
+    log_dropped: ErrorCounter,
+) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -72,9 +79,10 @@ async fn serve(listener: TcpListener, prometheus: PrometheusHandle, broker: Brok
         };
         let prometheus = prometheus.clone();
         let broker = broker.clone();
+        let log_dropped = log_dropped.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let response = respond(&request, &prometheus, &broker);
+                let response = respond(&request, &prometheus, &broker, &log_dropped);
                 async move { Ok::<_, Infallible>(response) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
@@ -91,6 +99,7 @@ fn respond(
     request: &Request<Incoming>,
     prometheus: &PrometheusHandle,
     broker: &BrokerHandle,
+    log_dropped: &ErrorCounter,
 ) -> Response<Full<Bytes>> {
     let status = if request.uri().path() != PATH {
         StatusCode::NOT_FOUND
@@ -98,6 +107,8 @@ fn respond(
         StatusCode::METHOD_NOT_ALLOWED
     } else {
         record(&broker.stats());
+        let dropped = u64::try_from(log_dropped.dropped_lines()).unwrap_or(u64::MAX);
+        counter!("skein_log_lines_dropped_total").absolute(dropped);
         let body = prometheus.render();
         return Response::builder()
             .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
@@ -259,6 +270,10 @@ fn describe() {
         "skein_hook_duration_seconds",
         Unit::Seconds,
         "Time a hook took to answer, by hook and hook point."
+    );
+    describe_counter!(
+        "skein_log_lines_dropped_total",
+        "Log lines dropped because standard error did not take them in time."
     );
     describe_counter!(
         "skein_hook_failures_total",

@@ -135,6 +135,21 @@ impl Connect {
         }
     }
 
+    /// Whether the client identifier, user name or will topic holds a control character
+    /// (U+0001 to U+001F, U+007F to U+009F; MQTT 5.0 §1.5.4).
+    #[must_use]
+    pub fn has_control_characters(&self) -> bool {
+        self.client_id.has_control_characters()
+            || self
+                .username
+                .as_ref()
+                .is_some_and(MqttString::has_control_characters)
+            || self
+                .will
+                .as_ref()
+                .is_some_and(|will| will.topic.has_control_characters())
+    }
+
     /// Reads the protocol name and level, the first fields of a CONNECT: the version the
     /// rest of the packet (and connection) is decoded with.
     pub(crate) fn read_version(r: &mut Reader) -> Result<ProtocolVersion, DecodeError> {

@@ -73,6 +73,24 @@ impl Packet {
         }
     }
 
+    /// Whether a string the client names things with holds a control character (U+0001 to
+    /// U+001F, U+007F to U+009F; MQTT 5.0 §1.5.4): the client identifier, user name and will
+    /// topic of a CONNECT, the topic name of a PUBLISH, the filters of a SUBSCRIBE or
+    /// UNSUBSCRIBE. Other strings (properties, reason strings) are not looked at.
+    #[must_use]
+    pub fn has_control_characters(&self) -> bool {
+        match self {
+            Packet::Connect(c) => c.has_control_characters(),
+            Packet::Publish(p) => p.topic.as_ref().is_some_and(|t| t.has_control_characters()),
+            Packet::Subscribe(s) => s
+                .subscriptions
+                .iter()
+                .any(|sub| sub.filter.has_control_characters()),
+            Packet::Unsubscribe(u) => u.filters.iter().any(|f| f.has_control_characters()),
+            _ => false,
+        }
+    }
+
     /// Decodes a packet body (the bytes after the fixed header). A CONNECT is decoded with
     /// the version it names itself; every other packet with `version`.
     #[inline]

@@ -63,6 +63,11 @@ pub enum Violation {
     /// A string longer than 65,535 bytes.
     #[error("string longer than 65,535 bytes")]
     StringTooLong,
+    /// A control character (U+0001 to U+001F, U+007F to U+009F) in a client identifier,
+    /// user name, topic name or topic filter, refused by a server that does not allow them
+    /// (MQTT 5.0 §1.5.4: a receiver "MAY treat it as a Malformed Packet").
+    #[error("string holds a control character")]
+    ControlCharacter,
 
     // ---- topics ----
     /// An empty topic name or filter.
@@ -220,7 +225,7 @@ impl Violation {
             V::Truncated | V::TrailingBytes(_) => "MQTT-5.0 §4.13",
             V::InvalidUtf8 => "MQTT-1.5.4-1",
             V::NullCharacter => "MQTT-1.5.4-2",
-            V::StringTooLong => "MQTT-5.0 §1.5.4",
+            V::StringTooLong | V::ControlCharacter => "MQTT-5.0 §1.5.4",
             V::EmptyTopic => "MQTT-4.7.3-1",
             V::WildcardInTopicName => "MQTT-3.3.2-2",
             V::MultiLevelWildcardNotLast => "MQTT-4.7.1-1",
@@ -286,6 +291,7 @@ impl Violation {
             V::VarIntTooLong => Some("MQTT-3.1.1 §2.2.3"),
             V::InvalidUtf8 => Some("MQTT-1.5.3-1"),
             V::NullCharacter => Some("MQTT-1.5.3-2"),
+            V::ControlCharacter => Some("MQTT-3.1.1 §1.5.3"),
             V::WildcardInTopicName => None,
             V::MultiLevelWildcardNotLast => Some("MQTT-4.7.1-2"),
             V::SingleLevelWildcardNotWholeLevel => Some("MQTT-4.7.1-3"),

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::codec::{Packet, Publish};
+use crate::runtime::clipped::Clipped;
 use crate::types::ProtocolVersion;
 
 /// Which way a packet went.
@@ -66,13 +67,18 @@ impl fmt::Display for PacketLine<'_> {
             }
             Packet::Subscribe(s) => {
                 for sub in &s.subscriptions {
-                    write!(f, "\n\t{} (QoS {})", sub.filter, u8::from(sub.options.qos))?;
+                    write!(
+                        f,
+                        "\n\t{} (QoS {})",
+                        Clipped(&sub.filter),
+                        u8::from(sub.options.qos)
+                    )?;
                 }
                 Ok(())
             }
             Packet::Unsubscribe(u) => {
                 for filter in &u.filters {
-                    write!(f, "\n\t{filter}")?;
+                    write!(f, "\n\t{}", Clipped(filter))?;
                 }
                 Ok(())
             }
@@ -92,7 +98,7 @@ fn write_publish(f: &mut fmt::Formatter<'_>, p: &Publish) -> fmt::Result {
         u8::from(p.qos_pid.qos()),
         u8::from(p.retain),
         p.qos_pid.packet_id().map_or(0, |id| id.get()),
-        topic,
+        Clipped(topic),
         p.payload.len()
     )
 }

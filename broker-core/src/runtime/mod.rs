@@ -5,8 +5,9 @@
 //! one way, and so do its folders: each item below uses only what is listed before it
 //! (checked by `module_graph_test`, at both levels).
 //!
-//! - [`clock`], [`run_state`], [`tasks`], [`client_trace`], [`log_lines`]: the bottom, what
-//!   every task needs; they import no other runtime module.
+//! - [`clock`], [`run_state`], [`tasks`], [`client_trace`], [`clipped`], [`log_lines`]: the
+//!   bottom, what every task needs; they import no other runtime module but `clipped`
+//!   (client-chosen strings as log lines show them, cut and escaped).
 //! - [`queue`]: per session, the bounded mailbox publishers push into and the session's task
 //!   drains, and its wake-up.
 //! - [`transport`]: the connection's byte stream, plain TCP (the fast path), TLS or
@@ -37,6 +38,7 @@
 
 pub(crate) mod background;
 pub(crate) mod client_trace;
+pub(crate) mod clipped;
 pub(crate) mod clock;
 pub(crate) mod cluster;
 pub(crate) mod connection;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::router::{Delivery, SubscriptionEntry};
+use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::persist::handle::{Reply, Slot};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey, TryPush};
@@ -168,7 +169,7 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
             );
             tracing::debug!(
                 mailbox = mailbox.id(),
-                topic = %message.message.topic,
+                topic = %Clipped(&message.message.topic),
                 "Queue full, disconnecting the slow subscriber."
             );
         }
@@ -188,7 +189,7 @@ pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
     };
     tracing::debug!(
         mailbox = mailbox.id(),
-        topic = %dropped.message.message.topic,
+        topic = %Clipped(&dropped.message.message.topic),
         "Dropped message: {reason}."
     );
 }
@@ -235,7 +236,7 @@ pub(crate) async fn publish_will(shared: &Shared, mut message: Message, now: Ins
     Stats::bump(&shared.stats().wills_published);
     // The Message Expiry Interval of a will counts from its publication (MQTT 5.0 §3.1.3.2).
     message.received_at = now;
-    tracing::debug!(topic = %message.topic, "Publishing will.");
+    tracing::debug!(topic = %Clipped(&message.topic), "Publishing will.");
     let mut scratch = Vec::new();
     publish(shared, &message, &mut scratch, None, now).await;
 }
@@ -310,8 +311,9 @@ pub(crate) fn redeliver_shared(
             let Some((member, entry)) = member else {
                 shared.stats().dropped(DropCause::NoSharedMember);
                 tracing::debug!(
-                    topic = %message.topic,
-                    "Dropped message: no other member of {filter} to take it."
+                    topic = %Clipped(&message.topic),
+                    "Dropped message: no other member of {} to take it.",
+                    Clipped(&filter)
                 );
                 return;
             };
@@ -328,7 +330,7 @@ pub(crate) fn redeliver_shared(
     for (mailbox, copy) in copies {
         tracing::debug!(
             mailbox = mailbox.id(),
-            topic = %copy.message.topic,
+            topic = %Clipped(&copy.message.topic),
             "Redelivering a message of a shared subscription to another member."
         );
         push(shared, &mailbox, copy, now);

@@ -50,6 +50,11 @@ pub struct SessionConfig {
     /// Whether an MQTT 3.1.1 / 5.0 client may connect with an empty client identifier and get
     /// one assigned. Default on.
     pub allow_zero_length_client_id: bool,
+    /// Whether client identifiers, user names, will topics, topic names and topic filters may
+    /// hold control characters (U+0001 to U+001F, U+007F to U+009F). Default off: a packet
+    /// holding one is treated as a Malformed Packet, which MQTT 5.0 §1.5.4 allows (CONNACK
+    /// or DISCONNECT 0x81; 3.1.1 §1.5.3: the connection is closed), as Mosquitto does.
+    pub allow_control_characters: bool,
     /// Longest topic name or filter accepted, in bytes. Default 65,535.
     pub max_topic_len: usize,
     /// Most levels a topic name or filter may have. Default 128.
@@ -78,6 +83,7 @@ impl Default for SessionConfig {
             subscription_identifiers: true,
             max_client_id_len: usize::from(u16::MAX),
             allow_zero_length_client_id: true,
+            allow_control_characters: false,
             max_topic_len: usize::from(u16::MAX),
             max_topic_levels: 128,
             queue: QueueLimits::default(),

@@ -4,7 +4,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::codec::{DecodeError, Disconnect, DisconnectProperties, ErrorAnswer, Packet, Will};
+use crate::codec::{
+    DecodeError, Disconnect, DisconnectProperties, ErrorAnswer, Packet, Violation, Will,
+};
 use crate::types::{ClientId, MqttString, ProtocolVersion, ReasonCode};
 
 use super::{
@@ -239,6 +241,11 @@ impl Session {
     }
 
     fn dispatch(&mut self, packet: Packet, now: Instant) {
+        // MQTT 5.0 §1.5.4 (3.1.1 §1.5.3): a receiver MAY treat control characters as a
+        // Malformed Packet. A CONNECT's strings are checked by `handle_connect`.
+        if !self.config.allow_control_characters && packet.has_control_characters() {
+            return self.handle_decode_error(&Violation::ControlCharacter.into(), now);
+        }
         match packet {
             Packet::Publish(publish) => self.handle_publish(publish, now),
             Packet::PubAck(ack) => self.handle_puback(&ack),

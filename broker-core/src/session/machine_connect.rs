@@ -4,7 +4,7 @@ use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::codec::{ConnAck, ConnAckProperties, Connect, Packet};
+use crate::codec::{ConnAck, ConnAckProperties, Connect, DecodeError, Packet, Violation};
 use crate::types::{ClientId, MqttString, ProtocolVersion, QoS, ReasonCode};
 
 use super::machine::{will_message, Phase};
@@ -52,6 +52,13 @@ impl Session {
                 CloseReason::ConnectRefused(ReasonCode::PacketTooLarge),
                 false,
             );
+        }
+
+        // Control characters in the client identifier, user name or will topic: CONNACK 0x81
+        // for 5.0, closed for 3.x, as any Malformed CONNECT (MQTT 5.0 §1.5.4, 3.1.1 §1.5.3).
+        if !config.allow_control_characters && connect.has_control_characters() {
+            let error = DecodeError::from(Violation::ControlCharacter);
+            return self.handle_decode_error(&error, now);
         }
 
         // Client identifier ([MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8]; 3.1.1

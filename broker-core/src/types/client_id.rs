@@ -25,6 +25,13 @@ impl ClientId {
         self.0.as_str()
     }
 
+    /// Whether the identifier holds a control character (U+0001 to U+001F, U+007F to U+009F),
+    /// which a string SHOULD NOT hold (MQTT 5.0 §1.5.4, 3.1.1 §1.5.3).
+    #[must_use]
+    pub fn has_control_characters(&self) -> bool {
+        super::has_control_character(self.as_str())
+    }
+
     /// Whether the identifier is 1 to 23 bytes of `0-9a-zA-Z`: the form every server must
     /// accept ([MQTT-3.1.3-5]), and the only form MQTT 3.1 allows.
     #[must_use]

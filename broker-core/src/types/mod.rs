@@ -7,6 +7,7 @@
 //! statement that the rejected value breaks.
 
 mod client_id;
+mod control_chars;
 mod mqtt_string;
 mod packet_id;
 mod payload_format;
@@ -20,6 +21,7 @@ mod topic_name;
 mod user_property;
 
 pub use client_id::ClientId;
+pub(crate) use control_chars::has_control_character;
 pub use mqtt_string::MqttString;
 pub use packet_id::PacketId;
 pub use payload_format::PayloadFormat;

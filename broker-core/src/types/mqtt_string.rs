@@ -59,6 +59,13 @@ impl MqttString {
         &self.0
     }
 
+    /// Whether the string holds a control character (U+0001 to U+001F, U+007F to U+009F),
+    /// which a string SHOULD NOT hold (MQTT 5.0 §1.5.4, 3.1.1 §1.5.3).
+    #[must_use]
+    pub fn has_control_characters(&self) -> bool {
+        super::has_control_character(self.as_str())
+    }
+
     /// The underlying shared buffer.
     #[must_use]
     pub fn as_byte_string(&self) -> &ByteString {

@@ -44,6 +44,13 @@ impl TopicFilter {
         &self.0
     }
 
+    /// Whether the filter holds a control character (U+0001 to U+001F, U+007F to U+009F),
+    /// which a string SHOULD NOT hold (MQTT 5.0 §1.5.4, 3.1.1 §1.5.3).
+    #[must_use]
+    pub fn has_control_characters(&self) -> bool {
+        super::has_control_character(self.as_str())
+    }
+
     /// The same filter in an allocation of its own. A filter decoded from the wire shares
     /// the receive buffer of its SUBSCRIBE, which it would keep alive as long as the
     /// subscription lives.

@@ -218,3 +218,49 @@ fn mqtt_4_7_3_3_strings_cannot_exceed_65535_bytes() {
     );
     rejects(V311, &bytes, Violation::Truncated, MALFORMED);
 }
+
+// ---- control characters (MQTT 5.0 §1.5.4, 3.1.1 §1.5.3) ----
+
+#[test]
+fn mqtt5_sec_1_5_4_control_characters_decode_and_are_found_for_the_session_to_refuse() {
+    // The codec decodes them (the specification only says SHOULD NOT); whether they are
+    // refused is the session's setting. `has_control_characters` finds them.
+    let publish = wire(
+        "
+        30                 // PUBLISH, QoS 0
+        08                 // remaining length 8
+        00 06 61 2F C2 85 2F 62  // topic 'a/' U+0085 '/b'
+        ",
+    );
+    let packet = crate::rejection_support::decoder(Some(V311))
+        .decode(&mut bytes::BytesMut::from(&publish[..]))
+        .expect("decodes")
+        .expect("a whole packet");
+    assert!(packet.has_control_characters());
+    let connect = wire(
+        "
+        10                 // CONNECT
+        13                 // remaining length 19
+        00 04 4D 51 54 54  // protocol name 'MQTT'
+        04                 // protocol level 4
+        82                 // connect flags: user name, clean session
+        00 3C              // keep alive 60 s
+        00 02 63 31        // client id 'c1'
+        00 03 75 1B 72     // user name 'u' ESC 'r'
+        ",
+    );
+    let packet = crate::rejection_support::decoder(None)
+        .decode(&mut bytes::BytesMut::from(&connect[..]))
+        .expect("decodes")
+        .expect("a whole packet");
+    assert!(packet.has_control_characters());
+    assert_eq!(
+        DecodeError::from(Violation::ControlCharacter).reason_code(),
+        MALFORMED
+    );
+    assert_eq!(Violation::ControlCharacter.statement(), "MQTT-5.0 §1.5.4");
+    for printable in ["°C/€", "a\u{A0}b", "~"] {
+        assert!(!TopicName::new(printable).unwrap().has_control_characters());
+        assert!(!MqttString::new(printable).unwrap().has_control_characters());
+    }
+}

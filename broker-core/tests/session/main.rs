@@ -7,6 +7,7 @@
 #![cfg(test)]
 
 mod building_blocks_proptest;
+mod control_chars;
 mod flows;
 mod harness;
 mod machine_auth;

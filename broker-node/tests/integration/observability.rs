@@ -280,3 +280,126 @@ fn idle_clients_are_parked_and_a_message_wakes_the_subscriber() {
     let _ = fs::remove_dir_all(&dir);
     drop(finished);
 }
+
+/// A 3.1.1 CONNECT for a long `client_id`, clean session, keep-alive 60 s.
+fn connect_long(client_id: &str) -> Vec<u8> {
+    let remaining = 12 + client_id.len();
+    assert!(remaining < 128 * 128, "two length bytes");
+    let mut packet = vec![
+        0x10,
+        (remaining % 128) as u8 | 0x80,
+        (remaining / 128) as u8,
+    ];
+    packet.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60]);
+    packet.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
+    packet.extend_from_slice(client_id.as_bytes());
+    packet
+}
+
+/// PINGREQs each client of [`a_stderr_pipe_nobody_reads_never_stops_the_broker`] sends.
+const PINGS: usize = 40;
+
+/// Issue 12, item 6: with its standard error a pipe nobody reads, `skein` at debug level (a
+/// line per packet) still answers every CONNECT of 300 clients with 8,000-byte identifiers,
+/// and their 12,000 PINGREQs, counts the log lines it had to drop once the pipe (64 KiB) and
+/// the log's queue (16,384 lines) were full, and exits on SIGTERM within a bounded time.
+/// Before the non-blocking writer, the first full pipe stopped every task that logged.
+#[test]
+fn a_stderr_pipe_nobody_reads_never_stops_the_broker() {
+    let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let dir = scratch_dir("stderr-pipe");
+    let path = dir.join("skein.toml");
+    fs::write(
+        &path,
+        format!(
+            "[[listener]]\nbind = \"{mqtt}\"\n[sys]\ninterval = 0\n[metrics]\nbind = \"{http}\"\n\
+             [log]\nlevel = \"debug\"\n"
+        ),
+    )
+    .expect("writing the config");
+    let child = Command::new(env!("CARGO_BIN_EXE_skein"))
+        .arg("--config")
+        .arg(&path)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning skein");
+    let mut skein = UnreadStderr::new(child);
+    wait_accepting(mqtt);
+    wait_accepting(http);
+    let mut clients = Vec::new();
+    for i in 0..300 {
+        let id = format!("{i:04}-{}", "x".repeat(8_000));
+        let mut client = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting");
+        client.set_read_timeout(Some(WAIT)).expect("read timeout");
+        send(&mut client, &connect_long(&id));
+        assert_eq!(read_exact(&mut client, 4), [0x20, 2, 0, 0], "CONNACK {i}");
+        // Two debug lines each, so that the 16,384 queued lines overflow too.
+        send(&mut client, &PINGREQ.repeat(PINGS));
+        assert_eq!(
+            read_exact(&mut client, 2 * PINGS),
+            [0xD0, 0].repeat(PINGS),
+            "{i}"
+        );
+        clients.push(client);
+    }
+    let (status, body) = get(http, "/metrics");
+    assert!(status.contains("200"), "{status}");
+    let dropped = samples(&body)
+        .get("skein_log_lines_dropped_total")
+        .copied()
+        .unwrap_or_default();
+    assert!(
+        dropped > 0.0,
+        "the pipe filled, so lines were dropped: {body}"
+    );
+
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &skein.child.id().to_string()])
+        .status()
+        .expect("running kill");
+    assert!(killed.success());
+    loop {
+        if let Some(exit) = skein.child.try_wait().expect("try_wait") {
+            assert!(exit.success(), "exit status {exit:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "skein still running 15 s after SIGTERM"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    drop(clients);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A `skein` whose standard error is a pipe held open and never read; killed by its PID on
+/// drop if it is still running (a failed test), then the pipe is closed.
+struct UnreadStderr {
+    child: std::process::Child,
+    _stderr: std::process::ChildStderr,
+}
+
+impl UnreadStderr {
+    fn new(mut child: std::process::Child) -> UnreadStderr {
+        let stderr = child.stderr.take().expect("piped stderr");
+        UnreadStderr {
+            child,
+            _stderr: stderr,
+        }
+    }
+}
+
+impl Drop for UnreadStderr {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Recovery at start: what the session store holds, loaded into a broker that is starting.
 
+use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::routing;
@@ -37,14 +38,20 @@ pub(crate) async fn recover(shared: &Shared) {
             Ok(Some(record)) => record,
             Ok(None) => continue,
             Err(error) => {
-                tracing::warn!("Could not load the stored session of client {client_id}: {error}");
+                tracing::warn!(
+                    "Could not load the stored session of client {}: {error}",
+                    Clipped(&client_id)
+                );
                 continue;
             }
         };
         let state = match record.to_state() {
             Ok(state) => state,
             Err(error) => {
-                tracing::warn!("The stored session of client {client_id} is unusable: {error}");
+                tracing::warn!(
+                    "The stored session of client {} is unusable: {error}",
+                    Clipped(&client_id)
+                );
                 continue;
             }
         };

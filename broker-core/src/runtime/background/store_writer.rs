@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::runtime::clipped::Clipped;
 use crate::runtime::persist::handle::{Reply, StoreOp};
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
@@ -42,12 +43,12 @@ async fn apply(store: &dyn SessionStore, op: StoreOp) {
     match op {
         StoreOp::Save(session) => {
             if let Err(error) = store.save(&session).await {
-                tracing::warn!(client = %session.client_id, %error, "Could not save the session.");
+                tracing::warn!(client = %Clipped(&session.client_id), %error, "Could not save the session.");
             }
         }
         StoreOp::Remove(client_id) => {
             if let Err(error) = store.remove(&client_id).await {
-                tracing::warn!(client = %client_id, %error, "Could not remove the stored session.");
+                tracing::warn!(client = %Clipped(&client_id), %error, "Could not remove the stored session.");
             }
         }
         StoreOp::Load(client_id, reply) => {
@@ -66,7 +67,7 @@ async fn apply(store: &dyn SessionStore, op: StoreOp) {
 
 fn answer(result: Result<(), StoreError>, reply: Option<Reply<()>>, topic: &TopicName) {
     if let Err(error) = &result {
-        tracing::warn!(%topic, %error, "Could not store the retained message change.");
+        tracing::warn!(topic = %Clipped(topic), %error, "Could not store the retained message change.");
     }
     if let Some(reply) = reply {
         let _ = reply.send(result);

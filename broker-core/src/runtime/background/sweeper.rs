@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::routing;
 use crate::runtime::run_state::RunState;
@@ -41,7 +42,7 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
 async fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
     let swept = shared.registry().sweep(shared.persist(), now);
     for (client_id, state, mailbox) in swept.ended {
-        tracing::debug!("Session of client {client_id} expired.");
+        tracing::debug!("Session of client {} expired.", Clipped(&client_id));
         Stats::bump(&shared.stats().sessions_expired);
         routing::end_session(shared, &state, &mailbox);
     }

@@ -15,6 +15,7 @@ use crate::hooks::{
     Authorization, AuthorizePublishRequest, AuthorizeSubscribeRequest, ClientInfo, Interest,
     Refusal, RewritePublishRequest, RewriteSubscribeRequest,
 };
+use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::Client;
 use crate::runtime::connection::publish_memo::PublishMemo;
@@ -120,7 +121,7 @@ impl Client {
             self.label(),
             message.qos as u8,
             u8::from(message.retain),
-            message.topic,
+            Clipped(&message.topic),
             message.payload.len()
         );
         self.session
@@ -186,7 +187,7 @@ impl Client {
                 tracing::debug!(
                     "Denied SUBSCRIBE from {} to '{}'.",
                     self.label(),
-                    filter.filter
+                    Clipped(&filter.filter)
                 );
                 filter.refused = Some(refusal.code());
             }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::codec::Packet;
 use crate::hooks::ClientInfo;
 use crate::router::Delivery as Route;
+use crate::runtime::clipped::Clipped;
 use crate::runtime::connection::auth_exchange::AuthExchange;
 use crate::runtime::connection::publish_memo::PublishMemo;
 use crate::runtime::queue::mailbox::SubscriberKey;
@@ -63,7 +64,7 @@ pub(crate) struct Label<'a> {
 impl std::fmt::Display for Label<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.client {
-            Some(client) => std::fmt::Display::fmt(client, f),
+            Some(client) => std::fmt::Display::fmt(&Clipped(client), f),
             None => std::fmt::Display::fmt(self.peer, f),
         }
     }

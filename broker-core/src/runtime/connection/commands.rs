@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 
 use crate::cluster::RouteAck;
 
+use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::Client;
 use crate::runtime::persist::handle::LOAD_TIMEOUT;
@@ -190,7 +191,12 @@ impl Client {
         let now = now();
         for (filter, outcome) in request.filters.iter().zip(outcomes) {
             if let FilterOutcome::Granted(qos) = outcome {
-                tracing::debug!("{} {} {}", self.label(), u8::from(*qos), filter.filter);
+                tracing::debug!(
+                    "{} {} {}",
+                    self.label(),
+                    u8::from(*qos),
+                    Clipped(&filter.filter)
+                );
                 self.emit_subscribed(shared, &filter.filter, *qos);
             }
         }

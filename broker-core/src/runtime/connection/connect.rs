@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::cluster::ClusterError;
+use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
 use crate::runtime::persist::handle::{Slot, LOAD_TIMEOUT};
@@ -38,7 +39,7 @@ impl Client {
                 Stats::bump(&shared.stats().connections_refused);
                 tracing::info!(
                     "Client {} refused: the broker has reached its maximum of {max} connections.",
-                    request.client_id
+                    Clipped(&request.client_id)
                 );
                 self.session.reject(ReasonCode::QuotaExceeded, now);
                 return;
@@ -63,7 +64,7 @@ impl Client {
         if !self.authorize_will(shared).await {
             tracing::info!(
                 "Client {} refused: not authorized to publish its will.",
-                request.client_id
+                Clipped(&request.client_id)
             );
             Stats::bump(&shared.stats().auth_failures);
             self.session.reject(ReasonCode::NotAuthorized, now);
@@ -146,7 +147,7 @@ impl Client {
             Prior::Online(control) => {
                 tracing::info!(
                     "Client {} already connected, closing old connection.",
-                    request.client_id
+                    Clipped(&request.client_id)
                 );
                 Stats::bump(&shared.stats().takeovers);
                 let handover = take_over(control).await;
@@ -213,12 +214,16 @@ impl Client {
             Ok(Ok(Ok(record))) => record,
             Ok(Ok(Err(error))) => {
                 tracing::warn!(
-                    "Client {client_id}: could not load its session ({error}); refused."
+                    "Client {}: could not load its session ({error}); refused.",
+                    Clipped(client_id)
                 );
                 return Err(());
             }
             Ok(Err(_)) | Err(_) => {
-                tracing::warn!("Client {client_id}: the session store did not answer; refused.");
+                tracing::warn!(
+                    "Client {}: the session store did not answer; refused.",
+                    Clipped(client_id)
+                );
                 return Err(());
             }
         };
@@ -227,14 +232,18 @@ impl Client {
         };
         let state = record.to_state().map_err(|error| {
             tracing::warn!(
-                "Client {client_id}: its stored session is unusable ({error}); refused."
+                "Client {}: its stored session is unusable ({error}); refused.",
+                Clipped(client_id)
             );
         })?;
         routing::add_subscriptions(shared, &state, mailbox);
         shared
             .registry()
             .set_stored(client_id, &self.control, record.session_expiry);
-        tracing::debug!("Client {client_id}: session loaded from the session store.");
+        tracing::debug!(
+            "Client {}: session loaded from the session store.",
+            Clipped(client_id)
+        );
         Ok(Some(state))
     }
 
@@ -263,7 +272,7 @@ impl Client {
             Err(error) => {
                 tracing::warn!(
                     "Client {}: the session handed over is unusable ({error}); starting afresh.",
-                    request.client_id
+                    Clipped(&request.client_id)
                 );
                 None
             }
@@ -273,7 +282,7 @@ impl Client {
             // of the old session is left under this mailbox.
             tracing::warn!(
                 "Client {}: the old connection did not hand its session over in time.",
-                request.client_id
+                Clipped(&request.client_id)
             );
             routing::remove_all_subscriptions(shared, mailbox);
             mailbox.clear();
@@ -310,19 +319,24 @@ impl Client {
             Ok(session) => {
                 if session.is_some() {
                     tracing::info!(
-                        "Client {client_id} already connected to another node, taking it over."
+                        "Client {} already connected to another node, taking it over.",
+                        Clipped(client_id)
                     );
                     Stats::bump(&shared.stats().takeovers);
                 }
                 Ok(session)
             }
             Err(ClusterError::NoQuorum) => {
-                tracing::warn!("Client {client_id} refused: this node has no quorum.");
+                tracing::warn!(
+                    "Client {} refused: this node has no quorum.",
+                    Clipped(client_id)
+                );
                 Err(ReasonCode::ServerUnavailable)
             }
             Err(error) => {
                 tracing::warn!(
-                    "Client {client_id}: could not ask the other nodes for its session ({error})."
+                    "Client {}: could not ask the other nodes for its session ({error}).",
+                    Clipped(client_id)
                 );
                 Ok(None)
             }
@@ -346,13 +360,13 @@ fn log_connected(client: &Client, request: &ConnectRequest) {
     let username = request
         .username
         .as_ref()
-        .map(|u| format!(", u{}", u.as_str()))
+        .map(|u| format!(", u{}", Clipped(u)))
         .unwrap_or_default();
     tracing::info!(
         "New client connected from {}:{} as {} (p{}, c{}, k{}{}).",
         peer.ip(),
         peer.port(),
-        request.client_id,
+        Clipped(&request.client_id),
         request.version.level(),
         u8::from(request.clean_start),
         request.keep_alive,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use crate::runtime::clipped::Clipped;
 use crate::runtime::connection::parked::Parked;
 use crate::runtime::connection::task::Connection;
 use crate::runtime::park::parker::{Parkable, Ticket};
@@ -86,7 +87,7 @@ impl Parkable for Parked {
                 tokio::spawn(drive(connection));
             }
             Err((parked, error)) => {
-                tracing::warn!(client = %parked.client_id(), %error, "Could not resume a parked connection; trying again.");
+                tracing::warn!(client = %Clipped(parked.client_id()), %error, "Could not resume a parked connection; trying again.");
                 tokio::spawn(resume_later(parked));
             }
         }

@@ -31,6 +31,7 @@ use mio::{Events, Interest, Poll as MioPoll, Registry, Token};
 use slab::Slab;
 use tokio::io::unix::AsyncFd;
 
+use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::run_state::RunState;
 use crate::runtime::tasks::TaskGuard;
@@ -195,7 +196,7 @@ impl Parker {
             self.registry
                 .register(&mut SourceFd(&fd), Token(token), Interest::READABLE)
         {
-            tracing::warn!(client = %parked.client_id(), %error, "Could not park an idle connection.");
+            tracing::warn!(client = %Clipped(parked.client_id()), %error, "Could not park an idle connection.");
             drop(state);
             parked.resume();
             return Ok(());
@@ -203,7 +204,7 @@ impl Parker {
         let deadline = parked.deadline();
         let waker = Waker::from(Arc::clone(&ticket));
         let pending = parked.register(&waker);
-        tracing::debug!(client = %parked.client_id(), "Parked an idle connection.");
+        tracing::debug!(client = %Clipped(parked.client_id()), "Parked an idle connection.");
         entry.insert(parked);
         let first = state.deadlines.first().map(|(at, _)| *at);
         if let Some(deadline) = deadline {
@@ -242,7 +243,7 @@ impl Parker {
         let Some(parked) = self.take(token, ticket) else {
             return;
         };
-        tracing::debug!(client = %parked.client_id(), ?why, "Resuming a parked connection.");
+        tracing::debug!(client = %Clipped(parked.client_id()), ?why, "Resuming a parked connection.");
         parked.resume();
     }
 

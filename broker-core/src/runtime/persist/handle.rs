@@ -42,6 +42,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::router::RetainedMessage;
+use crate::runtime::clipped::Clipped;
 use crate::store::{SessionStore, StoreError, StoredSession};
 use crate::types::{ClientId, TopicName};
 
@@ -147,7 +148,8 @@ impl Persist {
         match slot {
             Some(slot) => slot.send(StoreOp::Remove(client_id.clone())),
             None => tracing::warn!(
-                "Client {client_id}: the session store is unavailable; its stored session is not removed."
+                "Client {}: the session store is unavailable; its stored session is not removed.",
+                Clipped(client_id)
             ),
         }
     }

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use crate::runtime::clipped::Clipped;
 use crate::runtime::persist::handle::{Persist, Slot, StoreOp};
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::state::client_entry::{ClientEntry, Holder};
@@ -286,7 +287,8 @@ impl Registry {
                 entry.stored = Some(session_expiry);
             }
             None => tracing::warn!(
-                "Client {client_id}: the session store is unavailable; session kept in memory only."
+                "Client {}: the session store is unavailable; session kept in memory only.",
+                Clipped(&client_id)
             ),
         }
         entry.holder = Holder::Offline(Box::new(OfflineSession::new(

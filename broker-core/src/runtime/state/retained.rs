@@ -14,6 +14,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use crate::router::{RetainedMessage, RetainedStore};
+use crate::runtime::clipped::Clipped;
 use crate::runtime::persist::handle::{Persist, Reply, Slot, StoreOp};
 use crate::session::Message;
 use crate::types::TopicFilter;
@@ -66,7 +67,7 @@ impl Retained {
         now: Instant,
     ) {
         if slot.is_none() {
-            tracing::warn!(topic = %message.topic, "The session store is closed: retained message change not stored.");
+            tracing::warn!(topic = %Clipped(&message.topic), "The session store is closed: retained message change not stored.");
         }
         if message.payload.is_empty() {
             let mut store = self.write();

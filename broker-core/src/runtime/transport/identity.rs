@@ -19,6 +19,7 @@ use crate::hooks::CertificateDer;
 use crate::session::ConnectRequest;
 use crate::types::{MqttString, ReasonCode};
 
+use crate::runtime::clipped::Clipped;
 use crate::runtime::transport::listener::Listener;
 use crate::runtime::transport::stream::Stream;
 
@@ -52,7 +53,7 @@ pub(crate) fn certificate_identity(
     let Some(certificate) = stream.peer_certificate() else {
         tracing::info!(
             "Client {} refused: no client certificate (use_identity_as_username).",
-            request.client_id
+            Clipped(&request.client_id)
         );
         return Err(ReasonCode::BadUserNameOrPassword);
     };
@@ -66,7 +67,7 @@ pub(crate) fn certificate_identity(
             tracing::info!(
                 "Client {} refused: its certificate's subject has no usable CN \
                      (use_identity_as_username).",
-                request.client_id
+                Clipped(&request.client_id)
             );
             Err(ReasonCode::BadUserNameOrPassword)
         }

@@ -16,6 +16,7 @@ mod embedding;
 mod hooks;
 mod hooks_authz;
 mod hooks_scram;
+mod limits;
 mod log_capture;
 mod overflow;
 mod parking;

@@ -14,6 +14,7 @@ use super::wire::Wire;
 use crate::config::ListenerConfig;
 use crate::hooks::HookChain;
 use crate::runtime::hooks::runtime_hooks::RuntimeHooks;
+use crate::runtime::state::receive_limits::ReceiveLimits;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::transport::listener::Listener;
 use crate::runtime::transport::stream::Stream;
@@ -38,6 +39,7 @@ async fn a_connection_and_its_task_do_not_grow() {
         hooks,
         None,
         None,
+        ReceiveLimits::new(16 * 1024, None),
     );
     let local = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let server = TcpListener::bind(local).await.unwrap();

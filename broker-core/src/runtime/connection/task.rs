@@ -161,7 +161,8 @@ impl Connection {
             .version()
             .map_or_else(Decoder::new, Decoder::with_version)
             .from_clients()
-            .max_packet_size(shared.session_config().decoder_limit());
+            .max_packet_size(shared.session_config().decoder_limit())
+            .max_connect_size(shared.receive_limits().max_connect_size());
         let run_state = shared.watch_run_state();
         Connection {
             wire: Wire::new(stream, decoder),
@@ -483,6 +484,7 @@ impl Connection {
     async fn on_readable(&mut self) {
         let (read, lost) = self.wire.read_some(self.handshake_done);
         self.shared.stats().bytes_received(read);
+        self.wire.release_if_complete(self.shared.receive_limits());
         self.decode_all().await;
         match lost {
             Some(how) => self.on_lost(how),
@@ -490,8 +492,36 @@ impl Connection {
                 // Give the buffer back while idle; decoded packets keep their own bytes alive.
                 self.wire.read_buf = BytesMut::new();
             }
-            None => {}
+            None => {
+                if self.wire.read_open && !self.wire.charge_if_large(self.shared.receive_limits()) {
+                    self.over_receive_budget();
+                }
+            }
         }
+    }
+
+    /// The packet arriving does not fit in the receive budget: the client is disconnected
+    /// (MQTT 5: DISCONNECT 0x97 Quota exceeded, or CONNACK 0x97 before the CONNECT exchange
+    /// is done) and nothing more is read.
+    #[cold]
+    fn over_receive_budget(&mut self) {
+        let limits = self.shared.receive_limits();
+        tracing::warn!(
+            "Client {} sent a packet of {} bytes while {} bytes of packets being received are held, over the receive budget; disconnecting.",
+            self.label(),
+            self.wire.decoder.declared_len(&self.wire.read_buf).unwrap_or(0),
+            limits.held()
+        );
+        let now = now();
+        if self.client.session.is_connected() {
+            self.client
+                .session
+                .server_disconnect(ReasonCode::QuotaExceeded, now);
+        } else {
+            self.client.session.reject(ReasonCode::QuotaExceeded, now);
+            self.client.session.connection_lost(now);
+        }
+        self.wire.read_open = false;
     }
 
     /// Decodes every complete packet in the read buffer into the session, carrying out the
@@ -626,6 +656,7 @@ impl Connection {
             let timeout = self.shared.shutdown_timeout().min(Duration::from_secs(5));
             let _ = tokio::time::timeout(timeout, flush).await;
         }
+        self.wire.release_all(self.shared.receive_limits());
         self.client.log_close(self.wire.lost);
         self.client.announce_close(&self.shared);
         let Connection { shared, client, .. } = self;

@@ -12,6 +12,7 @@
 
 mod backpressure;
 mod basic;
+mod closing;
 mod embedding;
 mod hooks;
 mod hooks_authz;

@@ -635,8 +635,11 @@ impl Connection {
         }
     }
 
-    /// Sends what is left (bounded in time), closes the socket, then settles the session:
-    /// hand it over, end it, or keep it offline.
+    /// Sends what is left (bounded in time) and shuts the write side down, settles the
+    /// session (hand it over, end it, or keep it offline), then, if the broker had a last
+    /// word (a DISCONNECT, a refusing CONNACK), reads and discards what the client still
+    /// sends for a bounded time ([`Wire::drain_input`]) before the socket closes, so that
+    /// the client can read that word.
     pub(crate) async fn finish(mut self) {
         // A session that never emitted Close (the broker stops under it) is closed as lost.
         if self.client.close.is_none() && !self.client.session.is_closed() {
@@ -645,7 +648,9 @@ impl Connection {
         }
         self.encode_transmits();
         // Nothing is flushed to a client that is gone, nor once the broker stops.
+        let mut answered = false;
         if self.run_state_now() != RunState::Stopped && self.wire.lost.is_none() {
+            let last_word = !self.wire.write_buf.is_empty();
             let flush = async {
                 self.wire
                     .stream
@@ -654,13 +659,22 @@ impl Connection {
                 self.wire.stream.shutdown().await
             };
             let timeout = self.shared.shutdown_timeout().min(Duration::from_secs(5));
-            let _ = tokio::time::timeout(timeout, flush).await;
+            let flushed = tokio::time::timeout(timeout, flush).await;
+            answered = last_word && matches!(flushed, Ok(Ok(())));
         }
         self.wire.release_all(self.shared.receive_limits());
         self.client.log_close(self.wire.lost);
         self.client.announce_close(&self.shared);
-        let Connection { shared, client, .. } = self;
+        let Connection {
+            shared,
+            client,
+            mut wire,
+            ..
+        } = self;
         client.settle(&shared).await;
+        if answered {
+            wire.drain_input().await;
+        }
     }
 }
 

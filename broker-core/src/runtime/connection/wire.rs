@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
+use tokio::io::AsyncReadExt;
 
 use crate::codec::Decoder;
 use crate::runtime::state::receive_limits::{ReceiveLimits, LARGE_PACKET};
@@ -23,6 +24,16 @@ const FIRST_READ: usize = 1024;
 /// reads that complete it do not grow the buffer again (a read makes room when less than
 /// 4 KiB is left).
 const READ_SLACK: usize = 8192;
+
+/// How long a connection the broker closes after a last word (a DISCONNECT, a refusing
+/// CONNACK) reads and discards what the client still sends, after shutting its write side
+/// down: closing a socket with unread input makes the kernel send a reset, which makes the
+/// client's sends fail and can discard what it has not read yet, the last word included.
+/// A client that reads it and closes ends this at once.
+pub(crate) const DRAIN_TIME: std::time::Duration = std::time::Duration::from_millis(250);
+/// The most bytes read and discarded that way: a client that sends more after the broker's
+/// last word is not listening.
+pub(crate) const DRAIN_BYTES: usize = 256 * 1024;
 
 /// How a connection was lost, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +189,21 @@ impl Wire {
     pub(super) fn release_all(&mut self, limits: &ReceiveLimits) {
         if std::mem::take(&mut self.charged) {
             limits.release(self.decoder.declared_len(&self.read_buf).unwrap_or(0));
+        }
+    }
+
+    /// After the broker's last word and the shutdown of the write side: reads and discards
+    /// what the client sends until it closes its side, for at most [`DRAIN_TIME`] and
+    /// [`DRAIN_BYTES`].
+    pub(super) async fn drain_input(&mut self) {
+        let mut sink = [0u8; 4096];
+        let mut discarded = 0;
+        let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+        while discarded < DRAIN_BYTES {
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut sink)).await {
+                Ok(Ok(n)) if n > 0 => discarded += n,
+                _ => return,
+            }
         }
     }
 

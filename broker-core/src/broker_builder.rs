@@ -18,6 +18,7 @@ use crate::runtime::background::{recovery, store_writer, sweeper, sys_topics};
 use crate::runtime::hooks::runtime_hooks::{watch_event_task, RuntimeHooks};
 use crate::runtime::listener::accept;
 use crate::runtime::park::parker;
+use crate::runtime::state::receive_limits::ReceiveLimits;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::transport::listener::Listener;
 use crate::store::{MemoryStore, SessionStore};
@@ -202,6 +203,7 @@ impl BrokerBuilder {
             hooks,
             self.config.park_idle_after.filter(|after| !after.is_zero()),
             self.cluster,
+            ReceiveLimits::new(self.config.max_connect_size, self.config.receive_budget),
         );
         if let Some(cluster) = shared.cluster() {
             for (peer, outbox) in cluster.outboxes() {

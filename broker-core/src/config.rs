@@ -22,6 +22,21 @@ pub struct BrokerConfig {
     /// instead of losing messages; one that takes nothing for this long is a slow subscriber,
     /// and its queue's overflow policy drops (or disconnects). Default 1 s.
     pub queue_full_wait: Duration,
+    /// The largest first packet, a CONNECT, in bytes, fixed header included (the lower of it
+    /// and the session's `max_packet_size` applies). It bounds what a connection that has not
+    /// authenticated can make the broker hold: a larger CONNECT is refused from its fixed
+    /// header, before its body is read, and the connection is closed (the version is not
+    /// known yet, so no CONNACK is sent); a first packet that is not a CONNECT is refused from
+    /// its first byte ([MQTT-3.1.0-1]). Raise it for clients with large wills, user names or
+    /// passwords. Default [`Self::DEFAULT_MAX_CONNECT_SIZE`].
+    pub max_connect_size: u32,
+    /// Most bytes all connections together may hold for large packets still arriving (those
+    /// of which a connection holds at least 64 KiB, one read's worth, before they are
+    /// complete), as Mosquitto's `memory_limit` but for receive buffers only. Each such packet
+    /// counts with the size it declares, from when it reaches 64 KiB until it is complete. A
+    /// packet that does not fit is refused: the connection is closed (MQTT 5: DISCONNECT
+    /// 0x97, Quota exceeded). `None`: no limit. Default [`Self::DEFAULT_RECEIVE_BUDGET`].
+    pub receive_budget: Option<usize>,
     /// The limits and capabilities every session gets.
     pub session: SessionConfig,
     /// How often the `$SYS/broker/...` topics are published; `None` publishes none.
@@ -37,6 +52,17 @@ pub struct BrokerConfig {
     pub park_idle_after: Option<Duration>,
 }
 
+impl BrokerConfig {
+    /// The default [`max_connect_size`](Self::max_connect_size): 16 KiB, room for a client
+    /// identifier, a user name and a password of a few KiB each (a JWT, say) and a small
+    /// will, while 10,000 connections that never authenticate can pin at most about 160 MiB
+    /// of receive buffers.
+    pub const DEFAULT_MAX_CONNECT_SIZE: u32 = 16 * 1024;
+    /// The default [`receive_budget`](Self::receive_budget): 256 MiB, 256 packets of the
+    /// default 1 MiB maximum arriving at once.
+    pub const DEFAULT_RECEIVE_BUDGET: usize = 256 * 1024 * 1024;
+}
+
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
@@ -46,6 +72,8 @@ impl Default for BrokerConfig {
             )],
             max_connections: None,
             queue_full_wait: Duration::from_secs(1),
+            max_connect_size: BrokerConfig::DEFAULT_MAX_CONNECT_SIZE,
+            receive_budget: Some(BrokerConfig::DEFAULT_RECEIVE_BUDGET),
             session: SessionConfig::default(),
             sys_interval: Some(Duration::from_secs(10)),
             trace_clients: Vec::new(),

@@ -127,6 +127,11 @@ pub(crate) struct LimitsSection {
     pub(crate) max_connections: u64,
     /// Largest packet accepted, in bytes.
     pub(crate) max_packet_size: ByteSize,
+    /// Largest first packet (CONNECT) accepted, in bytes.
+    pub(crate) max_connect_size: ByteSize,
+    /// Bytes all connections together may hold for large packets still arriving; 0 is no
+    /// limit.
+    pub(crate) receive_budget: ByteSize,
     /// Longest client identifier, in bytes.
     pub(crate) max_client_id_len: u64,
     /// Longest topic name or filter, in bytes.
@@ -244,6 +249,8 @@ impl FileConfig {
             limits: LimitsSection {
                 max_connections: engine.max_connections.map_or(0, to_u64),
                 max_packet_size: ByteSize(u64::from(session.max_packet_size)),
+                max_connect_size: ByteSize(u64::from(engine.max_connect_size)),
+                receive_budget: ByteSize(engine.receive_budget.map_or(0, to_u64)),
                 max_client_id_len: to_u64(session.max_client_id_len),
                 max_topic_len: to_u64(session.max_topic_len),
                 max_topic_levels: to_u64(session.max_topic_levels),

@@ -17,6 +17,9 @@ use crate::config_auth::{self, AuthConfig};
 use crate::config_file::{FileConfig, ListenerSection};
 use crate::config_listener;
 
+/// The smallest `limits.max_connect_size`: below it, common clients could not connect.
+const MIN_CONNECT_SIZE: u64 = 64;
+
 /// One thing wrong with a config: the key (`limits.max_qos`, `listener[1].bind`) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
@@ -60,6 +63,33 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         MAX_PACKET_SIZE,
         defaults.max_packet_size,
     );
+    let max_connect_size = check.range(
+        "limits.max_connect_size",
+        limits.max_connect_size.0,
+        MIN_CONNECT_SIZE,
+        MAX_PACKET_SIZE,
+        BrokerConfig::DEFAULT_MAX_CONNECT_SIZE,
+    );
+    let receive_budget = match limits.receive_budget.0 {
+        0 => None,
+        bytes if bytes < u64::from(max_packet_size) => {
+            check.problem(
+                "limits.receive_budget",
+                format!(
+                    "must be 0 (no limit) or at least limits.max_packet_size ({max_packet_size}), \
+                     got {bytes}: a larger packet could never be received"
+                ),
+            );
+            None
+        }
+        bytes => Some(check.range(
+            "limits.receive_budget",
+            bytes,
+            1,
+            usize::MAX,
+            BrokerConfig::DEFAULT_RECEIVE_BUDGET,
+        )),
+    };
     let max_client_id_len = check.range(
         "limits.max_client_id_len",
         limits.max_client_id_len,
@@ -197,6 +227,8 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         listeners,
         max_connections,
         queue_full_wait: Duration::from_millis(queue_full_wait_ms),
+        max_connect_size,
+        receive_budget,
         session: engine_session,
         sys_interval,
         trace_clients,

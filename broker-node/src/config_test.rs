@@ -56,6 +56,8 @@ fn the_file_view_of_an_engine_config_resolves_back_to_it() {
         ],
         max_connections: Some(10),
         queue_full_wait: Duration::from_millis(250),
+        max_connect_size: 4096,
+        receive_budget: None,
         session: SessionConfig::default(),
         sys_interval: Some(Duration::from_secs(30)),
         trace_clients: vec![ClientId::new("traced").unwrap()],
@@ -84,6 +86,8 @@ fn every_key_maps_onto_the_engine_config() {
         [limits]
         max_connections = 5000
         max_packet_size = "256KiB"
+        max_connect_size = "8KiB"
+        receive_budget = "64MiB"
         max_client_id_len = 23
         max_topic_len = 1024
         max_topic_levels = 16
@@ -132,6 +136,8 @@ fn every_key_maps_onto_the_engine_config() {
         ],
         max_connections: Some(5000),
         queue_full_wait: Duration::from_millis(1000),
+        max_connect_size: 8 * 1024,
+        receive_budget: Some(64 * 1024 * 1024),
         session: SessionConfig {
             max_packet_size: 256 * 1024,
             receive_maximum: NonZeroU16::new(10).unwrap(),
@@ -222,6 +228,8 @@ fn an_out_of_range_value_names_the_file_the_key_and_the_range() {
         ("limits", "max_topic_len", "70000"),
         ("limits", "max_topic_levels", "0"),
         ("limits", "max_packet_size", "\"1GiB\""),
+        ("limits", "max_connect_size", "63"),
+        ("limits", "max_connect_size", "\"1GiB\""),
         ("session", "max_session_expiry", "4294967296"),
         ("session", "max_keep_alive", "65536"),
         ("session", "connect_timeout", "0"),
@@ -232,6 +240,17 @@ fn an_out_of_range_value_names_the_file_the_key_and_the_range() {
             "{table}.{key} = {value}: {text}"
         );
     }
+}
+
+#[test]
+fn a_receive_budget_below_the_packet_limit_names_both_keys() {
+    assert_eq!(
+        error_text("[limits]\nmax_packet_size = \"1MiB\"\nreceive_budget = \"512KiB\"\n"),
+        "skein.toml: limits.receive_budget: must be 0 (no limit) or at least \
+         limits.max_packet_size (1048576), got 524288: a larger packet could never be received"
+    );
+    let unlimited = parse("[limits]\nreceive_budget = 0\n").unwrap();
+    assert_eq!(unlimited.broker.receive_budget, None);
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //!
 //! Input layout:
 //! - byte 0, the mode: bits 0-1 pick the decoder (`Decoder::new()`, then `with_version` 3.1,
-//!   3.1.1, 5.0); bits 2-5 pick the maximum packet size from `MAX_SIZES`.
+//!   3.1.1, 5.0); bits 2-5 pick the maximum packet size from `MAX_SIZES`; bits 6-7 pick the
+//!   CONNECT size limit of `Decoder::new()` from `CONNECT_SIZES` (a server's decoder, with
+//!   `from_clients`, when it is set).
 //! - byte 1: where the stream is split for the two-chunk run (a fraction of its length).
 //! - the rest: the byte stream, as it would arrive from a client.
 //!
@@ -12,7 +14,10 @@
 //!   returned size equals `encoded_len` and the bytes written, and the bytes decode back to an
 //!   equal packet, leaving nothing behind;
 //! - feeding the stream in two chunks gives the same packets, the same final error (or none)
-//!   and the same unconsumed bytes as feeding it at once.
+//!   and the same unconsumed bytes as feeding it at once;
+//! - the first-packet path: a decoder that does not know the version yet refuses anything but
+//!   a CONNECT (`ExpectedConnect`) without touching the buffer or reserving room in it, and
+//!   never reserves room past the CONNECT size limit.
 #![no_main]
 
 use broker_core::codec::{DecodeError, Decoder, Packet, MAX_PACKET_SIZE};
@@ -42,6 +47,10 @@ const MAX_SIZES: [u32; 16] = [
     16 << 20,
 ];
 
+/// CONNECT size limits bits 6-7 of the mode byte choose from for `Decoder::new()`; the first
+/// is no limit beyond the packet's (and a decoder without `from_clients`).
+const CONNECT_SIZES: [u32; 4] = [MAX_PACKET_SIZE, 16_384, 1024, 20];
+
 /// What decoding a stream produced.
 #[derive(Debug, PartialEq)]
 struct Outcome {
@@ -53,7 +62,12 @@ struct Outcome {
 
 fn decoder_for(mode: u8) -> Decoder {
     let decoder = match mode & 0b11 {
-        0 => Decoder::new(),
+        0 => match mode >> 6 {
+            0 => Decoder::new(),
+            n => Decoder::new()
+                .from_clients()
+                .max_connect_size(CONNECT_SIZES[usize::from(n)]),
+        },
         1 => Decoder::with_version(ProtocolVersion::V3_1),
         2 => Decoder::with_version(ProtocolVersion::V3_1_1),
         _ => Decoder::with_version(ProtocolVersion::V5),
@@ -67,6 +81,7 @@ fn decoder_for(mode: u8) -> Decoder {
 /// `fed` is everything fed so far; `consumed` counts the bytes of it decoded into packets.
 /// Returns `false` once the stream is broken.
 fn drain(
+    mode: u8,
     decoder: &mut Decoder,
     buf: &mut BytesMut,
     fed: &[u8],
@@ -75,6 +90,8 @@ fn drain(
 ) -> bool {
     loop {
         let before = buf.len();
+        let capacity = buf.capacity();
+        let first = decoder.version().is_none();
         match decoder.decode(buf) {
             Ok(Some(packet)) => {
                 assert!(buf.len() < before, "a decoded packet consumed nothing");
@@ -84,7 +101,22 @@ fn drain(
             }
             Ok(None) => {
                 assert_eq!(&buf[..], &fed[*consumed..], "Ok(None) touched the buffer");
+                if first && buf.capacity() > capacity {
+                    let limit = CONNECT_SIZES[usize::from(mode >> 6)] as usize;
+                    assert!(
+                        buf.capacity() <= (2 * capacity).max(limit),
+                        "room for {} bytes reserved before CONNECT (limit {limit})",
+                        buf.capacity()
+                    );
+                }
                 return true;
+            }
+            Err(DecodeError::ExpectedConnect) => {
+                assert!(first, "ExpectedConnect once the version is known");
+                assert_eq!(&buf[..], &fed[*consumed..], "a refused first packet was consumed");
+                assert_eq!(buf.capacity(), capacity, "room reserved for a refused first packet");
+                out.error = Some(DecodeError::ExpectedConnect);
+                return false;
             }
             Err(e) => {
                 out.error = Some(e);
@@ -157,7 +189,7 @@ fn run(mode: u8, stream: &[u8], cut: usize) -> Outcome {
         };
         buf.extend_from_slice(chunk);
         let fed = stream.get(..end).unwrap_or_default();
-        if !drain(&mut decoder, &mut buf, fed, &mut consumed, &mut out) {
+        if !drain(mode, &mut decoder, &mut buf, fed, &mut consumed, &mut out) {
             return out;
         }
     }

@@ -20,12 +20,16 @@ const MAX_RESERVE: usize = 64 * 1024;
 /// - The declared size is checked against the maximum packet size from the fixed header,
 ///   before the body is buffered: a peer cannot make the decoder hold more than the maximum.
 /// - The protocol version is learned from the first CONNECT, or set with
-///   [`Decoder::with_version`] by a client that sent one; packets other than CONNECT cannot
-///   be decoded before it is known.
+///   [`Decoder::with_version`] by a client that sent one. Before it is known, the first
+///   packet must be a CONNECT ([MQTT-3.1.0-1]): any other is refused from its first byte,
+///   before anything is buffered, and a CONNECT is held to [`Decoder::max_connect_size`],
+///   checked from its fixed header.
 #[derive(Debug, Clone)]
 pub struct Decoder {
     version: Option<ProtocolVersion>,
     max_packet_size: u32,
+    /// The limit of the first packet, a CONNECT, while the version is unknown.
+    max_connect_size: u32,
     /// Whether the peer is a client: packets only a server sends are refused.
     from_clients: bool,
 }
@@ -43,6 +47,7 @@ impl Decoder {
         Decoder {
             version: None,
             max_packet_size: MAX_PACKET_SIZE,
+            max_connect_size: MAX_PACKET_SIZE,
             from_clients: false,
         }
     }
@@ -53,6 +58,7 @@ impl Decoder {
         Decoder {
             version: Some(version),
             max_packet_size: MAX_PACKET_SIZE,
+            max_connect_size: MAX_PACKET_SIZE,
             from_clients: false,
         }
     }
@@ -61,6 +67,16 @@ impl Decoder {
     #[must_use]
     pub fn max_packet_size(mut self, max: u32) -> Self {
         self.max_packet_size = max;
+        self
+    }
+
+    /// Sets the limit of a first CONNECT, fixed header included: a server's defence against
+    /// peers that have not authenticated (the packet limit still applies when it is lower).
+    /// Checked from the CONNECT's fixed header, before its body is buffered; a larger one is
+    /// [`DecodeError::PacketTooLarge`] with this limit. Default: no limit beyond the packet's.
+    #[must_use]
+    pub fn max_connect_size(mut self, max: u32) -> Self {
+        self.max_connect_size = max;
         self
     }
 
@@ -84,48 +100,98 @@ impl Decoder {
     /// Decodes one packet from the front of `buf`.
     ///
     /// `Ok(None)`: more bytes are needed; `buf` is untouched (but may have reserved room for
-    /// up to 64 KiB more of the declared packet). `Ok(Some(packet))`: the packet's bytes were removed from `buf`.
-    /// `Err(_)`: the stream is broken; the connection must be closed after the answer that
-    /// [`DecodeError::answer`] gives.
+    /// up to 64 KiB more of the declared packet). `Ok(Some(packet))`: the packet's bytes were
+    /// removed from `buf`. `Err(_)`: the stream is broken; the connection must be closed
+    /// after the answer that [`DecodeError::answer`] gives.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, DecodeError> {
-        let Some(header) = FixedHeader::parse_for(buf, self.version)? else {
+        let Some(version) = self.version else {
+            return self.decode_first(buf);
+        };
+        let Some(header) = FixedHeader::parse_for(buf, Some(version))? else {
             return Ok(None);
         };
         if self.from_clients && header.packet_type.is_server_to_client() {
             return Err(Violation::ServerToClientOnly(header.packet_type).into());
         }
-        let size = header.packet_len();
-        if size > self.max_packet_size as usize {
-            return Err(DecodeError::PacketTooLarge {
-                size,
-                max: self.max_packet_size,
-            });
-        }
-        if buf.len() < size {
-            buf.reserve((size - buf.len()).min(MAX_RESERVE));
+        let Some(mut body) = take_packet(buf, &header, self.max_packet_size)? else {
             return Ok(None);
-        }
-        let mut body = buf.split_to(size).freeze();
+        };
         body.advance(header.header_len);
-        self.decode_body(header, body).map(Some)
+        if header.packet_type == PacketType::Connect {
+            // A second CONNECT: decoded, for the session to refuse ([MQTT-3.1.0-2]).
+            return self.decode_connect(header, body);
+        }
+        Packet::decode_body(header, body, version).map(Some)
     }
 
-    #[inline]
-    fn decode_body(&mut self, header: FixedHeader, body: Bytes) -> Result<Packet, DecodeError> {
-        if header.packet_type == PacketType::Connect {
-            let protocol = Connect::read_version(&mut Reader::new(body.clone()))?;
-            // The first CONNECT fixes the version; a second one is the session's to refuse.
-            self.version.get_or_insert(protocol);
-            // A first CONNECT's header is read before its version is known; 5.0 wants the
-            // remaining length in its shortest form ([MQTT-1.5.5-1]).
-            if protocol.is_v5() && header.header_len != 1 + varint::len(header.remaining_length) {
-                return Err(Violation::VarIntNotMinimal.into());
-            }
-            return Packet::decode_body(header, body, protocol);
+    /// The declared size, fixed header included, of the packet at the front of `buf`, once
+    /// its fixed header is there and valid: what a caller holding an incomplete packet is
+    /// waiting for.
+    #[must_use]
+    pub fn declared_len(&self, buf: &[u8]) -> Option<usize> {
+        match FixedHeader::parse_for(buf, self.version) {
+            Ok(Some(header)) => Some(header.packet_len()),
+            _ => None,
         }
-        let version = self.version.ok_or(DecodeError::ExpectedConnect)?;
-        Packet::decode_body(header, body, version)
     }
+
+    /// The first packet, before the version is known: a CONNECT within
+    /// [`Decoder::max_connect_size`], or the stream is refused ([MQTT-3.1.0-1]) from its
+    /// first byte, before any of it is buffered or room is reserved for it.
+    #[cold]
+    fn decode_first(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, DecodeError> {
+        let Some(&first) = buf.first() else {
+            return Ok(None);
+        };
+        if PacketType::from_nibble(first >> 4)? != PacketType::Connect {
+            return Err(DecodeError::ExpectedConnect);
+        }
+        let Some(header) = FixedHeader::parse_for(buf, None)? else {
+            return Ok(None);
+        };
+        let max = self.max_connect_size.min(self.max_packet_size);
+        let Some(mut body) = take_packet(buf, &header, max)? else {
+            return Ok(None);
+        };
+        body.advance(header.header_len);
+        self.decode_connect(header, body)
+    }
+
+    /// A CONNECT's body: its protocol level fixes the version, if it is the first.
+    fn decode_connect(
+        &mut self,
+        header: FixedHeader,
+        body: Bytes,
+    ) -> Result<Option<Packet>, DecodeError> {
+        let protocol = Connect::read_version(&mut Reader::new(body.clone()))?;
+        // The first CONNECT fixes the version; a second one is the session's to refuse.
+        self.version.get_or_insert(protocol);
+        // A first CONNECT's header is read before its version is known; 5.0 wants the
+        // remaining length in its shortest form ([MQTT-1.5.5-1]).
+        if protocol.is_v5() && header.header_len != 1 + varint::len(header.remaining_length) {
+            return Err(Violation::VarIntNotMinimal.into());
+        }
+        Packet::decode_body(header, body, protocol).map(Some)
+    }
+}
+
+/// The whole packet `header` starts, taken from the front of `buf`, if it is all there and
+/// within `max`; otherwise room for up to [`MAX_RESERVE`] more of it is reserved.
+#[inline]
+fn take_packet(
+    buf: &mut BytesMut,
+    header: &FixedHeader,
+    max: u32,
+) -> Result<Option<Bytes>, DecodeError> {
+    let size = header.packet_len();
+    if size > max as usize {
+        return Err(DecodeError::PacketTooLarge { size, max });
+    }
+    if buf.len() < size {
+        buf.reserve((size - buf.len()).min(MAX_RESERVE));
+        return Ok(None);
+    }
+    Ok(Some(buf.split_to(size).freeze()))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::clock::now;
 use super::hooks::runtime_hooks::RuntimeHooks;
 use super::routing::{self, StoreBusy};
+use super::state::receive_limits::ReceiveLimits;
 use super::state::shared::Shared;
 use crate::hooks::HookChain;
 use crate::session::SessionConfig;
@@ -26,6 +27,7 @@ fn shared() -> Arc<Shared> {
         hooks,
         None,
         None,
+        ReceiveLimits::new(16 * 1024, None),
     )
 }
 

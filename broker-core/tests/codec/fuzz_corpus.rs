@@ -1,6 +1,7 @@
 //! Replays the fuzz corpus (`broker-core/fuzz/corpus/decode`) on the stable toolchain, so the
 //! inputs the fuzzer found interesting keep being checked by `cargo test`: no panic, and every
-//! packet decoded from them round-trips through the encoder.
+//! packet decoded from them round-trips through the encoder; a first packet that is not a
+//! CONNECT is refused without being consumed or having room reserved.
 //!
 //! The fuzz target itself (nightly, libFuzzer) checks more; see docs/fuzzing.md.
 
@@ -11,9 +12,11 @@ use broker_core::codec::{Decoder, Packet};
 use broker_core::types::ProtocolVersion;
 use bytes::BytesMut;
 
-fn decoders() -> [Decoder; 4] {
+fn decoders() -> [Decoder; 5] {
     [
         Decoder::new(),
+        // A server's decoder for a connection that has not sent CONNECT yet.
+        Decoder::new().from_clients().max_connect_size(1024),
         Decoder::with_version(ProtocolVersion::V3_1),
         Decoder::with_version(ProtocolVersion::V3_1_1),
         Decoder::with_version(ProtocolVersion::V5),
@@ -45,6 +48,13 @@ fn every_corpus_input_decodes_without_panic_and_round_trips() {
         for stream in [&bytes[..], bytes.get(2..).unwrap_or_default()] {
             for mut decoder in decoders() {
                 let mut buf = BytesMut::from(stream);
+                if decoder.version().is_none() && stream.first().is_some_and(|b| b >> 4 != 1) {
+                    // Not a CONNECT: refused from the first byte, nothing consumed or reserved.
+                    let capacity = buf.capacity();
+                    assert!(decoder.decode(&mut buf).is_err());
+                    assert_eq!((&buf[..], buf.capacity()), (stream, capacity));
+                    continue;
+                }
                 while let Ok(Some(packet)) = decoder.decode(&mut buf) {
                     let version = match &packet {
                         Packet::Connect(c) => c.protocol,

@@ -286,7 +286,10 @@ fn mqtt5_sec_1_5_5_remaining_length_of_five_bytes_is_malformed() {
     for version in [V5, V311, V31] {
         rejects(version, &bytes, Violation::VarIntTooLong, MALFORMED);
     }
-    rejects_on(None, &bytes, Violation::VarIntTooLong, MALFORMED);
+    // As a first packet it is refused from its first byte: it is not a CONNECT
+    // ([MQTT-3.1.0-1]), whatever its length says.
+    rejects_on(None, &bytes, DecodeError::ExpectedConnect, PROTOCOL);
+    assert_eq!(first_error(Decoder::new(), &bytes).1, 1);
     // Rejected at the fourth length byte: the fifth is not waited for.
     assert_eq!(first_error(Decoder::with_version(V5), &bytes).1, 5);
 }

@@ -9,6 +9,7 @@
 
 use broker_core::codec::{DecodeError, Decoder, ErrorAnswer, Packet, PacketType, Violation};
 use broker_core::types::{ProtocolVersion, ReasonCode};
+use bytes::BytesMut;
 
 use crate::rejection_support::{accepts, first_error, rejects, rejects_on, wire, V31, V311, V5};
 
@@ -65,6 +66,86 @@ fn mqtt_3_1_0_1_first_packet_must_be_connect() {
     ] {
         rejects_on(None, &other, DecodeError::ExpectedConnect, PROTOCOL);
     }
+}
+
+#[test]
+fn mqtt_3_1_0_1_a_first_packet_that_is_not_connect_is_refused_from_its_first_byte() {
+    // A PUBLISH whose fixed header declares about 1 MB: a server's decoder must not hold any
+    // of it (nor reserve room for it) before the peer has sent a CONNECT.
+    for first in [0x30, 0x32, 0x82, 0xC0, 0xE0, 0xF0] {
+        let mut buf = BytesMut::from(&[first][..]);
+        let capacity = buf.capacity();
+        let mut decoder = Decoder::new().from_clients();
+        assert_eq!(decoder.decode(&mut buf), Err(DecodeError::ExpectedConnect));
+        assert_eq!(
+            buf.capacity(),
+            capacity,
+            "room was reserved for {first:#04x}"
+        );
+        let publish = wire("32 C0 84 3D // PUBLISH QoS 1, remaining length 1,000,000");
+        let mut buf = BytesMut::from(&publish[..]);
+        let capacity = buf.capacity();
+        assert_eq!(
+            Decoder::new().decode(&mut buf),
+            Err(DecodeError::ExpectedConnect)
+        );
+        assert_eq!((buf.len(), buf.capacity()), (publish.len(), capacity));
+    }
+}
+
+#[test]
+fn a_first_connect_is_held_to_the_connect_size_limit() {
+    // The limit is checked from the fixed header: the third byte of `10 81 80 01` (a remaining
+    // length of 16,385) is enough, and nothing is reserved for the body.
+    let header = wire("10 81 80 01 // CONNECT, remaining length 16,385");
+    let decoder = || Decoder::new().from_clients().max_connect_size(16 * 1024);
+    let (err, at) = first_error(decoder(), &header);
+    assert_eq!(
+        err,
+        DecodeError::PacketTooLarge {
+            size: 16_389,
+            max: 16 * 1024
+        }
+    );
+    assert_eq!(at, 4);
+    assert_eq!(err.reason_code(), ReasonCode::PacketTooLarge);
+    // The version is not known yet: the connection is closed without a CONNACK.
+    assert_eq!(err.answer(None, false), ErrorAnswer::Close);
+    // The lower of the two limits applies to a CONNECT.
+    let (err, _) = first_error(
+        Decoder::new().max_packet_size(100).max_connect_size(1000),
+        &header,
+    );
+    assert_eq!(
+        err,
+        DecodeError::PacketTooLarge {
+            size: 16_389,
+            max: 100
+        }
+    );
+    // A CONNECT within the limit is decoded, and the packet limit applies after it.
+    let connect = wire(
+        "
+        10 0D              // CONNECT, remaining length 13
+        00 04 4D 51 54 54  // protocol name 'MQTT'
+        04                 // protocol level 4
+        02                 // connect flags: clean session
+        00 3C              // keep alive 60 s
+        00 01 63           // client id 'c'
+        30 82 80 01        // then a PUBLISH of 16,390 bytes, above the CONNECT limit
+        ",
+    );
+    let mut decoder = Decoder::new().max_connect_size(15).max_packet_size(1 << 20);
+    let mut buf = BytesMut::from(&connect[..]);
+    assert!(matches!(
+        decoder.decode(&mut buf),
+        Ok(Some(Packet::Connect(_)))
+    ));
+    assert_eq!(decoder.decode(&mut buf), Ok(None));
+    assert_eq!(decoder.declared_len(&buf), Some(16_390));
+    let too_small = Decoder::new().max_connect_size(14);
+    let (err, _) = first_error(too_small, &connect);
+    assert_eq!(err, DecodeError::PacketTooLarge { size: 15, max: 14 });
 }
 
 #[test]

@@ -12,10 +12,12 @@
 
 mod backpressure;
 mod basic;
+mod closing;
 mod embedding;
 mod hooks;
 mod hooks_authz;
 mod hooks_scram;
+mod limits;
 mod log_capture;
 mod overflow;
 mod parking;

@@ -23,5 +23,7 @@ pub(crate) mod parking;
 pub(crate) mod publish_memo;
 pub(crate) mod screen;
 pub(crate) mod serve;
+#[cfg(test)]
+mod size_test;
 pub(crate) mod task;
 pub(crate) mod wire;

@@ -161,7 +161,8 @@ impl Connection {
             .version()
             .map_or_else(Decoder::new, Decoder::with_version)
             .from_clients()
-            .max_packet_size(shared.session_config().decoder_limit());
+            .max_packet_size(shared.session_config().decoder_limit())
+            .max_connect_size(shared.receive_limits().max_connect_size());
         let run_state = shared.watch_run_state();
         Connection {
             wire: Wire::new(stream, decoder),
@@ -483,6 +484,7 @@ impl Connection {
     async fn on_readable(&mut self) {
         let (read, lost) = self.wire.read_some(self.handshake_done);
         self.shared.stats().bytes_received(read);
+        self.wire.release_if_complete(self.shared.receive_limits());
         self.decode_all().await;
         match lost {
             Some(how) => self.on_lost(how),
@@ -490,8 +492,36 @@ impl Connection {
                 // Give the buffer back while idle; decoded packets keep their own bytes alive.
                 self.wire.read_buf = BytesMut::new();
             }
-            None => {}
+            None => {
+                if self.wire.read_open && !self.wire.charge_if_large(self.shared.receive_limits()) {
+                    self.over_receive_budget();
+                }
+            }
         }
+    }
+
+    /// The packet arriving does not fit in the receive budget: the client is disconnected
+    /// (MQTT 5: DISCONNECT 0x97 Quota exceeded, or CONNACK 0x97 before the CONNECT exchange
+    /// is done) and nothing more is read.
+    #[cold]
+    fn over_receive_budget(&mut self) {
+        let limits = self.shared.receive_limits();
+        tracing::warn!(
+            "Client {} sent a packet of {} bytes while {} bytes of packets being received are held, over the receive budget; disconnecting.",
+            self.label(),
+            self.wire.decoder.declared_len(&self.wire.read_buf).unwrap_or(0),
+            limits.held()
+        );
+        let now = now();
+        if self.client.session.is_connected() {
+            self.client
+                .session
+                .server_disconnect(ReasonCode::QuotaExceeded, now);
+        } else {
+            self.client.session.reject(ReasonCode::QuotaExceeded, now);
+            self.client.session.connection_lost(now);
+        }
+        self.wire.read_open = false;
     }
 
     /// Decodes every complete packet in the read buffer into the session, carrying out the
@@ -605,8 +635,11 @@ impl Connection {
         }
     }
 
-    /// Sends what is left (bounded in time), closes the socket, then settles the session:
-    /// hand it over, end it, or keep it offline.
+    /// Sends what is left (bounded in time) and shuts the write side down, settles the
+    /// session (hand it over, end it, or keep it offline), then, if the broker had a last
+    /// word (a DISCONNECT, a refusing CONNACK), reads and discards what the client still
+    /// sends for a bounded time ([`Wire::drain_input`]) before the socket closes, so that
+    /// the client can read that word.
     pub(crate) async fn finish(mut self) {
         // A session that never emitted Close (the broker stops under it) is closed as lost.
         if self.client.close.is_none() && !self.client.session.is_closed() {
@@ -615,7 +648,9 @@ impl Connection {
         }
         self.encode_transmits();
         // Nothing is flushed to a client that is gone, nor once the broker stops.
+        let mut answered = false;
         if self.run_state_now() != RunState::Stopped && self.wire.lost.is_none() {
+            let last_word = !self.wire.write_buf.is_empty();
             let flush = async {
                 self.wire
                     .stream
@@ -624,12 +659,22 @@ impl Connection {
                 self.wire.stream.shutdown().await
             };
             let timeout = self.shared.shutdown_timeout().min(Duration::from_secs(5));
-            let _ = tokio::time::timeout(timeout, flush).await;
+            let flushed = tokio::time::timeout(timeout, flush).await;
+            answered = last_word && matches!(flushed, Ok(Ok(())));
         }
+        self.wire.release_all(self.shared.receive_limits());
         self.client.log_close(self.wire.lost);
         self.client.announce_close(&self.shared);
-        let Connection { shared, client, .. } = self;
+        let Connection {
+            shared,
+            client,
+            mut wire,
+            ..
+        } = self;
         client.settle(&shared).await;
+        if answered {
+            wire.drain_input().await;
+        }
     }
 }
 

@@ -6,15 +6,34 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
+use tokio::io::AsyncReadExt;
 
 use crate::codec::Decoder;
+use crate::runtime::state::receive_limits::{ReceiveLimits, LARGE_PACKET};
 use crate::runtime::transport::stream::Stream;
 
 /// Bytes read from the socket at most per wake-up, so that one busy client does not starve
 /// the rest of its own work (timers, mailbox).
 const READ_CHUNK: usize = 64 * 1024;
 /// The capacity of the first read buffer of a connection, enough for a common CONNECT.
+/// Until the CONNECT exchange is done the buffer grows past it only as far as the decoder
+/// reserves room for the packet it waits for, within the CONNECT's size limit.
 const FIRST_READ: usize = 1024;
+
+/// Room kept past a large packet's declared size when its buffer is made, so that the
+/// reads that complete it do not grow the buffer again (a read makes room when less than
+/// 4 KiB is left).
+const READ_SLACK: usize = 8192;
+
+/// How long a connection the broker closes after a last word (a DISCONNECT, a refusing
+/// CONNACK) reads and discards what the client still sends, after shutting its write side
+/// down: closing a socket with unread input makes the kernel send a reset, which makes the
+/// client's sends fail and can discard what it has not read yet, the last word included.
+/// A client that reads it and closes ends this at once.
+pub(crate) const DRAIN_TIME: std::time::Duration = std::time::Duration::from_millis(250);
+/// The most bytes read and discarded that way: a client that sends more after the broker's
+/// last word is not listening.
+pub(crate) const DRAIN_BYTES: usize = 256 * 1024;
 
 /// How a connection was lost, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +69,9 @@ pub(crate) struct Wire {
     pub(super) read_open: bool,
     /// Whether the socket is still this connection's to shut down (not handed on).
     pub(super) owned: bool,
+    /// Whether the large packet at the front of the read buffer is charged to the receive
+    /// budget ([`ReceiveLimits`]), with the size its fixed header declares.
+    charged: bool,
 }
 
 impl Drop for Wire {
@@ -72,6 +94,7 @@ impl Wire {
             lost: None,
             read_open: true,
             owned: true,
+            charged: false,
         }
     }
 
@@ -93,14 +116,13 @@ impl Wire {
                     self.read_buf.reserve(8192);
                 }
             } else if spare == 0 {
-                // Before CONNACK: a first buffer the size of a common CONNECT, grown only
-                // when it is full (a large CONNECT, or packets right behind it).
-                let grow = if self.read_buf.capacity() == 0 {
-                    FIRST_READ
-                } else {
-                    8192
-                };
-                self.read_buf.reserve(grow);
+                // Before CONNACK: a first buffer the size of a common CONNECT. Once it is
+                // full, only the decoder makes room, for the packet it waits for (a CONNECT
+                // within its size limit); bytes behind it wait in the socket.
+                if self.read_buf.len() >= FIRST_READ {
+                    break;
+                }
+                self.read_buf.reserve(FIRST_READ);
             }
             match self.stream.try_read_buf(&mut self.read_buf) {
                 Ok(0) => return (read, Some(Lost::Eof)),
@@ -110,6 +132,79 @@ impl Wire {
             }
         }
         (read, None)
+    }
+
+    /// Before the buffered packets are decoded: gives back the charge of a large packet
+    /// that is now complete. One flag test per read while nothing is charged.
+    #[inline]
+    pub(super) fn release_if_complete(&mut self, limits: &ReceiveLimits) {
+        if self.charged {
+            self.release_complete(limits);
+        }
+    }
+
+    #[cold]
+    fn release_complete(&mut self, limits: &ReceiveLimits) {
+        let declared = self.decoder.declared_len(&self.read_buf).unwrap_or(0);
+        if self.read_buf.len() >= declared {
+            limits.release(declared);
+            self.charged = false;
+        }
+    }
+
+    /// After the buffered packets are decoded: charges the packet still arriving to the
+    /// receive budget once [`LARGE_PACKET`] bytes of it are held, with its declared size,
+    /// and makes room for all of it at once (one copy, no doubling as it grows). Returns
+    /// `false` if the budget has no room: the packet is to be refused. One comparison per
+    /// read for the packets below that size.
+    #[inline]
+    pub(super) fn charge_if_large(&mut self, limits: &ReceiveLimits) -> bool {
+        if self.read_buf.len() < LARGE_PACKET || self.charged {
+            return true;
+        }
+        self.charge(limits)
+    }
+
+    #[cold]
+    fn charge(&mut self, limits: &ReceiveLimits) -> bool {
+        let Some(declared) = self.decoder.declared_len(&self.read_buf) else {
+            return true;
+        };
+        if declared <= self.read_buf.len() {
+            return true;
+        }
+        if !limits.try_charge(declared) {
+            return false;
+        }
+        self.charged = true;
+        if self.read_buf.capacity() < declared {
+            let mut room = BytesMut::with_capacity(declared + READ_SLACK);
+            room.extend_from_slice(&self.read_buf);
+            self.read_buf = room;
+        }
+        true
+    }
+
+    /// At the connection's end: gives back what is charged.
+    pub(super) fn release_all(&mut self, limits: &ReceiveLimits) {
+        if std::mem::take(&mut self.charged) {
+            limits.release(self.decoder.declared_len(&self.read_buf).unwrap_or(0));
+        }
+    }
+
+    /// After the broker's last word and the shutdown of the write side: reads and discards
+    /// what the client sends until it closes its side, for at most [`DRAIN_TIME`] and
+    /// [`DRAIN_BYTES`].
+    pub(super) async fn drain_input(&mut self) {
+        let mut sink = [0u8; 4096];
+        let mut discarded = 0;
+        let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+        while discarded < DRAIN_BYTES {
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut sink)).await {
+                Ok(Ok(n)) if n > 0 => discarded += n,
+                _ => return,
+            }
+        }
     }
 
     /// Makes the timer fire at `at` at the latest: it is moved only earlier (see

@@ -1,10 +1,12 @@
 //! The state every task shares ([`shared::Shared`]) and the parts it is made of: the client
-//! [`registry::Registry`] and its entries, the [`retained::Retained`] messages, the [`router::Router`], the connections' control slots, the counters, and
+//! [`registry::Registry`] and its entries, the [`retained::Retained`] messages, the [`router::Router`], the connections' control slots, the limits of what connections may hold while receiving
+//! ([`receive_limits`]), the counters, and
 //! the figures gathered from them ([`snapshot`]).
 
 pub(crate) mod client_entry;
 pub(crate) mod control;
 pub(crate) mod counted;
+pub(crate) mod receive_limits;
 pub(crate) mod registry;
 pub(crate) mod retained;
 pub(crate) mod router;

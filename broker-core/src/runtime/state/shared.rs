@@ -24,6 +24,7 @@ use crate::runtime::hooks::runtime_hooks::RuntimeHooks;
 use crate::runtime::park::parker::Parker;
 use crate::runtime::persist::handle::Persist;
 use crate::runtime::run_state::RunState;
+use crate::runtime::state::receive_limits::ReceiveLimits;
 use crate::runtime::state::registry::Registry;
 use crate::runtime::state::retained::Retained;
 use crate::runtime::state::router::Router;
@@ -58,6 +59,8 @@ pub(crate) struct Shared {
     hooks: RuntimeHooks,
     /// Network connections open now.
     connections: AtomicUsize,
+    /// The first CONNECT's size limit and the budget for large packets being received.
+    receive_limits: ReceiveLimits,
     /// Counters.
     stats: Stats,
     /// The clients whose packets are logged at info level.
@@ -92,6 +95,7 @@ impl Shared {
         hooks: RuntimeHooks,
         park_after: Option<Duration>,
         cluster: Option<Arc<dyn ClusterLink>>,
+        receive_limits: ReceiveLimits,
     ) -> Arc<Shared> {
         let (run_state, _) = watch::channel(RunState::Running);
         let parker = park_after.and_then(|_| match Parker::new() {
@@ -114,6 +118,7 @@ impl Shared {
             persist: Persist::new(store),
             hooks,
             connections: AtomicUsize::new(0),
+            receive_limits,
             stats: Stats::default(),
             client_trace: ClientTrace::default(),
             started,
@@ -135,6 +140,11 @@ impl Shared {
     /// Most client connections open at once.
     pub(crate) fn max_connections(&self) -> Option<usize> {
         self.max_connections
+    }
+
+    /// The first CONNECT's size limit and the budget for large packets being received.
+    pub(crate) fn receive_limits(&self) -> &ReceiveLimits {
+        &self.receive_limits
     }
 
     /// How long a graceful shutdown waits for connections to close.

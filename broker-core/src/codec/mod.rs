@@ -58,3 +58,4 @@ pub use subscription_options::{RetainHandling, SubscriptionOptions};
 pub use unsuback::UnsubAck;
 pub use unsubscribe::{Unsubscribe, UnsubscribeProperties};
 pub use violation::{Violation, ViolationKind};
+pub(crate) use writer::put_field;

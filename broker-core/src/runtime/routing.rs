@@ -81,7 +81,7 @@ pub(crate) fn route(
     message: &Message,
     publisher: Option<&SubscriberKey>,
     scratch: &mut Vec<Delivery<SubscriberKey>>,
-    mut blocked: Option<&mut Vec<Blocked>>,
+    blocked: Option<&mut Vec<Blocked>>,
     now: Instant,
 ) -> bool {
     shared.router().route(
@@ -92,11 +92,26 @@ pub(crate) fn route(
         scratch,
     );
     let matched = !scratch.is_empty();
-    if !matched {
-        return false;
+    if matched {
+        push_copies(shared, message, scratch.drain(..), blocked, now);
     }
+    matched
+}
+
+/// Pushes one copy of `message` per delivery into its subscriber's mailbox. The message is
+/// detached from the publisher's receive buffer once, and its copies share it. With
+/// `blocked`, a copy that finds an online subscriber's queue full is put there for the caller
+/// to wait on; without it, the queue's overflow policy acts at once.
+#[inline]
+fn push_copies(
+    shared: &Shared,
+    message: &Message,
+    deliveries: impl Iterator<Item = Delivery<SubscriberKey>>,
+    mut blocked: Option<&mut Vec<Blocked>>,
+    now: Instant,
+) {
     let detached = message.detach();
-    for delivery in scratch.drain(..) {
+    for delivery in deliveries {
         let copy = QueuedMessage::new(
             detached.clone(),
             delivery.qos,
@@ -116,7 +131,6 @@ pub(crate) fn route(
             None => push(shared, mailbox, copy, now),
         }
     }
-    true
 }
 
 /// Waits until every blocked copy is queued (or its subscriber is found stalled and the
@@ -419,22 +433,6 @@ pub(crate) fn route_from_peer(
         |member| member.mailbox().is_online() && is_local(member),
         &mut scratch,
     );
-    let detached = message.detach();
-    for delivery in scratch.into_iter().filter(|d| is_local(&d.subscriber)) {
-        let copy = QueuedMessage::new(
-            detached.clone(),
-            delivery.qos,
-            delivery.retain_flag(message.retain),
-            delivery.subscription_ids,
-        )
-        .through_shared(delivery.shared);
-        let mailbox = delivery.subscriber.mailbox();
-        match mailbox.try_push(copy, now, shared.queue_full_wait()) {
-            TryPush::Done(outcome) => record(shared, mailbox, outcome),
-            TryPush::Full(copy) => blocked.push(Blocked {
-                mailbox: Arc::clone(mailbox),
-                copy,
-            }),
-        }
-    }
+    let local = scratch.into_iter().filter(|d| is_local(&d.subscriber));
+    push_copies(shared, message, local, Some(blocked), now);
 }

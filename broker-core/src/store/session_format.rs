@@ -37,7 +37,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{StoreError, StoredInflight, StoredSession};
 use crate::codec::{
-    Decoder, EncodeError, Packet, Publish, QosPid, Reader, SubscriptionOptions, Violation,
+    put_field, Decoder, EncodeError, Packet, Publish, QosPid, Reader, SubscriptionOptions,
+    Violation,
 };
 use crate::router::SubscriptionEntry;
 use crate::session::{Message, WillMessage};
@@ -54,16 +55,17 @@ const TAG_RELEASED: u8 = 1;
 impl StoredSession {
     /// Appends the record's byte form (version [`SESSION_FORMAT_VERSION`]) to `buf`; `now` is
     /// the clock the will's receive time is on. Fails, writing nothing, on a field its form
-    /// cannot hold (a string over 65,535 bytes, a PUBLISH over the MQTT size limit).
+    /// cannot hold (a PUBLISH over the MQTT size limit). Strings need no check: every string
+    /// type holds at most 65,535 bytes from its construction.
     pub fn encode(&self, now: Instant, buf: &mut BytesMut) -> Result<(), EncodeError> {
         let mut out = BytesMut::new();
         out.put_slice(MAGIC);
         out.put_u8(SESSION_FORMAT_VERSION);
-        put_str(&mut out, self.client_id.as_str())?;
+        put_field(&mut out, self.client_id.as_str().as_bytes());
         out.put_u32(self.session_expiry);
         put_count(&mut out, self.subscriptions.len())?;
         for (filter, entry) in &self.subscriptions {
-            put_str(&mut out, filter.as_str())?;
+            put_field(&mut out, filter.as_str().as_bytes());
             out.put_u8(entry.options.to_byte(ProtocolVersion::V5));
             out.put_u32(entry.id.map_or(0, SubscriptionId::get));
         }
@@ -83,7 +85,7 @@ impl StoredSession {
         put_count(&mut out, self.shared_outbound.len())?;
         for (id, filter) in &self.shared_outbound {
             out.put_u16(id.get());
-            put_str(&mut out, filter.as_str())?;
+            put_field(&mut out, filter.as_str().as_bytes());
         }
         put_count(&mut out, self.inbound_qos2.len())?;
         for id in &self.inbound_qos2 {
@@ -198,14 +200,6 @@ fn bad(violation: Violation) -> String {
 /// A u32 count of items.
 fn put_count(out: &mut BytesMut, count: usize) -> Result<(), EncodeError> {
     out.put_u32(u32::try_from(count).map_err(|_| EncodeError::TooLarge(count))?);
-    Ok(())
-}
-
-/// A u16-length-prefixed string.
-fn put_str(out: &mut BytesMut, value: &str) -> Result<(), EncodeError> {
-    let len = u16::try_from(value.len()).map_err(|_| EncodeError::TooLarge(value.len()))?;
-    out.put_u16(len);
-    out.put_slice(value.as_bytes());
     Ok(())
 }
 

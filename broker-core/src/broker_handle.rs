@@ -13,6 +13,7 @@ use crate::codec::SubscriptionOptions;
 use crate::router::SubscriptionEntry;
 use crate::runtime::clock::now;
 use crate::runtime::cluster::node_link::NodeLink;
+use crate::runtime::queue::backlog::Backlog;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::{background::local, routing, state::snapshot};
@@ -51,7 +52,7 @@ impl BrokerHandle {
         let now = now();
         let message = routing::local_message(topic, payload, qos, retain, now);
         let mut scratch = Vec::new();
-        let mut blocked = Vec::new();
+        let mut blocked = Backlog::default();
         // A retained message waits for room in the session store's channel.
         routing::publish(
             &self.shared,
@@ -170,7 +171,7 @@ impl BrokerHandle {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
-        let mut blocked = Vec::new();
+        let mut blocked = Backlog::default();
         routing::route_from_peer(&self.shared, &message, &mut blocked, now());
         routing::push_blocked(&self.shared, &mut blocked).await;
         Ok(())

@@ -12,18 +12,12 @@ use crate::router::{Delivery, SubscriptionEntry};
 use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::persist::handle::{Reply, Slot};
+use crate::runtime::queue::backlog::Backlog;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey, TryPush};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::{DropCause, Stats};
 use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
 use crate::types::TopicFilter;
-
-/// A copy that found its subscriber's queue full: the publisher waits for room
-/// ([`push_blocked`]) before it acknowledges and reads on.
-pub(crate) struct Blocked {
-    mailbox: Arc<Mailbox>,
-    copy: QueuedMessage,
-}
 
 /// Routes `message` to every matching subscriber and, if its RETAIN flag is set, stores it as
 /// the topic's retained message (an empty payload deletes it), waiting for room in the
@@ -33,7 +27,7 @@ pub(crate) async fn publish(
     shared: &Shared,
     message: &Message,
     scratch: &mut Vec<Delivery<SubscriberKey>>,
-    blocked: Option<&mut Vec<Blocked>>,
+    blocked: Option<&mut Backlog>,
     now: Instant,
 ) -> bool {
     if message.retain {
@@ -53,7 +47,7 @@ pub(crate) fn try_publish(
     shared: &Shared,
     message: &Message,
     scratch: &mut Vec<Delivery<SubscriberKey>>,
-    blocked: Option<&mut Vec<Blocked>>,
+    blocked: Option<&mut Backlog>,
     now: Instant,
 ) -> Result<bool, StoreBusy> {
     if message.retain {
@@ -72,16 +66,17 @@ pub(crate) struct StoreBusy;
 
 /// Routes `message` to every matching subscriber, without looking at its RETAIN flag.
 /// `publisher` is the publishing session's key, for No Local. `scratch` is a buffer the caller
-/// keeps between calls. With `blocked`, a copy for an online subscriber whose queue is full is
-/// put there for the caller to wait on ([`push_blocked`]); without it, the queue's overflow
-/// policy acts at once. The message is detached from the publisher's receive buffer once, and
-/// its copies share it. Returns whether any subscription matched.
+/// keeps between calls. With `blocked`, a copy for an online subscriber whose queue is full
+/// joins its waiting line and is put there for the caller to wait on ([`push_blocked`]);
+/// without it, the queue's overflow policy acts at once. The message is detached from the
+/// publisher's receive buffer once, and its copies share it. Returns whether any
+/// subscription matched.
 pub(crate) fn route(
     shared: &Shared,
     message: &Message,
     publisher: Option<&SubscriberKey>,
     scratch: &mut Vec<Delivery<SubscriberKey>>,
-    blocked: Option<&mut Vec<Blocked>>,
+    blocked: Option<&mut Backlog>,
     now: Instant,
 ) -> bool {
     shared.router().route(
@@ -100,14 +95,15 @@ pub(crate) fn route(
 
 /// Pushes one copy of `message` per delivery into its subscriber's mailbox. The message is
 /// detached from the publisher's receive buffer once, and its copies share it. With
-/// `blocked`, a copy that finds an online subscriber's queue full is put there for the caller
-/// to wait on; without it, the queue's overflow policy acts at once.
+/// `blocked`, a copy that finds an online subscriber's queue full joins its waiting line and
+/// is put there for the caller to wait on, unless a slot the publisher's last turn granted
+/// takes it; without it, the queue's overflow policy acts at once.
 #[inline]
 fn push_copies(
     shared: &Shared,
     message: &Message,
     deliveries: impl Iterator<Item = Delivery<SubscriberKey>>,
-    mut blocked: Option<&mut Vec<Blocked>>,
+    mut blocked: Option<&mut Backlog>,
     now: Instant,
 ) {
     let detached = message.detach();
@@ -121,25 +117,26 @@ fn push_copies(
         .through_shared(delivery.shared);
         let mailbox = delivery.subscriber.mailbox();
         match blocked.as_deref_mut() {
-            Some(blocked) => match mailbox.try_push(copy, now, shared.queue_full_wait()) {
-                TryPush::Done(outcome) => record(shared, mailbox, outcome),
-                TryPush::Full(copy) => blocked.push(Blocked {
-                    mailbox: Arc::clone(mailbox),
-                    copy,
-                }),
-            },
+            Some(blocked) => {
+                let granted = blocked.take_slot(mailbox);
+                match mailbox.try_push(copy, now, shared.queue_full_wait(), granted) {
+                    TryPush::Done(outcome) => record(shared, mailbox, outcome),
+                    TryPush::Wait(ticket) => blocked.add(Arc::clone(mailbox), ticket),
+                }
+            }
             None => push(shared, mailbox, copy, now),
         }
     }
 }
 
-/// Waits until every blocked copy is queued (or its subscriber is found stalled and the
-/// overflow policy acts).
-pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Vec<Blocked>) {
-    for Blocked { mailbox, copy } in blocked.drain(..) {
-        let outcome = mailbox.push_waiting(copy, shared.queue_full_wait()).await;
-        record(shared, &mailbox, outcome);
-    }
+/// Waits until every blocked copy is queued in its turn (or its subscriber is found stalled,
+/// or goes offline, and the overflow policy acts).
+pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Backlog) {
+    blocked
+        .wait(shared.queue_full_wait(), |mailbox, outcome| {
+            record(shared, mailbox, outcome);
+        })
+        .await;
 }
 
 /// Sets or deletes the retained message of `message`'s topic, the change handed to the
@@ -420,7 +417,7 @@ pub(crate) fn remove_all_subscriptions(shared: &Shared, mailbox: &Arc<Mailbox>) 
 pub(crate) fn route_from_peer(
     shared: &Shared,
     message: &Message,
-    blocked: &mut Vec<Blocked>,
+    blocked: &mut Backlog,
     now: Instant,
 ) {
     let cluster = shared.cluster();

@@ -446,12 +446,36 @@ impl MessageQueue {
         self.entries.drain(..).map(|e| e.message)
     }
 
+    /// Whether `message` could be queued at all: an empty queue would take it.
+    #[must_use]
+    pub fn can_hold(&self, message: &QueuedMessage) -> bool {
+        self.limits.max_messages > 0 && message.size() <= self.limits.max_bytes
+    }
+
     /// Whether `message` would be queued now without the [`OverflowPolicy`] having to drop
     /// anything (expired messages still in the queue count as taking room).
     #[must_use]
     pub fn has_room(&self, message: &QueuedMessage) -> bool {
+        self.has_room_beside(message, 0)
+    }
+
+    /// [`has_room`](Self::has_room) with `set_aside` more messages counted as queued: slots
+    /// promised to others.
+    #[must_use]
+    pub fn has_room_beside(&self, message: &QueuedMessage, set_aside: usize) -> bool {
         let size = message.size();
-        size <= self.limits.max_bytes && self.fits(size)
+        size <= self.limits.max_bytes
+            && self.len().saturating_add(set_aside) < self.limits.max_messages
+            && self.bytes <= self.limits.max_bytes - size
+    }
+
+    /// How many more messages the count limit lets in, with `set_aside` more messages
+    /// counted as queued.
+    #[must_use]
+    pub fn free_slots(&self, set_aside: usize) -> usize {
+        self.limits
+            .max_messages
+            .saturating_sub(self.len().saturating_add(set_aside))
     }
 
     fn fits(&self, size: usize) -> bool {

@@ -162,3 +162,58 @@ async fn a_busy_port_is_a_bind_error() {
     assert!(matches!(err, BrokerError::Bind { .. }), "{err}");
     broker.shutdown().await;
 }
+
+/// An in-process subscriber that reads frees room for publishers waiting on its full queue
+/// at once: on the paused clock, no stall timeout has to fire for them to go on (before,
+/// its drain task never woke them, and each blocked publish waited out `queue_full_wait`).
+#[tokio::test(start_paused = true)]
+async fn publishers_waiting_on_an_in_process_subscriber_go_on_as_it_reads() {
+    support::init_logging();
+    let mut config = broker_core::config::BrokerConfig {
+        queue_full_wait: Duration::from_secs(5),
+        ..broker_core::config::BrokerConfig::default()
+    };
+    config.session.queue.max_messages = 4;
+    let broker = Broker::builder()
+        .config(config)
+        .no_listeners()
+        .start()
+        .await
+        .unwrap();
+    let handle = broker.handle();
+    let mut sub = handle
+        .subscribe(filter("load/#"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let publisher = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            for n in 0..200u32 {
+                handle
+                    .publish(
+                        topic("load/a"),
+                        n.to_be_bytes().to_vec().into(),
+                        QoS::AtLeastOnce,
+                        false,
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    for n in 0..200u32 {
+        let message = timeout(Duration::from_secs(60), sub.recv())
+            .await
+            .unwrap_or_else(|_| panic!("message {n} never came"))
+            .unwrap();
+        assert_eq!(&message.payload[..], n.to_be_bytes(), "in order, none lost");
+    }
+    publisher.await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a publisher waited out the stall timeout: {:?}",
+        started.elapsed()
+    );
+    broker.shutdown().await;
+}

@@ -42,7 +42,16 @@ pub(crate) async fn drain(
                 continue;
             }
         };
-        let next = mailbox.lock().pop(now(), &mut expired);
+        let next = {
+            let mut queue = mailbox.lock();
+            let now = now();
+            let next = queue.pop(now, &mut expired);
+            // Copies waiting for room are admitted in the place this one left.
+            if next.is_some() {
+                queue.took(now, &mailbox);
+            }
+            next
+        };
         for dropped in expired.drain(..) {
             routing::log_drop(&shared, &mailbox, &dropped);
         }

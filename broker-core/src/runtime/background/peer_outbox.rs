@@ -52,25 +52,22 @@ pub(crate) async fn run(
 }
 
 /// Up to [`BATCH`] messages out of `outbox`, each with the QoS and RETAIN flag of its copy;
-/// publishers waiting for room are woken.
-fn take_batch(outbox: &Mailbox, expired: &mut Vec<crate::session::Dropped>) -> Vec<Message> {
+/// copies waiting for room are admitted in their place.
+fn take_batch(outbox: &Arc<Mailbox>, expired: &mut Vec<crate::session::Dropped>) -> Vec<Message> {
     let mut batch = Vec::new();
-    let drained = {
-        let mut queue = outbox.lock();
-        let now = now();
-        while batch.len() < BATCH {
-            let Some(queued) = queue.pop(now, expired) else {
-                break;
-            };
-            let mut message = queued.message;
-            message.qos = queued.qos;
-            message.retain = queued.retain;
-            batch.push(message);
-        }
-        !batch.is_empty() && queue.mark_drained()
-    };
-    if drained {
-        outbox.wake_publishers();
+    let mut queue = outbox.lock();
+    let now = now();
+    while batch.len() < BATCH {
+        let Some(queued) = queue.pop(now, expired) else {
+            break;
+        };
+        let mut message = queued.message;
+        message.qos = queued.qos;
+        message.retain = queued.retain;
+        batch.push(message);
+    }
+    if !batch.is_empty() {
+        queue.took(now, outbox);
     }
     batch
 }

@@ -13,8 +13,8 @@ use crate::router::Delivery as Route;
 use crate::runtime::clipped::Clipped;
 use crate::runtime::connection::auth_exchange::AuthExchange;
 use crate::runtime::connection::publish_memo::PublishMemo;
+use crate::runtime::queue::backlog::Backlog;
 use crate::runtime::queue::mailbox::SubscriberKey;
-use crate::runtime::routing;
 use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::transport::listener::Listener;
@@ -75,8 +75,8 @@ impl std::fmt::Display for Label<'_> {
 pub(crate) struct RouteBuffers {
     /// Router matches.
     pub(crate) scratch: Vec<Route<SubscriberKey>>,
-    /// Copies waiting for room in a full queue.
-    pub(crate) blocked: Vec<routing::Blocked>,
+    /// Copies waiting for room in a full queue, and the slots a turn granted.
+    pub(crate) blocked: Backlog,
 }
 
 impl Client {

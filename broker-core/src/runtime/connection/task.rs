@@ -417,12 +417,14 @@ impl Connection {
                     }
                 }
             }
-            let more = moved == PULL_BATCH;
-            let drained = moved > 0 && queue.mark_drained();
+            // Copies waiting for room are admitted as messages leave: more to take then.
+            let admitted = if moved > 0 {
+                queue.took(now, &mailbox)
+            } else {
+                0
+            };
+            let more = moved == PULL_BATCH || admitted > 0;
             drop(queue);
-            if drained {
-                mailbox.wake_publishers();
-            }
             for dropped in expired.drain(..) {
                 routing::log_drop(&self.shared, &mailbox, &dropped);
             }
@@ -486,6 +488,10 @@ impl Connection {
         self.shared.stats().bytes_received(read);
         self.wire.release_if_complete(self.shared.receive_limits());
         self.decode_all().await;
+        // Every packet read is carried out: slots granted in a full queue go back.
+        if let Some(buffers) = self.client.route_buffers.as_mut() {
+            buffers.blocked.end_turn();
+        }
         match lost {
             Some(how) => self.on_lost(how),
             None if self.wire.read_buf.is_empty() => {

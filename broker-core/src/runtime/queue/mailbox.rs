@@ -7,12 +7,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
-
+use crate::runtime::clock::now;
+use crate::runtime::queue::grant::{Grant, SlotOwner};
 use crate::runtime::queue::signal::Signal;
+use crate::runtime::queue::waiting::{Admission, Ticket, WaitingLine};
 
 use crate::session::{Dropped, MessageQueue, Presence, PushOutcome, QueueLimits, QueuedMessage};
 use crate::types::ClientId;
+
+/// Most messages one turn in a full mailbox's waiting line moves: the admitted copy and the
+/// slots granted for the publisher's next ones ([`Grant`]).
+const TURN: usize = 16;
 
 /// The next mailbox identifier; identifiers are never reused within a process.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -28,8 +33,6 @@ pub(crate) struct Mailbox {
     /// Wakes the owner (its connection's task, or the parker while the connection is
     /// parked).
     notify: Signal,
-    /// Wakes publishers waiting for room in a full queue.
-    space: Notify,
     online: AtomicBool,
     overflowed: AtomicBool,
     /// The client identifier of the session, once a connection took it (for the hooks'
@@ -39,11 +42,15 @@ pub(crate) struct Mailbox {
     owner: OnceLock<Box<ClientId>>,
 }
 
-/// The queue, and whether publishers wait for room in it.
+/// The queue, and the publishers waiting for room in it.
 pub(crate) struct Queue {
     messages: MessageQueue,
-    /// Since when a publisher found the queue full while its owner was online: publishers
-    /// wait for room until the owner has taken nothing for the stall timeout.
+    /// Copies that found the queue full while its owner was online, admitted in order.
+    waiting: WaitingLine,
+    /// Free slots set aside for publishers whose turn came ([`Grant`]): counted as taken.
+    set_aside: usize,
+    /// Since when the queue has been full without its owner taking a message, while copies
+    /// wait: they wait until the owner has taken nothing for the stall timeout.
     full_since: Option<Instant>,
 }
 
@@ -58,10 +65,52 @@ impl Queue {
         self.messages.pop(now, expired)
     }
 
-    /// The owner took messages: the queue is not stalled. Returns whether publishers may be
-    /// waiting for room (wake them with [`Mailbox::wake_publishers`]).
-    pub(crate) fn mark_drained(&mut self) -> bool {
-        self.full_since.take().is_some()
+    /// The owner of `mailbox` (this queue's) took messages at `now`: waiting copies are
+    /// admitted, front first, while they fit, and their publishers woken, each with a
+    /// [`Grant`] of part of the room left. Returns how many were admitted (the owner has them
+    /// to take too).
+    pub(crate) fn took(&mut self, now: Instant, mailbox: &Arc<Mailbox>) -> usize {
+        let Queue {
+            messages,
+            waiting,
+            set_aside,
+            ..
+        } = self;
+        let mut admitted = 0;
+        while waiting
+            .front()
+            .is_some_and(|copy| messages.has_room_beside(copy, *set_aside))
+        {
+            // Half the room left after this copy, so that the next in line gets room too.
+            let slots = (messages.free_slots(*set_aside).saturating_sub(1) / 2).min(TURN - 1);
+            *set_aside += slots;
+            let refused = waiting.admit_front(|copy| Admission {
+                outcome: messages.push(copy, Presence::Online, now),
+                grant: (slots > 0).then(|| {
+                    let owner: Arc<dyn SlotOwner> = Arc::clone(mailbox) as Arc<dyn SlotOwner>;
+                    Grant::new(owner, slots)
+                }),
+            });
+            // A publisher gone before its turn: its slots are free again (taken back here,
+            // under the lock, not by the grant's drop).
+            if let Some(Some(Admission {
+                grant: Some(grant), ..
+            })) = refused
+            {
+                *set_aside = set_aside.saturating_sub(grant.into_slots());
+            }
+            admitted += 1;
+        }
+        // Still full with copies waiting: the stall is counted from this progress.
+        self.full_since = (!waiting.is_empty()).then_some(now);
+        admitted
+    }
+
+    /// Whether a copy must join the waiting line: copies wait already (none overtakes
+    /// them), or the queue has no room for it though it could hold it.
+    fn must_wait(&self, copy: &QueuedMessage) -> bool {
+        self.messages.can_hold(copy)
+            && (!self.waiting.is_empty() || !self.messages.has_room_beside(copy, self.set_aside))
     }
 
     /// Puts `message`, just popped, back at the front, counted again.
@@ -74,12 +123,15 @@ impl Queue {
         self.messages.front().map(|m| m.qos)
     }
 
-    /// Removes and returns the messages for which `take` holds, oldest first.
+    /// Removes and returns the messages for which `take` holds, queued ones first, then the
+    /// copies waiting for room (their publishers go on without an outcome).
     pub(crate) fn extract(
         &mut self,
-        take: impl FnMut(&QueuedMessage) -> bool,
+        mut take: impl FnMut(&QueuedMessage) -> bool,
     ) -> Vec<QueuedMessage> {
-        self.messages.extract(take)
+        let mut taken = self.messages.extract(&mut take);
+        taken.extend(self.waiting.extract(take));
+        taken
     }
 }
 
@@ -90,10 +142,11 @@ impl Mailbox {
             id: NEXT_ID.fetch_add(1, AtomicOrdering::Relaxed),
             queue: Mutex::new(Queue {
                 messages: MessageQueue::new(limits),
+                waiting: WaitingLine::default(),
+                set_aside: 0,
                 full_since: None,
             }),
             notify: Signal::new(),
-            space: Notify::new(),
             online: AtomicBool::new(true),
             overflowed: AtomicBool::new(false),
             owner: OnceLock::new(),
@@ -137,22 +190,28 @@ impl Mailbox {
         outcome
     }
 
-    /// Queues `message` unless the queue is full, its owner is online and has taken messages
-    /// within `stall`: then the message is given back and the caller waits for room
-    /// ([`Mailbox::push_waiting`]). A full queue whose owner took nothing for `stall` is a
-    /// slow subscriber's: its overflow policy acts.
+    /// Queues `message` unless its owner is online and the queue is full, or copies wait
+    /// for room already: then `message` joins the waiting line and the caller waits for its
+    /// turn ([`Mailbox::wait_for_room`]). With `granted`, the caller spends a slot of its
+    /// [`Grant`] and goes past the line. A queue whose owner took nothing for `stall` while
+    /// copies waited is a slow subscriber's: its overflow policy acts.
     pub(crate) fn try_push(
         &self,
         message: QueuedMessage,
         now: Instant,
         stall: Duration,
+        granted: bool,
     ) -> TryPush {
         let presence = self.presence();
         let mut queue = self.lock();
-        if presence == Presence::Online && !queue.messages.has_room(&message) {
+        if granted {
+            queue.set_aside = queue.set_aside.saturating_sub(1);
+        }
+        let past_line = granted && queue.messages.has_room_beside(&message, queue.set_aside);
+        if presence == Presence::Online && !past_line && queue.must_wait(&message) {
             let since = *queue.full_since.get_or_insert(now);
             if now.saturating_duration_since(since) < stall {
-                return TryPush::Full(message);
+                return TryPush::Wait(queue.waiting.join(message));
             }
         }
         let outcome = queue.messages.push(message, presence, now);
@@ -161,31 +220,41 @@ impl Mailbox {
         TryPush::Done(outcome)
     }
 
-    /// Queues `message`, waiting for room while the queue is full and its owner keeps taking
-    /// messages: a subscriber that keeps up slows its publishers down instead of losing
-    /// messages. After `stall` without progress the overflow policy acts.
-    pub(crate) async fn push_waiting(
-        &self,
-        message: QueuedMessage,
-        stall: Duration,
-    ) -> PushOutcome {
-        let mut message = message;
+    /// Waits until the copy of `ticket` is admitted into the queue, in its turn: a
+    /// subscriber that keeps up slows its publishers down instead of losing messages. When
+    /// the owner takes nothing for `stall`, or goes offline, the copy leaves the line and the
+    /// overflow policy acts on it. Returns what became of the copy; `None` when the session
+    /// ended with the copy still waiting (it went with the session's queue).
+    pub(crate) async fn wait_for_room(&self, ticket: Ticket, stall: Duration) -> Option<Admission> {
+        let Ticket {
+            number,
+            mut outcome,
+        } = ticket;
         loop {
-            let space = self.space.notified();
-            tokio::pin!(space);
-            space.as_mut().enable();
-            match self.try_push(message, crate::runtime::clock::now(), stall) {
-                TryPush::Done(outcome) => return outcome,
-                TryPush::Full(back) => message = back,
+            match tokio::time::timeout(stall, &mut outcome).await {
+                Ok(outcome) => return outcome.ok(),
+                Err(_) => {
+                    let presence = self.presence();
+                    let now = now();
+                    let mut queue = self.lock();
+                    let stalled = presence == Presence::Offline
+                        || queue
+                            .full_since
+                            .is_none_or(|since| now.saturating_duration_since(since) >= stall);
+                    if !stalled {
+                        continue;
+                    }
+                    // Not in the line any more: admitted meanwhile, its outcome is sent.
+                    let Some(copy) = queue.waiting.leave(number) else {
+                        continue;
+                    };
+                    let outcome = queue.messages.push(copy, presence, now);
+                    drop(queue);
+                    self.after_push(&outcome, presence);
+                    return Some(Admission::placed(outcome));
+                }
             }
-            // Woken when the owner takes messages; the timeout lets the stall be detected.
-            let _ = tokio::time::timeout(stall, space).await;
         }
-    }
-
-    /// Wakes the publishers waiting for room.
-    pub(crate) fn wake_publishers(&self) {
-        self.space.notify_waiters();
     }
 
     fn after_push(&self, outcome: &PushOutcome, presence: Presence) {
@@ -213,12 +282,22 @@ impl Mailbox {
         self.online.load(AtomicOrdering::Acquire)
     }
 
-    /// Marks the mailbox online (a connection took it) or offline.
+    /// Marks the mailbox online (a connection took it) or offline. Copies waiting for room
+    /// are placed at once when it goes offline (its overflow policy acts for an offline
+    /// session), and their publishers go on.
     pub(crate) fn set_online(&self, online: bool) {
         self.online.store(online, AtomicOrdering::Release);
         if online {
             self.notify.notify();
+            return;
         }
+        let now = now();
+        let mut queue = self.lock();
+        let Queue {
+            messages, waiting, ..
+        } = &mut *queue;
+        waiting.admit_all(|copy| messages.push(copy, Presence::Offline, now));
+        queue.full_since = None;
     }
 
     /// Takes the "queue full under the Disconnect policy" mark: `true` once per overflow.
@@ -238,20 +317,39 @@ impl Mailbox {
         &self.notify
     }
 
-    /// Drops every waiting message (the session ended).
+    /// Drops every queued message and every copy waiting for room (the session ended).
     pub(crate) fn clear(&self) {
-        self.lock().messages.drain().for_each(drop);
+        let mut queue = self.lock();
+        queue.messages.drain().for_each(drop);
+        queue.waiting.drain().for_each(drop);
+        queue.full_since = None;
     }
 
-    /// Takes every waiting message out, oldest first (the session ended: the ones of shared
-    /// subscriptions go to other members).
+    /// Takes every queued message and every copy waiting for room out, oldest first (the
+    /// session ended: the ones of shared subscriptions go to other members).
     pub(crate) fn take_all(&self) -> Vec<QueuedMessage> {
-        self.lock().messages.drain().collect()
+        let mut queue = self.lock();
+        let mut all: Vec<QueuedMessage> = queue.messages.drain().collect();
+        all.extend(queue.waiting.drain());
+        queue.full_since = None;
+        all
     }
 
     /// Wakes the owner.
     pub(crate) fn wake(&self) {
         self.notify.notify();
+    }
+}
+
+impl SlotOwner for Mailbox {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Gives back `slots` set aside for a publisher's [`Grant`].
+    fn release_slots(&self, slots: usize) {
+        let mut queue = self.lock();
+        queue.set_aside = queue.set_aside.saturating_sub(slots);
     }
 }
 
@@ -265,12 +363,16 @@ impl fmt::Debug for Mailbox {
 }
 
 /// What [`Mailbox::try_push`] did.
+// Returned by value once per copy and matched at once, never stored: boxing the outcome
+// would allocate on every push.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum TryPush {
     /// The queue took the message, or its overflow policy acted.
     Done(PushOutcome),
-    /// The queue is full and its owner is taking messages: the message is given back.
-    Full(QueuedMessage),
+    /// The queue is full, or copies wait already, and its owner is taking messages: the
+    /// message joined the waiting line.
+    Wait(Ticket),
 }
 
 /// A mailbox as the router knows a subscriber: compared and ordered by the mailbox's unique

@@ -1,0 +1,67 @@
+//! What one publisher waits on: its copies in full mailboxes' waiting lines, and the slots
+//! its last turn gave it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::runtime::queue::grant::Grant;
+use crate::runtime::queue::mailbox::Mailbox;
+use crate::runtime::queue::waiting::Ticket;
+use crate::session::PushOutcome;
+
+/// A publisher's copies waiting for room, and the [`Grant`] of its last turn.
+///
+/// A publisher (a connection's task, or an embedder's publish) routes a message, leaves the
+/// copies that met a full queue here, and waits for each in turn ([`Backlog::wait`]) before it
+/// acknowledges the message and reads on. A turn can come with a grant: the next copies for
+/// that mailbox go past its line, up to the grant. The grant lasts until
+/// [`Backlog::end_turn`]: the connection ends it once it has carried out every packet it had
+/// read, so a publisher that goes quiet keeps no slot.
+#[derive(Default)]
+pub(crate) struct Backlog {
+    waiting: Vec<(Arc<Mailbox>, Ticket)>,
+    grant: Option<Grant>,
+}
+
+impl Backlog {
+    /// Whether no copy waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Takes one granted slot of `mailbox`, if the last turn gave this publisher any.
+    pub(crate) fn take_slot(&mut self, mailbox: &Mailbox) -> bool {
+        self.grant
+            .as_mut()
+            .is_some_and(|grant| grant.take_for(mailbox.id()))
+    }
+
+    /// A copy joined `mailbox`'s waiting line with `ticket`.
+    pub(crate) fn add(&mut self, mailbox: Arc<Mailbox>, ticket: Ticket) {
+        self.waiting.push((mailbox, ticket));
+    }
+
+    /// Waits until every copy is placed, in its turn (or its subscriber is found stalled
+    /// for `stall`, or goes offline, and the overflow policy acts), telling `placed` what
+    /// became of each. A copy whose session ended while it waited went with the session.
+    pub(crate) async fn wait(
+        &mut self,
+        stall: Duration,
+        mut placed: impl FnMut(&Mailbox, PushOutcome),
+    ) {
+        for (mailbox, ticket) in self.waiting.drain(..) {
+            if let Some(admission) = mailbox.wait_for_room(ticket, stall).await {
+                placed(&mailbox, admission.outcome);
+                if admission.grant.is_some() {
+                    // The previous grant, if any, goes back as this one replaces it.
+                    self.grant = admission.grant;
+                }
+            }
+        }
+    }
+
+    /// Gives back what is left of the grant.
+    pub(crate) fn end_turn(&mut self) {
+        self.grant = None;
+    }
+}

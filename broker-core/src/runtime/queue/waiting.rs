@@ -1,0 +1,220 @@
+//! The line of copies that found their mailbox full: admitted in arrival order as the owner
+//! takes messages, so no publisher waits behind others that came later.
+
+use std::collections::VecDeque;
+
+use tokio::sync::oneshot;
+
+use crate::runtime::queue::grant::Grant;
+use crate::session::{PushOutcome, QueuedMessage};
+
+/// Copies waiting for room in one mailbox, oldest first, each with the channel that tells its
+/// publisher what became of it.
+///
+/// A publisher that finds its subscriber's queue full joins the line instead of retrying: the
+/// owner admits from the front as it takes messages, and a publisher that comes while the
+/// line is not empty joins its back even if there is room, so that none can overtake a
+/// waiting one. The line holds at most one copy per blocked publish: a publisher reads
+/// nothing more from its client until its copies are admitted.
+#[derive(Default)]
+pub(crate) struct WaitingLine {
+    entries: VecDeque<Entry>,
+    next_ticket: u64,
+}
+
+/// One waiting copy.
+struct Entry {
+    ticket: u64,
+    copy: QueuedMessage,
+    reply: oneshot::Sender<Admission>,
+}
+
+/// What became of a waiting copy, told to its publisher: what the queue did with it, and the
+/// slots set aside for the publisher's next copies when the copy was admitted in its turn.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    pub(crate) outcome: PushOutcome,
+    pub(crate) grant: Option<Grant>,
+}
+
+impl Admission {
+    /// An outcome without a grant.
+    pub(crate) fn placed(outcome: PushOutcome) -> Admission {
+        Admission {
+            outcome,
+            grant: None,
+        }
+    }
+}
+
+/// A place in a [`WaitingLine`]: its number, and where the outcome arrives when the copy
+/// leaves the line by the owner's hand. The channel closes without an outcome when the line
+/// is dropped (the session ended).
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    pub(crate) number: u64,
+    pub(crate) outcome: oneshot::Receiver<Admission>,
+}
+
+impl WaitingLine {
+    /// Whether no copy waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Puts `copy` at the back of the line.
+    pub(crate) fn join(&mut self, copy: QueuedMessage) -> Ticket {
+        let (reply, outcome) = oneshot::channel();
+        let number = self.next_ticket;
+        self.next_ticket = self.next_ticket.wrapping_add(1);
+        self.entries.push_back(Entry {
+            ticket: number,
+            copy,
+            reply,
+        });
+        Ticket { number, outcome }
+    }
+
+    /// The copy at the front, if any.
+    pub(crate) fn front(&self) -> Option<&QueuedMessage> {
+        self.entries.front().map(|entry| &entry.copy)
+    }
+
+    /// Takes the front copy out and tells its publisher the admission `place` gives it.
+    /// Returns `None` if the line is empty, `Some(None)` when the publisher was told, and
+    /// the admission back when the publisher stopped waiting (its connection ended): the
+    /// copy is placed all the same, as it would have been without the line, and the caller
+    /// takes back the grant's slots.
+    pub(crate) fn admit_front(
+        &mut self,
+        place: impl FnOnce(QueuedMessage) -> Admission,
+    ) -> Option<Option<Admission>> {
+        let entry = self.entries.pop_front()?;
+        Some(entry.reply.send(place(entry.copy)).err())
+    }
+
+    /// Takes every copy out, front first, each placed by `place` (without a grant) and its
+    /// publisher told.
+    pub(crate) fn admit_all(&mut self, mut place: impl FnMut(QueuedMessage) -> PushOutcome) {
+        while self
+            .admit_front(|copy| Admission::placed(place(copy)))
+            .is_some()
+        {}
+    }
+
+    /// Takes the copy of `ticket` out of the line, if it is still there (its publisher stops
+    /// waiting and places it itself).
+    pub(crate) fn leave(&mut self, ticket: u64) -> Option<QueuedMessage> {
+        let index = self
+            .entries
+            .iter()
+            .position(|entry| entry.ticket == ticket)?;
+        self.entries.remove(index).map(|entry| entry.copy)
+    }
+
+    /// Takes the copies for which `take` holds out, front first; their publishers are told
+    /// nothing (the copies go elsewhere).
+    pub(crate) fn extract(
+        &mut self,
+        mut take: impl FnMut(&QueuedMessage) -> bool,
+    ) -> Vec<QueuedMessage> {
+        let mut taken = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.entries.len());
+        for entry in self.entries.drain(..) {
+            if take(&entry.copy) {
+                taken.push(entry.copy);
+            } else {
+                kept.push_back(entry);
+            }
+        }
+        self.entries = kept;
+        taken
+    }
+
+    /// Takes every copy out, front first; their publishers are told nothing (the session
+    /// ended).
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = QueuedMessage> + '_ {
+        self.entries.drain(..).map(|entry| entry.copy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::codec::PublishProperties;
+    use crate::session::Message;
+    use crate::types::{QoS, TopicName};
+
+    fn copy(n: u8) -> QueuedMessage {
+        let topic = TopicName::new("t").unwrap_or_else(|e| panic!("{e}"));
+        let message = Message::new(
+            topic,
+            Bytes::from(vec![n]),
+            QoS::AtLeastOnce,
+            false,
+            PublishProperties::default(),
+            Instant::now(),
+        );
+        QueuedMessage::new(message, QoS::AtLeastOnce, false, Vec::new())
+    }
+
+    fn queued() -> PushOutcome {
+        PushOutcome::Queued {
+            evicted: Vec::new(),
+        }
+    }
+
+    fn is_queued(admission: Result<Admission, oneshot::error::TryRecvError>) -> bool {
+        matches!(
+            admission,
+            Ok(Admission {
+                outcome: PushOutcome::Queued { .. },
+                grant: None
+            })
+        )
+    }
+
+    #[test]
+    fn copies_are_admitted_in_the_order_they_joined() {
+        let mut line = WaitingLine::default();
+        let mut tickets: Vec<Ticket> = (0..3).map(|n| line.join(copy(n))).collect();
+        let mut admitted = Vec::new();
+        line.admit_all(|copy| {
+            admitted.push(copy.message.payload[0]);
+            queued()
+        });
+        assert_eq!(admitted, [0, 1, 2]);
+        assert!(line.is_empty());
+        for ticket in &mut tickets {
+            assert!(is_queued(ticket.outcome.try_recv()));
+        }
+    }
+
+    #[test]
+    fn a_publisher_that_leaves_takes_its_own_copy_and_keeps_the_others_in_order() {
+        let mut line = WaitingLine::default();
+        let _first = line.join(copy(0));
+        let second = line.join(copy(1));
+        let _third = line.join(copy(2));
+        let left = line.leave(second.number).map(|c| c.message.payload[0]);
+        assert_eq!(left, Some(1));
+        assert!(line.leave(second.number).is_none());
+        let rest: Vec<u8> = line.drain().map(|c| c.message.payload[0]).collect();
+        assert_eq!(rest, [0, 2]);
+    }
+
+    #[test]
+    fn a_drained_line_closes_the_tickets_without_an_outcome() {
+        let mut line = WaitingLine::default();
+        let mut ticket = line.join(copy(0));
+        assert_eq!(line.drain().count(), 1);
+        assert!(matches!(
+            ticket.outcome.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+    }
+}

@@ -20,6 +20,7 @@ use crate::runtime::listener::accept;
 use crate::runtime::park::parker;
 use crate::runtime::state::receive_limits::ReceiveLimits;
 use crate::runtime::state::shared::Shared;
+use crate::runtime::transport::fd_table;
 use crate::runtime::transport::listener::Listener;
 use crate::store::{MemoryStore, SessionStore};
 
@@ -189,6 +190,16 @@ impl BrokerBuilder {
                         source,
                     })
                 }
+            }
+        }
+        if let Some((_, _, socket)) = bound.first() {
+            // One descriptor per connection, and a few for the broker itself.
+            let wanted = self
+                .config
+                .max_connections
+                .map_or(fd_table::RESERVE, |most| most as u64 + 64);
+            if let Some(slots) = fd_table::reserve(socket, wanted) {
+                tracing::debug!("Descriptor table grown to {slots} slots.");
             }
         }
         // The broker's one clock: the chain's time and hook timeouts are the runtime's.

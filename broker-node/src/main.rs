@@ -43,8 +43,10 @@ use crate::signals::{Reloads, Signals};
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
+    // Before anything grows the heap; a refusal only leaves the kernel's default.
+    let huge_pages = allocator::no_huge_pages();
     let cli = Cli::parse();
-    match run(&cli) {
+    match run(&cli, huge_pages) {
         Ok(code) => code,
         Err(error) => {
             // Logging may not be installed yet (config errors come first): write directly.
@@ -71,7 +73,7 @@ fn error_chain(error: &anyhow::Error) -> String {
 }
 
 /// Everything after argument parsing; an error is printed by `main` and exits with 1.
-fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
     if let Some(Command::Passwd(args)) = &cli.command {
         passwd::run(args)?;
         return Ok(ExitCode::SUCCESS);
@@ -106,6 +108,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let filter = logging::filter(cli.log_level, rust_log.as_deref(), node.log.level)?;
     // Kept to the end of `run`: dropping it flushes what is queued and stops the writer.
     let log = logging::init(filter, node.log.format)?;
+    if let Err(error) = huge_pages {
+        debug!("Transparent huge pages stay as the kernel sets them: {error}.");
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

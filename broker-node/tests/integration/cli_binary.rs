@@ -158,7 +158,7 @@ impl Drop for KillOnDrop {
 }
 
 #[test]
-fn sigterm_drains_and_exits_0() {
+fn sigterm_drains_and_exits_0_and_runs_without_huge_pages() {
     let child = Command::new(SKEIN)
         .args(["--listen", "127.0.0.1:0", "--log-level", "info"])
         .stdin(Stdio::null())
@@ -191,6 +191,13 @@ fn sigterm_drains_and_exits_0() {
             break rest.1.trim_end_matches('.').parse().expect("port number");
         }
     };
+    // The node turns transparent huge pages off for itself (see broker-node/src/allocator.rs),
+    // where the kernel reports the setting.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.0.id()))
+        .expect("read the process status");
+    if let Some(thp) = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")) {
+        assert_eq!(thp.trim(), "0", "transparent huge pages still on");
+    }
     let stream = TcpStream::connect_timeout(
         &format!("127.0.0.1:{port}").parse().expect("address"),
         Duration::from_secs(5),

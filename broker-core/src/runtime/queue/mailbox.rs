@@ -45,10 +45,10 @@ pub(crate) struct Mailbox {
 /// The queue, and the publishers waiting for room in it.
 pub(crate) struct Queue {
     messages: MessageQueue,
-    /// Copies that found the queue full while its owner was online, admitted in order.
-    waiting: WaitingLine,
-    /// Free slots set aside for publishers whose turn came ([`Grant`]): counted as taken.
-    set_aside: usize,
+    /// Copies that found the queue full while its owner was online, admitted in order, and
+    /// the slots set aside for publishers whose turn came. Boxed, and there only while it
+    /// holds something: most mailboxes never see a full queue, and every session has one.
+    waiting: Option<Box<WaitingLine>>,
     /// Since when the queue has been full without its owner taking a message, while copies
     /// wait: they wait until the owner has taken nothing for the stall timeout.
     full_since: Option<Instant>,
@@ -72,19 +72,21 @@ impl Queue {
     pub(crate) fn took(&mut self, now: Instant, mailbox: &Arc<Mailbox>) -> usize {
         let Queue {
             messages,
-            waiting,
-            set_aside,
+            waiting: Some(line),
             ..
-        } = self;
+        } = self
+        else {
+            return 0;
+        };
         let mut admitted = 0;
-        while waiting
+        while line
             .front()
-            .is_some_and(|copy| messages.has_room_beside(copy, *set_aside))
+            .is_some_and(|copy| messages.has_room_beside(copy, line.set_aside))
         {
             // Half the room left after this copy, so that the next in line gets room too.
-            let slots = (messages.free_slots(*set_aside).saturating_sub(1) / 2).min(TURN - 1);
-            *set_aside += slots;
-            let refused = waiting.admit_front(|copy| Admission {
+            let slots = (messages.free_slots(line.set_aside).saturating_sub(1) / 2).min(TURN - 1);
+            line.set_aside += slots;
+            let refused = line.admit_front(|copy| Admission {
                 outcome: messages.push(copy, Presence::Online, now),
                 grant: (slots > 0).then(|| {
                     let owner: Arc<dyn SlotOwner> = Arc::clone(mailbox) as Arc<dyn SlotOwner>;
@@ -97,20 +99,51 @@ impl Queue {
                 grant: Some(grant), ..
             })) = refused
             {
-                *set_aside = set_aside.saturating_sub(grant.into_slots());
+                line.set_aside = line.set_aside.saturating_sub(grant.into_slots());
             }
             admitted += 1;
         }
         // Still full with copies waiting: the stall is counted from this progress.
-        self.full_since = (!waiting.is_empty()).then_some(now);
+        self.full_since = (!line.is_empty()).then_some(now);
+        self.tidy();
         admitted
+    }
+
+    /// Slots set aside for granted publishers.
+    fn set_aside(&self) -> usize {
+        self.waiting.as_ref().map_or(0, |line| line.set_aside)
+    }
+
+    /// Whether copies wait in line.
+    fn has_waiting(&self) -> bool {
+        self.waiting.as_ref().is_some_and(|line| !line.is_empty())
+    }
+
+    /// The waiting line, made if there is none.
+    fn line(&mut self) -> &mut WaitingLine {
+        self.waiting.get_or_insert_with(Box::default)
+    }
+
+    /// Lets the waiting line go once it holds nothing.
+    fn tidy(&mut self) {
+        if self.waiting.as_ref().is_some_and(|line| line.is_idle()) {
+            self.waiting = None;
+        }
+    }
+
+    /// Gives back `slots` set aside for a grant.
+    fn release_slots(&mut self, slots: usize) {
+        if let Some(line) = &mut self.waiting {
+            line.set_aside = line.set_aside.saturating_sub(slots);
+        }
+        self.tidy();
     }
 
     /// Whether a copy must join the waiting line: copies wait already (none overtakes
     /// them), or the queue has no room for it though it could hold it.
     fn must_wait(&self, copy: &QueuedMessage) -> bool {
         self.messages.can_hold(copy)
-            && (!self.waiting.is_empty() || !self.messages.has_room_beside(copy, self.set_aside))
+            && (self.has_waiting() || !self.messages.has_room_beside(copy, self.set_aside()))
     }
 
     /// Puts `message`, just popped, back at the front, counted again.
@@ -130,7 +163,10 @@ impl Queue {
         mut take: impl FnMut(&QueuedMessage) -> bool,
     ) -> Vec<QueuedMessage> {
         let mut taken = self.messages.extract(&mut take);
-        taken.extend(self.waiting.extract(take));
+        if let Some(line) = &mut self.waiting {
+            taken.extend(line.extract(take));
+        }
+        self.tidy();
         taken
     }
 }
@@ -142,8 +178,7 @@ impl Mailbox {
             id: NEXT_ID.fetch_add(1, AtomicOrdering::Relaxed),
             queue: Mutex::new(Queue {
                 messages: MessageQueue::new(limits),
-                waiting: WaitingLine::default(),
-                set_aside: 0,
+                waiting: None,
                 full_since: None,
             }),
             notify: Signal::new(),
@@ -205,13 +240,13 @@ impl Mailbox {
         let presence = self.presence();
         let mut queue = self.lock();
         if granted {
-            queue.set_aside = queue.set_aside.saturating_sub(1);
+            queue.release_slots(1);
         }
-        let past_line = granted && queue.messages.has_room_beside(&message, queue.set_aside);
+        let past_line = granted && queue.messages.has_room_beside(&message, queue.set_aside());
         if presence == Presence::Online && !past_line && queue.must_wait(&message) {
             let since = *queue.full_since.get_or_insert(now);
             if now.saturating_duration_since(since) < stall {
-                return TryPush::Wait(queue.waiting.join(message));
+                return TryPush::Wait(queue.line().join(message));
             }
         }
         let outcome = queue.messages.push(message, presence, now);
@@ -245,9 +280,11 @@ impl Mailbox {
                         continue;
                     }
                     // Not in the line any more: admitted meanwhile, its outcome is sent.
-                    let Some(copy) = queue.waiting.leave(number) else {
+                    let Some(copy) = queue.waiting.as_mut().and_then(|line| line.leave(number))
+                    else {
                         continue;
                     };
+                    queue.tidy();
                     let outcome = queue.messages.push(copy, presence, now);
                     drop(queue);
                     self.after_push(&outcome, presence);
@@ -296,8 +333,11 @@ impl Mailbox {
         let Queue {
             messages, waiting, ..
         } = &mut *queue;
-        waiting.admit_all(|copy| messages.push(copy, Presence::Offline, now));
+        if let Some(line) = waiting {
+            line.admit_all(|copy| messages.push(copy, Presence::Offline, now));
+        }
         queue.full_since = None;
+        queue.tidy();
     }
 
     /// Takes the "queue full under the Disconnect policy" mark: `true` once per overflow.
@@ -321,8 +361,11 @@ impl Mailbox {
     pub(crate) fn clear(&self) {
         let mut queue = self.lock();
         queue.messages.drain().for_each(drop);
-        queue.waiting.drain().for_each(drop);
+        if let Some(line) = &mut queue.waiting {
+            line.drain().for_each(drop);
+        }
         queue.full_since = None;
+        queue.tidy();
     }
 
     /// Takes every queued message and every copy waiting for room out, oldest first (the
@@ -330,8 +373,11 @@ impl Mailbox {
     pub(crate) fn take_all(&self) -> Vec<QueuedMessage> {
         let mut queue = self.lock();
         let mut all: Vec<QueuedMessage> = queue.messages.drain().collect();
-        all.extend(queue.waiting.drain());
+        if let Some(line) = &mut queue.waiting {
+            all.extend(line.drain());
+        }
         queue.full_since = None;
+        queue.tidy();
         all
     }
 
@@ -348,8 +394,7 @@ impl SlotOwner for Mailbox {
 
     /// Gives back `slots` set aside for a publisher's [`Grant`].
     fn release_slots(&self, slots: usize) {
-        let mut queue = self.lock();
-        queue.set_aside = queue.set_aside.saturating_sub(slots);
+        self.lock().release_slots(slots);
     }
 }
 

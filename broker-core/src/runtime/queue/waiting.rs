@@ -20,6 +20,9 @@ use crate::session::{PushOutcome, QueuedMessage};
 pub(crate) struct WaitingLine {
     entries: VecDeque<Entry>,
     next_ticket: u64,
+    /// Free slots of the queue set aside for publishers whose turn came
+    /// ([`Grant`]): the queue counts them as taken.
+    pub(crate) set_aside: usize,
 }
 
 /// One waiting copy.
@@ -60,6 +63,11 @@ impl WaitingLine {
     /// Whether no copy waits.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Whether the line holds nothing: no copy waits and no slot is set aside (it can go).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.entries.is_empty() && self.set_aside == 0
     }
 
     /// Puts `copy` at the back of the line.

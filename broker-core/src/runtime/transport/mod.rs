@@ -1,6 +1,8 @@
 //! Bytes in and out: the connection's [`stream::Stream`] (plain TCP, TLS, WebSocket), the TLS
-//! and WebSocket layers, the client certificate's identity, and a listener's settings.
+//! and WebSocket layers, the client certificate's identity, a listener's settings, and the
+//! descriptor table grown ahead for the connections to come.
 
+pub(crate) mod fd_table;
 pub(crate) mod identity;
 pub(crate) mod listener;
 pub(crate) mod stream;

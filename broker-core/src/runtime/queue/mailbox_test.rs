@@ -1,13 +1,17 @@
 //! Publishers waiting for room in a full mailbox are served in the order they came: none is
 //! overtaken, a turn moves a bounded number of copies, and every slot set aside comes back.
+//! The mailbox first, then its waiting line on its own.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use tokio::sync::oneshot;
+
 use super::backlog::Backlog;
 use super::mailbox::{Mailbox, TryPush};
+use super::waiting::{Admission, Ticket, WaitingLine};
 use crate::codec::PublishProperties;
 use crate::runtime::clock::now;
 use crate::session::{Message, PushOutcome, QueueLimits, QueuedMessage};
@@ -201,4 +205,60 @@ async fn a_session_that_ends_takes_the_waiting_copies_with_its_queue() {
 fn a_mailbox_stays_in_its_size_class() {
     let with_arc = std::mem::size_of::<Mailbox>() + 2 * std::mem::size_of::<usize>();
     assert!(with_arc <= 192, "{with_arc} bytes");
+}
+
+fn queued() -> PushOutcome {
+    PushOutcome::Queued {
+        evicted: Vec::new(),
+    }
+}
+
+fn is_queued(admission: Result<Admission, oneshot::error::TryRecvError>) -> bool {
+    matches!(
+        admission,
+        Ok(Admission {
+            outcome: PushOutcome::Queued { .. },
+            grant: None
+        })
+    )
+}
+
+#[test]
+fn copies_are_admitted_in_the_order_they_joined() {
+    let mut line = WaitingLine::default();
+    let mut tickets: Vec<Ticket> = (0..3).map(|n| line.join(copy(n))).collect();
+    let mut admitted = Vec::new();
+    line.admit_all(|copy| {
+        admitted.push(copy.message.payload[0]);
+        queued()
+    });
+    assert_eq!(admitted, [0, 1, 2]);
+    assert!(line.is_empty());
+    for ticket in &mut tickets {
+        assert!(is_queued(ticket.outcome.try_recv()));
+    }
+}
+
+#[test]
+fn a_publisher_that_leaves_takes_its_own_copy_and_keeps_the_others_in_order() {
+    let mut line = WaitingLine::default();
+    let _first = line.join(copy(0));
+    let second = line.join(copy(1));
+    let _third = line.join(copy(2));
+    let left = line.leave(second.number).map(|c| c.message.payload[0]);
+    assert_eq!(left, Some(1));
+    assert!(line.leave(second.number).is_none());
+    let rest: Vec<u8> = line.drain().map(|c| c.message.payload[0]).collect();
+    assert_eq!(rest, [0, 2]);
+}
+
+#[test]
+fn a_drained_line_closes_the_tickets_without_an_outcome() {
+    let mut line = WaitingLine::default();
+    let mut ticket = line.join(copy(0));
+    assert_eq!(line.drain().count(), 1);
+    assert!(matches!(
+        ticket.outcome.try_recv(),
+        Err(oneshot::error::TryRecvError::Closed)
+    ));
 }

@@ -76,6 +76,9 @@ impl Queue {
             ..
         } = self
         else {
+            // Nobody waits: the owner's progress ends any stall (a subscriber that was slow
+            // and caught up gets the wait again the next time its queue fills).
+            self.full_since = None;
             return 0;
         };
         let mut admitted = 0;

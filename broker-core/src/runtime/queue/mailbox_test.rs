@@ -262,3 +262,33 @@ fn a_drained_line_closes_the_tickets_without_an_outcome() {
         Err(oneshot::error::TryRecvError::Closed)
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_that_was_slow_and_took_messages_again_gets_the_wait_again() {
+    let stall = Duration::from_secs(1);
+    let mailbox = mailbox(1);
+    let mut a = Backlog::default();
+    assert!(push(&mailbox, &mut a, 0));
+    // The owner takes nothing for the stall: a copy meets the policy (DropNewest).
+    let TryPush::Wait(ticket) = mailbox.try_push(copy(1), now(), stall, false) else {
+        panic!("the queue is full");
+    };
+    let dropped = mailbox.wait_for_room(ticket, stall).await;
+    assert!(matches!(
+        dropped.map(|a| a.outcome),
+        Some(PushOutcome::Dropped(_))
+    ));
+    // Past the stall, a new copy meets the policy at once.
+    assert!(matches!(
+        mailbox.try_push(copy(2), now(), stall, false),
+        TryPush::Done(PushOutcome::Dropped(_))
+    ));
+    // The owner takes its message: it keeps up again, so the next copy that meets a full
+    // queue waits for room instead of being dropped.
+    assert_eq!(take(&mailbox, 1), [0]);
+    assert!(push(&mailbox, &mut a, 3));
+    assert!(matches!(
+        mailbox.try_push(copy(4), now(), stall, false),
+        TryPush::Wait(_)
+    ));
+}

@@ -82,10 +82,14 @@ impl Queue {
             return 0;
         };
         let mut admitted = 0;
-        while line
-            .front()
-            .is_some_and(|copy| messages.has_room_beside(copy, line.set_aside))
-        {
+        loop {
+            let set_aside = line.set_aside;
+            if !line
+                .front()
+                .is_some_and(|copy| messages.has_room_beside(copy, set_aside))
+            {
+                break;
+            }
             // Half the room left after this copy, so that the next in line gets room too.
             let slots = (messages.free_slots(line.set_aside).saturating_sub(1) / 2).min(TURN - 1);
             line.set_aside += slots;

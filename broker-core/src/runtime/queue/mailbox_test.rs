@@ -292,3 +292,19 @@ async fn a_subscriber_that_was_slow_and_took_messages_again_gets_the_wait_again(
         TryPush::Wait(_)
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_whose_publisher_went_away_before_its_turn_is_not_delivered() {
+    let mailbox = mailbox(1);
+    let (mut a, mut b) = (Backlog::default(), Backlog::default());
+    assert!(push(&mailbox, &mut a, 0));
+    // A's copy waits, then A's connection ends: it was never acknowledged, so A's client
+    // sends it again on its next connection (a QoS 2 message placed as well would arrive
+    // twice).
+    assert!(!push(&mailbox, &mut a, 1));
+    assert!(!push(&mailbox, &mut b, 2));
+    drop(a);
+    assert_eq!(take(&mailbox, 1), [0]);
+    assert_eq!(wait(&mut b).await, 1, "B, behind A, gets the room");
+    assert_eq!(take(&mailbox, 2), [2]);
+}

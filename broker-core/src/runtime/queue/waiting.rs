@@ -83,20 +83,37 @@ impl WaitingLine {
         Ticket { number, outcome }
     }
 
-    /// The copy at the front, if any.
-    pub(crate) fn front(&self) -> Option<&QueuedMessage> {
+    /// The copy at the front whose publisher still waits, if any; copies whose publisher
+    /// stopped waiting before their turn are dropped on the way ([`Self::admit_front`]).
+    pub(crate) fn front(&mut self) -> Option<&QueuedMessage> {
+        self.drop_abandoned();
         self.entries.front().map(|entry| &entry.copy)
     }
 
-    /// Takes the front copy out and tells its publisher the admission `place` gives it.
-    /// Returns `None` if the line is empty, `Some(None)` when the publisher was told, and
-    /// the admission back when the publisher stopped waiting (its connection ended): the
-    /// copy is placed all the same, as it would have been without the line, and the caller
-    /// takes back the grant's slots.
+    /// Drops the copies at the front whose publisher stopped waiting (its connection ended
+    /// before their turn). Such a copy was never acknowledged: the client sends it again
+    /// (QoS 1 and 2) on its next connection, so placing it too could deliver a QoS 2
+    /// message twice.
+    fn drop_abandoned(&mut self) {
+        while self
+            .entries
+            .front()
+            .is_some_and(|entry| entry.reply.is_closed())
+        {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Takes the front copy whose publisher still waits out, and tells the publisher the
+    /// admission `place` gives it. Returns `None` if no such copy is left, `Some(None)` when
+    /// the publisher was told, and the admission back when the publisher stopped waiting in
+    /// the meantime: the copy is placed all the same, and the caller takes back the grant's
+    /// slots.
     pub(crate) fn admit_front(
         &mut self,
         place: impl FnOnce(QueuedMessage) -> Admission,
     ) -> Option<Option<Admission>> {
+        self.drop_abandoned();
         let entry = self.entries.pop_front()?;
         Some(entry.reply.send(place(entry.copy)).err())
     }

@@ -131,11 +131,7 @@ impl BrokerHandle {
     /// here that match it go to the peer's outbox (one copy per message, however many of the
     /// peer's filters match). Returns `false` if `peer` is not one of the link's peers.
     pub fn add_peer_route(&self, peer: &PeerName, filter: &TopicFilter) -> bool {
-        let Some(outbox) = self
-            .shared
-            .cluster()
-            .and_then(|cluster| cluster.outbox(peer))
-        else {
+        let Some(outbox) = self.peer_outbox(peer) else {
             return false;
         };
         self.shared
@@ -147,15 +143,18 @@ impl BrokerHandle {
     /// The link reports that `peer` has no subscriber for `filter` any more. Returns `false`
     /// if `peer` is not one of the link's peers.
     pub fn remove_peer_route(&self, peer: &PeerName, filter: &TopicFilter) -> bool {
-        let Some(outbox) = self
-            .shared
-            .cluster()
-            .and_then(|cluster| cluster.outbox(peer))
-        else {
+        let Some(outbox) = self.peer_outbox(peer) else {
             return false;
         };
         self.shared.router().unsubscribe(filter, outbox);
         true
+    }
+
+    /// `peer`'s outbox, if the cluster link names it.
+    fn peer_outbox(&self, peer: &PeerName) -> Option<&SubscriberKey> {
+        self.shared
+            .cluster()
+            .and_then(|cluster| cluster.outbox(peer))
     }
 
     /// Delivers a message another node forwarded ([`ClusterLink::forward`]) to this node's

@@ -252,25 +252,35 @@ pub(crate) async fn publish_will(shared: &Shared, mut message: Message, now: Ins
     publish(shared, &message, &mut scratch, None, now).await;
 }
 
-/// Removes every subscription of `state` held under `mailbox` from the router.
-pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
-    let key = SubscriberKey(Arc::clone(mailbox));
+/// Takes `filters` of the subscriber `key` out of the router, and tells the cluster link of
+/// each one the router held, once the router's lock is let go.
+pub(crate) fn unsubscribe_filters<'a>(
+    shared: &Shared,
+    key: &SubscriberKey,
+    filters: impl IntoIterator<Item = &'a TopicFilter>,
+) {
     let cluster = shared.cluster();
     let mut removed = Vec::new();
-    shared.router().unsubscribe_all(
-        &key,
-        state.subscriptions().map(|(filter, _)| filter),
-        |filter| {
-            if cluster.is_some() {
-                removed.push(filter);
-            }
-        },
-    );
+    shared.router().unsubscribe_all(key, filters, |filter| {
+        if cluster.is_some() {
+            removed.push(filter);
+        }
+    });
     if let Some(cluster) = cluster {
         removed
             .into_iter()
             .for_each(|filter| cluster.unsubscribed(filter));
     }
+}
+
+/// Removes every subscription of `state` held under `mailbox` from the router.
+pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
+    let key = SubscriberKey(Arc::clone(mailbox));
+    unsubscribe_filters(
+        shared,
+        &key,
+        state.subscriptions().map(|(filter, _)| filter),
+    );
 }
 
 /// Adds every subscription of `state` to the router under `mailbox` (a session loaded from
@@ -396,18 +406,7 @@ pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<M
 pub(crate) fn remove_all_subscriptions(shared: &Shared, mailbox: &Arc<Mailbox>) {
     let key = SubscriberKey(Arc::clone(mailbox));
     let filters = shared.router().filters_of(&key);
-    let cluster = shared.cluster();
-    let mut removed = Vec::new();
-    shared.router().unsubscribe_all(&key, &filters, |filter| {
-        if cluster.is_some() {
-            removed.push(filter);
-        }
-    });
-    if let Some(cluster) = cluster {
-        removed
-            .into_iter()
-            .for_each(|filter| cluster.unsubscribed(filter));
-    }
+    unsubscribe_filters(shared, &key, &filters);
 }
 
 /// Routes a message another node forwarded to this one: to the local subscribers only (a

@@ -218,20 +218,7 @@ impl Client {
         let Some((key, mailbox)) = self.key.as_ref().map(|key| (key, key.mailbox())) else {
             return;
         };
-        let cluster = shared.cluster();
-        let mut removed = Vec::new();
-        shared
-            .router()
-            .unsubscribe_all(key, &request.filters, |filter| {
-                if cluster.is_some() {
-                    removed.push(filter);
-                }
-            });
-        if let Some(cluster) = cluster {
-            removed
-                .into_iter()
-                .for_each(|filter| cluster.unsubscribed(filter));
-        }
+        routing::unsubscribe_filters(shared, key, &request.filters);
         for filter in &request.filters {
             self.emit_unsubscribed(shared, filter);
         }

@@ -91,14 +91,12 @@ impl Queue {
                 break;
             }
             // Half the room left after this copy, so that the next in line gets room too.
-            let slots = (messages.free_slots(line.set_aside).saturating_sub(1) / 2).min(TURN - 1);
+            let slots = (messages.free_slots(set_aside).saturating_sub(1) / 2).min(TURN - 1);
             line.set_aside += slots;
             let refused = line.admit_front(|copy| Admission {
                 outcome: messages.push(copy, Presence::Online, now),
-                grant: (slots > 0).then(|| {
-                    let owner: Arc<dyn SlotOwner> = Arc::clone(mailbox) as Arc<dyn SlotOwner>;
-                    Grant::new(owner, slots)
-                }),
+                grant: (slots > 0)
+                    .then(|| Grant::new(Arc::clone(mailbox) as Arc<dyn SlotOwner>, slots)),
             });
             // A publisher gone before its turn: its slots are free again (taken back here,
             // under the lock, not by the grant's drop).

@@ -66,7 +66,7 @@ impl Session {
         // A copy in its own allocation: the decoded one shares the read buffer, which the
         // session, the registry and the log label would otherwise keep alive for as long as
         // the session lives (kilobytes per connection for a few bytes of text).
-        let mut client_id = detach_client_id(&connect.client_id);
+        let mut client_id = connect.client_id.clone();
         let mut assigned = false;
         if client_id.as_str().is_empty() {
             let allowed = config.allow_zero_length_client_id
@@ -329,15 +329,6 @@ impl Session {
         topic.len() <= self.config.max_topic_len
             && memchr::memchr_iter(b'/', topic.as_bytes()).count() < self.config.max_topic_levels
     }
-}
-
-/// A copy of `id` that shares no buffer with the packet it was decoded from.
-fn detach_client_id(id: &ClientId) -> ClientId {
-    if id.as_str().is_empty() {
-        return ClientId::default();
-    }
-    // The copy holds the same valid text, so it cannot fail; keep the original if it did.
-    ClientId::new(id.as_str()).unwrap_or_else(|_| id.clone())
 }
 
 /// A client identifier unique within this process, for a client that sent an empty one.

@@ -2,4 +2,5 @@
 //! [`Parkable`](parker::Parkable) (a connection's
 //! [`Parked`](crate::runtime::connection::parked::Parked) record) until something resumes it.
 
+mod deadlines;
 pub(crate) mod parker;

@@ -16,7 +16,6 @@
 //! socket and deadline, and hands it back to be resumed; it never imports the connection or
 //! the shared state.
 
-use std::collections::BTreeSet;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::RawFd;
@@ -31,6 +30,7 @@ use mio::{Events, Interest, Poll as MioPoll, Registry, Token};
 use slab::Slab;
 use tokio::io::unix::AsyncFd;
 
+use super::deadlines::{Deadlines, MAX_TOKENS};
 use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::run_state::RunState;
@@ -71,12 +71,11 @@ pub(crate) struct Parker {
 }
 
 /// The parked connections, by token, and their deadlines in order.
-#[derive(Default)]
 struct ParkerState {
     /// Boxed: the slab grows by doubling, and moving the records themselves each time would
     /// leave large freed arrays behind.
     parked: Slab<Box<dyn Parkable>>,
-    deadlines: BTreeSet<(Instant, usize)>,
+    deadlines: Deadlines,
     /// Whether connections may still park (not once the broker shuts down).
     open: bool,
 }
@@ -136,8 +135,9 @@ impl Parker {
             registry,
             poll: Mutex::new(Some(poll)),
             state: Mutex::new(ParkerState {
+                parked: Slab::new(),
+                deadlines: Deadlines::new(now()),
                 open: true,
-                ..ParkerState::default()
             }),
             woken: Mutex::new(Vec::new()),
             task: AtomicWaker::new(),
@@ -186,6 +186,9 @@ impl Parker {
         }
         let entry = state.parked.vacant_entry();
         let token = entry.key();
+        if token >= MAX_TOKENS {
+            return Err(connection);
+        }
         let ticket = Arc::new(Ticket {
             token,
             parker: Arc::downgrade(self),
@@ -206,9 +209,9 @@ impl Parker {
         let pending = parked.register(&waker);
         tracing::debug!(client = %Clipped(parked.client_id()), "Parked an idle connection.");
         entry.insert(parked);
-        let first = state.deadlines.first().map(|(at, _)| *at);
+        let first = state.deadlines.first().map(|(at, _)| at);
         if let Some(deadline) = deadline {
-            state.deadlines.insert((deadline, token));
+            state.deadlines.insert(deadline, token);
         }
         drop(state);
         if pending {
@@ -231,7 +234,7 @@ impl Parker {
         }
         let parked = state.parked.remove(token);
         if let Some(deadline) = parked.deadline() {
-            state.deadlines.remove(&(deadline, token));
+            state.deadlines.remove(deadline, token);
         }
         // Under the lock: the token is not reused before its socket has left the set.
         let _ = self.registry.deregister(&mut SourceFd(&parked.fd()));
@@ -253,7 +256,7 @@ impl Parker {
             let due = {
                 let state = self.lock();
                 match state.deadlines.first() {
-                    Some(&(at, token)) if at <= now => token,
+                    Some((at, token)) if at <= now => token,
                     _ => return,
                 }
             };
@@ -263,7 +266,7 @@ impl Parker {
 
     /// The earliest deadline of a parked connection.
     fn next_deadline(&self) -> Option<Instant> {
-        self.lock().deadlines.first().map(|(at, _)| *at)
+        self.lock().deadlines.first().map(|(at, _)| at)
     }
 
     /// Stops parking and resumes every parked connection (the broker shuts down).

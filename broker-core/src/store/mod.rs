@@ -50,6 +50,9 @@
 pub mod conformance;
 mod error;
 mod memory;
+mod message_format;
+#[cfg(test)]
+mod message_format_test;
 mod session_format;
 #[cfg(test)]
 mod session_format_test;
@@ -58,6 +61,10 @@ mod stored_session;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use message_format::{
+    decode_queued, decode_retained, encode_queued, encode_retained, WallClock,
+    MESSAGE_FORMAT_VERSION,
+};
 pub use session_format::SESSION_FORMAT_VERSION;
 pub use session_store::SessionStore;
 pub use stored_session::{StoredInflight, StoredSession};

@@ -188,23 +188,23 @@ fn read_session(record: Bytes, now: Instant, client: &mut String) -> Result<Stor
 }
 
 /// The error text of a record that ends early.
-fn short(_: Violation) -> String {
+pub(super) fn short(_: Violation) -> String {
     "the record ends early".to_owned()
 }
 
 /// The error text of a field that does not hold a valid value.
-fn bad(violation: Violation) -> String {
+pub(super) fn bad(violation: Violation) -> String {
     violation.to_string()
 }
 
 /// A u32 count of items.
-fn put_count(out: &mut BytesMut, count: usize) -> Result<(), EncodeError> {
+pub(super) fn put_count(out: &mut BytesMut, count: usize) -> Result<(), EncodeError> {
     out.put_u32(u32::try_from(count).map_err(|_| EncodeError::TooLarge(count))?);
     Ok(())
 }
 
 /// A u32-length-prefixed MQTT 5 PUBLISH packet.
-fn put_publish(out: &mut BytesMut, publish: &Publish) -> Result<(), EncodeError> {
+pub(super) fn put_publish(out: &mut BytesMut, publish: &Publish) -> Result<(), EncodeError> {
     let mut packet = BytesMut::new();
     Packet::Publish(publish.clone()).encode(ProtocolVersion::V5, &mut packet)?;
     put_count(out, packet.len())?;
@@ -213,7 +213,7 @@ fn put_publish(out: &mut BytesMut, publish: &Publish) -> Result<(), EncodeError>
 }
 
 /// Reads a u32-length-prefixed MQTT 5 PUBLISH packet.
-fn read_publish(r: &mut Reader) -> Result<Publish, String> {
+pub(super) fn read_publish(r: &mut Reader) -> Result<Publish, String> {
     let len = r.u32().map_err(short)?;
     let len = usize::try_from(len).map_err(|_| "a PUBLISH too large".to_owned())?;
     let mut bytes = BytesMut::from(r.take(len).map_err(short)?.as_ref());
@@ -225,9 +225,9 @@ fn read_publish(r: &mut Reader) -> Result<Publish, String> {
     }
 }
 
-/// The PUBLISH that carries a will's message; QoS 1 and 2 need a packet identifier on the
-/// wire, and 1 stands in for it.
-fn will_publish(message: &Message) -> Publish {
+/// The PUBLISH that carries a will's (or a queued or retained) message; QoS 1 and 2 need a
+/// packet identifier on the wire, and 1 stands in for it.
+pub(super) fn will_publish(message: &Message) -> Publish {
     let qos_pid = match message.qos {
         QoS::AtMostOnce => QosPid::AtMostOnce,
         QoS::AtLeastOnce => QosPid::AtLeastOnce(PacketId::MIN),

@@ -17,6 +17,9 @@
 //!   neither replaced nor cleared by it. [`SessionStore::remove`] removes both.
 //! - Queue sequence numbers grow strictly per client and are never reused, even after
 //!   [`SessionStore::ack_queued`].
+//! - Instants are kept to the millisecond: a durable store writes a will's receive time as
+//!   an age or a wall-clock time, so it may come back later by the time between the write and
+//!   the read (the suite allows a second), never earlier by more than a millisecond.
 //! - An error means the write may or may not have happened; the broker then refuses the
 //!   operation (CONNACK 0x80 / PUBACK 0x80 / closes) rather than acknowledging it.
 //!

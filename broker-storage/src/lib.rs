@@ -1,0 +1,37 @@
+//! Skein's durable session store: persistent sessions, the messages queued for them and the
+//! retained messages, in [sled](https://docs.rs/sled), behind `broker-core`'s
+//! [`SessionStore`](broker_core::store::SessionStore) seam.
+//!
+//! ```no_run
+//! use broker_storage::{Durability, SledStore, StoreOptions};
+//!
+//! let mut options = StoreOptions::new("skein-data");
+//! options.durability = Durability::Batched { window: Durability::DEFAULT_WINDOW };
+//! let store = SledStore::open(&options)?;
+//! # Ok::<(), broker_storage::OpenError>(())
+//! ```
+//!
+//! How it works (docs/persistence.md has the whole story):
+//! - **One writer, ordered operations.** Every write becomes an operation for one committer
+//!   thread, which applies what has arrived as one atomic batch, in the order it was made,
+//!   and at [`Durability::Sync`] fsyncs once for the whole batch before it answers (group
+//!   commit). Applying an operation needs no clock, so the same operations could be carried
+//!   by a replicated log.
+//! - **Checksummed records.** Every value is a versioned byte form from `broker-core` in a
+//!   CRC-32 envelope; a damaged one is quarantined, counted and logged, never served.
+//! - **One process per directory.** An exclusive lock on `skein.lock` refuses a second opener
+//!   with the first one's process id.
+
+mod committer;
+mod error;
+mod keys;
+mod lock;
+mod op;
+mod options;
+mod record;
+mod sled_store;
+mod state_machine;
+
+pub use error::OpenError;
+pub use options::{Durability, StoreOptions};
+pub use sled_store::{SledStore, STORE_FORMAT};

@@ -1,0 +1,386 @@
+//! [`SledStore`]: the durable [`SessionStore`], on sled.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use broker_core::router::RetainedMessage;
+use broker_core::session::QueuedMessage;
+use broker_core::store::{
+    decode_queued, decode_retained, encode_queued, encode_retained, SessionStore, StoreError,
+    StoredSession, WallClock,
+};
+use broker_core::types::{ClientId, TopicName};
+use bytes::BytesMut;
+use metrics::counter;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::committer::{self, backend, Committer, Submission, QUEUE};
+use crate::error::OpenError;
+use crate::keys;
+use crate::lock::DirLock;
+use crate::op::{Op, Outcome};
+use crate::options::{Durability, StoreOptions};
+use crate::record;
+use crate::state_machine::StateMachine;
+
+/// The format of the store's keys and envelopes, written at its creation.
+pub const STORE_FORMAT: u32 = 1;
+/// The database's folder in the data directory.
+const DATABASE: &str = "sled";
+/// The tree damaged records are moved to.
+const QUARANTINE: &str = "quarantine";
+
+/// Persistent sessions, their queued messages and the retained messages, in sled, in a data
+/// directory that one process at a time may open.
+///
+/// Every write goes through one committer thread that applies writes in the order they are
+/// made, in atomic batches, and shares fsyncs between them (group commit); reads go to the
+/// database directly and see every write that was answered before they started. Every value
+/// carries a CRC-32: a damaged one is moved to a quarantine tree when it is read, logged and
+/// counted (`skein_store_corrupt_records_total`), and the rest of the store is served.
+pub struct SledStore {
+    tx: Option<mpsc::Sender<Submission>>,
+    committer: Option<JoinHandle<()>>,
+    flusher: Option<(JoinHandle<()>, Arc<AtomicBool>)>,
+    db: sled::Db,
+    quarantine: sled::Tree,
+    dir: PathBuf,
+    durability: Durability,
+    /// Dropped last: the directory is free only once the database is closed.
+    _lock: DirLock,
+}
+
+impl SledStore {
+    /// Opens (or makes) the store in `options.dir`.
+    ///
+    /// # Errors
+    ///
+    /// Another process holds the directory ([`OpenError::Locked`]), it cannot be made or read,
+    /// or it holds a store of another format.
+    pub fn open(options: &StoreOptions) -> Result<SledStore, OpenError> {
+        let dir = options.dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|source| OpenError::Dir {
+            dir: dir.clone(),
+            source,
+        })?;
+        let lock = DirLock::take(&dir)?;
+        let database = |source| OpenError::Database {
+            dir: dir.clone(),
+            source,
+        };
+        let db = sled::Config::new()
+            .path(dir.join(DATABASE))
+            .cache_capacity(options.cache_bytes)
+            .flush_every_ms(None)
+            .open()
+            .map_err(database)?;
+        check_format(&db, &dir)?;
+        let quarantine = db.open_tree(QUARANTINE).map_err(database)?;
+        let machine = StateMachine::open((*db).clone()).map_err(database)?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let dirty = Arc::new(AtomicBool::new(false));
+        let flusher = match options.durability {
+            Durability::Sync => None,
+            Durability::Batched { window } => {
+                let stop = Arc::new(AtomicBool::new(false));
+                let handle = committer::spawn_flusher(
+                    db.clone(),
+                    window,
+                    Arc::clone(&dirty),
+                    Arc::clone(&stop),
+                )
+                .map_err(OpenError::Thread)?;
+                Some((handle, stop))
+            }
+        };
+        let worker = Committer {
+            rx,
+            db: db.clone(),
+            machine,
+            durability: options.durability,
+            dirty,
+        };
+        let committer = std::thread::Builder::new()
+            .name("skein-store".to_owned())
+            .spawn(move || worker.run())
+            .map_err(OpenError::Thread)?;
+        Ok(SledStore {
+            tx: Some(tx),
+            committer: Some(committer),
+            flusher,
+            db,
+            quarantine,
+            dir,
+            durability: options.durability,
+            _lock: lock,
+        })
+    }
+
+    /// The data directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// When writes are on disk.
+    #[must_use]
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// How many damaged records the quarantine holds.
+    #[must_use]
+    pub fn quarantined(&self) -> usize {
+        self.quarantine.len()
+    }
+
+    /// Submits `ops` to the committer and waits for their outcomes.
+    async fn submit(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, StoreError> {
+        let closed = || StoreError::Unavailable("the session store is closed".to_owned());
+        let tx = self.tx.as_ref().ok_or_else(closed)?;
+        let (reply, answer) = oneshot::channel();
+        tx.send(Submission { ops, reply })
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Submits one operation and gives its outcome.
+    async fn submit_one(&self, op: Op) -> Result<Outcome, StoreError> {
+        self.submit(vec![op])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Backend("the committer gave no outcome".to_owned()))
+    }
+
+    /// Moves the damaged value of `key` to the quarantine (unless it has changed since it was
+    /// read), and says so.
+    pub(crate) fn quarantine(&self, key: &[u8], value: &[u8], reason: &str) {
+        counter!("skein_store_corrupt_records_total").increment(1);
+        tracing::warn!(
+            key = %String::from_utf8_lossy(key),
+            reason,
+            "A damaged record in the session store was moved to its quarantine."
+        );
+        let moved = self.quarantine.insert(key, value).and_then(|_| {
+            self.db
+                .compare_and_swap(key, Some(value), None::<&[u8]>)
+                .map(|_| ())
+        });
+        if let Err(error) = moved {
+            tracing::error!(%error, "Could not move a damaged record to the quarantine.");
+        }
+    }
+
+    /// Every value under `prefix`, opened; damaged ones are quarantined and left out.
+    pub(crate) fn scan(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<(sled::IVec, bytes::Bytes)>, StoreError> {
+        let mut found = Vec::new();
+        for entry in self.db.scan_prefix(prefix) {
+            let (key, value) = entry.map_err(|e| backend("reading", &e))?;
+            match record::open(&value) {
+                Ok(record) => found.push((key, record)),
+                Err(reason) => self.quarantine(&key, &value, &reason),
+            }
+        }
+        Ok(found)
+    }
+
+    /// The record of `key`, opened; a damaged one is quarantined and reads as missing.
+    fn get(&self, key: &[u8]) -> Result<Option<bytes::Bytes>, StoreError> {
+        let Some(value) = self.db.get(key).map_err(|e| backend("reading", &e))? else {
+            return Ok(None);
+        };
+        match record::open(&value) {
+            Ok(record) => Ok(Some(record)),
+            Err(reason) => {
+                self.quarantine(key, &value, &reason);
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Writes the format of a new store, or checks an existing one's.
+fn check_format(db: &sled::Db, dir: &Path) -> Result<(), OpenError> {
+    let database = |source| OpenError::Database {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    match db.get(keys::FORMAT).map_err(database)? {
+        None => {
+            db.insert(keys::FORMAT, &STORE_FORMAT.to_be_bytes())
+                .map_err(database)?;
+            db.flush().map_err(database)?;
+            Ok(())
+        }
+        Some(v) if v.as_ref() == STORE_FORMAT.to_be_bytes() => Ok(()),
+        Some(v) => Err(OpenError::Format {
+            dir: dir.to_path_buf(),
+            found: format!("{:02x?}", v.as_ref()),
+            expected: STORE_FORMAT,
+        }),
+    }
+}
+
+fn sealed(
+    encode: impl FnOnce(&mut BytesMut) -> Result<(), broker_core::codec::EncodeError>,
+) -> Result<Vec<u8>, StoreError> {
+    let mut buf = BytesMut::new();
+    encode(&mut buf).map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))?;
+    Ok(record::seal(&buf))
+}
+
+fn existed(outcome: Outcome) -> bool {
+    matches!(outcome, Outcome::Existed(true))
+}
+
+#[async_trait]
+impl SessionStore for SledStore {
+    async fn load(&self, client_id: &ClientId) -> Result<Option<StoredSession>, StoreError> {
+        let key = keys::session(client_id);
+        let Some(record) = self.get(&key)? else {
+            return Ok(None);
+        };
+        match StoredSession::decode(record.clone(), Instant::now()) {
+            Ok(session) => Ok(Some(session)),
+            Err(error) => {
+                self.quarantine(&key, &record::seal(&record), &error.to_string());
+                Ok(None)
+            }
+        }
+    }
+
+    async fn save(&self, session: &StoredSession) -> Result<(), StoreError> {
+        let record = sealed(|buf| session.encode(Instant::now(), buf))?;
+        self.submit_one(Op::SaveSession {
+            client_id: session.client_id.clone(),
+            record,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn remove(&self, client_id: &ClientId) -> Result<bool, StoreError> {
+        self.submit_one(Op::RemoveSession {
+            client_id: client_id.clone(),
+        })
+        .await
+        .map(existed)
+    }
+
+    async fn sessions(&self) -> Result<Vec<ClientId>, StoreError> {
+        let mut clients = Vec::new();
+        for key in self.db.scan_prefix(keys::SESSION_PREFIX).keys() {
+            let key = key.map_err(|e| backend("reading", &e))?;
+            if let Some(client) = keys::session_client(&key) {
+                clients.push(client);
+            }
+        }
+        Ok(clients)
+    }
+
+    async fn enqueue(
+        &self,
+        client_id: &ClientId,
+        message: &QueuedMessage,
+    ) -> Result<u64, StoreError> {
+        let record = sealed(|buf| encode_queued(message, WallClock::now(), buf))?;
+        match self
+            .submit_one(Op::Enqueue {
+                client_id: client_id.clone(),
+                record,
+            })
+            .await?
+        {
+            Outcome::Seq(seq) => Ok(seq),
+            other => Err(StoreError::Backend(format!(
+                "an enqueue gave {other:?}, not a sequence number"
+            ))),
+        }
+    }
+
+    async fn queued(&self, client_id: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
+        let clock = WallClock::now();
+        let mut queue = Vec::new();
+        for (key, record) in self.scan(&keys::queue_prefix(client_id))? {
+            let Some(seq) = keys::queued_seq(&key) else {
+                continue;
+            };
+            match decode_queued(record.clone(), clock) {
+                Ok(message) => queue.push((seq, message)),
+                Err(error) => self.quarantine(&key, &record::seal(&record), &error.to_string()),
+            }
+        }
+        Ok(queue)
+    }
+
+    async fn ack_queued(&self, client_id: &ClientId, up_to: u64) -> Result<(), StoreError> {
+        self.submit_one(Op::AckQueued {
+            client_id: client_id.clone(),
+            up_to,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn set_retained(&self, message: &RetainedMessage) -> Result<(), StoreError> {
+        let record = sealed(|buf| encode_retained(message, buf))?;
+        self.submit_one(Op::SetRetained {
+            topic: message.topic.clone(),
+            record,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn remove_retained(&self, topic: &TopicName) -> Result<bool, StoreError> {
+        self.submit_one(Op::RemoveRetained {
+            topic: topic.clone(),
+        })
+        .await
+        .map(existed)
+    }
+
+    async fn retained(&self) -> Result<Vec<RetainedMessage>, StoreError> {
+        let mut messages = Vec::new();
+        for (key, record) in self.scan(keys::RETAINED_PREFIX)? {
+            match decode_retained(record.clone()) {
+                Ok(message) => messages.push(message),
+                Err(error) => self.quarantine(&key, &record::seal(&record), &error.to_string()),
+            }
+        }
+        Ok(messages)
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        // The committer ends once its channel closes, after a last fsync; the flusher at its
+        // next tick. Both are joined, so the directory's lock outlives every use.
+        self.tx = None;
+        if let Some(committer) = self.committer.take() {
+            let _ = committer.join();
+        }
+        if let Some((flusher, stop)) = self.flusher.take() {
+            stop.store(true, Ordering::Release);
+            let _ = flusher.join();
+        }
+    }
+}
+
+impl fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SledStore")
+            .field("dir", &self.dir)
+            .field("durability", &self.durability)
+            .finish_non_exhaustive()
+    }
+}

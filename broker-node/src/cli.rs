@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::logging::LogLevel;
 use crate::passwd::PasswdArgs;
+use crate::store_check::StoreArgs;
 
 /// Skein, an MQTT 3.1 / 3.1.1 / 5.0 broker.
 ///
@@ -36,6 +37,11 @@ pub(crate) struct Cli {
     #[arg(short = 'p', long = "port", value_name = "PORT")]
     pub(crate) port: Vec<u16>,
 
+    /// Keep persistent sessions in this directory, overriding the configuration's
+    /// `storage.data_dir` (default `skein-data`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
     /// Log level, overriding the configuration's `log.level` and RUST_LOG.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub(crate) log_level: Option<LogLevel>,
@@ -46,7 +52,7 @@ pub(crate) struct Cli {
     pub(crate) check_config: bool,
 
     /// Print the built-in default configuration, with comments, and exit.
-    #[arg(long, conflicts_with_all = ["config", "listen", "port", "log_level", "check_config"])]
+    #[arg(long, conflicts_with_all = ["config", "listen", "port", "log_level", "check_config", "data_dir"])]
     pub(crate) print_default_config: bool,
 }
 
@@ -55,6 +61,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Manage a Mosquitto password file, like mosquitto_passwd.
     Passwd(PasswdArgs),
+    /// Look after the session store of a broker that is not running.
+    Store(StoreArgs),
 }
 
 impl Cli {

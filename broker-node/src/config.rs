@@ -15,6 +15,7 @@ use crate::config_auth::AuthConfig;
 use crate::config_file::FileConfig;
 use crate::config_listener;
 use crate::config_resolve::{resolve, Problem};
+use crate::config_storage::StorageConfig;
 use crate::logging::{LogFormat, LogLevel};
 
 /// The commented default config compiled into the binary (`skein --print-default-config`).
@@ -34,6 +35,8 @@ pub(crate) struct NodeConfig {
     pub(crate) metrics: Option<SocketAddr>,
     /// `[auth]`: the password and ACL files, anonymous clients.
     pub(crate) auth: AuthConfig,
+    /// `[storage]`: where persistent sessions are kept.
+    pub(crate) storage: StorageConfig,
 }
 
 /// The `[log]` table, checked.
@@ -66,6 +69,7 @@ impl NodeConfig {
             broker: resolved.broker,
             metrics: resolved.metrics,
             auth: resolved.auth,
+            storage: resolved.storage,
             log: LogConfig {
                 level: file.log.level,
                 format: file.log.format,

@@ -12,6 +12,7 @@ use broker_core::session::OverflowPolicy;
 use serde::Deserialize;
 
 use crate::config_size::ByteSize;
+use crate::config_storage::StorageSection;
 use crate::logging::{LogFormat, LogLevel};
 
 /// The whole file.
@@ -34,6 +35,8 @@ pub(crate) struct FileConfig {
     pub(crate) sys: SysSection,
     /// `[metrics]`.
     pub(crate) metrics: MetricsSection,
+    /// `[storage]`.
+    pub(crate) storage: StorageSection,
 }
 
 /// One `[[listener]]` entry. The TLS keys have Mosquitto's names.
@@ -295,6 +298,7 @@ impl FileConfig {
                 interval: engine.sys_interval.map_or(0, |interval| interval.as_secs()),
             },
             metrics: MetricsSection::default(),
+            storage: StorageSection::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ use broker_core::types::{ClientId, QoS};
 use crate::config_auth::{self, AuthConfig};
 use crate::config_file::{FileConfig, ListenerSection};
 use crate::config_listener;
+use crate::config_storage::{self, StorageConfig};
 
 /// The smallest `limits.max_connect_size`: below it, common clients could not connect.
 const MIN_CONNECT_SIZE: u64 = 64;
@@ -38,6 +39,8 @@ pub(crate) struct Resolved {
     pub(crate) metrics: Option<SocketAddr>,
     /// The `[auth]` settings.
     pub(crate) auth: AuthConfig,
+    /// The `[storage]` settings.
+    pub(crate) storage: StorageConfig,
 }
 
 /// Resolves `file` into the engine's configuration and the node's settings, or every
@@ -52,6 +55,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     // Checked in the order the keys appear in the file, so problems are listed that way.
     let listeners = listeners(&mut check, &file.listener);
     let auth = config_auth::resolve(&mut check, &file.auth);
+    let storage = config_storage::resolve(&mut check, &file.storage);
     let max_connections = match limits.max_connections {
         0 => None,
         n => Some(check.range("limits.max_connections", n, 1, usize::MAX, 1)),
@@ -238,6 +242,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         broker,
         metrics,
         auth,
+        storage,
     })
 }
 
@@ -316,7 +321,7 @@ impl Checker {
     }
 
     /// `value` converted to `T` if it lies in `min..=max`; else a problem and `fallback`.
-    fn range<T, B>(&mut self, key: &str, value: u64, min: u64, max: B, fallback: T) -> T
+    pub(crate) fn range<T, B>(&mut self, key: &str, value: u64, min: u64, max: B, fallback: T) -> T
     where
         T: TryFrom<u64>,
         B: TryInto<u64>,

@@ -473,6 +473,7 @@ fn every_schema_key_is_shown_in_the_default_file() {
         "[log]",
         "[sys]",
         "[metrics]",
+        "[storage]",
     ];
     let mut count = 0;
     for header in tables {

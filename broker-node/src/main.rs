@@ -20,10 +20,12 @@ mod config_file;
 mod config_listener;
 mod config_resolve;
 mod config_size;
+mod config_storage;
 mod logging;
 mod metrics;
 mod passwd;
 mod signals;
+mod store_check;
 
 use std::io::{self, Write as _};
 use std::process::ExitCode;
@@ -74,9 +76,13 @@ fn error_chain(error: &anyhow::Error) -> String {
 
 /// Everything after argument parsing; an error is printed by `main` and exits with 1.
 fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
-    if let Some(Command::Passwd(args)) = &cli.command {
-        passwd::run(args)?;
-        return Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Some(Command::Passwd(args)) => {
+            passwd::run(args)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Store(args)) => return store_check::run(args),
+        None => {}
     }
     if cli.print_default_config {
         io::stdout()
@@ -89,6 +95,7 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
         None => NodeConfig::embedded_default()?,
     };
     node.override_listeners(cli.listeners()?);
+    node.storage.override_dir(cli.data_dir.clone());
     let source = cli.config.as_ref().map_or_else(
         || DEFAULT_CONFIG_NAME.to_owned(),
         |p| p.display().to_string(),
@@ -146,8 +153,10 @@ async fn serve(
     // Before the broker: the engine records hook latencies from its first connection on.
     let prometheus = node.metrics.map(|_| metrics::install()).transpose()?;
     auth.log_summary();
+    let store = node.storage.open()?;
     let broker = auth
         .install(Broker::builder(), &node.broker.listeners)
+        .session_store(store)
         .config(node.broker)
         .start()
         .await

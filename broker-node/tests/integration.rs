@@ -25,4 +25,5 @@ mod integration {
     mod clients_tls;
     mod observability;
     mod passwd_cli;
+    mod persistence;
 }

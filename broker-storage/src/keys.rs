@@ -73,6 +73,20 @@ pub(crate) fn retained(topic: &TopicName) -> Vec<u8> {
 /// Every retained key starts so.
 pub(crate) const RETAINED_PREFIX: &[u8] = &[RETAINED];
 
+/// A key as a person reads it: `session c1`, `queued c1 #42`, `retained a/b`.
+pub(crate) fn describe(key: &[u8]) -> String {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    match key.split_first() {
+        Some((&SESSION, rest)) => format!("session {}", text(rest)),
+        Some((&RETAINED, rest)) => format!("retained {}", text(rest)),
+        Some((&QUEUED, rest)) => match (rest.split_last_chunk::<9>(), queued_seq(key)) {
+            (Some((client, _)), Some(seq)) => format!("queued {} #{seq}", text(client)),
+            _ => format!("queued {}", text(rest)),
+        },
+        _ => text(key),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@
 //! - **One process per directory.** An exclusive lock on `skein.lock` refuses a second opener
 //!   with the first one's process id.
 
+mod check;
 mod committer;
 mod error;
 mod keys;
@@ -32,6 +33,8 @@ mod record;
 mod sled_store;
 mod state_machine;
 
+pub use check::CheckReport;
 pub use error::OpenError;
+pub use lock::LOCK_FILE;
 pub use options::{Durability, StoreOptions};
 pub use sled_store::{SledStore, STORE_FORMAT};

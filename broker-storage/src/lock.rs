@@ -10,7 +10,7 @@ use rustix::fs::{flock, FlockOperation};
 use crate::error::OpenError;
 
 /// The lock file's name in the data directory.
-pub(crate) const LOCK_FILE: &str = "skein.lock";
+pub const LOCK_FILE: &str = "skein.lock";
 
 /// The held lock; dropping it (closing the file) releases it, also when the process dies.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use broker_core::router::RetainedMessage;
 use broker_core::session::QueuedMessage;
 use broker_core::store::{
     decode_queued, decode_retained, encode_queued, encode_retained, SessionStore, StoreError,
-    StoredSession, WallClock,
+    StoreWrite, StoredSession, WallClock, WriteOutcome,
 };
 use broker_core::types::{ClientId, TopicName};
 use bytes::BytesMut;
@@ -133,6 +133,11 @@ impl SledStore {
         self.durability
     }
 
+    /// The database.
+    pub(crate) fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
     /// How many damaged records the quarantine holds.
     #[must_use]
     pub fn quarantined(&self) -> usize {
@@ -242,6 +247,35 @@ fn existed(outcome: Outcome) -> bool {
     matches!(outcome, Outcome::Existed(true))
 }
 
+/// The operation of `write`, its records encoded and sealed at `clock`.
+fn to_op(write: StoreWrite, clock: WallClock) -> Result<Op, StoreError> {
+    Ok(match write {
+        StoreWrite::Save(session) => Op::SaveSession {
+            record: sealed(|buf| session.encode(clock.now, buf))?,
+            client_id: session.client_id,
+        },
+        StoreWrite::Remove(client_id) => Op::RemoveSession { client_id },
+        StoreWrite::Enqueue(client_id, message) => Op::Enqueue {
+            record: sealed(|buf| encode_queued(&message, clock, buf))?,
+            client_id,
+        },
+        StoreWrite::AckQueued(client_id, up_to) => Op::AckQueued { client_id, up_to },
+        StoreWrite::SetRetained(message) => Op::SetRetained {
+            record: sealed(|buf| encode_retained(&message, buf))?,
+            topic: message.topic,
+        },
+        StoreWrite::RemoveRetained(topic) => Op::RemoveRetained { topic },
+    })
+}
+
+fn to_outcome(outcome: Outcome) -> WriteOutcome {
+    match outcome {
+        Outcome::Done => WriteOutcome::Done,
+        Outcome::Seq(seq) => WriteOutcome::Seq(seq),
+        Outcome::Existed(existed) => WriteOutcome::Existed(existed),
+    }
+}
+
 #[async_trait]
 impl SessionStore for SledStore {
     async fn load(&self, client_id: &ClientId) -> Result<Option<StoredSession>, StoreError> {
@@ -349,6 +383,10 @@ impl SessionStore for SledStore {
         .map(existed)
     }
 
+    async fn write_batch(&self, writes: Vec<StoreWrite>) -> Vec<Result<WriteOutcome, StoreError>> {
+        self.submit_writes(writes).await
+    }
+
     async fn retained(&self) -> Result<Vec<RetainedMessage>, StoreError> {
         let mut messages = Vec::new();
         for (key, record) in self.scan(keys::RETAINED_PREFIX)? {
@@ -358,6 +396,47 @@ impl SessionStore for SledStore {
             }
         }
         Ok(messages)
+    }
+}
+
+impl SledStore {
+    /// [`SessionStore::write_batch`]: one submission, so one atomic batch and one fsync (or a
+    /// share of one) for all of `writes`. A write that cannot be encoded fails alone.
+    async fn submit_writes(
+        &self,
+        writes: Vec<StoreWrite>,
+    ) -> Vec<Result<WriteOutcome, StoreError>> {
+        let clock = WallClock::now();
+        let mut results: Vec<Result<WriteOutcome, StoreError>> = Vec::with_capacity(writes.len());
+        let mut ops = Vec::with_capacity(writes.len());
+        for write in writes {
+            match to_op(write, clock) {
+                Ok(op) => {
+                    ops.push(op);
+                    results.push(Ok(WriteOutcome::Done));
+                }
+                Err(error) => results.push(Err(error)),
+            }
+        }
+        if ops.is_empty() {
+            return results;
+        }
+        match self.submit(ops).await {
+            Ok(outcomes) => {
+                let mut outcomes = outcomes.into_iter();
+                for result in results.iter_mut().filter(|r| r.is_ok()) {
+                    *result = outcomes.next().map(to_outcome).ok_or_else(|| {
+                        StoreError::Backend("the committer gave too few outcomes".to_owned())
+                    });
+                }
+            }
+            Err(error) => {
+                for result in results.iter_mut().filter(|r| r.is_ok()) {
+                    *result = Err(error.clone());
+                }
+            }
+        }
+        results
     }
 }
 

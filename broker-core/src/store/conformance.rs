@@ -24,7 +24,7 @@ use crate::router::{RetainedMessage, SubscriptionEntry};
 use crate::session::{Message, OutboundInflight, QueuedMessage, SendOptions, WillMessage};
 use crate::types::{ClientId, PacketId, QoS, SubscriptionId, TopicFilter, TopicName};
 
-use super::{SessionStore, StoreError, StoredInflight, StoredSession};
+use super::{SessionStore, StoreError, StoreWrite, StoredInflight, StoredSession, WriteOutcome};
 
 /// A check of the suite that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -54,6 +54,7 @@ where
     save_leaves_queue_alone(&make()).await?;
     queues_are_per_client(&make()).await?;
     retained_set_replace_remove(&make()).await?;
+    a_batch_applies_in_order_and_answers_each(&make()).await?;
     Ok(())
 }
 
@@ -410,4 +411,74 @@ async fn retained_set_replace_remove(store: &impl SessionStore) -> Check {
         false,
     )?;
     expect_eq(C, store.retained().await.map_err(backend(C))?.len(), 0)
+}
+
+async fn a_batch_applies_in_order_and_answers_each(store: &impl SessionStore) -> Check {
+    const C: &str = "a_batch_applies_in_order_and_answers_each";
+    let (a, b) = (client("a")?, client("b")?);
+    let retained = RetainedMessage::new(
+        topic("r/t")?,
+        Bytes::from_static(b"kept"),
+        QoS::AtLeastOnce,
+        PublishProperties::default(),
+        12,
+    );
+    let outcomes = store
+        .write_batch(vec![
+            StoreWrite::Save(rich_session("a")?),
+            StoreWrite::Enqueue(a.clone(), queued("1")?),
+            StoreWrite::Enqueue(a.clone(), queued("2")?),
+            StoreWrite::Remove(b.clone()),
+            StoreWrite::SetRetained(retained.clone()),
+            StoreWrite::RemoveRetained(topic("r/t")?),
+            StoreWrite::SetRetained(retained.clone()),
+        ])
+        .await;
+    let outcomes: Vec<WriteOutcome> = outcomes
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(backend(C))?;
+    let (first, second) = match outcomes.get(1..3) {
+        Some([WriteOutcome::Seq(first), WriteOutcome::Seq(second)]) if first < second => {
+            (*first, *second)
+        }
+        other => return Err(fail(C, format!("enqueues answered {other:?}"))),
+    };
+    expect_eq(
+        C,
+        outcomes,
+        vec![
+            WriteOutcome::Done,
+            WriteOutcome::Seq(first),
+            WriteOutcome::Seq(second),
+            WriteOutcome::Existed(false),
+            WriteOutcome::Done,
+            WriteOutcome::Existed(true),
+            WriteOutcome::Done,
+        ],
+    )?;
+    let queue = store.queued(&a).await.map_err(backend(C))?;
+    expect_eq(
+        C,
+        queue.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        vec![first, second],
+    )?;
+    // A batch that acknowledges and removes after its own enqueue.
+    let outcomes = store
+        .write_batch(vec![
+            StoreWrite::Enqueue(b.clone(), queued("3")?),
+            StoreWrite::AckQueued(a.clone(), first),
+            StoreWrite::Remove(b.clone()),
+        ])
+        .await;
+    if outcomes.iter().any(Result::is_err) {
+        return Err(fail(C, format!("the second batch failed: {outcomes:?}")));
+    }
+    expect_eq(C, store.queued(&a).await.map_err(backend(C))?.len(), 1)?;
+    expect_eq(C, store.queued(&b).await.map_err(backend(C))?.len(), 0)?;
+    expect_eq(
+        C,
+        store.retained().await.map_err(backend(C))?,
+        vec![retained],
+    )
 }

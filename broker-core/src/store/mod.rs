@@ -20,6 +20,9 @@
 //! - Instants are kept to the millisecond: a durable store writes a will's receive time as
 //!   an age or a wall-clock time, so it may come back later by the time between the write and
 //!   the read (the suite allows a second), never earlier by more than a millisecond.
+//! - [`SessionStore::write_batch`] applies its writes in order, as the record-level calls
+//!   would one after the other; a store may commit them together (one fsync), and answers
+//!   each.
 //! - An error means the write may or may not have happened; the broker then refuses the
 //!   operation (CONNACK 0x80 / PUBACK 0x80 / closes) rather than acknowledging it.
 //!
@@ -60,6 +63,7 @@ mod session_format;
 #[cfg(test)]
 mod session_format_test;
 mod session_store;
+mod store_write;
 mod stored_session;
 
 pub use error::StoreError;
@@ -70,4 +74,5 @@ pub use message_format::{
 };
 pub use session_format::SESSION_FORMAT_VERSION;
 pub use session_store::SessionStore;
+pub use store_write::{StoreWrite, WriteOutcome};
 pub use stored_session::{StoredInflight, StoredSession};

@@ -6,7 +6,7 @@ use crate::router::RetainedMessage;
 use crate::session::QueuedMessage;
 use crate::types::{ClientId, TopicName};
 
-use super::{StoreError, StoredSession};
+use super::{StoreError, StoreWrite, StoredSession, WriteOutcome};
 
 /// Durable storage of persistent sessions, their queued messages, and retained messages.
 ///
@@ -51,4 +51,36 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Every retained message, for recovery at start.
     async fn retained(&self) -> Result<Vec<RetainedMessage>, StoreError>;
+
+    /// Applies `writes` in order and answers each, as the record-level calls would one after
+    /// the other. This one makes those calls; a store that can commit several writes at once
+    /// (the sled store: one atomic batch, one fsync) does so instead.
+    async fn write_batch(&self, writes: Vec<StoreWrite>) -> Vec<Result<WriteOutcome, StoreError>> {
+        let mut outcomes = Vec::with_capacity(writes.len());
+        for write in writes {
+            outcomes.push(match write {
+                StoreWrite::Save(session) => self.save(&session).await.map(|()| WriteOutcome::Done),
+                StoreWrite::Remove(client_id) => {
+                    self.remove(&client_id).await.map(WriteOutcome::Existed)
+                }
+                StoreWrite::Enqueue(client_id, message) => self
+                    .enqueue(&client_id, &message)
+                    .await
+                    .map(WriteOutcome::Seq),
+                StoreWrite::AckQueued(client_id, up_to) => self
+                    .ack_queued(&client_id, up_to)
+                    .await
+                    .map(|()| WriteOutcome::Done),
+                StoreWrite::SetRetained(message) => self
+                    .set_retained(&message)
+                    .await
+                    .map(|()| WriteOutcome::Done),
+                StoreWrite::RemoveRetained(topic) => self
+                    .remove_retained(&topic)
+                    .await
+                    .map(WriteOutcome::Existed),
+            });
+        }
+        outcomes
+    }
 }

@@ -159,8 +159,11 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn sigterm_drains_and_exits_0_and_runs_without_huge_pages() {
+    let dir = std::env::temp_dir().join(format!("skein-it-{}-sigterm", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
     let child = Command::new(SKEIN)
         .args(["--listen", "127.0.0.1:0", "--log-level", "info"])
+        .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

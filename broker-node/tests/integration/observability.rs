@@ -82,7 +82,7 @@ fn start(tag: &str, config: &str) -> (Running, std::path::PathBuf) {
     let path = dir.join("skein.toml");
     fs::write(&path, config).expect("writing the config");
     let mut command = Command::new(env!("CARGO_BIN_EXE_skein"));
-    command.arg("--config").arg(&path);
+    command.arg("--config").arg(&path).current_dir(&dir);
     (Running::start(command), dir)
 }
 
@@ -187,9 +187,9 @@ fn a_traced_client_has_its_packets_logged_at_info() {
         send(&mut client, &DISCONNECT);
         let _ = client.read_to_end(&mut Vec::new());
     }
-    // The log is complete once the broker has logged the second client's disconnection.
-    thread::sleep(Duration::from_millis(200));
-    let finished = broker.finish(Duration::ZERO);
+    // The log is complete once the broker has stopped: it writes what is queued on its way out.
+    broker.terminate();
+    let finished = broker.finish(WAIT);
     let log = format!("{}{}", finished.stdout, finished.stderr);
     let _ = fs::remove_dir_all(&dir);
     for line in [
@@ -321,6 +321,7 @@ fn a_stderr_pipe_nobody_reads_never_stops_the_broker() {
     let child = Command::new(env!("CARGO_BIN_EXE_skein"))
         .arg("--config")
         .arg(&path)
+        .current_dir(&dir)
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -12,6 +12,7 @@
 
 mod auth_files;
 mod pki;
+pub(crate) mod rumqttc_client;
 mod skein;
 
 // Only the crates that start `skein --config` use these.
@@ -87,6 +88,11 @@ impl Broker {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// Its log file.
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log
+    }
+
     /// What the broker printed so far (its log), for failure messages.
     pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
@@ -141,6 +147,7 @@ fn spawn_broker(port: u16, dir: &Path, log: &Path) -> Child {
         command
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            .current_dir(dir)
             .env("RUST_LOG", "debug");
         command
     };
@@ -224,6 +231,15 @@ impl Running {
     /// Whether it has exited.
     pub(crate) fn has_exited(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Asks it to stop: SIGTERM, by PID.
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -TERM failed");
     }
 
     /// Waits until it exits, at most `timeout`, then kills it (by PID) and returns its output.

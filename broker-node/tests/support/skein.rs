@@ -43,6 +43,7 @@ impl ConfiguredSkein {
             let child = Command::new(env!("CARGO_BIN_EXE_skein"))
                 .arg("--config")
                 .arg(&config_path)
+                .current_dir(&dir)
                 .env("RUST_LOG", "debug")
                 .stdin(Stdio::null())
                 .stdout(out)
@@ -92,6 +93,11 @@ impl ConfiguredSkein {
     /// Whether the process is still running.
     pub(crate) fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Its log file.
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log
     }
 
     /// What skein logged so far.

@@ -1,0 +1,178 @@
+//! The session store of the `skein` binary (`[storage]`, docs/persistence.md): what it keeps
+//! across a SIGKILL, one process per data directory, `skein store check`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rumqttc::QoS;
+
+use crate::support::rumqttc_client::{publish_fields, Client};
+use crate::support::{free_port, run, scratch_dir, ConfiguredSkein};
+
+/// A skein whose sessions are kept in `data_dir`, at `durability`.
+fn start(tag: &str, data_dir: &Path, durability: &str) -> (ConfiguredSkein, u16) {
+    let mut port = 0;
+    let skein = ConfiguredSkein::start(tag, |_| {
+        port = free_port();
+        let config = format!(
+            "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[sys]\ninterval = 0\n\
+             [storage]\ndurability = \"{durability}\"\ndata_dir = {:?}\n",
+            data_dir.display().to_string()
+        );
+        (config, port)
+    });
+    (skein, port)
+}
+
+/// SIGKILL, and waits (bounded) until the process is gone.
+fn kill_9(skein: &mut ConfiguredSkein) {
+    stop(skein, "-KILL");
+}
+
+/// Sends `signal`, and waits (bounded) until the process is gone.
+fn stop(skein: &mut ConfiguredSkein, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &skein.pid().to_string()])
+        .status()
+        .expect("running kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while skein.is_running() {
+        assert!(Instant::now() < deadline, "skein outlived {signal}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A persistent session (clean session 0) and a retained message, both written before the
+/// broker answered (the retained message's PUBACK comes after its fsync at `sync`), are there
+/// after a SIGKILL: the client resumes with Session Present 1 ([MQTT-3.2.2-2]) and its
+/// subscription in force ([MQTT-3.1.2-4]), and a new subscriber gets the retained message
+/// with RETAIN 1 ([MQTT-3.3.1-9]).
+async fn session_and_retained_survive_kill_9(durability: &str) {
+    let data = scratch_dir("persist-data");
+    let (mut first, port) = start("persist-1", &data, durability);
+    let (mut sub, present) = Client::connect(port, first.log_path(), "persist-sub", false).await;
+    assert!(!present);
+    sub.subscribe("it/persist/#", QoS::AtLeastOnce).await;
+    sub.disconnect().await;
+    let (mut publisher, _) = Client::connect(port, first.log_path(), "persist-pub", true).await;
+    publisher
+        .publish_qos1_with("it/retained", b"kept", true)
+        .await;
+    kill_9(&mut first);
+
+    let (second, port) = start("persist-2", &data, durability);
+    let (mut sub, present) = Client::connect(port, second.log_path(), "persist-sub", false).await;
+    assert!(
+        present,
+        "Session Present 0 after the restart\n{}",
+        second.log_tail()
+    );
+    let (mut publisher, _) = Client::connect(port, second.log_path(), "persist-pub", true).await;
+    publisher.publish_qos1("it/persist/x", b"after").await;
+    let got = publish_fields("persist-sub", sub.next("the message").await);
+    assert_eq!(
+        got,
+        (
+            "it/persist/x".to_owned(),
+            b"after".to_vec(),
+            QoS::AtLeastOnce,
+            false
+        )
+    );
+    let (mut reader, _) = Client::connect(port, second.log_path(), "persist-new", true).await;
+    reader.subscribe("it/retained", QoS::AtLeastOnce).await;
+    let got = publish_fields("persist-new", reader.next("the retained message").await);
+    assert_eq!(
+        got,
+        (
+            "it/retained".to_owned(),
+            b"kept".to_vec(),
+            QoS::AtLeastOnce,
+            true
+        )
+    );
+    sub.disconnect().await;
+    publisher.disconnect().await;
+    reader.disconnect().await;
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test]
+async fn sync_keeps_the_session_and_the_retained_message_across_kill_9() {
+    session_and_retained_survive_kill_9("sync").await;
+}
+
+/// At `batched` a SIGTERM drains the broker and writes what the store holds to disk before
+/// the process ends: nothing is lost by a stop, only by a crash within the window.
+#[tokio::test]
+async fn batched_keeps_the_session_and_the_retained_message_across_a_graceful_stop() {
+    let data = scratch_dir("persist-batched");
+    let (mut first, port) = start("persist-b1", &data, "batched");
+    let (mut sub, _) = Client::connect(port, first.log_path(), "b-sub", false).await;
+    sub.subscribe("it/b/#", QoS::AtLeastOnce).await;
+    sub.disconnect().await;
+    let (mut publisher, _) = Client::connect(port, first.log_path(), "b-pub", true).await;
+    publisher
+        .publish_qos1_with("it/b/retained", b"kept", true)
+        .await;
+    publisher.disconnect().await;
+    stop(&mut first, "-TERM");
+    let (second, port) = start("persist-b2", &data, "batched");
+    let (sub, present) = Client::connect(port, second.log_path(), "b-sub", false).await;
+    assert!(
+        present,
+        "Session Present 0 after the restart\n{}",
+        second.log_tail()
+    );
+    let (mut reader, _) = Client::connect(port, second.log_path(), "b-new", true).await;
+    reader.subscribe("it/b/retained", QoS::AtLeastOnce).await;
+    let got = publish_fields("b-new", reader.next("the retained message").await);
+    assert_eq!(got.1, b"kept".to_vec());
+    sub.disconnect().await;
+    reader.disconnect().await;
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// A second skein on a data directory in use exits 1 and says which process holds it; the
+/// first one goes on. Once it is stopped, `skein store check` reads the store and exits 0.
+#[tokio::test]
+async fn a_second_skein_on_the_same_data_directory_is_refused_and_store_check_reads_it() {
+    let data = scratch_dir("persist-lock");
+    let (mut first, port) = start("persist-lock-1", &data, "sync");
+    let (mut publisher, _) = Client::connect(port, first.log_path(), "lock-pub", true).await;
+    publisher.publish_qos1_with("it/lock", b"r", true).await;
+    publisher.disconnect().await;
+
+    let mut second = Command::new(env!("CARGO_BIN_EXE_skein"));
+    second
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data-dir",
+        ])
+        .arg(&data);
+    let refused = run(second, Duration::from_secs(20));
+    let expected = format!("is in use by another Skein (process {})", first.pid());
+    assert!(
+        refused.status.and_then(|s| s.code()) == Some(1) && refused.stderr.contains(&expected),
+        "{}",
+        refused.describe()
+    );
+    assert!(first.is_running());
+    kill_9(&mut first);
+
+    let mut check = Command::new(env!("CARGO_BIN_EXE_skein"));
+    check.args(["store", "check", "--data-dir"]).arg(&data);
+    let checked = run(check, Duration::from_secs(20));
+    assert!(
+        checked.success()
+            && checked.stdout.contains(
+                "0 session(s), 0 queued message(s), 1 retained message(s) read back whole"
+            ),
+        "{}",
+        checked.describe()
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -1,0 +1,149 @@
+//! A real MQTT 3.1.1 client for the tests: rumqttc (its v4 API), one connection, its
+//! packets forwarded to the test with bounded waits.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rumqttc::{
+    AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS, SubscribeReasonCode,
+};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
+
+/// A connected rumqttc client; a task drives its event loop and forwards what arrives.
+pub(crate) struct Client {
+    client: AsyncClient,
+    incoming: UnboundedReceiver<Result<Packet, String>>,
+    driver: JoinHandle<()>,
+    name: String,
+    /// The broker's log file, for failure messages.
+    log: PathBuf,
+}
+
+impl Client {
+    /// Connects and waits for a successful CONNACK; returns the client and Session Present.
+    pub(crate) async fn connect(
+        port: u16,
+        log: &Path,
+        id: &str,
+        clean_session: bool,
+    ) -> (Client, bool) {
+        let mut options = MqttOptions::new(id, "127.0.0.1", port);
+        options.set_keep_alive(Duration::from_secs(30));
+        options.set_clean_session(clean_session);
+        let (client, mut eventloop) = AsyncClient::new(options, 16);
+        let (tx, incoming) = unbounded_channel();
+        // One connection only: the loop stops at the first error instead of reconnecting.
+        let driver = tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(packet)) => {
+                        if tx.send(Ok(packet)).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(Event::Outgoing(_)) => {}
+                    Err(error) => {
+                        let _ = tx.send(Err(error.to_string()));
+                        break;
+                    }
+                }
+            }
+        });
+        let mut this = Client {
+            client,
+            incoming,
+            driver,
+            name: id.to_owned(),
+            log: log.to_path_buf(),
+        };
+        let session_present = match this.next("CONNACK").await {
+            Packet::ConnAck(ack) => {
+                assert_eq!(
+                    ack.code,
+                    ConnectReturnCode::Success,
+                    "{id}: CONNACK {ack:?}"
+                );
+                ack.session_present
+            }
+            other => panic!("{id}: expected CONNACK first, got {other:?}"),
+        };
+        (this, session_present)
+    }
+
+    /// The next packet from the broker (PINGRESPs skipped); fails after `WAIT`.
+    pub(crate) async fn next(&mut self, what: &str) -> Packet {
+        loop {
+            match timeout(WAIT, self.incoming.recv()).await {
+                Ok(Some(Ok(Packet::PingResp))) => {}
+                Ok(Some(Ok(packet))) => return packet,
+                Ok(Some(Err(error))) => panic!(
+                    "{}: connection error while waiting for {what}: {error}\n--- broker log ---\n{}",
+                    self.name,
+                    self.broker_log()
+                ),
+                Ok(None) => panic!("{}: event loop ended before {what}", self.name),
+                Err(_) => panic!(
+                    "{}: no {what} within {WAIT:?}\n--- broker log ---\n{}",
+                    self.name,
+                    self.broker_log()
+                ),
+            }
+        }
+    }
+
+    pub(crate) async fn subscribe(&mut self, filter: &str, qos: QoS) {
+        self.client.subscribe(filter, qos).await.expect("subscribe");
+        match self.next("SUBACK").await {
+            Packet::SubAck(ack) => assert_eq!(
+                ack.return_codes,
+                vec![SubscribeReasonCode::Success(qos)],
+                "{}: SUBACK for {filter}",
+                self.name
+            ),
+            other => panic!("{}: expected SUBACK, got {other:?}", self.name),
+        }
+    }
+
+    pub(crate) async fn publish_qos1(&mut self, topic: &str, payload: &[u8]) {
+        self.publish_qos1_with(topic, payload, false).await;
+    }
+
+    /// Publishes at QoS 1 with the RETAIN flag `retain`, and waits for the PUBACK.
+    pub(crate) async fn publish_qos1_with(&mut self, topic: &str, payload: &[u8], retain: bool) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, retain, payload.to_vec())
+            .await
+            .expect("publish");
+        match self.next("PUBACK").await {
+            Packet::PubAck(_) => {}
+            other => panic!("{}: expected PUBACK, got {other:?}", self.name),
+        }
+    }
+
+    /// The broker's log so far.
+    fn broker_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
+    }
+
+    /// Sends DISCONNECT and waits (bounded) for the event loop to end.
+    pub(crate) async fn disconnect(mut self) {
+        self.client.disconnect().await.expect("disconnect");
+        let _ = timeout(WAIT, async {
+            while let Some(Ok(_)) = self.incoming.recv().await {}
+        })
+        .await;
+        self.driver.abort();
+    }
+}
+
+/// (topic, payload, QoS, retain) of a PUBLISH, or a failure naming what came instead.
+pub(crate) fn publish_fields(client: &str, packet: Packet) -> (String, Vec<u8>, QoS, bool) {
+    match packet {
+        Packet::Publish(p) => (p.topic, p.payload.to_vec(), p.qos, p.retain),
+        other => panic!("{client}: expected PUBLISH, got {other:?}"),
+    }
+}

@@ -1,0 +1,80 @@
+//! `skein store check`: reads every record of a store, moves the damaged ones to the
+//! quarantine, and counts what is there.
+
+use std::fmt;
+
+use broker_core::store::{decode_queued, decode_retained, StoredSession, WallClock};
+
+use crate::keys;
+use crate::record;
+use crate::sled_store::SledStore;
+
+/// What a check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Session records that read back whole.
+    pub sessions: usize,
+    /// Queued messages that read back whole.
+    pub queued: usize,
+    /// Retained messages that read back whole.
+    pub retained: usize,
+    /// The records this check found damaged and moved to the quarantine: key and reason.
+    pub damaged: Vec<(String, String)>,
+    /// Records in the quarantine in all (damaged ones found now and earlier).
+    pub quarantined: usize,
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} session(s), {} queued message(s), {} retained message(s) read back whole.",
+            self.sessions, self.queued, self.retained
+        )?;
+        for (key, reason) in &self.damaged {
+            writeln!(f, "damaged: {key}: {reason}")?;
+        }
+        write!(
+            f,
+            "{} damaged record(s) found now; the quarantine holds {}.",
+            self.damaged.len(),
+            self.quarantined
+        )
+    }
+}
+
+impl SledStore {
+    /// Reads every record; a damaged one is moved to the quarantine and listed.
+    ///
+    /// # Errors
+    ///
+    /// The database could not be read.
+    pub fn check(&self) -> Result<CheckReport, sled::Error> {
+        let mut report = CheckReport::default();
+        let clock = WallClock::now();
+        for entry in self.db().iter() {
+            let (key, value) = entry?;
+            let kind = key.first().copied();
+            if !matches!(kind, Some(b's' | b'q' | b'r')) {
+                continue;
+            }
+            let read = record::open(&value).and_then(|record| match kind {
+                Some(b's') => StoredSession::decode(record, clock.now)
+                    .map(|_| report.sessions += 1)
+                    .map_err(|e| e.to_string()),
+                Some(b'q') => decode_queued(record, clock)
+                    .map(|_| report.queued += 1)
+                    .map_err(|e| e.to_string()),
+                _ => decode_retained(record)
+                    .map(|_| report.retained += 1)
+                    .map_err(|e| e.to_string()),
+            });
+            if let Err(reason) = read {
+                self.quarantine(&key, &value, &reason);
+                report.damaged.push((keys::describe(&key), reason));
+            }
+        }
+        report.quarantined = self.quarantined();
+        Ok(report)
+    }
+}

@@ -35,6 +35,13 @@ pub(crate) enum Op {
         /// The last sequence number removed.
         up_to: u64,
     },
+    /// Remove one queued message of a client, if it is there.
+    ForgetQueued {
+        /// Whose queue.
+        client_id: ClientId,
+        /// Its sequence number.
+        seq: u64,
+    },
     /// Store the retained message of a topic, replacing any.
     SetRetained {
         /// The topic.

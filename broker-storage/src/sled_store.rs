@@ -260,6 +260,7 @@ fn to_op(write: StoreWrite, clock: WallClock) -> Result<Op, StoreError> {
             client_id,
         },
         StoreWrite::AckQueued(client_id, up_to) => Op::AckQueued { client_id, up_to },
+        StoreWrite::Forget(client_id, seq) => Op::ForgetQueued { client_id, seq },
         StoreWrite::SetRetained(message) => Op::SetRetained {
             record: sealed(|buf| encode_retained(&message, buf))?,
             topic: message.topic,
@@ -363,6 +364,19 @@ impl SessionStore for SledStore {
         })
         .await
         .map(|_| ())
+    }
+
+    async fn forget_queued(&self, client_id: &ClientId, seq: u64) -> Result<(), StoreError> {
+        self.submit_one(Op::ForgetQueued {
+            client_id: client_id.clone(),
+            seq,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    fn keeps_messages(&self) -> bool {
+        true
     }
 
     async fn set_retained(&self, message: &RetainedMessage) -> Result<(), StoreError> {

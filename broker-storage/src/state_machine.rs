@@ -69,6 +69,10 @@ impl StateMachine {
                     self.remove_queued(&mut batch, &mut overlay, client_id, *up_to)?;
                     Outcome::Done
                 }
+                Op::ForgetQueued { client_id, seq } => {
+                    delete(&mut batch, &mut overlay, keys::queued(client_id, *seq));
+                    Outcome::Done
+                }
                 Op::SetRetained { topic, record } => {
                     put(&mut batch, &mut overlay, keys::retained(topic), record);
                     Outcome::Done

@@ -109,6 +109,9 @@ struct Entry {
     state: InflightState,
     /// The PUBLISH as sent, without topic alias; `None` once released.
     publish: Option<Box<Publish>>,
+    /// The durable store's sequence number of the message, when a store holds it
+    /// ([`QueuedMessage::stored`](super::QueuedMessage::stored)).
+    stored: Option<u64>,
 }
 
 /// The QoS 1 and QoS 2 messages sent to one client and not yet acknowledged, with the packet
@@ -147,6 +150,9 @@ struct Tracked {
     ids: PacketIdAllocator,
     entries: HashMap<PacketId, Entry>,
     order: BTreeMap<u64, PacketId>,
+    /// The store sequence numbers of the exchanges completed since the last
+    /// [`take_finished_stored`](OutboundInflight::take_finished_stored).
+    finished: Vec<u64>,
 }
 
 impl OutboundInflight {
@@ -171,6 +177,7 @@ impl OutboundInflight {
                 ids: PacketIdAllocator::starting_at(next_packet_id),
                 entries: HashMap::new(),
                 order: BTreeMap::new(),
+                finished: Vec::new(),
             }));
         }
         window
@@ -195,6 +202,7 @@ impl OutboundInflight {
                 ids: PacketIdAllocator::new(),
                 entries: HashMap::new(),
                 order: BTreeMap::new(),
+                finished: Vec::new(),
             })
         })
     }
@@ -252,6 +260,20 @@ impl OutboundInflight {
     where
         F: FnOnce(PacketId) -> Result<Publish, MessageError>,
     {
+        self.insert_stored(build, None)
+    }
+
+    /// [`insert`](Self::insert) for a message a durable store holds under `stored`: the
+    /// number comes back from [`take_finished_stored`](Self::take_finished_stored) once the
+    /// exchange is complete, for the store to forget the message.
+    pub fn insert_stored<F>(
+        &mut self,
+        build: F,
+        stored: Option<u64>,
+    ) -> Result<Publish, InflightError>
+    where
+        F: FnOnce(PacketId) -> Result<Publish, MessageError>,
+    {
         if !self.has_quota() {
             return Err(InflightError::ReceiveMaximumReached);
         }
@@ -266,7 +288,7 @@ impl OutboundInflight {
         });
         match result {
             Ok((publish, state)) => {
-                self.record(id, state, Some(Box::new(stored(&publish))));
+                self.record(id, state, Some(Box::new(kept(&publish))), stored);
                 Ok(publish)
             }
             Err(e) => {
@@ -289,7 +311,7 @@ impl OutboundInflight {
         if !self.tracked_mut().ids.mark_used(id) {
             return Err(InflightError::PacketIdInUse(id));
         }
-        self.record(id, state, Some(Box::new(stored(&publish))));
+        self.record(id, state, Some(Box::new(kept(&publish))), None);
         Ok(())
     }
 
@@ -299,8 +321,39 @@ impl OutboundInflight {
         if !self.tracked_mut().ids.mark_used(id) {
             return Err(InflightError::PacketIdInUse(id));
         }
-        self.record(id, InflightState::AwaitingPubComp, None);
+        self.record(id, InflightState::AwaitingPubComp, None, None);
         Ok(())
+    }
+
+    /// Notes that a durable store holds the message of the exchange under `id` under
+    /// `stored` (restoring a session). Returns whether `id` is in flight.
+    pub fn set_stored(&mut self, id: PacketId, stored: u64) -> bool {
+        match self.tracked.as_mut().and_then(|t| t.entries.get_mut(&id)) {
+            Some(entry) => {
+                entry.stored = Some(stored);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The store sequence numbers of the exchanges in flight whose message a durable store
+    /// holds, by packet identifier.
+    pub fn stored(&self) -> impl Iterator<Item = (PacketId, u64)> + '_ {
+        self.tracked.iter().flat_map(|tracked| {
+            tracked
+                .entries
+                .iter()
+                .filter_map(|(id, entry)| Some((*id, entry.stored?)))
+        })
+    }
+
+    /// Moves the store sequence numbers of the exchanges completed since the last call into
+    /// `into`: the store may forget those messages.
+    pub fn take_finished_stored(&mut self, into: &mut Vec<u64>) {
+        if let Some(tracked) = self.tracked.as_mut() {
+            into.append(&mut tracked.finished);
+        }
     }
 
     /// Handles a PUBACK from the client.
@@ -400,7 +453,13 @@ impl OutboundInflight {
         seq
     }
 
-    fn record(&mut self, id: PacketId, state: InflightState, publish: Option<Box<Publish>>) {
+    fn record(
+        &mut self,
+        id: PacketId,
+        state: InflightState,
+        publish: Option<Box<Publish>>,
+        stored: Option<u64>,
+    ) {
         let seq = self.next_seq();
         let tracked = self.tracked_mut();
         tracked.order.insert(seq, id);
@@ -410,6 +469,7 @@ impl OutboundInflight {
                 seq,
                 state,
                 publish,
+                stored,
             },
         );
     }
@@ -419,6 +479,8 @@ impl OutboundInflight {
         let entry = tracked.entries.remove(&id)?;
         tracked.order.remove(&entry.seq);
         tracked.ids.release(id);
+        // Every removal completes an exchange (PUBACK, failing PUBREC, PUBCOMP).
+        tracked.finished.extend(entry.stored);
         Some(entry)
     }
 }
@@ -438,7 +500,7 @@ fn check(publish: &Publish, id: PacketId) -> Result<InflightState, InflightError
 }
 
 /// The copy kept for retransmission: no alias (it belongs to the connection), DUP clear.
-fn stored(publish: &Publish) -> Publish {
+fn kept(publish: &Publish) -> Publish {
     let mut publish = publish.clone();
     publish.properties.topic_alias = None;
     publish.dup = false;

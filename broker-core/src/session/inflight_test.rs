@@ -266,3 +266,60 @@ fn restore_rebuilds_the_window_without_reusing_ids() {
     assert_eq!(pid(&next).get(), 3);
     assert_eq!(w.handle_pubcomp(&Ack::new(two)), PubCompOutcome::Completed);
 }
+
+fn send_stored(window: &mut OutboundInflight, qos: QoS, stored: u64) -> Publish {
+    let m = message(qos);
+    window
+        .insert_stored(
+            |id| {
+                let qos_pid = match qos {
+                    QoS::ExactlyOnce => QosPid::ExactlyOnce(id),
+                    _ => QosPid::AtLeastOnce(id),
+                };
+                m.to_publish(SendOptions::new(qos_pid), m.received_at)
+            },
+            Some(stored),
+        )
+        .unwrap()
+}
+
+/// A stored message's number comes back once its exchange is over, and only then: at the
+/// PUBACK (QoS 1), at the PUBCOMP (QoS 2, not at the PUBREC), or at a failing PUBREC.
+#[test]
+fn store_numbers_come_back_when_the_exchange_is_over() {
+    let mut w = OutboundInflight::new(max(10));
+    let a = send_stored(&mut w, QoS::AtLeastOnce, 11);
+    let b = send_stored(&mut w, QoS::ExactlyOnce, 12);
+    let c = send_stored(&mut w, QoS::ExactlyOnce, 13);
+    let plain = send(&mut w, QoS::AtLeastOnce).unwrap();
+    let mut stored: Vec<(PacketId, u64)> = w.stored().collect();
+    stored.sort_unstable();
+    assert_eq!(stored, vec![(pid(&a), 11), (pid(&b), 12), (pid(&c), 13)]);
+
+    let mut done = Vec::new();
+    w.handle_pubrec(&ack(pid(&b), ReasonCode::Success));
+    w.take_finished_stored(&mut done);
+    assert!(done.is_empty(), "released is not finished: {done:?}");
+    w.handle_puback(&ack(pid(&a), ReasonCode::Success));
+    w.handle_puback(&ack(pid(&plain), ReasonCode::Success));
+    w.handle_pubcomp(&ack(pid(&b), ReasonCode::Success));
+    w.handle_pubrec(&ack(pid(&c), ReasonCode::UnspecifiedError));
+    w.take_finished_stored(&mut done);
+    assert_eq!(done, vec![11, 12, 13]);
+    done.clear();
+    w.take_finished_stored(&mut done);
+    assert!(done.is_empty());
+}
+
+/// A restored exchange gets its store number back, and only an exchange in flight can.
+#[test]
+fn a_restored_exchange_takes_its_store_number() {
+    let mut w = OutboundInflight::new(max(10));
+    let p = send(&mut w, QoS::AtLeastOnce).unwrap();
+    assert!(w.set_stored(pid(&p), 5));
+    assert!(!w.set_stored(PacketId::new(999).unwrap(), 6));
+    w.handle_puback(&ack(pid(&p), ReasonCode::Success));
+    let mut done = Vec::new();
+    w.take_finished_stored(&mut done);
+    assert_eq!(done, vec![5]);
+}

@@ -152,6 +152,13 @@ impl Session {
         &self.state
     }
 
+    /// Moves the store sequence numbers of the messages the client has finished with since
+    /// the last call (PUBACK, PUBCOMP, a failing PUBREC) into `into`: a durable store may
+    /// forget them ([`QueuedMessage::stored`](super::QueuedMessage::stored)).
+    pub fn take_finished_stored(&mut self, into: &mut Vec<u64>) {
+        self.state.outbound.take_finished_stored(into);
+    }
+
     /// The session state, to keep after the connection closed (or to hand over to the
     /// connection that took the client identifier over).
     #[must_use]

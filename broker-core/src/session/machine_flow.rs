@@ -210,20 +210,26 @@ impl Session {
             QoS::AtLeastOnce => self
                 .state
                 .outbound
-                .insert(|id| {
-                    message
-                        .message
-                        .to_publish(options(QosPid::AtLeastOnce(id)), now)
-                })
+                .insert_stored(
+                    |id| {
+                        message
+                            .message
+                            .to_publish(options(QosPid::AtLeastOnce(id)), now)
+                    },
+                    message.stored,
+                )
                 .ok(),
             QoS::ExactlyOnce => self
                 .state
                 .outbound
-                .insert(|id| {
-                    message
-                        .message
-                        .to_publish(options(QosPid::ExactlyOnce(id)), now)
-                })
+                .insert_stored(
+                    |id| {
+                        message
+                            .message
+                            .to_publish(options(QosPid::ExactlyOnce(id)), now)
+                    },
+                    message.stored,
+                )
                 .ok(),
         };
         let Some(mut publish) = built else {

@@ -136,6 +136,11 @@ pub struct QueuedMessage {
     /// any: if the subscriber's session ends before the message is acknowledged, it goes to
     /// another member of the group (MQTT 5.0 §4.8.2). Not counted in [`size`](Self::size).
     pub shared: Option<TopicFilter>,
+    /// The durable store's sequence number of this copy, when a store holds it: once the
+    /// client has acknowledged it (or it is dropped), the session gives the number back
+    /// ([`Session::take_finished_stored`](super::Session::take_finished_stored)) for the store
+    /// to forget the copy.
+    pub stored: Option<u64>,
 }
 
 impl QueuedMessage {
@@ -154,6 +159,7 @@ impl QueuedMessage {
             retain,
             subscription_ids,
             shared: None,
+            stored: None,
         }
     }
 

@@ -55,6 +55,7 @@ where
     queues_are_per_client(&make()).await?;
     retained_set_replace_remove(&make()).await?;
     a_batch_applies_in_order_and_answers_each(&make()).await?;
+    forget_removes_one_message_by_number(&make()).await?;
     Ok(())
 }
 
@@ -180,6 +181,7 @@ fn rich_session(name: &str) -> Result<StoredSession, ConformanceError> {
                 SubscriptionEntry::new(SubscriptionOptions::qos(QoS::ExactlyOnce), Some(id)),
             ),
         ],
+        stored_outbound: shared_outbound.iter().map(|(id, _)| (*id, 42)).collect(),
         outbound,
         shared_outbound,
         inbound_qos2: vec![
@@ -481,4 +483,47 @@ async fn a_batch_applies_in_order_and_answers_each(store: &impl SessionStore) ->
         store.retained().await.map_err(backend(C))?,
         vec![retained],
     )
+}
+
+async fn forget_removes_one_message_by_number(store: &impl SessionStore) -> Check {
+    const C: &str = "forget_removes_one_message_by_number";
+    let c = client("c1")?;
+    let mut seqs = Vec::new();
+    for payload in ["1", "2", "3"] {
+        seqs.push(
+            store
+                .enqueue(&c, &queued(payload)?)
+                .await
+                .map_err(backend(C))?,
+        );
+    }
+    let (Some(&first), Some(&middle), Some(&last)) = (seqs.first(), seqs.get(1), seqs.get(2))
+    else {
+        return Err(fail(C, "three enqueues gave fewer numbers"));
+    };
+    store.forget_queued(&c, middle).await.map_err(backend(C))?;
+    // Forgetting what is not there (again, or another client's) changes nothing.
+    store.forget_queued(&c, middle).await.map_err(backend(C))?;
+    store
+        .forget_queued(&client("other")?, first)
+        .await
+        .map_err(backend(C))?;
+    let left: Vec<u64> = store
+        .queued(&c)
+        .await
+        .map_err(backend(C))?
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    expect_eq(C, left, vec![first, last])?;
+    let outcomes = store
+        .write_batch(vec![
+            StoreWrite::Forget(c.clone(), first),
+            StoreWrite::Forget(c.clone(), last),
+        ])
+        .await;
+    if outcomes.iter().any(Result::is_err) {
+        return Err(fail(C, format!("the batch failed: {outcomes:?}")));
+    }
+    expect_eq(C, store.queued(&c).await.map_err(backend(C))?.len(), 0)
 }

@@ -106,6 +106,17 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn forget_queued(&self, client_id: &ClientId, seq: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        if let Some(queue) = inner.queues.get_mut(client_id) {
+            queue.retain(|(s, _)| *s != seq);
+            if queue.is_empty() {
+                inner.queues.remove(client_id);
+            }
+        }
+        Ok(())
+    }
+
     async fn set_retained(&self, message: &RetainedMessage) -> Result<(), StoreError> {
         self.lock()?
             .retained

@@ -148,6 +148,8 @@ fn read_queued(record: Bytes, clock: WallClock) -> Result<QueuedMessage, String>
         retain,
         subscription_ids,
         shared,
+        // The store's sequence number is its key, not part of the record.
+        stored: None,
     })
 }
 

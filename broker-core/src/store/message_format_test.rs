@@ -41,6 +41,7 @@ fn queued(now: Instant) -> QueuedMessage {
             SubscriptionId::new(9).unwrap(),
         ],
         shared: Some(TopicFilter::new("$share/g/a/+").unwrap()),
+        stored: None,
     }
 }
 

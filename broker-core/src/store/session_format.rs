@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! magic        "SKS"                       3 bytes
-//! version      u8 = 1
+//! version      u8 = 2
 //! client id    u16 length + UTF-8
 //! expiry       u32                         Session Expiry Interval, seconds
 //! subs         u32 count, then per subscription:
@@ -18,6 +18,7 @@
 //!                1, u16 packet id          a PUBREL sent, no PUBCOMP yet
 //! shared       u32 count, then u16 packet id + u16 length + filter
 //! inbound qos2 u32 count, then u16 packet ids
+//! stored       u32 count, then u16 packet id + u64 store sequence number   (version 2)
 //! will         u8 0: none; 1: u32 delay (s), u64 age (ms), u32 length, PUBLISH (MQTT 5)
 //! ```
 //!
@@ -26,6 +27,8 @@
 //! identifier 1, which means nothing. Instants do not cross processes: a will's receive time
 //! is written as its age at `now` and read back as `now` minus that age, so its Message
 //! Expiry Interval keeps counting.
+//!
+//! Version 1 had no `stored` section; it is read as empty.
 //!
 //! A new field means a new version: [`StoredSession::decode`] reads every version it knows and
 //! refuses a later one (a record written by a newer Skein) as [`StoreError::Corrupt`], never
@@ -47,7 +50,7 @@ use crate::types::{ClientId, PacketId, ProtocolVersion, QoS, SubscriptionId};
 /// The first bytes of every record.
 const MAGIC: &[u8; 3] = b"SKS";
 /// The version this code writes.
-pub const SESSION_FORMAT_VERSION: u8 = 1;
+pub const SESSION_FORMAT_VERSION: u8 = 2;
 /// Outbound entry tags.
 const TAG_PUBLISH: u8 = 0;
 const TAG_RELEASED: u8 = 1;
@@ -91,6 +94,11 @@ impl StoredSession {
         for id in &self.inbound_qos2 {
             out.put_u16(id.get());
         }
+        put_count(&mut out, self.stored_outbound.len())?;
+        for (id, seq) in &self.stored_outbound {
+            out.put_u16(id.get());
+            out.put_u64(*seq);
+        }
         match &self.will {
             None => out.put_u8(0),
             Some(will) => {
@@ -126,7 +134,7 @@ fn read_session(record: Bytes, now: Instant, client: &mut String) -> Result<Stor
         return Err("not a session record".to_owned());
     }
     let version = r.u8().map_err(short)?;
-    if version != SESSION_FORMAT_VERSION {
+    if version != SESSION_FORMAT_VERSION && version != 1 {
         return Err(format!(
             "session format version {version}; this Skein reads version {SESSION_FORMAT_VERSION}"
         ));
@@ -162,6 +170,13 @@ fn read_session(record: Bytes, now: Instant, client: &mut String) -> Result<Stor
     for _ in 0..r.u32().map_err(short)? {
         inbound_qos2.push(r.packet_id().map_err(bad)?);
     }
+    let mut stored_outbound = Vec::new();
+    if version >= 2 {
+        for _ in 0..r.u32().map_err(short)? {
+            let id = r.packet_id().map_err(bad)?;
+            stored_outbound.push((id, r.u64().map_err(short)?));
+        }
+    }
     let will = match r.u8().map_err(short)? {
         0 => None,
         1 => {
@@ -183,6 +198,7 @@ fn read_session(record: Bytes, now: Instant, client: &mut String) -> Result<Stor
         outbound,
         shared_outbound,
         inbound_qos2,
+        stored_outbound,
         will,
     })
 }

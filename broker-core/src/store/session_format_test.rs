@@ -84,6 +84,7 @@ fn full_session(now: Instant) -> StoredSession {
         ],
         shared_outbound: vec![(pid(5), filter("$share/g/jobs/+"))],
         inbound_qos2: vec![pid(1), pid(65_535)],
+        stored_outbound: vec![(pid(3), 7), (pid(5), u64::MAX)],
         will: Some(WillMessage {
             message: will,
             delay: 120,
@@ -124,10 +125,11 @@ fn an_empty_session_round_trips() {
         outbound: Vec::new(),
         shared_outbound: Vec::new(),
         inbound_qos2: Vec::new(),
+        stored_outbound: Vec::new(),
         will: None,
     };
     let bytes = encoded(&session, now);
-    assert_eq!(&bytes[..4], b"SKS\x01");
+    assert_eq!(&bytes[..4], b"SKS\x02");
     assert_eq!(StoredSession::decode(bytes, now).unwrap(), session);
 }
 
@@ -235,4 +237,30 @@ proptest! {
             prop_assert_eq!(StoredSession::decode(again, now).unwrap(), session);
         }
     }
+}
+
+/// A version 1 record (before the `stored` section) still reads, with no stored exchanges.
+#[test]
+fn a_version_1_record_reads_with_no_stored_exchanges() {
+    let now = Instant::now();
+    let mut session = full_session(now);
+    session.stored_outbound.clear();
+    let bytes = encoded(&session, now);
+    // Version 1 is version 2 without the stored section's count (0, four bytes), before the
+    // will: rebuild it from the version 2 bytes.
+    let mut v1 = bytes.to_vec();
+    v1[3] = 1;
+    let will_at = v1.len() - will_len(&session, now);
+    v1.drain(will_at - 4..will_at);
+    let back = StoredSession::decode(Bytes::from(v1), now).unwrap();
+    assert_eq!(back.stored_outbound, Vec::new());
+    assert_eq!(back.subscriptions, session.subscriptions);
+    assert_eq!(back.inbound_qos2, session.inbound_qos2);
+}
+
+/// The length of the will's part at the end of `session`'s record.
+fn will_len(session: &StoredSession, now: Instant) -> usize {
+    let mut without = session.clone();
+    without.will = None;
+    encoded(session, now).len() - encoded(&without, now).len() + 1
 }

@@ -43,6 +43,19 @@ pub trait SessionStore: Send + Sync + 'static {
     /// `up_to` (sent, or dropped).
     async fn ack_queued(&self, client_id: &ClientId, up_to: u64) -> Result<(), StoreError>;
 
+    /// Removes the queued message `seq` of `client_id`, if it is there: the client has
+    /// acknowledged it, or it was dropped. Messages complete out of order (QoS 1 and 2 mixed,
+    /// a message expired in the middle of the queue), so this is by number, not up to one.
+    async fn forget_queued(&self, client_id: &ClientId, seq: u64) -> Result<(), StoreError>;
+
+    /// Whether the broker hands this store the QoS 1 and 2 messages it queues for persistent
+    /// sessions (before it acknowledges them to their publishers) and tells it which ones the
+    /// subscriber has finished with. A store that outlives the process says yes; the in-memory
+    /// store says no (the session's queue in memory is as durable).
+    fn keeps_messages(&self) -> bool {
+        false
+    }
+
     /// Stores `message` as the retained message of its topic, replacing any.
     async fn set_retained(&self, message: &RetainedMessage) -> Result<(), StoreError>;
 
@@ -69,6 +82,10 @@ pub trait SessionStore: Send + Sync + 'static {
                     .map(WriteOutcome::Seq),
                 StoreWrite::AckQueued(client_id, up_to) => self
                     .ack_queued(&client_id, up_to)
+                    .await
+                    .map(|()| WriteOutcome::Done),
+                StoreWrite::Forget(client_id, seq) => self
+                    .forget_queued(&client_id, seq)
                     .await
                     .map(|()| WriteOutcome::Done),
                 StoreWrite::SetRetained(message) => self

@@ -17,6 +17,8 @@ pub enum StoreWrite {
     Enqueue(ClientId, QueuedMessage),
     /// [`ack_queued`](super::SessionStore::ack_queued).
     AckQueued(ClientId, u64),
+    /// [`forget_queued`](super::SessionStore::forget_queued).
+    Forget(ClientId, u64),
     /// [`set_retained`](super::SessionStore::set_retained).
     SetRetained(RetainedMessage),
     /// [`remove_retained`](super::SessionStore::remove_retained).
@@ -26,7 +28,7 @@ pub enum StoreWrite {
 /// What one [`StoreWrite`] gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
-    /// Done (save, ack, set).
+    /// Done (save, ack, forget, set).
     Done,
     /// The sequence number of an enqueued message.
     Seq(u64),

@@ -25,6 +25,10 @@ pub struct StoredSession {
     pub shared_outbound: Vec<(PacketId, TopicFilter)>,
     /// The packet identifiers of QoS 2 messages received from the client and not released.
     pub inbound_qos2: Vec<PacketId>,
+    /// The exchanges of `outbound` whose message a durable store holds in the session's
+    /// queue, with its sequence number, sorted by packet identifier: restored, the session
+    /// resends them under their packet identifiers and the queue skips them.
+    pub stored_outbound: Vec<(PacketId, u64)>,
     /// The will waiting for its delay, if any.
     pub will: Option<WillMessage>,
 }
@@ -69,6 +73,8 @@ impl StoredSession {
         shared_outbound.sort_by_key(|(id, _)| *id);
         let mut inbound_qos2: Vec<PacketId> = state.inbound_qos2().iter().collect();
         inbound_qos2.sort_unstable();
+        let mut stored_outbound: Vec<(PacketId, u64)> = state.outbound().stored().collect();
+        stored_outbound.sort_unstable();
         StoredSession {
             client_id: state.client_id().clone(),
             session_expiry,
@@ -76,6 +82,7 @@ impl StoredSession {
             outbound,
             shared_outbound,
             inbound_qos2,
+            stored_outbound,
             will,
         }
     }
@@ -107,6 +114,14 @@ impl StoredSession {
                 )));
             }
             state.note_shared(*id, filter.clone());
+        }
+        for (id, seq) in &self.stored_outbound {
+            if !state.outbound.set_stored(*id, *seq) {
+                return Err(corrupt(format!(
+                    "store sequence number for packet id {} with nothing in flight",
+                    id.get()
+                )));
+            }
         }
         for id in &self.inbound_qos2 {
             if !state.inbound_qos2.restore(*id) {

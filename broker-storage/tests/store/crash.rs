@@ -100,6 +100,7 @@ async fn crash_child_writer() {
                 outbound: Vec::new(),
                 shared_outbound: Vec::new(),
                 inbound_qos2: Vec::new(),
+                stored_outbound: Vec::new(),
                 will: None,
             };
             store.save(&session).await.unwrap();

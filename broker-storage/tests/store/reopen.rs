@@ -1,7 +1,7 @@
 //! What a closed store holds when it is opened again; one process per directory; damaged
 //! records quarantined, the rest served.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use broker_core::codec::PublishProperties;
 use broker_core::router::RetainedMessage;
@@ -23,6 +23,7 @@ fn session(name: &str, expiry: u32) -> StoredSession {
         outbound: Vec::new(),
         shared_outbound: Vec::new(),
         inbound_qos2: Vec::new(),
+        stored_outbound: Vec::new(),
         will: None,
     }
 }
@@ -49,6 +50,22 @@ fn retained(topic: &str, payload: &'static str) -> RetainedMessage {
     )
 }
 
+/// Opens the store a test closed a moment ago. The crash test in this binary forks writer
+/// processes: a fork made while the store was open holds a copy of its lock file's descriptor
+/// until the child's `exec` closes it, so the lock may outlive the store by that long.
+fn reopen(options: &StoreOptions) -> SledStore {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match SledStore::open(options) {
+            Ok(store) => return store,
+            Err(OpenError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
 fn payloads(queue: &[(u64, QueuedMessage)]) -> Vec<&[u8]> {
     queue.iter().map(|(_, q)| &q.message.payload[..]).collect()
 }
@@ -67,7 +84,7 @@ async fn everything_written_is_there_after_a_reopen_and_sequence_numbers_go_on()
         store.set_retained(&retained("r/1", "kept")).await.unwrap();
         last
     };
-    let store = SledStore::open(&options).unwrap();
+    let store = reopen(&options);
     assert_eq!(
         store.load(&client("a")).await.unwrap(),
         Some(session("a", 60))
@@ -94,7 +111,7 @@ fn a_second_store_on_the_same_directory_is_refused() {
         "{err}"
     );
     drop(first);
-    SledStore::open(&options).unwrap();
+    reopen(&options);
 }
 
 /// Flips one byte in the middle of the value of `key`, behind the store's back.
@@ -128,7 +145,7 @@ async fn a_damaged_record_is_quarantined_and_the_rest_is_served() {
     damage(dir.path(), &queue_key);
     damage(dir.path(), b"rr/2");
 
-    let store = SledStore::open(&options).unwrap();
+    let store = reopen(&options);
     assert_eq!(store.load(&client("a")).await.unwrap(), None);
     assert_eq!(
         store.load(&client("b")).await.unwrap(),

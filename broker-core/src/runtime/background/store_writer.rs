@@ -117,7 +117,9 @@ impl What {
             StoreWrite::Save(session) => What::Save(session.client_id.clone()),
             StoreWrite::Remove(client_id) => What::Remove(client_id.clone()),
             StoreWrite::Enqueue(client_id, _) => What::Enqueue(client_id.clone()),
-            StoreWrite::AckQueued(client_id, _) => What::Ack(client_id.clone()),
+            StoreWrite::AckQueued(client_id, _) | StoreWrite::Forget(client_id, _) => {
+                What::Ack(client_id.clone())
+            }
             StoreWrite::SetRetained(message) => What::SetRetained(message.topic.clone()),
             StoreWrite::RemoveRetained(topic) => What::RemoveRetained(topic.clone()),
         }

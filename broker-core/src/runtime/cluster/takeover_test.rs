@@ -89,6 +89,7 @@ fn remote_session(will: bool) -> StoredSession {
         outbound: Vec::new(),
         shared_outbound: Vec::new(),
         inbound_qos2: Vec::new(),
+        stored_outbound: Vec::new(),
         will,
     }
 }

@@ -315,6 +315,9 @@ impl SessionStore for BrokenLoads {
     async fn ack_queued(&self, c: &ClientId, up_to: u64) -> Result<(), StoreError> {
         self.0.ack_queued(c, up_to).await
     }
+    async fn forget_queued(&self, c: &ClientId, seq: u64) -> Result<(), StoreError> {
+        self.0.forget_queued(c, seq).await
+    }
     async fn set_retained(&self, m: &RetainedMessage) -> Result<(), StoreError> {
         Err(StoreError::Backend(format!("test: {}", m.topic)))
     }

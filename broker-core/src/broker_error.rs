@@ -39,4 +39,8 @@ pub enum BrokerError {
     /// nothing was published (the change would otherwise be lost to the store).
     #[error("the session store's write queue is full")]
     StoreBusy,
+    /// The session store could not take the message's copies for persistent sessions: they
+    /// were not queued (the other subscribers got theirs).
+    #[error("the session store refused the message: {0}")]
+    Store(#[source] crate::store::StoreError),
 }

@@ -38,7 +38,9 @@ impl BrokerHandle {
     ///
     /// # Errors
     ///
-    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    /// [`BrokerError::ShutDown`] once the broker shuts down; [`BrokerError::Store`] when the
+    /// session store could not take the copies for persistent sessions (the others were
+    /// delivered).
     pub async fn publish(
         &self,
         topic: TopicName,
@@ -62,8 +64,9 @@ impl BrokerHandle {
             now,
         )
         .await;
-        routing::push_blocked(&self.shared, &mut blocked).await;
-        Ok(())
+        routing::push_blocked(&self.shared, &mut blocked)
+            .await
+            .map_err(BrokerError::Store)
     }
 
     /// [`publish`](Self::publish) from synchronous code: it never waits (a full subscriber
@@ -163,7 +166,8 @@ impl BrokerHandle {
     ///
     /// # Errors
     ///
-    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    /// [`BrokerError::ShutDown`] once the broker shuts down; [`BrokerError::Store`] when the
+    /// session store could not take the copies for persistent sessions.
     ///
     /// [`ClusterLink::forward`]: crate::cluster::ClusterLink::forward
     pub async fn publish_from_peer(&self, message: Message) -> Result<(), BrokerError> {
@@ -172,8 +176,9 @@ impl BrokerHandle {
         }
         let mut blocked = Backlog::default();
         routing::route_from_peer(&self.shared, &message, &mut blocked, now());
-        routing::push_blocked(&self.shared, &mut blocked).await;
-        Ok(())
+        routing::push_blocked(&self.shared, &mut blocked)
+            .await
+            .map_err(BrokerError::Store)
     }
 
     /// The broker's counters and state now (see [`BrokerStats`]).

@@ -112,7 +112,7 @@ pub(crate) fn flush(db: &sled::Db) -> sled::Result<()> {
 pub(crate) fn backend(doing: &str, error: &sled::Error) -> StoreError {
     if let sled::Error::Io(io) = error {
         if io.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error()) {
-            return StoreError::Unavailable(format!("{doing}: the disk is full"));
+            return StoreError::Full(format!("{doing}: the disk is full"));
         }
     }
     StoreError::Backend(format!("{doing}: {error}"))

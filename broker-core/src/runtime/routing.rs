@@ -17,7 +17,8 @@ use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey, TryPush};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::{DropCause, Stats};
 use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
-use crate::types::TopicFilter;
+use crate::store::StoreError;
+use crate::types::{QoS, ReasonCode, TopicFilter};
 
 /// Routes `message` to every matching subscriber and, if its RETAIN flag is set, stores it as
 /// the topic's retained message (an empty payload deletes it), waiting for room in the
@@ -117,6 +118,10 @@ fn push_copies(
         .through_shared(delivery.shared);
         let mailbox = delivery.subscriber.mailbox();
         match blocked.as_deref_mut() {
+            // A persistent session's QoS 1 or 2 copy: the store takes it first.
+            Some(blocked) if copy.qos != QoS::AtMostOnce && mailbox.durable_owner().is_some() => {
+                blocked.keep_durable(Arc::clone(mailbox), copy);
+            }
             Some(blocked) => {
                 let granted = blocked.take_slot(mailbox);
                 match mailbox.try_push(copy, now, shared.queue_full_wait(), granted) {
@@ -129,14 +134,62 @@ fn push_copies(
     }
 }
 
-/// Waits until every blocked copy is queued in its turn (or its subscriber is found stalled,
-/// or goes offline, and the overflow policy acts).
-pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Backlog) {
+/// Hands the copies for persistent sessions to the store and queues them once it has them
+/// (each with its store number), then waits until every blocked copy is queued in its turn
+/// (or its subscriber is found stalled, or goes offline, and the overflow policy acts).
+///
+/// # Errors
+///
+/// The store could not take the copies: they are not queued, and the publisher is to be
+/// refused ([`refusal`]).
+pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Backlog) -> Result<(), StoreError> {
+    let durable = blocked.take_durable();
+    let mut result = Ok(());
+    if !durable.is_empty() {
+        let copies = durable
+            .iter()
+            .filter_map(|(mailbox, copy)| Some((mailbox.durable_owner()?.clone(), copy.clone())))
+            .collect();
+        match shared.persist().enqueue(copies).await {
+            Ok(seqs) if seqs.len() == durable.len() => {
+                let now = now();
+                for ((mailbox, mut copy), seq) in durable.into_iter().zip(seqs) {
+                    copy.stored = Some(seq);
+                    let granted = blocked.take_slot(&mailbox);
+                    match mailbox.try_push(copy, now, shared.queue_full_wait(), granted) {
+                        TryPush::Done(outcome) => record(shared, &mailbox, outcome),
+                        TryPush::Wait(ticket) => blocked.add(mailbox, ticket),
+                    }
+                }
+            }
+            Ok(seqs) => {
+                result = Err(StoreError::Backend(format!(
+                    "the store took {} of {} copies",
+                    seqs.len(),
+                    durable.len()
+                )));
+            }
+            Err(error) => result = Err(error),
+        }
+        if let Err(error) = &result {
+            tracing::warn!("The session store could not take a message for persistent sessions ({error}); it is refused.");
+        }
+    }
     blocked
         .wait(shared.queue_full_wait(), |mailbox, outcome| {
             record(shared, mailbox, outcome);
         })
         .await;
+    result
+}
+
+/// The reason code that refuses a message the store could not take: 0x97 (Quota exceeded)
+/// for a full store, 0x80 (Unspecified error) otherwise.
+pub(crate) fn refusal(error: &StoreError) -> ReasonCode {
+    match error {
+        StoreError::Full(_) => ReasonCode::QuotaExceeded,
+        _ => ReasonCode::UnspecifiedError,
+    }
 }
 
 /// Sets or deletes the retained message of `message`'s topic, the change handed to the
@@ -171,6 +224,7 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
         }
         PushOutcome::Dropped(dropped) => log_drop(shared, mailbox, &dropped),
         PushOutcome::DisconnectRequired(message) => {
+            mailbox.note_forgotten(message.stored);
             shared.stats().dropped(DropCause::SlowSubscriber);
             shared.hooks().emit_dropped_message(
                 mailbox,
@@ -187,8 +241,9 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
     }
 }
 
-/// Counts and logs one dropped message.
+/// Counts and logs one dropped message; a stored copy is noted for the store to forget.
 pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
+    mailbox.note_forgotten(dropped.message.stored);
     shared.stats().dropped(dropped.reason.into());
     shared.hooks().emit_dropped(mailbox, dropped);
     let reason = match dropped.reason {

@@ -13,6 +13,10 @@ pub enum StoreError {
     /// being shut down).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The store has no room left (a full disk): what needs a write is refused (MQTT 5:
+    /// 0x97 Quota exceeded).
+    #[error("store full: {0}")]
+    Full(String),
     /// A stored record does not decode into a valid session or message.
     #[error("corrupt record for client {client_id}: {reason}")]
     Corrupt {

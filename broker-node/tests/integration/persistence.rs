@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rumqttc::QoS;
+use rumqttc::{Packet, QoS};
 
 use crate::support::rumqttc_client::{publish_fields, Client};
 use crate::support::{free_port, run, scratch_dir, ConfiguredSkein};
@@ -175,4 +175,80 @@ async fn a_second_skein_on_the_same_data_directory_is_refused_and_store_check_re
         checked.describe()
     );
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Issue 13: a QoS 1 or 2 message acknowledged to its publisher (PUBACK, PUBCOMP) for a
+/// persistent subscriber that is offline is on disk before the acknowledgement; a SIGKILL
+/// loses none of them: after the restart the subscriber resumes (Session Present 1,
+/// [MQTT-3.2.2-2]) and gets every message, in order ([MQTT-4.6.0-6]), at its QoS, and once
+/// it has acknowledged them the store forgets them (a clean stop and `skein store check`
+/// find no queued message).
+async fn offline_messages_survive_kill_9(qos: QoS) {
+    const MESSAGES: usize = 20;
+    let data = scratch_dir("persist-queue");
+    let (mut first, port) = start("persist-q1", &data, "sync");
+    let (mut sub, _) = Client::connect(port, first.log_path(), "q-sub", false).await;
+    sub.subscribe("it/q/#", qos).await;
+    sub.disconnect().await;
+    let (mut publisher, _) = Client::connect(port, first.log_path(), "q-pub", true).await;
+    for n in 0..MESSAGES {
+        let payload = format!("m{n}");
+        match qos {
+            QoS::ExactlyOnce => publisher.publish_qos2("it/q/a", payload.as_bytes()).await,
+            _ => publisher.publish_qos1("it/q/a", payload.as_bytes()).await,
+        }
+    }
+    kill_9(&mut first);
+
+    let (mut second, port) = start("persist-q2", &data, "sync");
+    let (mut sub, present) = Client::connect(port, second.log_path(), "q-sub", false).await;
+    assert!(
+        present,
+        "Session Present 0 after the restart\n{}",
+        second.log_tail()
+    );
+    let (mut received, mut released) = (0, 0);
+    let releases = if qos == QoS::ExactlyOnce { MESSAGES } else { 0 };
+    while received < MESSAGES || released < releases {
+        match sub.next("a stored message or a PUBREL").await {
+            Packet::PubRel(_) => released += 1,
+            packet => {
+                let got = publish_fields("q-sub", packet);
+                assert_eq!(
+                    got,
+                    (
+                        "it/q/a".to_owned(),
+                        format!("m{received}").into_bytes(),
+                        qos,
+                        false
+                    ),
+                    "message {received}\n{}",
+                    second.log_tail()
+                );
+                received += 1;
+            }
+        }
+    }
+    // The acknowledgements (PUBACK, PUBCOMP) go before the DISCONNECT, and are read first.
+    sub.disconnect().await;
+    stop(&mut second, "-TERM");
+    let mut check = Command::new(env!("CARGO_BIN_EXE_skein"));
+    check.args(["store", "check", "--data-dir"]).arg(&data);
+    let checked = run(check, Duration::from_secs(20));
+    assert!(
+        checked.success() && checked.stdout.contains("1 session(s), 0 queued message(s)"),
+        "{}",
+        checked.describe()
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test]
+async fn qos1_messages_for_an_offline_persistent_session_survive_kill_9() {
+    offline_messages_survive_kill_9(QoS::AtLeastOnce).await;
+}
+
+#[tokio::test]
+async fn qos2_messages_for_an_offline_persistent_session_survive_kill_9() {
+    offline_messages_survive_kill_9(QoS::ExactlyOnce).await;
 }

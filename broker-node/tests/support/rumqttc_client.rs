@@ -129,6 +129,21 @@ impl Client {
         std::fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
     }
 
+    /// Publishes at QoS 2 and waits for the PUBCOMP (rumqttc answers the PUBREC itself).
+    pub(crate) async fn publish_qos2(&mut self, topic: &str, payload: &[u8]) {
+        self.client
+            .publish(topic, QoS::ExactlyOnce, false, payload.to_vec())
+            .await
+            .expect("publish");
+        loop {
+            match self.next("PUBREC / PUBCOMP").await {
+                Packet::PubRec(_) => {}
+                Packet::PubComp(_) => return,
+                other => panic!("{}: expected PUBREC or PUBCOMP, got {other:?}", self.name),
+            }
+        }
+    }
+
     /// Sends DISCONNECT and waits (bounded) for the event loop to end.
     pub(crate) async fn disconnect(mut self) {
         self.client.disconnect().await.expect("disconnect");

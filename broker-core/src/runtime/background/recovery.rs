@@ -5,7 +5,62 @@ use crate::runtime::clock::now;
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::routing;
 use crate::runtime::state::shared::Shared;
-use crate::session::OfflineSession;
+use crate::session::{OfflineSession, PushOutcome};
+use crate::store::StoreWrite;
+use crate::types::{ClientId, PacketId};
+
+/// Puts the messages the store holds for `client_id` into its (offline) mailbox, oldest first,
+/// each with its store number, but for those `in_flight` already holds; the queue's limits
+/// apply as they did when the messages came, and what they drop is forgotten at once.
+async fn restore_queue(
+    shared: &Shared,
+    client_id: &ClientId,
+    in_flight: &[(PacketId, u64)],
+    mailbox: &Mailbox,
+) {
+    let store = shared.persist().store();
+    let queued = match store.queued(client_id).await {
+        Ok(queued) => queued,
+        Err(error) => {
+            tracing::warn!(
+                "Could not read the queued messages of client {}: {error}",
+                Clipped(client_id)
+            );
+            return;
+        }
+    };
+    let now = now();
+    let mut restored = 0usize;
+    for (seq, mut copy) in queued {
+        if in_flight.iter().any(|(_, s)| *s == seq) {
+            continue;
+        }
+        copy.stored = Some(seq);
+        match mailbox.push(copy, now) {
+            PushOutcome::Queued { evicted } => {
+                restored += 1;
+                mailbox.note_forgotten(evicted.iter().filter_map(|d| d.message.stored));
+            }
+            PushOutcome::Dropped(dropped) => mailbox.note_forgotten(dropped.message.stored),
+            PushOutcome::DisconnectRequired(copy) => mailbox.note_forgotten(copy.stored),
+        }
+    }
+    let mut forgotten = Vec::new();
+    mailbox.take_forgotten(&mut forgotten);
+    let writes = forgotten
+        .into_iter()
+        .map(|seq| StoreWrite::Forget(client_id.clone(), seq))
+        .collect::<Vec<_>>();
+    if !writes.is_empty() {
+        let _ = store.write_batch(writes).await;
+    }
+    if restored > 0 {
+        tracing::debug!(
+            "Client {}: {restored} queued messages restored.",
+            Clipped(client_id)
+        );
+    }
+}
 
 /// Loads what the store holds into a broker that is starting: the retained messages into the
 /// retained store, and every stored session as an offline session (its subscriptions in the
@@ -58,6 +113,10 @@ pub(crate) async fn recover(shared: &Shared) {
         let mailbox = Mailbox::new(shared.session_config().queue);
         mailbox.set_online(false);
         routing::add_subscriptions(shared, &state, &mailbox);
+        if store.keeps_messages() {
+            mailbox.set_durable(&client_id, true);
+            restore_queue(shared, &client_id, &record.stored_outbound, &mailbox).await;
+        }
         let offline = OfflineSession::new(state, record.will, record.session_expiry, now);
         shared
             .registry()

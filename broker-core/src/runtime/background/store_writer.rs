@@ -12,7 +12,7 @@ use crate::runtime::persist::handle::{Reply, StoreOp};
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::tasks::TaskGuard;
-use crate::store::{SessionStore, StoreError, StoreWrite};
+use crate::store::{SessionStore, StoreError, StoreWrite, WriteOutcome};
 use crate::types::{ClientId, TopicName};
 
 /// Operations taken from the channel at once at most.
@@ -46,8 +46,19 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
     }
 }
 
+/// Who waits for a write's answer.
+enum Answer {
+    /// Nobody: a failure is logged.
+    Nobody,
+    /// A caller waiting for this write.
+    Done(Reply<()>),
+    /// One copy of an [`StoreOp::Enqueue`]: its copies are consecutive, the last one holds
+    /// the reply with every sequence number.
+    Seq(Option<Reply<Vec<u64>>>),
+}
+
 /// A write and who waits for its answer.
-type Pending = (StoreWrite, Option<Reply<()>>);
+type Pending = (StoreWrite, Answer);
 
 /// Carries out `first` and the operations waiting behind it (up to [`BATCH`]), in order: the
 /// writes between two loads go to the store as one batch.
@@ -62,13 +73,32 @@ async fn apply(store: &dyn SessionStore, first: StoreOp, rx: &mut mpsc::Receiver
                 commit(store, &mut writes).await;
                 let _ = reply.send(store.load(&client_id).await);
             }
-            StoreOp::Save(session) => writes.push((StoreWrite::Save(session), None)),
-            StoreOp::Remove(client_id) => writes.push((StoreWrite::Remove(client_id), None)),
+            StoreOp::Save(session) => writes.push((StoreWrite::Save(session), Answer::Nobody)),
+            StoreOp::Remove(client_id) => {
+                writes.push((StoreWrite::Remove(client_id), Answer::Nobody));
+            }
             StoreOp::SetRetained(message, reply) => {
-                writes.push((StoreWrite::SetRetained(message), reply));
+                writes.push((StoreWrite::SetRetained(message), answer(reply)));
             }
             StoreOp::RemoveRetained(topic, reply) => {
-                writes.push((StoreWrite::RemoveRetained(topic), reply));
+                writes.push((StoreWrite::RemoveRetained(topic), answer(reply)));
+            }
+            StoreOp::Enqueue(copies, reply) => {
+                let last = copies.len().saturating_sub(1);
+                if copies.is_empty() {
+                    let _ = reply.send(Ok(Vec::new()));
+                } else {
+                    let mut reply = Some(reply);
+                    for (n, (client_id, copy)) in copies.into_iter().enumerate() {
+                        let answer = Answer::Seq(if n == last { reply.take() } else { None });
+                        writes.push((StoreWrite::Enqueue(client_id, copy), answer));
+                    }
+                }
+            }
+            StoreOp::Forget(client_id, seqs) => {
+                for seq in seqs {
+                    writes.push((StoreWrite::Forget(client_id.clone(), seq), Answer::Nobody));
+                }
             }
         }
         if taken < BATCH {
@@ -79,24 +109,48 @@ async fn apply(store: &dyn SessionStore, first: StoreOp, rx: &mut mpsc::Receiver
     commit(store, &mut writes).await;
 }
 
+fn answer(reply: Option<Reply<()>>) -> Answer {
+    reply.map_or(Answer::Nobody, Answer::Done)
+}
+
 /// Hands `writes` (emptied) to the store; failures are logged, and answered when an answer is
 /// awaited.
 async fn commit(store: &dyn SessionStore, writes: &mut Vec<Pending>) {
     if writes.is_empty() {
         return;
     }
-    let (batch, replies): (Vec<StoreWrite>, Vec<Option<Reply<()>>>) = writes.drain(..).unzip();
+    let (batch, answers): (Vec<StoreWrite>, Vec<Answer>) = writes.drain(..).unzip();
     let described: Vec<What> = batch.iter().map(What::of).collect();
     let outcomes = store.write_batch(batch).await;
     let missing = || Err(StoreError::Backend("the store gave no answer".to_owned()));
     let mut outcomes = outcomes.into_iter();
-    for (what, reply) in described.iter().zip(replies) {
-        let result = outcomes.next().unwrap_or_else(missing).map(drop);
+    // The sequence numbers of the enqueue under way, or its first failure.
+    let mut seqs: Result<Vec<u64>, StoreError> = Ok(Vec::new());
+    for (what, answer) in described.iter().zip(answers) {
+        let result = outcomes.next().unwrap_or_else(missing);
         if let Err(error) = &result {
             tracing::warn!(%error, "Could not {what}.");
         }
-        if let Some(reply) = reply {
-            let _ = reply.send(result);
+        match answer {
+            Answer::Nobody => {}
+            Answer::Done(reply) => {
+                let _ = reply.send(result.map(drop));
+            }
+            Answer::Seq(reply) => {
+                match (&mut seqs, result) {
+                    (Ok(seqs), Ok(WriteOutcome::Seq(seq))) => seqs.push(seq),
+                    (Ok(_), Ok(other)) => {
+                        seqs = Err(StoreError::Backend(format!(
+                            "an enqueue gave {other:?}, not a sequence number"
+                        )));
+                    }
+                    (Ok(_), Err(error)) => seqs = Err(error),
+                    (Err(_), _) => {}
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(std::mem::replace(&mut seqs, Ok(Vec::new())));
+                }
+            }
         }
     }
 }

@@ -80,6 +80,23 @@ pub(crate) struct RouteBuffers {
 }
 
 impl Client {
+    /// The store numbers of the stored messages this session is done with (the client
+    /// acknowledged them, or they were dropped), with the client identifier whose queue in
+    /// the store holds them; `None` when there are none.
+    pub(crate) fn finished_stored(&mut self) -> Option<(ClientId, Vec<u64>)> {
+        let mut seqs = Vec::new();
+        self.session.take_finished_stored(&mut seqs);
+        let mailbox = self.key.as_ref()?.mailbox();
+        let owner = mailbox.durable_owner();
+        if owner.is_some() {
+            mailbox.take_forgotten(&mut seqs);
+        }
+        if seqs.is_empty() {
+            return None;
+        }
+        Some((owner.or_else(|| mailbox.owner())?.clone(), seqs))
+    }
+
     /// The client of a connection around `session`, nothing under way.
     pub(super) fn new(
         session: Session,

@@ -71,11 +71,14 @@ impl Client {
             PublishWait::Blocked { ack, matched } => {
                 // Subscribers that keep up but are behind: wait for room rather than drop, so
                 // the acknowledgement (and the next read from this client) waits too.
+                // Copies for persistent sessions: the store takes them before the answer.
                 let buffers = self.route_buffers.get_or_insert_default();
-                routing::push_blocked(shared, &mut buffers.blocked).await;
+                let outcome = match routing::push_blocked(shared, &mut buffers.blocked).await {
+                    Ok(()) => PublishOutcome::Routed { matched },
+                    Err(error) => PublishOutcome::Refused(routing::refusal(&error)),
+                };
                 if let Some(ack) = ack {
-                    self.session
-                        .complete_publish(ack, PublishOutcome::Routed { matched });
+                    self.session.complete_publish(ack, outcome);
                 }
                 false
             }
@@ -93,16 +96,20 @@ impl Client {
         routing::store_retained(shared, &request.message, slot, reply, now());
         let stored = request.ack.is_some().then_some(answer);
         let (matched, blocked) = self.route_message(shared, &request.message);
+        let mut refused = None;
         if blocked {
             let buffers = self.route_buffers.get_or_insert_default();
-            routing::push_blocked(shared, &mut buffers.blocked).await;
+            if let Err(error) = routing::push_blocked(shared, &mut buffers.blocked).await {
+                refused = Some(routing::refusal(&error));
+            }
         }
-        let outcome = match stored {
-            Some(answer) => match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
+        let outcome = match (stored, refused) {
+            (_, Some(code)) => PublishOutcome::Refused(code),
+            (Some(answer), None) => match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
                 Ok(Ok(Ok(()))) => PublishOutcome::Routed { matched },
                 _ => PublishOutcome::Refused(ReasonCode::UnspecifiedError),
             },
-            None => PublishOutcome::Routed { matched },
+            (None, None) => PublishOutcome::Routed { matched },
         };
         if let Some(ack) = request.ack {
             self.session.complete_publish(ack, outcome);

@@ -163,6 +163,15 @@ impl Client {
             }
         };
         mailbox.set_online(true);
+        // A persistent session's QoS 1 and 2 messages go to a store that keeps them; the
+        // session's record must then go when the session ends, with its queue.
+        let durable = request.session_expiry > 0 && shared.persist().store().keeps_messages();
+        mailbox.set_durable(&request.client_id, durable);
+        if durable {
+            shared
+                .registry()
+                .set_stored(&request.client_id, &self.control, request.session_expiry);
+        }
         if shared.hooks().wants_events() {
             // For the hooks' MessageDropped events.
             mailbox.set_owner(&request.client_id);

@@ -225,6 +225,10 @@ impl Connection {
             self.carry_out_commands().await;
         }
         self.encode_transmits();
+        if let Some((owner, seqs)) = self.client.finished_stored() {
+            // Boxed: only persistent sessions with a durable store get here.
+            Box::pin(self.shared.persist().forget(&owner, seqs)).await;
+        }
         if !self.handshake_done && self.client.session.is_connected() {
             self.handshake_done = true;
             // Most connections then wait, often for long: keep nothing the CONNECT exchange

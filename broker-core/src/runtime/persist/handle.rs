@@ -43,6 +43,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::router::RetainedMessage;
 use crate::runtime::clipped::Clipped;
+use crate::session::QueuedMessage;
 use crate::store::{SessionStore, StoreError, StoredSession};
 use crate::types::{ClientId, TopicName};
 
@@ -70,6 +71,12 @@ pub(crate) enum StoreOp {
     SetRetained(RetainedMessage, Option<Reply<()>>),
     /// Remove the retained message of a topic; answer when done, if asked.
     RemoveRetained(TopicName, Option<Reply<()>>),
+    /// Queue copies of a message for persistent sessions; answer with their sequence
+    /// numbers, in order, once the store has them (the publisher's acknowledgement waits).
+    Enqueue(Vec<(ClientId, QueuedMessage)>, Reply<Vec<u64>>),
+    /// Forget queued messages of a client: delivered and acknowledged, or dropped. Lazy: no
+    /// answer, and losing it only means a message is sent again after a restart.
+    Forget(ClientId, Vec<u64>),
 }
 
 /// The store and the channel to its task.
@@ -150,6 +157,42 @@ impl Persist {
             None => tracing::warn!(
                 "Client {}: the session store is unavailable; its stored session is not removed.",
                 Clipped(client_id)
+            ),
+        }
+    }
+
+    /// Hands `copies` to the store and waits until it has them all; gives their sequence
+    /// numbers, in order. Waits for room in the channel, and for the store at most
+    /// [`LOAD_TIMEOUT`].
+    pub(crate) async fn enqueue(
+        &self,
+        copies: Vec<(ClientId, QueuedMessage)>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let gone = || StoreError::Unavailable("the session store has stopped".to_owned());
+        let slot = self.reserve().await.ok_or_else(gone)?;
+        let (reply, answer) = oneshot::channel();
+        slot.send(StoreOp::Enqueue(copies, reply));
+        match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(gone()),
+            Err(_) => Err(StoreError::Unavailable(
+                "the session store did not answer in time".to_owned(),
+            )),
+        }
+    }
+
+    /// Tells the store to forget `seqs` of `client_id`, waiting for room in the channel; logs
+    /// it when the store task has ended.
+    pub(crate) async fn forget(&self, client_id: &ClientId, seqs: Vec<u64>) {
+        if seqs.is_empty() {
+            return;
+        }
+        match self.reserve().await {
+            Some(slot) => slot.send(StoreOp::Forget(client_id.clone(), seqs)),
+            None => tracing::debug!(
+                "Client {}: the session store has stopped; {} delivered messages stay in it.",
+                Clipped(client_id),
+                seqs.len()
             ),
         }
     }

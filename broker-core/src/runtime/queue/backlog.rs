@@ -1,5 +1,5 @@
-//! What one publisher waits on: its copies in full mailboxes' waiting lines, and the slots
-//! its last turn gave it.
+//! What one publisher waits on: its copies for durable sessions, which the store takes
+//! first, its copies in full mailboxes' waiting lines, and the slots its last turn gave it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::runtime::queue::grant::Grant;
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::queue::waiting::Ticket;
-use crate::session::PushOutcome;
+use crate::session::{PushOutcome, QueuedMessage};
 
 /// A publisher's copies waiting for room, and the [`Grant`] of its last turn.
 ///
@@ -21,12 +21,25 @@ use crate::session::PushOutcome;
 pub(crate) struct Backlog {
     waiting: Vec<(Arc<Mailbox>, Ticket)>,
     grant: Option<Grant>,
+    /// QoS 1 and 2 copies for durable mailboxes: the store takes them before they are queued
+    /// ([`Mailbox::durable_owner`]).
+    durable: Vec<(Arc<Mailbox>, QueuedMessage)>,
 }
 
 impl Backlog {
-    /// Whether no copy waits.
+    /// Whether no copy waits (for room, or for the store).
     pub(crate) fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
+        self.waiting.is_empty() && self.durable.is_empty()
+    }
+
+    /// Keeps `copy` for `mailbox` until the store has it.
+    pub(crate) fn keep_durable(&mut self, mailbox: Arc<Mailbox>, copy: QueuedMessage) {
+        self.durable.push((mailbox, copy));
+    }
+
+    /// The copies kept for the store.
+    pub(crate) fn take_durable(&mut self) -> Vec<(Arc<Mailbox>, QueuedMessage)> {
+        std::mem::take(&mut self.durable)
     }
 
     /// Takes one granted slot of `mailbox`, if the last turn gave this publisher any.

@@ -35,11 +35,24 @@ pub(crate) struct Mailbox {
     notify: Signal,
     online: AtomicBool,
     overflowed: AtomicBool,
+    /// Whether the session is persistent and the store keeps its messages: its QoS 1 and 2
+    /// copies go to the store before their publishers are answered, and come here with their
+    /// store number ([`QueuedMessage::stored`]).
+    durable: AtomicBool,
     /// The client identifier of the session, once a connection took it (for the hooks'
     /// MessageDropped events); in-process subscribers have none.
     /// The client the mailbox belongs to, when the hooks want events (boxed: most
     /// mailboxes never need it).
-    owner: OnceLock<Box<ClientId>>,
+    owner: OnceLock<Box<Owner>>,
+}
+
+/// Whose a mailbox is, once that matters: for the hooks' events, or for the store.
+struct Owner {
+    client_id: ClientId,
+    /// The store numbers of stored copies dropped here (evicted by the overflow policy, or
+    /// expired), for the owner's connection to tell the store ([`Mailbox::take_forgotten`]).
+    /// At most [`MAX_FORGOTTEN`].
+    forgotten: Mutex<Vec<u64>>,
 }
 
 /// The queue, and the publishers waiting for room in it.
@@ -53,6 +66,10 @@ pub(crate) struct Queue {
     /// wait: they wait until the owner has taken nothing for the stall timeout.
     full_since: Option<Instant>,
 }
+
+/// Store numbers a mailbox keeps for its owner at most; past it, a dropped copy stays in the
+/// store until the session is restored (when the queue's limits drop it again) or ends.
+const MAX_FORGOTTEN: usize = 65_536;
 
 impl Queue {
     /// The queue's oldest message that has not expired, if any (expired ones are appended to
@@ -189,6 +206,7 @@ impl Mailbox {
             notify: Signal::new(),
             online: AtomicBool::new(true),
             overflowed: AtomicBool::new(false),
+            durable: AtomicBool::new(false),
             owner: OnceLock::new(),
         })
     }
@@ -196,12 +214,64 @@ impl Mailbox {
     /// Records the client identifier of the session (the first one set stays: a mailbox
     /// belongs to one client identifier for its life).
     pub(crate) fn set_owner(&self, client_id: &ClientId) {
-        let _ = self.owner.get_or_init(|| Box::new(client_id.clone()));
+        let _ = self.owner.get_or_init(|| {
+            Box::new(Owner {
+                client_id: client_id.clone(),
+                forgotten: Mutex::new(Vec::new()),
+            })
+        });
+    }
+
+    /// Notes that the stored copies `seqs` were dropped here (the owner's connection tells
+    /// the store). Past [`MAX_FORGOTTEN`] waiting, they are not noted.
+    pub(crate) fn note_forgotten(&self, seqs: impl IntoIterator<Item = u64>) {
+        let Some(owner) = self.owner.get() else {
+            return;
+        };
+        let mut list = owner
+            .forgotten
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for seq in seqs {
+            if list.len() < MAX_FORGOTTEN {
+                list.push(seq);
+            }
+        }
+    }
+
+    /// Moves the store numbers of the stored copies dropped here into `into`.
+    pub(crate) fn take_forgotten(&self, into: &mut Vec<u64>) {
+        if let Some(owner) = self.owner.get() {
+            let mut list = owner
+                .forgotten
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            into.append(&mut list);
+        }
+    }
+
+    /// Makes the mailbox durable (its owner set to `client_id`), or not: see
+    /// [`Mailbox::durable_owner`].
+    pub(crate) fn set_durable(&self, client_id: &ClientId, durable: bool) {
+        if durable {
+            self.set_owner(client_id);
+        }
+        self.durable.store(durable, AtomicOrdering::Release);
+    }
+
+    /// The client identifier whose queue in the store a QoS 1 or 2 copy for this mailbox
+    /// goes to first, when the session is persistent and the store keeps messages.
+    pub(crate) fn durable_owner(&self) -> Option<&ClientId> {
+        if self.durable.load(AtomicOrdering::Acquire) {
+            self.owner()
+        } else {
+            None
+        }
     }
 
     /// The client identifier of the session, if a connection took it.
     pub(crate) fn owner(&self) -> Option<&ClientId> {
-        self.owner.get().map(|owner| &**owner)
+        self.owner.get().map(|owner| &owner.client_id)
     }
 
     /// The mailbox's unique identifier.

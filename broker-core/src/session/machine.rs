@@ -146,6 +146,13 @@ impl Session {
         self.keep_alive
     }
 
+    /// The Session Expiry Interval in force, in seconds (0: the session ends with the
+    /// connection; `u32::MAX`: never).
+    #[must_use]
+    pub fn session_expiry(&self) -> u32 {
+        self.session_expiry
+    }
+
     /// The session state.
     #[must_use]
     pub fn state(&self) -> &SessionState {

@@ -252,3 +252,36 @@ async fn qos1_messages_for_an_offline_persistent_session_survive_kill_9() {
 async fn qos2_messages_for_an_offline_persistent_session_survive_kill_9() {
     offline_messages_survive_kill_9(QoS::ExactlyOnce).await;
 }
+
+/// A persistent session that never went offline: its record is written before the CONNACK
+/// and again before each SUBACK, so a SIGKILL while it is connected keeps it and its
+/// subscriptions (Session Present 1, [MQTT-3.2.2-2]; subscriptions kept, [MQTT-3.1.2-4]):
+/// messages published after the restart reach it without a new SUBSCRIBE.
+#[tokio::test]
+async fn an_online_persistent_session_and_its_subscriptions_survive_kill_9() {
+    let data = scratch_dir("persist-online");
+    let (mut first, port) = start("persist-o1", &data, "sync");
+    let (mut sub, _) = Client::connect(port, first.log_path(), "o-sub", false).await;
+    sub.subscribe("it/o/one", QoS::AtLeastOnce).await;
+    sub.subscribe("it/o/two", QoS::ExactlyOnce).await;
+    kill_9(&mut first);
+    drop(sub);
+
+    let (second, port) = start("persist-o2", &data, "sync");
+    let (mut sub, present) = Client::connect(port, second.log_path(), "o-sub", false).await;
+    assert!(
+        present,
+        "Session Present 0 after the restart\n{}",
+        second.log_tail()
+    );
+    let (mut publisher, _) = Client::connect(port, second.log_path(), "o-pub", true).await;
+    publisher.publish_qos1("it/o/one", b"1").await;
+    publisher.publish_qos1("it/o/two", b"2").await;
+    for (topic, payload) in [("it/o/one", b"1"), ("it/o/two", b"2")] {
+        let got = publish_fields("o-sub", sub.next("a message").await);
+        assert_eq!((got.0.as_str(), got.1.as_slice()), (topic, &payload[..]));
+    }
+    sub.disconnect().await;
+    publisher.disconnect().await;
+    let _ = std::fs::remove_dir_all(&data);
+}

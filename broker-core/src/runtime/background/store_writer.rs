@@ -73,7 +73,9 @@ async fn apply(store: &dyn SessionStore, first: StoreOp, rx: &mut mpsc::Receiver
                 commit(store, &mut writes).await;
                 let _ = reply.send(store.load(&client_id).await);
             }
-            StoreOp::Save(session) => writes.push((StoreWrite::Save(session), Answer::Nobody)),
+            StoreOp::Save(session, reply) => {
+                writes.push((StoreWrite::Save(session), answer(reply)));
+            }
             StoreOp::Remove(client_id) => {
                 writes.push((StoreWrite::Remove(client_id), Answer::Nobody));
             }

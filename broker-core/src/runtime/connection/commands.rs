@@ -158,19 +158,22 @@ impl Client {
                 }
             },
         );
-        if let Some(cluster) = cluster {
-            let acks: Vec<RouteAck> = added
+        let acks: Vec<RouteAck> = match cluster {
+            Some(cluster) => added
                 .into_iter()
                 .map(|filter| cluster.subscribed(filter))
                 .filter(|ack| !ack.is_ready())
-                .collect();
-            if !acks.is_empty() {
-                return Some(SubscribeWait {
-                    request,
-                    outcomes,
-                    acks,
-                });
-            }
+                .collect(),
+            None => Vec::new(),
+        };
+        let save = self.is_durable();
+        if !acks.is_empty() || save {
+            return Some(SubscribeWait {
+                request,
+                outcomes,
+                acks,
+                save,
+            });
         }
         self.complete_subscribe(shared, request, &outcomes);
         None
@@ -178,7 +181,8 @@ impl Client {
 
     /// The SUBACK of a subscription whose route the peers are recording, once they have: a
     /// publish on any node after the SUBACK reaches the subscriber. A peer that fails to
-    /// record it is logged; the local subscription stands.
+    /// record it is logged; the local subscription stands. A persistent session's record is
+    /// written before the SUBACK leaves (it is sent once this returns).
     pub(crate) async fn finish_subscribe(&mut self, shared: &Shared, wait: SubscribeWait) {
         for ack in wait.acks {
             if let Err(error) = ack.wait().await {
@@ -186,6 +190,13 @@ impl Client {
             }
         }
         self.complete_subscribe(shared, wait.request, &wait.outcomes);
+        if wait.save
+            && !self
+                .save_record(shared, self.session.state(), self.session.session_expiry())
+                .await
+        {
+            tracing::warn!(client = %self.label(), "A subscription is kept in memory only until the store takes the session.");
+        }
     }
 
     /// The subscription events, the SUBACK, then the retained messages.
@@ -226,6 +237,9 @@ impl Client {
             return;
         };
         routing::unsubscribe_filters(shared, key, &request.filters);
+        if mailbox.durable_owner().is_some() {
+            self.save_record_lazily(shared);
+        }
         for filter in &request.filters {
             self.emit_unsubscribed(shared, filter);
         }
@@ -250,6 +264,9 @@ pub(crate) struct SubscribeWait {
     request: SubscribeRequest,
     outcomes: Vec<FilterOutcome>,
     acks: Vec<RouteAck>,
+    /// Whether the session's record is written before the SUBACK (a persistent session with
+    /// a store that keeps messages).
+    save: bool,
 }
 
 /// What a publish still waits for after [`Client::on_publish`].

@@ -179,6 +179,26 @@ impl Client {
         self.key = Some(SubscriberKey(mailbox));
         log_connected(self, &request);
         let session_present = resumed.is_some();
+        if durable {
+            // The record before the CONNACK: a crash after it keeps the session.
+            let fresh;
+            let state = match &resumed {
+                Some(state) => state,
+                None => {
+                    fresh = SessionState::new(request.client_id.clone());
+                    &fresh
+                }
+            };
+            if !self
+                .save_record(shared, state, request.session_expiry)
+                .await
+            {
+                tracing::warn!(
+                    "Client {}: its session is kept in memory only until the store takes it.",
+                    Clipped(&request.client_id)
+                );
+            }
+        }
         self.session.accept(resumed, now);
         shared.stats().client_connected();
         self.announce_connected(shared, session_present);

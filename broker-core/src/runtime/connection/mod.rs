@@ -16,6 +16,7 @@ pub(crate) mod client;
 pub(crate) mod close;
 pub(crate) mod commands;
 pub(crate) mod connect;
+pub(crate) mod durable;
 pub(crate) mod events;
 pub(crate) mod idle;
 pub(crate) mod parked;

@@ -301,7 +301,8 @@ impl Connection {
                         } else {
                             match self.client.on_subscribe(&self.shared, request) {
                                 None => Pending::Done,
-                                // Only with cluster peers: the SUBACK waits for the route.
+                                // With cluster peers the SUBACK waits for the route, with a
+                                // durable store for the session record.
                                 Some(wait) => Pending::Hooks(Box::pin(
                                     self.client.finish_subscribe(&self.shared, wait),
                                 )),

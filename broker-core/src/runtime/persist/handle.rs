@@ -61,8 +61,9 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// One operation for the store task.
 pub(crate) enum StoreOp {
-    /// Save a session record (it went offline).
-    Save(StoredSession),
+    /// Save a session record (it went offline, or a persistent session changed while online);
+    /// answer when done, if asked.
+    Save(StoredSession, Option<Reply<()>>),
     /// Remove a session and its queue (it ended).
     Remove(ClientId),
     /// Load a session record (a CONNECT resumes a session the registry does not hold).

@@ -17,7 +17,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use crate::runtime::clipped::Clipped;
-use crate::runtime::persist::handle::{Persist, Slot, StoreOp};
+use crate::runtime::persist::handle::{Persist, Reply, Slot, StoreOp};
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::state::client_entry::{ClientEntry, Holder};
 use crate::runtime::state::control::ControlSlot;
@@ -203,6 +203,30 @@ impl Registry {
         }
     }
 
+    /// Saves `record`, the session `control` holds while it is online (a persistent session
+    /// connected, or changed its subscriptions), through `slot`, and notes that the store
+    /// holds it; the store answers through `reply`, if given. Returns `false`, sending
+    /// nothing, if `control` no longer holds the session (a takeover or an end came first:
+    /// their writes decide).
+    pub(crate) fn save_online(
+        &self,
+        control: &Arc<ControlSlot>,
+        record: StoredSession,
+        slot: Slot<'_>,
+        reply: Option<Reply<()>>,
+    ) -> bool {
+        let mut entries = self.lock();
+        let Some(entry) = entries
+            .get_mut(&record.client_id)
+            .filter(|entry| entry.is_held_by(control))
+        else {
+            return false;
+        };
+        entry.stored = Some(record.session_expiry);
+        slot.send(StoreOp::Save(record, reply));
+        true
+    }
+
     /// Removes the stored record of the session `control` holds, if there is one, through
     /// `slot`.
     pub(crate) fn forget_stored(
@@ -283,7 +307,7 @@ impl Registry {
         match slot {
             Some(slot) => {
                 let record = StoredSession::from_state(&state, session_expiry, will.clone());
-                slot.send(StoreOp::Save(record));
+                slot.send(StoreOp::Save(record, None));
                 entry.stored = Some(session_expiry);
             }
             None => tracing::warn!(
@@ -347,7 +371,7 @@ impl Registry {
                 }
                 if let (true, Some(slot), Some(expiry)) = (fired, slot, stored) {
                     let record = StoredSession::from_state(offline.state(), expiry, None);
-                    slot.send(StoreOp::Save(record));
+                    slot.send(StoreOp::Save(record, None));
                 }
             }
             if let Some(at) = offline.poll_timeout() {

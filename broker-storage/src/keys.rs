@@ -5,6 +5,7 @@
 //! s <client id>                   session record
 //! q <client id> 0x00 <seq u64>    a queued message of the client, oldest first
 //! r <topic>                       retained message
+//! x <key>                         a damaged record, moved out of the way (the quarantine)
 //! m format                        the store's format, u32
 //! m seq                           the last queue sequence number given, u64
 //! ```
@@ -72,6 +73,16 @@ pub(crate) fn retained(topic: &TopicName) -> Vec<u8> {
 
 /// Every retained key starts so.
 pub(crate) const RETAINED_PREFIX: &[u8] = &[RETAINED];
+
+/// Every quarantined key starts so.
+pub(crate) const QUARANTINE_PREFIX: &[u8] = b"x";
+
+/// The quarantine's key for the damaged record of `key`.
+pub(crate) fn quarantined(key: &[u8]) -> Vec<u8> {
+    let mut quarantined = QUARANTINE_PREFIX.to_vec();
+    quarantined.extend_from_slice(key);
+    quarantined
+}
 
 /// A key as a person reads it: `session c1`, `queued c1 #42`, `retained a/b`.
 pub(crate) fn describe(key: &[u8]) -> String {

@@ -32,8 +32,6 @@ use crate::state_machine::StateMachine;
 pub const STORE_FORMAT: u32 = 1;
 /// The database's folder in the data directory.
 const DATABASE: &str = "sled";
-/// The tree damaged records are moved to.
-const QUARANTINE: &str = "quarantine";
 
 /// Persistent sessions, their queued messages and the retained messages, in sled, in a data
 /// directory that one process at a time may open.
@@ -41,14 +39,13 @@ const QUARANTINE: &str = "quarantine";
 /// Every write goes through one committer thread that applies writes in the order they are
 /// made, in atomic batches, and shares fsyncs between them (group commit); reads go to the
 /// database directly and see every write that was answered before they started. Every value
-/// carries a CRC-32: a damaged one is moved to a quarantine tree when it is read, logged and
+/// carries a CRC-32: a damaged one is moved to the quarantine when it is read, logged and
 /// counted (`skein_store_corrupt_records_total`), and the rest of the store is served.
 pub struct SledStore {
     tx: Option<mpsc::Sender<Submission>>,
     committer: Option<JoinHandle<()>>,
     flusher: Option<(JoinHandle<()>, Arc<AtomicBool>)>,
     db: sled::Db,
-    quarantine: sled::Tree,
     dir: PathBuf,
     durability: Durability,
     /// Dropped last: the directory is free only once the database is closed.
@@ -80,7 +77,6 @@ impl SledStore {
             .open()
             .map_err(database)?;
         check_format(&db, &dir)?;
-        let quarantine = db.open_tree(QUARANTINE).map_err(database)?;
         let machine = StateMachine::open((*db).clone()).map_err(database)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let dirty = Arc::new(AtomicBool::new(false));
@@ -114,7 +110,6 @@ impl SledStore {
             committer: Some(committer),
             flusher,
             db,
-            quarantine,
             dir,
             durability: options.durability,
             _lock: lock,
@@ -141,7 +136,7 @@ impl SledStore {
     /// How many damaged records the quarantine holds.
     #[must_use]
     pub fn quarantined(&self) -> usize {
-        self.quarantine.len()
+        self.db.scan_prefix(keys::QUARANTINE_PREFIX).count()
     }
 
     /// Submits `ops` to the committer and waits for their outcomes.
@@ -172,11 +167,16 @@ impl SledStore {
             reason,
             "A damaged record in the session store was moved to its quarantine."
         );
-        let moved = self.quarantine.insert(key, value).and_then(|_| {
-            self.db
-                .compare_and_swap(key, Some(value), None::<&[u8]>)
-                .map(|_| ())
-        });
+        // Out of the way first (unless it changed since it was read), then kept aside: the
+        // store's one tree holds the quarantine too (every sled tree costs megabytes of
+        // memory).
+        let moved = self
+            .db
+            .compare_and_swap(key, Some(value), None::<&[u8]>)
+            .and_then(|swapped| match swapped {
+                Ok(()) => self.db.insert(keys::quarantined(key), value).map(drop),
+                Err(_) => Ok(()),
+            });
         if let Err(error) = moved {
             tracing::error!(%error, "Could not move a damaged record to the quarantine.");
         }

@@ -146,31 +146,12 @@ pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Backlog) -> Resu
     let durable = blocked.take_durable();
     let mut result = Ok(());
     if !durable.is_empty() {
-        let copies = durable
-            .iter()
-            .filter_map(|(mailbox, copy)| Some((mailbox.durable_owner()?.clone(), copy.clone())))
-            .collect();
-        match shared.persist().enqueue(copies).await {
-            Ok(seqs) if seqs.len() == durable.len() => {
-                let now = now();
-                for ((mailbox, mut copy), seq) in durable.into_iter().zip(seqs) {
-                    copy.stored = Some(seq);
-                    let granted = blocked.take_slot(&mailbox);
-                    match mailbox.try_push(copy, now, shared.queue_full_wait(), granted) {
-                        TryPush::Done(outcome) => record(shared, &mailbox, outcome),
-                        TryPush::Wait(ticket) => blocked.add(mailbox, ticket),
-                    }
-                }
-            }
-            Ok(seqs) => {
-                result = Err(StoreError::Backend(format!(
-                    "the store took {} of {} copies",
-                    seqs.len(),
-                    durable.len()
-                )));
-            }
-            Err(error) => result = Err(error),
-        }
+        let copies = durable_copies(&durable);
+        result = shared
+            .persist()
+            .enqueue(copies)
+            .await
+            .and_then(|seqs| queue_stored(shared, blocked, durable, seqs));
         if let Err(error) = &result {
             tracing::warn!("The session store could not take a message for persistent sessions ({error}); it is refused.");
         }
@@ -181,6 +162,48 @@ pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Backlog) -> Resu
         })
         .await;
     result
+}
+
+/// The copies of [`durable_copies`] with the sequence numbers the store gave them, in order,
+/// into their mailboxes (copies meeting a full queue join its waiting line, in `blocked`).
+///
+/// # Errors
+///
+/// The store gave another number of sequence numbers than there are copies: none is queued.
+pub(crate) fn queue_stored(
+    shared: &Shared,
+    blocked: &mut Backlog,
+    durable: Vec<(Arc<Mailbox>, QueuedMessage)>,
+    seqs: Vec<u64>,
+) -> Result<(), StoreError> {
+    if seqs.len() != durable.len() {
+        return Err(StoreError::Backend(format!(
+            "the store took {} of {} copies",
+            seqs.len(),
+            durable.len()
+        )));
+    }
+    let now = now();
+    for ((mailbox, mut copy), seq) in durable.into_iter().zip(seqs) {
+        copy.stored = Some(seq);
+        let granted = blocked.take_slot(&mailbox);
+        match mailbox.try_push(copy, now, shared.queue_full_wait(), granted) {
+            TryPush::Done(outcome) => record(shared, &mailbox, outcome),
+            TryPush::Wait(ticket) => blocked.add(mailbox, ticket),
+        }
+    }
+    Ok(())
+}
+
+/// The store's queues and copies of `durable`: (client identifier, copy) for each copy whose
+/// mailbox is still durable.
+pub(crate) fn durable_copies(
+    durable: &[(Arc<Mailbox>, QueuedMessage)],
+) -> Vec<(crate::types::ClientId, QueuedMessage)> {
+    durable
+        .iter()
+        .filter_map(|(mailbox, copy)| Some((mailbox.durable_owner()?.clone(), copy.clone())))
+        .collect()
 }
 
 /// The reason code that refuses a message the store could not take: 0x97 (Quota exceeded)

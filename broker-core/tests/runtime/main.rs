@@ -13,6 +13,7 @@
 mod backpressure;
 mod basic;
 mod closing;
+mod durable_queue;
 mod embedding;
 mod hooks;
 mod hooks_authz;

@@ -11,6 +11,7 @@ use crate::codec::Packet;
 use crate::hooks::ClientInfo;
 use crate::router::Delivery as Route;
 use crate::runtime::clipped::Clipped;
+use crate::runtime::connection::ack_queue::PendingAcks;
 use crate::runtime::connection::auth_exchange::AuthExchange;
 use crate::runtime::connection::publish_memo::PublishMemo;
 use crate::runtime::queue::backlog::Backlog;
@@ -77,6 +78,8 @@ pub(crate) struct RouteBuffers {
     pub(crate) scratch: Vec<Route<SubscriberKey>>,
     /// Copies waiting for room in a full queue, and the slots a turn granted.
     pub(crate) blocked: Backlog,
+    /// Acknowledgements waiting for the store.
+    pub(crate) pending: PendingAcks,
 }
 
 impl Client {

@@ -34,6 +34,11 @@ impl Client {
             return (false, Some(PublishWait::Retained(Box::new(request))));
         }
         let (matched, blocked) = self.route_message(shared, &request.message);
+        // Copies for persistent sessions, or acknowledgements waiting already: the store
+        // takes them while this client's next packets are read.
+        if self.pipeline_publish(shared, request.ack, matched) {
+            return (matched, None);
+        }
         if blocked {
             let wait = PublishWait::Blocked {
                 ack: request.ack,
@@ -67,6 +72,10 @@ impl Client {
     /// The part of a publish that waits; see [`Client::on_publish`]. Returns whether it
     /// routed a message to a subscriber (a blocked publish told it already).
     pub(crate) async fn finish_publish(&mut self, shared: &Shared, wait: PublishWait) -> bool {
+        // The acknowledgements waiting for the store go first, in order.
+        if self.pending_acks() > 0 {
+            self.drain_acks(shared).await;
+        }
         match wait {
             PublishWait::Blocked { ack, matched } => {
                 // Subscribers that keep up but are behind: wait for room rather than drop, so

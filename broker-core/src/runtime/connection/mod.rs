@@ -9,6 +9,7 @@
 //! [`parking`] makes a connection into its [`parked`] record and back, [`serve`] starts, parks
 //! and resumes the task.
 
+pub(crate) mod ack_queue;
 pub(crate) mod auth;
 pub(crate) mod auth_exchange;
 pub(crate) mod authorize;
@@ -21,6 +22,7 @@ pub(crate) mod events;
 pub(crate) mod idle;
 pub(crate) mod parked;
 pub(crate) mod parking;
+pub(crate) mod pending_acks;
 pub(crate) mod publish_memo;
 pub(crate) mod screen;
 pub(crate) mod serve;

@@ -23,6 +23,9 @@ impl Connection {
         let Some(key) = connection.client.key.clone() else {
             return Err(connection);
         };
+        if connection.client.pending_acks() > 0 {
+            return Err(connection);
+        }
         let Stream::Tcp(tcp) = connection.wire.stream() else {
             return Err(connection);
         };

@@ -19,6 +19,7 @@
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
@@ -29,6 +30,7 @@ use tokio::sync::watch;
 use crate::codec::{Decoder, Packet};
 use crate::hooks::{ClientInfo, Interest};
 use crate::runtime::clock::now;
+use crate::runtime::connection::ack_queue::MAX_PENDING;
 use crate::runtime::connection::client::{Client, Label};
 use crate::runtime::connection::screen::Screen;
 use crate::runtime::connection::wire::{poll_timer, Lost, Wire};
@@ -201,6 +203,10 @@ impl Connection {
             self.step().await;
             if self.client.close.is_some() || self.run_state_now() == RunState::Stopped || self.park
             {
+                if self.client.pending_acks() > 0 {
+                    // Copies the store took are queued even if no acknowledgement can go.
+                    Box::pin(self.client.drain_acks(&self.shared)).await;
+                }
                 break;
             }
             if std::mem::take(&mut self.routed) {
@@ -223,6 +229,10 @@ impl Connection {
         if self.client.close.is_none() {
             self.pull_mailbox(now());
             self.carry_out_commands().await;
+        }
+        if self.client.pending_acks() > 0 {
+            // Boxed: only publishers to persistent sessions with a durable store get here.
+            Box::pin(self.client.complete_ready_acks(&self.shared)).await;
         }
         self.encode_transmits();
         if let Some((owner, seqs)) = self.client.finished_stored() {
@@ -454,7 +464,10 @@ impl Connection {
         let can_pull = self.client.key.is_some()
             && self.client.session.is_connected()
             && self.wire.write_buf.len() < WRITE_HIGH_WATER;
-        let can_read = self.wire.read_open && self.wire.write_buf.len() < READ_PAUSE;
+        let has_pending = self.client.pending_acks() > 0;
+        let can_read = self.wire.read_open
+            && self.wire.write_buf.len() < READ_PAUSE
+            && self.client.pending_acks() < MAX_PENDING;
         let can_io = can_read || !self.wire.write_buf.is_empty() || self.wire.stream.unflushed();
         tokio::select! {
             biased;
@@ -478,6 +491,7 @@ impl Connection {
             },
             // The futures themselves, not wrappers: each adds its size to every task.
             () = wake_up(self.client.key.as_ref().map(|key| &**key.mailbox())).wait(), if can_pull => {}
+            () = poll_fn(|cx| self.client.route_buffers.as_mut().map_or(Poll::Pending, |b| b.pending.poll_front(cx))), if has_pending => {}
             () = poll_fn(|cx| poll_timer(&mut self.wire.timer, cx)), if has_deadline => {
                 self.on_timer();
                 return;

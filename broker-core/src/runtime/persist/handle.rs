@@ -182,6 +182,17 @@ impl Persist {
         }
     }
 
+    /// Hands `copies` to the store through `slot` without waiting: the answer comes through
+    /// the receiver (their sequence numbers, in order).
+    pub(crate) fn submit_enqueue(
+        slot: Slot<'_>,
+        copies: Vec<(ClientId, QueuedMessage)>,
+    ) -> oneshot::Receiver<Result<Vec<u64>, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        slot.send(StoreOp::Enqueue(copies, reply));
+        answer
+    }
+
     /// Tells the store to forget `seqs` of `client_id`, waiting for room in the channel; logs
     /// it when the store task has ended.
     pub(crate) async fn forget(&self, client_id: &ClientId, seqs: Vec<u64>) {

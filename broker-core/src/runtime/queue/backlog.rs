@@ -32,6 +32,16 @@ impl Backlog {
         self.waiting.is_empty() && self.durable.is_empty()
     }
 
+    /// Whether copies wait for room in full queues.
+    pub(crate) fn has_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Whether copies wait for the store.
+    pub(crate) fn has_durable(&self) -> bool {
+        !self.durable.is_empty()
+    }
+
     /// Keeps `copy` for `mailbox` until the store has it.
     pub(crate) fn keep_durable(&mut self, mailbox: Arc<Mailbox>, copy: QueuedMessage) {
         self.durable.push((mailbox, copy));

@@ -26,4 +26,5 @@ mod integration {
     mod observability;
     mod passwd_cli;
     mod persistence;
+    mod persistence_crash;
 }

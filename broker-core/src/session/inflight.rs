@@ -153,6 +153,9 @@ struct Tracked {
     /// The store sequence numbers of the exchanges completed since the last
     /// [`take_finished_stored`](OutboundInflight::take_finished_stored).
     finished: Vec<u64>,
+    /// Whether a stored QoS 2 exchange began or was released since the last
+    /// [`clear_stored_changed`](OutboundInflight::clear_stored_changed).
+    stored_changed: bool,
 }
 
 impl OutboundInflight {
@@ -178,6 +181,7 @@ impl OutboundInflight {
                 entries: HashMap::new(),
                 order: BTreeMap::new(),
                 finished: Vec::new(),
+                stored_changed: false,
             }));
         }
         window
@@ -203,6 +207,7 @@ impl OutboundInflight {
                 entries: HashMap::new(),
                 order: BTreeMap::new(),
                 finished: Vec::new(),
+                stored_changed: false,
             })
         })
     }
@@ -289,6 +294,9 @@ impl OutboundInflight {
         match result {
             Ok((publish, state)) => {
                 self.record(id, state, Some(Box::new(kept(&publish))), stored);
+                if stored.is_some() && state == InflightState::AwaitingPubRec {
+                    self.tracked_mut().stored_changed = true;
+                }
                 Ok(publish)
             }
             Err(e) => {
@@ -348,6 +356,24 @@ impl OutboundInflight {
         })
     }
 
+    /// Whether a QoS 2 exchange whose message a durable store holds began (its PUBLISH is to
+    /// be sent) or was released (its PUBREL is to be sent) since the last
+    /// [`clear_stored_changed`](Self::clear_stored_changed). Exactly once across a crash
+    /// needs the session's record to say so before those packets leave: restored, the
+    /// session then resends the PUBLISH under the same packet identifier, or the PUBREL, and
+    /// no new message takes an identifier the client still holds.
+    #[must_use]
+    pub fn stored_changed(&self) -> bool {
+        self.tracked.as_ref().is_some_and(|t| t.stored_changed)
+    }
+
+    /// The record has been written: see [`stored_changed`](Self::stored_changed).
+    pub fn clear_stored_changed(&mut self) {
+        if let Some(tracked) = self.tracked.as_mut() {
+            tracked.stored_changed = false;
+        }
+    }
+
     /// Moves the store sequence numbers of the exchanges completed since the last call into
     /// `into`: the store may forget those messages.
     pub fn take_finished_stored(&mut self, into: &mut Vec<u64>) {
@@ -394,6 +420,7 @@ impl OutboundInflight {
                     entry.state = InflightState::AwaitingPubComp;
                     entry.publish = None;
                     tracked.order.insert(seq, id);
+                    tracked.stored_changed |= entry.stored.is_some();
                 }
                 PubRecOutcome::Release(Ack::new(id))
             }

@@ -166,6 +166,18 @@ impl Session {
         self.state.outbound.take_finished_stored(into);
     }
 
+    /// Whether the record of this session must be written before its next packets leave:
+    /// see [`OutboundInflight::stored_changed`](super::OutboundInflight::stored_changed).
+    #[must_use]
+    pub fn stored_changed(&self) -> bool {
+        self.state.outbound.stored_changed()
+    }
+
+    /// The record has been written (or need not be).
+    pub fn clear_stored_changed(&mut self) {
+        self.state.outbound.clear_stored_changed();
+    }
+
     /// The session state, to keep after the connection closed (or to hand over to the
     /// connection that took the client identifier over).
     #[must_use]

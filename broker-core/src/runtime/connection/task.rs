@@ -218,6 +218,30 @@ impl Connection {
         }
     }
 
+    /// Writes the session's record before a stored QoS 2 PUBLISH or PUBREL leaves, so that
+    /// a crash after it sends that exchange again under the same packet identifier.
+    async fn save_outbound(&mut self) {
+        // What the client has finished with goes first: a record that no longer lists a
+        // completed exchange must not reach the store before the exchange's message is
+        // forgotten, or a crash between the two would send that message again.
+        if let Some((owner, seqs)) = self.client.finished_stored() {
+            self.shared.persist().forget(&owner, seqs).await;
+        }
+        if self.client.is_durable()
+            && !self
+                .client
+                .save_record(
+                    &self.shared,
+                    self.client.session.state(),
+                    self.client.session.session_expiry(),
+                )
+                .await
+        {
+            tracing::warn!(client = %self.label(), "The session store did not take the session's QoS 2 exchanges; they go out anyway.");
+        }
+        self.client.session.clear_stored_changed();
+    }
+
     fn run_state_now(&self) -> RunState {
         *self.run_state.borrow()
     }
@@ -227,8 +251,22 @@ impl Connection {
     async fn step(&mut self) {
         self.carry_out_commands().await;
         if self.client.close.is_none() {
-            self.pull_mailbox(now());
-            self.carry_out_commands().await;
+            loop {
+                let stopped = self.pull_mailbox(now());
+                self.carry_out_commands().await;
+                if self.client.session.stored_changed() {
+                    // Boxed: only QoS 2 to persistent sessions with a durable store.
+                    Box::pin(self.save_outbound()).await;
+                }
+                if !stopped {
+                    break;
+                }
+                self.encode_transmits();
+            }
+        }
+        if self.client.session.stored_changed() {
+            // A PUBREL of a stored exchange, from a PUBREC just read.
+            Box::pin(self.save_outbound()).await;
         }
         if self.client.pending_acks() > 0 {
             // Boxed: only publishers to persistent sessions with a durable store get here.
@@ -379,14 +417,16 @@ impl Connection {
 
     /// Moves messages from the mailbox into the session while it can take them and the
     /// write buffer has room; a message the session cannot take goes back to the front.
-    fn pull_mailbox(&mut self, now: Instant) {
+    /// Returns whether it stopped early because the session's record must be written before
+    /// what it pulled is sent (a stored QoS 2 exchange began): pull again once it is.
+    fn pull_mailbox(&mut self, now: Instant) -> bool {
         let Some(mailbox) = self
             .client
             .key
             .as_ref()
             .map(|key| Arc::clone(key.mailbox()))
         else {
-            return;
+            return false;
         };
         if mailbox.take_overflowed() && self.client.session.is_connected() {
             tracing::info!(
@@ -396,7 +436,7 @@ impl Connection {
             self.client
                 .session
                 .server_disconnect(ReasonCode::QuotaExceeded, now);
-            return;
+            return false;
         }
         let mut expired = Vec::new();
         while self.client.session.is_connected() && self.wire.write_buf.len() < WRITE_HIGH_WATER {
@@ -443,11 +483,15 @@ impl Connection {
             for dropped in expired.drain(..) {
                 routing::log_drop(&self.shared, &mailbox, &dropped);
             }
+            if self.client.session.stored_changed() {
+                return more;
+            }
             self.encode_transmits();
             if !more {
                 break;
             }
         }
+        false
     }
 
     /// Waits for one event: a takeover request, a change of run state, the socket (read or
@@ -670,6 +714,9 @@ impl Connection {
         if self.client.close.is_none() && !self.client.session.is_closed() {
             self.client.session.connection_lost(now());
             self.carry_out_commands().await;
+        }
+        if self.client.session.stored_changed() {
+            Box::pin(self.save_outbound()).await;
         }
         self.encode_transmits();
         // Nothing is flushed to a client that is gone, nor once the broker stops.

@@ -379,6 +379,14 @@ impl SessionStore for SledStore {
         true
     }
 
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.db
+            .flush_async()
+            .await
+            .map(drop)
+            .map_err(|e| backend("writing to disk", &e))
+    }
+
     async fn set_retained(&self, message: &RetainedMessage) -> Result<(), StoreError> {
         let record = sealed(|buf| encode_retained(message, buf))?;
         self.submit_one(Op::SetRetained {

@@ -166,16 +166,20 @@ impl Session {
         self.state.outbound.take_finished_stored(into);
     }
 
-    /// Whether the record of this session must be written before its next packets leave:
-    /// see [`OutboundInflight::stored_changed`](super::OutboundInflight::stored_changed).
+    /// Whether a persistent session's record must be written before its next packets
+    /// leave, for exactly once across a crash: a stored QoS 2 exchange began or was released
+    /// ([`OutboundInflight::stored_changed`](super::OutboundInflight::stored_changed)), or a
+    /// QoS 2 identifier from the client was added or released
+    /// ([`InboundQos2::changed`](super::InboundQos2::changed)).
     #[must_use]
-    pub fn stored_changed(&self) -> bool {
-        self.state.outbound.stored_changed()
+    pub fn record_changed(&self) -> bool {
+        self.state.outbound.stored_changed() || self.state.inbound_qos2.changed()
     }
 
     /// The record has been written (or need not be).
-    pub fn clear_stored_changed(&mut self) {
+    pub fn clear_record_changed(&mut self) {
         self.state.outbound.clear_stored_changed();
+        self.state.inbound_qos2.clear_changed();
     }
 
     /// The session state, to keep after the connection closed (or to hand over to the

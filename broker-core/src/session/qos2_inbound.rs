@@ -56,6 +56,9 @@ pub struct InboundQos2 {
     /// empty set is 48 bytes of every session, a box 8.
     #[allow(clippy::box_collection)]
     pending: Option<Box<HashSet<PacketId>>>,
+    /// Whether an identifier was added or released since the last
+    /// [`clear_changed`](Self::clear_changed).
+    changed: bool,
 }
 
 impl InboundQos2 {
@@ -66,6 +69,7 @@ impl InboundQos2 {
         InboundQos2 {
             receive_maximum,
             pending: None,
+            changed: false,
         }
     }
 
@@ -115,6 +119,7 @@ impl InboundQos2 {
             });
         }
         self.pending.get_or_insert_default().insert(id);
+        self.changed = true;
         Ok(InboundQos2Publish::New)
     }
 
@@ -122,7 +127,9 @@ impl InboundQos2 {
     /// more: a later PUBLISH with that identifier is a new message ([MQTT-4.3.3-9]).
     /// Returns whether `id` was pending.
     pub fn refuse(&mut self, id: PacketId) -> bool {
-        self.pending.as_mut().is_some_and(|p| p.remove(&id))
+        let removed = self.pending.as_mut().is_some_and(|p| p.remove(&id));
+        self.changed |= removed;
+        removed
     }
 
     /// Handles a PUBREL and returns the PUBCOMP to answer with, carrying the same identifier
@@ -131,6 +138,7 @@ impl InboundQos2 {
     pub fn handle_pubrel(&mut self, pubrel: &Ack) -> Ack {
         let id = pubrel.packet_id;
         let code = if self.pending.as_mut().is_some_and(|p| p.remove(&id)) {
+            self.changed = true;
             ReasonCode::Success
         } else {
             ReasonCode::PacketIdentifierNotFound
@@ -139,6 +147,20 @@ impl InboundQos2 {
             code,
             ..Ack::new(id)
         }
+    }
+
+    /// Whether an identifier was added or released since the last
+    /// [`clear_changed`](Self::clear_changed): a persistent session's record must say so
+    /// before the PUBREC or PUBCOMP that follows leaves, or a crash could have a repeated
+    /// PUBLISH delivered twice, or a new one taken for a repeat.
+    #[must_use]
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// The record has been written: see [`changed`](Self::changed).
+    pub fn clear_changed(&mut self) {
+        self.changed = false;
     }
 
     /// The pending identifiers, in no particular order (for persisting the session).

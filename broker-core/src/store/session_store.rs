@@ -65,6 +65,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Every retained message, for recovery at start.
     async fn retained(&self) -> Result<Vec<RetainedMessage>, StoreError>;
 
+    /// Makes every write that returned durable now, whatever the store's durability level
+    /// (a batched store fsyncs what its window still holds). The broker calls it when it
+    /// stops, after its last write.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Applies `writes` in order and answers each, as the record-level calls would one after
     /// the other. This one makes those calls; a store that can commit several writes at once
     /// (the sled store: one atomic batch, one fsync) does so instead.

@@ -1,5 +1,6 @@
-//! Issue 13, the crash test on the real binary: publishers send numbered QoS 1 and QoS 2
-//! messages to persistent subscribers (one always connected, one that comes and goes, one
+//! Issue 13, the crash test on the real binary: publishers (QoS 1 on clean rumqttc sessions,
+//! QoS 2 on a persistent session that resends after each failure as the spec asks) send
+//! numbered messages to persistent subscribers (one always connected, one that comes and goes, one
 //! away until the end) while `skein` is killed with SIGKILL 20 times at random moments and
 //! started again on the same data directory and port. At the end everyone reconnects, and
 //! every message whose PUBACK (QoS 1) or PUBREC (QoS 2) a publisher received must have reached
@@ -20,10 +21,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use broker_core::codec::{
-    Ack, Connect, Decoder, Packet, QosPid, Subscribe, SubscribeProperties, Subscription,
+    Ack, Connect, Decoder, Packet, Publish, QosPid, Subscribe, SubscribeProperties, Subscription,
     SubscriptionOptions,
 };
-use broker_core::types::{ClientId, PacketId, ProtocolVersion, QoS as CoreQoS, TopicFilter};
+use broker_core::types::{
+    ClientId, PacketId, ProtocolVersion, QoS as CoreQoS, TopicFilter, TopicName,
+};
 use bytes::BytesMut;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet as RPacket, QoS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -245,8 +248,8 @@ struct Sent {
     acked: Vec<u64>,
 }
 
-/// A publisher on `topic` at `qos` until `stop`: a fresh clean connection after every failure
-/// (it does not resend: a message without its acknowledgement is simply not counted).
+/// A publisher on `topic` at `qos` until `stop`: a fresh clean rumqttc connection after every
+/// failure, which does not resend (a message without its PUBACK is simply not counted).
 fn spawn_publisher(
     topic: &'static str,
     qos: QoS,
@@ -293,17 +296,132 @@ fn spawn_publisher(
                             sent.lock().unwrap().acked.push(seq);
                         }
                     }
-                    Event::Incoming(RPacket::PubRec(rec)) => {
-                        if let Some(seq) = by_pkid.remove(&rec.pkid) {
-                            sent.lock().unwrap().acked.push(seq);
-                        }
-                    }
                     _ => {}
                 }
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
+}
+
+/// A QoS 2 publisher with a persistent session for the whole run, that sends as the spec asks
+/// (MQTT 3.1.1 §4.3.3): after a failure it resends each PUBLISH not yet answered by PUBREC
+/// with DUP set under its packet identifier, and the PUBREL of each one that was, until the
+/// PUBCOMP; the broker must take each message once ([MQTT-4.3.3-10]). Raw MQTT with
+/// broker-core's codec, so that every packet identifier maps to its message for certain.
+fn spawn_qos2_publisher(
+    topic: &'static str,
+    port: u16,
+    sent: Arc<Mutex<Sent>>,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let version = ProtocolVersion::V3_1_1;
+        // Packet identifier -> (sequence number, PUBREC received).
+        let mut in_flight: BTreeMap<u16, (u64, bool)> = BTreeMap::new();
+        let mut next = 1u64;
+        let mut next_id = 1u16;
+        while !*stop.borrow() {
+            let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)).await else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            };
+            let mut connect = Connect::new(version, ClientId::new("crash-pub-q2").unwrap());
+            connect.clean_start = false;
+            connect.keep_alive = 30;
+            let mut out = BytesMut::new();
+            Packet::Connect(Box::new(connect))
+                .encode(version, &mut out)
+                .unwrap();
+            // The resends, in order, once connected.
+            for (id, (seq, recorded)) in &in_flight {
+                let id = PacketId::new(*id).unwrap();
+                let packet = if *recorded {
+                    Packet::PubRel(Ack::new(id))
+                } else {
+                    qos2_publish(topic, *seq, id, true)
+                };
+                packet.encode(version, &mut out).unwrap();
+            }
+            if stream.write_all(&out).await.is_err() {
+                continue;
+            }
+            let mut decoder = Decoder::with_version(version);
+            let mut buf = BytesMut::new();
+            'connection: while !*stop.borrow() {
+                // Up to 20 in flight.
+                let mut out = BytesMut::new();
+                while in_flight.len() < 20 {
+                    while in_flight.contains_key(&next_id) {
+                        next_id = next_id.checked_add(1).unwrap_or(1);
+                    }
+                    in_flight.insert(next_id, (next, false));
+                    qos2_publish(topic, next, PacketId::new(next_id).unwrap(), false)
+                        .encode(version, &mut out)
+                        .unwrap();
+                    sent.lock().unwrap().sent = next;
+                    next += 1;
+                }
+                if !out.is_empty() && stream.write_all(&out).await.is_err() {
+                    break;
+                }
+                let packet = loop {
+                    match decoder.decode(&mut buf) {
+                        Ok(Some(packet)) => break packet,
+                        Ok(None) => {}
+                        Err(_) => break 'connection,
+                    }
+                    match tokio::time::timeout(
+                        Duration::from_millis(200),
+                        stream.read_buf(&mut buf),
+                    )
+                    .await
+                    {
+                        Ok(Ok(n)) if n > 0 => {}
+                        Ok(_) => break 'connection,
+                        Err(_) => continue 'connection,
+                    }
+                };
+                let mut answer = BytesMut::new();
+                match packet {
+                    Packet::PubRec(rec) => {
+                        if let Some((seq, recorded)) = in_flight.get_mut(&rec.packet_id.get()) {
+                            if !*recorded {
+                                *recorded = true;
+                                sent.lock().unwrap().acked.push(*seq);
+                            }
+                            Packet::PubRel(Ack::new(rec.packet_id))
+                                .encode(version, &mut answer)
+                                .unwrap();
+                        }
+                    }
+                    Packet::PubComp(comp)
+                        if in_flight
+                            .get(&comp.packet_id.get())
+                            .is_some_and(|(_, recorded)| *recorded) =>
+                    {
+                        in_flight.remove(&comp.packet_id.get());
+                    }
+                    _ => {}
+                }
+                if !answer.is_empty() && stream.write_all(&answer).await.is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+}
+
+/// A QoS 2 PUBLISH of message `seq` under `id`.
+fn qos2_publish(topic: &str, seq: u64, id: PacketId, dup: bool) -> Packet {
+    let mut publish = Publish::new(
+        TopicName::new(topic.to_owned()).unwrap(),
+        seq.to_string().into(),
+    );
+    publish.qos_pid = QosPid::ExactlyOnce(id);
+    publish.dup = dup;
+    Packet::Publish(publish)
 }
 
 /// skein on `port`, its sessions in `data`.
@@ -390,7 +508,11 @@ async fn nothing_acknowledged_is_lost_across_20_kills_of_the_broker() {
     for (topic, qos) in TOPICS {
         let record = Arc::new(Mutex::new(Sent::default()));
         sent.insert(topic, Arc::clone(&record));
-        tasks.push(spawn_publisher(topic, qos, port, record, stop.clone()));
+        tasks.push(if qos == QoS::ExactlyOnce {
+            spawn_qos2_publisher(topic, port, record, stop.clone())
+        } else {
+            spawn_publisher(topic, qos, port, record, stop.clone())
+        });
     }
 
     let mut seed = SystemTime::now()

@@ -44,6 +44,10 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
     while let Some(op) = rx.recv().await {
         apply(shared.persist().store(), op, &mut rx).await;
     }
+    // Nothing is lost to a stop, whatever the store's window.
+    if let Err(error) = shared.persist().store().flush().await {
+        tracing::warn!(%error, "The session store could not write its last changes to disk.");
+    }
 }
 
 /// Who waits for a write's answer.

@@ -232,6 +232,10 @@ impl BrokerBuilder {
             let guard = shared.background_tasks().guard();
             tokio::spawn(watch_event_task(task, shared.watch_run_state(), guard));
         }
+        // Before any listener accepts: a client connecting at once is traced as configured.
+        for client_id in &self.config.trace_clients {
+            shared.client_trace().set(client_id, true);
+        }
         // Before any listener accepts: a CONNECT finds the stored sessions in the registry.
         recovery::recover(&shared).await;
         let guard = shared.background_tasks().guard();
@@ -263,9 +267,6 @@ impl BrokerBuilder {
                 shared.watch_run_state(),
                 guard,
             ));
-        }
-        for client_id in &self.config.trace_clients {
-            shared.client_trace().set(client_id, true);
         }
         if let Some(interval) = self.config.sys_interval.filter(|i| !i.is_zero()) {
             let guard = shared.background_tasks().guard();

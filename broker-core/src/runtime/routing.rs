@@ -18,7 +18,7 @@ use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::{DropCause, Stats};
 use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
 use crate::store::StoreError;
-use crate::types::{QoS, ReasonCode, TopicFilter};
+use crate::types::{QoS, ReasonCode, StoreSeq, TopicFilter};
 
 /// Routes `message` to every matching subscriber and, if its RETAIN flag is set, stores it as
 /// the topic's retained message (an empty payload deletes it), waiting for room in the
@@ -183,9 +183,14 @@ pub(crate) fn queue_stored(
             durable.len()
         )));
     }
+    if seqs.iter().any(|seq| *seq > StoreSeq::MAX) {
+        return Err(StoreError::Backend(
+            "the store's sequence numbers ran past 2^48".to_owned(),
+        ));
+    }
     let now = now();
     for ((mailbox, mut copy), seq) in durable.into_iter().zip(seqs) {
-        copy.stored = Some(seq);
+        copy.stored = StoreSeq::new(seq);
         let granted = blocked.take_slot(&mailbox);
         match mailbox.try_push(copy, now, shared.queue_full_wait(), granted) {
             TryPush::Done(outcome) => record(shared, &mailbox, outcome),
@@ -247,7 +252,7 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
         }
         PushOutcome::Dropped(dropped) => log_drop(shared, mailbox, &dropped),
         PushOutcome::DisconnectRequired(message) => {
-            mailbox.note_forgotten(message.stored);
+            mailbox.note_forgotten(message.stored.map(StoreSeq::get));
             shared.stats().dropped(DropCause::SlowSubscriber);
             shared.hooks().emit_dropped_message(
                 mailbox,
@@ -266,7 +271,7 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
 
 /// Counts and logs one dropped message; a stored copy is noted for the store to forget.
 pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
-    mailbox.note_forgotten(dropped.message.stored);
+    mailbox.note_forgotten(dropped.message.stored.map(StoreSeq::get));
     shared.stats().dropped(dropped.reason.into());
     shared.hooks().emit_dropped(mailbox, dropped);
     let reason = match dropped.reason {

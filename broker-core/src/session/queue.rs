@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::Message;
-use crate::types::{QoS, SubscriptionId, TopicFilter};
+use crate::types::{QoS, StoreSeq, SubscriptionId, TopicFilter};
 
 /// What a push does when the message would take the queue past one of its limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,7 +140,7 @@ pub struct QueuedMessage {
     /// client has acknowledged it (or it is dropped), the session gives the number back
     /// ([`Session::take_finished_stored`](super::Session::take_finished_stored)) for the store
     /// to forget the copy.
-    pub stored: Option<u64>,
+    pub stored: Option<StoreSeq>,
 }
 
 impl QueuedMessage {

@@ -7,7 +7,7 @@ use crate::runtime::routing;
 use crate::runtime::state::shared::Shared;
 use crate::session::{OfflineSession, PushOutcome};
 use crate::store::StoreWrite;
-use crate::types::{ClientId, PacketId};
+use crate::types::{ClientId, PacketId, StoreSeq};
 
 /// Puts the messages the store holds for `client_id` into its (offline) mailbox, oldest first,
 /// each with its store number, but for those `in_flight` already holds; the queue's limits
@@ -35,14 +35,22 @@ async fn restore_queue(
         if in_flight.iter().any(|(_, s)| *s == seq) {
             continue;
         }
-        copy.stored = Some(seq);
+        copy.stored = StoreSeq::new(seq);
         match mailbox.push(copy, now) {
             PushOutcome::Queued { evicted } => {
                 restored += 1;
-                mailbox.note_forgotten(evicted.iter().filter_map(|d| d.message.stored));
+                mailbox.note_forgotten(
+                    evicted
+                        .iter()
+                        .filter_map(|d| d.message.stored.map(StoreSeq::get)),
+                );
             }
-            PushOutcome::Dropped(dropped) => mailbox.note_forgotten(dropped.message.stored),
-            PushOutcome::DisconnectRequired(copy) => mailbox.note_forgotten(copy.stored),
+            PushOutcome::Dropped(dropped) => {
+                mailbox.note_forgotten(dropped.message.stored.map(StoreSeq::get));
+            }
+            PushOutcome::DisconnectRequired(copy) => {
+                mailbox.note_forgotten(copy.stored.map(StoreSeq::get));
+            }
         }
     }
     let mut forgotten = Vec::new();

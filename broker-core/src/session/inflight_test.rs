@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::*;
 use crate::codec::QosPid;
 use crate::session::{AliasUse, Message, SendOptions};
-use crate::types::{TopicAlias, TopicName};
+use crate::types::{StoreSeq, TopicAlias, TopicName};
 
 fn max(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n).unwrap()
@@ -278,7 +278,7 @@ fn send_stored(window: &mut OutboundInflight, qos: QoS, stored: u64) -> Publish 
                 };
                 m.to_publish(SendOptions::new(qos_pid), m.received_at)
             },
-            Some(stored),
+            StoreSeq::new(stored),
         )
         .unwrap()
 }

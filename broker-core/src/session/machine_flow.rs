@@ -6,7 +6,7 @@ use crate::codec::{
     Ack, AckProperties, Packet, Publish, QosPid, SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
 use crate::router::SubscriptionEntry;
-use crate::types::{ProtocolVersion, QoS, ReasonCode, StoreSeq};
+use crate::types::{ProtocolVersion, QoS, ReasonCode};
 
 use super::machine::Phase;
 use super::{
@@ -216,7 +216,7 @@ impl Session {
                             .message
                             .to_publish(options(QosPid::AtLeastOnce(id)), now)
                     },
-                    message.stored.map(StoreSeq::get),
+                    message.stored,
                 )
                 .ok(),
             QoS::ExactlyOnce => self
@@ -228,7 +228,7 @@ impl Session {
                             .message
                             .to_publish(options(QosPid::ExactlyOnce(id)), now)
                     },
-                    message.stored.map(StoreSeq::get),
+                    message.stored,
                 )
                 .ok(),
         };

@@ -84,7 +84,7 @@ fn full_session(now: Instant) -> StoredSession {
         ],
         shared_outbound: vec![(pid(5), filter("$share/g/jobs/+"))],
         inbound_qos2: vec![pid(1), pid(65_535)],
-        stored_outbound: vec![(pid(3), 7), (pid(5), u64::MAX)],
+        stored_outbound: vec![(pid(3), 7), (pid(5), crate::types::StoreSeq::MAX)],
         will: Some(WillMessage {
             message: will,
             delay: 120,

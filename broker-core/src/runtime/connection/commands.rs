@@ -80,7 +80,16 @@ impl Client {
             PublishWait::Blocked { ack, matched } => {
                 // Subscribers that keep up but are behind: wait for room rather than drop, so
                 // the acknowledgement (and the next read from this client) waits too.
-                // Copies for persistent sessions: the store takes them before the answer.
+                // Copies for persistent sessions: the store takes them before the answer, and
+                // this session's record (a QoS 2 identifier) before them.
+                if self.session.record_changed()
+                    && self.is_durable()
+                    && self
+                        .save_record(shared, self.session.state(), self.session.session_expiry())
+                        .await
+                {
+                    self.session.clear_record_changed();
+                }
                 let buffers = self.route_buffers.get_or_insert_default();
                 let outcome = match routing::push_blocked(shared, &mut buffers.blocked).await {
                     Ok(()) => PublishOutcome::Routed { matched },

@@ -52,6 +52,29 @@ impl Client {
         }
     }
 
+    /// Hands this persistent session's record to the store now, without waiting, if it
+    /// changed (see [`Session::record_changed`](crate::session::Session::record_changed)):
+    /// before the copies of a message it published, so that the store never holds the copies
+    /// without the QoS 2 identifier. Returns `false` when there is no room in the store's
+    /// channel now (the caller takes the path that waits).
+    pub(crate) fn save_record_before_copies(&mut self, shared: &Shared) -> bool {
+        if !self.session.record_changed() || !self.is_durable() {
+            return true;
+        }
+        let Some(slot) = shared.persist().try_reserve() else {
+            return false;
+        };
+        let record =
+            StoredSession::from_state(self.session.state(), self.session.session_expiry(), None);
+        if shared
+            .registry()
+            .save_online(&self.control, record, slot, None)
+        {
+            self.session.clear_record_changed();
+        }
+        true
+    }
+
     /// Writes this persistent session's record without waiting, if there is room in the
     /// store's channel now (a lost write is repaired by the next one).
     pub(crate) fn save_record_lazily(&self, shared: &Shared) {

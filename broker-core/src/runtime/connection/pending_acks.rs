@@ -38,13 +38,22 @@ impl Client {
         ack: Option<PublishAck>,
         matched: bool,
     ) -> bool {
-        let Some(buffers) = self.route_buffers.as_mut() else {
+        let Some(buffers) = self.route_buffers.as_ref() else {
             return false;
         };
         let durable = buffers.blocked.has_durable();
         if (!durable && buffers.pending.len() == 0) || buffers.blocked.has_waiting() {
             return false;
         }
+        // The session's record (a QoS 2 identifier from this client) goes to the store before
+        // the copies: a crash can then never keep the copies and lose the identifier, which
+        // would route the client's repeat of the message again.
+        if durable && !self.save_record_before_copies(shared) {
+            return false;
+        }
+        let Some(buffers) = self.route_buffers.as_mut() else {
+            return false;
+        };
         let (durable, answer) = if durable {
             let Some(slot) = shared.persist().try_reserve() else {
                 return false;

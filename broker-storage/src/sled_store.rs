@@ -150,12 +150,17 @@ impl SledStore {
         answer.await.map_err(|_| closed())?
     }
 
-    /// Submits one operation and gives its outcome.
-    async fn submit_one(&self, op: Op) -> Result<Outcome, StoreError> {
-        self.submit(vec![op])
-            .await?
+    /// One write, as [`SessionStore::write_batch`] makes it: the record-level methods are
+    /// batches of one.
+    async fn write_one(&self, write: StoreWrite) -> Result<WriteOutcome, StoreError> {
+        self.submit_writes(vec![write])
+            .await
             .pop()
-            .ok_or_else(|| StoreError::Backend("the committer gave no outcome".to_owned()))
+            .unwrap_or_else(|| {
+                Err(StoreError::Backend(
+                    "the committer gave no outcome".to_owned(),
+                ))
+            })
     }
 
     /// Moves the damaged value of `key` to the quarantine (unless it has changed since it was
@@ -243,10 +248,6 @@ fn sealed(
     Ok(record::seal(&buf))
 }
 
-fn existed(outcome: Outcome) -> bool {
-    matches!(outcome, Outcome::Existed(true))
-}
-
 /// The operation of `write`, its records encoded and sealed at `clock`.
 fn to_op(write: StoreWrite, clock: WallClock) -> Result<Op, StoreError> {
     Ok(match write {
@@ -294,21 +295,15 @@ impl SessionStore for SledStore {
     }
 
     async fn save(&self, session: &StoredSession) -> Result<(), StoreError> {
-        let record = sealed(|buf| session.encode(Instant::now(), buf))?;
-        self.submit_one(Op::SaveSession {
-            client_id: session.client_id.clone(),
-            record,
-        })
-        .await
-        .map(|_| ())
+        self.write_one(StoreWrite::Save(session.clone()))
+            .await
+            .map(drop)
     }
 
     async fn remove(&self, client_id: &ClientId) -> Result<bool, StoreError> {
-        self.submit_one(Op::RemoveSession {
-            client_id: client_id.clone(),
-        })
-        .await
-        .map(existed)
+        self.write_one(StoreWrite::Remove(client_id.clone()))
+            .await
+            .map(|outcome| outcome == WriteOutcome::Existed(true))
     }
 
     async fn sessions(&self) -> Result<Vec<ClientId>, StoreError> {
@@ -327,15 +322,11 @@ impl SessionStore for SledStore {
         client_id: &ClientId,
         message: &QueuedMessage,
     ) -> Result<u64, StoreError> {
-        let record = sealed(|buf| encode_queued(message, WallClock::now(), buf))?;
         match self
-            .submit_one(Op::Enqueue {
-                client_id: client_id.clone(),
-                record,
-            })
+            .write_one(StoreWrite::Enqueue(client_id.clone(), message.clone()))
             .await?
         {
-            Outcome::Seq(seq) => Ok(seq),
+            WriteOutcome::Seq(seq) => Ok(seq),
             other => Err(StoreError::Backend(format!(
                 "an enqueue gave {other:?}, not a sequence number"
             ))),
@@ -358,21 +349,15 @@ impl SessionStore for SledStore {
     }
 
     async fn ack_queued(&self, client_id: &ClientId, up_to: u64) -> Result<(), StoreError> {
-        self.submit_one(Op::AckQueued {
-            client_id: client_id.clone(),
-            up_to,
-        })
-        .await
-        .map(|_| ())
+        self.write_one(StoreWrite::AckQueued(client_id.clone(), up_to))
+            .await
+            .map(drop)
     }
 
     async fn forget_queued(&self, client_id: &ClientId, seq: u64) -> Result<(), StoreError> {
-        self.submit_one(Op::ForgetQueued {
-            client_id: client_id.clone(),
-            seq,
-        })
-        .await
-        .map(|_| ())
+        self.write_one(StoreWrite::Forget(client_id.clone(), seq))
+            .await
+            .map(drop)
     }
 
     fn keeps_messages(&self) -> bool {
@@ -388,21 +373,15 @@ impl SessionStore for SledStore {
     }
 
     async fn set_retained(&self, message: &RetainedMessage) -> Result<(), StoreError> {
-        let record = sealed(|buf| encode_retained(message, buf))?;
-        self.submit_one(Op::SetRetained {
-            topic: message.topic.clone(),
-            record,
-        })
-        .await
-        .map(|_| ())
+        self.write_one(StoreWrite::SetRetained(message.clone()))
+            .await
+            .map(drop)
     }
 
     async fn remove_retained(&self, topic: &TopicName) -> Result<bool, StoreError> {
-        self.submit_one(Op::RemoveRetained {
-            topic: topic.clone(),
-        })
-        .await
-        .map(existed)
+        self.write_one(StoreWrite::RemoveRetained(topic.clone()))
+            .await
+            .map(|outcome| outcome == WriteOutcome::Existed(true))
     }
 
     async fn write_batch(&self, writes: Vec<StoreWrite>) -> Vec<Result<WriteOutcome, StoreError>> {

@@ -108,6 +108,25 @@ fn expect_same_session(
     expect_eq(check, got, want)
 }
 
+/// Enqueues one message per payload for `c`; gives their sequence numbers, in order.
+async fn enqueue_each(
+    store: &impl SessionStore,
+    check: &'static str,
+    c: &ClientId,
+    payloads: &[&'static str],
+) -> Result<Vec<u64>, ConformanceError> {
+    let mut seqs = Vec::with_capacity(payloads.len());
+    for payload in payloads {
+        seqs.push(
+            store
+                .enqueue(c, &queued(payload)?)
+                .await
+                .map_err(backend(check))?,
+        );
+    }
+    Ok(seqs)
+}
+
 fn client(name: &str) -> Result<ClientId, ConformanceError> {
     ClientId::new(name).map_err(|e| fail("fixture", e.to_string()))
 }
@@ -287,15 +306,7 @@ async fn sessions_lists_every_client(store: &impl SessionStore) -> Check {
 async fn queue_keeps_order_and_growing_sequence(store: &impl SessionStore) -> Check {
     const C: &str = "queue_keeps_order_and_growing_sequence";
     let c = client("c1")?;
-    let mut seqs = Vec::new();
-    for payload in ["1", "2", "3"] {
-        seqs.push(
-            store
-                .enqueue(&c, &queued(payload)?)
-                .await
-                .map_err(backend(C))?,
-        );
-    }
+    let seqs = enqueue_each(store, C, &c, &["1", "2", "3"]).await?;
     if !seqs.windows(2).all(|w| w.first() < w.get(1)) {
         return Err(fail(C, format!("sequence numbers not growing: {seqs:?}")));
     }
@@ -488,15 +499,7 @@ async fn a_batch_applies_in_order_and_answers_each(store: &impl SessionStore) ->
 async fn forget_removes_one_message_by_number(store: &impl SessionStore) -> Check {
     const C: &str = "forget_removes_one_message_by_number";
     let c = client("c1")?;
-    let mut seqs = Vec::new();
-    for payload in ["1", "2", "3"] {
-        seqs.push(
-            store
-                .enqueue(&c, &queued(payload)?)
-                .await
-                .map_err(backend(C))?,
-        );
-    }
+    let seqs = enqueue_each(store, C, &c, &["1", "2", "3"]).await?;
     let (Some(&first), Some(&middle), Some(&last)) = (seqs.first(), seqs.get(1), seqs.get(2))
     else {
         return Err(fail(C, "three enqueues gave fewer numbers"));

@@ -82,13 +82,8 @@ impl Client {
                 // the acknowledgement (and the next read from this client) waits too.
                 // Copies for persistent sessions: the store takes them before the answer, and
                 // this session's record (a QoS 2 identifier) before them.
-                if self.session.record_changed()
-                    && self.is_durable()
-                    && self
-                        .save_record(shared, self.session.state(), self.session.session_expiry())
-                        .await
-                {
-                    self.session.clear_record_changed();
+                if self.must_save_record() {
+                    self.save_changed_record(shared).await;
                 }
                 let buffers = self.route_buffers.get_or_insert_default();
                 let outcome = match routing::push_blocked(shared, &mut buffers.blocked).await {
@@ -251,12 +246,13 @@ impl Client {
     /// acknowledge them ([MQTT-3.10.4-3] lets the server finish them), and go to another
     /// member only if the session ends first.
     pub(crate) fn on_unsubscribe(&mut self, shared: &Shared, request: UnsubscribeRequest) {
-        let Some((key, mailbox)) = self.key.as_ref().map(|key| (key, key.mailbox())) else {
+        let Some(key) = self.key.clone() else {
             return;
         };
-        routing::unsubscribe_filters(shared, key, &request.filters);
-        if mailbox.durable_owner().is_some() {
-            self.save_record_lazily(shared);
+        let mailbox = key.mailbox();
+        routing::unsubscribe_filters(shared, &key, &request.filters);
+        if self.is_durable() && !self.send_record(shared) {
+            tracing::debug!(client = %self.label(), "The session store is busy; the record is written later.");
         }
         for filter in &request.filters {
             self.emit_unsubscribed(shared, filter);
@@ -272,7 +268,7 @@ impl Client {
             .into_iter()
             .filter_map(|q| Some((q.message, q.shared?)))
             .collect();
-        routing::redeliver_shared(shared, key, messages, now());
+        routing::redeliver_shared(shared, &key, messages, now());
     }
 }
 

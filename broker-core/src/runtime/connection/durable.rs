@@ -52,15 +52,48 @@ impl Client {
         }
     }
 
-    /// Hands this persistent session's record to the store now, without waiting, if it
-    /// changed (see [`Session::record_changed`](crate::session::Session::record_changed)):
-    /// before the copies of a message it published, so that the store never holds the copies
-    /// without the QoS 2 identifier. Returns `false` when there is no room in the store's
-    /// channel now (the caller takes the path that waits).
-    pub(crate) fn save_record_before_copies(&mut self, shared: &Shared) -> bool {
-        if !self.session.record_changed() || !self.is_durable() {
+    /// Whether the session's record must be written before its next packets leave: it
+    /// changed ([`Session::record_changed`]) and the session is persistent with a store that
+    /// keeps messages. Any other session forgets the change.
+    ///
+    /// [`Session::record_changed`]: crate::session::Session::record_changed
+    pub(crate) fn must_save_record(&mut self) -> bool {
+        if !self.session.record_changed() {
+            return false;
+        }
+        if self.is_durable() {
             return true;
         }
+        self.session.clear_record_changed();
+        false
+    }
+
+    /// Writes the record of a persistent session whose record changed, and waits: before a
+    /// stored QoS 2 PUBLISH or PUBREL leaves, so that a crash after it sends that exchange
+    /// again under the same packet identifier, and before the PUBREC or PUBCOMP of a QoS 2
+    /// message from the client, so that a repeat of it is known after a crash and a new
+    /// message under a released identifier is not.
+    pub(crate) async fn save_changed_record(&mut self, shared: &Shared) {
+        // What the client has finished with goes first: a record that no longer lists a
+        // completed exchange must not reach the store before the exchange's message is
+        // forgotten, or a crash between the two would send that message again.
+        if let Some((owner, seqs)) = self.finished_stored() {
+            shared.persist().forget(&owner, seqs).await;
+        }
+        if !self
+            .save_record(shared, self.session.state(), self.session.session_expiry())
+            .await
+        {
+            tracing::warn!(client = %self.label(), "The session store did not take the session's QoS 2 exchanges; they go out anyway.");
+        }
+        self.session.clear_record_changed();
+    }
+
+    /// Hands this persistent session's record to the store now, without waiting. Returns
+    /// `false` when there is no room in the store's channel now: a caller that must have it
+    /// written takes the path that waits; one that need not (an UNSUBSCRIBE: a lost write
+    /// keeps a subscription, and the next write repairs it) goes on.
+    pub(crate) fn send_record(&mut self, shared: &Shared) -> bool {
         let Some(slot) = shared.persist().try_reserve() else {
             return false;
         };
@@ -73,23 +106,5 @@ impl Client {
             self.session.clear_record_changed();
         }
         true
-    }
-
-    /// Writes this persistent session's record without waiting, if there is room in the
-    /// store's channel now (a lost write is repaired by the next one).
-    pub(crate) fn save_record_lazily(&self, shared: &Shared) {
-        let record =
-            StoredSession::from_state(self.session.state(), self.session.session_expiry(), None);
-        match shared.persist().try_reserve() {
-            Some(slot) => {
-                shared
-                    .registry()
-                    .save_online(&self.control, record, slot, None);
-            }
-            None => tracing::debug!(
-                "Client {}: the session store is busy; its record is written later.",
-                Clipped(&record.client_id)
-            ),
-        }
     }
 }

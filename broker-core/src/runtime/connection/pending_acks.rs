@@ -48,7 +48,7 @@ impl Client {
         // The session's record (a QoS 2 identifier from this client) goes to the store before
         // the copies: a crash can then never keep the copies and lose the identifier, which
         // would route the client's repeat of the message again.
-        if durable && !self.save_record_before_copies(shared) {
+        if durable && self.must_save_record() && !self.send_record(shared) {
             return false;
         }
         let Some(buffers) = self.route_buffers.as_mut() else {

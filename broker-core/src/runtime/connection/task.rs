@@ -218,45 +218,6 @@ impl Connection {
         }
     }
 
-    /// Whether the session's record must be written before its next packets leave: it
-    /// changed ([`Session::record_changed`]) and the session is persistent with a store that
-    /// keeps messages. Any other session forgets the change.
-    fn must_save_record(&mut self) -> bool {
-        if !self.client.session.record_changed() {
-            return false;
-        }
-        if self.client.is_durable() {
-            return true;
-        }
-        self.client.session.clear_record_changed();
-        false
-    }
-
-    /// Writes a persistent session's record before a stored QoS 2 PUBLISH or PUBREL leaves,
-    /// so that a crash after it sends that exchange again under the same packet identifier,
-    /// and before the PUBREC or PUBCOMP of a QoS 2 message from the client, so that a repeat
-    /// of it is known after a crash and a new message under a released identifier is not.
-    async fn save_session_record(&mut self) {
-        // What the client has finished with goes first: a record that no longer lists a
-        // completed exchange must not reach the store before the exchange's message is
-        // forgotten, or a crash between the two would send that message again.
-        if let Some((owner, seqs)) = self.client.finished_stored() {
-            self.shared.persist().forget(&owner, seqs).await;
-        }
-        if !self
-            .client
-            .save_record(
-                &self.shared,
-                self.client.session.state(),
-                self.client.session.session_expiry(),
-            )
-            .await
-        {
-            tracing::warn!(client = %self.label(), "The session store did not take the session's QoS 2 exchanges; they go out anyway.");
-        }
-        self.client.session.clear_record_changed();
-    }
-
     fn run_state_now(&self) -> RunState {
         *self.run_state.borrow()
     }
@@ -269,9 +230,9 @@ impl Connection {
             loop {
                 let stopped = self.pull_mailbox(now());
                 self.carry_out_commands().await;
-                if self.must_save_record() {
+                if self.client.must_save_record() {
                     // Boxed: only QoS 2 with persistent sessions and a durable store.
-                    Box::pin(self.save_session_record()).await;
+                    Box::pin(self.client.save_changed_record(&self.shared)).await;
                 }
                 if !stopped {
                     break;
@@ -279,10 +240,10 @@ impl Connection {
                 self.encode_transmits();
             }
         }
-        if self.must_save_record() {
+        if self.client.must_save_record() {
             // A PUBREL of a stored exchange (a PUBREC just read), or the PUBREC or PUBCOMP of
             // a QoS 2 message from the client.
-            Box::pin(self.save_session_record()).await;
+            Box::pin(self.client.save_changed_record(&self.shared)).await;
         }
         if self.client.pending_acks() > 0 {
             // Boxed: only publishers to persistent sessions with a durable store get here.
@@ -499,7 +460,7 @@ impl Connection {
             for dropped in expired.drain(..) {
                 routing::log_drop(&self.shared, &mailbox, &dropped);
             }
-            if self.must_save_record() {
+            if self.client.must_save_record() {
                 return more;
             }
             self.encode_transmits();
@@ -731,8 +692,8 @@ impl Connection {
             self.client.session.connection_lost(now());
             self.carry_out_commands().await;
         }
-        if self.must_save_record() {
-            Box::pin(self.save_session_record()).await;
+        if self.client.must_save_record() {
+            Box::pin(self.client.save_changed_record(&self.shared)).await;
         }
         self.encode_transmits();
         // Nothing is flushed to a client that is gone, nor once the broker stops.

@@ -171,8 +171,7 @@ impl Persist {
     ) -> Result<Vec<u64>, StoreError> {
         let gone = || StoreError::Unavailable("the session store has stopped".to_owned());
         let slot = self.reserve().await.ok_or_else(gone)?;
-        let (reply, answer) = oneshot::channel();
-        slot.send(StoreOp::Enqueue(copies, reply));
+        let answer = Self::submit_enqueue(slot, copies);
         match tokio::time::timeout(LOAD_TIMEOUT, answer).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(gone()),

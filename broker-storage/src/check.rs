@@ -6,15 +6,17 @@ use std::fmt;
 use broker_core::store::{decode_queued, decode_retained, StoredSession, WallClock};
 
 use crate::keys;
+use crate::log_record;
 use crate::record;
 use crate::sled_store::SledStore;
+use crate::state_machine;
 
 /// What a check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {
     /// Session records that read back whole.
     pub sessions: usize,
-    /// Queued messages that read back whole.
+    /// Queued messages (copies still queued for a client) that read back whole.
     pub queued: usize,
     /// Retained messages that read back whole.
     pub retained: usize,
@@ -50,21 +52,22 @@ impl SledStore {
     ///
     /// The database could not be read.
     pub fn check(&self) -> Result<CheckReport, sled::Error> {
-        let mut report = CheckReport::default();
+        let mut report = CheckReport {
+            damaged: self.damaged_at_open().to_vec(),
+            ..CheckReport::default()
+        };
         let clock = WallClock::now();
         for entry in self.db().iter() {
             let (key, value) = entry?;
             let kind = key.first().copied();
-            if !matches!(kind, Some(b's' | b'q' | b'r')) {
+            if !matches!(kind, Some(b's' | b'l' | b'r')) {
                 continue;
             }
             let read = record::open(&value).and_then(|record| match kind {
                 Some(b's') => StoredSession::decode(record, clock.now)
                     .map(|_| report.sessions += 1)
                     .map_err(|e| e.to_string()),
-                Some(b'q') => decode_queued(record, clock)
-                    .map(|_| report.queued += 1)
-                    .map_err(|e| e.to_string()),
+                Some(b'l') => self.check_log_record(record, clock, &mut report.queued),
                 _ => decode_retained(record)
                     .map(|_| report.retained += 1)
                     .map_err(|e| e.to_string()),
@@ -76,5 +79,25 @@ impl SledStore {
         }
         report.quarantined = self.quarantined();
         Ok(report)
+    }
+
+    /// Reads every copy in a log record; counts in `queued` those still queued.
+    fn check_log_record(
+        &self,
+        record: bytes::Bytes,
+        clock: WallClock,
+        queued: &mut usize,
+    ) -> Result<(), String> {
+        let entries = log_record::read(record)?;
+        let mut live = 0;
+        for entry in entries {
+            decode_queued(entry.message, clock).map_err(|e| e.to_string())?;
+            let index = state_machine::lock(self.index());
+            if index.is_live(&entry.client_id, entry.seq) {
+                live += 1;
+            }
+        }
+        *queued += live;
+        Ok(())
     }
 }

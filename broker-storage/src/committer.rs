@@ -59,6 +59,11 @@ impl Committer {
             }
             self.commit(&mut waiting, ops);
         }
+        // Every removal not yet written goes with the last fsync: a graceful stop brings
+        // nothing finished back.
+        if let Err(error) = self.machine.apply(std::iter::once(&Op::Checkpoint)) {
+            tracing::error!(%error, "The session store could not write its last removals.");
+        }
         if let Err(error) = flush(&self.db) {
             tracing::error!(%error, "The session store could not write its last changes to disk.");
         }
@@ -111,7 +116,11 @@ pub(crate) fn flush(db: &sled::Db) -> sled::Result<()> {
 /// A store error for a failed sled call; a full disk says so.
 pub(crate) fn backend(doing: &str, error: &sled::Error) -> StoreError {
     if let sled::Error::Io(io) = error {
-        if io.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error()) {
+        // sled hands out a copy of the error it met on its own threads, which keeps the kind
+        // but not the system's number.
+        if io.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error())
+            || io.kind() == std::io::ErrorKind::StorageFull
+        {
             return StoreError::Full(format!("{doing}: the disk is full"));
         }
     }

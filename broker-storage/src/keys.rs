@@ -3,21 +3,24 @@
 //!
 //! ```text
 //! s <client id>                   session record
-//! q <client id> 0x00 <seq u64>    a queued message of the client, oldest first
+//! l <id u64>                      a log record: the copies one batch queued (log_record.rs)
+//! a <client id>                   the client's finished copies still in log records (ack_runs.rs)
 //! r <topic>                       retained message
 //! x <key>                         a damaged record, moved out of the way (the quarantine)
 //! m format                        the store's format, u32
-//! m seq                           the last queue sequence number given, u64
+//! m seq                           the last sequence number given (copies and log records), u64
+//! q <client id> 0x00 <seq u64>    format 1 only: one queued copy per key (moved into log
+//!                                 records when the store opens)
 //! ```
 //!
-//! A client identifier holds no U+0000 (MQTT forbids it in every string), so `0x00` ends it in
-//! a queue key, and one client's queue is one contiguous range that no other client's
-//! identifier can fall into. Integers are big-endian, so keys sort as the numbers do.
+//! Integers are big-endian, so keys sort as the numbers do.
 
 use broker_core::types::{ClientId, TopicName};
 
 const SESSION: u8 = b's';
 const QUEUED: u8 = b'q';
+const LOG: u8 = b'l';
+const ACKS: u8 = b'a';
 const RETAINED: u8 = b'r';
 
 /// The key of the store's format number.
@@ -46,24 +49,46 @@ pub(crate) fn session_client(key: &[u8]) -> Option<ClientId> {
     ClientId::new(text).ok()
 }
 
-/// The start of `client_id`'s queue: every key of it starts so.
-pub(crate) fn queue_prefix(client_id: &ClientId) -> Vec<u8> {
-    let mut key = prefixed(QUEUED, client_id.as_str(), 9);
-    key.push(0);
+/// Every key of a format-1 queued copy starts so.
+pub(crate) const QUEUED_PREFIX: &[u8] = &[QUEUED];
+
+/// The client and the sequence number of a format-1 queued copy's key: `q`, the client
+/// identifier (MQTT strings hold no U+0000), `0x00`, the number.
+pub(crate) fn queued_parts(key: &[u8]) -> Option<(ClientId, u64)> {
+    let (rest, seq) = key.strip_prefix(QUEUED_PREFIX)?.split_last_chunk::<8>()?;
+    let client = std::str::from_utf8(rest.strip_suffix(&[0])?).ok()?;
+    Some((ClientId::new(client).ok()?, u64::from_be_bytes(*seq)))
+}
+
+/// The key of log record `id`.
+pub(crate) fn log(id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(9);
+    key.push(LOG);
+    key.extend_from_slice(&id.to_be_bytes());
     key
 }
 
-/// The key of `client_id`'s queued message `seq`.
-pub(crate) fn queued(client_id: &ClientId, seq: u64) -> Vec<u8> {
-    let mut key = queue_prefix(client_id);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
+/// Every log record's key starts so.
+pub(crate) const LOG_PREFIX: &[u8] = &[LOG];
+
+/// The id of a log record's key.
+pub(crate) fn log_id(key: &[u8]) -> Option<u64> {
+    let id = key.strip_prefix(LOG_PREFIX)?;
+    Some(u64::from_be_bytes(id.try_into().ok()?))
 }
 
-/// The sequence number of a queue key.
-pub(crate) fn queued_seq(key: &[u8]) -> Option<u64> {
-    let (_, seq) = key.split_last_chunk::<8>()?;
-    Some(u64::from_be_bytes(*seq))
+/// The key of `client_id`'s finished runs.
+pub(crate) fn acks(client_id: &ClientId) -> Vec<u8> {
+    prefixed(ACKS, client_id.as_str(), 0)
+}
+
+/// Every finished-runs key starts so.
+pub(crate) const ACKS_PREFIX: &[u8] = &[ACKS];
+
+/// The client identifier of a finished-runs key.
+pub(crate) fn acks_client(key: &[u8]) -> Option<ClientId> {
+    let text = std::str::from_utf8(key.strip_prefix(ACKS_PREFIX)?).ok()?;
+    ClientId::new(text).ok()
 }
 
 /// The key of `topic`'s retained message.
@@ -84,15 +109,20 @@ pub(crate) fn quarantined(key: &[u8]) -> Vec<u8> {
     quarantined
 }
 
-/// A key as a person reads it: `session c1`, `queued c1 #42`, `retained a/b`.
+/// A key as a person reads it: `session c1`, `log record #42`, `retained a/b`.
 pub(crate) fn describe(key: &[u8]) -> String {
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     match key.split_first() {
         Some((&SESSION, rest)) => format!("session {}", text(rest)),
         Some((&RETAINED, rest)) => format!("retained {}", text(rest)),
-        Some((&QUEUED, rest)) => match (rest.split_last_chunk::<9>(), queued_seq(key)) {
-            (Some((client, _)), Some(seq)) => format!("queued {} #{seq}", text(client)),
-            _ => format!("queued {}", text(rest)),
+        Some((&ACKS, rest)) => format!("finished runs {}", text(rest)),
+        Some((&LOG, _)) => match log_id(key) {
+            Some(id) => format!("log record #{id}"),
+            None => text(key),
+        },
+        Some((&QUEUED, _)) => match queued_parts(key) {
+            Some((client, seq)) => format!("queued {client} #{seq}"),
+            None => text(key),
         },
         _ => text(key),
     }
@@ -103,15 +133,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_clients_queue_is_a_range_no_other_client_falls_into() {
-        let a = ClientId::new("a").unwrap();
+    fn keys_read_back_and_log_records_sort_by_id() {
         let ab = ClientId::new("ab").unwrap();
-        let prefix = queue_prefix(&a);
-        assert!(queued(&a, 0).starts_with(&prefix));
-        assert!(queued(&a, u64::MAX).starts_with(&prefix));
-        assert!(!queued(&ab, 1).starts_with(&prefix));
-        assert!(queued(&a, 2) < queued(&a, 256));
-        assert_eq!(queued_seq(&queued(&a, 300)), Some(300));
-        assert_eq!(session_client(&session(&ab)), Some(ab));
+        assert_eq!(session_client(&session(&ab)), Some(ab.clone()));
+        assert_eq!(acks_client(&acks(&ab)), Some(ab.clone()));
+        assert_eq!(log_id(&log(300)), Some(300));
+        assert!(log(2) < log(256));
+        let mut queued = b"qab\0".to_vec();
+        queued.extend_from_slice(&7u64.to_be_bytes());
+        assert_eq!(queued_parts(&queued), Some((ab, 7)));
+        assert_eq!(describe(&log(5)), "log record #5");
+        assert_eq!(describe(&queued), "queued ab #7");
     }
 }

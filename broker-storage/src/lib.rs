@@ -22,14 +22,18 @@
 //! - **One process per directory.** An exclusive lock on `skein.lock` refuses a second opener
 //!   with the first one's process id.
 
+mod ack_runs;
 mod check;
 mod committer;
 mod error;
 mod keys;
 mod lock;
+mod log_record;
 mod op;
 mod options;
+mod queue_index;
 mod record;
+mod recover;
 mod sled_store;
 mod state_machine;
 

@@ -5,6 +5,7 @@
 //! which is what lets a replicated log carry them later (docs/persistence.md).
 
 use broker_core::types::{ClientId, TopicName};
+use bytes::Bytes;
 
 /// One write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,12 +22,13 @@ pub(crate) enum Op {
         /// Whose.
         client_id: ClientId,
     },
-    /// Append a message to a client's queue, under the next sequence number.
+    /// Append a message to a client's queue, under the next sequence number. The copies a
+    /// batch appends are written together, as one log record.
     Enqueue {
         /// Whose queue.
         client_id: ClientId,
-        /// The sealed message.
-        record: Vec<u8>,
+        /// The queued message's byte form (the log record is sealed whole).
+        record: Bytes,
     },
     /// Remove a client's queued messages up to and including a sequence number.
     AckQueued {
@@ -35,7 +37,9 @@ pub(crate) enum Op {
         /// The last sequence number removed.
         up_to: u64,
     },
-    /// Remove one queued message of a client, if it is there.
+    /// Remove one queued message of a client, if it is there. Removals are written lazily:
+    /// with the client's next session record, a few clients at a time as batches commit, and
+    /// all at a [`Checkpoint`](Op::Checkpoint).
     ForgetQueued {
         /// Whose queue.
         client_id: ClientId,
@@ -54,6 +58,8 @@ pub(crate) enum Op {
         /// The topic.
         topic: TopicName,
     },
+    /// Write every removal not yet written (before a flush, at a graceful stop).
+    Checkpoint,
 }
 
 /// What applying one [`Op`] gave.

@@ -23,13 +23,16 @@ use crate::committer::{self, backend, Committer, Submission, QUEUE};
 use crate::error::OpenError;
 use crate::keys;
 use crate::lock::DirLock;
+use crate::log_record;
 use crate::op::{Op, Outcome};
 use crate::options::{Durability, StoreOptions};
 use crate::record;
-use crate::state_machine::StateMachine;
+use crate::recover::{self, Damaged};
+use crate::state_machine::{self, SharedIndex, StateMachine};
 
-/// The format of the store's keys and envelopes, written at its creation.
-pub const STORE_FORMAT: u32 = 1;
+/// The format of the store's keys and envelopes, written at its creation. Format 1 kept one
+/// key per queued copy; a store of format 1 is moved to log records when it opens.
+pub const STORE_FORMAT: u32 = 2;
 /// The database's folder in the data directory.
 const DATABASE: &str = "sled";
 
@@ -46,6 +49,9 @@ pub struct SledStore {
     committer: Option<JoinHandle<()>>,
     flusher: Option<(JoinHandle<()>, Arc<AtomicBool>)>,
     db: sled::Db,
+    index: SharedIndex,
+    /// Damaged records found (and quarantined) when the store opened.
+    damaged_at_open: Vec<Damaged>,
     dir: PathBuf,
     durability: Durability,
     /// Dropped last: the directory is free only once the database is closed.
@@ -77,7 +83,18 @@ impl SledStore {
             .open()
             .map_err(database)?;
         check_format(&db, &dir)?;
-        let machine = StateMachine::open((*db).clone()).map_err(database)?;
+        let (index, damaged_at_open) = recover::load_index(&db).map_err(database)?;
+        if !damaged_at_open.is_empty() {
+            tracing::warn!(
+                records = damaged_at_open.len(),
+                "The session store found damaged records as it opened; they are in its quarantine."
+            );
+        }
+        let index: SharedIndex = Arc::new(std::sync::Mutex::new(index));
+        let mut machine =
+            StateMachine::open((*db).clone(), Arc::clone(&index)).map_err(database)?;
+        // Removes the log records whose copies are all finished.
+        machine.apply(std::iter::empty()).map_err(database)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let dirty = Arc::new(AtomicBool::new(false));
         let flusher = match options.durability {
@@ -110,6 +127,8 @@ impl SledStore {
             committer: Some(committer),
             flusher,
             db,
+            index,
+            damaged_at_open,
             dir,
             durability: options.durability,
             _lock: lock,
@@ -166,25 +185,17 @@ impl SledStore {
     /// Moves the damaged value of `key` to the quarantine (unless it has changed since it was
     /// read), and says so.
     pub(crate) fn quarantine(&self, key: &[u8], value: &[u8], reason: &str) {
-        counter!("skein_store_corrupt_records_total").increment(1);
-        tracing::warn!(
-            key = %String::from_utf8_lossy(key),
-            reason,
-            "A damaged record in the session store was moved to its quarantine."
-        );
-        // Out of the way first (unless it changed since it was read), then kept aside: the
-        // store's one tree holds the quarantine too (every sled tree costs megabytes of
-        // memory).
-        let moved = self
-            .db
-            .compare_and_swap(key, Some(value), None::<&[u8]>)
-            .and_then(|swapped| match swapped {
-                Ok(()) => self.db.insert(keys::quarantined(key), value).map(drop),
-                Err(_) => Ok(()),
-            });
-        if let Err(error) = moved {
-            tracing::error!(%error, "Could not move a damaged record to the quarantine.");
-        }
+        recover::quarantine(&self.db, key, value, reason);
+    }
+
+    /// The damaged records found when the store opened.
+    pub(crate) fn damaged_at_open(&self) -> &[Damaged] {
+        &self.damaged_at_open
+    }
+
+    /// The store's index of queued copies.
+    pub(crate) fn index(&self) -> &SharedIndex {
+        &self.index
     }
 
     /// Every value under `prefix`, opened; damaged ones are quarantined and left out.
@@ -224,14 +235,23 @@ fn check_format(db: &sled::Db, dir: &Path) -> Result<(), OpenError> {
         dir: dir.to_path_buf(),
         source,
     };
+    let write_format = || -> sled::Result<()> {
+        db.insert(keys::FORMAT, &STORE_FORMAT.to_be_bytes())?;
+        db.flush()?;
+        Ok(())
+    };
     match db.get(keys::FORMAT).map_err(database)? {
-        None => {
-            db.insert(keys::FORMAT, &STORE_FORMAT.to_be_bytes())
-                .map_err(database)?;
-            db.flush().map_err(database)?;
+        None => write_format().map_err(database),
+        Some(v) if v.as_ref() == STORE_FORMAT.to_be_bytes() => Ok(()),
+        Some(v) if v.as_ref() == 1u32.to_be_bytes() => {
+            let moved = recover::migrate_queued_keys(db).map_err(database)?;
+            write_format().map_err(database)?;
+            tracing::info!(
+                moved,
+                "The session store was moved from format 1 to {STORE_FORMAT}: its queued messages are in log records now."
+            );
             Ok(())
         }
-        Some(v) if v.as_ref() == STORE_FORMAT.to_be_bytes() => Ok(()),
         Some(v) => Err(OpenError::Format {
             dir: dir.to_path_buf(),
             found: format!("{:02x?}", v.as_ref()),
@@ -256,10 +276,15 @@ fn to_op(write: StoreWrite, clock: WallClock) -> Result<Op, StoreError> {
             client_id: session.client_id,
         },
         StoreWrite::Remove(client_id) => Op::RemoveSession { client_id },
-        StoreWrite::Enqueue(client_id, message) => Op::Enqueue {
-            record: sealed(|buf| encode_queued(&message, clock, buf))?,
-            client_id,
-        },
+        StoreWrite::Enqueue(client_id, message) => {
+            let mut buf = BytesMut::new();
+            encode_queued(&message, clock, &mut buf)
+                .map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))?;
+            Op::Enqueue {
+                record: buf.freeze(),
+                client_id,
+            }
+        }
         StoreWrite::AckQueued(client_id, up_to) => Op::AckQueued { client_id, up_to },
         StoreWrite::Forget(client_id, seq) => Op::ForgetQueued { client_id, seq },
         StoreWrite::SetRetained(message) => Op::SetRetained {
@@ -335,16 +360,40 @@ impl SessionStore for SledStore {
 
     async fn queued(&self, client_id: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
         let clock = WallClock::now();
-        let mut queue = Vec::new();
-        for (key, record) in self.scan(&keys::queue_prefix(client_id))? {
-            let Some(seq) = keys::queued_seq(&key) else {
+        // The live copies as the index says now; a log record read below only loses copies
+        // (finished since), never moves them.
+        let live = state_machine::lock(&self.index).live(client_id);
+        let mut records: Vec<u64> = live.iter().map(|(_, record)| *record).collect();
+        records.sort_unstable();
+        records.dedup();
+        let wanted: std::collections::HashSet<u64> = live.iter().map(|(seq, _)| *seq).collect();
+        let mut queue = Vec::with_capacity(live.len());
+        for id in records {
+            let key = keys::log(id);
+            let Some(value) = self.db.get(&key).map_err(|e| backend("reading", &e))? else {
                 continue;
             };
-            match decode_queued(record.clone(), clock) {
-                Ok(message) => queue.push((seq, message)),
-                Err(error) => self.quarantine(&key, &record::seal(&record), &error.to_string()),
+            let entries = match record::open(&value).and_then(log_record::read) {
+                Ok(entries) => entries,
+                Err(reason) => {
+                    self.quarantine(&key, &value, &reason);
+                    continue;
+                }
+            };
+            for entry in entries {
+                if entry.client_id != *client_id || !wanted.contains(&entry.seq) {
+                    continue;
+                }
+                match decode_queued(entry.message, clock) {
+                    Ok(message) => queue.push((entry.seq, message)),
+                    Err(error) => {
+                        counter!("skein_store_corrupt_records_total").increment(1);
+                        tracing::warn!(%error, client = %client_id, seq = entry.seq, "A queued message in the session store does not read; it is left out.");
+                    }
+                }
             }
         }
+        queue.sort_by_key(|(seq, _)| *seq);
         Ok(queue)
     }
 
@@ -365,6 +414,7 @@ impl SessionStore for SledStore {
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
+        self.submit(vec![Op::Checkpoint]).await?;
         self.db
             .flush_async()
             .await

@@ -1,22 +1,51 @@
 //! Applies batches of [`Op`]s to the store's tree, each batch as one atomic sled batch.
 //!
-//! Only the committer thread applies, so the state machine may keep the last sequence number
-//! in memory; it is written in the same batch as the messages that used it, so after a crash
-//! the tree and the counter agree.
+//! Only the committer thread applies, so the state machine keeps the last sequence number in
+//! memory; it is written in the same batch as the copies that used it, so after a crash the
+//! tree and the counter agree.
+//!
+//! The copies a batch queues go into one log record (`log_record.rs`), not one key each;
+//! removals only change the [`QueueIndex`] in memory, and reach the disk lazily, as the
+//! client's finished runs (`ack_runs.rs`): with its next session record, a few clients per
+//! batch, and all of them at a [`Op::Checkpoint`]. A log record whose copies are all finished
+//! is removed. So a batch of any size costs sled a handful of changes, where one key per copy
+//! cost two changes per copy (the insert, the removal), each one a copied tree node.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use broker_core::types::ClientId;
+use metrics::gauge;
 
 use crate::keys;
+use crate::log_record::LogWriter;
 use crate::op::{Op, Outcome};
+use crate::queue_index::QueueIndex;
+use crate::record;
+
+/// Finished runs written per batch, besides those written with a session record: a crash
+/// brings back what a client finished since its runs were last written (sent again, a legal
+/// duplicate), so they are kept close behind, at a bounded cost per batch.
+const RUNS_PER_BATCH: usize = 8;
+
+/// The index, shared by the committer (which changes it) and the store's reads.
+pub(crate) type SharedIndex = Arc<Mutex<QueueIndex>>;
+
+/// The index, locked; a panic elsewhere while it was held leaves it as it was.
+pub(crate) fn lock(index: &SharedIndex) -> MutexGuard<'_, QueueIndex> {
+    index.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The state machine over one sled tree.
 #[derive(Debug)]
 pub(crate) struct StateMachine {
     tree: sled::Tree,
     last_seq: u64,
+    index: SharedIndex,
+    log: LogWriter,
+    /// A batch failed after the index took it in: the index no longer says what is on disk,
+    /// so nothing more is applied (the store is reopened to go on).
+    failed: bool,
 }
 
 /// The keys a batch has written so far (true) or removed (false), for the reads of later
@@ -24,13 +53,17 @@ pub(crate) struct StateMachine {
 type Overlay = BTreeMap<Vec<u8>, bool>;
 
 impl StateMachine {
-    /// The state machine of `tree`, which holds what earlier batches applied.
-    pub(crate) fn open(tree: sled::Tree) -> sled::Result<StateMachine> {
-        let last_seq = tree
-            .get(keys::LAST_SEQ)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(0);
-        Ok(StateMachine { tree, last_seq })
+    /// The state machine of `tree`, which holds what earlier batches applied, and whose log
+    /// records and finished runs `index` was loaded from.
+    pub(crate) fn open(tree: sled::Tree, index: SharedIndex) -> sled::Result<StateMachine> {
+        let last_seq = read_last_seq(&tree)?;
+        Ok(StateMachine {
+            tree,
+            last_seq,
+            index,
+            log: LogWriter::default(),
+            failed: false,
+        })
     }
 
     /// Applies `ops` in order, all or nothing, and gives one outcome per operation.
@@ -38,39 +71,51 @@ impl StateMachine {
         &mut self,
         ops: impl IntoIterator<Item = &'a Op>,
     ) -> sled::Result<Vec<Outcome>> {
+        if self.failed {
+            return Err(sled::Error::ReportableBug(
+                "an earlier batch failed; the store must be reopened".to_owned(),
+            ));
+        }
+        let index = Arc::clone(&self.index);
+        let mut index = lock(&index);
         let mut batch = sled::Batch::default();
         let mut overlay = Overlay::new();
         let mut seq = self.last_seq;
+        let mut log_id = None;
         let mut outcomes = Vec::new();
         for op in ops {
             let outcome = match op {
                 Op::SaveSession { client_id, record } => {
                     put(&mut batch, &mut overlay, keys::session(client_id), record);
+                    if index.is_dirty(client_id) {
+                        write_runs(&mut index, &mut batch, client_id);
+                    }
                     Outcome::Done
                 }
                 Op::RemoveSession { client_id } => {
                     let key = keys::session(client_id);
                     let existed = self.present(&overlay, &key)?;
                     delete(&mut batch, &mut overlay, key);
-                    self.remove_queued(&mut batch, &mut overlay, client_id, u64::MAX)?;
+                    index.finish_up_to(client_id, u64::MAX);
+                    write_runs(&mut index, &mut batch, client_id);
                     Outcome::Existed(existed)
                 }
                 Op::Enqueue { client_id, record } => {
+                    let id = *log_id.get_or_insert_with(|| {
+                        seq = seq.saturating_add(1);
+                        seq
+                    });
                     seq = seq.saturating_add(1);
-                    put(
-                        &mut batch,
-                        &mut overlay,
-                        keys::queued(client_id, seq),
-                        record,
-                    );
+                    self.log.push(seq, client_id, record);
+                    index.add(client_id, seq, id);
                     Outcome::Seq(seq)
                 }
                 Op::AckQueued { client_id, up_to } => {
-                    self.remove_queued(&mut batch, &mut overlay, client_id, *up_to)?;
+                    index.finish_up_to(client_id, *up_to);
                     Outcome::Done
                 }
                 Op::ForgetQueued { client_id, seq } => {
-                    delete(&mut batch, &mut overlay, keys::queued(client_id, *seq));
+                    index.finish(client_id, *seq);
                     Outcome::Done
                 }
                 Op::SetRetained { topic, record } => {
@@ -83,13 +128,45 @@ impl StateMachine {
                     delete(&mut batch, &mut overlay, key);
                     Outcome::Existed(existed)
                 }
+                Op::Checkpoint => {
+                    for client_id in index.take_dirty(usize::MAX) {
+                        write_runs(&mut index, &mut batch, &client_id);
+                    }
+                    Outcome::Done
+                }
             };
             outcomes.push(outcome);
+        }
+        for client_id in index.take_dirty(RUNS_PER_BATCH) {
+            write_runs(&mut index, &mut batch, &client_id);
+        }
+        let emptied = index.take_emptied();
+        let record = self.log.finish();
+        let mut keep_log = log_id;
+        for id in emptied.records {
+            if Some(id) == keep_log {
+                // Every copy it would hold is finished already: it is never written.
+                keep_log = None;
+            } else {
+                batch.remove(keys::log(id));
+            }
+        }
+        for client_id in &emptied.runs {
+            batch.remove(keys::acks(client_id));
+        }
+        if let Some(id) = keep_log {
+            batch.insert(keys::log(id), record::seal(&record));
         }
         if seq != self.last_seq {
             batch.insert(keys::LAST_SEQ, &seq.to_be_bytes());
         }
-        self.tree.apply_batch(batch)?;
+        gauge!("skein_store_queued_copies").set(index.live_copies() as f64);
+        gauge!("skein_store_log_records").set(index.records() as f64);
+        drop(index);
+        if let Err(error) = self.tree.apply_batch(batch) {
+            self.failed = true;
+            return Err(error);
+        }
         self.last_seq = seq;
         Ok(outcomes)
     }
@@ -101,34 +178,26 @@ impl StateMachine {
             None => self.tree.contains_key(key),
         }
     }
+}
 
-    /// Removes `client_id`'s queued messages with a sequence number up to `up_to`, those
-    /// stored and those the batch added.
-    fn remove_queued(
-        &self,
-        batch: &mut sled::Batch,
-        overlay: &mut Overlay,
-        client_id: &ClientId,
-        up_to: u64,
-    ) -> sled::Result<()> {
-        let first = keys::queued(client_id, 0);
-        let last = keys::queued(client_id, up_to);
-        let mut doomed = Vec::new();
-        for key in self.tree.range(first.as_slice()..=last.as_slice()).keys() {
-            doomed.push(key?.to_vec());
+/// The last sequence number given, as `tree` holds it.
+pub(crate) fn read_last_seq(tree: &sled::Tree) -> sled::Result<u64> {
+    Ok(tree
+        .get(keys::LAST_SEQ)?
+        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0))
+}
+
+/// Writes `client_id`'s finished runs, or removes them when it has none left.
+fn write_runs(index: &mut QueueIndex, batch: &mut sled::Batch, client_id: &ClientId) {
+    match index.runs(client_id) {
+        Some(runs) => batch.insert(keys::acks(client_id), record::seal(&runs.encode())),
+        None => {
+            if index.has_written_runs(client_id) {
+                batch.remove(keys::acks(client_id));
+                index.runs_removed(client_id);
+            }
         }
-        let added = overlay
-            .range::<[u8], _>((
-                Bound::Included(first.as_slice()),
-                Bound::Included(last.as_slice()),
-            ))
-            .filter(|(_, present)| **present)
-            .map(|(key, _)| key.clone());
-        doomed.extend(added);
-        for key in doomed {
-            delete(batch, overlay, key);
-        }
-        Ok(())
     }
 }
 

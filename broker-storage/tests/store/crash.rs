@@ -257,6 +257,11 @@ impl Oracle {
                     .unwrap()
                     .parse()
                     .unwrap();
+                // Removals are written lazily (with the client's session record, a few
+                // clients' per batch, all at a checkpoint), so a crash may bring a finished
+                // copy back. This writer waits for each write, so every batch holds one, and
+                // a batch writes the removals of up to eight clients: with three, every
+                // acknowledgement done is on disk, and none may come back.
                 assert!(
                     *seq > acked,
                     "client {c}: {seq} is there after an acknowledgement up to {acked}"

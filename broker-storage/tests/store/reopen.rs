@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use broker_core::codec::PublishProperties;
 use broker_core::router::RetainedMessage;
 use broker_core::session::{Message, QueuedMessage};
-use broker_core::store::{SessionStore, StoredSession};
+use broker_core::store::{SessionStore, StoreWrite, StoredSession, WriteOutcome};
 use broker_core::types::{ClientId, QoS, TopicName};
-use broker_storage::{OpenError, SledStore, StoreOptions};
+use broker_storage::{OpenError, SledStore, StoreOptions, STORE_FORMAT};
 use bytes::Bytes;
 
 fn client(name: &str) -> ClientId {
@@ -138,11 +138,13 @@ async fn a_damaged_record_is_quarantined_and_the_rest_is_served() {
         store.set_retained(&retained("r/2", "two")).await.unwrap();
         seq
     };
-    // The key layout (src/keys.rs): "s" + client id; "q" + client id + 0 + seq; "r" + topic.
+    // The key layout (src/keys.rs): "s" + client id; "l" + log record id; "r" + topic. Each
+    // enqueue above was a batch of its own, so its copy is in a log record of its own, whose
+    // id is the number given just before the copy's.
     damage(dir.path(), b"sa");
-    let mut queue_key = b"qb\0".to_vec();
-    queue_key.extend_from_slice(&seq.to_be_bytes());
-    damage(dir.path(), &queue_key);
+    let mut log_key = b"l".to_vec();
+    log_key.extend_from_slice(&(seq - 1).to_be_bytes());
+    damage(dir.path(), &log_key);
     damage(dir.path(), b"rr/2");
 
     let store = reopen(&options);
@@ -185,7 +187,101 @@ fn a_store_of_another_format_is_refused_and_left_alone() {
     }
     let err = SledStore::open(&StoreOptions::new(dir.path())).unwrap_err();
     assert!(
-        matches!(err, OpenError::Format { expected: 1, .. }),
+        matches!(
+            err,
+            OpenError::Format {
+                expected: STORE_FORMAT,
+                ..
+            }
+        ),
         "{err}"
     );
+}
+
+/// A store of format 1 (one key per queued copy) opens: its copies are moved into a log
+/// record, in order, under their numbers, and a damaged one is quarantined.
+#[tokio::test]
+async fn a_format_1_store_is_moved_to_log_records_as_it_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path().join("sled")).unwrap();
+        db.insert(b"mformat", &1u32.to_be_bytes()).unwrap();
+        db.insert(b"mseq", &12u64.to_be_bytes()).unwrap();
+        for (seq, payload) in [(3u64, "one"), (7, "two"), (12, "three")] {
+            let mut key = b"qa\0".to_vec();
+            key.extend_from_slice(&seq.to_be_bytes());
+            let mut buf = bytes::BytesMut::new();
+            broker_core::store::encode_queued(
+                &queued(payload),
+                broker_core::store::WallClock::now(),
+                &mut buf,
+            )
+            .unwrap();
+            let mut value = crc32fast::hash(&buf).to_be_bytes().to_vec();
+            value.extend_from_slice(&buf);
+            if seq == 7 {
+                value[6] ^= 0xff;
+            }
+            db.insert(key, value).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let options = StoreOptions::new(dir.path());
+    let store = reopen(&options);
+    let queue = store.queued(&client("a")).await.unwrap();
+    assert_eq!(
+        queue.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        vec![3, 12]
+    );
+    assert_eq!(payloads(&queue), vec![&b"one"[..], b"three"]);
+    assert_eq!(store.quarantined(), 1);
+    let next = store.enqueue(&client("a"), &queued("four")).await.unwrap();
+    assert!(next > 13, "{next}: numbers go on after the moved record's");
+    drop(store);
+    let store = reopen(&options);
+    assert_eq!(
+        payloads(&store.queued(&client("a")).await.unwrap()),
+        vec![&b"one"[..], b"three", b"four"]
+    );
+}
+
+/// What clients finished (more clients than a batch writes the runs of) stays finished across
+/// a graceful close and a reopen: the close writes every removal.
+#[tokio::test]
+async fn removals_are_all_written_by_a_graceful_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions::new(dir.path());
+    let names: Vec<String> = (0..40).map(|n| format!("c{n}")).collect();
+    {
+        let store = SledStore::open(&options).unwrap();
+        let mut writes = Vec::new();
+        for name in &names {
+            for payload in ["1", "2", "3"] {
+                writes.push(StoreWrite::Enqueue(client(name), queued(payload)));
+            }
+        }
+        let seqs: Vec<u64> = store
+            .write_batch(writes)
+            .await
+            .into_iter()
+            .map(|r| match r.unwrap() {
+                WriteOutcome::Seq(seq) => seq,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let forgets = names
+            .iter()
+            .zip(seqs.chunks(3))
+            .map(|(name, seqs)| StoreWrite::Forget(client(name), seqs[1]))
+            .collect();
+        store.write_batch(forgets).await;
+    }
+    let store = reopen(&options);
+    for name in &names {
+        assert_eq!(
+            payloads(&store.queued(&client(name)).await.unwrap()),
+            vec![&b"1"[..], b"3"],
+            "{name}"
+        );
+    }
 }

@@ -1,0 +1,299 @@
+//! The store's index of queued copies, in memory: which copies each client has in which log
+//! record, which of them are finished, and how many live ones each record still holds.
+//!
+//! Built when the store opens (from the log records and the finished runs), kept by the
+//! committer as it applies batches, and read by [`queued`](crate::SledStore): a read sees
+//! every removal applied before it, whether or not it is on disk yet.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use broker_core::types::ClientId;
+
+use crate::ack_runs::AckRuns;
+
+/// One copy: the log record that holds it, and whether the client still wants it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Copy {
+    record: u64,
+    live: bool,
+}
+
+/// One log record: its copies, and how many of them are live.
+#[derive(Debug, Default)]
+struct Record {
+    live: u32,
+    copies: Vec<(ClientId, u64)>,
+}
+
+/// What [`QueueIndex::take_emptied`] found: log records with no live copy, and the clients
+/// left with no copy at all whose finished runs are on disk.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Emptied {
+    /// Log records to remove.
+    pub(crate) records: Vec<u64>,
+    /// Clients whose finished runs to remove.
+    pub(crate) runs: Vec<ClientId>,
+}
+
+/// The index.
+#[derive(Debug, Default)]
+pub(crate) struct QueueIndex {
+    clients: HashMap<ClientId, BTreeMap<u64, Copy>>,
+    records: HashMap<u64, Record>,
+    emptied: Vec<u64>,
+    /// Clients with copies finished since their runs were last written, oldest first.
+    dirty: VecDeque<ClientId>,
+    dirty_set: HashSet<ClientId>,
+    /// Clients whose finished runs are on disk.
+    written_runs: HashSet<ClientId>,
+    live: usize,
+}
+
+impl QueueIndex {
+    /// Adds a live copy of `client_id`, `seq`, held by log record `record`.
+    pub(crate) fn add(&mut self, client_id: &ClientId, seq: u64, record: u64) {
+        self.add_copy(client_id, seq, record, true);
+    }
+
+    /// Adds a copy read from disk, live or finished.
+    pub(crate) fn add_copy(&mut self, client_id: &ClientId, seq: u64, record: u64, live: bool) {
+        let previous = self
+            .clients
+            .entry(client_id.clone())
+            .or_default()
+            .insert(seq, Copy { record, live });
+        debug_assert!(previous.is_none(), "sequence number {seq} twice");
+        let held = self.records.entry(record).or_default();
+        held.copies.push((client_id.clone(), seq));
+        if live {
+            held.live += 1;
+            self.live += 1;
+        }
+    }
+
+    /// Notes that `client_id`'s finished runs are on disk.
+    pub(crate) fn runs_written(&mut self, client_id: &ClientId) {
+        self.written_runs.insert(client_id.clone());
+    }
+
+    /// Marks log records that hold no live copy (after a load) for removal.
+    pub(crate) fn note_empty_records(&mut self) {
+        let empty = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.live == 0)
+            .map(|(id, _)| *id);
+        self.emptied.extend(empty);
+    }
+
+    /// Finishes the copy `seq` of `client_id`, if it is live.
+    pub(crate) fn finish(&mut self, client_id: &ClientId, seq: u64) {
+        let Some(copies) = self.clients.get_mut(client_id) else {
+            return;
+        };
+        let Some(copy) = copies.get_mut(&seq) else {
+            return;
+        };
+        if !copy.live {
+            return;
+        }
+        copy.live = false;
+        let record = copy.record;
+        self.finished(client_id, record);
+    }
+
+    /// Finishes every live copy of `client_id` up to and including `up_to`.
+    pub(crate) fn finish_up_to(&mut self, client_id: &ClientId, up_to: u64) {
+        let Some(copies) = self.clients.get_mut(client_id) else {
+            return;
+        };
+        let mut records = Vec::new();
+        for copy in copies.range_mut(..=up_to).map(|(_, c)| c) {
+            if copy.live {
+                copy.live = false;
+                records.push(copy.record);
+            }
+        }
+        for record in records {
+            self.finished(client_id, record);
+        }
+    }
+
+    fn finished(&mut self, client_id: &ClientId, record: u64) {
+        self.live = self.live.saturating_sub(1);
+        if let Some(held) = self.records.get_mut(&record) {
+            held.live = held.live.saturating_sub(1);
+            if held.live == 0 {
+                self.emptied.push(record);
+            }
+        }
+        if self.dirty_set.insert(client_id.clone()) {
+            self.dirty.push_back(client_id.clone());
+            if self.dirty.len() > 2 * self.dirty_set.len() + 64 {
+                let set = &self.dirty_set;
+                self.dirty.retain(|c| set.contains(c));
+            }
+        }
+    }
+
+    /// Takes the log records left with no live copy: they leave the index, and so do the
+    /// copies they held.
+    pub(crate) fn take_emptied(&mut self) -> Emptied {
+        let mut out = Emptied::default();
+        for id in std::mem::take(&mut self.emptied) {
+            let Some(record) = self.records.remove(&id) else {
+                continue;
+            };
+            out.records.push(id);
+            for (client_id, seq) in record.copies {
+                let Some(copies) = self.clients.get_mut(&client_id) else {
+                    continue;
+                };
+                copies.remove(&seq);
+                if copies.is_empty() {
+                    self.clients.remove(&client_id);
+                    if self.written_runs.remove(&client_id) {
+                        out.runs.push(client_id.clone());
+                    }
+                    self.dirty_set.remove(&client_id);
+                }
+            }
+        }
+        out
+    }
+
+    /// The finished runs of `client_id` to write now, or `None` when it has no copy left (a
+    /// run on disk, if any, is to be removed); the client is no longer dirty.
+    pub(crate) fn runs(&mut self, client_id: &ClientId) -> Option<AckRuns> {
+        // Its place in `dirty` goes stale; `take_dirty` skips it.
+        self.dirty_set.remove(client_id);
+        let copies = self.clients.get(client_id)?;
+        let runs = AckRuns::of(copies.iter().map(|(seq, c)| (*seq, !c.live)));
+        if runs.is_empty() {
+            None
+        } else {
+            self.written_runs.insert(client_id.clone());
+            Some(runs)
+        }
+    }
+
+    /// Whether `client_id`'s runs on disk are behind what it has finished.
+    pub(crate) fn is_dirty(&self, client_id: &ClientId) -> bool {
+        self.dirty_set.contains(client_id)
+    }
+
+    /// Whether `client_id`'s finished runs are on disk.
+    pub(crate) fn has_written_runs(&self, client_id: &ClientId) -> bool {
+        self.written_runs.contains(client_id)
+    }
+
+    /// Notes that `client_id`'s runs are no longer on disk.
+    pub(crate) fn runs_removed(&mut self, client_id: &ClientId) {
+        self.written_runs.remove(client_id);
+    }
+
+    /// Up to `n` clients whose runs are behind, oldest first (all of them for `usize::MAX`);
+    /// the caller writes their [`runs`](Self::runs).
+    pub(crate) fn take_dirty(&mut self, n: usize) -> Vec<ClientId> {
+        let mut taken = Vec::new();
+        while taken.len() < n {
+            let Some(client_id) = self.dirty.pop_front() else {
+                break;
+            };
+            if self.dirty_set.remove(&client_id) {
+                taken.push(client_id);
+            }
+        }
+        taken
+    }
+
+    /// The live copies of `client_id`, oldest first: sequence number and log record.
+    pub(crate) fn live(&self, client_id: &ClientId) -> Vec<(u64, u64)> {
+        self.clients
+            .get(client_id)
+            .map(|copies| {
+                copies
+                    .iter()
+                    .filter(|(_, c)| c.live)
+                    .map(|(seq, c)| (*seq, c.record))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether the copy `seq` of `client_id` is live.
+    pub(crate) fn is_live(&self, client_id: &ClientId, seq: u64) -> bool {
+        self.clients
+            .get(client_id)
+            .and_then(|copies| copies.get(&seq))
+            .is_some_and(|c| c.live)
+    }
+
+    /// Live copies, all clients.
+    pub(crate) fn live_copies(&self) -> usize {
+        self.live
+    }
+
+    /// Log records held.
+    pub(crate) fn records(&self) -> usize {
+        self.records.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(name: &str) -> ClientId {
+        ClientId::new(name).unwrap()
+    }
+
+    #[test]
+    fn a_record_is_emptied_once_every_copy_in_it_is_finished() {
+        let (a, b) = (client("a"), client("b"));
+        let mut index = QueueIndex::default();
+        index.add(&a, 1, 100);
+        index.add(&b, 2, 100);
+        index.add(&a, 3, 200);
+        assert_eq!(index.live(&a), vec![(1, 100), (3, 200)]);
+        index.finish(&a, 1);
+        assert_eq!(index.take_emptied(), Emptied::default());
+        assert_eq!(index.live(&a), vec![(3, 200)]);
+        assert!(index.is_dirty(&a) && !index.is_dirty(&b));
+        index.finish(&b, 2);
+        index.finish(&b, 2);
+        assert_eq!(
+            index.take_emptied(),
+            Emptied {
+                records: vec![100],
+                runs: Vec::new()
+            }
+        );
+        assert_eq!(index.live_copies(), 1);
+        assert_eq!(index.records(), 1);
+    }
+
+    #[test]
+    fn runs_say_what_is_finished_and_a_client_with_no_copy_left_loses_them() {
+        let a = client("a");
+        let mut index = QueueIndex::default();
+        for seq in 1..=5 {
+            index.add(&a, seq, 10);
+        }
+        index.add(&client("b"), 6, 10);
+        index.finish_up_to(&a, 2);
+        index.finish(&a, 4);
+        assert_eq!(index.take_dirty(8), vec![a.clone()]);
+        let runs = index.runs(&a).unwrap();
+        assert!(runs.contains(1) && runs.contains(2) && runs.contains(4));
+        assert!(!runs.contains(3) && !runs.contains(5));
+        assert!(!index.is_dirty(&a) && index.has_written_runs(&a));
+        index.finish_up_to(&a, u64::MAX);
+        index.finish(&client("b"), 6);
+        let emptied = index.take_emptied();
+        assert_eq!(emptied.records, vec![10]);
+        assert_eq!(emptied.runs, vec![a.clone()]);
+        assert!(index.runs(&a).is_none());
+        assert!(index.take_dirty(8).is_empty());
+    }
+}

@@ -54,10 +54,10 @@ impl LogWriter {
         self.buf.put_u64(seq);
         // A client identifier is at most 65,535 bytes: MQTT strings are.
         let id = client_id.as_str().as_bytes();
-        let id = &id[..id.len().min(usize::from(u16::MAX))];
+        let len = u16::try_from(id.len()).unwrap_or(u16::MAX);
+        self.buf.put_u16(len);
         self.buf
-            .put_u16(u16::try_from(id.len()).unwrap_or(u16::MAX));
-        self.buf.put_slice(id);
+            .put_slice(id.get(..usize::from(len)).unwrap_or_default());
         if self.last_message.as_ref() == Some(message) {
             self.buf.put_u32(SAME);
         } else {

@@ -82,13 +82,25 @@ pub fn encode_queued(
     clock: WallClock,
     buf: &mut BytesMut,
 ) -> Result<(), EncodeError> {
-    let mut out = BytesMut::new();
+    let start = buf.len();
+    let written = put_queued(message, clock, buf);
+    if written.is_err() {
+        buf.truncate(start);
+    }
+    written
+}
+
+fn put_queued(
+    message: &QueuedMessage,
+    clock: WallClock,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
     out.put_slice(QUEUED_MAGIC);
     out.put_u8(MESSAGE_FORMAT_VERSION);
     out.put_u64(clock.to_unix(message.message.received_at));
     out.put_u8(message.qos as u8);
     out.put_u8(u8::from(message.retain));
-    put_count(&mut out, message.subscription_ids.len())?;
+    put_count(out, message.subscription_ids.len())?;
     for id in &message.subscription_ids {
         out.put_u32(id.get());
     }
@@ -96,12 +108,10 @@ pub fn encode_queued(
         None => out.put_u8(0),
         Some(filter) => {
             out.put_u8(1);
-            put_field(&mut out, filter.as_str().as_bytes());
+            put_field(out, filter.as_str().as_bytes());
         }
     }
-    put_publish(&mut out, &will_publish(&message.message))?;
-    buf.extend_from_slice(&out);
-    Ok(())
+    put_publish(out, will_publish(&message.message))
 }
 
 /// The queued message a record holds, its receive time on `clock`'s monotonic clock. Any
@@ -168,7 +178,7 @@ pub fn encode_retained(message: &RetainedMessage, buf: &mut BytesMut) -> Result<
         properties: message.properties.clone(),
         received_at: Instant::now(),
     };
-    put_publish(&mut out, &will_publish(&as_message))?;
+    put_publish(&mut out, will_publish(&as_message))?;
     buf.extend_from_slice(&out);
     Ok(())
 }

@@ -77,7 +77,7 @@ impl StoredSession {
             match inflight {
                 StoredInflight::Publish(publish) => {
                     out.put_u8(TAG_PUBLISH);
-                    put_publish(&mut out, publish)?;
+                    put_publish(&mut out, Publish::clone(publish))?;
                 }
                 StoredInflight::Released(id) => {
                     out.put_u8(TAG_RELEASED);
@@ -106,7 +106,7 @@ impl StoredSession {
                 out.put_u32(will.delay);
                 let age = now.saturating_duration_since(will.message.received_at);
                 out.put_u64(u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
-                put_publish(&mut out, &will_publish(&will.message))?;
+                put_publish(&mut out, will_publish(&will.message))?;
             }
         }
         buf.extend_from_slice(&out);
@@ -219,12 +219,11 @@ pub(super) fn put_count(out: &mut BytesMut, count: usize) -> Result<(), EncodeEr
     Ok(())
 }
 
-/// A u32-length-prefixed MQTT 5 PUBLISH packet.
-pub(super) fn put_publish(out: &mut BytesMut, publish: &Publish) -> Result<(), EncodeError> {
-    let mut packet = BytesMut::new();
-    Packet::Publish(publish.clone()).encode(ProtocolVersion::V5, &mut packet)?;
-    put_count(out, packet.len())?;
-    out.put_slice(&packet);
+/// A u32-length-prefixed MQTT 5 PUBLISH packet, encoded in place.
+pub(super) fn put_publish(out: &mut BytesMut, publish: Publish) -> Result<(), EncodeError> {
+    let packet = Packet::Publish(publish);
+    put_count(out, packet.encoded_len(ProtocolVersion::V5)?)?;
+    packet.encode(ProtocolVersion::V5, out)?;
     Ok(())
 }
 

@@ -27,4 +27,5 @@ mod integration {
     mod passwd_cli;
     mod persistence;
     mod persistence_crash;
+    mod persistence_full_disk;
 }

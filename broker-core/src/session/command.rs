@@ -165,8 +165,14 @@ pub enum PublishOutcome {
         /// Whether any subscription matched.
         matched: bool,
     },
-    /// Not accepted, with the reason code the acknowledgement carries (0x87 Not authorized,
-    /// 0x97 Quota exceeded, ...).
+    /// Not accepted, with the reason code MQTT 5 gets in its PUBACK / PUBREC: the broker
+    /// could not keep the message (0x97 Quota exceeded for a full session store, 0x80
+    /// Unspecified error for another store failure). An MQTT 3.x client gets no
+    /// acknowledgement and its connection is closed ([`CloseReason::PublishRefused`]): 3.x
+    /// has no way to say "refused"
+    /// ([`Session::complete_publish`](super::Session::complete_publish)). A publish the hooks
+    /// deny goes to [`Session::refuse_publish`](super::Session::refuse_publish) instead,
+    /// which acknowledges it in 3.x as Mosquitto does.
     Refused(ReasonCode),
 }
 
@@ -272,4 +278,10 @@ pub enum CloseReason {
     /// A re-authentication failed; the server sent DISCONNECT with this reason code
     /// ([MQTT-4.12.1-2]).
     ReauthenticationFailed(ReasonCode),
+    /// The broker refused a QoS 1 or 2 message of an MQTT 3.x client with this reason code
+    /// (0x97 Quota exceeded, 0x80 Unspecified error: the session store could not take it).
+    /// A 3.x acknowledgement cannot carry the refusal, so none was sent and the connection
+    /// is closed: the client keeps the PUBLISH unacknowledged ([MQTT-4.3.2-1],
+    /// [MQTT-4.3.3-1]) and sends it again when it reconnects ([MQTT-4.4.0-1]).
+    PublishRefused(ReasonCode),
 }

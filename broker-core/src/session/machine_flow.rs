@@ -10,9 +10,9 @@ use crate::types::{ProtocolVersion, QoS, ReasonCode};
 
 use super::machine::Phase;
 use super::{
-    Command, DropReason, Dropped, FilterOutcome, FilterRequest, InboundQos2Publish, Message,
-    PubAckOutcome, PubCompOutcome, PubRecOutcome, PublishAck, PublishOutcome, PublishRequest,
-    QueuedMessage, SendOptions, Session, SubscribeRequest, UnsubscribeRequest,
+    CloseReason, Command, DropReason, Dropped, FilterOutcome, FilterRequest, InboundQos2Publish,
+    Message, PubAckOutcome, PubCompOutcome, PubRecOutcome, PublishAck, PublishOutcome,
+    PublishRequest, QueuedMessage, SendOptions, Session, SubscribeRequest, UnsubscribeRequest,
 };
 
 /// Reason Strings of the acknowledgements of the wrong kind: each packet answers one step of
@@ -91,6 +91,16 @@ impl Session {
     /// PUBREC goes out ([MQTT-4.3.2-4], [MQTT-4.3.3-8]). MQTT 5 answers 0x10 when no
     /// subscription matched; a refused QoS 2 message frees its packet identifier
     /// ([MQTT-4.3.3-9]).
+    ///
+    /// A refused message ([`PublishOutcome::Refused`]: the broker could not keep it, the
+    /// session store failed) gets the refusal's reason code in MQTT 5 (0x97, 0x80). A 3.x
+    /// PUBACK or PUBREC has no reason code and would tell the client the broker owns the
+    /// message ([MQTT-4.3.2-2], [MQTT-4.3.3-2]): a 3.x session sends none, and closes the
+    /// connection instead ([`CloseReason::PublishRefused`], the will published), so that the
+    /// client keeps the PUBLISH unacknowledged ([MQTT-4.3.2-1], [MQTT-4.3.3-1]) and sends it
+    /// again when it reconnects ([MQTT-4.4.0-1]). No later acknowledgement goes out either:
+    /// the session is closed. (A publish the hooks deny is not refused here:
+    /// [`Session::refuse_publish`] acknowledges it in 3.x, as Mosquitto does.)
     pub fn complete_publish(&mut self, ack: PublishAck, outcome: PublishOutcome) {
         if self.phase != Phase::Connected {
             return;
@@ -100,15 +110,22 @@ impl Session {
             PublishOutcome::Routed { matched: false } => ReasonCode::NoMatchingSubscribers,
             PublishOutcome::Refused(code) => code,
         };
+        if ack.qos == QoS::ExactlyOnce && code.is_error() {
+            // The message is not the broker's: the client's next PUBLISH with this
+            // identifier (its DUP, after a close) is a new message to route.
+            self.state.inbound_qos2.refuse(ack.packet_id);
+        }
+        if let PublishOutcome::Refused(code) = outcome {
+            if self.version != Some(ProtocolVersion::V5) {
+                return self.close(CloseReason::PublishRefused(code), true);
+            }
+        }
         let packet = Ack {
             packet_id: ack.packet_id,
             code,
             properties: AckProperties::default(),
         };
         if ack.qos == QoS::ExactlyOnce {
-            if code.is_error() {
-                self.state.inbound_qos2.refuse(ack.packet_id);
-            }
             self.transmit.push_back(Packet::PubRec(packet));
         } else {
             self.transmit.push_back(Packet::PubAck(packet));

@@ -24,7 +24,9 @@
 //!   would one after the other; a store may commit them together (one fsync), and answers
 //!   each.
 //! - An error means the write may or may not have happened; the broker then refuses the
-//!   operation (CONNACK 0x80 / PUBACK 0x80 / closes) rather than acknowledging it.
+//!   operation (CONNACK 0x80; PUBACK / PUBREC 0x97 for [`StoreError::Full`], else 0x80, to
+//!   MQTT 5; no acknowledgement to MQTT 3.x, whose connection is closed; or closes) rather
+//!   than acknowledging it.
 //!
 //! # How the runtime uses a store today
 //!

@@ -1,9 +1,11 @@
 //! A store that keeps messages (as the sled store of `skein` does): a persistent session's
 //! QoS 1 and 2 copies are in the store before their publisher is answered, acknowledgements
 //! keep their order while the store works, and the store forgets a copy once the subscriber
-//! has finished with it.
+//! has finished with it. A store that cannot take a copy (full) refuses the message: MQTT 5
+//! with 0x97, MQTT 3.1.1 by leaving it unacknowledged.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,17 +14,20 @@ use broker_core::codec::{ConnAck, Packet, Publish, QosPid};
 use broker_core::router::RetainedMessage;
 use broker_core::session::QueuedMessage;
 use broker_core::store::{MemoryStore, SessionStore, StoreError, StoredSession};
-use broker_core::types::{ClientId, ProtocolVersion, QoS, TopicName};
+use broker_core::types::{ClientId, ProtocolVersion, QoS, ReasonCode, TopicName};
 use broker_core::Broker;
 use tokio::sync::watch;
 
+use crate::log_capture::LogCapture;
 use crate::support;
 use crate::support::{connect_packet, pid, topic, Client, V311, V5, WAIT};
 
-/// The in-memory store, saying it keeps messages, whose enqueues wait while its gate is shut.
+/// The in-memory store, saying it keeps messages, whose enqueues wait while its gate is shut
+/// and fail as a full disk does while `full` is set.
 struct KeepingStore {
     inner: MemoryStore,
     gate: watch::Receiver<bool>,
+    full: AtomicBool,
 }
 
 impl KeepingStore {
@@ -32,6 +37,7 @@ impl KeepingStore {
         let store = Arc::new(KeepingStore {
             inner: MemoryStore::new(),
             gate,
+            full: AtomicBool::new(false),
         });
         (store, open)
     }
@@ -74,6 +80,9 @@ impl SessionStore for KeepingStore {
     async fn enqueue(&self, c: &ClientId, m: &QueuedMessage) -> Result<u64, StoreError> {
         let mut gate = self.gate.clone();
         let _ = gate.wait_for(|open| *open).await;
+        if self.full.load(Ordering::SeqCst) {
+            return Err(StoreError::Full("test: no space left".into()));
+        }
         self.inner.enqueue(c, m).await
     }
     async fn queued(&self, c: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
@@ -192,4 +201,68 @@ async fn the_store_has_the_copy_before_the_answer_and_forgets_it_after_the_subsc
         publisher.disconnect().await;
         broker.shutdown().await;
     }
+}
+
+/// A store that cannot take a persistent session's copy (full) refuses the message: MQTT 5
+/// publishers get PUBACK / PUBREC 0x97 Quota exceeded and stay connected. An MQTT 3.1.1
+/// publisher gets no PUBACK (it would say the broker owns the message, [MQTT-4.3.2-2]): its
+/// connection is closed, with a log line saying why, so it keeps the PUBLISH unacknowledged
+/// ([MQTT-4.3.2-1]). With clean session 0 it sends it again with DUP on its next connection
+/// ([MQTT-4.4.0-1]); once the store has room, that copy is acknowledged and the subscriber
+/// gets it, and nothing that was refused.
+#[tokio::test]
+async fn a_message_the_full_store_refuses_is_0x97_in_v5_and_unacknowledged_in_v3_mqtt_4_3_2_1() {
+    let logs = LogCapture::global();
+    let (store, _gate) = KeepingStore::new();
+    let (broker, addr) = start_on(Arc::clone(&store)).await;
+    let (mut keeper, _) = persistent(addr, V311).await;
+    keeper.subscribe(1, "kept/#", QoS::ExactlyOnce).await;
+    keeper.disconnect().await;
+    store.full.store(true, Ordering::SeqCst);
+
+    let (mut v5, _) = Client::connect(addr, V5, "full-pub5", true).await;
+    for (qos, id) in [(QoS::AtLeastOnce, 1), (QoS::ExactlyOnce, 2)] {
+        let ack = v5.publish_for_ack("kept/a", qos, id).await;
+        assert_eq!(ack.code, ReasonCode::QuotaExceeded, "v5 {qos:?}");
+    }
+    v5.expect_nothing().await;
+
+    let (mut v3, _) = Client::connect(addr, V311, "full-pub3", false).await;
+    let mut publish = Publish::new(topic("kept/v3"), "v3".into());
+    publish.qos_pid = QosPid::AtLeastOnce(pid(7));
+    v3.send(Packet::Publish(publish.clone())).await;
+    // Closed at once, not at the connection's next event (its park check, 2 s later).
+    let answered = tokio::time::timeout(Duration::from_secs(1), v3.until_closed())
+        .await
+        .expect("the connection of the refused v3 publisher is closed at once");
+    assert!(answered.is_empty(), "a refused v3 PUBLISH got {answered:?}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !logs.text().lines().any(|line| {
+        line.contains("full-pub3") && line.contains("could not be kept (Quota exceeded)")
+    }) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no log line says why full-pub3 was disconnected"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    store.full.store(false, Ordering::SeqCst);
+    let (mut v3, ack) = Client::connect(addr, V311, "full-pub3", false).await;
+    assert!(ack.session_present);
+    publish.dup = true;
+    v3.send(Packet::Publish(publish)).await;
+    match v3.recv().await {
+        Some(Packet::PubAck(ack)) => assert_eq!(ack.packet_id, pid(7)),
+        other => panic!("expected the PUBACK of the resent message, got {other:?}"),
+    }
+    let (mut keeper, ack) = persistent(addr, V311).await;
+    assert!(ack.session_present);
+    let got = keeper.recv_publish().await;
+    assert_eq!(got.topic.as_ref().map(|t| t.as_str()), Some("kept/v3"));
+    keeper.expect_nothing().await;
+    keeper.disconnect().await;
+    v3.disconnect().await;
+    v5.disconnect().await;
+    broker.shutdown().await;
 }

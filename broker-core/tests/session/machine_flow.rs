@@ -5,11 +5,11 @@ use std::num::{NonZeroU16, NonZeroU32};
 use std::time::Duration;
 
 use broker_core::codec::{
-    Ack, Packet, QosPid, Subscribe, Subscription, SubscriptionOptions, Unsubscribe,
+    Ack, Packet, QosPid, Subscribe, Subscription, SubscriptionOptions, Unsubscribe, Will,
 };
 use broker_core::session::{
-    Command, DeliverOutcome, DropReason, FilterOutcome, Message, PublishOutcome, QueuedMessage,
-    SessionConfig,
+    CloseReason, Command, DeliverOutcome, DropReason, FilterOutcome, Message, PublishOutcome,
+    QueuedMessage, SessionConfig,
 };
 use broker_core::types::{
     ProtocolVersion, QoS, ReasonCode, SubscriptionId, TopicAlias, TopicFilter,
@@ -131,6 +131,142 @@ fn refused_qos2_frees_its_packet_id_mqtt_4_3_3_9() {
         QosPid::ExactlyOnce(pid(4)),
     )));
     let _ = h.expect_publish();
+}
+
+/// A will, to see whether a close publishes it.
+fn will() -> Will {
+    Will {
+        topic: topic("wills/c1"),
+        payload: "gone".into(),
+        qos: QoS::AtMostOnce,
+        retain: false,
+        properties: Default::default(),
+    }
+}
+
+/// The broker could not keep the message of a 3.x QoS 1 PUBLISH (the session store refused
+/// its copies: 0x97 when full, 0x80 otherwise). A 3.x PUBACK has no reason code: sending one
+/// ([MQTT-3.3.4-1]) would say the broker took ownership of the message ([MQTT-4.3.2-2]). So
+/// none goes out and the connection closes (the will published, [MQTT-3.1.2-8]): the client
+/// keeps the PUBLISH unacknowledged ([MQTT-4.3.2-1]) and sends it again when it reconnects.
+/// An acknowledgement waiting behind the refused one does not go out either: they go in
+/// order ([MQTT-4.6.0-2]), and the client sends that message again too.
+#[test]
+fn v3_publish_the_store_refused_gets_no_puback_and_closes_mqtt_4_3_2_1() {
+    for version in [ProtocolVersion::V3_1, ProtocolVersion::V3_1_1] {
+        for code in [ReasonCode::QuotaExceeded, ReasonCode::UnspecifiedError] {
+            let mut h = Harness::new(version);
+            let mut connect = h.connect_packet("c1");
+            connect.will = Some(will());
+            h.connect_with(connect, None);
+            h.send(Packet::Publish(publish(
+                "a",
+                "x",
+                QosPid::AtLeastOnce(pid(1)),
+            )));
+            let refused = h.expect_publish();
+            h.send(Packet::Publish(publish(
+                "b",
+                "y",
+                QosPid::AtLeastOnce(pid(2)),
+            )));
+            let next = h.expect_publish();
+            h.session
+                .complete_publish(refused.ack.unwrap(), PublishOutcome::Refused(code));
+            let sent = h.sent();
+            assert!(sent.is_empty(), "{version:?}, {code:?}: sent {sent:?}");
+            let close = h.expect_close();
+            assert_eq!(close.reason, CloseReason::PublishRefused(code));
+            assert!(close.will.is_some(), "{version:?}: the will is published");
+            assert!(h.session.is_closed());
+            h.session
+                .complete_publish(next.ack.unwrap(), PublishOutcome::Routed { matched: true });
+            assert!(h.sent().is_empty());
+            assert!(h.commands().is_empty());
+        }
+    }
+}
+
+/// The same for QoS 2: no PUBREC ([MQTT-4.3.3-1]: the client keeps the PUBLISH
+/// unacknowledged; [MQTT-4.3.3-2]: a PUBREC would take ownership), the connection closes, and
+/// the packet identifier is free again ([MQTT-4.3.3-9]). The client's DUP of the PUBLISH on
+/// the resumed session (clean session 0, [MQTT-4.4.0-1]) is a new message to route, not a
+/// duplicate of one the broker never kept ([MQTT-4.3.3-10] would answer it PUBREC and drop
+/// it).
+#[test]
+fn v3_qos2_publish_the_store_refused_gets_no_pubrec_and_its_resend_is_routed_mqtt_4_3_3_1() {
+    let mut h = Harness::new(ProtocolVersion::V3_1_1);
+    let mut connect = h.connect_packet("c1");
+    connect.clean_start = false;
+    h.connect_with(connect, None);
+    let sent = publish("a", "x", QosPid::ExactlyOnce(pid(4)));
+    h.send(Packet::Publish(sent.clone()));
+    let request = h.expect_publish();
+    h.session.complete_publish(
+        request.ack.unwrap(),
+        PublishOutcome::Refused(ReasonCode::QuotaExceeded),
+    );
+    assert!(h.sent().is_empty(), "no PUBREC for a refused message");
+    assert_eq!(
+        h.expect_close().reason,
+        CloseReason::PublishRefused(ReasonCode::QuotaExceeded)
+    );
+    let state = std::mem::replace(
+        &mut h.session,
+        broker_core::session::Session::new(Default::default(), h.now),
+    )
+    .into_state();
+
+    let mut h2 = Harness::new(ProtocolVersion::V3_1_1);
+    let mut connect = h2.connect_packet("c1");
+    connect.clean_start = false;
+    h2.connect_with(connect, Some(state));
+    let mut dup = sent;
+    dup.dup = true;
+    h2.send(Packet::Publish(dup));
+    let request = h2.expect_publish();
+    assert_eq!(request.message.payload, "x");
+    assert!(h2.sent().is_empty(), "answered before it is routed");
+    h2.session.complete_publish(
+        request.ack.unwrap(),
+        PublishOutcome::Routed { matched: true },
+    );
+    assert!(
+        matches!(&h2.sent()[..], [Packet::PubRec(a)] if a.packet_id == pid(4) && a.code == ReasonCode::Success)
+    );
+}
+
+/// MQTT 5 can be told: PUBACK / PUBREC with the refusal's code, 0x97 Quota exceeded for a
+/// full store or 0x80 Unspecified error (MQTT 5.0 §3.4.2.1, §3.5.2.1; [MQTT-3.3.4-1]: the
+/// answer its QoS asks for), and the connection stays open.
+#[test]
+fn v5_publish_the_store_refused_gets_0x97_or_0x80_and_stays_connected_mqtt_3_3_4_1() {
+    let mut h = connected(ProtocolVersion::V5);
+    let cases = [
+        (1, QoS::AtLeastOnce, ReasonCode::QuotaExceeded),
+        (2, QoS::AtLeastOnce, ReasonCode::UnspecifiedError),
+        (3, QoS::ExactlyOnce, ReasonCode::QuotaExceeded),
+        (4, QoS::ExactlyOnce, ReasonCode::UnspecifiedError),
+    ];
+    for (id, qos, code) in cases {
+        let qos_pid = if qos == QoS::AtLeastOnce {
+            QosPid::AtLeastOnce(pid(id))
+        } else {
+            QosPid::ExactlyOnce(pid(id))
+        };
+        h.send(Packet::Publish(publish("a", "x", qos_pid)));
+        let request = h.expect_publish();
+        h.session
+            .complete_publish(request.ack.unwrap(), PublishOutcome::Refused(code));
+        match (qos, &h.sent()[..]) {
+            (QoS::AtLeastOnce, [Packet::PubAck(a)]) | (QoS::ExactlyOnce, [Packet::PubRec(a)]) => {
+                assert_eq!((a.packet_id, a.code), (pid(id), code));
+            }
+            (_, other) => panic!("{qos:?}, {code:?}: sent {other:?}"),
+        }
+        assert!(h.commands().is_empty(), "{qos:?}, {code:?}: no close");
+        assert!(h.session.is_connected());
+    }
 }
 
 #[test]

@@ -58,6 +58,10 @@ impl Client {
                 "Client {client} disconnected, re-authentication failed ({}).",
                 code.description()
             ),
+            CloseReason::PublishRefused(code) => tracing::warn!(
+                "Client {client} disconnected: a QoS 1 or 2 message it published could not be kept ({}); MQTT 3.x has no refusal, so it is left unacknowledged for the client to send again.",
+                code.description()
+            ),
         }
     }
 

@@ -248,6 +248,9 @@ impl Connection {
         if self.client.pending_acks() > 0 {
             // Boxed: only publishers to persistent sessions with a durable store get here.
             Box::pin(self.client.complete_ready_acks(&self.shared)).await;
+            // A message the store refused closes a 3.x session (`Session::complete_publish`):
+            // its Close is carried out now, not after the next event.
+            self.carry_out_commands().await;
         }
         self.encode_transmits();
         if let Some((owner, seqs)) = self.client.finished_stored() {
@@ -687,9 +690,13 @@ impl Connection {
     /// sends for a bounded time ([`Wire::drain_input`]) before the socket closes, so that
     /// the client can read that word.
     pub(crate) async fn finish(mut self) {
-        // A session that never emitted Close (the broker stops under it) is closed as lost.
-        if self.client.close.is_none() && !self.client.session.is_closed() {
-            self.client.session.connection_lost(now());
+        // A session that never emitted Close (the broker stops under it) is closed as lost;
+        // one that emitted it as the last acknowledgements were completed (a 3.x publish the
+        // store refused) has it carried out here.
+        if self.client.close.is_none() {
+            if !self.client.session.is_closed() {
+                self.client.session.connection_lost(now());
+            }
             self.carry_out_commands().await;
         }
         if self.client.must_save_record() {

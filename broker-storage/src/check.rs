@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-use broker_core::store::{decode_queued, decode_retained, StoredSession, WallClock};
+use broker_core::store::{decode_queued, decode_retained, StoreError, StoredSession, WallClock};
 
+use crate::committer::backend;
 use crate::keys;
 use crate::log_record;
 use crate::record;
@@ -51,14 +52,14 @@ impl SledStore {
     /// # Errors
     ///
     /// The database could not be read.
-    pub fn check(&self) -> Result<CheckReport, sled::Error> {
+    pub fn check(&self) -> Result<CheckReport, StoreError> {
         let mut report = CheckReport {
             damaged: self.damaged_at_open().to_vec(),
             ..CheckReport::default()
         };
         let clock = WallClock::now();
-        for entry in self.db().iter() {
-            let (key, value) = entry?;
+        for entry in self.db()?.iter() {
+            let (key, value) = entry.map_err(|e| backend("reading", &e))?;
             let kind = key.first().copied();
             if !matches!(kind, Some(b's' | b'l' | b'r')) {
                 continue;

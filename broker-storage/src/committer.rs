@@ -6,6 +6,11 @@
 //! write that arrived while the previous fsync ran is covered by the next one. At
 //! [`Durability::Batched`] it answers once the batch is applied and marks the store dirty;
 //! the flusher thread fsyncs within the window.
+//!
+//! A batch that fails (a full disk) is answered with the error, and the committer then
+//! reopens the database (sled keeps failing until it is reopened; `shared_db.rs`), at most
+//! once per [`REOPEN_PAUSE`]: once the disk has room again, writes go on without a restart.
+//! Reopening reads back what is on disk, which is every write answered at `sync`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,13 +22,17 @@ use metrics::{counter, histogram};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::op::{Op, Outcome};
-use crate::options::Durability;
-use crate::state_machine::StateMachine;
+use crate::options::{Durability, StoreOptions};
+use crate::recover;
+use crate::shared_db::SharedDb;
+use crate::state_machine::{self, SharedIndex, StateMachine};
 
 /// Operations applied in one batch at most.
 pub(crate) const MAX_BATCH_OPS: usize = 1024;
 /// Submissions waiting for the committer at most; a writer past it waits.
 pub(crate) const QUEUE: usize = 4096;
+/// The shortest time between two attempts to reopen a failed database.
+pub(crate) const REOPEN_PAUSE: Duration = Duration::from_millis(500);
 
 /// Operations to apply, and where their outcomes go.
 pub(crate) struct Submission {
@@ -34,11 +43,22 @@ pub(crate) struct Submission {
 /// The committer's end.
 pub(crate) struct Committer {
     pub(crate) rx: mpsc::Receiver<Submission>,
-    pub(crate) db: sled::Db,
-    pub(crate) machine: StateMachine,
+    pub(crate) db: SharedDb,
+    /// How to open the database again.
+    pub(crate) options: StoreOptions,
+    /// `None` once a batch failed, until the database is reopened.
+    pub(crate) machine: Option<StateMachine>,
+    pub(crate) index: SharedIndex,
     pub(crate) durability: Durability,
     /// Set when a batch is applied and not yet fsynced (batched durability).
     pub(crate) dirty: Arc<AtomicBool>,
+    /// The last sequence number given, kept across a reopen (numbers are never reused).
+    pub(crate) last_seq: u64,
+    /// When the database may be reopened next.
+    pub(crate) reopen_at: Instant,
+    /// Why the last batch failed: the answer until the database is reopened (a full disk
+    /// stays a full disk).
+    pub(crate) failure: Option<StoreError>,
 }
 
 impl Committer {
@@ -61,31 +81,91 @@ impl Committer {
         }
         // Every removal not yet written goes with the last fsync: a graceful stop brings
         // nothing finished back.
-        if let Err(error) = self.machine.apply(std::iter::once(&Op::Checkpoint)) {
+        let Some(machine) = self.machine.as_mut() else {
+            return;
+        };
+        if let Err(error) = machine.apply(std::iter::once(&Op::Checkpoint)) {
             tracing::error!(%error, "The session store could not write its last removals.");
         }
-        if let Err(error) = flush(&self.db) {
-            tracing::error!(%error, "The session store could not write its last changes to disk.");
+        if let Some(db) = self.db.current() {
+            if let Err(error) = flush(&db) {
+                tracing::error!(%error, "The session store could not write its last changes to disk.");
+            }
+        }
+    }
+
+    /// Applies `ops`, and fsyncs at `sync`; a failure takes the database away for a reopen.
+    fn apply(&mut self, waiting: &[Submission]) -> Result<Vec<Outcome>, StoreError> {
+        if self.machine.is_none() && Instant::now() >= self.reopen_at {
+            self.reopen();
+        }
+        let Some(machine) = self.machine.as_mut() else {
+            return Err(self.failure.clone().unwrap_or_else(|| {
+                StoreError::Unavailable(
+                    "the session store failed a write and could not reopen its database yet"
+                        .to_owned(),
+                )
+            }));
+        };
+        let result = machine
+            .apply(waiting.iter().flat_map(|s| s.ops.iter()))
+            .map_err(|e| backend("applying a batch", &e))
+            .and_then(|outcomes| {
+                match self.durability {
+                    Durability::Sync => {
+                        let db = self.db.get()?;
+                        flush(&db).map_err(|e| backend("writing a batch to disk", &e))?;
+                    }
+                    Durability::Batched { .. } => self.dirty.store(true, Ordering::Release),
+                }
+                Ok(outcomes)
+            });
+        if let Some(machine) = &self.machine {
+            self.last_seq = self.last_seq.max(machine.last_seq());
+        }
+        if let Err(error) = &result {
+            // Every handle of the failed database goes; the next batch opens it again.
+            self.machine = None;
+            drop(self.db.take());
+            self.reopen_at = Instant::now();
+            self.failure = Some(error.clone());
+        }
+        result
+    }
+
+    /// Opens the database again and reads back its index; on failure, tries again after
+    /// [`REOPEN_PAUSE`].
+    fn reopen(&mut self) {
+        self.reopen_at = Instant::now() + REOPEN_PAUSE;
+        let opened = self.options.sled_config().open().and_then(|db| {
+            let (index, damaged) = recover::load_index(&db)?;
+            if !damaged.is_empty() {
+                tracing::warn!(records = damaged.len(), "The session store found damaged records as it reopened; they are in its quarantine.");
+            }
+            *state_machine::lock(&self.index) = index;
+            let mut machine = StateMachine::open((*db).clone(), self.index.clone())?;
+            machine.go_on_from(self.last_seq);
+            machine.apply(std::iter::empty())?;
+            Ok((db, machine))
+        });
+        match opened {
+            Ok((db, machine)) => {
+                tracing::warn!("The session store reopened its database after a failed write; it takes writes again.");
+                counter!("skein_store_reopens_total").increment(1);
+                self.db.set(db);
+                self.machine = Some(machine);
+                self.failure = None;
+            }
+            Err(error) => {
+                tracing::error!(%error, "The session store could not reopen its database; it tries again shortly.");
+            }
         }
     }
 
     /// Applies and answers `waiting` (emptied).
     fn commit(&mut self, waiting: &mut Vec<Submission>, ops: usize) {
         histogram!("skein_store_batch_ops").record(ops as f64);
-        let applied = self
-            .machine
-            .apply(waiting.iter().flat_map(|s| s.ops.iter()))
-            .map_err(|e| backend("applying a batch", &e));
-        let result = applied.and_then(|outcomes| {
-            match self.durability {
-                Durability::Sync => {
-                    flush(&self.db).map_err(|e| backend("writing a batch to disk", &e))?;
-                }
-                Durability::Batched { .. } => self.dirty.store(true, Ordering::Release),
-            }
-            Ok(outcomes)
-        });
-        match result {
+        match self.apply(waiting) {
             Ok(outcomes) => {
                 let mut outcomes = outcomes.into_iter();
                 for submission in waiting.drain(..) {
@@ -129,7 +209,7 @@ pub(crate) fn backend(doing: &str, error: &sled::Error) -> StoreError {
 
 /// The flusher of batched durability: fsyncs a dirty store every `window` until `stop`.
 pub(crate) fn spawn_flusher(
-    db: sled::Db,
+    db: SharedDb,
     window: Duration,
     dirty: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
@@ -140,6 +220,11 @@ pub(crate) fn spawn_flusher(
             while !stop.load(Ordering::Acquire) {
                 std::thread::sleep(window);
                 if dirty.swap(false, Ordering::AcqRel) {
+                    // While the committer reopens the database, there is nothing to flush:
+                    // the reopened one holds only what is on disk.
+                    let Some(db) = db.current() else {
+                        continue;
+                    };
                     if let Err(error) = flush(&db) {
                         counter!("skein_store_write_errors_total").increment(1);
                         tracing::error!(%error, "The session store could not write to disk.");

@@ -34,6 +34,7 @@ mod options;
 mod queue_index;
 mod record;
 mod recover;
+mod shared_db;
 mod sled_store;
 mod state_machine;
 

@@ -50,3 +50,17 @@ impl StoreOptions {
         }
     }
 }
+
+impl StoreOptions {
+    /// The sled configuration of the database in the data directory: a new one for every
+    /// opening (sled keeps a failed database's error in its configuration).
+    pub(crate) fn sled_config(&self) -> sled::Config {
+        sled::Config::new()
+            .path(self.dir.join(DATABASE))
+            .cache_capacity(self.cache_bytes)
+            .flush_every_ms(None)
+    }
+}
+
+/// The database's folder in the data directory.
+const DATABASE: &str = "sled";

@@ -28,13 +28,12 @@ use crate::op::{Op, Outcome};
 use crate::options::{Durability, StoreOptions};
 use crate::record;
 use crate::recover::{self, Damaged};
+use crate::shared_db::SharedDb;
 use crate::state_machine::{self, SharedIndex, StateMachine};
 
 /// The format of the store's keys and envelopes, written at its creation. Format 1 kept one
 /// key per queued copy; a store of format 1 is moved to log records when it opens.
 pub const STORE_FORMAT: u32 = 2;
-/// The database's folder in the data directory.
-const DATABASE: &str = "sled";
 
 /// Persistent sessions, their queued messages and the retained messages, in sled, in a data
 /// directory that one process at a time may open.
@@ -48,7 +47,7 @@ pub struct SledStore {
     tx: Option<mpsc::Sender<Submission>>,
     committer: Option<JoinHandle<()>>,
     flusher: Option<(JoinHandle<()>, Arc<AtomicBool>)>,
-    db: sled::Db,
+    db: SharedDb,
     index: SharedIndex,
     /// Damaged records found (and quarantined) when the store opened.
     damaged_at_open: Vec<Damaged>,
@@ -76,12 +75,7 @@ impl SledStore {
             dir: dir.clone(),
             source,
         };
-        let db = sled::Config::new()
-            .path(dir.join(DATABASE))
-            .cache_capacity(options.cache_bytes)
-            .flush_every_ms(None)
-            .open()
-            .map_err(database)?;
+        let db = options.sled_config().open().map_err(database)?;
         check_format(&db, &dir)?;
         let (index, damaged_at_open) = recover::load_index(&db).map_err(database)?;
         if !damaged_at_open.is_empty() {
@@ -95,6 +89,8 @@ impl SledStore {
             StateMachine::open((*db).clone(), Arc::clone(&index)).map_err(database)?;
         // Removes the log records whose copies are all finished.
         machine.apply(std::iter::empty()).map_err(database)?;
+        let last_seq = machine.last_seq();
+        let db = SharedDb::new(db);
         let (tx, rx) = mpsc::channel(QUEUE);
         let dirty = Arc::new(AtomicBool::new(false));
         let flusher = match options.durability {
@@ -114,9 +110,14 @@ impl SledStore {
         let worker = Committer {
             rx,
             db: db.clone(),
-            machine,
+            options: options.clone(),
+            machine: Some(machine),
+            index: Arc::clone(&index),
             durability: options.durability,
             dirty,
+            last_seq,
+            reopen_at: Instant::now(),
+            failure: None,
         };
         let committer = std::thread::Builder::new()
             .name("skein-store".to_owned())
@@ -147,15 +148,17 @@ impl SledStore {
         self.durability
     }
 
-    /// The database.
-    pub(crate) fn db(&self) -> &sled::Db {
-        &self.db
+    /// The database, unless the committer is reopening it.
+    pub(crate) fn db(&self) -> Result<sled::Db, StoreError> {
+        self.db.get()
     }
 
-    /// How many damaged records the quarantine holds.
+    /// How many damaged records the quarantine holds (0 while the database is reopening).
     #[must_use]
     pub fn quarantined(&self) -> usize {
-        self.db.scan_prefix(keys::QUARANTINE_PREFIX).count()
+        self.db
+            .current()
+            .map_or(0, |db| db.scan_prefix(keys::QUARANTINE_PREFIX).count())
     }
 
     /// Submits `ops` to the committer and waits for their outcomes.
@@ -185,7 +188,9 @@ impl SledStore {
     /// Moves the damaged value of `key` to the quarantine (unless it has changed since it was
     /// read), and says so.
     pub(crate) fn quarantine(&self, key: &[u8], value: &[u8], reason: &str) {
-        recover::quarantine(&self.db, key, value, reason);
+        if let Some(db) = self.db.current() {
+            recover::quarantine(&db, key, value, reason);
+        }
     }
 
     /// The damaged records found when the store opened.
@@ -204,7 +209,7 @@ impl SledStore {
         prefix: &[u8],
     ) -> Result<Vec<(sled::IVec, bytes::Bytes)>, StoreError> {
         let mut found = Vec::new();
-        for entry in self.db.scan_prefix(prefix) {
+        for entry in self.db()?.scan_prefix(prefix) {
             let (key, value) = entry.map_err(|e| backend("reading", &e))?;
             match record::open(&value) {
                 Ok(record) => found.push((key, record)),
@@ -216,7 +221,7 @@ impl SledStore {
 
     /// The record of `key`, opened; a damaged one is quarantined and reads as missing.
     fn get(&self, key: &[u8]) -> Result<Option<bytes::Bytes>, StoreError> {
-        let Some(value) = self.db.get(key).map_err(|e| backend("reading", &e))? else {
+        let Some(value) = self.db()?.get(key).map_err(|e| backend("reading", &e))? else {
             return Ok(None);
         };
         match record::open(&value) {
@@ -333,7 +338,7 @@ impl SessionStore for SledStore {
 
     async fn sessions(&self) -> Result<Vec<ClientId>, StoreError> {
         let mut clients = Vec::new();
-        for key in self.db.scan_prefix(keys::SESSION_PREFIX).keys() {
+        for key in self.db()?.scan_prefix(keys::SESSION_PREFIX).keys() {
             let key = key.map_err(|e| backend("reading", &e))?;
             if let Some(client) = keys::session_client(&key) {
                 clients.push(client);
@@ -368,9 +373,10 @@ impl SessionStore for SledStore {
         records.dedup();
         let wanted: std::collections::HashSet<u64> = live.iter().map(|(seq, _)| *seq).collect();
         let mut queue = Vec::with_capacity(live.len());
+        let db = self.db()?;
         for id in records {
             let key = keys::log(id);
-            let Some(value) = self.db.get(&key).map_err(|e| backend("reading", &e))? else {
+            let Some(value) = db.get(&key).map_err(|e| backend("reading", &e))? else {
                 continue;
             };
             let entries = match record::open(&value).and_then(log_record::read) {
@@ -415,7 +421,7 @@ impl SessionStore for SledStore {
 
     async fn flush(&self) -> Result<(), StoreError> {
         self.submit(vec![Op::Checkpoint]).await?;
-        self.db
+        self.db()?
             .flush_async()
             .await
             .map(drop)

@@ -66,6 +66,17 @@ impl StateMachine {
         })
     }
 
+    /// The last sequence number given.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Gives numbers after `seq` from now on, if it is above the last one given (a reopened
+    /// database may have lost numbers given before; they are never given again).
+    pub(crate) fn go_on_from(&mut self, seq: u64) {
+        self.last_seq = self.last_seq.max(seq);
+    }
+
     /// Applies `ops` in order, all or nothing, and gives one outcome per operation.
     pub(crate) fn apply<'a>(
         &mut self,

@@ -116,7 +116,18 @@ fn a_second_store_on_the_same_directory_is_refused() {
 
 /// Flips one byte in the middle of the value of `key`, behind the store's back.
 fn damage(dir: &std::path::Path, key: &[u8]) {
-    let db = sled::open(dir.join("sled")).unwrap();
+    // sled's own lock file may be held a moment longer, as in `reopen`.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let db = loop {
+        match sled::open(dir.join("sled")) {
+            Ok(db) => break db,
+            Err(error) if Instant::now() < deadline => {
+                eprintln!("opening the closed store's database: {error}; again");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(error) => panic!("{error}"),
+        }
+    };
     let mut value = db.get(key).unwrap().unwrap().to_vec();
     let middle = value.len() / 2;
     value[middle] ^= 0xff;

@@ -28,23 +28,29 @@
 //!   MQTT 5; no acknowledgement to MQTT 3.x, whose connection is closed; or closes) rather
 //!   than acknowledging it.
 //!
-//! # How the runtime uses a store today
+//! - Removals of queued messages ([`SessionStore::ack_queued`],
+//!   [`SessionStore::forget_queued`]) are seen by every read once they return, but a durable
+//!   store may write them lazily: a crash may bring a removed message back (the broker sends
+//!   it again, a legal duplicate at QoS 1), but never one removed before a later
+//!   [`SessionStore::save`] of the same client returned (the broker forgets a finished QoS 2
+//!   exchange's message before it saves the record that no longer lists the exchange, so a
+//!   QoS 2 message never comes back once completed), nor one removed before
+//!   [`SessionStore::flush`] returned.
+//!
+//! # How the runtime uses a store
 //!
 //! The runtime (`BrokerBuilder::session_store`, default [`MemoryStore`]) keeps its in-memory
-//! client registry and retained store as the fast path and uses the store as their durable
-//! copy: it loads the retained messages and every session at start, saves a persistent
-//! session when it goes offline (again when its delayed will is published), removes a session
-//! that ends, loads a session on a CONNECT with clean start 0 that the registry does not hold,
-//! and sets / removes retained messages as they change (a retained QoS 1 or 2 message is
-//! acknowledged after the store took it). All writes go through one task, in the order the
-//! broker made them. There is no store call per QoS 0 message.
-//!
-//! Not yet: [`SessionStore::enqueue`], [`SessionStore::queued`] and
-//! [`SessionStore::ack_queued`] are not called. On one node the messages queued for an offline
-//! session live in its in-memory queue, so they survive a disconnect but not a restart, and a
-//! QoS 1 or 2 message for an offline session is acknowledged once it is queued in memory, not
-//! after `enqueue`. A durable store that must keep queued messages across restarts needs the
-//! runtime to call them (per message, off the QoS 0 path), as the first rule above says.
+//! client registry, queues and retained store as the fast path and uses the store as their
+//! durable copy: it loads the retained messages and every session (with its queue) at start,
+//! saves a persistent session's record when it connects, subscribes, starts or releases a
+//! stored QoS 2 exchange and goes offline, removes a session that ends, loads a session on a
+//! CONNECT with clean start 0 that the registry does not hold, and sets / removes retained
+//! messages as they change (a retained QoS 1 or 2 message is acknowledged after the store
+//! took it). When the store [keeps messages](SessionStore::keeps_messages), every QoS 1 and 2
+//! copy for a persistent session is enqueued before its publisher is acknowledged, and
+//! forgotten once its subscriber finished it. All writes go through one task, in the order the
+//! broker made them (docs/persistence.md). There is no store call per QoS 0 message or for
+//! clean sessions.
 //!
 //! # The byte form
 //!

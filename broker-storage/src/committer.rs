@@ -25,7 +25,7 @@ use crate::op::{Op, Outcome};
 use crate::options::{Durability, StoreOptions};
 use crate::recover;
 use crate::shared_db::SharedDb;
-use crate::state_machine::{self, SharedIndex, StateMachine};
+use crate::state_machine::{self, SeqCounter, SharedIndex, StateMachine};
 
 /// Operations applied in one batch at most.
 pub(crate) const MAX_BATCH_OPS: usize = 1024;
@@ -34,10 +34,23 @@ pub(crate) const QUEUE: usize = 4096;
 /// The shortest time between two attempts to reopen a failed database.
 pub(crate) const REOPEN_PAUSE: Duration = Duration::from_millis(500);
 
-/// Operations to apply, and where their outcomes go.
+/// Operations to apply, and where their outcomes go (nowhere when the store answered them
+/// already, at `batched`).
 pub(crate) struct Submission {
     pub(crate) ops: Vec<Op>,
-    pub(crate) reply: oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
+    pub(crate) reply: Option<oneshot::Sender<Result<Vec<Outcome>, StoreError>>>,
+}
+
+/// Why the last batch failed, while the database is not reopened; shared with the store,
+/// which then stops answering writes before they are applied.
+pub(crate) type Failure = Arc<std::sync::Mutex<Option<StoreError>>>;
+
+/// The failure `failure` holds, if any.
+pub(crate) fn failed(failure: &Failure) -> Option<StoreError> {
+    failure
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// The committer's end.
@@ -52,13 +65,13 @@ pub(crate) struct Committer {
     pub(crate) durability: Durability,
     /// Set when a batch is applied and not yet fsynced (batched durability).
     pub(crate) dirty: Arc<AtomicBool>,
-    /// The last sequence number given, kept across a reopen (numbers are never reused).
-    pub(crate) last_seq: u64,
+    /// The sequence numbers, kept across a reopen (numbers are never reused).
+    pub(crate) seqs: SeqCounter,
     /// When the database may be reopened next.
     pub(crate) reopen_at: Instant,
     /// Why the last batch failed: the answer until the database is reopened (a full disk
     /// stays a full disk).
-    pub(crate) failure: Option<StoreError>,
+    pub(crate) failure: Failure,
 }
 
 impl Committer {
@@ -100,7 +113,7 @@ impl Committer {
             self.reopen();
         }
         let Some(machine) = self.machine.as_mut() else {
-            return Err(self.failure.clone().unwrap_or_else(|| {
+            return Err(failed(&self.failure).unwrap_or_else(|| {
                 StoreError::Unavailable(
                     "the session store failed a write and could not reopen its database yet"
                         .to_owned(),
@@ -120,15 +133,15 @@ impl Committer {
                 }
                 Ok(outcomes)
             });
-        if let Some(machine) = &self.machine {
-            self.last_seq = self.last_seq.max(machine.last_seq());
-        }
         if let Err(error) = &result {
             // Every handle of the failed database goes; the next batch opens it again.
             self.machine = None;
             drop(self.db.take());
             self.reopen_at = Instant::now();
-            self.failure = Some(error.clone());
+            *self
+                .failure
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error.clone());
         }
         result
     }
@@ -143,8 +156,8 @@ impl Committer {
                 tracing::warn!(records = damaged.len(), "The session store found damaged records as it reopened; they are in its quarantine.");
             }
             *state_machine::lock(&self.index) = index;
-            let mut machine = StateMachine::open((*db).clone(), self.index.clone())?;
-            machine.go_on_from(self.last_seq);
+            let mut machine =
+                StateMachine::open((*db).clone(), self.index.clone(), self.seqs.clone())?;
             machine.apply(std::iter::empty())?;
             Ok((db, machine))
         });
@@ -154,7 +167,10 @@ impl Committer {
                 counter!("skein_store_reopens_total").increment(1);
                 self.db.set(db);
                 self.machine = Some(machine);
-                self.failure = None;
+                *self
+                    .failure
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
             }
             Err(error) => {
                 tracing::error!(%error, "The session store could not reopen its database; it tries again shortly.");
@@ -170,14 +186,18 @@ impl Committer {
                 let mut outcomes = outcomes.into_iter();
                 for submission in waiting.drain(..) {
                     let mine = outcomes.by_ref().take(submission.ops.len()).collect();
-                    let _ = submission.reply.send(Ok(mine));
+                    if let Some(reply) = submission.reply {
+                        let _ = reply.send(Ok(mine));
+                    }
                 }
             }
             Err(error) => {
                 counter!("skein_store_write_errors_total").increment(1);
                 tracing::error!(%error, "The session store failed a write.");
                 for submission in waiting.drain(..) {
-                    let _ = submission.reply.send(Err(error.clone()));
+                    if let Some(reply) = submission.reply {
+                        let _ = reply.send(Err(error.clone()));
+                    }
                 }
             }
         }

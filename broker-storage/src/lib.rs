@@ -37,6 +37,7 @@ mod recover;
 mod shared_db;
 mod sled_store;
 mod state_machine;
+mod submit;
 
 pub use check::CheckReport;
 pub use error::OpenError;

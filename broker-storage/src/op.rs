@@ -22,11 +22,13 @@ pub(crate) enum Op {
         /// Whose.
         client_id: ClientId,
     },
-    /// Append a message to a client's queue, under the next sequence number. The copies a
-    /// batch appends are written together, as one log record.
+    /// Append a message to a client's queue. The copies a batch appends are written
+    /// together, as one log record.
     Enqueue {
         /// Whose queue.
         client_id: ClientId,
+        /// Its sequence number, given as it was submitted.
+        seq: u64,
         /// The queued message's byte form (the log record is sealed whole).
         record: Bytes,
     },

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -11,25 +11,24 @@ use async_trait::async_trait;
 use broker_core::router::RetainedMessage;
 use broker_core::session::QueuedMessage;
 use broker_core::store::{
-    decode_queued, decode_retained, encode_queued, encode_retained, SessionStore, StoreError,
-    StoreWrite, StoredSession, WallClock, WriteOutcome,
+    decode_queued, decode_retained, SessionStore, StoreError, StoreWrite, StoredSession, WallClock,
+    WriteOutcome,
 };
 use broker_core::types::{ClientId, TopicName};
-use bytes::BytesMut;
 use metrics::counter;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::committer::{self, backend, Committer, Submission, QUEUE};
+use crate::committer::{self, backend, Committer, Failure, Submission, QUEUE};
 use crate::error::OpenError;
 use crate::keys;
 use crate::lock::DirLock;
 use crate::log_record;
-use crate::op::{Op, Outcome};
+use crate::op::Op;
 use crate::options::{Durability, StoreOptions};
 use crate::record;
 use crate::recover::{self, Damaged};
 use crate::shared_db::SharedDb;
-use crate::state_machine::{self, SharedIndex, StateMachine};
+use crate::state_machine::{self, SeqCounter, SharedIndex, StateMachine};
 
 /// The format of the store's keys and envelopes, written at its creation. Format 1 kept one
 /// key per queued copy; a store of format 1 is moved to log records when it opens.
@@ -44,7 +43,12 @@ pub const STORE_FORMAT: u32 = 2;
 /// carries a CRC-32: a damaged one is moved to the quarantine when it is read, logged and
 /// counted (`skein_store_corrupt_records_total`), and the rest of the store is served.
 pub struct SledStore {
-    tx: Option<mpsc::Sender<Submission>>,
+    pub(crate) tx: Option<mpsc::Sender<Submission>>,
+    /// Held while a call's copies are numbered and submitted: numbers reach the committer in
+    /// order.
+    pub(crate) order: tokio::sync::Mutex<()>,
+    pub(crate) seqs: SeqCounter,
+    pub(crate) failure: Failure,
     committer: Option<JoinHandle<()>>,
     flusher: Option<(JoinHandle<()>, Arc<AtomicBool>)>,
     db: SharedDb,
@@ -85,11 +89,12 @@ impl SledStore {
             );
         }
         let index: SharedIndex = Arc::new(std::sync::Mutex::new(index));
-        let mut machine =
-            StateMachine::open((*db).clone(), Arc::clone(&index)).map_err(database)?;
+        let seqs: SeqCounter = Arc::new(AtomicU64::new(1));
+        let mut machine = StateMachine::open((*db).clone(), Arc::clone(&index), seqs.clone())
+            .map_err(database)?;
         // Removes the log records whose copies are all finished.
         machine.apply(std::iter::empty()).map_err(database)?;
-        let last_seq = machine.last_seq();
+        let failure = Failure::default();
         let db = SharedDb::new(db);
         let (tx, rx) = mpsc::channel(QUEUE);
         let dirty = Arc::new(AtomicBool::new(false));
@@ -115,9 +120,9 @@ impl SledStore {
             index: Arc::clone(&index),
             durability: options.durability,
             dirty,
-            last_seq,
+            seqs: seqs.clone(),
             reopen_at: Instant::now(),
-            failure: None,
+            failure: failure.clone(),
         };
         let committer = std::thread::Builder::new()
             .name("skein-store".to_owned())
@@ -125,6 +130,9 @@ impl SledStore {
             .map_err(OpenError::Thread)?;
         Ok(SledStore {
             tx: Some(tx),
+            order: tokio::sync::Mutex::new(()),
+            seqs,
+            failure,
             committer: Some(committer),
             flusher,
             db,
@@ -159,17 +167,6 @@ impl SledStore {
         self.db
             .current()
             .map_or(0, |db| db.scan_prefix(keys::QUARANTINE_PREFIX).count())
-    }
-
-    /// Submits `ops` to the committer and waits for their outcomes.
-    async fn submit(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, StoreError> {
-        let closed = || StoreError::Unavailable("the session store is closed".to_owned());
-        let tx = self.tx.as_ref().ok_or_else(closed)?;
-        let (reply, answer) = oneshot::channel();
-        tx.send(Submission { ops, reply })
-            .await
-            .map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
     }
 
     /// One write, as [`SessionStore::write_batch`] makes it: the record-level methods are
@@ -265,52 +262,10 @@ fn check_format(db: &sled::Db, dir: &Path) -> Result<(), OpenError> {
     }
 }
 
-fn sealed(
-    encode: impl FnOnce(&mut BytesMut) -> Result<(), broker_core::codec::EncodeError>,
-) -> Result<Vec<u8>, StoreError> {
-    let mut buf = BytesMut::new();
-    encode(&mut buf).map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))?;
-    Ok(record::seal(&buf))
-}
-
-/// The operation of `write`, its records encoded and sealed at `clock`.
-fn to_op(write: StoreWrite, clock: WallClock) -> Result<Op, StoreError> {
-    Ok(match write {
-        StoreWrite::Save(session) => Op::SaveSession {
-            record: sealed(|buf| session.encode(clock.now, buf))?,
-            client_id: session.client_id,
-        },
-        StoreWrite::Remove(client_id) => Op::RemoveSession { client_id },
-        StoreWrite::Enqueue(client_id, message) => {
-            let mut buf = BytesMut::new();
-            encode_queued(&message, clock, &mut buf)
-                .map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))?;
-            Op::Enqueue {
-                record: buf.freeze(),
-                client_id,
-            }
-        }
-        StoreWrite::AckQueued(client_id, up_to) => Op::AckQueued { client_id, up_to },
-        StoreWrite::Forget(client_id, seq) => Op::ForgetQueued { client_id, seq },
-        StoreWrite::SetRetained(message) => Op::SetRetained {
-            record: sealed(|buf| encode_retained(&message, buf))?,
-            topic: message.topic,
-        },
-        StoreWrite::RemoveRetained(topic) => Op::RemoveRetained { topic },
-    })
-}
-
-fn to_outcome(outcome: Outcome) -> WriteOutcome {
-    match outcome {
-        Outcome::Done => WriteOutcome::Done,
-        Outcome::Seq(seq) => WriteOutcome::Seq(seq),
-        Outcome::Existed(existed) => WriteOutcome::Existed(existed),
-    }
-}
-
 #[async_trait]
 impl SessionStore for SledStore {
     async fn load(&self, client_id: &ClientId) -> Result<Option<StoredSession>, StoreError> {
+        self.settle().await;
         let key = keys::session(client_id);
         let Some(record) = self.get(&key)? else {
             return Ok(None);
@@ -337,6 +292,7 @@ impl SessionStore for SledStore {
     }
 
     async fn sessions(&self) -> Result<Vec<ClientId>, StoreError> {
+        self.settle().await;
         let mut clients = Vec::new();
         for key in self.db()?.scan_prefix(keys::SESSION_PREFIX).keys() {
             let key = key.map_err(|e| backend("reading", &e))?;
@@ -364,6 +320,7 @@ impl SessionStore for SledStore {
     }
 
     async fn queued(&self, client_id: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
+        self.settle().await;
         let clock = WallClock::now();
         // The live copies as the index says now; a log record read below only loses copies
         // (finished since), never moves them.
@@ -445,6 +402,7 @@ impl SessionStore for SledStore {
     }
 
     async fn retained(&self) -> Result<Vec<RetainedMessage>, StoreError> {
+        self.settle().await;
         let mut messages = Vec::new();
         for (key, record) in self.scan(keys::RETAINED_PREFIX)? {
             match decode_retained(record.clone()) {
@@ -453,47 +411,6 @@ impl SessionStore for SledStore {
             }
         }
         Ok(messages)
-    }
-}
-
-impl SledStore {
-    /// [`SessionStore::write_batch`]: one submission, so one atomic batch and one fsync (or a
-    /// share of one) for all of `writes`. A write that cannot be encoded fails alone.
-    async fn submit_writes(
-        &self,
-        writes: Vec<StoreWrite>,
-    ) -> Vec<Result<WriteOutcome, StoreError>> {
-        let clock = WallClock::now();
-        let mut results: Vec<Result<WriteOutcome, StoreError>> = Vec::with_capacity(writes.len());
-        let mut ops = Vec::with_capacity(writes.len());
-        for write in writes {
-            match to_op(write, clock) {
-                Ok(op) => {
-                    ops.push(op);
-                    results.push(Ok(WriteOutcome::Done));
-                }
-                Err(error) => results.push(Err(error)),
-            }
-        }
-        if ops.is_empty() {
-            return results;
-        }
-        match self.submit(ops).await {
-            Ok(outcomes) => {
-                let mut outcomes = outcomes.into_iter();
-                for result in results.iter_mut().filter(|r| r.is_ok()) {
-                    *result = outcomes.next().map(to_outcome).ok_or_else(|| {
-                        StoreError::Backend("the committer gave too few outcomes".to_owned())
-                    });
-                }
-            }
-            Err(error) => {
-                for result in results.iter_mut().filter(|r| r.is_ok()) {
-                    *result = Err(error.clone());
-                }
-            }
-        }
-        results
     }
 }
 

@@ -1,8 +1,9 @@
 //! Applies batches of [`Op`]s to the store's tree, each batch as one atomic sled batch.
 //!
-//! Only the committer thread applies, so the state machine keeps the last sequence number in
-//! memory; it is written in the same batch as the copies that used it, so after a crash the
-//! tree and the counter agree.
+//! Sequence numbers come from one counter ([`SeqCounter`]): the store gives a copy its number
+//! as the copy is submitted (so that, at `batched`, it can answer at once), and the state
+//! machine takes its log records' ids from it too. The highest number a batch used is written
+//! in the same batch, so after a crash the counter starts above every number on disk.
 //!
 //! The copies a batch queues go into one log record (`log_record.rs`), not one key each;
 //! removals only change the [`QueueIndex`] in memory, and reach the disk lazily, as the
@@ -12,6 +13,7 @@
 //! cost two changes per copy (the insert, the removal), each one a copied tree node.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use broker_core::types::ClientId;
@@ -28,6 +30,10 @@ use crate::record;
 /// duplicate), so they are kept close behind, at a bounded cost per batch.
 const RUNS_PER_BATCH: usize = 8;
 
+/// The next sequence number to give, shared by the store (copies) and the state machine (log
+/// records).
+pub(crate) type SeqCounter = Arc<AtomicU64>;
+
 /// The index, shared by the committer (which changes it) and the store's reads.
 pub(crate) type SharedIndex = Arc<Mutex<QueueIndex>>;
 
@@ -40,7 +46,9 @@ pub(crate) fn lock(index: &SharedIndex) -> MutexGuard<'_, QueueIndex> {
 #[derive(Debug)]
 pub(crate) struct StateMachine {
     tree: sled::Tree,
-    last_seq: u64,
+    /// The highest sequence number written to the tree.
+    written_seq: u64,
+    seqs: SeqCounter,
     index: SharedIndex,
     log: LogWriter,
     /// A batch failed after the index took it in: the index no longer says what is on disk,
@@ -54,27 +62,23 @@ type Overlay = BTreeMap<Vec<u8>, bool>;
 
 impl StateMachine {
     /// The state machine of `tree`, which holds what earlier batches applied, and whose log
-    /// records and finished runs `index` was loaded from.
-    pub(crate) fn open(tree: sled::Tree, index: SharedIndex) -> sled::Result<StateMachine> {
-        let last_seq = read_last_seq(&tree)?;
+    /// records and finished runs `index` was loaded from. `seqs` goes on above every number
+    /// the tree holds (and above those it gave before, after a reopen).
+    pub(crate) fn open(
+        tree: sled::Tree,
+        index: SharedIndex,
+        seqs: SeqCounter,
+    ) -> sled::Result<StateMachine> {
+        let written_seq = read_last_seq(&tree)?;
+        seqs.fetch_max(written_seq.saturating_add(1), Ordering::AcqRel);
         Ok(StateMachine {
             tree,
-            last_seq,
+            written_seq,
+            seqs,
             index,
             log: LogWriter::default(),
             failed: false,
         })
-    }
-
-    /// The last sequence number given.
-    pub(crate) fn last_seq(&self) -> u64 {
-        self.last_seq
-    }
-
-    /// Gives numbers after `seq` from now on, if it is above the last one given (a reopened
-    /// database may have lost numbers given before; they are never given again).
-    pub(crate) fn go_on_from(&mut self, seq: u64) {
-        self.last_seq = self.last_seq.max(seq);
     }
 
     /// Applies `ops` in order, all or nothing, and gives one outcome per operation.
@@ -91,7 +95,7 @@ impl StateMachine {
         let mut index = lock(&index);
         let mut batch = sled::Batch::default();
         let mut overlay = Overlay::new();
-        let mut seq = self.last_seq;
+        let mut highest = self.written_seq;
         let mut log_id = None;
         let mut outcomes = Vec::new();
         for op in ops {
@@ -111,15 +115,17 @@ impl StateMachine {
                     write_runs(&mut index, &mut batch, client_id);
                     Outcome::Existed(existed)
                 }
-                Op::Enqueue { client_id, record } => {
-                    let id = *log_id.get_or_insert_with(|| {
-                        seq = seq.saturating_add(1);
-                        seq
-                    });
-                    seq = seq.saturating_add(1);
-                    self.log.push(seq, client_id, record);
-                    index.add(client_id, seq, id);
-                    Outcome::Seq(seq)
+                Op::Enqueue {
+                    client_id,
+                    seq,
+                    record,
+                } => {
+                    let id =
+                        *log_id.get_or_insert_with(|| self.seqs.fetch_add(1, Ordering::AcqRel));
+                    highest = highest.max(id).max(*seq);
+                    self.log.push(*seq, client_id, record);
+                    index.add(client_id, *seq, id);
+                    Outcome::Seq(*seq)
                 }
                 Op::AckQueued { client_id, up_to } => {
                     index.finish_up_to(client_id, *up_to);
@@ -168,8 +174,8 @@ impl StateMachine {
         if let Some(id) = keep_log {
             batch.insert(keys::log(id), record::seal(&record));
         }
-        if seq != self.last_seq {
-            batch.insert(keys::LAST_SEQ, &seq.to_be_bytes());
+        if highest != self.written_seq {
+            batch.insert(keys::LAST_SEQ, &highest.to_be_bytes());
         }
         gauge!("skein_store_queued_copies").set(index.live_copies() as f64);
         gauge!("skein_store_log_records").set(index.records() as f64);
@@ -178,7 +184,7 @@ impl StateMachine {
             self.failed = true;
             return Err(error);
         }
-        self.last_seq = seq;
+        self.written_seq = highest;
         Ok(outcomes)
     }
 

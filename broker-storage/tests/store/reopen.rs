@@ -151,10 +151,11 @@ async fn a_damaged_record_is_quarantined_and_the_rest_is_served() {
     };
     // The key layout (src/keys.rs): "s" + client id; "l" + log record id; "r" + topic. Each
     // enqueue above was a batch of its own, so its copy is in a log record of its own, whose
-    // id is the number given just before the copy's.
+    // id is the number given just after the copy's (copies are numbered as they are
+    // submitted, records as they are applied).
     damage(dir.path(), b"sa");
     let mut log_key = b"l".to_vec();
-    log_key.extend_from_slice(&(seq - 1).to_be_bytes());
+    log_key.extend_from_slice(&(seq + 1).to_be_bytes());
     damage(dir.path(), &log_key);
     damage(dir.path(), b"rr/2");
 

@@ -240,6 +240,9 @@ impl BrokerBuilder {
         recovery::recover(&shared).await;
         let guard = shared.background_tasks().guard();
         tokio::spawn(store_writer::run(Arc::clone(&shared), guard));
+        // Before any listener accepts: the wills due at once of the sessions that were online
+        // at a crash are published before their clients can return.
+        sweeper::sweep_at_start(&shared).await;
         let mut local_addrs = Vec::with_capacity(bound.len());
         for (listener, addr, socket) in bound {
             // Mosquitto's words: "ipv4", "ipv6", or "websockets" for a WebSocket listener.

@@ -70,14 +70,18 @@ impl BrokerHandle {
     }
 
     /// [`publish`](Self::publish) from synchronous code: it never waits (a full subscriber
-    /// queue applies its overflow policy; a retained message the session store has no room
-    /// for now is refused, not dropped).
+    /// queue applies its overflow policy; a write the session store has no room for now is
+    /// refused, not dropped). With a store that keeps messages, the QoS 1 and 2 copies for
+    /// persistent sessions are handed to the store and queued once it has them, in the order
+    /// of the calls; this returns before (use [`publish`](Self::publish) to know the store
+    /// took them).
     ///
     /// # Errors
     ///
     /// [`BrokerError::ShutDown`] once the broker shuts down; [`BrokerError::StoreBusy`] when
-    /// `retain` is set and the session store's write queue is full (nothing was published:
-    /// try again, or use [`publish`](Self::publish), which waits).
+    /// the session store's write queue is full and `retain` is set, or `qos` is 1 or 2 with a
+    /// store that keeps messages (nothing was published: try again, or use
+    /// [`publish`](Self::publish), which waits).
     pub fn publish_now(
         &self,
         topic: TopicName,
@@ -91,7 +95,7 @@ impl BrokerHandle {
         let now = now();
         let message = routing::local_message(topic, payload, qos, retain, now);
         let mut scratch = Vec::new();
-        routing::try_publish(&self.shared, &message, &mut scratch, None, now)
+        routing::try_publish(&self.shared, &message, &mut scratch, now)
             .map_err(|routing::StoreBusy| BrokerError::StoreBusy)?;
         Ok(())
     }
@@ -122,7 +126,13 @@ impl BrokerHandle {
             }
         }
         if !filter.is_shared() {
-            routing::send_retained(&self.shared, &filter, &entry, &mailbox, now());
+            let now = now();
+            let durable = routing::send_retained(&self.shared, &filter, &entry, &mailbox, now);
+            // An in-process subscriber's mailbox is never durable: this stays empty.
+            if !durable.is_empty() {
+                let slot = self.shared.persist().reserve().await;
+                routing::place_durable(&self.shared, slot, durable, None, now);
+            }
         }
         let (tx, rx) = mpsc::channel(local::CHANNEL_CAPACITY);
         let guard = self.shared.background_tasks().guard();

@@ -119,7 +119,8 @@ pub struct DroppedMessages {
     pub expired: u64,
     /// Larger than the client's Maximum Packet Size.
     pub packet_too_large: u64,
-    /// Shared subscription messages no other member could take when their member left.
+    /// Shared subscription messages no other member could take when their member left (or
+    /// may take: a QoS 2 message whose exchange with the member had begun, [MQTT-4.8.2-5]).
     pub no_shared_member: u64,
     /// Messages that made a slow subscriber be disconnected (overflow policy `disconnect`).
     pub slow_subscriber: u64,

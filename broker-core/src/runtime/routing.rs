@@ -2,6 +2,15 @@
 //! mailbox. Called by the publisher's own task: no task sees every message. And the other
 //! side of subscriptions: a session's filters added to the router or taken out of it when
 //! the session ends, its unacknowledged shared-subscription messages handed to other members.
+//!
+//! A QoS 1 or 2 copy for a persistent session, with a store that keeps messages, goes to the
+//! store before its mailbox, whoever makes it: a publisher's copies wait in its [`Backlog`]
+//! and the publisher answers its client once the store has them ([`push_blocked`]); the copies
+//! no publisher waits for (the retained messages of a new subscription, an embedder's
+//! `publish_now`, a shared-subscription message handed to another member) are handed to the
+//! store task, which queues them once the store has them ([`place_durable`]). Either way a
+//! copy reaches its mailbox with its store number, so a QoS 2 exchange begun for it is
+//! recorded with that number and a restart does not queue the copy a second time.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,14 +20,14 @@ use bytes::Bytes;
 use crate::router::{Delivery, SubscriptionEntry};
 use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
-use crate::runtime::persist::handle::{Reply, Slot};
-use crate::runtime::queue::backlog::Backlog;
+use crate::runtime::persist::handle::{Persist, Reply, Slot};
+use crate::runtime::queue::backlog::{Backlog, WhenFull};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey, TryPush};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::{DropCause, Stats};
 use crate::session::{DropReason, Dropped, Message, PushOutcome, QueuedMessage, SessionState};
 use crate::store::StoreError;
-use crate::types::{QoS, ReasonCode, StoreSeq, TopicFilter};
+use crate::types::{ClientId, QoS, ReasonCode, StoreSeq, TopicFilter};
 
 /// Routes `message` to every matching subscriber and, if its RETAIN flag is set, stores it as
 /// the topic's retained message (an empty payload deletes it), waiting for room in the
@@ -38,27 +47,51 @@ pub(crate) async fn publish(
     route(shared, message, None, scratch, blocked, now)
 }
 
-/// [`publish`] from synchronous code: a retained change that finds the session store's
-/// channel full is refused (nothing is routed or retained), never dropped.
+/// [`publish`] from synchronous code, which never waits: a copy that finds an online
+/// subscriber's queue full meets its overflow policy at once. A write the session store must
+/// take finds a slot in its channel now or the message is refused (nothing is routed or
+/// retained), never dropped: the retained change, and, with a store that keeps messages, the
+/// QoS 1 and 2 copies for persistent sessions. Those are handed to the store task, which
+/// queues them once the store has them ([`place_durable`]): the caller is not told when.
 ///
 /// # Errors
 ///
-/// [`StoreBusy`]: the message is retained and the store's channel is full.
+/// [`StoreBusy`]: the store's channel is full and the message is retained, or at QoS 1 or 2
+/// with a store that keeps messages.
 pub(crate) fn try_publish(
     shared: &Shared,
     message: &Message,
     scratch: &mut Vec<Delivery<SubscriberKey>>,
-    blocked: Option<&mut Backlog>,
     now: Instant,
 ) -> Result<bool, StoreBusy> {
+    let persist = shared.persist();
+    // `None` once the store task has ended: the write cannot be made at all.
+    let free_slot = || match persist.try_reserve() {
+        Some(slot) => Ok(Some(slot)),
+        None if persist.is_closed() => Ok(None),
+        None => Err(StoreBusy),
+    };
+    let retained = if message.retain { free_slot()? } else { None };
+    // Taken before routing, so that a refusal routes nothing; given back unused when no
+    // persistent session matches.
+    let durable = if message.qos != QoS::AtMostOnce && persist.store().keeps_messages() {
+        Some(free_slot()?)
+    } else {
+        None
+    };
     if message.retain {
-        let slot = shared.persist().try_reserve();
-        if slot.is_none() && !shared.persist().is_closed() {
-            return Err(StoreBusy);
-        }
-        store_retained(shared, message, slot, None, now);
+        store_retained(shared, message, retained, None, now);
     }
-    Ok(route(shared, message, None, scratch, blocked, now))
+    let Some(slot) = durable else {
+        return Ok(route(shared, message, None, scratch, None, now));
+    };
+    let mut kept = Backlog::never_waiting();
+    let matched = route(shared, message, None, scratch, Some(&mut kept), now);
+    let copies = kept.take_durable();
+    if !copies.is_empty() {
+        place_durable(shared, slot, copies, None, now);
+    }
+    Ok(matched)
 }
 
 /// A retained change from synchronous code found the session store's channel full.
@@ -68,10 +101,11 @@ pub(crate) struct StoreBusy;
 /// Routes `message` to every matching subscriber, without looking at its RETAIN flag.
 /// `publisher` is the publishing session's key, for No Local. `scratch` is a buffer the caller
 /// keeps between calls. With `blocked`, a copy for an online subscriber whose queue is full
-/// joins its waiting line and is put there for the caller to wait on ([`push_blocked`]);
-/// without it, the queue's overflow policy acts at once. The message is detached from the
-/// publisher's receive buffer once, and its copies share it. Returns whether any
-/// subscription matched.
+/// joins its waiting line and is put there for the caller to wait on ([`push_blocked`]), and
+/// a QoS 1 or 2 copy for a durable mailbox is kept there for the store; without it, or with a
+/// backlog that never waits ([`Backlog::never_waiting`]), the queue's overflow policy acts at
+/// once. The message is detached from the publisher's receive buffer once, and its copies
+/// share it. Returns whether any subscription matched.
 pub(crate) fn route(
     shared: &Shared,
     message: &Message,
@@ -122,14 +156,14 @@ fn push_copies(
             Some(blocked) if copy.qos != QoS::AtMostOnce && mailbox.durable_owner().is_some() => {
                 blocked.keep_durable(Arc::clone(mailbox), copy);
             }
-            Some(blocked) => {
+            Some(blocked) if blocked.when_full() == WhenFull::Wait => {
                 let granted = blocked.take_slot(mailbox);
                 match mailbox.try_push(copy, now, shared.queue_full_wait(), granted) {
                     TryPush::Done(outcome) => record(shared, mailbox, outcome),
                     TryPush::Wait(ticket) => blocked.add(Arc::clone(mailbox), ticket),
                 }
             }
-            None => push(shared, mailbox, copy, now),
+            Some(_) | None => push(shared, mailbox, copy, now),
         }
     }
 }
@@ -151,7 +185,7 @@ pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Backlog) -> Resu
             .persist()
             .enqueue(copies)
             .await
-            .and_then(|seqs| queue_stored(shared, blocked, durable, seqs));
+            .and_then(|seqs| queue_stored(shared, Some(blocked), durable, seqs));
         if let Err(error) = &result {
             tracing::warn!("The session store could not take a message for persistent sessions ({error}); it is refused.");
         }
@@ -165,32 +199,27 @@ pub(crate) async fn push_blocked(shared: &Shared, blocked: &mut Backlog) -> Resu
 }
 
 /// The copies of [`durable_copies`] with the sequence numbers the store gave them, in order,
-/// into their mailboxes (copies meeting a full queue join its waiting line, in `blocked`).
+/// into their mailboxes. With `blocked`, copies meeting a full queue join its waiting line
+/// (put in `blocked`); without it, the queue's overflow policy acts at once.
 ///
 /// # Errors
 ///
-/// The store gave another number of sequence numbers than there are copies: none is queued.
+/// The store gave another number of sequence numbers than there are copies, or numbers past
+/// [`StoreSeq::MAX`]: none is queued.
 pub(crate) fn queue_stored(
     shared: &Shared,
-    blocked: &mut Backlog,
+    mut blocked: Option<&mut Backlog>,
     durable: Vec<(Arc<Mailbox>, QueuedMessage)>,
     seqs: Vec<u64>,
 ) -> Result<(), StoreError> {
-    if seqs.len() != durable.len() {
-        return Err(StoreError::Backend(format!(
-            "the store took {} of {} copies",
-            seqs.len(),
-            durable.len()
-        )));
-    }
-    if seqs.iter().any(|seq| *seq > StoreSeq::MAX) {
-        return Err(StoreError::Backend(
-            "the store's sequence numbers ran past 2^48".to_owned(),
-        ));
-    }
+    check_seqs(&seqs, durable.len())?;
     let now = now();
     for ((mailbox, mut copy), seq) in durable.into_iter().zip(seqs) {
         copy.stored = StoreSeq::new(seq);
+        let Some(blocked) = blocked.as_deref_mut() else {
+            push(shared, &mailbox, copy, now);
+            continue;
+        };
         let granted = blocked.take_slot(&mailbox);
         match mailbox.try_push(copy, now, shared.queue_full_wait(), granted) {
             TryPush::Done(outcome) => record(shared, &mailbox, outcome),
@@ -200,15 +229,95 @@ pub(crate) fn queue_stored(
     Ok(())
 }
 
-/// The store's queues and copies of `durable`: (client identifier, copy) for each copy whose
-/// mailbox is still durable.
+/// Whether `seqs` are the store's numbers for `copies` copies: one each, within
+/// [`StoreSeq::MAX`].
+fn check_seqs(seqs: &[u64], copies: usize) -> Result<(), StoreError> {
+    if seqs.len() != copies {
+        return Err(StoreError::Backend(format!(
+            "the store took {} of {copies} copies",
+            seqs.len()
+        )));
+    }
+    if seqs.iter().any(|seq| *seq > StoreSeq::MAX) {
+        return Err(StoreError::Backend(
+            "the store's sequence numbers ran past 2^48".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The store's queues and copies of `durable`: (client identifier, copy) for each copy. A
+/// copy is kept for the store only while its mailbox is durable, which gives the mailbox its
+/// owner for good: the copy goes to that client's queue even if the session stopped being
+/// durable since (a reconnection with another expiry), so that every copy gets a number.
 pub(crate) fn durable_copies(
     durable: &[(Arc<Mailbox>, QueuedMessage)],
-) -> Vec<(crate::types::ClientId, QueuedMessage)> {
+) -> Vec<(ClientId, QueuedMessage)> {
     durable
         .iter()
-        .filter_map(|(mailbox, copy)| Some((mailbox.durable_owner()?.clone(), copy.clone())))
+        .filter_map(|(mailbox, copy)| Some((mailbox.owner()?.clone(), copy.clone())))
         .collect()
+}
+
+/// Hands `copies`, QoS 1 and 2 copies for durable mailboxes that no publisher waits for, to
+/// the store through `slot` ([`StoreOp::Place`]): the store task queues each into its mailbox
+/// with its number once the store has it ([`place_stored`]), in the order of the store's
+/// channel, and then forgets `replaces` (the stored copies they take the place of; kept if the
+/// store refused the new ones). So a crash finds the copy under its new owner, or still under
+/// its old one, never under neither. Without a slot (the store task has ended, or its channel
+/// was full for a caller that cannot wait) the copies are queued now, in memory only, and
+/// `replaces` stay stored: a restart may give them to their old owner again, never lose them.
+///
+/// [`StoreOp::Place`]: crate::runtime::persist::handle::StoreOp::Place
+pub(crate) fn place_durable(
+    shared: &Shared,
+    slot: Option<Slot<'_>>,
+    copies: Vec<(Arc<Mailbox>, QueuedMessage)>,
+    replaces: Option<(ClientId, Vec<u64>)>,
+    now: Instant,
+) {
+    match slot {
+        Some(slot) => Persist::submit_place(slot, copies, replaces),
+        None => {
+            if !shared.persist().is_closed() {
+                tracing::warn!(
+                    "The session store's channel is full: {} messages for persistent sessions are queued in memory only.",
+                    copies.len()
+                );
+            }
+            for (mailbox, copy) in copies {
+                push(shared, &mailbox, copy, now);
+            }
+        }
+    }
+}
+
+/// The store's answer to copies of [`place_durable`]: each goes into its mailbox with the
+/// number the store gave it, in order, the queue's overflow policy acting at once on a full
+/// queue. If the store failed, they go there without a number (in memory only, as they would
+/// without a store that keeps messages), and the failure is logged: nobody is left to refuse.
+pub(crate) fn place_stored(
+    shared: &Shared,
+    copies: Vec<(Arc<Mailbox>, QueuedMessage)>,
+    answer: Result<Vec<u64>, StoreError>,
+) {
+    let answer = answer.and_then(|seqs| check_seqs(&seqs, copies.len()).map(|()| seqs));
+    match answer {
+        Ok(seqs) => {
+            // The numbers were checked: nothing is left to fail.
+            let _ = queue_stored(shared, None, copies, seqs);
+        }
+        Err(error) => {
+            tracing::warn!(
+                "The session store could not take {} messages for persistent sessions ({error}); they are queued in memory only.",
+                copies.len()
+            );
+            let now = now();
+            for (mailbox, copy) in copies {
+                push(shared, &mailbox, copy, now);
+            }
+        }
+    }
 }
 
 /// The reason code that refuses a message the store could not take: 0x97 (Quota exceeded)
@@ -289,14 +398,18 @@ pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
 }
 
 /// Queues the retained messages matching `filter` for a new subscription with `entry`
-/// (MQTT 5.0 §3.3.1.3: RETAIN set, QoS downgraded, remaining expiry).
+/// (MQTT 5.0 §3.3.1.3: RETAIN set, QoS downgraded, remaining expiry). The session's copy is
+/// its own: it is delivered even if the retained message is replaced meanwhile. So for a
+/// durable mailbox the QoS 1 and 2 copies are not queued here but returned, for the caller to
+/// hand to the store first ([`place_durable`]); the others are queued at once.
+#[must_use = "the copies for a durable mailbox go to the store, then to the mailbox"]
 pub(crate) fn send_retained(
     shared: &Shared,
     filter: &TopicFilter,
     entry: &SubscriptionEntry,
-    mailbox: &Mailbox,
+    mailbox: &Arc<Mailbox>,
     now: Instant,
-) {
+) -> Vec<(Arc<Mailbox>, QueuedMessage)> {
     let secs = shared.retained().secs(now);
     let mut copies = Vec::new();
     {
@@ -319,9 +432,16 @@ pub(crate) fn send_retained(
             ));
         });
     }
+    let durable = mailbox.durable_owner().is_some();
+    let mut kept = Vec::new();
     for copy in copies {
-        push(shared, mailbox, copy, now);
+        if durable && copy.qos != QoS::AtMostOnce {
+            kept.push((Arc::clone(mailbox), copy));
+        } else {
+            push(shared, mailbox, copy, now);
+        }
     }
+    kept
 }
 
 /// Publishes a will (or any message the broker itself originates): no publisher, no No Local.
@@ -399,10 +519,16 @@ pub(crate) fn add_subscriptions(shared: &Shared, state: &SessionState, mailbox: 
 /// published (or first sent) with; the new member's subscription decides QoS, Retain As
 /// Published and Subscription Identifier. A message whose group has no other member is
 /// dropped and counted.
+///
+/// `replaces` are the store numbers of `leaving`'s stored copies of these messages, with its
+/// client identifier. A QoS 1 or 2 copy for a persistent member goes to the store first, and
+/// those are forgotten after it ([`place_durable`]); with no such copy they are forgotten
+/// lazily, through `leaving`'s mailbox.
 pub(crate) fn redeliver_shared(
     shared: &Shared,
     leaving: &SubscriberKey,
     messages: Vec<(Message, TopicFilter)>,
+    replaces: Option<(ClientId, Vec<u64>)>,
     now: Instant,
 ) {
     if messages.is_empty() {
@@ -431,13 +557,30 @@ pub(crate) fn redeliver_shared(
             .through_shared(Some(filter));
             copies.push((Arc::clone(member.mailbox()), copy));
         });
+    let mut durable = Vec::new();
     for (mailbox, copy) in copies {
         tracing::debug!(
             mailbox = mailbox.id(),
             topic = %Clipped(&copy.message.topic),
             "Redelivering a message of a shared subscription to another member."
         );
-        push(shared, &mailbox, copy, now);
+        if copy.qos != QoS::AtMostOnce && mailbox.durable_owner().is_some() {
+            durable.push((mailbox, copy));
+        } else {
+            push(shared, &mailbox, copy, now);
+        }
+    }
+    if !durable.is_empty() {
+        place_durable(
+            shared,
+            shared.persist().try_reserve(),
+            durable,
+            replaces,
+            now,
+        );
+    } else if let Some((_, seqs)) = replaces {
+        // No copy went to the store: nothing to order the forgetting after.
+        leaving.mailbox().note_forgotten(seqs);
     }
 }
 
@@ -461,8 +604,10 @@ pub(crate) fn local_message(
 
 /// Ends a session whose mailbox stays with the client identifier: its subscriptions leave
 /// the router and its queued messages are dropped, except the messages it got through shared
-/// subscriptions and has not acknowledged (in flight without PUBACK or PUBREC, or still
-/// queued): they go to another member of their group (MQTT 5.0 §4.8.2).
+/// subscriptions and has not acknowledged (in flight at QoS 1 without PUBACK, or still
+/// queued): they go to another member of their group (MQTT 5.0 §4.8.2). A QoS 2 message
+/// whose PUBLISH went out goes to nobody else ([MQTT-4.8.2-5]): its exchange began, and the
+/// client may have delivered it. The session's stored copies went with its record.
 pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
     remove_subscriptions(shared, state, mailbox);
     let now = now();
@@ -470,6 +615,14 @@ pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<M
     let mut unacknowledged: Vec<(Message, TopicFilter)> = state
         .shared_inflight()
         .filter_map(|(publish, filter)| {
+            if publish.qos_pid.qos() == QoS::ExactlyOnce {
+                shared.stats().dropped(DropCause::NoSharedMember);
+                tracing::debug!(
+                    "Dropped message: its QoS 2 exchange through {} began with the member that left.",
+                    Clipped(filter)
+                );
+                return None;
+            }
             let message = Message::from_publish(publish.clone(), now).ok()?;
             Some((message, filter.clone()))
         })
@@ -481,7 +634,7 @@ pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<M
             .filter_map(|queued| Some((queued.message, queued.shared?))),
     );
     let key = SubscriberKey(Arc::clone(mailbox));
-    redeliver_shared(shared, &key, unacknowledged, now);
+    redeliver_shared(shared, &key, unacknowledged, None, now);
 }
 
 /// Removes every subscription held under `mailbox`, whatever the filter (a slow scan, for

@@ -49,7 +49,7 @@ async fn a_retained_publish_waits_for_room_in_the_store_channel() {
     // Every slot of the channel taken (the loop ends at the channel's capacity).
     let full: Vec<_> = std::iter::from_fn(|| shared.persist().try_reserve()).collect();
     assert!(!full.is_empty());
-    let refused = routing::try_publish(&shared, &message, &mut Vec::new(), None, now());
+    let refused = routing::try_publish(&shared, &message, &mut Vec::new(), now());
     assert!(matches!(refused, Err(StoreBusy)));
     assert_eq!(
         shared.retained().len(),

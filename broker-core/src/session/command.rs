@@ -242,6 +242,12 @@ pub struct Close {
     /// The will to publish, now or after its delay, unless the session resumes on another
     /// connection first; `None` when there is none or it must not be published.
     pub will: Option<WillMessage>,
+    /// The connection had a will and this close discards it without publishing it (a
+    /// DISCONNECT with Reason Code 0x00, or any 3.x DISCONNECT: [MQTT-3.1.2-10],
+    /// [MQTT-3.14.4-3]; a connection that never became live). A persistent session's record
+    /// that holds the will must lose it before the connection is gone, or a restart after a
+    /// crash would publish it.
+    pub discarded_will: bool,
     /// The Session Expiry Interval in force at the close, in seconds: 0 ends the session
     /// now; `u32::MAX` never expires.
     pub session_expiry: u32,

@@ -398,6 +398,7 @@ impl Session {
             return;
         }
         self.phase = Phase::Closed;
+        let discarded_will = !publish_will && self.will.is_some();
         let will = if publish_will {
             self.will.take().map(|will| *will)
         } else {
@@ -411,6 +412,7 @@ impl Session {
         self.commands.push_back(Command::Close(Close {
             reason,
             will,
+            discarded_will,
             session_expiry,
         }));
     }

@@ -20,6 +20,8 @@
 //! inbound qos2 u32 count, then u16 packet ids
 //! stored       u32 count, then u16 packet id + u64 store sequence number   (version 2)
 //! will         u8 0: none; 1: u32 delay (s), u64 age (ms), u32 length, PUBLISH (MQTT 5)
+//!                                          the will not yet published: an online session's,
+//!                                          or an offline one's waiting for its delay
 //! ```
 //!
 //! MQTT's own PUBLISH encoding carries the messages, so every property survives the trip and

@@ -29,7 +29,12 @@ pub struct StoredSession {
     /// queue, with its sequence number, sorted by packet identifier: restored, the session
     /// resends them under their packet identifiers and the queue skips them.
     pub stored_outbound: Vec<(PacketId, u64)>,
-    /// The will waiting for its delay, if any.
+    /// The will not yet published, if any. While the session's connection is open (a
+    /// record written at its CONNECT, SUBSCRIBE, ...), the will that connection's loss would
+    /// publish; once the session is offline, the will waiting for its Will Delay Interval.
+    /// `None` once the will is published or discarded (a normal DISCONNECT). A restart loads
+    /// every record as a session whose connection was lost at start, so a session that was
+    /// online at a crash gets its will published after its delay, counted from the start.
     pub will: Option<WillMessage>,
 }
 
@@ -43,7 +48,8 @@ pub enum StoredInflight {
 }
 
 impl StoredSession {
-    /// The record of `state` with its Session Expiry Interval and pending will.
+    /// The record of `state` with its Session Expiry Interval and the will not yet published
+    /// (see [`StoredSession::will`]).
     #[must_use]
     pub fn from_state(
         state: &SessionState,

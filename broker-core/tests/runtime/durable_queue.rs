@@ -5,126 +5,21 @@
 //! with 0x97, MQTT 3.1.1 by leaving it unacknowledged.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use broker_core::codec::{ConnAck, Packet, Publish, QosPid};
-use broker_core::router::RetainedMessage;
-use broker_core::session::QueuedMessage;
-use broker_core::store::{MemoryStore, SessionStore, StoreError, StoredSession};
-use broker_core::types::{ClientId, ProtocolVersion, QoS, ReasonCode, TopicName};
-use broker_core::Broker;
-use tokio::sync::watch;
+use broker_core::types::{ProtocolVersion, QoS, ReasonCode};
 
+// Re-exported: other modules of the binary reach the store from here.
+use crate::keeping_store::start_on;
+pub(crate) use crate::keeping_store::KeepingStore;
 use crate::log_capture::LogCapture;
-use crate::support;
-use crate::support::{connect_packet, pid, topic, Client, V311, V5, WAIT};
+use crate::support::{pid, topic, Client, V311, V5, WAIT};
 
-/// The in-memory store, saying it keeps messages, whose enqueues wait while its gate is shut
-/// and fail as a full disk does while `full` is set.
-struct KeepingStore {
-    inner: MemoryStore,
-    gate: watch::Receiver<bool>,
-    full: AtomicBool,
-}
-
-impl KeepingStore {
-    /// A store with its gate open, and the sender that shuts (false) and opens (true) it.
-    fn new() -> (Arc<KeepingStore>, watch::Sender<bool>) {
-        let (open, gate) = watch::channel(true);
-        let store = Arc::new(KeepingStore {
-            inner: MemoryStore::new(),
-            gate,
-            full: AtomicBool::new(false),
-        });
-        (store, open)
-    }
-
-    fn id(client: &str) -> ClientId {
-        ClientId::new(client).unwrap()
-    }
-
-    /// Waits (bounded) until the store holds `want` messages for `client`.
-    async fn wait_queued(&self, client: &str, want: usize) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let got = self.inner.queued(&Self::id(client)).await.unwrap().len();
-            if got == want {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the store holds {got} messages for {client}, not {want}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-#[async_trait]
-impl SessionStore for KeepingStore {
-    async fn load(&self, c: &ClientId) -> Result<Option<StoredSession>, StoreError> {
-        self.inner.load(c).await
-    }
-    async fn save(&self, s: &StoredSession) -> Result<(), StoreError> {
-        self.inner.save(s).await
-    }
-    async fn remove(&self, c: &ClientId) -> Result<bool, StoreError> {
-        self.inner.remove(c).await
-    }
-    async fn sessions(&self) -> Result<Vec<ClientId>, StoreError> {
-        self.inner.sessions().await
-    }
-    async fn enqueue(&self, c: &ClientId, m: &QueuedMessage) -> Result<u64, StoreError> {
-        let mut gate = self.gate.clone();
-        let _ = gate.wait_for(|open| *open).await;
-        if self.full.load(Ordering::SeqCst) {
-            return Err(StoreError::Full("test: no space left".into()));
-        }
-        self.inner.enqueue(c, m).await
-    }
-    async fn queued(&self, c: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
-        self.inner.queued(c).await
-    }
-    async fn ack_queued(&self, c: &ClientId, up_to: u64) -> Result<(), StoreError> {
-        self.inner.ack_queued(c, up_to).await
-    }
-    async fn forget_queued(&self, c: &ClientId, seq: u64) -> Result<(), StoreError> {
-        self.inner.forget_queued(c, seq).await
-    }
-    fn keeps_messages(&self) -> bool {
-        true
-    }
-    async fn set_retained(&self, m: &RetainedMessage) -> Result<(), StoreError> {
-        self.inner.set_retained(m).await
-    }
-    async fn remove_retained(&self, t: &TopicName) -> Result<bool, StoreError> {
-        self.inner.remove_retained(t).await
-    }
-    async fn retained(&self) -> Result<Vec<RetainedMessage>, StoreError> {
-        self.inner.retained().await
-    }
-}
-
-/// "keeper" with a persistent session: clean session 0 (3.1.1), or clean start 0 and a
-/// Session Expiry Interval of 300 s (5.0).
+/// "keeper" with a persistent session.
 async fn persistent(addr: SocketAddr, version: ProtocolVersion) -> (Client, ConnAck) {
-    let mut connect = connect_packet(version, "keeper", false);
-    if version == V5 {
-        connect.properties.session_expiry_interval = Some(300);
-    }
-    Client::connect_with(addr, connect).await
-}
-
-async fn start_on(store: Arc<KeepingStore>) -> (Broker, SocketAddr) {
-    support::start_built(
-        Broker::builder()
-            .config(support::config())
-            .session_store(store),
-    )
-    .await
+    crate::keeping_store::persistent(addr, version, "keeper").await
 }
 
 /// [MQTT-4.6.0-2] (3.1.1: PUBACKs in the order the PUBLISH packets came): while the store
@@ -183,12 +78,7 @@ async fn the_store_has_the_copy_before_the_answer_and_forgets_it_after_the_subsc
         publisher.publish_for_ack("kept/a", qos, 7).await;
         // Answered: the copy is in the store already.
         assert_eq!(
-            store
-                .inner
-                .queued(&KeepingStore::id("keeper"))
-                .await
-                .unwrap()
-                .len(),
+            store.queued("keeper").await.len(),
             1,
             "{qos:?}: the PUBACK / PUBREC came before the store had the copy"
         );
@@ -218,7 +108,7 @@ async fn a_message_the_full_store_refuses_is_0x97_in_v5_and_unacknowledged_in_v3
     let (mut keeper, _) = persistent(addr, V311).await;
     keeper.subscribe(1, "kept/#", QoS::ExactlyOnce).await;
     keeper.disconnect().await;
-    store.full.store(true, Ordering::SeqCst);
+    store.set_full(true);
 
     let (mut v5, _) = Client::connect(addr, V5, "full-pub5", true).await;
     for (qos, id) in [(QoS::AtLeastOnce, 1), (QoS::ExactlyOnce, 2)] {
@@ -247,7 +137,7 @@ async fn a_message_the_full_store_refuses_is_0x97_in_v5_and_unacknowledged_in_v3
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    store.full.store(false, Ordering::SeqCst);
+    store.set_full(false);
     let (mut v3, ack) = Client::connect(addr, V311, "full-pub3", false).await;
     assert!(ack.session_present);
     publish.dup = true;

@@ -13,11 +13,14 @@
 mod backpressure;
 mod basic;
 mod closing;
+mod durable_copies;
 mod durable_queue;
+mod durable_will;
 mod embedding;
 mod hooks;
 mod hooks_authz;
 mod hooks_scram;
+mod keeping_store;
 mod limits;
 mod log_capture;
 mod overflow;

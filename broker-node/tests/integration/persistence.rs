@@ -285,3 +285,65 @@ async fn an_online_persistent_session_and_its_subscriptions_survive_kill_9() {
     publisher.disconnect().await;
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// Issue 13, [MQTT-3.1.2-8]: a connection closed without DISCONNECT publishes the will, and a
+/// SIGKILL of the broker closes every connection so. A persistent session (clean session 0)
+/// connected with a will at the kill has it in its record, written before the CONNACK; the
+/// restarted `skein` publishes it, and a persistent subscriber away across the kill gets it
+/// once when it returns. A client that sent DISCONNECT before the kill gets no will
+/// ([MQTT-3.14.4-3]: its record lost the will before the connection was closed). After a
+/// second SIGKILL and restart the will is not published again ([MQTT-3.1.2-10]: a published
+/// will leaves the session).
+#[tokio::test]
+async fn the_will_of_a_session_connected_at_a_kill_9_is_published_after_the_restart_mqtt_3_1_2_8() {
+    const QUIET: Duration = Duration::from_millis(500);
+    let data = scratch_dir("persist-will");
+    let (mut first, port) = start("persist-w1", &data, "sync");
+    let (mut watcher, _) = Client::connect(port, first.log_path(), "w-watcher", false).await;
+    watcher.subscribe("it/will/#", QoS::AtLeastOnce).await;
+    watcher.disconnect().await;
+    let log = first.log_path().to_path_buf();
+    let will = Some(("it/will/dying", &b"gone"[..]));
+    let (dying, _) = Client::connect_with_will(port, &log, "w-dying", false, will).await;
+    let will = Some(("it/will/polite", &b"bye"[..]));
+    let (polite, _) = Client::connect_with_will(port, &log, "w-polite", false, will).await;
+    polite.disconnect().await;
+    // The broker has acted on the DISCONNECT (the line comes after the record's write).
+    first.wait_for_log(&["Client w-polite disconnected."]);
+    kill_9(&mut first);
+    drop(dying);
+
+    let (mut second, port) = start("persist-w2", &data, "sync");
+    let (mut watcher, present) = Client::connect(port, second.log_path(), "w-watcher", false).await;
+    assert!(
+        present,
+        "Session Present 0 after the restart\n{}",
+        second.log_tail()
+    );
+    let got = publish_fields("w-watcher", watcher.next("the will").await);
+    assert_eq!(
+        got,
+        (
+            "it/will/dying".to_owned(),
+            b"gone".to_vec(),
+            QoS::AtLeastOnce,
+            false
+        ),
+        "{}",
+        second.log_tail()
+    );
+    watcher.expect_nothing(QUIET).await;
+    watcher.disconnect().await;
+    // Back once more: its record is written before the CONNACK, and whatever the store
+    // forgot of the watcher's queue is on disk with it.
+    let (watcher, _) = Client::connect(port, second.log_path(), "w-watcher", false).await;
+    watcher.disconnect().await;
+    kill_9(&mut second);
+
+    let (third, port) = start("persist-w3", &data, "sync");
+    let (mut watcher, present) = Client::connect(port, third.log_path(), "w-watcher", false).await;
+    assert!(present);
+    watcher.expect_nothing(QUIET).await;
+    watcher.disconnect().await;
+    let _ = std::fs::remove_dir_all(&data);
+}

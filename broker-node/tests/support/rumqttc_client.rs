@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS, SubscribeReasonCode,
+    AsyncClient, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS, SubscribeReasonCode,
 };
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::task::JoinHandle;
@@ -31,9 +31,23 @@ impl Client {
         id: &str,
         clean_session: bool,
     ) -> (Client, bool) {
+        Self::connect_with_will(port, log, id, clean_session, None).await
+    }
+
+    /// [`Client::connect`] with a will (topic, payload) at QoS 1, RETAIN 0, if given.
+    pub(crate) async fn connect_with_will(
+        port: u16,
+        log: &Path,
+        id: &str,
+        clean_session: bool,
+        will: Option<(&str, &[u8])>,
+    ) -> (Client, bool) {
         let mut options = MqttOptions::new(id, "127.0.0.1", port);
         options.set_keep_alive(Duration::from_secs(30));
         options.set_clean_session(clean_session);
+        if let Some((topic, payload)) = will {
+            options.set_last_will(LastWill::new(topic, payload, QoS::AtLeastOnce, false));
+        }
         let (client, mut eventloop) = AsyncClient::new(options, 16);
         let (tx, incoming) = unbounded_channel();
         // One connection only: the loop stops at the first error instead of reconnecting.
@@ -88,6 +102,22 @@ impl Client {
                 Ok(None) => panic!("{}: event loop ended before {what}", self.name),
                 Err(_) => panic!(
                     "{}: no {what} within {WAIT:?}\n--- broker log ---\n{}",
+                    self.name,
+                    self.broker_log()
+                ),
+            }
+        }
+    }
+
+    /// Asserts that nothing but PINGRESPs arrives for `quiet`.
+    pub(crate) async fn expect_nothing(&mut self, quiet: Duration) {
+        let deadline = tokio::time::Instant::now() + quiet;
+        loop {
+            match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                Err(_) => return,
+                Ok(Some(Ok(Packet::PingResp))) => {}
+                Ok(other) => panic!(
+                    "{}: expected nothing, got {other:?}\n--- broker log ---\n{}",
                     self.name,
                     self.broker_log()
                 ),

@@ -72,8 +72,16 @@ async fn restore_queue(
 
 /// Loads what the store holds into a broker that is starting: the retained messages into the
 /// retained store, and every stored session as an offline session (its subscriptions in the
-/// router, its expiry and delayed will counting from now). Failures are logged; a session that
+/// router, its expiry and will delay counting from now). Failures are logged; a session that
 /// cannot be read is left in the store, and a CONNECT resuming it is refused (CONNACK 0x80).
+///
+/// A session that was online when the broker stopped without settling it (a crash) has the
+/// will of its connection in its record: it is a session whose connection was lost now
+/// ([MQTT-3.1.2-8]), and the sweeper publishes the will once its Will Delay Interval has
+/// passed (a delay of 0: before the listeners accept, `sweeper::sweep_at_start`) or the
+/// session expires, unless its client returns first ([MQTT-3.1.3-9]). The sweeper runs only
+/// after this returns, so every restored subscription is in the router when the first will
+/// goes out.
 pub(crate) async fn recover(shared: &Shared) {
     let store = shared.persist().store();
     let now = now();
@@ -124,6 +132,12 @@ pub(crate) async fn recover(shared: &Shared) {
         if store.keeps_messages() {
             mailbox.set_durable(&client_id, true);
             restore_queue(shared, &client_id, &record.stored_outbound, &mailbox).await;
+        }
+        if record.will.is_some() {
+            tracing::debug!(
+                "Client {}: its will is published after its delay unless it returns.",
+                Clipped(&client_id)
+            );
         }
         let offline = OfflineSession::new(state, record.will, record.session_expiry, now);
         shared

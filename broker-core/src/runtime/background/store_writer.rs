@@ -1,6 +1,8 @@
 //! The store task: applies the store writes in the order the broker decided them, handing the
 //! store every write waiting at once ([`SessionStore::write_batch`]), so that a durable store
-//! commits them together (one fsync for all).
+//! commits them together (one fsync for all). The copies for persistent sessions that no
+//! publisher waits for ([`StoreOp::Place`]) are queued into their mailboxes here, once the
+//! store has them, in the order of the channel.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,10 +11,13 @@ use tokio::sync::mpsc;
 
 use crate::runtime::clipped::Clipped;
 use crate::runtime::persist::handle::{Reply, StoreOp};
+use crate::runtime::queue::mailbox::Mailbox;
+use crate::runtime::routing;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::tasks::TaskGuard;
-use crate::store::{SessionStore, StoreError, StoreWrite, WriteOutcome};
+use crate::session::QueuedMessage;
+use crate::store::{StoreError, StoreWrite, WriteOutcome};
 use crate::types::{ClientId, TopicName};
 
 /// Operations taken from the channel at once at most.
@@ -30,7 +35,7 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
         tokio::select! {
             biased;
             op = rx.recv() => match op {
-                Some(op) => apply(shared.persist().store(), op, &mut rx).await,
+                Some(op) => apply(&shared, op, &mut rx).await,
                 None => return,
             },
             changed = run_state.changed() => {
@@ -42,7 +47,7 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
     }
     rx.close();
     while let Some(op) = rx.recv().await {
-        apply(shared.persist().store(), op, &mut rx).await;
+        apply(&shared, op, &mut rx).await;
     }
     // Nothing is lost to a stop, whatever the store's window.
     if let Err(error) = shared.persist().store().flush().await {
@@ -56,9 +61,21 @@ enum Answer {
     Nobody,
     /// A caller waiting for this write.
     Done(Reply<()>),
-    /// One copy of an [`StoreOp::Enqueue`]: its copies are consecutive, the last one holds
-    /// the reply with every sequence number.
-    Seq(Option<Reply<Vec<u64>>>),
+    /// One copy of an [`StoreOp::Enqueue`] or [`StoreOp::Place`]: its copies are
+    /// consecutive, the last one holds who takes every sequence number.
+    Seq(Option<Numbers>),
+}
+
+/// Who takes the sequence numbers of the copies of one operation.
+enum Numbers {
+    /// A publisher waiting to answer its client ([`StoreOp::Enqueue`]).
+    Reply(Reply<Vec<u64>>),
+    /// Nobody: the copies go into their mailboxes with them, and the stored copies they
+    /// replace are forgotten, once the store has them ([`StoreOp::Place`]).
+    Place(
+        Vec<(Arc<Mailbox>, QueuedMessage)>,
+        Option<(ClientId, Vec<u64>)>,
+    ),
 }
 
 /// A write and who waits for its answer.
@@ -66,7 +83,8 @@ type Pending = (StoreWrite, Answer);
 
 /// Carries out `first` and the operations waiting behind it (up to [`BATCH`]), in order: the
 /// writes between two loads go to the store as one batch.
-async fn apply(store: &dyn SessionStore, first: StoreOp, rx: &mut mpsc::Receiver<StoreOp>) {
+async fn apply(shared: &Shared, first: StoreOp, rx: &mut mpsc::Receiver<StoreOp>) {
+    let store = shared.persist().store();
     let mut writes: Vec<Pending> = Vec::new();
     let mut next = Some(first);
     let mut taken = 1;
@@ -74,7 +92,7 @@ async fn apply(store: &dyn SessionStore, first: StoreOp, rx: &mut mpsc::Receiver
         match op {
             StoreOp::Load(client_id, reply) => {
                 // A load sees every write decided before it.
-                commit(store, &mut writes).await;
+                commit_all(shared, &mut writes).await;
                 let _ = reply.send(store.load(&client_id).await);
             }
             StoreOp::Save(session, reply) => {
@@ -90,41 +108,71 @@ async fn apply(store: &dyn SessionStore, first: StoreOp, rx: &mut mpsc::Receiver
                 writes.push((StoreWrite::RemoveRetained(topic), answer(reply)));
             }
             StoreOp::Enqueue(copies, reply) => {
-                let last = copies.len().saturating_sub(1);
                 if copies.is_empty() {
                     let _ = reply.send(Ok(Vec::new()));
                 } else {
-                    let mut reply = Some(reply);
-                    for (n, (client_id, copy)) in copies.into_iter().enumerate() {
-                        let answer = Answer::Seq(if n == last { reply.take() } else { None });
-                        writes.push((StoreWrite::Enqueue(client_id, copy), answer));
+                    enqueue(&mut writes, copies, Numbers::Reply(reply));
+                }
+            }
+            StoreOp::Place { copies, replaces } => {
+                let stored = routing::durable_copies(&copies);
+                if stored.is_empty() {
+                    routing::place_stored(shared, copies, Ok(Vec::new()));
+                    if let Some((client_id, seqs)) = replaces {
+                        forget(&mut writes, &client_id, seqs);
                     }
+                } else {
+                    enqueue(&mut writes, stored, Numbers::Place(copies, replaces));
                 }
             }
-            StoreOp::Forget(client_id, seqs) => {
-                for seq in seqs {
-                    writes.push((StoreWrite::Forget(client_id.clone(), seq), Answer::Nobody));
-                }
-            }
+            StoreOp::Forget(client_id, seqs) => forget(&mut writes, &client_id, seqs),
         }
         if taken < BATCH {
             next = rx.try_recv().ok();
             taken += 1;
         }
     }
-    commit(store, &mut writes).await;
+    commit_all(shared, &mut writes).await;
+}
+
+/// Commits `writes` and what their answers add (the removals that wait for copies).
+async fn commit_all(shared: &Shared, writes: &mut Vec<Pending>) {
+    while !writes.is_empty() {
+        commit(shared, writes).await;
+    }
 }
 
 fn answer(reply: Option<Reply<()>>) -> Answer {
     reply.map_or(Answer::Nobody, Answer::Done)
 }
 
-/// Hands `writes` (emptied) to the store; failures are logged, and answered when an answer is
-/// awaited.
-async fn commit(store: &dyn SessionStore, writes: &mut Vec<Pending>) {
+/// Adds the enqueue of `copies` (not empty) to `writes`, the last one holding `numbers`.
+fn enqueue(writes: &mut Vec<Pending>, copies: Vec<(ClientId, QueuedMessage)>, numbers: Numbers) {
+    let last = copies.len().saturating_sub(1);
+    let mut numbers = Some(numbers);
+    for (n, (client_id, copy)) in copies.into_iter().enumerate() {
+        let answer = Answer::Seq(if n == last { numbers.take() } else { None });
+        writes.push((StoreWrite::Enqueue(client_id, copy), answer));
+    }
+}
+
+/// Adds the removal of `client_id`'s copies `seqs` to `writes`.
+fn forget(writes: &mut Vec<Pending>, client_id: &ClientId, seqs: Vec<u64>) {
+    for seq in seqs {
+        writes.push((StoreWrite::Forget(client_id.clone(), seq), Answer::Nobody));
+    }
+}
+
+/// Hands `writes` to the store; failures are logged, and answered when an answer is
+/// awaited. Copies no publisher waits for go into their mailboxes with their numbers, and the
+/// removal of the stored copies they replace is left in `writes`, for the next batch: made
+/// only once the store has the new ones, so that a crash finds the message under one client
+/// or the other, never under neither.
+async fn commit(shared: &Shared, writes: &mut Vec<Pending>) {
     if writes.is_empty() {
         return;
     }
+    let store = shared.persist().store();
     let (batch, answers): (Vec<StoreWrite>, Vec<Answer>) = writes.drain(..).unzip();
     let described: Vec<What> = batch.iter().map(What::of).collect();
     let outcomes = store.write_batch(batch).await;
@@ -132,6 +180,8 @@ async fn commit(store: &dyn SessionStore, writes: &mut Vec<Pending>) {
     let mut outcomes = outcomes.into_iter();
     // The sequence numbers of the enqueue under way, or its first failure.
     let mut seqs: Result<Vec<u64>, StoreError> = Ok(Vec::new());
+    // The removals whose replacing copies the store now has.
+    let mut after: Vec<Pending> = Vec::new();
     for (what, answer) in described.iter().zip(answers) {
         let result = outcomes.next().unwrap_or_else(missing);
         if let Err(error) = &result {
@@ -153,12 +203,27 @@ async fn commit(store: &dyn SessionStore, writes: &mut Vec<Pending>) {
                     (Ok(_), Err(error)) => seqs = Err(error),
                     (Err(_), _) => {}
                 }
-                if let Some(reply) = reply {
-                    let _ = reply.send(std::mem::replace(&mut seqs, Ok(Vec::new())));
+                let Some(numbers) = reply else {
+                    continue;
+                };
+                let taken = std::mem::replace(&mut seqs, Ok(Vec::new()));
+                match numbers {
+                    Numbers::Reply(reply) => {
+                        let _ = reply.send(taken);
+                    }
+                    Numbers::Place(copies, replaces) => {
+                        // A copy the store refused leaves the one it replaces stored: a
+                        // restart may give it to its old owner again, never lose it.
+                        if let (Ok(_), Some((client_id, seqs))) = (&taken, replaces) {
+                            forget(&mut after, &client_id, seqs);
+                        }
+                        routing::place_stored(shared, copies, taken);
+                    }
                 }
             }
         }
     }
+    *writes = after;
 }
 
 /// What a write does, for the log line of its failure (cheap to make: the keys are shared).

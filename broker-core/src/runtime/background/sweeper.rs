@@ -10,6 +10,7 @@ use crate::runtime::routing;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
+use crate::runtime::state::will_barrier;
 use crate::runtime::tasks::TaskGuard;
 
 /// The longest the sweeper sleeps with nothing due (retained messages can be added with an
@@ -35,6 +36,14 @@ pub(crate) async fn run(shared: Arc<Shared>, _guard: TaskGuard) {
     }
 }
 
+/// Fires what is due as the broker starts, once the stored sessions are loaded and the store
+/// task runs, before any listener accepts: the wills whose delay is 0 of the sessions that
+/// were online when the broker stopped without settling them (a crash) go out before their
+/// clients can come back and take them off ([MQTT-3.1.2-8]).
+pub(crate) async fn sweep_at_start(shared: &Shared) {
+    let _ = sweep(shared, now()).await;
+}
+
 /// Fires what is due at `now` ([`Registry::sweep`]); returns when the next offline-session
 /// timer is due.
 ///
@@ -45,6 +54,10 @@ async fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
         tracing::debug!("Session of client {} expired.", Clipped(&client_id));
         Stats::bump(&shared.stats().sessions_expired);
         routing::end_session(shared, &state, &mailbox);
+    }
+    if let Some(client_id) = &swept.stored_will {
+        // The records that held these wills are saved without them, or removed, first.
+        will_barrier::store_caught_up(shared.persist(), client_id).await;
     }
     for will in swept.wills {
         routing::publish_will(shared, will, now).await;

@@ -16,8 +16,10 @@ use crate::runtime::routing;
 use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::registry::NeedsSlot;
 use crate::runtime::state::shared::Shared;
-use crate::session::{Close, CloseReason, SessionState, WillMessage};
+use crate::runtime::state::will_barrier;
+use crate::session::{Close, CloseReason, Message, SessionState, WillMessage};
 use crate::store::StoredSession;
+use crate::types::ClientId;
 
 impl Client {
     /// The Mosquitto-style line for the close.
@@ -81,6 +83,8 @@ impl Client {
             return;
         };
         shared.stats().client_disconnected();
+        // A persistent session's record in a store that keeps messages holds its will.
+        let durable = mailbox.durable_owner().cloned();
         let now = now();
         if let Some(reply) = self.control.take_reply() {
             let state = self.session.into_state();
@@ -117,7 +121,9 @@ impl Client {
             }
         };
         match settled {
-            Settled::Done(Some(will)) => routing::publish_will(shared, will.message, now).await,
+            Settled::Done(Some(will)) => {
+                publish_will_after_store(shared, durable.as_ref(), will.message).await;
+            }
             Settled::Done(None) | Settled::NeedsSlot(..) => {}
             Settled::NotHeld(state, will) => {
                 // Another connection took the identifier over while this one was closing:
@@ -126,6 +132,23 @@ impl Client {
             }
         }
     }
+}
+
+/// Publishes the will of a session whose record the store may hold with it (`stored`: its
+/// client identifier) once the store has taken the write that took the will out of the
+/// record, or removed the record, so that a restart after a crash does not publish it again
+/// ([MQTT-3.1.2-10]: a will leaves the session state once published). A crash between that
+/// write and the publication loses the will: the trade-off is written up in
+/// docs/persistence.md.
+pub(super) async fn publish_will_after_store(
+    shared: &Shared,
+    stored: Option<&ClientId>,
+    will: Message,
+) {
+    if let Some(client_id) = stored {
+        will_barrier::store_caught_up(shared.persist(), client_id).await;
+    }
+    routing::publish_will(shared, will, now()).await;
 }
 
 /// What became of a session at its connection's end.

@@ -10,13 +10,14 @@ use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::Client;
 use crate::runtime::persist::handle::LOAD_TIMEOUT;
+use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::routing;
 use crate::runtime::state::shared::Shared;
 use crate::session::{
-    FilterOutcome, Message, PublishAck, PublishOutcome, PublishRequest, SubscribeRequest,
-    UnsubscribeRequest,
+    FilterOutcome, Message, PublishAck, PublishOutcome, PublishRequest, QueuedMessage,
+    SubscribeRequest, UnsubscribeRequest,
 };
-use crate::types::ReasonCode;
+use crate::types::{ReasonCode, StoreSeq};
 
 impl Client {
     /// Routes a message the client published and acknowledges it; returns whether it was
@@ -188,21 +189,34 @@ impl Client {
                 save,
             });
         }
-        self.complete_subscribe(shared, request, &outcomes);
+        let durable = self.complete_subscribe(shared, request, &outcomes);
+        // Only a durable session keeps copies for the store, and it took the path above.
+        if !durable.is_empty() {
+            routing::place_durable(shared, shared.persist().try_reserve(), durable, None, now());
+        }
         None
     }
 
     /// The SUBACK of a subscription whose route the peers are recording, once they have: a
     /// publish on any node after the SUBACK reaches the subscriber. A peer that fails to
     /// record it is logged; the local subscription stands. A persistent session's record is
-    /// written before the SUBACK leaves (it is sent once this returns).
+    /// written before the SUBACK leaves (it is sent once this returns), and so are its copies
+    /// of the retained messages the subscription gets: they go to the store ahead of the
+    /// record, in the same ordered channel, so that once the store has the record it has them
+    /// too, and they are in the session's queue, each with its store number. Stored later, a
+    /// crash between the SUBACK and the write would lose them for good: the client holds the
+    /// SUBACK and sends no SUBSCRIBE again ([MQTT-3.3.1-6]).
     pub(crate) async fn finish_subscribe(&mut self, shared: &Shared, wait: SubscribeWait) {
         for ack in wait.acks {
             if let Err(error) = ack.wait().await {
                 tracing::warn!(client = %self.label(), %error, "A peer node did not record a route.");
             }
         }
-        self.complete_subscribe(shared, wait.request, &wait.outcomes);
+        let durable = self.complete_subscribe(shared, wait.request, &wait.outcomes);
+        if !durable.is_empty() {
+            let slot = shared.persist().reserve().await;
+            routing::place_durable(shared, slot, durable, None, now());
+        }
         if wait.save
             && !self
                 .save_record(shared, self.session.state(), self.session.session_expiry())
@@ -212,13 +226,15 @@ impl Client {
         }
     }
 
-    /// The subscription events, the SUBACK, then the retained messages.
+    /// The subscription events, the SUBACK, then the retained messages. Returns the copies of
+    /// retained messages a durable session keeps for the store, not queued yet
+    /// ([`routing::send_retained`]).
     fn complete_subscribe(
         &mut self,
         shared: &Shared,
         request: SubscribeRequest,
         outcomes: &[FilterOutcome],
-    ) {
+    ) -> Vec<(Arc<Mailbox>, QueuedMessage)> {
         let now = now();
         for (filter, outcome) in request.filters.iter().zip(outcomes) {
             if let FilterOutcome::Granted(qos) = outcome {
@@ -233,42 +249,59 @@ impl Client {
         }
         self.session.complete_subscribe(request.packet_id, outcomes);
         let Some(mailbox) = self.key.as_ref().map(|key| Arc::clone(key.mailbox())) else {
-            return;
+            return Vec::new();
         };
+        let mut durable = Vec::new();
         for filter in request.filters.iter().filter(|f| f.wants_retained()) {
-            routing::send_retained(shared, &filter.filter, &filter.entry, &mailbox, now);
+            durable.extend(routing::send_retained(
+                shared,
+                &filter.filter,
+                &filter.entry,
+                &mailbox,
+                now,
+            ));
         }
+        durable
     }
 
     /// Removes filters from the router (the UNSUBACK is already queued). The queued messages
     /// that came through a shared filter left go to another member of its group (MQTT 5.0
     /// §4.8.2); the ones in flight stay with this client, which is connected and may still
     /// acknowledge them ([MQTT-3.10.4-3] lets the server finish them), and go to another
-    /// member only if the session ends first.
+    /// member only if the session ends first. A persistent session's stored copies of the
+    /// messages handed over are forgotten once a persistent new member's are stored
+    /// ([`routing::place_durable`]); its record is written after the hand-over.
     pub(crate) fn on_unsubscribe(&mut self, shared: &Shared, request: UnsubscribeRequest) {
         let Some(key) = self.key.clone() else {
             return;
         };
         let mailbox = key.mailbox();
         routing::unsubscribe_filters(shared, &key, &request.filters);
-        if self.is_durable() && !self.send_record(shared) {
-            tracing::debug!(client = %self.label(), "The session store is busy; the record is written later.");
-        }
         for filter in &request.filters {
             self.emit_unsubscribed(shared, filter);
         }
         let left: Vec<_> = request.filters.iter().filter(|f| f.is_shared()).collect();
-        if left.is_empty() {
-            return;
+        if !left.is_empty() {
+            let queued = mailbox
+                .lock()
+                .extract(|q| q.shared.as_ref().is_some_and(|f| left.contains(&f)));
+            let mut stored = Vec::new();
+            let messages = queued
+                .into_iter()
+                .filter_map(|q| {
+                    stored.extend(q.stored.map(StoreSeq::get));
+                    Some((q.message, q.shared?))
+                })
+                .collect();
+            let replaces = mailbox
+                .owner()
+                .filter(|_| !stored.is_empty())
+                .map(|owner| (owner.clone(), stored));
+            routing::redeliver_shared(shared, &key, messages, replaces, now());
         }
-        let queued = mailbox
-            .lock()
-            .extract(|q| q.shared.as_ref().is_some_and(|f| left.contains(&f)));
-        let messages = queued
-            .into_iter()
-            .filter_map(|q| Some((q.message, q.shared?)))
-            .collect();
-        routing::redeliver_shared(shared, &key, messages, now());
+        if self.is_durable() && !self.send_record(shared) {
+            tracing::debug!(client = %self.label(), "The session store is busy; the record is written later.");
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::cluster::ClusterError;
 use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
+use crate::runtime::connection::close::publish_will_after_store;
 use crate::runtime::persist::handle::{Slot, LOAD_TIMEOUT};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
@@ -17,7 +18,7 @@ use crate::runtime::state::registry::{Claim, NeedsSlot, Prior};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::transport::stream::Stream;
-use crate::session::{ConnectRequest, SessionState};
+use crate::session::{ConnectRequest, Message, SessionState};
 use crate::store::{StoreError, StoredSession};
 use crate::types::{ClientId, ReasonCode};
 
@@ -94,6 +95,9 @@ impl Client {
                 Err(NeedsSlot) => slot = shared.persist().reserve().await,
             }
         };
+        // The will of the session this CONNECT ends or takes over, when it is due now: it is
+        // published once the record that held it is replaced or removed in the store.
+        let mut old_will = None;
         let resumed = match prior {
             Prior::Nobody => {
                 // Another node may hold the identifier: its session comes over as a local
@@ -108,9 +112,9 @@ impl Client {
                 };
                 let resumed = match remote {
                     Some(session) => {
-                        let resumed = self
-                            .settle_handover(shared, Some(session), &request, &mailbox)
-                            .await;
+                        let resumed;
+                        (resumed, old_will) =
+                            self.settle_handover(shared, Some(session), &request, &mailbox);
                         // Its subscriptions come into this node's router (a local takeover
                         // finds them there, under the same mailbox).
                         if let Some(state) = &resumed {
@@ -135,9 +139,7 @@ impl Client {
             Prior::Offline(offline) => {
                 if request.clean_start {
                     let (state, will) = offline.end(now);
-                    if let Some(will) = will {
-                        routing::publish_will(shared, will, now).await;
-                    }
+                    old_will = will;
                     routing::end_session(shared, &state, &mailbox);
                     None
                 } else {
@@ -151,9 +153,8 @@ impl Client {
                 );
                 Stats::bump(&shared.stats().takeovers);
                 let handover = take_over(control).await;
-                let resumed = self
-                    .settle_handover(shared, handover, &request, &mailbox)
-                    .await;
+                let resumed;
+                (resumed, old_will) = self.settle_handover(shared, handover, &request, &mailbox);
                 if resumed.is_none() && stored && !request.clean_start {
                     // The old connection ended its session (Session Expiry 0): its record
                     // goes too (with clean start, `claim` removed it already).
@@ -198,6 +199,11 @@ impl Client {
                     Clipped(&request.client_id)
                 );
             }
+        }
+        if let Some(will) = old_will {
+            // After the writes that replaced or removed the record holding it (the removal at
+            // the claim, the record just saved): a restart must not publish it again.
+            publish_will_after_store(shared, Some(&request.client_id), will).await;
         }
         self.session.accept(resumed, now);
         shared.stats().client_connected();
@@ -286,16 +292,16 @@ impl Client {
 
     /// Decides what becomes of a session handed over by the connection taken over: resumed
     /// unless the new connection starts clean or the old session ended with its connection.
-    /// The old will is published if its delay is 0 or the session ends; otherwise it is
-    /// dropped, since the session goes on (MQTT 5.0 §3.1.2.5, §3.1.3.2).
-    async fn settle_handover(
+    /// The old will is to be published (given back, for the caller to publish once the store
+    /// no longer holds it) if its delay is 0 or the session ends; otherwise it is dropped,
+    /// since the session goes on (MQTT 5.0 §3.1.2.5, §3.1.3.2).
+    fn settle_handover(
         &self,
         shared: &Shared,
         handover: Option<StoredSession>,
         request: &ConnectRequest,
         mailbox: &Arc<Mailbox>,
-    ) -> Option<SessionState> {
-        let now = now();
+    ) -> (Option<SessionState>, Option<Message>) {
         let handover = handover.and_then(|session| match session.to_state() {
             Ok(state) => Some((state, session.will, session.session_expiry)),
             Err(error) => {
@@ -315,19 +321,17 @@ impl Client {
             );
             routing::remove_all_subscriptions(shared, mailbox);
             mailbox.clear();
-            return None;
+            return (None, None);
         };
         let ends = request.clean_start || session_expiry == 0;
-        if let Some(will) = will {
-            if will.delay == 0 || ends {
-                routing::publish_will(shared, will.message, now).await;
-            }
-        }
+        let due = will
+            .filter(|will| will.delay == 0 || ends)
+            .map(|will| will.message);
         if ends {
             routing::end_session(shared, &state, mailbox);
-            None
+            (None, due)
         } else {
-            Some(state)
+            (Some(state), due)
         }
     }
 

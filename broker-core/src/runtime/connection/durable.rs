@@ -2,6 +2,12 @@
 //! at its CONNECT (before the CONNACK) and at each SUBSCRIBE (before the SUBACK) the broker
 //! waits for the store; an UNSUBSCRIBE is written without waiting (losing it keeps a
 //! subscription a restart should have dropped, never loses one).
+//!
+//! The record written while the session is online holds the connection's will, so that a
+//! restart after a crash publishes it, as the loss of the connection would have
+//! ([MQTT-3.1.2-8]). A normal DISCONNECT discards the will ([MQTT-3.1.2-10]): the record is
+//! written again without it, and waited for, before the socket closes
+//! ([`Client::drop_stored_will`]).
 
 use tokio::sync::oneshot;
 
@@ -20,16 +26,18 @@ impl Client {
             .is_some_and(|key| key.mailbox().durable_owner().is_some())
     }
 
-    /// Writes `state` as this persistent session's record and waits until the store has it
-    /// (at most [`LOAD_TIMEOUT`]). Returns whether it does; `true` when the connection no
-    /// longer holds the session (what took it over writes instead).
+    /// Writes `state` as this persistent session's record, with the connection's will (none
+    /// once the connection is closed), and waits until the store has it (at most
+    /// [`LOAD_TIMEOUT`]). Returns whether it does; `true` when the connection no longer holds
+    /// the session (what took it over writes instead).
     pub(crate) async fn save_record(
         &self,
         shared: &Shared,
         state: &SessionState,
         session_expiry: u32,
     ) -> bool {
-        let record = StoredSession::from_state(state, session_expiry, None);
+        let will = self.session.will().cloned();
+        let record = StoredSession::from_state(state, session_expiry, will);
         let Some(slot) = shared.persist().reserve().await else {
             return false;
         };
@@ -97,8 +105,11 @@ impl Client {
         let Some(slot) = shared.persist().try_reserve() else {
             return false;
         };
-        let record =
-            StoredSession::from_state(self.session.state(), self.session.session_expiry(), None);
+        let record = StoredSession::from_state(
+            self.session.state(),
+            self.session.session_expiry(),
+            self.session.will().cloned(),
+        );
         if shared
             .registry()
             .save_online(&self.control, record, slot, None)
@@ -106,5 +117,28 @@ impl Client {
             self.session.clear_record_changed();
         }
         true
+    }
+
+    /// Whether this connection's close discarded a will that the session's record holds (a
+    /// normal DISCONNECT of a persistent session with a store that keeps messages).
+    pub(crate) fn discards_stored_will(&self) -> bool {
+        self.close
+            .as_ref()
+            .is_some_and(|close| close.discarded_will)
+            && self.is_durable()
+    }
+
+    /// Writes the record without the will the close discarded, and waits (at most
+    /// [`LOAD_TIMEOUT`]), before the socket closes: once the client's normal DISCONNECT has
+    /// been acted on, no restart publishes the will ([MQTT-3.1.2-10], [MQTT-3.14.4-3]). If
+    /// the store does not take it, a crash before the record's next write could still
+    /// publish the will; the log says so.
+    pub(crate) async fn drop_stored_will(&self, shared: &Shared) {
+        let saved = self
+            .save_record(shared, self.session.state(), self.session.session_expiry())
+            .await;
+        if !saved {
+            tracing::warn!(client = %self.label(), "The session store did not take the session without its will; a crash now could still publish it.");
+        }
     }
 }

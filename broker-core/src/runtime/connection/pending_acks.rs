@@ -118,7 +118,7 @@ impl Client {
         let stored = match pending.result {
             None => Ok(()),
             Some(result) => result.and_then(|seqs| {
-                routing::queue_stored(shared, &mut buffers.blocked, pending.durable, seqs)
+                routing::queue_stored(shared, Some(&mut buffers.blocked), pending.durable, seqs)
             }),
         };
         if let Err(error) = &stored {

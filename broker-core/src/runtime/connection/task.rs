@@ -702,6 +702,10 @@ impl Connection {
         if self.client.must_save_record() {
             Box::pin(self.client.save_changed_record(&self.shared)).await;
         }
+        if self.client.discards_stored_will() {
+            // A normal DISCONNECT: the will leaves the stored record before the socket closes.
+            Box::pin(self.client.drop_stored_will(&self.shared)).await;
+        }
         self.encode_transmits();
         // Nothing is flushed to a client that is gone, nor once the broker stops.
         let mut answered = false;

@@ -14,12 +14,16 @@
 //!   each start, see [`Persist::in_store_clock`]);
 //! - a CONNECT with clean start 0 that finds no session in the registry loads it.
 //!
-//! Not written: QoS 0 messages, and the per-message [`SessionStore::enqueue`] of QoS 1 and 2
-//! messages queued for an offline session. With one node and the in-memory registry the
-//! queue lives in the session's mailbox, so the messages queued for an offline session do not
-//! survive a restart; a durable store that must keep them needs the enqueue / ack calls
-//! added here (see "How the runtime uses a store today" in the [`store`](crate::store)
-//! module).
+//! - with a store that keeps messages ([`SessionStore::keeps_messages`]), every QoS 1 and 2
+//!   copy for a persistent session (but a will's) is enqueued before it is queued in memory:
+//!   a publisher's
+//!   copies ([`StoreOp::Enqueue`], the publisher answers its client once the store has them)
+//!   and the copies no publisher waits for ([`StoreOp::Place`]: the retained messages a new
+//!   subscription gets, an embedder's `publish_now`, a shared-subscription message handed to
+//!   another member); a copy the subscriber has finished with is forgotten, lazily
+//!   ([`StoreOp::Forget`]).
+//!
+//! Not written: QoS 0 messages, and any copy for a clean session.
 //!
 //! # Order
 //!
@@ -43,6 +47,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::router::RetainedMessage;
 use crate::runtime::clipped::Clipped;
+use crate::runtime::queue::mailbox::Mailbox;
 use crate::session::QueuedMessage;
 use crate::store::{SessionStore, StoreError, StoredSession};
 use crate::types::{ClientId, TopicName};
@@ -78,6 +83,19 @@ pub(crate) enum StoreOp {
     /// Forget queued messages of a client: delivered and acknowledged, or dropped. Lazy: no
     /// answer, and losing it only means a message is sent again after a restart.
     Forget(ClientId, Vec<u64>),
+    /// Queue copies for persistent sessions that no publisher waits for: the store task hands
+    /// them to the store, then puts each into its mailbox with its sequence number, in the
+    /// order of this channel (so two of them keep their order without a task of their own);
+    /// a copy the store could not take goes into its mailbox without one (in memory only).
+    /// `replaces` are the stored copies these take the place of (a shared-subscription
+    /// member's, handed to another member): forgotten once the store has these, in the next
+    /// batch; kept if it refused them.
+    Place {
+        /// The copies, each with its mailbox (durable, [`Mailbox::durable_owner`]).
+        copies: Vec<(Arc<Mailbox>, QueuedMessage)>,
+        /// The stored copies to forget once these are stored, with their client.
+        replaces: Option<(ClientId, Vec<u64>)>,
+    },
 }
 
 /// The store and the channel to its task.
@@ -190,6 +208,16 @@ impl Persist {
         let (reply, answer) = oneshot::channel();
         slot.send(StoreOp::Enqueue(copies, reply));
         answer
+    }
+
+    /// Hands `copies` to the store through `slot`, and `replaces` to forget after them
+    /// ([`StoreOp::Place`]); nobody waits: the store task queues the copies once it has them.
+    pub(crate) fn submit_place(
+        slot: Slot<'_>,
+        copies: Vec<(Arc<Mailbox>, QueuedMessage)>,
+        replaces: Option<(ClientId, Vec<u64>)>,
+    ) {
+        slot.send(StoreOp::Place { copies, replaces });
     }
 
     /// Tells the store to forget `seqs` of `client_id`, waiting for room in the channel; logs

@@ -19,6 +19,8 @@ use crate::session::{PushOutcome, QueuedMessage};
 /// read, so a publisher that goes quiet keeps no slot.
 #[derive(Default)]
 pub(crate) struct Backlog {
+    /// What a copy that finds an online subscriber's queue full does.
+    when_full: WhenFull,
     waiting: Vec<(Arc<Mailbox>, Ticket)>,
     grant: Option<Grant>,
     /// QoS 1 and 2 copies for durable mailboxes: the store takes them before they are queued
@@ -26,7 +28,32 @@ pub(crate) struct Backlog {
     durable: Vec<(Arc<Mailbox>, QueuedMessage)>,
 }
 
+/// What a publisher's copy that finds an online subscriber's queue full does.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WhenFull {
+    /// It joins the queue's waiting line, and the publisher waits for its turn.
+    #[default]
+    Wait,
+    /// The queue's overflow policy acts at once: the publisher cannot wait (an embedder's
+    /// `publish_now`).
+    Overflow,
+}
+
 impl Backlog {
+    /// The backlog of a publisher that cannot wait: copies that find a queue full meet its
+    /// overflow policy at once; only the copies for durable mailboxes are kept (for the store).
+    pub(crate) fn never_waiting() -> Backlog {
+        Backlog {
+            when_full: WhenFull::Overflow,
+            ..Backlog::default()
+        }
+    }
+
+    /// What a copy that finds an online subscriber's queue full does.
+    pub(crate) fn when_full(&self) -> WhenFull {
+        self.when_full
+    }
+
     /// Whether no copy waits (for room, or for the store).
     pub(crate) fn is_empty(&self) -> bool {
         self.waiting.is_empty() && self.durable.is_empty()

@@ -1,7 +1,8 @@
 //! The state every task shares ([`shared::Shared`]) and the parts it is made of: the client
 //! [`registry::Registry`] and its entries, the [`retained::Retained`] messages, the [`router::Router`], the connections' control slots, the limits of what connections may hold while receiving
 //! ([`receive_limits`]), the counters, and
-//! the figures gathered from them ([`snapshot`]).
+//! the figures gathered from them ([`snapshot`]); and the wait for the store before a will
+//! it may hold is published ([`will_barrier`]).
 
 pub(crate) mod client_entry;
 pub(crate) mod control;
@@ -13,6 +14,7 @@ pub(crate) mod router;
 pub(crate) mod shared;
 pub(crate) mod snapshot;
 pub(crate) mod stats;
+pub(crate) mod will_barrier;
 
 #[cfg(test)]
 mod registry_test;

@@ -58,6 +58,12 @@ pub(crate) struct Claim {
 pub(crate) struct Swept {
     /// The wills to publish (delay passed, or session ended).
     pub(crate) wills: Vec<Message>,
+    /// A session among those of `wills` whose record the store holds: the write that took
+    /// its will out (or removed it) is on its way, and the wills wait for the store to have
+    /// it ([`store_caught_up`]), so that a restart does not publish them again.
+    ///
+    /// [`store_caught_up`]: crate::runtime::state::will_barrier::store_caught_up
+    pub(crate) stored_will: Option<ClientId>,
     /// The sessions that expired: their subscriptions and queues are to be ended.
     pub(crate) ended: Vec<(ClientId, SessionState, Arc<Mailbox>)>,
     /// When the next offline-session timer is due.
@@ -339,8 +345,9 @@ impl Registry {
 
     /// Fires the timers of the offline sessions due at `now`: delayed wills, expiry. An
     /// expired stored session is removed from the store, and one whose delayed will fired is
-    /// saved again without it (so that a restart does not publish it twice); when the
-    /// store's channel is full the session waits for the next sweep.
+    /// saved again without it (so that a restart does not publish it twice: the caller waits
+    /// for the store before it publishes, [`Swept::stored_will`]); when the store's channel
+    /// is full the session waits for the next sweep.
     pub(crate) fn sweep(&self, persist: &Persist, now: Instant) -> Swept {
         let mut swept = Swept::default();
         let soonest = |next: &mut Option<Instant>, at: Instant| {
@@ -361,6 +368,9 @@ impl Registry {
                 }
                 let event = offline.handle_timeout(now);
                 let fired = event.will.is_some();
+                if fired && stored.is_some() && swept.stored_will.is_none() {
+                    swept.stored_will = Some(client_id.clone());
+                }
                 swept.wills.extend(event.will);
                 if event.expired {
                     if let Some(slot) = slot {

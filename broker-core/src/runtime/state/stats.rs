@@ -25,7 +25,8 @@ pub(crate) enum DropCause {
     Expired,
     /// Larger than the client's Maximum Packet Size.
     PacketTooLarge,
-    /// A shared subscription member left and no other member could take it.
+    /// A shared subscription member left and no other member could take it (or may: its
+    /// QoS 2 exchange with the member had begun).
     NoSharedMember,
     /// The subscriber was disconnected for being too slow.
     SlowSubscriber,

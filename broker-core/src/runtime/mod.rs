@@ -24,6 +24,9 @@
 //!   messages, the control slots, the counters.
 //! - [`routing`]: carrying a publish out (retained store, router match, one push per
 //!   mailbox), and a session's subscriptions leaving the router when it ends.
+//! - [`handover`]: a session's end, and the shared-subscription messages a member lets go
+//!   handed to other members, stored for persistent ones before what they replace goes.
+//! - [`wills`]: publishing a will, its copies for persistent sessions through the store.
 //! - [`connection`]: one task per connection: its I/O half, its client, the handlers of the
 //!   session's commands, parking and resuming.
 //! - [`listener`]: the accept task of each listener and the TLS / WebSocket handshakes.
@@ -42,6 +45,7 @@ pub(crate) mod clipped;
 pub(crate) mod clock;
 pub(crate) mod cluster;
 pub(crate) mod connection;
+pub(crate) mod handover;
 pub(crate) mod hooks;
 pub(crate) mod listener;
 pub(crate) mod log_lines;
@@ -53,6 +57,7 @@ pub(crate) mod run_state;
 pub(crate) mod state;
 pub(crate) mod tasks;
 pub(crate) mod transport;
+pub(crate) mod wills;
 
 #[cfg(test)]
 mod module_graph_test;

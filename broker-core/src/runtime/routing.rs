@@ -1,14 +1,16 @@
 //! Carrying a publish out: the retained store, the router match, and one push per matching
 //! mailbox. Called by the publisher's own task: no task sees every message. And the other
 //! side of subscriptions: a session's filters added to the router or taken out of it when
-//! the session ends, its unacknowledged shared-subscription messages handed to other members.
+//! the session ends (its unacknowledged shared-subscription messages are handed to other
+//! members by `handover`).
 //!
 //! A QoS 1 or 2 copy for a persistent session, with a store that keeps messages, goes to the
 //! store before its mailbox, whoever makes it: a publisher's copies wait in its [`Backlog`]
 //! and the publisher answers its client once the store has them ([`push_blocked`]); the copies
 //! no publisher waits for (the retained messages of a new subscription, an embedder's
-//! `publish_now`, a shared-subscription message handed to another member) are handed to the
-//! store task, which queues them once the store has them ([`place_durable`]). Either way a
+//! `publish_now`, a shared-subscription message handed to another member, a will's copies:
+//! `wills`) are handed to the store task, which queues them once the store has them
+//! ([`place_durable`]). Either way a
 //! copy reaches its mailbox with its store number, so a QoS 2 exchange begun for it is
 //! recorded with that number and a restart does not queue the copy a second time.
 
@@ -444,17 +446,6 @@ pub(crate) fn send_retained(
     kept
 }
 
-/// Publishes a will (or any message the broker itself originates): no publisher, no No Local.
-/// A retained will waits for room in the session store's channel.
-pub(crate) async fn publish_will(shared: &Shared, mut message: Message, now: Instant) {
-    Stats::bump(&shared.stats().wills_published);
-    // The Message Expiry Interval of a will counts from its publication (MQTT 5.0 §3.1.3.2).
-    message.received_at = now;
-    tracing::debug!(topic = %Clipped(&message.topic), "Publishing will.");
-    let mut scratch = Vec::new();
-    publish(shared, &message, &mut scratch, None, now).await;
-}
-
 /// Takes `filters` of the subscriber `key` out of the router, and tells the cluster link of
 /// each one the router held, once the router's lock is let go.
 pub(crate) fn unsubscribe_filters<'a>(
@@ -511,79 +502,6 @@ pub(crate) fn add_subscriptions(shared: &Shared, state: &SessionState, mailbox: 
     }
 }
 
-/// Hands messages that `leaving` got through shared subscriptions and will never take (its
-/// session ended, or it unsubscribed) to another member of each one's group, chosen as for a
-/// new message (MQTT 5.0 §4.8.2: "If the Client's Session terminates before the Client
-/// reconnects, the Server SHOULD send the Application Message to another Client that is
-/// subscribed to the same Shared Subscription"). Each message carries the RETAIN flag it was
-/// published (or first sent) with; the new member's subscription decides QoS, Retain As
-/// Published and Subscription Identifier. A message whose group has no other member is
-/// dropped and counted.
-///
-/// `replaces` are the store numbers of `leaving`'s stored copies of these messages, with its
-/// client identifier. A QoS 1 or 2 copy for a persistent member goes to the store first, and
-/// those are forgotten after it ([`place_durable`]); with no such copy they are forgotten
-/// lazily, through `leaving`'s mailbox.
-pub(crate) fn redeliver_shared(
-    shared: &Shared,
-    leaving: &SubscriberKey,
-    messages: Vec<(Message, TopicFilter)>,
-    replaces: Option<(ClientId, Vec<u64>)>,
-    now: Instant,
-) {
-    if messages.is_empty() {
-        return;
-    }
-    let mut copies = Vec::with_capacity(messages.len());
-    shared
-        .router()
-        .pick_other_members(leaving, messages, |message, filter, member| {
-            let Some((member, entry)) = member else {
-                shared.stats().dropped(DropCause::NoSharedMember);
-                tracing::debug!(
-                    topic = %Clipped(&message.topic),
-                    "Dropped message: no other member of {} to take it.",
-                    Clipped(&filter)
-                );
-                return;
-            };
-            let retain = message.retain && entry.options.retain_as_published;
-            let copy = QueuedMessage::new(
-                message,
-                entry.options.qos,
-                retain,
-                entry.id.into_iter().collect(),
-            )
-            .through_shared(Some(filter));
-            copies.push((Arc::clone(member.mailbox()), copy));
-        });
-    let mut durable = Vec::new();
-    for (mailbox, copy) in copies {
-        tracing::debug!(
-            mailbox = mailbox.id(),
-            topic = %Clipped(&copy.message.topic),
-            "Redelivering a message of a shared subscription to another member."
-        );
-        if copy.qos != QoS::AtMostOnce && mailbox.durable_owner().is_some() {
-            durable.push((mailbox, copy));
-        } else {
-            push(shared, &mailbox, copy, now);
-        }
-    }
-    if !durable.is_empty() {
-        place_durable(
-            shared,
-            shared.persist().try_reserve(),
-            durable,
-            replaces,
-            now,
-        );
-    } else if let Some((_, seqs)) = replaces {
-        // No copy went to the store: nothing to order the forgetting after.
-        leaving.mailbox().note_forgotten(seqs);
-    }
-}
-
 /// A message the broker publishes through its handle.
 pub(crate) fn local_message(
     topic: crate::types::TopicName,
@@ -600,41 +518,6 @@ pub(crate) fn local_message(
         crate::codec::PublishProperties::default(),
         now,
     )
-}
-
-/// Ends a session whose mailbox stays with the client identifier: its subscriptions leave
-/// the router and its queued messages are dropped, except the messages it got through shared
-/// subscriptions and has not acknowledged (in flight at QoS 1 without PUBACK, or still
-/// queued): they go to another member of their group (MQTT 5.0 §4.8.2). A QoS 2 message
-/// whose PUBLISH went out goes to nobody else ([MQTT-4.8.2-5]): its exchange began, and the
-/// client may have delivered it. The session's stored copies went with its record.
-pub(crate) fn end_session(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
-    remove_subscriptions(shared, state, mailbox);
-    let now = now();
-    // The in-flight copy carries the expiry left when it was sent; it counts from now.
-    let mut unacknowledged: Vec<(Message, TopicFilter)> = state
-        .shared_inflight()
-        .filter_map(|(publish, filter)| {
-            if publish.qos_pid.qos() == QoS::ExactlyOnce {
-                shared.stats().dropped(DropCause::NoSharedMember);
-                tracing::debug!(
-                    "Dropped message: its QoS 2 exchange through {} began with the member that left.",
-                    Clipped(filter)
-                );
-                return None;
-            }
-            let message = Message::from_publish(publish.clone(), now).ok()?;
-            Some((message, filter.clone()))
-        })
-        .collect();
-    unacknowledged.extend(
-        mailbox
-            .take_all()
-            .into_iter()
-            .filter_map(|queued| Some((queued.message, queued.shared?))),
-    );
-    let key = SubscriberKey(Arc::clone(mailbox));
-    redeliver_shared(shared, &key, unacknowledged, None, now);
 }
 
 /// Removes every subscription held under `mailbox`, whatever the filter (a slow scan, for

@@ -2,12 +2,13 @@
 //! messages: the retained messages a new subscription gets, an embedder's `publish_now`, and
 //! the shared-subscription messages a member that leaves hands to another one. Each is in
 //! the store once it is queued for the session, and a broker killed then (the store keeps
-//! nothing it writes afterwards) and started again on the same store delivers it.
+//! nothing it writes afterwards) and started again on the same store delivers it. A member
+//! whose session ends hands its messages over before its record and stored copies go.
 
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
-use broker_core::codec::{Packet, Publish, Unsubscribe};
+use broker_core::codec::{Disconnect, Packet, Publish, Unsubscribe};
 use broker_core::types::{QoS, ReasonCode};
 use bytes::Bytes;
 
@@ -264,4 +265,95 @@ async fn an_ended_members_queued_messages_are_stored_for_a_persistent_member_mqt
     store.wait_queued("member-b", 0).await;
     b.disconnect().await;
     broker.shutdown().await;
+}
+
+/// How member A's persistent session ends in
+/// [`a_members_end_stores_the_messages_it_hands_over_before_its_record_goes_mqtt_4_8_2_5`].
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// Its DISCONNECT sets the Session Expiry Interval to 0 (MQTT 5.0 §3.14.2.2.2).
+    DisconnectWithExpiry0,
+    /// It goes offline with a Session Expiry Interval of 1 s, which elapses.
+    ExpiryElapses,
+    /// Its client comes back with Clean Start 1.
+    CleanStart,
+}
+
+/// MQTT 5.0 §4.8.2: when a member's session ends, the messages it got through the shared
+/// subscription and never took go to another member; the QoS 2 message whose PUBLISH went
+/// out goes to nobody ([MQTT-4.8.2-5]). A is persistent, so the store holds its copies, and
+/// its record (with them) goes as its session ends; B, the member that takes them, is
+/// persistent too. The copies for B go to the store before A's record is removed: the store
+/// is made to crash just as it is about to remove A's session, and holds B's copies then. A
+/// broker started on what it holds gives them to B. Removed first, A's record would take the
+/// messages with it, and the crash would lose them for good.
+#[tokio::test]
+async fn a_members_end_stores_the_messages_it_hands_over_before_its_record_goes_mqtt_4_8_2_5() {
+    for ending in [
+        Ending::DisconnectWithExpiry0,
+        Ending::ExpiryElapses,
+        Ending::CleanStart,
+    ] {
+        let (store, _gate) = KeepingStore::new();
+        let (broker, addr) = start_on(Arc::clone(&store)).await;
+        member(addr, "member-b", false, 100, QoS::ExactlyOnce)
+            .await
+            .disconnect()
+            .await;
+        let mut connect = connect_packet(V5, "member-a", false);
+        connect.properties.session_expiry_interval = Some(match ending {
+            Ending::ExpiryElapses => 1,
+            _ => 300,
+        });
+        connect.properties.receive_maximum = NonZeroU16::new(1);
+        let (mut a, _) = Client::connect_with(addr, connect).await;
+        a.subscribe(1, GROUP, QoS::ExactlyOnce).await;
+        let (mut publisher, _) = Client::connect(addr, V5, "pub", true).await;
+        for (n, text) in ["m0", "m1", "m2"].into_iter().enumerate() {
+            let id = u16::try_from(n).unwrap() + 1;
+            publisher
+                .publish("work/x", text, QoS::ExactlyOnce, false, id)
+                .await;
+        }
+        publisher.disconnect().await;
+        // m0 in flight, its PUBREC never sent; m1 and m2 queued behind it.
+        assert_eq!(payload(&next_publish(&mut a).await), "m0");
+        assert_eq!(
+            stored_payloads(&store, "member-a").await,
+            ["m0", "m1", "m2"]
+        );
+
+        store.crash_at_removal_of("member-a");
+        match ending {
+            Ending::DisconnectWithExpiry0 => {
+                let mut disconnect = Disconnect::new(ReasonCode::Success);
+                disconnect.properties.session_expiry_interval = Some(0);
+                a.send(Packet::Disconnect(disconnect)).await;
+                assert!(a.until_closed().await.is_empty());
+            }
+            Ending::ExpiryElapses => a.disconnect().await,
+            Ending::CleanStart => {
+                a.disconnect().await;
+                let (_again, ack) = Client::connect(addr, V5, "member-a", true).await;
+                assert!(!ack.session_present);
+            }
+        }
+        store.wait_crashed().await;
+        assert_eq!(
+            stored_payloads(&store, "member-b").await,
+            ["m1", "m2"],
+            "{ending:?}: A's record went before the store had B's copies"
+        );
+
+        let (broker, addr) = store.crash_and_restart(broker).await;
+        let (mut b, ack) = persistent(addr, V5, "member-b").await;
+        assert!(ack.session_present);
+        for text in ["m1", "m2"] {
+            let got = b.recv_publish().await;
+            assert_eq!(payload(&got), text, "{ending:?}");
+            assert_eq!(got.qos_pid.qos(), QoS::ExactlyOnce);
+        }
+        b.disconnect().await;
+        broker.shutdown().await;
+    }
 }

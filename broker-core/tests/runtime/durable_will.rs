@@ -3,7 +3,8 @@
 //! session was connected publishes the will after its restart, as the loss of the connection
 //! would have ([MQTT-3.1.2-8]); once, and never for a session whose client disconnected
 //! normally ([MQTT-3.1.2-10], [MQTT-3.14.4-3]); after its Will Delay Interval, counted from
-//! the restart, and not at all if the client comes back first ([MQTT-3.1.3-9]).
+//! the restart, and not at all if the client comes back first ([MQTT-3.1.3-9]). A will's
+//! copies for persistent subscribers are stored like any other copy.
 //!
 //! A crash is a broker on a runtime of its own that is dropped: every task stops where it
 //! stands (no DISCONNECT, no will published, no session settled), as in a killed process,
@@ -151,6 +152,44 @@ async fn the_will_of_a_session_online_at_a_crash_is_published_once_after_the_res
     watcher.expect_nothing().await;
     watcher.disconnect().await;
     third.shutdown().await;
+}
+
+/// [MQTT-3.1.2-8]: a connection lost without DISCONNECT publishes its will. A persistent
+/// subscriber's QoS 1 copy of it is stored as any copy for the session is, once the will's
+/// record no longer holds the will: a crash after the will went out loses it for nobody the
+/// store kept it for, and does not publish it again. "watcher" is away when the will goes
+/// out; "observer", a clean session, tells the test when it has. After a crash and a
+/// restart on the same store the watcher gets the will once.
+#[tokio::test]
+async fn a_wills_copy_for_an_offline_persistent_subscriber_is_stored_and_survives_a_crash_mqtt_3_1_2_8(
+) {
+    let (store, _gate) = KeepingStore::new();
+    let first = Doomed::start(&store).await;
+    watcher(first.addr, false).await;
+    let (mut observer, _) = Client::connect(first.addr, V311, "observer", true).await;
+    observer.subscribe(1, "wills/#", QoS::AtLeastOnce).await;
+    let (dying, _) = Client::connect_with(first.addr, with_will(V311, "dying", None)).await;
+    drop(dying);
+    let will = observer.recv_publish().await;
+    assert_eq!(will.topic.as_ref().map(|t| t.as_str()), Some("wills/dying"));
+    store.wait_queued("watcher", 1).await;
+    assert!(
+        !stored_will(&store, "dying").await,
+        "the record still holds the published will"
+    );
+    first.crash().await;
+    drop(observer);
+
+    let second = Doomed::start(&store).await;
+    let mut watcher = watcher_back(second.addr).await;
+    let will = watcher.recv_publish().await;
+    assert_eq!(will.topic.as_ref().map(|t| t.as_str()), Some("wills/dying"));
+    assert_eq!(&will.payload[..], b"gone");
+    assert_eq!(will.qos_pid.qos(), QoS::AtLeastOnce);
+    watcher.expect_nothing().await;
+    store.wait_queued("watcher", 0).await;
+    watcher.disconnect().await;
+    second.crash().await;
 }
 
 /// [MQTT-3.1.2-10] (5.0), [MQTT-3.14.4-3] (3.1.1): a DISCONNECT with Reason Code 0x00 (every

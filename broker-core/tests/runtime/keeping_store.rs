@@ -2,10 +2,12 @@
 //! durable queue: the in-memory store saying `keeps_messages`, whose enqueues wait while its
 //! gate is shut, fail as a full disk does while it is full, and whose writes stop while it is
 //! crashed (what a broker writes then never reaches it, as if the process had been killed).
+//! It can also crash by itself at a chosen write, the removal of a client's session, so that
+//! a test sees what the broker's writes before it, and only those, leave behind.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,6 +28,8 @@ pub(crate) struct KeepingStore {
     gate: watch::Receiver<bool>,
     full: AtomicBool,
     crashed: AtomicBool,
+    /// The client whose session's removal crashes the store.
+    tripwire: Mutex<Option<ClientId>>,
 }
 
 impl KeepingStore {
@@ -37,6 +41,7 @@ impl KeepingStore {
             gate,
             full: AtomicBool::new(false),
             crashed: AtomicBool::new(false),
+            tripwire: Mutex::new(None),
         });
         (store, open)
     }
@@ -83,6 +88,35 @@ impl KeepingStore {
         start_on(Arc::clone(self)).await
     }
 
+    /// The store crashes as it is about to remove the session of `client`: that removal and
+    /// every later write never happen, as if the broker had been killed between its last
+    /// write and this one. [`KeepingStore::crash_and_restart`] then starts a broker on what
+    /// the store holds.
+    pub(crate) fn crash_at_removal_of(&self, client: &str) {
+        *self.tripwire.lock().unwrap() = Some(Self::id(client));
+    }
+
+    /// Waits (bounded) until the store has crashed at its tripwire.
+    pub(crate) async fn wait_crashed(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !self.crashed.load(Ordering::SeqCst) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the store did not get to its tripwire"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Crashes the store if `client` is its tripwire.
+    fn trip(&self, client: &ClientId) {
+        let mut tripwire = self.tripwire.lock().unwrap();
+        if tripwire.as_ref() == Some(client) {
+            *tripwire = None;
+            self.crashed.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// Fails a write made while the store is crashed: it never happens.
     fn writable(&self) -> Result<(), StoreError> {
         if self.crashed.load(Ordering::SeqCst) {
@@ -104,6 +138,7 @@ impl SessionStore for KeepingStore {
         self.inner.save(s).await
     }
     async fn remove(&self, c: &ClientId) -> Result<bool, StoreError> {
+        self.trip(c);
         self.writable()?;
         self.inner.remove(c).await
     }

@@ -2,7 +2,8 @@
 //! store every write waiting at once ([`SessionStore::write_batch`]), so that a durable store
 //! commits them together (one fsync for all). The copies for persistent sessions that no
 //! publisher waits for ([`StoreOp::Place`]) are queued into their mailboxes here, once the
-//! store has them, in the order of the channel.
+//! store has them, in the order of the channel; what they replace goes after them (a member's
+//! stored copies, or the whole stored session of a member whose session ended).
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::runtime::clipped::Clipped;
-use crate::runtime::persist::handle::{Reply, StoreOp};
+use crate::runtime::persist::handle::{Replaced, Reply, StoreOp};
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::routing;
 use crate::runtime::run_state::RunState;
@@ -114,17 +115,7 @@ async fn apply(shared: &Shared, first: StoreOp, rx: &mut mpsc::Receiver<StoreOp>
                     enqueue(&mut writes, copies, Numbers::Reply(reply));
                 }
             }
-            StoreOp::Place { copies, replaces } => {
-                let stored = routing::durable_copies(&copies);
-                if stored.is_empty() {
-                    routing::place_stored(shared, copies, Ok(Vec::new()));
-                    if let Some((client_id, seqs)) = replaces {
-                        forget(&mut writes, &client_id, seqs);
-                    }
-                } else {
-                    enqueue(&mut writes, stored, Numbers::Place(copies, replaces));
-                }
-            }
+            StoreOp::Place { copies, replaces } => place(shared, &mut writes, copies, replaces),
             StoreOp::Forget(client_id, seqs) => forget(&mut writes, &client_id, seqs),
         }
         if taken < BATCH {
@@ -144,6 +135,34 @@ async fn commit_all(shared: &Shared, writes: &mut Vec<Pending>) {
 
 fn answer(reply: Option<Reply<()>>) -> Answer {
     reply.map_or(Answer::Nobody, Answer::Done)
+}
+
+/// Adds the copies of a [`StoreOp::Place`] to `writes`, and what they replace: a member's
+/// stored copies, forgotten once the store has the new ones ([`commit`]); an ended session,
+/// removed right behind them.
+fn place(
+    shared: &Shared,
+    writes: &mut Vec<Pending>,
+    copies: Vec<(Arc<Mailbox>, QueuedMessage)>,
+    replaces: Option<Replaced>,
+) {
+    let (forget_after, ended) = match replaces {
+        Some(Replaced::Copies(client_id, seqs)) => (Some((client_id, seqs)), None),
+        Some(Replaced::Session(client_id)) => (None, Some(client_id)),
+        None => (None, None),
+    };
+    let stored = routing::durable_copies(&copies);
+    if stored.is_empty() {
+        routing::place_stored(shared, copies, Ok(Vec::new()));
+        if let Some((client_id, seqs)) = forget_after {
+            forget(writes, &client_id, seqs);
+        }
+    } else {
+        enqueue(writes, stored, Numbers::Place(copies, forget_after));
+    }
+    if let Some(client_id) = ended {
+        writes.push((StoreWrite::Remove(client_id), Answer::Nobody));
+    }
 }
 
 /// Adds the enqueue of `copies` (not empty) to `writes`, the last one holding `numbers`.

@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
-use crate::runtime::routing;
+use crate::runtime::handover;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::state::will_barrier;
 use crate::runtime::tasks::TaskGuard;
+use crate::runtime::wills;
 
 /// The longest the sweeper sleeps with nothing due (retained messages can be added with an
 /// expiry at any time; it looks at them at least this often).
@@ -50,17 +51,20 @@ pub(crate) async fn sweep_at_start(shared: &Shared) {
 /// [`Registry::sweep`]: crate::runtime::state::registry::Registry::sweep
 async fn sweep(shared: &Shared, now: Instant) -> Option<Instant> {
     let swept = shared.registry().sweep(shared.persist(), now);
-    for (client_id, state, mailbox) in swept.ended {
+    for (client_id, state, mailbox, removal) in swept.ended {
         tracing::debug!("Session of client {} expired.", Clipped(&client_id));
         Stats::bump(&shared.stats().sessions_expired);
-        routing::end_session(shared, &state, &mailbox);
+        let handed_over = handover::end_session(shared, &state, &mailbox);
+        // The record, with its stored copies, goes behind the copies handed over.
+        let rest = removal.send(handed_over);
+        handover::place_handed_over(shared, rest);
     }
     if let Some(client_id) = &swept.stored_will {
         // The records that held these wills are saved without them, or removed, first.
         will_barrier::store_caught_up(shared.persist(), client_id).await;
     }
     for will in swept.wills {
-        routing::publish_will(shared, will, now).await;
+        wills::publish_will(shared, will, now).await;
     }
     let removed = shared.retained().remove_expired(now);
     if removed > 0 {

@@ -10,13 +10,14 @@ use tokio::sync::oneshot;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
 use crate::runtime::connection::wire::Lost;
+use crate::runtime::handover;
 use crate::runtime::persist::handle::Slot;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
-use crate::runtime::routing;
 use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::registry::NeedsSlot;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::will_barrier;
+use crate::runtime::wills;
 use crate::session::{Close, CloseReason, Message, SessionState, WillMessage};
 use crate::store::StoredSession;
 use crate::types::ClientId;
@@ -148,7 +149,7 @@ pub(super) async fn publish_will_after_store(
     if let Some(client_id) = stored {
         will_barrier::store_caught_up(shared.persist(), client_id).await;
     }
-    routing::publish_will(shared, will, now()).await;
+    wills::publish_will(shared, will, now()).await;
 }
 
 /// What became of a session at its connection's end.
@@ -161,12 +162,12 @@ enum Settled {
     NeedsSlot(SessionState, Option<WillMessage>),
 }
 
-/// Ends the session (expiry 0: subscriptions removed, stored record removed) or keeps it
-/// offline and saves it to the store, if the connection with slot `control` still holds it;
-/// otherwise gives the session and will back. The store write goes through `slot` (or one
-/// free now) while the registry is locked, so it is ordered with every other decision about
-/// this client identifier; the will to publish now is given back, to be published once the
-/// registry is unlocked.
+/// Ends the session (expiry 0: subscriptions removed, shared messages handed over, then the
+/// stored record removed) or keeps it offline and saves it to the store, if the connection
+/// with slot `control` still holds it; otherwise gives the session and will back. The store
+/// write goes through `slot` (or one free now), decided while the registry is locked, so it
+/// is ordered with every other decision about this client identifier; the will to publish
+/// now is given back, to be published once the registry is unlocked.
 #[allow(clippy::too_many_arguments)]
 fn settle_owned(
     shared: &Shared,
@@ -181,11 +182,15 @@ fn settle_owned(
     let registry = shared.registry();
     if session_expiry == 0 {
         return match registry.end(state.client_id(), control, shared.persist(), slot) {
-            Ok(true) => {
-                routing::end_session(shared, &state, mailbox);
+            Ok(Some(removal)) => {
+                let handed_over = handover::end_session(shared, &state, mailbox);
+                // The record, with its stored copies, goes behind the copies handed over: a
+                // crash between the two writes finds the messages under their new member.
+                let rest = removal.send(handed_over);
+                handover::place_handed_over(shared, rest);
                 Settled::Done(will)
             }
-            Ok(false) => Settled::NotHeld(state, will),
+            Ok(None) => Settled::NotHeld(state, will),
             Err(NeedsSlot) => Settled::NeedsSlot(state, will),
         };
     }

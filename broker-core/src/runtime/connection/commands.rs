@@ -9,6 +9,7 @@ use crate::cluster::RouteAck;
 use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::Client;
+use crate::runtime::handover;
 use crate::runtime::persist::handle::LOAD_TIMEOUT;
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::routing;
@@ -297,7 +298,7 @@ impl Client {
                 .owner()
                 .filter(|_| !stored.is_empty())
                 .map(|owner| (owner.clone(), stored));
-            routing::redeliver_shared(shared, &key, messages, replaces, now());
+            handover::redeliver_shared(shared, &key, messages, replaces, now());
         }
         if self.is_durable() && !self.send_record(shared) {
             tracing::debug!(client = %self.label(), "The session store is busy; the record is written later.");

@@ -10,11 +10,12 @@ use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
 use crate::runtime::connection::close::publish_will_after_store;
-use crate::runtime::persist::handle::{Slot, LOAD_TIMEOUT};
+use crate::runtime::handover;
+use crate::runtime::persist::handle::{Copies, Slot, LOAD_TIMEOUT};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
 use crate::runtime::state::control::ControlSlot;
-use crate::runtime::state::registry::{Claim, NeedsSlot, Prior};
+use crate::runtime::state::registry::{Claim, NotClaimed, Prior, Registry};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::transport::stream::Stream;
@@ -72,8 +73,7 @@ impl Client {
             return;
         }
         // A slot for the store, reserved before the registry is locked, when this CONNECT
-        // may load a session (clean start 0, none in the registry) or remove one (clean start
-        // over a stored session).
+        // may load a session (clean start 0, none in the registry).
         let needs_store = shared
             .registry()
             .connect_needs_store(&request.client_id, request.clean_start);
@@ -82,8 +82,9 @@ impl Client {
         } else {
             None
         };
-        // Twice at most: the registry changed since the check and a write is needed after
-        // all; the second claim has a slot (or the store has closed).
+        // Again when the registry changed since the check and a write is needed after all
+        // (the next claim has a slot, or the store has closed), or when the identifier's
+        // session was ending (its record's removal follows the messages it hands over).
         let Claim {
             mailbox,
             prior,
@@ -92,7 +93,10 @@ impl Client {
         } = loop {
             match self.claim(shared, &request, slot.take()) {
                 Ok(claim) => break claim,
-                Err(NeedsSlot) => slot = shared.persist().reserve().await,
+                Err(NotClaimed::NeedsSlot) => slot = shared.persist().reserve().await,
+                Err(NotClaimed::Ending) => {
+                    ending_finished(shared.registry(), &request.client_id).await;
+                }
             }
         };
         // The will of the session this CONNECT ends or takes over, when it is due now: it is
@@ -112,9 +116,11 @@ impl Client {
                 };
                 let resumed = match remote {
                     Some(session) => {
-                        let resumed;
-                        (resumed, old_will) =
+                        let (resumed, handed_over);
+                        (resumed, old_will, handed_over) =
                             self.settle_handover(shared, Some(session), &request, &mailbox);
+                        // This node held no record of the session.
+                        handover::place_handed_over(shared, handed_over);
                         // Its subscriptions come into this node's router (a local takeover
                         // finds them there, under the same mailbox).
                         if let Some(state) = &resumed {
@@ -140,7 +146,9 @@ impl Client {
                 if request.clean_start {
                     let (state, will) = offline.end(now);
                     old_will = will;
-                    routing::end_session(shared, &state, &mailbox);
+                    let handed_over = handover::end_session(shared, &state, &mailbox);
+                    self.end_stored(shared, &request.client_id, stored, handed_over)
+                        .await;
                     None
                 } else {
                     Some(offline.resume())
@@ -152,14 +160,15 @@ impl Client {
                     Clipped(&request.client_id)
                 );
                 Stats::bump(&shared.stats().takeovers);
-                let handover = take_over(control).await;
-                let resumed;
-                (resumed, old_will) = self.settle_handover(shared, handover, &request, &mailbox);
-                if resumed.is_none() && stored && !request.clean_start {
-                    // The old connection ended its session (Session Expiry 0): its record
-                    // goes too (with clean start, `claim` removed it already).
-                    self.forget_stored(shared, &request.client_id).await;
-                }
+                let given = take_over(control).await;
+                let (resumed, handed_over);
+                (resumed, old_will, handed_over) =
+                    self.settle_handover(shared, given, &request, &mailbox);
+                // The session ended (clean start, or the old connection's Session Expiry 0):
+                // its record goes too.
+                let ended = resumed.is_none() && stored;
+                self.end_stored(shared, &request.client_id, ended, handed_over)
+                    .await;
                 resumed
             }
         };
@@ -201,8 +210,9 @@ impl Client {
             }
         }
         if let Some(will) = old_will {
-            // After the writes that replaced or removed the record holding it (the removal at
-            // the claim, the record just saved): a restart must not publish it again.
+            // After the writes that replaced or removed the record holding it (the removal
+            // once the session ended, the record just saved): a restart must not publish it
+            // again.
             publish_will_after_store(shared, Some(&request.client_id), will).await;
         }
         self.session.accept(resumed, now);
@@ -219,7 +229,7 @@ impl Client {
         shared: &'a Shared,
         request: &ConnectRequest,
         slot: Option<Slot<'a>>,
-    ) -> Result<Claim, NeedsSlot> {
+    ) -> Result<Claim, NotClaimed> {
         shared.registry().claim(
             &request.client_id,
             &self.control,
@@ -282,27 +292,44 @@ impl Client {
         Ok(Some(state))
     }
 
-    /// Removes the stored record of the session this connection holds, if there is one.
-    async fn forget_stored(&self, shared: &Shared, client_id: &ClientId) {
-        let slot = shared.persist().reserve().await;
-        shared
-            .registry()
-            .forget_stored(client_id, &self.control, slot);
+    /// With `stored`, removes the stored record of the session this connection's CONNECT
+    /// ended, behind `handed_over` (the copies of the messages it handed to persistent
+    /// members) in one operation of the store's channel ([`Registry::forget_stored`]), so that
+    /// a crash between the two writes finds the messages under their new member; the copies
+    /// otherwise go to the store on their own ([`handover::place_handed_over`]).
+    async fn end_stored(
+        &self,
+        shared: &Shared,
+        client_id: &ClientId,
+        stored: bool,
+        handed_over: Copies,
+    ) {
+        let rest = if stored {
+            let slot = shared.persist().reserve().await;
+            shared
+                .registry()
+                .forget_stored(client_id, &self.control, slot, handed_over)
+        } else {
+            handed_over
+        };
+        handover::place_handed_over(shared, rest);
     }
 
     /// Decides what becomes of a session handed over by the connection taken over: resumed
     /// unless the new connection starts clean or the old session ended with its connection.
     /// The old will is to be published (given back, for the caller to publish once the store
     /// no longer holds it) if its delay is 0 or the session ends; otherwise it is dropped,
-    /// since the session goes on (MQTT 5.0 §3.1.2.5, §3.1.3.2).
+    /// since the session goes on (MQTT 5.0 §3.1.2.5, §3.1.3.2). A session that ends hands its
+    /// shared messages over: the copies for persistent members are given back too, for the
+    /// caller to send to the store ahead of the removal of the session's record.
     fn settle_handover(
         &self,
         shared: &Shared,
-        handover: Option<StoredSession>,
+        given: Option<StoredSession>,
         request: &ConnectRequest,
         mailbox: &Arc<Mailbox>,
-    ) -> (Option<SessionState>, Option<Message>) {
-        let handover = handover.and_then(|session| match session.to_state() {
+    ) -> (Option<SessionState>, Option<Message>, Copies) {
+        let given = given.and_then(|session| match session.to_state() {
             Ok(state) => Some((state, session.will, session.session_expiry)),
             Err(error) => {
                 tracing::warn!(
@@ -312,7 +339,7 @@ impl Client {
                 None
             }
         });
-        let Some((state, will, session_expiry)) = handover else {
+        let Some((state, will, session_expiry)) = given else {
             // The old connection did not answer: start afresh, and make sure no subscription
             // of the old session is left under this mailbox.
             tracing::warn!(
@@ -321,17 +348,17 @@ impl Client {
             );
             routing::remove_all_subscriptions(shared, mailbox);
             mailbox.clear();
-            return (None, None);
+            return (None, None, Vec::new());
         };
         let ends = request.clean_start || session_expiry == 0;
         let due = will
             .filter(|will| will.delay == 0 || ends)
             .map(|will| will.message);
         if ends {
-            routing::end_session(shared, &state, mailbox);
-            (None, due)
+            let handed_over = handover::end_session(shared, &state, mailbox);
+            (None, due, handed_over)
         } else {
-            (Some(state), due)
+            (Some(state), due, Vec::new())
         }
     }
 
@@ -374,6 +401,21 @@ impl Client {
                 Ok(None)
             }
         }
+    }
+}
+
+/// Waits until the session of `client_id`, which is ending, has sent the removal of its
+/// record (it does so once the messages it hands over are in the store's channel, without
+/// awaiting anything in between).
+async fn ending_finished(registry: &Registry, client_id: &ClientId) {
+    loop {
+        let ended = registry.when_ended();
+        tokio::pin!(ended);
+        ended.as_mut().enable();
+        if !registry.is_ending(client_id) {
+            return;
+        }
+        ended.await;
     }
 }
 

@@ -8,20 +8,21 @@
 //! - a persistent session that goes offline is saved ([`StoredSession::from_state`]), and
 //!   saved again when its delayed will is published;
 //! - a session that ends (clean start over it, expiry, Session Expiry 0 at close) is
-//!   removed, if it was ever saved or loaded;
+//!   removed, if it was ever saved or loaded, after the copies of the shared-subscription
+//!   messages it hands to other persistent members;
 //! - a retained message that is set or deleted is set or removed in the store; a retained
 //!   message is stored with its `stored_at` in Unix seconds (the runtime's own clock starts at
 //!   each start, see [`Persist::in_store_clock`]);
 //! - a CONNECT with clean start 0 that finds no session in the registry loads it.
 //!
 //! - with a store that keeps messages ([`SessionStore::keeps_messages`]), every QoS 1 and 2
-//!   copy for a persistent session (but a will's) is enqueued before it is queued in memory:
-//!   a publisher's
+//!   copy for a persistent session is enqueued before it is queued in memory: a publisher's
 //!   copies ([`StoreOp::Enqueue`], the publisher answers its client once the store has them)
 //!   and the copies no publisher waits for ([`StoreOp::Place`]: the retained messages a new
 //!   subscription gets, an embedder's `publish_now`, a shared-subscription message handed to
-//!   another member); a copy the subscriber has finished with is forgotten, lazily
-//!   ([`StoreOp::Forget`]).
+//!   another member, a will's copies); a copy the subscriber has finished with is forgotten,
+//!   lazily ([`StoreOp::Forget`]). The copies a session that ends hands to other members go
+//!   with the removal of its record, in one operation and ahead of it ([`Replaced::Session`]).
 //!
 //! Not written: QoS 0 messages, and any copy for a clean session.
 //!
@@ -58,6 +59,10 @@ const CHANNEL_CAPACITY: usize = 1024;
 /// How long a CONNECT waits for its session to load before it is refused.
 pub(crate) const LOAD_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// QoS 1 and 2 copies for durable mailboxes ([`Mailbox::durable_owner`]), each with its
+/// mailbox.
+pub(crate) type Copies = Vec<(Arc<Mailbox>, QueuedMessage)>;
+
 /// A reserved slot in the store task's channel.
 pub(crate) type Slot<'a> = mpsc::Permit<'a, StoreOp>;
 
@@ -87,15 +92,25 @@ pub(crate) enum StoreOp {
     /// them to the store, then puts each into its mailbox with its sequence number, in the
     /// order of this channel (so two of them keep their order without a task of their own);
     /// a copy the store could not take goes into its mailbox without one (in memory only).
-    /// `replaces` are the stored copies these take the place of (a shared-subscription
-    /// member's, handed to another member): forgotten once the store has these, in the next
-    /// batch; kept if it refused them.
+    /// `replaces` is what these take the place of (a shared-subscription member's messages,
+    /// handed to another member).
     Place {
         /// The copies, each with its mailbox (durable, [`Mailbox::durable_owner`]).
         copies: Vec<(Arc<Mailbox>, QueuedMessage)>,
-        /// The stored copies to forget once these are stored, with their client.
-        replaces: Option<(ClientId, Vec<u64>)>,
+        /// What goes once these are stored.
+        replaces: Option<Replaced>,
     },
+}
+
+/// What the copies of a [`StoreOp::Place`] take the place of.
+pub(crate) enum Replaced {
+    /// Stored copies of a member that let them go (it unsubscribed), with its client:
+    /// forgotten once the store has the new ones, in the next batch; kept if it refused them.
+    Copies(ClientId, Vec<u64>),
+    /// The stored session of a member whose session ended: its record and its own copies
+    /// are removed right after the new copies, in the same batch, whatever the store answers
+    /// them (the session is over).
+    Session(ClientId),
 }
 
 /// The store and the channel to its task.
@@ -180,6 +195,37 @@ impl Persist {
         }
     }
 
+    /// Sends the removal of an ended session's stored record through `slot`, after
+    /// `handed_over`: the QoS 1 and 2 copies of the messages it handed to other, persistent,
+    /// members, queued as [`StoreOp::Place`] queues copies. One operation, so the store has
+    /// the new copies before the record and its own copies go, whatever else is in the
+    /// channel. Without a slot (the store task has ended) nothing is sent and the copies are
+    /// given back, for the caller to queue in memory.
+    #[must_use = "copies given back are queued by the caller"]
+    pub(crate) fn remove_session_after(
+        slot: Option<Slot<'_>>,
+        client_id: &ClientId,
+        handed_over: Copies,
+    ) -> Copies {
+        match slot {
+            Some(slot) if handed_over.is_empty() => {
+                slot.send(StoreOp::Remove(client_id.clone()));
+                handed_over
+            }
+            Some(slot) => {
+                slot.send(StoreOp::Place {
+                    copies: handed_over,
+                    replaces: Some(Replaced::Session(client_id.clone())),
+                });
+                Vec::new()
+            }
+            None => {
+                Self::remove_session(None, client_id);
+                handed_over
+            }
+        }
+    }
+
     /// Hands `copies` to the store and waits until it has them all; gives their sequence
     /// numbers, in order. Waits for room in the channel, and for the store at most
     /// [`LOAD_TIMEOUT`].
@@ -210,13 +256,15 @@ impl Persist {
         answer
     }
 
-    /// Hands `copies` to the store through `slot`, and `replaces` to forget after them
-    /// ([`StoreOp::Place`]); nobody waits: the store task queues the copies once it has them.
+    /// Hands `copies` to the store through `slot`, and `replaces` (stored copies, with their
+    /// client) to forget after them ([`StoreOp::Place`]); nobody waits: the store task queues
+    /// the copies once it has them.
     pub(crate) fn submit_place(
         slot: Slot<'_>,
         copies: Vec<(Arc<Mailbox>, QueuedMessage)>,
         replaces: Option<(ClientId, Vec<u64>)>,
     ) {
+        let replaces = replaces.map(|(client_id, seqs)| Replaced::Copies(client_id, seqs));
         slot.send(StoreOp::Place { copies, replaces });
     }
 

@@ -35,6 +35,11 @@ pub(crate) enum Holder {
     /// No connection: a persistent session waiting for its client, its will delay or its
     /// expiry.
     Offline(Box<OfflineSession>),
+    /// Nobody: the session ended, and its stored record is removed once the messages it
+    /// hands to other members of its shared subscriptions are in the store's channel
+    /// ([`RecordRemoval`](super::registry::RecordRemoval)). A CONNECT for the identifier waits
+    /// until then.
+    Ending,
 }
 
 impl ClientEntry {

@@ -5,19 +5,31 @@
 //! short synchronous step under the lock. A store write that must be ordered with a change
 //! is handed to the store through a [`Slot`] reserved beforehand, while the lock is held.
 //!
+//! A stored session that ends (Session Expiry 0 at its close, its expiry elapsed) is the one
+//! change made in two steps: its entry becomes [`Holder::Ending`], and the caller, once the
+//! lock is released, hands its shared-subscription messages to other members and sends the
+//! removal of its record through the [`RecordRemoval`] the registry gave it, with the copies
+//! for persistent members ahead of it in the same operation
+//! ([`Persist::remove_session_after`]). So the store has the new copies before the old ones go
+//! with the record, and a crash between the two writes loses nothing. A claim of the
+//! identifier meanwhile is refused ([`NotClaimed::Ending`]) and waits
+//! ([`Registry::when_ended`]): its own writes (a load, a record) must follow the removal.
+//!
 //! # What this module must never do
 //!
 //! Await, publish a message, or touch the router: a caller does that with what a method
-//! returns, once the lock is released.
+//! returns, once the lock is released. Drop a [`RecordRemoval`] with the lock held: sending it
+//! takes the lock.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use tokio::sync::oneshot;
+use tokio::sync::futures::Notified;
+use tokio::sync::{oneshot, Notify};
 
 use crate::runtime::clipped::Clipped;
-use crate::runtime::persist::handle::{Persist, Reply, Slot, StoreOp};
+use crate::runtime::persist::handle::{Copies, Persist, Reply, Slot, StoreOp};
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::state::client_entry::{ClientEntry, Holder};
 use crate::runtime::state::control::ControlSlot;
@@ -29,6 +41,8 @@ use crate::types::ClientId;
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     entries: Mutex<HashMap<ClientId, ClientEntry>>,
+    /// Woken whenever an ending session's record removal is sent and its entry goes.
+    ended: Notify,
 }
 
 /// Who held a client identifier before a connection claimed it.
@@ -55,7 +69,7 @@ pub(crate) struct Claim {
 
 /// What a sweep of the offline sessions left to do once the lock is released.
 #[derive(Default)]
-pub(crate) struct Swept {
+pub(crate) struct Swept<'a> {
     /// The wills to publish (delay passed, or session ended).
     pub(crate) wills: Vec<Message>,
     /// A session among those of `wills` whose record the store holds: the write that took
@@ -64,8 +78,9 @@ pub(crate) struct Swept {
     ///
     /// [`store_caught_up`]: crate::runtime::state::will_barrier::store_caught_up
     pub(crate) stored_will: Option<ClientId>,
-    /// The sessions that expired: their subscriptions and queues are to be ended.
-    pub(crate) ended: Vec<(ClientId, SessionState, Arc<Mailbox>)>,
+    /// The sessions that expired: their subscriptions and queues are to be ended, and then
+    /// their stored records removed.
+    pub(crate) ended: Vec<(ClientId, SessionState, Arc<Mailbox>, RecordRemoval<'a>)>,
     /// When the next offline-session timer is due.
     pub(crate) next: Option<Instant>,
 }
@@ -75,6 +90,68 @@ pub(crate) struct Swept {
 /// never dropped for lack of room in the store's channel.
 #[derive(Debug)]
 pub(crate) struct NeedsSlot;
+
+/// Why [`Registry::claim`] changed nothing.
+#[derive(Debug)]
+pub(crate) enum NotClaimed {
+    /// A store write is needed and the store's channel is full ([`NeedsSlot`]).
+    NeedsSlot,
+    /// The identifier's session is ending ([`Holder::Ending`]): the caller waits until its
+    /// record's removal is sent ([`Registry::when_ended`]) and claims again.
+    Ending,
+}
+
+/// The removal of an ended session's stored record, owed until the session's end is carried
+/// out: the caller hands its shared-subscription messages to other members, then sends this
+/// with the copies for persistent members ([`RecordRemoval::send`]), which removes the
+/// [`Holder::Ending`] entry, sends the copies and the removal of the record to the store in
+/// that order, and lets a waiting claim go on. Dropped, it is sent with no copies. A session
+/// the store never held owes nothing.
+#[must_use = "the ended session's record is removed, and its identifier free, once this is sent"]
+pub(crate) struct RecordRemoval<'a> {
+    registry: &'a Registry,
+    /// The client identifier and the slot for the removal, or nothing owed.
+    owed: Option<(ClientId, Option<Slot<'a>>)>,
+}
+
+impl<'a> RecordRemoval<'a> {
+    /// Nothing to remove: the store never held the session.
+    fn nothing(registry: &'a Registry) -> Self {
+        RecordRemoval {
+            registry,
+            owed: None,
+        }
+    }
+
+    /// The removal of `client_id`'s record, through `slot` (`None`: the store task has ended).
+    fn owed(registry: &'a Registry, client_id: ClientId, slot: Option<Slot<'a>>) -> Self {
+        RecordRemoval {
+            registry,
+            owed: Some((client_id, slot)),
+        }
+    }
+
+    /// Removes the ending entry and sends `handed_over` (the copies of the messages the
+    /// session handed to persistent members) and then the removal of its record to the store,
+    /// in one operation ([`Persist::remove_session_after`]). Gives back the copies it did not
+    /// send (the store never held the session, or its task has ended), for the caller to
+    /// queue as any other hand-over's.
+    #[must_use = "copies given back are queued by the caller"]
+    pub(crate) fn send(mut self, handed_over: Copies) -> Copies {
+        match self.owed.take() {
+            Some((client_id, slot)) => self.registry.finish_ending(&client_id, slot, handed_over),
+            None => handed_over,
+        }
+    }
+}
+
+impl Drop for RecordRemoval<'_> {
+    fn drop(&mut self) {
+        if let Some((client_id, slot)) = self.owed.take() {
+            let _ = self.registry.finish_ending(&client_id, slot, Vec::new());
+        }
+    }
+}
 
 /// The slot for a store write: the one given, else one free now; `None` only once the store
 /// task has ended (the broker stopped), when the write cannot be made at all.
@@ -104,22 +181,35 @@ impl Registry {
             .is_some_and(|entry| entry.stored.is_some())
     }
 
-    /// Whether a CONNECT for `client_id` with `clean_start` may write to the store: load a
-    /// session (clean start 0, none in the registry) or remove one (clean start over a stored
-    /// session).
+    /// Whether a CONNECT for `client_id` with `clean_start` may write to the store as it
+    /// claims the identifier: load a session (clean start 0, none in the registry).
     pub(crate) fn connect_needs_store(&self, client_id: &ClientId, clean_start: bool) -> bool {
-        match self.lock().get(client_id) {
-            None => !clean_start,
-            Some(entry) => clean_start && entry.stored.is_some(),
-        }
+        !clean_start && !self.lock().contains_key(client_id)
+    }
+
+    /// Whether `client_id`'s session is ending: its record's removal is not sent yet.
+    pub(crate) fn is_ending(&self, client_id: &ClientId) -> bool {
+        self.lock()
+            .get(client_id)
+            .is_some_and(|entry| matches!(entry.holder, Holder::Ending))
+    }
+
+    /// Completes when an ending session's record removal is sent (any session's: the waiter
+    /// looks again with [`Registry::is_ending`]). Enabled before that look, it misses no
+    /// wake-up.
+    pub(crate) fn when_ended(&self) -> Notified<'_> {
+        self.ended.notified()
     }
 
     /// Takes `client_id` for the connection with slot `control`: a new entry (with a mailbox
     /// of `new_mailbox`), or the connection becomes the holder of the existing one. With
-    /// `clean_start`, a stored record of the session is removed; with clean start 0 and no
-    /// entry, the stored record is loaded. Both go to the store through `slot` (or one free
-    /// now) while the lock is held, so they are ordered with every other write for this
-    /// identifier; [`NeedsSlot`] when a write is needed and there is no room.
+    /// clean start 0 and no entry, the stored record is loaded: the load goes to the store
+    /// through `slot` (or one free now) while the lock is held, so it is ordered with every
+    /// other write for this identifier; [`NotClaimed::NeedsSlot`] when there is no room.
+    /// With `clean_start` over a stored session, the record stays until the caller has ended
+    /// the session (its shared messages handed over first) and removes it
+    /// ([`Registry::forget_stored`]): the entry is the caller's meanwhile.
+    /// [`NotClaimed::Ending`] while the identifier's session is ending.
     pub(crate) fn claim(
         &self,
         client_id: &ClientId,
@@ -128,26 +218,21 @@ impl Registry {
         new_mailbox: impl FnOnce() -> Arc<Mailbox>,
         persist: &Persist,
         slot: Option<Slot<'_>>,
-    ) -> Result<Claim, NeedsSlot> {
+    ) -> Result<Claim, NotClaimed> {
         let mut entries = self.lock();
         let holder = Holder::Online {
             control: Arc::clone(control),
         };
         if let Some(entry) = entries.get_mut(client_id) {
             let stored = entry.stored.is_some();
-            let slot = if stored && clean_start {
-                Some(slot_for(persist, slot)?)
-            } else {
-                None
-            };
             let prior = match std::mem::replace(&mut entry.holder, holder) {
                 Holder::Online { control, .. } => Prior::Online(control),
                 Holder::Offline(offline) => Prior::Offline(offline),
+                Holder::Ending => {
+                    entry.holder = Holder::Ending;
+                    return Err(NotClaimed::Ending);
+                }
             };
-            if let Some(slot) = slot {
-                entry.stored = None;
-                Persist::remove_session(slot, client_id);
-            }
             return Ok(Claim {
                 mailbox: Arc::clone(&entry.mailbox),
                 prior,
@@ -158,7 +243,7 @@ impl Registry {
         let slot = if clean_start {
             None
         } else {
-            slot_for(persist, slot)?
+            slot_for(persist, slot).map_err(|NeedsSlot| NotClaimed::NeedsSlot)?
         };
         let mailbox = new_mailbox();
         entries.insert(
@@ -234,51 +319,82 @@ impl Registry {
     }
 
     /// Removes the stored record of the session `control` holds, if there is one, through
-    /// `slot`.
+    /// `slot`: a session the CONNECT of `control` ended (clean start, or a taken-over
+    /// connection's Session Expiry 0). `handed_over`, the copies of the messages that session
+    /// handed to persistent members, go ahead of the removal in the same operation
+    /// ([`Persist::remove_session_after`]); the copies not sent are given back, for the caller
+    /// to queue as any other hand-over's.
+    #[must_use = "copies given back are queued by the caller"]
     pub(crate) fn forget_stored(
         &self,
         client_id: &ClientId,
         control: &Arc<ControlSlot>,
         slot: Option<Slot<'_>>,
-    ) {
+        handed_over: Copies,
+    ) -> Copies {
         let mut entries = self.lock();
-        if let Some(entry) = entries
+        let was_stored = entries
             .get_mut(client_id)
             .filter(|entry| entry.is_held_by(control))
-        {
-            if entry.stored.take().is_some() {
-                Persist::remove_session(slot, client_id);
-            }
+            .and_then(|entry| entry.stored.take());
+        match was_stored {
+            Some(_) => Persist::remove_session_after(slot, client_id, handed_over),
+            None => handed_over,
         }
     }
 
-    /// Ends the session `control` holds (its Session Expiry is 0): the entry goes, and its
-    /// stored record through `slot` (or one free now). Returns `false`, changing nothing, if
+    /// Ends the session `control` holds (its Session Expiry is 0). A session the store never
+    /// held leaves at once; a stored one becomes [`Holder::Ending`], and its record goes
+    /// through `slot` (or one free now) when the caller sends the [`RecordRemoval`] returned,
+    /// once it has handed the session's shared messages over. `None`, changing nothing, if
     /// `control` no longer holds it; [`NeedsSlot`] when the record must go and there is no
     /// room.
-    pub(crate) fn end(
-        &self,
+    pub(crate) fn end<'a>(
+        &'a self,
         client_id: &ClientId,
         control: &Arc<ControlSlot>,
-        persist: &Persist,
-        slot: Option<Slot<'_>>,
-    ) -> Result<bool, NeedsSlot> {
+        persist: &'a Persist,
+        slot: Option<Slot<'a>>,
+    ) -> Result<Option<RecordRemoval<'a>>, NeedsSlot> {
         let mut entries = self.lock();
         let Some(entry) = entries
-            .get(client_id)
+            .get_mut(client_id)
             .filter(|entry| entry.is_held_by(control))
         else {
-            return Ok(false);
+            return Ok(None);
         };
-        let slot = match entry.stored {
-            Some(_) => Some(slot_for(persist, slot)?),
-            None => None,
-        };
-        entries.remove(client_id);
-        if let Some(slot) = slot {
-            Persist::remove_session(slot, client_id);
+        if entry.stored.is_none() {
+            entries.remove(client_id);
+            return Ok(Some(RecordRemoval::nothing(self)));
         }
-        Ok(true)
+        let slot = slot_for(persist, slot)?;
+        entry.holder = Holder::Ending;
+        Ok(Some(RecordRemoval::owed(self, client_id.clone(), slot)))
+    }
+
+    /// The end of an ending session: its entry goes, and `handed_over` then the removal of
+    /// its record through `slot`; a claim waiting for the identifier is woken. Gives back the
+    /// copies not sent.
+    fn finish_ending(
+        &self,
+        client_id: &ClientId,
+        slot: Option<Slot<'_>>,
+        handed_over: Copies,
+    ) -> Copies {
+        let rest = {
+            let mut entries = self.lock();
+            let ending = entries
+                .get(client_id)
+                .is_some_and(|entry| matches!(entry.holder, Holder::Ending));
+            if ending {
+                entries.remove(client_id);
+                Persist::remove_session_after(slot, client_id, handed_over)
+            } else {
+                handed_over
+            }
+        };
+        self.ended.notify_waiters();
+        rest
     }
 
     /// Keeps the session `control` holds offline, waiting for its client, its will delay or
@@ -344,16 +460,19 @@ impl Registry {
     }
 
     /// Fires the timers of the offline sessions due at `now`: delayed wills, expiry. An
-    /// expired stored session is removed from the store, and one whose delayed will fired is
-    /// saved again without it (so that a restart does not publish it twice: the caller waits
-    /// for the store before it publishes, [`Swept::stored_will`]); when the store's channel
-    /// is full the session waits for the next sweep.
-    pub(crate) fn sweep(&self, persist: &Persist, now: Instant) -> Swept {
+    /// expired stored session becomes [`Holder::Ending`], its record removed when the caller
+    /// sends its [`RecordRemoval`] (in [`Swept::ended`]), once it has handed the session's
+    /// shared messages over; one whose delayed will fired is saved again without it (so that
+    /// a restart does not publish it twice: the caller waits for the store before it
+    /// publishes, [`Swept::stored_will`]); when the store's channel is full the session waits
+    /// for the next sweep.
+    pub(crate) fn sweep<'a>(&'a self, persist: &'a Persist, now: Instant) -> Swept<'a> {
         let mut swept = Swept::default();
         let soonest = |next: &mut Option<Instant>, at: Instant| {
             *next = Some(next.map_or(at, |n: Instant| n.min(at)));
         };
-        let mut expired: Vec<ClientId> = Vec::new();
+        // With the slot for the removal of its record, if the store holds it.
+        let mut expired: Vec<(ClientId, Option<Slot<'a>>)> = Vec::new();
         let mut entries = self.lock();
         for (client_id, entry) in entries.iter_mut() {
             let Holder::Offline(offline) = &mut entry.holder else {
@@ -373,10 +492,7 @@ impl Registry {
                 }
                 swept.wills.extend(event.will);
                 if event.expired {
-                    if let Some(slot) = slot {
-                        slot.send(StoreOp::Remove(client_id.clone()));
-                    }
-                    expired.push(client_id.clone());
+                    expired.push((client_id.clone(), slot));
                     continue;
                 }
                 if let (true, Some(slot), Some(expiry)) = (fired, slot, stored) {
@@ -388,14 +504,28 @@ impl Registry {
                 soonest(&mut swept.next, at);
             }
         }
-        for client_id in expired {
-            if let Some(entry) = entries.remove(&client_id) {
-                if let Holder::Offline(offline) = entry.holder {
-                    let (state, will) = offline.end(now);
-                    swept.wills.extend(will);
-                    swept.ended.push((client_id, state, entry.mailbox));
+        for (client_id, slot) in expired {
+            let Some(entry) = entries.get_mut(&client_id) else {
+                continue;
+            };
+            let offline = match std::mem::replace(&mut entry.holder, Holder::Ending) {
+                Holder::Offline(offline) => offline,
+                other => {
+                    entry.holder = other;
+                    continue;
                 }
-            }
+            };
+            let mailbox = Arc::clone(&entry.mailbox);
+            let removal = match slot {
+                Some(slot) => RecordRemoval::owed(self, client_id.clone(), Some(slot)),
+                None => {
+                    entries.remove(&client_id);
+                    RecordRemoval::nothing(self)
+                }
+            };
+            let (state, will) = offline.end(now);
+            swept.wills.extend(will);
+            swept.ended.push((client_id, state, mailbox, removal));
         }
         swept
     }

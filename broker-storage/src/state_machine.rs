@@ -227,3 +227,7 @@ fn delete(batch: &mut sled::Batch, overlay: &mut Overlay, key: Vec<u8>) {
     batch.remove(key.as_slice());
     overlay.insert(key, false);
 }
+
+#[cfg(test)]
+#[path = "state_machine_test.rs"]
+mod tests;

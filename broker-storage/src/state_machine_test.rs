@@ -1,0 +1,129 @@
+//! What the tree holds when the process stops without a checkpoint (a crash): the removals
+//! written so far, and never fewer than the contract promises (store/mod.rs in broker-core).
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use broker_core::types::ClientId;
+use bytes::Bytes;
+
+use super::{SeqCounter, StateMachine, RUNS_PER_BATCH};
+use crate::op::{Op, Outcome};
+use crate::recover;
+
+fn client(n: usize) -> ClientId {
+    ClientId::new(&format!("c{n}")).unwrap()
+}
+
+fn open(tree: &sled::Tree) -> StateMachine {
+    let (index, damaged) = recover::load_index(tree).unwrap();
+    assert!(damaged.is_empty());
+    let seqs: SeqCounter = Arc::new(AtomicU64::new(1));
+    StateMachine::open(tree.clone(), Arc::new(Mutex::new(index)), seqs).unwrap()
+}
+
+/// The live copies of `client` in the index a reopen would build from `tree`.
+fn live_after_crash(tree: &sled::Tree, client: &ClientId) -> Vec<u64> {
+    let (index, _) = recover::load_index(tree).unwrap();
+    index.live(client).into_iter().map(|(seq, _)| seq).collect()
+}
+
+/// Two copies for each of `clients` clients, in one batch (one log record): each client's
+/// first and second copy's numbers.
+fn enqueue_two(machine: &mut StateMachine, clients: usize) -> (Vec<u64>, Vec<u64>) {
+    let ops: Vec<Op> = (0..2 * clients)
+        .map(|k| Op::Enqueue {
+            client_id: client(k % clients),
+            seq: machine
+                .seqs
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel),
+            record: Bytes::from(format!("copy {k}")),
+        })
+        .collect();
+    let seqs: Vec<u64> = machine
+        .apply(&ops)
+        .unwrap()
+        .into_iter()
+        .map(|outcome| match outcome {
+            Outcome::Seq(seq) => seq,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let (first, second) = seqs.split_at(clients);
+    (first.to_vec(), second.to_vec())
+}
+
+#[test]
+fn removals_reach_the_tree_a_few_clients_per_batch_and_all_with_a_session_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let tree: sled::Tree = (*db).clone();
+    let mut machine = open(&tree);
+    let clients = 3 * RUNS_PER_BATCH;
+    // Two copies per client, in one log record: the record stays (its second half is live),
+    // so its finished copies are known only from the clients' runs.
+    let (first, second) = enqueue_two(&mut machine, clients);
+    let forgets: Vec<Op> = (0..clients)
+        .map(|n| Op::ForgetQueued {
+            client_id: client(n),
+            seq: first[n],
+        })
+        .collect();
+    machine.apply(&forgets).unwrap();
+    // A crash now: the batch wrote the runs of RUNS_PER_BATCH clients, oldest first; the
+    // others' removals are in memory only, and their copies come back (a legal duplicate).
+    let back: Vec<usize> = (0..clients)
+        .filter(|n| live_after_crash(&tree, &client(*n)).contains(&first[*n]))
+        .collect();
+    assert_eq!(back, (RUNS_PER_BATCH..clients).collect::<Vec<_>>());
+    // A session record written for a lagging client carries its removals with it.
+    let last = clients - 1;
+    machine
+        .apply(&[Op::SaveSession {
+            client_id: client(last),
+            record: b"record".to_vec(),
+        }])
+        .unwrap();
+    assert_eq!(live_after_crash(&tree, &client(last)), vec![second[last]]);
+    // The next batches write the rest, a few at a time.
+    machine.apply(&[]).unwrap();
+    for n in 0..clients {
+        assert_eq!(live_after_crash(&tree, &client(n)), vec![second[n]], "c{n}");
+    }
+    // Once every copy of the record is finished, the record goes, and with it the runs.
+    let forgets: Vec<Op> = (0..clients)
+        .map(|n| Op::ForgetQueued {
+            client_id: client(n),
+            seq: second[n],
+        })
+        .collect();
+    machine.apply(&forgets).unwrap();
+    assert_eq!(tree.scan_prefix(crate::keys::LOG_PREFIX).count(), 0);
+    assert_eq!(tree.scan_prefix(crate::keys::ACKS_PREFIX).count(), 0);
+}
+
+#[test]
+fn a_checkpoint_writes_every_removal_and_numbers_go_on_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let tree: sled::Tree = (*db).clone();
+    let mut machine = open(&tree);
+    let clients = 2 * RUNS_PER_BATCH + 1;
+    let (first, second) = enqueue_two(&mut machine, clients);
+    let acks: Vec<Op> = (0..clients)
+        .map(|n| Op::AckQueued {
+            client_id: client(n),
+            up_to: first[n],
+        })
+        .collect();
+    machine.apply(&acks).unwrap();
+    machine.apply(&[Op::Checkpoint]).unwrap();
+    for n in 0..clients {
+        assert_eq!(live_after_crash(&tree, &client(n)), vec![second[n]], "c{n}");
+    }
+    let highest = *second.iter().max().unwrap();
+    drop(machine);
+    let mut again = open(&tree);
+    let (next, _) = enqueue_two(&mut again, 1);
+    assert!(next[0] > highest, "{next:?} after {highest}");
+}

@@ -93,7 +93,7 @@ impl StateMachine {
         }
         let index = Arc::clone(&self.index);
         let mut index = lock(&index);
-        let mut batch = sled::Batch::default();
+        let mut batch = Writes::default();
         let mut overlay = Overlay::new();
         let mut highest = self.written_seq;
         let mut log_id = None;
@@ -180,7 +180,12 @@ impl StateMachine {
         gauge!("skein_store_queued_copies").set(index.live_copies() as f64);
         gauge!("skein_store_log_records").set(index.records() as f64);
         drop(index);
-        if let Err(error) = self.tree.apply_batch(batch) {
+        if batch.len == 0 {
+            // Nothing to write: sled is not handed an empty batch (a batch marker with no
+            // writes behind it; a crash test met sled's recovery failing after some).
+            return Ok(outcomes);
+        }
+        if let Err(error) = self.tree.apply_batch(batch.batch) {
             self.failed = true;
             return Err(error);
         }
@@ -206,7 +211,7 @@ pub(crate) fn read_last_seq(tree: &sled::Tree) -> sled::Result<u64> {
 }
 
 /// Writes `client_id`'s finished runs, or removes them when it has none left.
-fn write_runs(index: &mut QueueIndex, batch: &mut sled::Batch, client_id: &ClientId) {
+fn write_runs(index: &mut QueueIndex, batch: &mut Writes, client_id: &ClientId) {
     match index.runs(client_id) {
         Some(runs) => batch.insert(keys::acks(client_id), record::seal(&runs.encode())),
         None => {
@@ -218,12 +223,31 @@ fn write_runs(index: &mut QueueIndex, batch: &mut sled::Batch, client_id: &Clien
     }
 }
 
-fn put(batch: &mut sled::Batch, overlay: &mut Overlay, key: Vec<u8>, value: &[u8]) {
+/// A sled batch, and how many writes it holds.
+#[derive(Default)]
+struct Writes {
+    batch: sled::Batch,
+    len: usize,
+}
+
+impl Writes {
+    fn insert(&mut self, key: impl Into<sled::IVec>, value: impl Into<sled::IVec>) {
+        self.batch.insert(key, value);
+        self.len += 1;
+    }
+
+    fn remove(&mut self, key: impl Into<sled::IVec>) {
+        self.batch.remove(key);
+        self.len += 1;
+    }
+}
+
+fn put(batch: &mut Writes, overlay: &mut Overlay, key: Vec<u8>, value: &[u8]) {
     batch.insert(key.as_slice(), value);
     overlay.insert(key, true);
 }
 
-fn delete(batch: &mut sled::Batch, overlay: &mut Overlay, key: Vec<u8>) {
+fn delete(batch: &mut Writes, overlay: &mut Overlay, key: Vec<u8>) {
     batch.remove(key.as_slice());
     overlay.insert(key, false);
 }

@@ -332,8 +332,31 @@ impl Rng {
     }
 }
 
+/// Prints sled's warnings and errors (its recovery says there what it cut short and why), so
+/// that a failing run shows them.
+struct SledLog;
+
+impl log::Log for SledLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            println!("sled {}: {}", record.level(), record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static SLED_LOG: SledLog = SledLog;
+
 #[tokio::test]
 async fn a_writer_killed_at_random_points_loses_no_write_it_was_told_was_done() {
+    if log::set_logger(&SLED_LOG).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap().to_owned();
     let seed = std::env::var("SKEIN_CRASH_SEED")

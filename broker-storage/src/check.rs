@@ -90,10 +90,10 @@ impl SledStore {
         queued: &mut usize,
     ) -> Result<(), String> {
         let entries = log_record::read(record)?;
+        let index = state_machine::lock(self.index());
         let mut live = 0;
         for entry in entries {
             decode_queued(entry.message, clock).map_err(|e| e.to_string())?;
-            let index = state_machine::lock(self.index());
             if index.is_live(&entry.client_id, entry.seq) {
                 live += 1;
             }

@@ -53,6 +53,17 @@ fn enqueue_two(machine: &mut StateMachine, clients: usize) -> (Vec<u64>, Vec<u64
     (first.to_vec(), second.to_vec())
 }
 
+/// Client `n` forgets its copy `seqs[n]`, for every `n`.
+fn forget_each(seqs: &[u64]) -> Vec<Op> {
+    seqs.iter()
+        .enumerate()
+        .map(|(n, seq)| Op::ForgetQueued {
+            client_id: client(n),
+            seq: *seq,
+        })
+        .collect()
+}
+
 #[test]
 fn removals_reach_the_tree_a_few_clients_per_batch_and_all_with_a_session_record() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,13 +74,7 @@ fn removals_reach_the_tree_a_few_clients_per_batch_and_all_with_a_session_record
     // Two copies per client, in one log record: the record stays (its second half is live),
     // so its finished copies are known only from the clients' runs.
     let (first, second) = enqueue_two(&mut machine, clients);
-    let forgets: Vec<Op> = (0..clients)
-        .map(|n| Op::ForgetQueued {
-            client_id: client(n),
-            seq: first[n],
-        })
-        .collect();
-    machine.apply(&forgets).unwrap();
+    machine.apply(&forget_each(&first)).unwrap();
     // A crash now: the batch wrote the runs of RUNS_PER_BATCH clients, oldest first; the
     // others' removals are in memory only, and their copies come back (a legal duplicate).
     let back: Vec<usize> = (0..clients)
@@ -91,13 +96,7 @@ fn removals_reach_the_tree_a_few_clients_per_batch_and_all_with_a_session_record
         assert_eq!(live_after_crash(&tree, &client(n)), vec![*seq], "c{n}");
     }
     // Once every copy of the record is finished, the record goes, and with it the runs.
-    let forgets: Vec<Op> = (0..clients)
-        .map(|n| Op::ForgetQueued {
-            client_id: client(n),
-            seq: second[n],
-        })
-        .collect();
-    machine.apply(&forgets).unwrap();
+    machine.apply(&forget_each(&second)).unwrap();
     assert_eq!(tree.scan_prefix(crate::keys::LOG_PREFIX).count(), 0);
     assert_eq!(tree.scan_prefix(crate::keys::ACKS_PREFIX).count(), 0);
 }

@@ -57,6 +57,16 @@ async fn member(
     client
 }
 
+/// A clean publisher that sends `m0`, `m1`, `m2` to the group's topic at `qos`.
+async fn publish_three(addr: std::net::SocketAddr, qos: QoS) -> Client {
+    let (mut publisher, _) = Client::connect(addr, V5, "pub", true).await;
+    for (n, text) in ["m0", "m1", "m2"].into_iter().enumerate() {
+        let id = u16::try_from(n).unwrap() + 1;
+        publisher.publish("work/x", text, qos, false, id).await;
+    }
+    publisher
+}
+
 /// [MQTT-3.3.1-6]: the retained message matching a new subscription is sent to the
 /// subscriber. A persistent session's copy of it is its own (a later change of the retained
 /// message does not take it back), so it is stored as any copy for the session is, and
@@ -172,13 +182,7 @@ async fn queued_shared_messages_move_in_the_store_to_the_member_that_takes_them_
         .disconnect()
         .await;
     let mut a = member(addr, "member-a", false, 1, QoS::AtLeastOnce).await;
-    let (mut publisher, _) = Client::connect(addr, V5, "pub", true).await;
-    for (n, text) in ["m0", "m1", "m2"].into_iter().enumerate() {
-        let id = u16::try_from(n).unwrap() + 1;
-        publisher
-            .publish("work/x", text, QoS::AtLeastOnce, false, id)
-            .await;
-    }
+    let _publisher = publish_three(addr, QoS::AtLeastOnce).await;
     let in_flight = next_publish(&mut a).await;
     assert_eq!(payload(&in_flight), "m0");
     assert_eq!(
@@ -233,13 +237,7 @@ async fn an_ended_members_queued_messages_are_stored_for_a_persistent_member_mqt
         .disconnect()
         .await;
     let mut a = member(addr, "member-a", true, 1, QoS::ExactlyOnce).await;
-    let (mut publisher, _) = Client::connect(addr, V5, "pub", true).await;
-    for (n, text) in ["m0", "m1", "m2"].into_iter().enumerate() {
-        let id = u16::try_from(n).unwrap() + 1;
-        publisher
-            .publish("work/x", text, QoS::ExactlyOnce, false, id)
-            .await;
-    }
+    let publisher = publish_three(addr, QoS::ExactlyOnce).await;
     let in_flight = next_publish(&mut a).await;
     assert_eq!(payload(&in_flight), "m0");
     assert!(
@@ -308,14 +306,10 @@ async fn a_members_end_stores_the_messages_it_hands_over_before_its_record_goes_
         connect.properties.receive_maximum = NonZeroU16::new(1);
         let (mut a, _) = Client::connect_with(addr, connect).await;
         a.subscribe(1, GROUP, QoS::ExactlyOnce).await;
-        let (mut publisher, _) = Client::connect(addr, V5, "pub", true).await;
-        for (n, text) in ["m0", "m1", "m2"].into_iter().enumerate() {
-            let id = u16::try_from(n).unwrap() + 1;
-            publisher
-                .publish("work/x", text, QoS::ExactlyOnce, false, id)
-                .await;
-        }
-        publisher.disconnect().await;
+        publish_three(addr, QoS::ExactlyOnce)
+            .await
+            .disconnect()
+            .await;
         // m0 in flight, its PUBREC never sent; m1 and m2 queued behind it.
         assert_eq!(payload(&next_publish(&mut a).await), "m0");
         assert_eq!(

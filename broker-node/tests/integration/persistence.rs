@@ -10,8 +10,9 @@ use rumqttc::{Packet, QoS};
 use crate::support::rumqttc_client::{publish_fields, Client};
 use crate::support::{free_port, run, scratch_dir, ConfiguredSkein};
 
-/// A skein whose sessions are kept in `data_dir`, at `durability`.
-fn start(tag: &str, data_dir: &Path, durability: &str) -> (ConfiguredSkein, u16) {
+/// A skein whose sessions are kept in `data_dir`, at `durability` (its config and log stay in
+/// its scratch directory).
+pub(crate) fn start(tag: &str, data_dir: &Path, durability: &str) -> (ConfiguredSkein, u16) {
     let mut port = 0;
     let skein = ConfiguredSkein::start(tag, |_| {
         port = free_port();
@@ -26,20 +27,24 @@ fn start(tag: &str, data_dir: &Path, durability: &str) -> (ConfiguredSkein, u16)
 }
 
 /// SIGKILL, and waits (bounded) until the process is gone.
-fn kill_9(skein: &mut ConfiguredSkein) {
+pub(crate) fn kill_9(skein: &mut ConfiguredSkein) {
     stop(skein, "-KILL");
 }
 
 /// Sends `signal`, and waits (bounded) until the process is gone.
-fn stop(skein: &mut ConfiguredSkein, signal: &str) {
+pub(crate) fn stop(skein: &mut ConfiguredSkein, signal: &str) {
     let status = Command::new("kill")
         .args([signal, &skein.pid().to_string()])
         .status()
         .expect("running kill");
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     while skein.is_running() {
-        assert!(Instant::now() < deadline, "skein outlived {signal}");
+        assert!(
+            Instant::now() < deadline,
+            "skein outlived {signal}\n{}",
+            skein.log_tail()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }

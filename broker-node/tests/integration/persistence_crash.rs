@@ -34,6 +34,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::integration::persistence::kill_9;
 use crate::support::{free_port, scratch_dir, ConfiguredSkein};
 
 const KILLS: usize = 20;
@@ -435,20 +436,6 @@ fn start(tag: &str, data: &Path, port: u16) -> ConfiguredSkein {
         );
         (config, port)
     })
-}
-
-/// SIGKILL, and waits (bounded) until the process is gone.
-fn kill_9(skein: &mut ConfiguredSkein) {
-    let status = std::process::Command::new("kill")
-        .args(["-KILL", &skein.pid().to_string()])
-        .status()
-        .expect("running kill");
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while skein.is_running() {
-        assert!(Instant::now() < deadline, "skein outlived SIGKILL");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A small xorshift: the kill times, reproducible from the printed seed.

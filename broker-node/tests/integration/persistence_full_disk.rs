@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker_core::codec::{Connect, Decoder, Packet, Publish, QosPid};
 use broker_core::types::{ClientId, PacketId, ProtocolVersion, ReasonCode, TopicName};
@@ -22,8 +22,9 @@ use rumqttc::QoS;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::integration::persistence::{start, stop};
 use crate::support::rumqttc_client::{publish_fields, Client};
-use crate::support::{free_port, run, scratch_dir, ConfiguredSkein};
+use crate::support::{run, scratch_dir, ConfiguredSkein};
 
 /// The tmpfs: room for the store's files (sled writes about 12 KiB at start and preallocates
 /// nothing on tmpfs) and the few messages written before the filler takes the rest.
@@ -134,40 +135,6 @@ fn is_root() -> bool {
             .and_then(|ids| ids.split_whitespace().nth(1))
             == Some("0")
     })
-}
-
-/// A skein at `sync` whose sessions are kept in `data_dir`; its config and log stay outside
-/// the tmpfs, in its scratch directory.
-fn start(tag: &str, data_dir: &Path) -> (ConfiguredSkein, u16) {
-    let mut port = 0;
-    let skein = ConfiguredSkein::start(tag, |_| {
-        port = free_port();
-        let config = format!(
-            "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[sys]\ninterval = 0\n\
-             [storage]\ndurability = \"sync\"\ndata_dir = {:?}\n",
-            data_dir.display().to_string()
-        );
-        (config, port)
-    });
-    (skein, port)
-}
-
-/// SIGTERM, and waits (bounded) until the process is gone.
-fn stop(skein: &mut ConfiguredSkein) {
-    let status = Command::new("kill")
-        .args(["-TERM", &skein.pid().to_string()])
-        .status()
-        .expect("running kill");
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while skein.is_running() {
-        assert!(
-            Instant::now() < deadline,
-            "skein outlived SIGTERM\n{}",
-            skein.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A payload that names its message: `name`, a newline, padding up to `len` bytes.
@@ -290,7 +257,7 @@ impl Publisher {
 /// to [`TOPIC`] (MQTT 3.1.1 clean session 0, QoS 1) and one message acknowledged for it
 /// ("stored"), then the tmpfs filled. Returns the broker, its port and an MQTT 5 publisher.
 async fn full_disk(disk: &Tmpfs, tag: &str) -> (ConfiguredSkein, u16, Publisher) {
-    let (skein, port) = start(tag, &disk.path().join("data"));
+    let (skein, port) = start(tag, &disk.path().join("data"), "sync");
     let (mut sub, _) = Client::connect(port, skein.log_path(), "full-sub", false).await;
     sub.subscribe("it/full/#", QoS::AtLeastOnce).await;
     sub.disconnect().await;
@@ -376,9 +343,9 @@ async fn a_full_disk_refuses_v5_qos1_and_delivers_only_what_was_acknowledged() {
     first.wait_for_log(&["reopened its database"]);
     assert!(first.is_running(), "skein died\n{}", first.log_tail());
     drop(v5);
-    stop(&mut first);
+    stop(&mut first, "-TERM");
 
-    let (second, port) = start("full-v5-2", &disk.path().join("data"));
+    let (second, port) = start("full-v5-2", &disk.path().join("data"), "sync");
     let (mut sub, present) = Client::connect(port, second.log_path(), "full-sub", false).await;
     assert!(
         present,

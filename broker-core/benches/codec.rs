@@ -182,7 +182,7 @@ fn filter(i: usize) -> String {
 fn options(i: usize) -> SubscriptionOptions {
     SubscriptionOptions {
         qos: QoS::try_from(u8::try_from(i % 3).unwrap()).unwrap(),
-        no_local: i % 2 == 0,
+        no_local: i.is_multiple_of(2),
         retain_as_published: i % 4 == 1,
         retain_handling: match i % 3 {
             0 => RetainHandling::SendAtSubscribe,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use broker_core::store::{MemoryStore, SessionStore};
-use broker_storage::{Durability, SledStore, StoreOptions};
+use broker_storage::{DiskStore, Durability, StoreOptions};
 use serde::Deserialize;
 
 use crate::config_resolve::Checker;
@@ -62,7 +62,7 @@ impl Default for StorageSection {
 pub(crate) enum StorageConfig {
     /// In the process's memory.
     Memory,
-    /// In a sled store on disk.
+    /// In the redb store on disk.
     Disk(StoreOptions),
 }
 
@@ -82,7 +82,7 @@ impl StorageConfig {
                 Ok(Arc::new(MemoryStore::new()))
             }
             StorageConfig::Disk(options) => {
-                let store = SledStore::open(options).context("opening the session store")?;
+                let store = DiskStore::open(options).context("opening the session store")?;
                 let dir =
                     std::fs::canonicalize(&options.dir).unwrap_or_else(|_| options.dir.clone());
                 let how = match options.durability {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use broker_storage::{SledStore, StoreOptions};
+use broker_storage::{DiskStore, StoreOptions};
 use clap::{Args, Subcommand};
 
 use crate::config::NodeConfig;
@@ -53,7 +53,7 @@ pub(crate) fn run(args: &StoreArgs) -> anyhow::Result<ExitCode> {
     if !dir.join(broker_storage::LOCK_FILE).exists() {
         anyhow::bail!("{} holds no session store", dir.display());
     }
-    let store = SledStore::open(&StoreOptions::new(&dir))?;
+    let store = DiskStore::open(&StoreOptions::new(&dir))?;
     let report = store
         .check()
         .with_context(|| format!("reading the session store in {}", dir.display()))?;

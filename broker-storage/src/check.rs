@@ -5,11 +5,11 @@ use std::fmt;
 
 use broker_core::store::{decode_queued, decode_retained, StoreError, StoredSession, WallClock};
 
-use crate::committer::backend;
+use crate::database::{self, backend};
+use crate::disk_store::DiskStore;
 use crate::keys;
 use crate::log_record;
 use crate::record;
-use crate::sled_store::SledStore;
 use crate::state_machine;
 
 /// What a check found.
@@ -46,7 +46,7 @@ impl fmt::Display for CheckReport {
     }
 }
 
-impl SledStore {
+impl DiskStore {
     /// Reads every record; a damaged one is moved to the quarantine and listed.
     ///
     /// # Errors
@@ -58,13 +58,13 @@ impl SledStore {
             ..CheckReport::default()
         };
         let clock = WallClock::now();
-        for entry in self.db()?.iter() {
-            let (key, value) = entry.map_err(|e| backend("reading", &e))?;
+        let mut damaged = Vec::new();
+        database::scan_prefix(&self.table()?, &[], |key, value| {
             let kind = key.first().copied();
             if !matches!(kind, Some(b's' | b'l' | b'r')) {
-                continue;
+                return Ok(());
             }
-            let read = record::open(&value).and_then(|record| match kind {
+            let read = record::open(value).and_then(|record| match kind {
                 Some(b's') => StoredSession::decode(record, clock.now)
                     .map(|_| report.sessions += 1)
                     .map_err(|e| e.to_string()),
@@ -74,9 +74,14 @@ impl SledStore {
                     .map_err(|e| e.to_string()),
             });
             if let Err(reason) = read {
-                self.quarantine(&key, &value, &reason);
-                report.damaged.push((keys::describe(&key), reason));
+                damaged.push((key.to_vec(), value.to_vec(), reason));
             }
+            Ok(())
+        })
+        .map_err(|e| backend("reading", e))?;
+        for (key, value, reason) in damaged {
+            self.quarantine(&key, &value, &reason);
+            report.damaged.push((keys::describe(&key), reason));
         }
         report.quarantined = self.quarantined();
         Ok(report)

@@ -2,15 +2,16 @@
 //! fsyncs between them.
 //!
 //! It takes every submission waiting (up to [`MAX_BATCH_OPS`] operations), applies them as one
-//! atomic batch, and then, at [`Durability::Sync`], fsyncs once and answers them all: every
-//! write that arrived while the previous fsync ran is covered by the next one. At
-//! [`Durability::Batched`] it answers once the batch is applied and marks the store dirty;
-//! the flusher thread fsyncs within the window.
+//! redb transaction, and then, at [`Durability::Sync`], commits it durably (one fsync) and
+//! answers them all: every write that arrived while the previous commit ran is covered by the
+//! next one. At [`Durability::Batched`] it commits without an fsync, answers, and marks the
+//! store dirty; the flusher thread makes every commit so far durable within the window.
 //!
 //! A batch that fails (a full disk) is answered with the error, and the committer then
-//! reopens the database (sled keeps failing until it is reopened; `shared_db.rs`), at most
-//! once per [`REOPEN_PAUSE`]: once the disk has room again, writes go on without a restart.
-//! Reopening reads back what is on disk, which is every write answered at `sync`.
+//! reopens the database (redb refuses every call after an I/O error until it is reopened;
+//! `shared_db.rs`), at most once per [`REOPEN_PAUSE`]: once the disk has room again, writes go
+//! on without a restart. Reopening reads back what is on disk, which is every write answered
+//! at `sync`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,12 +20,14 @@ use std::time::{Duration, Instant};
 
 use broker_core::store::StoreError;
 use metrics::{counter, histogram};
+use redb::Durability as Commit;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::database::{self, backend};
 use crate::op::{Op, Outcome};
 use crate::options::{Durability, StoreOptions};
 use crate::recover;
-use crate::shared_db::SharedDb;
+use crate::shared_db::{Db, SharedDb};
 use crate::state_machine::{self, SeqCounter, SharedIndex, StateMachine};
 
 /// Operations applied in one batch at most.
@@ -97,9 +100,11 @@ impl Committer {
         let Some(machine) = self.machine.as_mut() else {
             return;
         };
-        if let Err(error) = machine.apply(std::iter::once(&Op::Checkpoint)) {
+        if let Err(error) = machine.apply(std::iter::once(&Op::Checkpoint), Commit::Immediate) {
             tracing::error!(%error, "The session store could not write its last removals.");
         }
+        // One durable commit covers every commit before it (the checkpoint's own is left out
+        // when it had nothing to write).
         if let Some(db) = self.db.current() {
             if let Err(error) = flush(&db) {
                 tracing::error!(%error, "The session store could not write its last changes to disk.");
@@ -120,19 +125,20 @@ impl Committer {
                 )
             }));
         };
-        let result = machine
-            .apply(waiting.iter().flat_map(|s| s.ops.iter()))
-            .map_err(|e| backend("applying a batch", &e))
-            .and_then(|outcomes| {
-                match self.durability {
-                    Durability::Sync => {
-                        let db = self.db.get()?;
-                        flush(&db).map_err(|e| backend("writing a batch to disk", &e))?;
-                    }
-                    Durability::Batched { .. } => self.dirty.store(true, Ordering::Release),
+        let ops = || waiting.iter().flat_map(|s| s.ops.iter());
+        let result = match self.durability {
+            Durability::Sync => machine.apply(ops(), Commit::Immediate),
+            Durability::Batched { .. } => machine.apply(ops(), Commit::None).and_then(|outcomes| {
+                // A checkpoint (a flush, a graceful stop) is durable at every level.
+                if ops().any(|op| *op == Op::Checkpoint) {
+                    flush(machine.db())?;
+                } else {
+                    self.dirty.store(true, Ordering::Release);
                 }
                 Ok(outcomes)
-            });
+            }),
+        }
+        .map_err(|e| backend("writing a batch", e));
         if let Err(error) = &result {
             // Every handle of the failed database goes; the next batch opens it again.
             self.machine = None;
@@ -150,15 +156,14 @@ impl Committer {
     /// [`REOPEN_PAUSE`].
     fn reopen(&mut self) {
         self.reopen_at = Instant::now() + REOPEN_PAUSE;
-        let opened = self.options.sled_config().open().and_then(|db| {
+        let opened = database::open(&self.options).and_then(|db| {
             let (index, damaged) = recover::load_index(&db)?;
             if !damaged.is_empty() {
                 tracing::warn!(records = damaged.len(), "The session store found damaged records as it reopened; they are in its quarantine.");
             }
             *state_machine::lock(&self.index) = index;
-            let mut machine =
-                StateMachine::open((*db).clone(), self.index.clone(), self.seqs.clone())?;
-            machine.apply(std::iter::empty())?;
+            let mut machine = StateMachine::open(db.clone(), self.index.clone(), self.seqs.clone())?;
+            machine.apply(std::iter::empty(), Commit::Immediate)?;
             Ok((db, machine))
         });
         match opened {
@@ -204,27 +209,15 @@ impl Committer {
     }
 }
 
-/// One fsync of the database, counted and timed.
-pub(crate) fn flush(db: &sled::Db) -> sled::Result<()> {
+/// Makes every commit so far durable: one empty durable commit (one fsync), counted and timed.
+pub(crate) fn flush(db: &Db) -> Result<(), redb::Error> {
     let started = Instant::now();
-    db.flush()?;
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Commit::Immediate)?;
+    txn.commit()?;
     counter!("skein_store_fsyncs_total").increment(1);
     histogram!("skein_store_fsync_seconds").record(started.elapsed().as_secs_f64());
     Ok(())
-}
-
-/// A store error for a failed sled call; a full disk says so.
-pub(crate) fn backend(doing: &str, error: &sled::Error) -> StoreError {
-    if let sled::Error::Io(io) = error {
-        // sled hands out a copy of the error it met on its own threads, which keeps the kind
-        // but not the system's number.
-        if io.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error())
-            || io.kind() == std::io::ErrorKind::StorageFull
-        {
-            return StoreError::Full(format!("{doing}: the disk is full"));
-        }
-    }
-    StoreError::Backend(format!("{doing}: {error}"))
 }
 
 /// The flusher of batched durability: fsyncs a dirty store every `window` until `stop`.

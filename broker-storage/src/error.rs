@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-/// Why [`SledStore::open`](crate::SledStore::open) or [`check`](crate::check) failed.
+/// Why [`DiskStore::open`](crate::DiskStore::open) or [`check`](crate::check) failed.
 #[derive(Debug, Error)]
 pub enum OpenError {
     /// Another process holds the data directory.
@@ -31,8 +31,16 @@ pub enum OpenError {
     Database {
         /// The data directory.
         dir: PathBuf,
-        /// What sled said.
-        source: sled::Error,
+        /// What redb said.
+        source: redb::Error,
+    },
+    /// The data directory holds a sled database, which stores of formats 1 and 2 kept.
+    #[error(
+        "the data directory {dir} holds a session store written by an earlier Skein (a sled database, in {dir}/sled), which this Skein does not read; move that folder away (its sessions are not carried over) or give this Skein another directory"
+    )]
+    Legacy {
+        /// The data directory.
+        dir: PathBuf,
     },
     /// The data directory holds a store of a format this Skein does not read.
     #[error(

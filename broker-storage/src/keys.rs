@@ -1,5 +1,5 @@
-//! The key layout of the store's one sled tree (one tree, so that a batch of writes is atomic:
-//! sled applies a batch atomically per tree).
+//! The key layout of the store's one redb table (one table, though a redb transaction is atomic
+//! across tables: one key space is one scan for `skein store check`).
 //!
 //! ```text
 //! s <client id>                   session record
@@ -9,8 +9,6 @@
 //! x <key>                         a damaged record, moved out of the way (the quarantine)
 //! m format                        the store's format, u32
 //! m seq                           the last sequence number given (copies and log records), u64
-//! q <client id> 0x00 <seq u64>    format 1 only: one queued copy per key (moved into log
-//!                                 records when the store opens)
 //! ```
 //!
 //! Integers are big-endian, so keys sort as the numbers do.
@@ -18,7 +16,6 @@
 use broker_core::types::{ClientId, TopicName};
 
 const SESSION: u8 = b's';
-const QUEUED: u8 = b'q';
 const LOG: u8 = b'l';
 const ACKS: u8 = b'a';
 const RETAINED: u8 = b'r';
@@ -47,17 +44,6 @@ pub(crate) const SESSION_PREFIX: &[u8] = &[SESSION];
 pub(crate) fn session_client(key: &[u8]) -> Option<ClientId> {
     let text = std::str::from_utf8(key.strip_prefix(SESSION_PREFIX)?).ok()?;
     ClientId::new(text).ok()
-}
-
-/// Every key of a format-1 queued copy starts so.
-pub(crate) const QUEUED_PREFIX: &[u8] = &[QUEUED];
-
-/// The client and the sequence number of a format-1 queued copy's key: `q`, the client
-/// identifier (MQTT strings hold no U+0000), `0x00`, the number.
-pub(crate) fn queued_parts(key: &[u8]) -> Option<(ClientId, u64)> {
-    let (rest, seq) = key.strip_prefix(QUEUED_PREFIX)?.split_last_chunk::<8>()?;
-    let client = std::str::from_utf8(rest.strip_suffix(&[0])?).ok()?;
-    Some((ClientId::new(client).ok()?, u64::from_be_bytes(*seq)))
 }
 
 /// The key of log record `id`.
@@ -120,10 +106,6 @@ pub(crate) fn describe(key: &[u8]) -> String {
             Some(id) => format!("log record #{id}"),
             None => text(key),
         },
-        Some((&QUEUED, _)) => match queued_parts(key) {
-            Some((client, seq)) => format!("queued {client} #{seq}"),
-            None => text(key),
-        },
         _ => text(key),
     }
 }
@@ -139,10 +121,7 @@ mod tests {
         assert_eq!(acks_client(&acks(&ab)), Some(ab.clone()));
         assert_eq!(log_id(&log(300)), Some(300));
         assert!(log(2) < log(256));
-        let mut queued = b"qab\0".to_vec();
-        queued.extend_from_slice(&7u64.to_be_bytes());
-        assert_eq!(queued_parts(&queued), Some((ab, 7)));
         assert_eq!(describe(&log(5)), "log record #5");
-        assert_eq!(describe(&queued), "queued ab #7");
+        assert_eq!(describe(&session(&ab)), "session ab");
     }
 }

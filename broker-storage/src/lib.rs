@@ -1,21 +1,21 @@
 //! Skein's durable session store: persistent sessions, the messages queued for them and the
-//! retained messages, in [sled](https://docs.rs/sled), behind `broker-core`'s
+//! retained messages, in [redb](https://docs.rs/redb), behind `broker-core`'s
 //! [`SessionStore`](broker_core::store::SessionStore) seam.
 //!
 //! ```no_run
-//! use broker_storage::{Durability, SledStore, StoreOptions};
+//! use broker_storage::{Durability, DiskStore, StoreOptions};
 //!
 //! let mut options = StoreOptions::new("skein-data");
 //! options.durability = Durability::Batched { window: Durability::DEFAULT_WINDOW };
-//! let store = SledStore::open(&options)?;
+//! let store = DiskStore::open(&options)?;
 //! # Ok::<(), broker_storage::OpenError>(())
 //! ```
 //!
 //! How it works (docs/persistence.md has the whole story):
 //! - **One writer, ordered operations.** Every write becomes an operation for one committer
-//!   thread, which applies what has arrived as one atomic batch, in the order it was made,
-//!   and at [`Durability::Sync`] fsyncs once for the whole batch before it answers (group
-//!   commit). Applying an operation needs no clock, so the same operations could be carried
+//!   thread, which applies what has arrived as one redb transaction, in the order it was
+//!   made, and at [`Durability::Sync`] commits it durably (one fsync for the whole batch)
+//!   before it answers (group commit). Applying an operation needs no clock, so the same operations could be carried
 //!   by a replicated log.
 //! - **Checksummed records.** Every value is a versioned byte form from `broker-core` in a
 //!   CRC-32 envelope; a damaged one is quarantined, counted and logged, never served.
@@ -25,6 +25,8 @@
 mod ack_runs;
 mod check;
 mod committer;
+mod database;
+mod disk_store;
 mod error;
 mod keys;
 mod lock;
@@ -35,12 +37,11 @@ mod queue_index;
 mod record;
 mod recover;
 mod shared_db;
-mod sled_store;
 mod state_machine;
 mod submit;
 
 pub use check::CheckReport;
+pub use disk_store::{DiskStore, STORE_FORMAT};
 pub use error::OpenError;
 pub use lock::LOCK_FILE;
 pub use options::{Durability, StoreOptions};
-pub use sled_store::{SledStore, STORE_FORMAT};

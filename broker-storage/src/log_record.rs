@@ -11,7 +11,7 @@
 //!            `encode_queued`); the length SAME says "the same bytes as the entry before"
 //! ```
 //!
-//! One value per batch instead of one key per copy: sled copies a tree node on every change,
+//! One value per batch instead of one key per copy: the B-tree copies a page on every change,
 //! so the cost of a batch no longer grows with its copies, and a message with many persistent
 //! subscribers is written once. The whole value is sealed ([`record`](crate::record)).
 

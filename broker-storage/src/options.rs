@@ -1,4 +1,4 @@
-//! How a [`SledStore`](crate::SledStore) is opened: where, how durably, how much cache.
+//! How a [`DiskStore`](crate::DiskStore) is opened: where, how durably, how much cache.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,8 +11,8 @@ pub enum Durability {
     Sync,
     /// Done means applied: the store answers at once, and what was applied is written and
     /// fsynced within `window`. A crash, of the process or of the machine, may lose the writes
-    /// answered in the last `window` (sled keeps them in its own buffers until then); what is
-    /// left is always a consistent prefix of the writes.
+    /// answered in the last `window` (they are committed without an fsync until then); what
+    /// is left is always a consistent prefix of the writes.
     Batched {
         /// The longest an answered write waits for its fsync.
         window: Duration,
@@ -31,8 +31,8 @@ pub struct StoreOptions {
     pub dir: PathBuf,
     /// When writes are on disk.
     pub durability: Durability,
-    /// The most memory sled's page cache takes, in bytes: what the store's RSS grows to at
-    /// most, however many messages it holds.
+    /// The most memory the database's page cache takes, in bytes: what the store's RSS grows
+    /// to at most, however many messages it holds (besides its index of queued copies).
     pub cache_bytes: u64,
 }
 
@@ -50,17 +50,3 @@ impl StoreOptions {
         }
     }
 }
-
-impl StoreOptions {
-    /// The sled configuration of the database in the data directory: a new one for every
-    /// opening (sled keeps a failed database's error in its configuration).
-    pub(crate) fn sled_config(&self) -> sled::Config {
-        sled::Config::new()
-            .path(self.dir.join(DATABASE))
-            .cache_capacity(self.cache_bytes)
-            .flush_every_ms(None)
-    }
-}
-
-/// The database's folder in the data directory.
-const DATABASE: &str = "sled";

@@ -2,7 +2,7 @@
 //! record, which of them are finished, and how many live ones each record still holds.
 //!
 //! Built when the store opens (from the log records and the finished runs), kept by the
-//! committer as it applies batches, and read by [`queued`](crate::SledStore): a read sees
+//! committer as it applies batches, and read by [`queued`](crate::DiskStore): a read sees
 //! every removal applied before it, whether or not it is on disk yet.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};

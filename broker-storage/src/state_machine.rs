@@ -1,4 +1,4 @@
-//! Applies batches of [`Op`]s to the store's tree, each batch as one atomic sled batch.
+//! Applies batches of [`Op`]s to the store's table, each batch as one redb write transaction.
 //!
 //! Sequence numbers come from one counter ([`SeqCounter`]): the store gives a copy its number
 //! as the copy is submitted (so that, at `batched`, it can answer at once), and the state
@@ -9,21 +9,24 @@
 //! removals only change the [`QueueIndex`] in memory, and reach the disk lazily, as the
 //! client's finished runs (`ack_runs.rs`): with its next session record, a few clients per
 //! batch, and all of them at a [`Op::Checkpoint`]. A log record whose copies are all finished
-//! is removed. So a batch of any size costs sled a handful of changes, where one key per copy
-//! cost two changes per copy (the insert, the removal), each one a copied tree node.
+//! is removed. So a batch of any size costs the B-tree a handful of changes, where one key per
+//! copy cost two changes per copy (the insert, the removal), each one a copied tree page.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use broker_core::types::ClientId;
-use metrics::gauge;
+use metrics::{counter, gauge, histogram};
+use redb::{Durability, ReadableTable};
 
+use crate::database::TABLE;
 use crate::keys;
 use crate::log_record::LogWriter;
 use crate::op::{Op, Outcome};
 use crate::queue_index::QueueIndex;
 use crate::record;
+use crate::shared_db::Db;
 
 /// Finished runs written per batch, besides those written with a session record: a crash
 /// brings back what a client finished since its runs were last written (sent again, a legal
@@ -42,11 +45,14 @@ pub(crate) fn lock(index: &SharedIndex) -> MutexGuard<'_, QueueIndex> {
     index.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The state machine over one sled tree.
+/// The table, open for writing in one transaction.
+type WriteTable<'txn> = redb::Table<'txn, &'static [u8], &'static [u8]>;
+
+/// The state machine over the store's database.
 #[derive(Debug)]
 pub(crate) struct StateMachine {
-    tree: sled::Tree,
-    /// The highest sequence number written to the tree.
+    db: Db,
+    /// The highest sequence number written to the table.
     written_seq: u64,
     seqs: SeqCounter,
     index: SharedIndex,
@@ -56,23 +62,19 @@ pub(crate) struct StateMachine {
     failed: bool,
 }
 
-/// The keys a batch has written so far (true) or removed (false), for the reads of later
-/// operations in the same batch.
-type Overlay = BTreeMap<Vec<u8>, bool>;
-
 impl StateMachine {
-    /// The state machine of `tree`, which holds what earlier batches applied, and whose log
+    /// The state machine of `db`, which holds what earlier batches applied, and whose log
     /// records and finished runs `index` was loaded from. `seqs` goes on above every number
-    /// the tree holds (and above those it gave before, after a reopen).
+    /// the table holds (and above those it gave before, after a reopen).
     pub(crate) fn open(
-        tree: sled::Tree,
+        db: Db,
         index: SharedIndex,
         seqs: SeqCounter,
-    ) -> sled::Result<StateMachine> {
-        let written_seq = read_last_seq(&tree)?;
+    ) -> Result<StateMachine, redb::Error> {
+        let written_seq = read_last_seq(&crate::database::read(&db)?)?;
         seqs.fetch_max(written_seq.saturating_add(1), Ordering::AcqRel);
         Ok(StateMachine {
-            tree,
+            db,
             written_seq,
             seqs,
             index,
@@ -81,38 +83,80 @@ impl StateMachine {
         })
     }
 
-    /// Applies `ops` in order, all or nothing, and gives one outcome per operation.
+    /// The database it writes.
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Applies `ops` in order, all or nothing, as one transaction committed with `durability`
+    /// ([`Durability::Immediate`]: on disk when this returns; [`Durability::None`]: on disk
+    /// with the next immediate commit, and until then lost whole in a crash, never in part).
+    /// Gives one outcome per operation.
     pub(crate) fn apply<'a>(
         &mut self,
         ops: impl IntoIterator<Item = &'a Op>,
-    ) -> sled::Result<Vec<Outcome>> {
+        durability: Durability,
+    ) -> Result<Vec<Outcome>, redb::Error> {
         if self.failed {
-            return Err(sled::Error::ReportableBug(
-                "an earlier batch failed; the store must be reopened".to_owned(),
-            ));
+            return Err(redb::Error::PreviousIo);
         }
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(durability)?;
+        let applied = {
+            let mut table = txn.open_table(TABLE)?;
+            self.apply_to(&mut table, ops)
+        };
+        let (outcomes, writes, highest) = match applied {
+            Ok(applied) => applied,
+            Err(error) => {
+                self.failed = true;
+                return Err(error);
+            }
+        };
+        if writes == 0 {
+            // Nothing changed: no commit (and no fsync) for it.
+            txn.abort()?;
+            return Ok(outcomes);
+        }
+        let started = Instant::now();
+        if let Err(error) = txn.commit() {
+            self.failed = true;
+            return Err(error.into());
+        }
+        if matches!(durability, Durability::Immediate) {
+            counter!("skein_store_fsyncs_total").increment(1);
+            histogram!("skein_store_fsync_seconds").record(started.elapsed().as_secs_f64());
+        }
+        self.written_seq = highest;
+        Ok(outcomes)
+    }
+
+    /// Applies `ops` to `table`; gives the outcomes, how many keys changed, and the highest
+    /// sequence number now written.
+    fn apply_to<'a>(
+        &mut self,
+        table: &mut WriteTable<'_>,
+        ops: impl IntoIterator<Item = &'a Op>,
+    ) -> Result<(Vec<Outcome>, usize, u64), redb::Error> {
         let index = Arc::clone(&self.index);
         let mut index = lock(&index);
-        let mut batch = Writes::default();
-        let mut overlay = Overlay::new();
+        let mut writes = Writes { table, count: 0 };
         let mut highest = self.written_seq;
         let mut log_id = None;
         let mut outcomes = Vec::new();
         for op in ops {
             let outcome = match op {
                 Op::SaveSession { client_id, record } => {
-                    put(&mut batch, &mut overlay, keys::session(client_id), record);
+                    writes.insert(&keys::session(client_id), record)?;
                     if index.is_dirty(client_id) {
-                        write_runs(&mut index, &mut batch, client_id);
+                        write_runs(&mut index, &mut writes, client_id)?;
                     }
                     Outcome::Done
                 }
                 Op::RemoveSession { client_id } => {
-                    let key = keys::session(client_id);
-                    let existed = self.present(&overlay, &key)?;
-                    delete(&mut batch, &mut overlay, key);
+                    let existed = writes.remove(&keys::session(client_id))?;
                     index.finish_up_to(client_id, u64::MAX);
-                    write_runs(&mut index, &mut batch, client_id);
+                    write_runs(&mut index, &mut writes, client_id)?;
                     Outcome::Existed(existed)
                 }
                 Op::Enqueue {
@@ -136,18 +180,15 @@ impl StateMachine {
                     Outcome::Done
                 }
                 Op::SetRetained { topic, record } => {
-                    put(&mut batch, &mut overlay, keys::retained(topic), record);
+                    writes.insert(&keys::retained(topic), record)?;
                     Outcome::Done
                 }
                 Op::RemoveRetained { topic } => {
-                    let key = keys::retained(topic);
-                    let existed = self.present(&overlay, &key)?;
-                    delete(&mut batch, &mut overlay, key);
-                    Outcome::Existed(existed)
+                    Outcome::Existed(writes.remove(&keys::retained(topic))?)
                 }
                 Op::Checkpoint => {
                     for client_id in index.take_dirty(usize::MAX) {
-                        write_runs(&mut index, &mut batch, &client_id);
+                        write_runs(&mut index, &mut writes, &client_id)?;
                     }
                     Outcome::Done
                 }
@@ -155,7 +196,7 @@ impl StateMachine {
             outcomes.push(outcome);
         }
         for client_id in index.take_dirty(RUNS_PER_BATCH) {
-            write_runs(&mut index, &mut batch, &client_id);
+            write_runs(&mut index, &mut writes, &client_id)?;
         }
         let emptied = index.take_emptied();
         let record = self.log.finish();
@@ -165,91 +206,74 @@ impl StateMachine {
                 // Every copy it would hold is finished already: it is never written.
                 keep_log = None;
             } else {
-                batch.remove(keys::log(id));
+                writes.remove(&keys::log(id))?;
             }
         }
         for client_id in &emptied.runs {
-            batch.remove(keys::acks(client_id));
+            writes.remove(&keys::acks(client_id))?;
         }
         if let Some(id) = keep_log {
-            batch.insert(keys::log(id), record::seal(&record));
+            writes.insert(&keys::log(id), &record::seal(&record))?;
         }
         if highest != self.written_seq {
-            batch.insert(keys::LAST_SEQ, &highest.to_be_bytes());
+            writes.insert(keys::LAST_SEQ, &highest.to_be_bytes())?;
         }
         gauge!("skein_store_queued_copies").set(index.live_copies() as f64);
         gauge!("skein_store_log_records").set(index.records() as f64);
-        drop(index);
-        if batch.len == 0 {
-            // Nothing to write: sled is not handed an empty batch (a batch marker with no
-            // writes behind it; a crash test met sled's recovery failing after some).
-            return Ok(outcomes);
-        }
-        if let Err(error) = self.tree.apply_batch(batch.batch) {
-            self.failed = true;
-            return Err(error);
-        }
-        self.written_seq = highest;
-        Ok(outcomes)
-    }
-
-    /// Whether `key` holds a value once the batch so far is applied.
-    fn present(&self, overlay: &Overlay, key: &[u8]) -> sled::Result<bool> {
-        match overlay.get(key) {
-            Some(present) => Ok(*present),
-            None => self.tree.contains_key(key),
-        }
+        Ok((outcomes, writes.count, highest))
     }
 }
 
-/// The last sequence number given, as `tree` holds it.
-pub(crate) fn read_last_seq(tree: &sled::Tree) -> sled::Result<u64> {
-    Ok(tree
+/// The last sequence number given, as `table` holds it.
+pub(crate) fn read_last_seq<T>(table: &T) -> Result<u64, redb::Error>
+where
+    T: ReadableTable<&'static [u8], &'static [u8]>,
+{
+    Ok(table
         .get(keys::LAST_SEQ)?
-        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+        .and_then(|v| v.value().try_into().ok().map(u64::from_be_bytes))
         .unwrap_or(0))
 }
 
 /// Writes `client_id`'s finished runs, or removes them when it has none left.
-fn write_runs(index: &mut QueueIndex, batch: &mut Writes, client_id: &ClientId) {
+fn write_runs(
+    index: &mut QueueIndex,
+    writes: &mut Writes<'_, '_>,
+    client_id: &ClientId,
+) -> Result<(), redb::Error> {
     match index.runs(client_id) {
-        Some(runs) => batch.insert(keys::acks(client_id), record::seal(&runs.encode())),
+        Some(runs) => writes.insert(&keys::acks(client_id), &record::seal(&runs.encode())),
         None => {
             if index.has_written_runs(client_id) {
-                batch.remove(keys::acks(client_id));
+                writes.remove(&keys::acks(client_id))?;
                 index.runs_removed(client_id);
             }
+            Ok(())
         }
     }
 }
 
-/// A sled batch, and how many writes it holds.
-#[derive(Default)]
-struct Writes {
-    batch: sled::Batch,
-    len: usize,
+/// The table a transaction writes, and how many changes it made.
+struct Writes<'t, 'txn> {
+    table: &'t mut WriteTable<'txn>,
+    count: usize,
 }
 
-impl Writes {
-    fn insert(&mut self, key: impl Into<sled::IVec>, value: impl Into<sled::IVec>) {
-        self.batch.insert(key, value);
-        self.len += 1;
+impl Writes<'_, '_> {
+    fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<(), redb::Error> {
+        self.table.insert(key, value)?;
+        self.count += 1;
+        Ok(())
     }
 
-    fn remove(&mut self, key: impl Into<sled::IVec>) {
-        self.batch.remove(key);
-        self.len += 1;
+    /// Removes `key`; says whether it held a value.
+    fn remove(&mut self, key: &[u8]) -> Result<bool, redb::Error> {
+        let existed = self.table.remove(key)?.is_some();
+        if existed {
+            self.count += 1;
+        }
+        Ok(existed)
     }
-}
-
-fn put(batch: &mut Writes, overlay: &mut Overlay, key: Vec<u8>, value: &[u8]) {
-    batch.insert(key.as_slice(), value);
-    overlay.insert(key, true);
-}
-
-fn delete(batch: &mut Writes, overlay: &mut Overlay, key: Vec<u8>) {
-    batch.remove(key.as_slice());
-    overlay.insert(key, false);
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! What the tree holds when the process stops without a checkpoint (a crash): the removals
+//! What the table holds when the process stops without a checkpoint (a crash): the removals
 //! written so far, and never fewer than the contract promises (store/mod.rs in broker-core).
 
 use std::sync::atomic::AtomicU64;
@@ -6,26 +6,41 @@ use std::sync::{Arc, Mutex};
 
 use broker_core::types::ClientId;
 use bytes::Bytes;
+use redb::Durability;
 
 use super::{SeqCounter, StateMachine, RUNS_PER_BATCH};
+use crate::database;
 use crate::op::{Op, Outcome};
+use crate::options::StoreOptions;
 use crate::recover;
+use crate::shared_db::Db;
 
 fn client(n: usize) -> ClientId {
     ClientId::new(&format!("c{n}")).unwrap()
 }
 
-fn open(tree: &sled::Tree) -> StateMachine {
-    let (index, damaged) = recover::load_index(tree).unwrap();
+fn open(db: &Db) -> StateMachine {
+    let (index, damaged) = recover::load_index(db).unwrap();
     assert!(damaged.is_empty());
     let seqs: SeqCounter = Arc::new(AtomicU64::new(1));
-    StateMachine::open(tree.clone(), Arc::new(Mutex::new(index)), seqs).unwrap()
+    StateMachine::open(db.clone(), Arc::new(Mutex::new(index)), seqs).unwrap()
 }
 
-/// The live copies of `client` in the index a reopen would build from `tree`.
-fn live_after_crash(tree: &sled::Tree, client: &ClientId) -> Vec<u64> {
-    let (index, _) = recover::load_index(tree).unwrap();
+/// The live copies of `client` in the index a reopen would build from `db`.
+fn live_after_crash(db: &Db, client: &ClientId) -> Vec<u64> {
+    let (index, _) = recover::load_index(db).unwrap();
     index.live(client).into_iter().map(|(seq, _)| seq).collect()
+}
+
+/// How many keys start with `prefix`.
+fn count(db: &Db, prefix: &[u8]) -> usize {
+    let mut count = 0;
+    database::scan_prefix(&database::read(db).unwrap(), prefix, |_, _| {
+        count += 1;
+        Ok(())
+    })
+    .unwrap();
+    count
 }
 
 /// Two copies for each of `clients` clients, in one batch (one log record): each client's
@@ -41,7 +56,7 @@ fn enqueue_two(machine: &mut StateMachine, clients: usize) -> (Vec<u64>, Vec<u64
         })
         .collect();
     let seqs: Vec<u64> = machine
-        .apply(&ops)
+        .apply(&ops, Durability::Immediate)
         .unwrap()
         .into_iter()
         .map(|outcome| match outcome {
@@ -65,16 +80,17 @@ fn forget_each(seqs: &[u64]) -> Vec<Op> {
 }
 
 #[test]
-fn removals_reach_the_tree_a_few_clients_per_batch_and_all_with_a_session_record() {
+fn removals_reach_the_disk_a_few_clients_per_batch_and_all_with_a_session_record() {
     let dir = tempfile::tempdir().unwrap();
-    let db = sled::open(dir.path()).unwrap();
-    let tree: sled::Tree = (*db).clone();
+    let tree = database::open(&StoreOptions::new(dir.path())).unwrap();
     let mut machine = open(&tree);
     let clients = 3 * RUNS_PER_BATCH;
     // Two copies per client, in one log record: the record stays (its second half is live),
     // so its finished copies are known only from the clients' runs.
     let (first, second) = enqueue_two(&mut machine, clients);
-    machine.apply(&forget_each(&first)).unwrap();
+    machine
+        .apply(&forget_each(&first), Durability::Immediate)
+        .unwrap();
     // A crash now: the batch wrote the runs of RUNS_PER_BATCH clients, oldest first; the
     // others' removals are in memory only, and their copies come back (a legal duplicate).
     let back: Vec<usize> = (0..clients)
@@ -84,28 +100,32 @@ fn removals_reach_the_tree_a_few_clients_per_batch_and_all_with_a_session_record
     // A session record written for a lagging client carries its removals with it.
     let last = clients - 1;
     machine
-        .apply(&[Op::SaveSession {
-            client_id: client(last),
-            record: b"record".to_vec(),
-        }])
+        .apply(
+            &[Op::SaveSession {
+                client_id: client(last),
+                record: b"record".to_vec(),
+            }],
+            Durability::Immediate,
+        )
         .unwrap();
     assert_eq!(live_after_crash(&tree, &client(last)), vec![second[last]]);
     // The next batches write the rest, a few at a time.
-    machine.apply(&[]).unwrap();
+    machine.apply(&[], Durability::Immediate).unwrap();
     for (n, seq) in second.iter().enumerate() {
         assert_eq!(live_after_crash(&tree, &client(n)), vec![*seq], "c{n}");
     }
     // Once every copy of the record is finished, the record goes, and with it the runs.
-    machine.apply(&forget_each(&second)).unwrap();
-    assert_eq!(tree.scan_prefix(crate::keys::LOG_PREFIX).count(), 0);
-    assert_eq!(tree.scan_prefix(crate::keys::ACKS_PREFIX).count(), 0);
+    machine
+        .apply(&forget_each(&second), Durability::Immediate)
+        .unwrap();
+    assert_eq!(count(&tree, crate::keys::LOG_PREFIX), 0);
+    assert_eq!(count(&tree, crate::keys::ACKS_PREFIX), 0);
 }
 
 #[test]
 fn a_checkpoint_writes_every_removal_and_numbers_go_on_after_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let db = sled::open(dir.path()).unwrap();
-    let tree: sled::Tree = (*db).clone();
+    let tree = database::open(&StoreOptions::new(dir.path())).unwrap();
     let mut machine = open(&tree);
     let clients = 2 * RUNS_PER_BATCH + 1;
     let (first, second) = enqueue_two(&mut machine, clients);
@@ -115,8 +135,10 @@ fn a_checkpoint_writes_every_removal_and_numbers_go_on_after_a_reopen() {
             up_to: first[n],
         })
         .collect();
-    machine.apply(&acks).unwrap();
-    machine.apply(&[Op::Checkpoint]).unwrap();
+    machine.apply(&acks, Durability::Immediate).unwrap();
+    machine
+        .apply(&[Op::Checkpoint], Durability::Immediate)
+        .unwrap();
     for (n, seq) in second.iter().enumerate() {
         assert_eq!(live_after_crash(&tree, &client(n)), vec![*seq], "c{n}");
     }

@@ -1,4 +1,4 @@
-//! How [`SledStore`] hands writes to its committer, and when it answers them.
+//! How [`DiskStore`] hands writes to its committer, and when it answers them.
 //!
 //! A write becomes an [`Op`] on the caller's task: its records encoded and sealed, a queued
 //! copy given its sequence number. The ops of one call go to the committer as one submission,
@@ -19,16 +19,16 @@ use bytes::BytesMut;
 use tokio::sync::oneshot;
 
 use crate::committer::{self, Submission};
+use crate::disk_store::DiskStore;
 use crate::op::{Op, Outcome};
 use crate::options::Durability;
 use crate::record;
-use crate::sled_store::SledStore;
 use crate::state_machine::SeqCounter;
 
 /// The committer's answer to come.
 type Answer = oneshot::Receiver<Result<Vec<Outcome>, StoreError>>;
 
-impl SledStore {
+impl DiskStore {
     /// Submits `ops` to the committer and waits for their outcomes.
     pub(crate) async fn submit(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, StoreError> {
         let answer = {

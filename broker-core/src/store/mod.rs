@@ -8,7 +8,7 @@
 //! messages waiting for that client; and, for the whole broker, the retained messages.
 //!
 //! - When a write method returns `Ok`, the write is as durable as the store promises (the
-//!   in-memory store: until the process ends; the sled store: on disk; the replicated store:
+//!   in-memory store: until the process ends; the disk store: on disk; the replicated store:
 //!   on a majority of nodes). The broker acknowledges a QoS 1 or 2 message bound for a
 //!   persistent session (PUBACK, PUBREC) only after [`SessionStore::enqueue`] returned `Ok`.
 //! - Writes to one client's data are applied in the order they are made; a read sees every

@@ -10,8 +10,8 @@ use super::{StoreError, StoreWrite, StoredSession, WriteOutcome};
 
 /// Durable storage of persistent sessions, their queued messages, and retained messages.
 ///
-/// Implementations: [`MemoryStore`](super::MemoryStore) here; the sled store and its openraft
-/// replication in `broker-storage`. Every implementation follows the durability contract of
+/// Implementations: [`MemoryStore`](super::MemoryStore) here; the disk store (on redb) and
+/// its openraft replication in `broker-storage`. Every implementation follows the durability contract of
 /// the [`store`](super) module and passes [`conformance`](super::conformance).
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
@@ -74,7 +74,7 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Applies `writes` in order and answers each, as the record-level calls would one after
     /// the other. This one makes those calls; a store that can commit several writes at once
-    /// (the sled store: one atomic batch, one fsync) does so instead.
+    /// (the disk store: one transaction, one fsync) does so instead.
     async fn write_batch(&self, writes: Vec<StoreWrite>) -> Vec<Result<WriteOutcome, StoreError>> {
         let mut outcomes = Vec::with_capacity(writes.len());
         for write in writes {

@@ -1,4 +1,4 @@
-//! A store that keeps messages (as the sled store of `skein` does): a persistent session's
+//! A store that keeps messages (as the disk store of `skein` does): a persistent session's
 //! QoS 1 and 2 copies are in the store before their publisher is answered, acknowledgements
 //! keep their order while the store works, and the store forgets a copy once the subscriber
 //! has finished with it. A store that cannot take a copy (full) refuses the message: MQTT 5

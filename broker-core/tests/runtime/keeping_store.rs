@@ -1,4 +1,4 @@
-//! A store that keeps messages, as the sled store of `skein` does, for the tests of the
+//! A store that keeps messages, as the disk store of `skein` does, for the tests of the
 //! durable queue: the in-memory store saying `keeps_messages`, whose enqueues wait while its
 //! gate is shut, fail as a full disk does while it is full, and whose writes stop while it is
 //! crashed (what a broker writes then never reaches it, as if the process had been killed).

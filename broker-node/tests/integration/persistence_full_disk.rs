@@ -26,11 +26,11 @@ use crate::integration::persistence::{start, stop};
 use crate::support::rumqttc_client::{publish_fields, Client};
 use crate::support::{run, scratch_dir, ConfiguredSkein};
 
-/// The tmpfs: room for the store's files (sled writes about 12 KiB at start and preallocates
-/// nothing on tmpfs) and the few messages written before the filler takes the rest.
+/// The tmpfs: room for the store's files (a new redb file is a few pages) and the few
+/// messages written before the filler takes the rest.
 const TMPFS_SIZE: &str = "8m";
 /// The stored copy of a refused message spans more than one 4 KiB page, so that its write
-/// cannot fit in the page sled's log file already holds; under rumqttc's 10 KiB limit for
+/// cannot fit in a page the database file already holds; under rumqttc's 10 KiB limit for
 /// what the subscriber receives.
 const BIG: usize = 8 * 1024;
 /// How long a publisher waits for an answer that must come.
@@ -311,8 +311,8 @@ async fn a_full_disk_refuses_v5_qos1_and_delivers_only_what_was_acknowledged() {
     println!("log: {refused}");
     assert!(first.is_running(), "skein died\n{}", first.log_tail());
 
-    // Room again: the store reopens its database (sled stays failed until then, at most
-    // every half second) and takes writes again, without a restart. A message sent before
+    // Room again: the store takes writes again, without a restart (after a failed commit it
+    // reopens its database first, at most every half second). A message sent before
     // that is refused; the first one after it is acknowledged, and so is the next.
     disk.free();
     let mut taken = 0;

@@ -1,9 +1,9 @@
-//! The sled store passes `broker-core`'s store conformance suite, at both durabilities.
+//! The disk store passes `broker-core`'s store conformance suite, at both durabilities.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use broker_core::store::conformance;
-use broker_storage::{Durability, SledStore, StoreOptions};
+use broker_storage::{DiskStore, Durability, StoreOptions};
 
 async fn run(durability: Durability) {
     let parent = tempfile::tempdir().unwrap();
@@ -15,7 +15,7 @@ async fn run(durability: Durability) {
                 .join(n.fetch_add(1, Ordering::Relaxed).to_string()),
         );
         options.durability = durability;
-        SledStore::open(&options).unwrap()
+        DiskStore::open(&options).unwrap()
     })
     .await;
     assert!(result.is_ok(), "{result:?}");

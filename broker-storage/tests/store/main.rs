@@ -1,4 +1,4 @@
-//! The sled store's test binary: the conformance suite, reopening, damage, and crashes of a
+//! The disk store's test binary: the conformance suite, reopening, damage, and crashes of a
 //! writer killed at random points.
 
 // Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.

@@ -8,8 +8,9 @@ use broker_core::router::RetainedMessage;
 use broker_core::session::{Message, QueuedMessage};
 use broker_core::store::{SessionStore, StoreWrite, StoredSession, WriteOutcome};
 use broker_core::types::{ClientId, QoS, TopicName};
-use broker_storage::{OpenError, SledStore, StoreOptions, STORE_FORMAT};
+use broker_storage::{DiskStore, OpenError, StoreOptions, STORE_FORMAT};
 use bytes::Bytes;
+use redb::ReadableTable;
 
 fn client(name: &str) -> ClientId {
     ClientId::new(name).unwrap()
@@ -53,10 +54,10 @@ fn retained(topic: &str, payload: &'static str) -> RetainedMessage {
 /// Opens the store a test closed a moment ago. The crash test in this binary forks writer
 /// processes: a fork made while the store was open holds a copy of its lock file's descriptor
 /// until the child's `exec` closes it, so the lock may outlive the store by that long.
-fn reopen(options: &StoreOptions) -> SledStore {
+fn reopen(options: &StoreOptions) -> DiskStore {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match SledStore::open(options) {
+        match DiskStore::open(options) {
             Ok(store) => return store,
             Err(OpenError::Locked { .. }) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5));
@@ -75,7 +76,7 @@ async fn everything_written_is_there_after_a_reopen_and_sequence_numbers_go_on()
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions::new(dir.path());
     let last = {
-        let store = SledStore::open(&options).unwrap();
+        let store = DiskStore::open(&options).unwrap();
         store.save(&session("a", 60)).await.unwrap();
         let first = store.enqueue(&client("a"), &queued("1")).await.unwrap();
         store.enqueue(&client("a"), &queued("2")).await.unwrap();
@@ -104,8 +105,8 @@ async fn everything_written_is_there_after_a_reopen_and_sequence_numbers_go_on()
 fn a_second_store_on_the_same_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions::new(dir.path());
-    let first = SledStore::open(&options).unwrap();
-    let err = SledStore::open(&options).unwrap_err();
+    let first = DiskStore::open(&options).unwrap();
+    let err = DiskStore::open(&options).unwrap_err();
     assert!(
         matches!(&err, OpenError::Locked { holder: Some(pid), .. } if *pid == std::process::id()),
         "{err}"
@@ -114,25 +115,26 @@ fn a_second_store_on_the_same_directory_is_refused() {
     reopen(&options);
 }
 
+/// The store's table, as `src/database.rs` names it.
+const TABLE: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("skein");
+
+/// Runs `change` on the store's table in `dir`, behind the store's back (the store is
+/// closed; its database file is `store.redb`).
+fn behind_the_back(dir: &std::path::Path, change: impl FnOnce(&mut redb::Table<&[u8], &[u8]>)) {
+    let db = redb::Database::create(dir.join("store.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    change(&mut txn.open_table(TABLE).unwrap());
+    txn.commit().unwrap();
+}
+
 /// Flips one byte in the middle of the value of `key`, behind the store's back.
 fn damage(dir: &std::path::Path, key: &[u8]) {
-    // sled's own lock file may be held a moment longer, as in `reopen`.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let db = loop {
-        match sled::open(dir.join("sled")) {
-            Ok(db) => break db,
-            Err(error) if Instant::now() < deadline => {
-                eprintln!("opening the closed store's database: {error}; again");
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(error) => panic!("{error}"),
-        }
-    };
-    let mut value = db.get(key).unwrap().unwrap().to_vec();
-    let middle = value.len() / 2;
-    value[middle] ^= 0xff;
-    db.insert(key, value).unwrap();
-    db.flush().unwrap();
+    behind_the_back(dir, |table| {
+        let mut value = table.get(key).unwrap().unwrap().value().to_vec();
+        let middle = value.len() / 2;
+        value[middle] ^= 0xff;
+        table.insert(key, value.as_slice()).unwrap();
+    });
 }
 
 #[tokio::test]
@@ -140,7 +142,7 @@ async fn a_damaged_record_is_quarantined_and_the_rest_is_served() {
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions::new(dir.path());
     let seq = {
-        let store = SledStore::open(&options).unwrap();
+        let store = DiskStore::open(&options).unwrap();
         store.save(&session("a", 60)).await.unwrap();
         store.save(&session("b", 70)).await.unwrap();
         store.enqueue(&client("b"), &queued("1")).await.unwrap();
@@ -192,12 +194,12 @@ async fn a_damaged_record_is_quarantined_and_the_rest_is_served() {
 #[test]
 fn a_store_of_another_format_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let db = sled::open(dir.path().join("sled")).unwrap();
-        db.insert(b"mformat", &99u32.to_be_bytes()).unwrap();
-        db.flush().unwrap();
-    }
-    let err = SledStore::open(&StoreOptions::new(dir.path())).unwrap_err();
+    behind_the_back(dir.path(), |table| {
+        table
+            .insert(&b"mformat"[..], &99u32.to_be_bytes()[..])
+            .unwrap();
+    });
+    let err = DiskStore::open(&StoreOptions::new(dir.path())).unwrap_err();
     assert!(
         matches!(
             err,
@@ -210,50 +212,20 @@ fn a_store_of_another_format_is_refused_and_left_alone() {
     );
 }
 
-/// A store of format 1 (one key per queued copy) opens: its copies are moved into a log
-/// record, in order, under their numbers, and a damaged one is quarantined.
-#[tokio::test]
-async fn a_format_1_store_is_moved_to_log_records_as_it_opens() {
+/// A data directory of an earlier Skein (formats 1 and 2 were sled databases, in `sled/`) is
+/// refused with a message that says what to do, and nothing in it is touched.
+#[test]
+fn a_data_directory_of_the_earlier_sled_store_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let db = sled::open(dir.path().join("sled")).unwrap();
-        db.insert(b"mformat", &1u32.to_be_bytes()).unwrap();
-        db.insert(b"mseq", &12u64.to_be_bytes()).unwrap();
-        for (seq, payload) in [(3u64, "one"), (7, "two"), (12, "three")] {
-            let mut key = b"qa\0".to_vec();
-            key.extend_from_slice(&seq.to_be_bytes());
-            let mut buf = bytes::BytesMut::new();
-            broker_core::store::encode_queued(
-                &queued(payload),
-                broker_core::store::WallClock::now(),
-                &mut buf,
-            )
-            .unwrap();
-            let mut value = crc32fast::hash(&buf).to_be_bytes().to_vec();
-            value.extend_from_slice(&buf);
-            if seq == 7 {
-                value[6] ^= 0xff;
-            }
-            db.insert(key, value).unwrap();
-        }
-        db.flush().unwrap();
-    }
-    let options = StoreOptions::new(dir.path());
-    let store = reopen(&options);
-    let queue = store.queued(&client("a")).await.unwrap();
+    std::fs::create_dir(dir.path().join("sled")).unwrap();
+    std::fs::write(dir.path().join("sled").join("db"), b"old").unwrap();
+    let err = DiskStore::open(&StoreOptions::new(dir.path())).unwrap_err();
+    assert!(matches!(err, OpenError::Legacy { .. }), "{err}");
+    assert!(err.to_string().contains("move that folder away"), "{err}");
+    assert!(!dir.path().join("store.redb").exists());
     assert_eq!(
-        queue.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
-        vec![3, 12]
-    );
-    assert_eq!(payloads(&queue), vec![&b"one"[..], b"three"]);
-    assert_eq!(store.quarantined(), 1);
-    let next = store.enqueue(&client("a"), &queued("four")).await.unwrap();
-    assert!(next > 13, "{next}: numbers go on after the moved record's");
-    drop(store);
-    let store = reopen(&options);
-    assert_eq!(
-        payloads(&store.queued(&client("a")).await.unwrap()),
-        vec![&b"one"[..], b"three", b"four"]
+        std::fs::read(dir.path().join("sled").join("db")).unwrap(),
+        b"old"
     );
 }
 
@@ -265,7 +237,7 @@ async fn removals_are_all_written_by_a_graceful_close() {
     let options = StoreOptions::new(dir.path());
     let names: Vec<String> = (0..40).map(|n| format!("c{n}")).collect();
     {
-        let store = SledStore::open(&options).unwrap();
+        let store = DiskStore::open(&options).unwrap();
         let mut writes = Vec::new();
         for name in &names {
             for payload in ["1", "2", "3"] {

@@ -17,7 +17,7 @@ use crate::runtime::persist::handle::{Persist, StoreOp, LOAD_TIMEOUT};
 use crate::types::ClientId;
 
 /// Waits until the store task has applied every write handed to it before this call, when
-/// the store keeps messages (a durable store: at `sync` the sled store has them on disk by
+/// the store keeps messages (a durable store: at `sync` the disk store has them on disk by
 /// then); returns at once with any other store. `client_id` is the session whose will is
 /// about to be published.
 ///

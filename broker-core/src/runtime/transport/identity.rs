@@ -130,7 +130,9 @@ fn text(tag: u8, bytes: &[u8]) -> Option<String> {
                     _ => 0,
                 })
                 .collect();
-            (bytes.len() % 2 == 0)
+            bytes
+                .len()
+                .is_multiple_of(2)
                 .then(|| String::from_utf16(&units).ok())
                 .flatten()
         }

@@ -1,4 +1,4 @@
-//! [`SledStore`]: the durable [`SessionStore`], on sled.
+//! [`DiskStore`]: the durable [`SessionStore`], on redb.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,9 +16,11 @@ use broker_core::store::{
 };
 use broker_core::types::{ClientId, TopicName};
 use metrics::counter;
+use redb::ReadableTable;
 use tokio::sync::mpsc;
 
-use crate::committer::{self, backend, Committer, Failure, Submission, QUEUE};
+use crate::committer::{self, Committer, Failure, Submission, QUEUE};
+use crate::database::{self, backend};
 use crate::error::OpenError;
 use crate::keys;
 use crate::lock::DirLock;
@@ -27,14 +29,14 @@ use crate::op::Op;
 use crate::options::{Durability, StoreOptions};
 use crate::record;
 use crate::recover::{self, Damaged};
-use crate::shared_db::SharedDb;
+use crate::shared_db::{Db, SharedDb};
 use crate::state_machine::{self, SeqCounter, SharedIndex, StateMachine};
 
-/// The format of the store's keys and envelopes, written at its creation. Format 1 kept one
-/// key per queued copy; a store of format 1 is moved to log records when it opens.
-pub const STORE_FORMAT: u32 = 2;
+/// The format of the store's keys and envelopes, written at its creation. Formats 1 and 2 were
+/// sled databases (in the data directory's `sled` folder), which this store does not read.
+pub const STORE_FORMAT: u32 = 3;
 
-/// Persistent sessions, their queued messages and the retained messages, in sled, in a data
+/// Persistent sessions, their queued messages and the retained messages, in redb, in a data
 /// directory that one process at a time may open.
 ///
 /// Every write goes through one committer thread that applies writes in the order they are
@@ -42,7 +44,7 @@ pub const STORE_FORMAT: u32 = 2;
 /// database directly and see every write that was answered before they started. Every value
 /// carries a CRC-32: a damaged one is moved to the quarantine when it is read, logged and
 /// counted (`skein_store_corrupt_records_total`), and the rest of the store is served.
-pub struct SledStore {
+pub struct DiskStore {
     pub(crate) tx: Option<mpsc::Sender<Submission>>,
     /// Held while a call's copies are numbered and submitted: numbers reach the committer in
     /// order.
@@ -61,14 +63,14 @@ pub struct SledStore {
     _lock: DirLock,
 }
 
-impl SledStore {
+impl DiskStore {
     /// Opens (or makes) the store in `options.dir`.
     ///
     /// # Errors
     ///
     /// Another process holds the directory ([`OpenError::Locked`]), it cannot be made or read,
     /// or it holds a store of another format.
-    pub fn open(options: &StoreOptions) -> Result<SledStore, OpenError> {
+    pub fn open(options: &StoreOptions) -> Result<DiskStore, OpenError> {
         let dir = options.dir.clone();
         std::fs::create_dir_all(&dir).map_err(|source| OpenError::Dir {
             dir: dir.clone(),
@@ -79,7 +81,10 @@ impl SledStore {
             dir: dir.clone(),
             source,
         };
-        let db = options.sled_config().open().map_err(database)?;
+        if dir.join(LEGACY_DATABASE).exists() && !dir.join(database::FILE).exists() {
+            return Err(OpenError::Legacy { dir });
+        }
+        let db = database::open(options).map_err(database)?;
         check_format(&db, &dir)?;
         let (index, damaged_at_open) = recover::load_index(&db).map_err(database)?;
         if !damaged_at_open.is_empty() {
@@ -90,10 +95,12 @@ impl SledStore {
         }
         let index: SharedIndex = Arc::new(std::sync::Mutex::new(index));
         let seqs: SeqCounter = Arc::new(AtomicU64::new(1));
-        let mut machine = StateMachine::open((*db).clone(), Arc::clone(&index), seqs.clone())
-            .map_err(database)?;
+        let mut machine =
+            StateMachine::open(db.clone(), Arc::clone(&index), seqs.clone()).map_err(database)?;
         // Removes the log records whose copies are all finished.
-        machine.apply(std::iter::empty()).map_err(database)?;
+        machine
+            .apply(std::iter::empty(), redb::Durability::Immediate)
+            .map_err(database)?;
         let failure = Failure::default();
         let db = SharedDb::new(db);
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -128,7 +135,7 @@ impl SledStore {
             .name("skein-store".to_owned())
             .spawn(move || worker.run())
             .map_err(OpenError::Thread)?;
-        Ok(SledStore {
+        Ok(DiskStore {
             tx: Some(tx),
             order: tokio::sync::Mutex::new(()),
             seqs,
@@ -157,16 +164,30 @@ impl SledStore {
     }
 
     /// The database, unless the committer is reopening it.
-    pub(crate) fn db(&self) -> Result<sled::Db, StoreError> {
+    pub(crate) fn db(&self) -> Result<Db, StoreError> {
         self.db.get()
+    }
+
+    /// The table as the last commit left it, unless the committer is reopening the database.
+    pub(crate) fn table(&self) -> Result<database::ReadTable, StoreError> {
+        let db = self.db()?;
+        database::read(&db).map_err(|e| backend("reading", e))
     }
 
     /// How many damaged records the quarantine holds (0 while the database is reopening).
     #[must_use]
     pub fn quarantined(&self) -> usize {
-        self.db
-            .current()
-            .map_or(0, |db| db.scan_prefix(keys::QUARANTINE_PREFIX).count())
+        let mut count = 0;
+        let counted = self.table().ok().map(|table| {
+            database::scan_prefix(&table, keys::QUARANTINE_PREFIX, |_, _| {
+                count += 1;
+                Ok(())
+            })
+        });
+        if let Some(Err(error)) = counted {
+            tracing::warn!(%error, "Could not count the session store's quarantine.");
+        }
+        count
     }
 
     /// One write, as [`SessionStore::write_batch`] makes it: the record-level methods are
@@ -201,24 +222,31 @@ impl SledStore {
     }
 
     /// Every value under `prefix`, opened; damaged ones are quarantined and left out.
-    pub(crate) fn scan(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<(sled::IVec, bytes::Bytes)>, StoreError> {
+    pub(crate) fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, bytes::Bytes)>, StoreError> {
         let mut found = Vec::new();
-        for entry in self.db()?.scan_prefix(prefix) {
-            let (key, value) = entry.map_err(|e| backend("reading", &e))?;
-            match record::open(&value) {
-                Ok(record) => found.push((key, record)),
-                Err(reason) => self.quarantine(&key, &value, &reason),
+        let mut damaged = Vec::new();
+        database::scan_prefix(&self.table()?, prefix, |key, value| {
+            match record::open(value) {
+                Ok(record) => found.push((key.to_vec(), record)),
+                Err(reason) => damaged.push((key.to_vec(), value.to_vec(), reason)),
             }
+            Ok(())
+        })
+        .map_err(|e| backend("reading", e))?;
+        for (key, value, reason) in damaged {
+            self.quarantine(&key, &value, &reason);
         }
         Ok(found)
     }
 
     /// The record of `key`, opened; a damaged one is quarantined and reads as missing.
     fn get(&self, key: &[u8]) -> Result<Option<bytes::Bytes>, StoreError> {
-        let Some(value) = self.db()?.get(key).map_err(|e| backend("reading", &e))? else {
+        let value = self
+            .table()?
+            .get(key)
+            .map_err(|e| backend("reading", e))?
+            .map(|v| v.value().to_vec());
+        let Some(value) = value else {
             return Ok(None);
         };
         match record::open(&value) {
@@ -231,39 +259,40 @@ impl SledStore {
     }
 }
 
+/// The folder of the sled database that stores of formats 1 and 2 kept.
+const LEGACY_DATABASE: &str = "sled";
+
 /// Writes the format of a new store, or checks an existing one's.
-fn check_format(db: &sled::Db, dir: &Path) -> Result<(), OpenError> {
+fn check_format(db: &redb::Database, dir: &Path) -> Result<(), OpenError> {
     let database = |source| OpenError::Database {
         dir: dir.to_path_buf(),
         source,
     };
-    let write_format = || -> sled::Result<()> {
-        db.insert(keys::FORMAT, &STORE_FORMAT.to_be_bytes())?;
-        db.flush()?;
-        Ok(())
-    };
-    match db.get(keys::FORMAT).map_err(database)? {
-        None => write_format().map_err(database),
-        Some(v) if v.as_ref() == STORE_FORMAT.to_be_bytes() => Ok(()),
-        Some(v) if v.as_ref() == 1u32.to_be_bytes() => {
-            let moved = recover::migrate_queued_keys(db).map_err(database)?;
-            write_format().map_err(database)?;
-            tracing::info!(
-                moved,
-                "The session store was moved from format 1 to {STORE_FORMAT}: its queued messages are in log records now."
-            );
-            Ok(())
+    let found = database::read(db)
+        .and_then(|table| Ok(table.get(keys::FORMAT)?.map(|v| v.value().to_vec())))
+        .map_err(database)?;
+    match found {
+        None => {
+            let write = || -> Result<(), redb::Error> {
+                let txn = db.begin_write()?;
+                txn.open_table(database::TABLE)?
+                    .insert(keys::FORMAT, STORE_FORMAT.to_be_bytes().as_slice())?;
+                txn.commit()?;
+                Ok(())
+            };
+            write().map_err(database)
         }
+        Some(v) if v == STORE_FORMAT.to_be_bytes() => Ok(()),
         Some(v) => Err(OpenError::Format {
             dir: dir.to_path_buf(),
-            found: format!("{:02x?}", v.as_ref()),
+            found: format!("{v:02x?}"),
             expected: STORE_FORMAT,
         }),
     }
 }
 
 #[async_trait]
-impl SessionStore for SledStore {
+impl SessionStore for DiskStore {
     async fn load(&self, client_id: &ClientId) -> Result<Option<StoredSession>, StoreError> {
         self.settle().await;
         let key = keys::session(client_id);
@@ -294,12 +323,11 @@ impl SessionStore for SledStore {
     async fn sessions(&self) -> Result<Vec<ClientId>, StoreError> {
         self.settle().await;
         let mut clients = Vec::new();
-        for key in self.db()?.scan_prefix(keys::SESSION_PREFIX).keys() {
-            let key = key.map_err(|e| backend("reading", &e))?;
-            if let Some(client) = keys::session_client(&key) {
-                clients.push(client);
-            }
-        }
+        database::scan_prefix(&self.table()?, keys::SESSION_PREFIX, |key, _| {
+            clients.extend(keys::session_client(key));
+            Ok(())
+        })
+        .map_err(|e| backend("reading", e))?;
         Ok(clients)
     }
 
@@ -330,10 +358,14 @@ impl SessionStore for SledStore {
         records.dedup();
         let wanted: std::collections::HashSet<u64> = live.iter().map(|(seq, _)| *seq).collect();
         let mut queue = Vec::with_capacity(live.len());
-        let db = self.db()?;
+        let table = self.table()?;
         for id in records {
             let key = keys::log(id);
-            let Some(value) = db.get(&key).map_err(|e| backend("reading", &e))? else {
+            let Some(value) = table
+                .get(key.as_slice())
+                .map_err(|e| backend("reading", e))?
+                .map(|v| v.value().to_vec())
+            else {
                 continue;
             };
             let entries = match record::open(&value).and_then(log_record::read) {
@@ -377,12 +409,8 @@ impl SessionStore for SledStore {
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
-        self.submit(vec![Op::Checkpoint]).await?;
-        self.db()?
-            .flush_async()
-            .await
-            .map(drop)
-            .map_err(|e| backend("writing to disk", &e))
+        // The committer makes a checkpoint durable at every level.
+        self.submit(vec![Op::Checkpoint]).await.map(drop)
     }
 
     async fn set_retained(&self, message: &RetainedMessage) -> Result<(), StoreError> {
@@ -414,7 +442,7 @@ impl SessionStore for SledStore {
     }
 }
 
-impl Drop for SledStore {
+impl Drop for DiskStore {
     fn drop(&mut self) {
         // The committer ends once its channel closes, after a last fsync; the flusher at its
         // next tick. Both are joined, so the directory's lock outlives every use.
@@ -429,9 +457,9 @@ impl Drop for SledStore {
     }
 }
 
-impl fmt::Debug for SledStore {
+impl fmt::Debug for DiskStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SledStore")
+        f.debug_struct("DiskStore")
             .field("dir", &self.dir)
             .field("durability", &self.durability)
             .finish_non_exhaustive()

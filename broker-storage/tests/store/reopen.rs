@@ -269,3 +269,49 @@ async fn removals_are_all_written_by_a_graceful_close() {
         );
     }
 }
+
+/// The space of removed records goes back to the disk when the store opens again: while it
+/// runs, the database file keeps the size of the most it held.
+#[tokio::test]
+async fn the_space_of_removed_records_is_given_back_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions::new(dir.path());
+    let file = dir.path().join("store.redb");
+    // Each copy different: a log record writes a repeated message once.
+    let big =
+        |n: usize| -> &'static str { String::leak(format!("{n:05}{}", "x".repeat(16 * 1024))) };
+    {
+        let store = DiskStore::open(&options).unwrap();
+        let mut seqs = Vec::new();
+        for batch in 0..10 {
+            let writes = (0..64)
+                .map(|n| StoreWrite::Enqueue(client("a"), queued(big(batch * 64 + n))))
+                .collect();
+            for outcome in store.write_batch(writes).await {
+                if let WriteOutcome::Seq(seq) = outcome.unwrap() {
+                    seqs.push(seq);
+                }
+            }
+        }
+        // All but the last batch's copies finished: the last one, written last, holds the
+        // end of the file, which therefore cannot simply be cut.
+        store
+            .ack_queued(&client("a"), seqs[9 * 64 - 1])
+            .await
+            .unwrap();
+        store.save(&session("a", 60)).await.unwrap();
+    }
+    let full = std::fs::metadata(&file).unwrap().len();
+    assert!(full > 10 * 1024 * 1024, "{full} bytes for 10 MiB of copies");
+    let store = reopen(&options);
+    let compacted = std::fs::metadata(&file).unwrap().len();
+    assert!(
+        compacted < full / 4,
+        "{compacted} bytes after the reopen, {full} before"
+    );
+    assert_eq!(store.queued(&client("a")).await.unwrap().len(), 64);
+    assert_eq!(
+        store.load(&client("a")).await.unwrap(),
+        Some(session("a", 60))
+    );
+}

@@ -23,7 +23,7 @@ use metrics::{counter, histogram};
 use redb::Durability as Commit;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::database::{self, backend};
+use crate::database::{self, backend, Compact};
 use crate::op::{Op, Outcome};
 use crate::options::{Durability, StoreOptions};
 use crate::recover;
@@ -156,7 +156,7 @@ impl Committer {
     /// [`REOPEN_PAUSE`].
     fn reopen(&mut self) {
         self.reopen_at = Instant::now() + REOPEN_PAUSE;
-        let opened = database::open(&self.options).and_then(|db| {
+        let opened = database::open(&self.options, Compact::No).and_then(|db| {
             let (index, damaged) = recover::load_index(&db)?;
             if !damaged.is_empty() {
                 tracing::warn!(records = damaged.len(), "The session store found damaged records as it reopened; they are in its quarantine.");

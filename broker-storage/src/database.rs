@@ -25,8 +25,18 @@ pub(crate) type ReadTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 /// The database's file in the data directory.
 pub(crate) const FILE: &str = "store.redb";
 
+/// Whether [`open`] compacts the file first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compact {
+    /// Yes: the store opens.
+    Yes,
+    /// No: the committer reopens the database after a failed write (a full disk), on its own
+    /// thread while writes wait; what a full disk needs is room made by the operator.
+    No,
+}
+
 /// Opens (or makes) the database of `options`, with its table.
-pub(crate) fn open(options: &StoreOptions) -> Result<Db, redb::Error> {
+pub(crate) fn open(options: &StoreOptions, compact_first: Compact) -> Result<Db, redb::Error> {
     let mut builder = redb::Builder::new();
     builder.set_cache_size(usize::try_from(options.cache_bytes).unwrap_or(usize::MAX));
     let path = options.dir.join(FILE);
@@ -34,7 +44,9 @@ pub(crate) fn open(options: &StoreOptions) -> Result<Db, redb::Error> {
     let txn = db.begin_write()?;
     txn.open_table(TABLE)?;
     txn.commit()?;
-    compact(&mut db, &path);
+    if compact_first == Compact::Yes {
+        compact(&mut db, &path);
+    }
     Ok(Arc::new(db))
 }
 

@@ -20,7 +20,7 @@ use redb::ReadableTable;
 use tokio::sync::mpsc;
 
 use crate::committer::{self, Committer, Failure, Submission, QUEUE};
-use crate::database::{self, backend};
+use crate::database::{self, backend, Compact};
 use crate::error::OpenError;
 use crate::keys;
 use crate::lock::DirLock;
@@ -84,7 +84,7 @@ impl DiskStore {
         if dir.join(LEGACY_DATABASE).exists() && !dir.join(database::FILE).exists() {
             return Err(OpenError::Legacy { dir });
         }
-        let db = database::open(options).map_err(database)?;
+        let db = database::open(options, Compact::Yes).map_err(database)?;
         check_format(&db, &dir)?;
         let (index, damaged_at_open) = recover::load_index(&db).map_err(database)?;
         if !damaged_at_open.is_empty() {

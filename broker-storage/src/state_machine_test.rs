@@ -82,7 +82,7 @@ fn forget_each(seqs: &[u64]) -> Vec<Op> {
 #[test]
 fn removals_reach_the_disk_a_few_clients_per_batch_and_all_with_a_session_record() {
     let dir = tempfile::tempdir().unwrap();
-    let tree = database::open(&StoreOptions::new(dir.path())).unwrap();
+    let tree = database::open(&StoreOptions::new(dir.path()), database::Compact::Yes).unwrap();
     let mut machine = open(&tree);
     let clients = 3 * RUNS_PER_BATCH;
     // Two copies per client, in one log record: the record stays (its second half is live),
@@ -125,7 +125,7 @@ fn removals_reach_the_disk_a_few_clients_per_batch_and_all_with_a_session_record
 #[test]
 fn a_checkpoint_writes_every_removal_and_numbers_go_on_after_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let tree = database::open(&StoreOptions::new(dir.path())).unwrap();
+    let tree = database::open(&StoreOptions::new(dir.path()), database::Compact::Yes).unwrap();
     let mut machine = open(&tree);
     let clients = 2 * RUNS_PER_BATCH + 1;
     let (first, second) = enqueue_two(&mut machine, clients);

@@ -13,7 +13,7 @@
 //! on without a restart. Reopening reads back what is on disk, which is every write answered
 //! at `sync`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -66,8 +66,9 @@ pub(crate) struct Committer {
     pub(crate) machine: Option<StateMachine>,
     pub(crate) index: SharedIndex,
     pub(crate) durability: Durability,
-    /// Set when a batch is applied and not yet fsynced (batched durability).
-    pub(crate) dirty: Arc<AtomicBool>,
+    /// Batched durability: which commits are not durable yet, and when the last durable one
+    /// was made.
+    pub(crate) unsynced: Arc<Unsynced>,
     /// The sequence numbers, kept across a reopen (numbers are never reused).
     pub(crate) seqs: SeqCounter,
     /// When the database may be reopened next.
@@ -128,15 +129,34 @@ impl Committer {
         let ops = || waiting.iter().flat_map(|s| s.ops.iter());
         let result = match self.durability {
             Durability::Sync => machine.apply(ops(), Commit::Immediate),
-            Durability::Batched { .. } => machine.apply(ops(), Commit::None).and_then(|outcomes| {
-                // A checkpoint (a flush, a graceful stop) is durable at every level.
-                if ops().any(|op| *op == Op::Checkpoint) {
-                    flush(machine.db())?;
+            Durability::Batched { window } => {
+                // A checkpoint (a flush, a graceful stop) is durable at every level; a batch
+                // a window after the last durable commit is made durable itself, which saves
+                // the flusher an empty commit of its own.
+                let durable = self.unsynced.since_durable() >= window
+                    || ops().any(|op| *op == Op::Checkpoint);
+                if durable {
+                    // Only this thread adds to it, so every pending commit is covered.
+                    let seen = self.unsynced.pending();
+                    machine
+                        .apply(ops(), Commit::Immediate)
+                        .and_then(|outcomes| {
+                            // A batch with nothing to write commits nothing: then an empty
+                            // durable commit covers what is not durable yet.
+                            if self.unsynced.is_dirty() && !machine.last_committed() {
+                                flush(machine.db())?;
+                            }
+                            self.unsynced.mark_durable(seen);
+                            Ok(outcomes)
+                        })
                 } else {
-                    self.dirty.store(true, Ordering::Release);
+                    machine.apply(ops(), Commit::None).inspect(|_| {
+                        if machine.last_committed() {
+                            self.unsynced.set_dirty();
+                        }
+                    })
                 }
-                Ok(outcomes)
-            }),
+            }
         }
         .map_err(|e| backend("writing a batch", e));
         if let Err(error) = &result {
@@ -220,28 +240,100 @@ pub(crate) fn flush(db: &Db) -> Result<(), redb::Error> {
     Ok(())
 }
 
-/// The flusher of batched durability: fsyncs a dirty store every `window` until `stop`.
+/// The shortest sleep of the flusher.
+const MIN_PAUSE: Duration = Duration::from_micros(200);
+
+/// What batched durability knows of its commits, shared by the committer and the flusher:
+/// whether some are not durable yet, and when the last durable commit was made.
+#[derive(Debug)]
+pub(crate) struct Unsynced {
+    /// Commits made since the last durable one (not durable yet).
+    pending: AtomicU64,
+    base: Instant,
+    /// When the last durable commit ended, in nanoseconds since `base`.
+    durable_at: AtomicU64,
+}
+
+impl Unsynced {
+    /// Nothing to make durable, as of now.
+    pub(crate) fn new() -> Arc<Unsynced> {
+        Arc::new(Unsynced {
+            pending: AtomicU64::new(0),
+            base: Instant::now(),
+            durable_at: AtomicU64::new(0),
+        })
+    }
+
+    /// A commit that is not durable yet was made.
+    fn set_dirty(&self) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many commits are not durable yet.
+    fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Whether a commit is not durable yet.
+    fn is_dirty(&self) -> bool {
+        self.pending() > 0
+    }
+
+    /// A durable commit was made, which covers the `seen` commits counted before it began
+    /// (those counted since stay pending).
+    fn mark_durable(&self, seen: u64) {
+        let _ = self
+            .pending
+            .compare_exchange(seen, 0, Ordering::AcqRel, Ordering::Acquire);
+        let now = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.durable_at.store(now, Ordering::Release);
+    }
+
+    /// How long ago the last durable commit was made.
+    fn since_durable(&self) -> Duration {
+        let at = Duration::from_nanos(self.durable_at.load(Ordering::Acquire));
+        self.base.elapsed().saturating_sub(at)
+    }
+}
+
+/// The flusher of batched durability: makes the commits the committer left non-durable
+/// durable, at most `window` after the last durable commit, until `stop`. While batches keep
+/// coming the committer does it itself; the flusher covers a store that went quiet.
 pub(crate) fn spawn_flusher(
     db: SharedDb,
     window: Duration,
-    dirty: Arc<AtomicBool>,
+    unsynced: Arc<Unsynced>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("skein-store-flush".to_owned())
         .spawn(move || {
             while !stop.load(Ordering::Acquire) {
-                std::thread::sleep(window);
-                if dirty.swap(false, Ordering::AcqRel) {
-                    // While the committer reopens the database, there is nothing to flush:
-                    // the reopened one holds only what is on disk.
-                    let Some(db) = db.current() else {
-                        continue;
+                let since = unsynced.since_durable();
+                if !unsynced.is_dirty() || since < window {
+                    // Until the window after the last durable commit ends; a quiet store
+                    // looks again a window later.
+                    let pause = if unsynced.is_dirty() {
+                        window - since
+                    } else {
+                        window
                     };
-                    if let Err(error) = flush(&db) {
+                    std::thread::sleep(pause.max(MIN_PAUSE));
+                    continue;
+                }
+                // While the committer reopens the database, there is nothing to flush: the
+                // reopened one holds only what is on disk.
+                let Some(db) = db.current() else {
+                    std::thread::sleep(window);
+                    continue;
+                };
+                let seen = unsynced.pending();
+                match flush(&db) {
+                    Ok(()) => unsynced.mark_durable(seen),
+                    Err(error) => {
                         counter!("skein_store_write_errors_total").increment(1);
                         tracing::error!(%error, "The session store could not write to disk.");
-                        dirty.store(true, Ordering::Release);
+                        std::thread::sleep(window);
                     }
                 }
             }

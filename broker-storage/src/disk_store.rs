@@ -104,7 +104,7 @@ impl DiskStore {
         let failure = Failure::default();
         let db = SharedDb::new(db);
         let (tx, rx) = mpsc::channel(QUEUE);
-        let dirty = Arc::new(AtomicBool::new(false));
+        let unsynced = committer::Unsynced::new();
         let flusher = match options.durability {
             Durability::Sync => None,
             Durability::Batched { window } => {
@@ -112,7 +112,7 @@ impl DiskStore {
                 let handle = committer::spawn_flusher(
                     db.clone(),
                     window,
-                    Arc::clone(&dirty),
+                    Arc::clone(&unsynced),
                     Arc::clone(&stop),
                 )
                 .map_err(OpenError::Thread)?;
@@ -126,7 +126,7 @@ impl DiskStore {
             machine: Some(machine),
             index: Arc::clone(&index),
             durability: options.durability,
-            dirty,
+            unsynced,
             seqs: seqs.clone(),
             reopen_at: Instant::now(),
             failure: failure.clone(),
@@ -399,7 +399,7 @@ impl SessionStore for DiskStore {
     }
 
     async fn forget_queued(&self, client_id: &ClientId, seq: u64) -> Result<(), StoreError> {
-        self.write_one(StoreWrite::Forget(client_id.clone(), seq))
+        self.write_one(StoreWrite::Forget(client_id.clone(), vec![seq]))
             .await
             .map(drop)
     }

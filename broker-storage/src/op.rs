@@ -39,14 +39,14 @@ pub(crate) enum Op {
         /// The last sequence number removed.
         up_to: u64,
     },
-    /// Remove one queued message of a client, if it is there. Removals are written lazily:
-    /// with the client's next session record, a few clients at a time as batches commit, and
-    /// all at a [`Checkpoint`](Op::Checkpoint).
+    /// Remove queued messages of a client, those of them that are there. Removals are
+    /// written lazily: with the client's next session record, a few clients at a time as
+    /// batches commit, and all at a [`Checkpoint`](Op::Checkpoint).
     ForgetQueued {
         /// Whose queue.
         client_id: ClientId,
-        /// Its sequence number.
-        seq: u64,
+        /// Their sequence numbers.
+        seqs: Vec<u64>,
     },
     /// Store the retained message of a topic, replacing any.
     SetRetained {

@@ -60,6 +60,8 @@ pub(crate) struct StateMachine {
     /// A batch failed after the index took it in: the index no longer says what is on disk,
     /// so nothing more is applied (the store is reopened to go on).
     failed: bool,
+    /// Whether the last batch committed.
+    last_committed: bool,
 }
 
 impl StateMachine {
@@ -80,12 +82,19 @@ impl StateMachine {
             index,
             log: LogWriter::default(),
             failed: false,
+            last_committed: false,
         })
     }
 
     /// The database it writes.
     pub(crate) fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Whether the last [`apply`](Self::apply) committed (a batch that changed nothing
+    /// commits nothing).
+    pub(crate) fn last_committed(&self) -> bool {
+        self.last_committed
     }
 
     /// Applies `ops` in order, all or nothing, as one transaction committed with `durability`
@@ -97,6 +106,7 @@ impl StateMachine {
         ops: impl IntoIterator<Item = &'a Op>,
         durability: Durability,
     ) -> Result<Vec<Outcome>, redb::Error> {
+        self.last_committed = false;
         if self.failed {
             return Err(redb::Error::PreviousIo);
         }
@@ -128,6 +138,7 @@ impl StateMachine {
             histogram!("skein_store_fsync_seconds").record(started.elapsed().as_secs_f64());
         }
         self.written_seq = highest;
+        self.last_committed = true;
         Ok(outcomes)
     }
 
@@ -175,8 +186,10 @@ impl StateMachine {
                     index.finish_up_to(client_id, *up_to);
                     Outcome::Done
                 }
-                Op::ForgetQueued { client_id, seq } => {
-                    index.finish(client_id, *seq);
+                Op::ForgetQueued { client_id, seqs } => {
+                    for seq in seqs {
+                        index.finish(client_id, *seq);
+                    }
                     Outcome::Done
                 }
                 Op::SetRetained { topic, record } => {

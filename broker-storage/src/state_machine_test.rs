@@ -74,7 +74,7 @@ fn forget_each(seqs: &[u64]) -> Vec<Op> {
         .enumerate()
         .map(|(n, seq)| Op::ForgetQueued {
             client_id: client(n),
-            seq: *seq,
+            seqs: vec![*seq],
         })
         .collect()
 }

@@ -188,8 +188,8 @@ fn to_op(
         StoreWrite::AckQueued(client_id, up_to) => {
             (Op::AckQueued { client_id, up_to }, Some(WriteOutcome::Done))
         }
-        StoreWrite::Forget(client_id, seq) => (
-            Op::ForgetQueued { client_id, seq },
+        StoreWrite::Forget(client_id, seqs) => (
+            Op::ForgetQueued { client_id, seqs },
             Some(WriteOutcome::Done),
         ),
         StoreWrite::SetRetained(message) => (

@@ -521,8 +521,8 @@ async fn forget_removes_one_message_by_number(store: &impl SessionStore) -> Chec
     expect_eq(C, left, vec![first, last])?;
     let outcomes = store
         .write_batch(vec![
-            StoreWrite::Forget(c.clone(), first),
-            StoreWrite::Forget(c.clone(), last),
+            StoreWrite::Forget(c.clone(), vec![first]),
+            StoreWrite::Forget(c.clone(), vec![last]),
         ])
         .await;
     if outcomes.iter().any(Result::is_err) {

@@ -91,10 +91,16 @@ pub trait SessionStore: Send + Sync + 'static {
                     .ack_queued(&client_id, up_to)
                     .await
                     .map(|()| WriteOutcome::Done),
-                StoreWrite::Forget(client_id, seq) => self
-                    .forget_queued(&client_id, seq)
-                    .await
-                    .map(|()| WriteOutcome::Done),
+                StoreWrite::Forget(client_id, seqs) => {
+                    let mut forgotten = Ok(WriteOutcome::Done);
+                    for seq in seqs {
+                        if let Err(error) = self.forget_queued(&client_id, seq).await {
+                            forgotten = Err(error);
+                            break;
+                        }
+                    }
+                    forgotten
+                }
                 StoreWrite::SetRetained(message) => self
                     .set_retained(&message)
                     .await

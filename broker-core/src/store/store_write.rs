@@ -17,8 +17,9 @@ pub enum StoreWrite {
     Enqueue(ClientId, QueuedMessage),
     /// [`ack_queued`](super::SessionStore::ack_queued).
     AckQueued(ClientId, u64),
-    /// [`forget_queued`](super::SessionStore::forget_queued).
-    Forget(ClientId, u64),
+    /// [`forget_queued`](super::SessionStore::forget_queued) of each of these numbers, as
+    /// one write (what a session finished in one step).
+    Forget(ClientId, Vec<u64>),
     /// [`set_retained`](super::SessionStore::set_retained).
     SetRetained(RetainedMessage),
     /// [`remove_retained`](super::SessionStore::remove_retained).

@@ -256,7 +256,7 @@ async fn removals_are_all_written_by_a_graceful_close() {
         let forgets = names
             .iter()
             .zip(seqs.chunks(3))
-            .map(|(name, seqs)| StoreWrite::Forget(client(name), seqs[1]))
+            .map(|(name, seqs)| StoreWrite::Forget(client(name), vec![seqs[1]]))
             .collect();
         store.write_batch(forgets).await;
     }

@@ -55,12 +55,10 @@ async fn restore_queue(
     }
     let mut forgotten = Vec::new();
     mailbox.take_forgotten(&mut forgotten);
-    let writes = forgotten
-        .into_iter()
-        .map(|seq| StoreWrite::Forget(client_id.clone(), seq))
-        .collect::<Vec<_>>();
-    if !writes.is_empty() {
-        let _ = store.write_batch(writes).await;
+    if !forgotten.is_empty() {
+        let _ = store
+            .write_batch(vec![StoreWrite::Forget(client_id.clone(), forgotten)])
+            .await;
     }
     if restored > 0 {
         tracing::debug!(

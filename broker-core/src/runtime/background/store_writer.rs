@@ -79,14 +79,30 @@ enum Numbers {
     ),
 }
 
-/// A write and who waits for its answer.
-type Pending = (StoreWrite, Answer);
+/// Writes for the store, and who waits for the answer of each (kept apart: the writes go to
+/// the store as they are, without being moved once more).
+#[derive(Default)]
+struct Pending {
+    writes: Vec<StoreWrite>,
+    answers: Vec<Answer>,
+}
+
+impl Pending {
+    fn push(&mut self, write: StoreWrite, answer: Answer) {
+        self.writes.push(write);
+        self.answers.push(answer);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+}
 
 /// Carries out `first` and the operations waiting behind it (up to [`BATCH`]), in order: the
 /// writes between two loads go to the store as one batch.
 async fn apply(shared: &Shared, first: StoreOp, rx: &mut mpsc::Receiver<StoreOp>) {
     let store = shared.persist().store();
-    let mut writes: Vec<Pending> = Vec::new();
+    let mut writes = Pending::default();
     let mut next = Some(first);
     let mut taken = 1;
     while let Some(op) = next.take() {
@@ -97,16 +113,16 @@ async fn apply(shared: &Shared, first: StoreOp, rx: &mut mpsc::Receiver<StoreOp>
                 let _ = reply.send(store.load(&client_id).await);
             }
             StoreOp::Save(session, reply) => {
-                writes.push((StoreWrite::Save(session), answer(reply)));
+                writes.push(StoreWrite::Save(session), answer(reply));
             }
             StoreOp::Remove(client_id) => {
-                writes.push((StoreWrite::Remove(client_id), Answer::Nobody));
+                writes.push(StoreWrite::Remove(client_id), Answer::Nobody);
             }
             StoreOp::SetRetained(message, reply) => {
-                writes.push((StoreWrite::SetRetained(message), answer(reply)));
+                writes.push(StoreWrite::SetRetained(message), answer(reply));
             }
             StoreOp::RemoveRetained(topic, reply) => {
-                writes.push((StoreWrite::RemoveRetained(topic), answer(reply)));
+                writes.push(StoreWrite::RemoveRetained(topic), answer(reply));
             }
             StoreOp::Enqueue(copies, reply) => {
                 if copies.is_empty() {
@@ -127,7 +143,7 @@ async fn apply(shared: &Shared, first: StoreOp, rx: &mut mpsc::Receiver<StoreOp>
 }
 
 /// Commits `writes` and what their answers add (the removals that wait for copies).
-async fn commit_all(shared: &Shared, writes: &mut Vec<Pending>) {
+async fn commit_all(shared: &Shared, writes: &mut Pending) {
     while !writes.is_empty() {
         commit(shared, writes).await;
     }
@@ -142,7 +158,7 @@ fn answer(reply: Option<Reply<()>>) -> Answer {
 /// removed right behind them.
 fn place(
     shared: &Shared,
-    writes: &mut Vec<Pending>,
+    writes: &mut Pending,
     copies: Vec<(Arc<Mailbox>, QueuedMessage)>,
     replaces: Option<Replaced>,
 ) {
@@ -161,24 +177,24 @@ fn place(
         enqueue(writes, stored, Numbers::Place(copies, forget_after));
     }
     if let Some(client_id) = ended {
-        writes.push((StoreWrite::Remove(client_id), Answer::Nobody));
+        writes.push(StoreWrite::Remove(client_id), Answer::Nobody);
     }
 }
 
 /// Adds the enqueue of `copies` (not empty) to `writes`, the last one holding `numbers`.
-fn enqueue(writes: &mut Vec<Pending>, copies: Vec<(ClientId, QueuedMessage)>, numbers: Numbers) {
+fn enqueue(writes: &mut Pending, copies: Vec<(ClientId, QueuedMessage)>, numbers: Numbers) {
     let last = copies.len().saturating_sub(1);
     let mut numbers = Some(numbers);
     for (n, (client_id, copy)) in copies.into_iter().enumerate() {
         let answer = Answer::Seq(if n == last { numbers.take() } else { None });
-        writes.push((StoreWrite::Enqueue(client_id, copy), answer));
+        writes.push(StoreWrite::Enqueue(client_id, copy), answer);
     }
 }
 
-/// Adds the removal of `client_id`'s copies `seqs` to `writes`.
-fn forget(writes: &mut Vec<Pending>, client_id: &ClientId, seqs: Vec<u64>) {
-    for seq in seqs {
-        writes.push((StoreWrite::Forget(client_id.clone(), seq), Answer::Nobody));
+/// Adds the removal of `client_id`'s copies `seqs` to `writes`, as one write.
+fn forget(writes: &mut Pending, client_id: &ClientId, seqs: Vec<u64>) {
+    if !seqs.is_empty() {
+        writes.push(StoreWrite::Forget(client_id.clone(), seqs), Answer::Nobody);
     }
 }
 
@@ -187,12 +203,15 @@ fn forget(writes: &mut Vec<Pending>, client_id: &ClientId, seqs: Vec<u64>) {
 /// removal of the stored copies they replace is left in `writes`, for the next batch: made
 /// only once the store has the new ones, so that a crash finds the message under one client
 /// or the other, never under neither.
-async fn commit(shared: &Shared, writes: &mut Vec<Pending>) {
+async fn commit(shared: &Shared, writes: &mut Pending) {
     if writes.is_empty() {
         return;
     }
     let store = shared.persist().store();
-    let (batch, answers): (Vec<StoreWrite>, Vec<Answer>) = writes.drain(..).unzip();
+    let Pending {
+        writes: batch,
+        answers,
+    } = std::mem::take(writes);
     let described: Vec<What> = batch.iter().map(What::of).collect();
     let outcomes = store.write_batch(batch).await;
     let missing = || Err(StoreError::Backend("the store gave no answer".to_owned()));
@@ -200,7 +219,7 @@ async fn commit(shared: &Shared, writes: &mut Vec<Pending>) {
     // The sequence numbers of the enqueue under way, or its first failure.
     let mut seqs: Result<Vec<u64>, StoreError> = Ok(Vec::new());
     // The removals whose replacing copies the store now has.
-    let mut after: Vec<Pending> = Vec::new();
+    let mut after = Pending::default();
     for (what, answer) in described.iter().zip(answers) {
         let result = outcomes.next().unwrap_or_else(missing);
         if let Err(error) = &result {

@@ -1,0 +1,148 @@
+//! An example Skein plugin: topic rules in the manner of a Mosquitto ACL file, deny by default.
+//!
+//! Configuration (`[plugins.config]` in the broker's configuration, handed to `init`):
+//!
+//! ```toml
+//! publish = "sensors/%c/#, public/#"   # filters a client may publish to
+//! subscribe = "public/#, alerts/%u"    # filters a client may subscribe with
+//! cache-ms = "60000"                   # how long the broker may reuse a decision
+//! ```
+//!
+//! `%c` stands for the client identifier and `%u` for the user name (a client without one
+//! matches no rule that names `%u`). A publish is allowed when its topic matches one of the
+//! `publish` filters; a subscription when its filter is covered by one of the `subscribe`
+//! filters (a subscription to `public/+/x` under a rule `public/#`). Everything else is
+//! denied with "not authorized".
+
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "authz-plugin",
+});
+
+use exports::skein::plugin::authz::Guest as Authz;
+use exports::skein::plugin::plugin::{Guest as Plugin, PluginInfo};
+use skein::plugin::log::{log, Level};
+use skein::plugin::session::Client;
+use skein::plugin::types::{Decision, Qos, ReasonCode, Refusal};
+
+struct Acl;
+
+/// The rules `init` read. Each instance of the plugin has its own copy.
+#[derive(Default)]
+struct Rules {
+    publish: Vec<String>,
+    subscribe: Vec<String>,
+    cache_ms: u32,
+}
+
+thread_local! {
+    static RULES: RefCell<Rules> = RefCell::new(Rules::default());
+}
+
+fn filters(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Plugin for Acl {
+    fn init(config: Vec<(String, String)>) -> Result<PluginInfo, String> {
+        let mut rules = Rules {
+            cache_ms: 60_000,
+            ..Rules::default()
+        };
+        for (key, value) in config {
+            match key.as_str() {
+                "publish" => rules.publish = filters(&value),
+                "subscribe" => rules.subscribe = filters(&value),
+                "cache-ms" => {
+                    rules.cache_ms = value.parse().map_err(|_| {
+                        format!("cache-ms: {value:?} is not a number of milliseconds")
+                    })?;
+                }
+                other => return Err(format!("unknown configuration key {other:?}")),
+            }
+        }
+        log(
+            Level::Info,
+            &format!(
+                "{} publish rule(s), {} subscribe rule(s)",
+                rules.publish.len(),
+                rules.subscribe.len()
+            ),
+        );
+        RULES.with(|r| *r.borrow_mut() = rules);
+        Ok(PluginInfo {
+            name: "acl".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            publish_filters: Vec::new(),
+            subscribe_filters: Vec::new(),
+        })
+    }
+}
+
+/// `rule` with `%c` and `%u` put in; `None` when it names `%u` and there is no user name.
+fn expand(rule: &str, client: &Client) -> Option<String> {
+    let mut rule = rule.replace("%c", &client.client_id());
+    if rule.contains("%u") {
+        rule = rule.replace("%u", &client.username()?);
+    }
+    Some(rule)
+}
+
+/// Whether the topic (or filter) `name`, split at `/`, is matched by the filter `rule`: `+`
+/// matches one level, a final `#` the rest (and the parent level). Used for filters too: a
+/// `+` or `#` in `name` is matched only by the same wildcard in `rule`, or by `#`.
+fn matches(rule: &str, name: &str) -> bool {
+    let mut levels = name.split('/');
+    for part in rule.split('/') {
+        if part == "#" {
+            return true;
+        }
+        match levels.next() {
+            Some(level) if part == "+" && level != "#" => {}
+            Some(level) if part == level => {}
+            _ => return false,
+        }
+    }
+    levels.next().is_none()
+}
+
+fn decide(rules: &[String], client: &Client, name: &str, cache_ms: u32) -> Decision {
+    if rules
+        .iter()
+        .filter_map(|rule| expand(rule, client))
+        .any(|rule| matches(&rule, name))
+    {
+        Decision::Allow(cache_ms)
+    } else {
+        Decision::Deny(Refusal {
+            code: ReasonCode::NotAuthorized,
+            reason: None,
+            cache: cache_ms,
+        })
+    }
+}
+
+impl Authz for Acl {
+    fn authorize_publish(client: &Client, topic: String, _qos: Qos, _retain: bool) -> Decision {
+        RULES.with(|r| {
+            let r = r.borrow();
+            decide(&r.publish, client, &topic, r.cache_ms)
+        })
+    }
+
+    fn authorize_subscribe(client: &Client, filter: String, _qos: Qos) -> Decision {
+        RULES.with(|r| {
+            let r = r.borrow();
+            decide(&r.subscribe, client, &filter, r.cache_ms)
+        })
+    }
+}
+
+export!(Acl);

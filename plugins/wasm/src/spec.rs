@@ -1,0 +1,65 @@
+//! What the host needs to load one plugin: its component, its configuration, its limits.
+
+use std::time::Duration;
+
+/// One plugin to load, as a `[[plugins]]` table of the node's configuration describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginSpec {
+    /// Its name in logs, metrics and errors.
+    pub name: String,
+    /// The component's bytes (`.wasm`).
+    pub component: Vec<u8>,
+    /// Key-value pairs handed to its `init`, in order.
+    pub config: Vec<(String, String)>,
+    /// The capabilities it is granted: only these interfaces are linked. This host provides
+    /// `log`.
+    pub grants: Vec<String>,
+    /// The most linear memory one instance may grow to.
+    pub memory_bytes: usize,
+    /// How long one authorization or rewrite call may run (counted in the engine's ticks).
+    pub deadline: Duration,
+    /// How long one authentication call may run.
+    pub auth_deadline: Duration,
+    /// Warm instances kept at most.
+    pub pool: usize,
+}
+
+impl PluginSpec {
+    /// The default memory cap of an instance: 16 MiB.
+    pub const DEFAULT_MEMORY_BYTES: usize = 16 * 1024 * 1024;
+    /// The default deadline of an authorization or rewrite call: 5 ms.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(5);
+    /// The default deadline of an authentication call: 100 ms.
+    pub const DEFAULT_AUTH_DEADLINE: Duration = Duration::from_millis(100);
+    /// The default pool: 16 warm instances at most.
+    pub const DEFAULT_POOL: usize = 16;
+
+    /// `component`, named `name`, with no configuration, granted `log`, and the default
+    /// limits.
+    #[must_use]
+    pub fn new(name: impl Into<String>, component: Vec<u8>) -> PluginSpec {
+        PluginSpec {
+            name: name.into(),
+            component,
+            config: Vec::new(),
+            grants: vec!["log".to_owned()],
+            memory_bytes: Self::DEFAULT_MEMORY_BYTES,
+            deadline: Self::DEFAULT_DEADLINE,
+            auth_deadline: Self::DEFAULT_AUTH_DEADLINE,
+            pool: Self::DEFAULT_POOL,
+        }
+    }
+
+    /// The same, with `config` for `init`.
+    #[must_use]
+    pub fn with_config<K: Into<String>, V: Into<String>>(
+        mut self,
+        config: impl IntoIterator<Item = (K, V)>,
+    ) -> PluginSpec {
+        self.config = config
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+}

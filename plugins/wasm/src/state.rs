@@ -1,0 +1,120 @@
+//! What one instance's store holds, and the imports the host gives a plugin: `log`, and the
+//! `client` handle a hook call lends it.
+
+use std::sync::Arc;
+
+use broker_core::hooks::ClientInfo;
+use broker_core::types::ProtocolVersion as Version;
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+
+use crate::bindings::skein::plugin::log::{self, Level};
+use crate::bindings::skein::plugin::session;
+use crate::bindings::skein::plugin::types::{self, ProtocolVersion};
+
+/// The connection a hook call is about, lent to the plugin as a `client` resource.
+// `pub`: the generated bindings re-export it (as the WIT's `client`) from a public module.
+#[allow(unreachable_pub)]
+pub struct ClientHandle(pub(crate) Arc<ClientInfo>);
+
+/// The state of one instance's store.
+pub(crate) struct InstanceState {
+    /// The `client` handles lent to the call under way.
+    pub(crate) table: ResourceTable,
+    /// The instance's memory cap.
+    pub(crate) limits: StoreLimits,
+    /// The plugin's name, for its log lines.
+    pub(crate) plugin: Arc<str>,
+}
+
+impl InstanceState {
+    /// The state of a new instance of `plugin`, whose memory may grow to `memory_bytes`.
+    pub(crate) fn new(plugin: Arc<str>, memory_bytes: usize) -> InstanceState {
+        InstanceState {
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory_bytes)
+                .instances(4)
+                .tables(8)
+                .memories(2)
+                .build(),
+            plugin,
+        }
+    }
+
+    fn client(&self, handle: &Resource<ClientHandle>) -> wasmtime::Result<&ClientInfo> {
+        Ok(&self.table.get(handle)?.0)
+    }
+}
+
+impl types::Host for InstanceState {}
+
+impl log::Host for InstanceState {
+    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        let plugin = &*self.plugin;
+        match level {
+            Level::Trace => tracing::trace!(plugin, "{message}"),
+            Level::Debug => tracing::debug!(plugin, "{message}"),
+            Level::Info => tracing::info!(plugin, "{message}"),
+            Level::Warn => tracing::warn!(plugin, "{message}"),
+            Level::Error => tracing::error!(plugin, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl session::Host for InstanceState {}
+
+impl session::HostClient for InstanceState {
+    async fn client_id(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
+        Ok(self.client(&handle)?.client_id.as_str().to_owned())
+    }
+
+    async fn username(
+        &mut self,
+        handle: Resource<ClientHandle>,
+    ) -> wasmtime::Result<Option<String>> {
+        Ok(self
+            .client(&handle)?
+            .username
+            .as_ref()
+            .map(|u| u.as_str().to_owned()))
+    }
+
+    async fn peer_addr(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
+        Ok(self
+            .client(&handle)?
+            .peer_addr
+            .map(|a| a.to_string())
+            .unwrap_or_default())
+    }
+
+    async fn listener(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
+        Ok(self.client(&handle)?.listener.as_str().to_owned())
+    }
+
+    async fn protocol(
+        &mut self,
+        handle: Resource<ClientHandle>,
+    ) -> wasmtime::Result<ProtocolVersion> {
+        Ok(match self.client(&handle)?.protocol {
+            Version::V3_1 => ProtocolVersion::V31,
+            Version::V3_1_1 => ProtocolVersion::V311,
+            Version::V5 => ProtocolVersion::V5,
+        })
+    }
+
+    async fn cert_common_name(
+        &mut self,
+        handle: Resource<ClientHandle>,
+    ) -> wasmtime::Result<Option<String>> {
+        // The certificate's subject is not parsed here yet: a plugin that needs it gets none.
+        let _ = self.client(&handle)?;
+        Ok(None)
+    }
+
+    async fn drop(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}

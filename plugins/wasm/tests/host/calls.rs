@@ -1,0 +1,278 @@
+//! The plugin host against real plugins built from source: decisions, the sandbox (a loop cut
+//! at its deadline, a panic and a memory bomb contained, the instance replaced), what a load
+//! refuses, and a WASM hook in a chain beside a native one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use broker_core::hooks::{
+    AuthorizePublishRequest, AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, Hook, HookChain,
+    HookError, Interest, ListenerName, Username,
+};
+use broker_core::types::{
+    ClientId, MqttString, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName,
+};
+use skein_plugin_wasm::{LoadError, PluginEngine, PluginSpec, WasmHook};
+
+use crate::guests;
+
+fn engine() -> Arc<PluginEngine> {
+    Arc::new(PluginEngine::new().unwrap())
+}
+
+fn client(id: &str, user: Option<&str>) -> Arc<ClientInfo> {
+    let mut info = ClientInfo::new(
+        ClientId::new(id).unwrap(),
+        ProtocolVersion::V5,
+        ListenerName::new("test"),
+    );
+    if let Some(user) = user {
+        info = info.with_username(Username::new(MqttString::new(user).unwrap()));
+    }
+    Arc::new(info)
+}
+
+fn publish(client: &Arc<ClientInfo>, topic: &str) -> AuthorizePublishRequest {
+    AuthorizePublishRequest {
+        client: Arc::clone(client),
+        topic: TopicName::new(topic).unwrap(),
+        qos: QoS::AtLeastOnce,
+        retain: false,
+    }
+}
+
+fn subscribe(client: &Arc<ClientInfo>, filter: &str) -> AuthorizeSubscribeRequest {
+    AuthorizeSubscribeRequest {
+        client: Arc::clone(client),
+        filter: TopicFilter::new(filter).unwrap(),
+        qos: QoS::AtLeastOnce,
+    }
+}
+
+async fn acl() -> WasmHook {
+    let spec = PluginSpec::new("acl", guests::acl()).with_config([
+        ("publish", "sensors/%c/#, public/#"),
+        ("subscribe", "public/#, alerts/%u"),
+        ("cache-ms", "30000"),
+    ]);
+    WasmHook::load(&engine(), spec).await.unwrap()
+}
+
+fn denied(decision: &AuthzDecision) -> Option<ReasonCode> {
+    match decision {
+        AuthzDecision::Deny { refusal, .. } => Some(refusal.code()),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acl_example_allows_its_rules_with_c_and_u_and_denies_the_rest() {
+    let hook = acl().await;
+    assert_eq!(hook.interest(), Interest::AUTHORIZE);
+    assert_eq!(hook.version(), "0.1.0");
+    let dev1 = client("dev1", None);
+    let bob = client("dev2", Some("bob"));
+    let allowed = hook
+        .authorize_publish(&publish(&dev1, "sensors/dev1/t"))
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed,
+        AuthzDecision::allow().cached(Duration::from_secs(30)),
+        "the decision carries the plugin's cache time"
+    );
+    let other = hook
+        .authorize_publish(&publish(&dev1, "sensors/dev2/t"))
+        .await
+        .unwrap();
+    assert_eq!(denied(&other), Some(ReasonCode::NotAuthorized));
+    let public = hook
+        .authorize_publish(&publish(&bob, "public/x/y"))
+        .await
+        .unwrap();
+    assert!(matches!(public, AuthzDecision::Allow { .. }), "{public:?}");
+    // A filter covered by a rule, wildcards included; %u needs a user name.
+    let wide = hook
+        .authorize_subscribe(&subscribe(&dev1, "public/+/x"))
+        .await
+        .unwrap();
+    assert!(matches!(wide, AuthzDecision::Allow { .. }), "{wide:?}");
+    let mine = hook
+        .authorize_subscribe(&subscribe(&bob, "alerts/bob"))
+        .await
+        .unwrap();
+    assert!(matches!(mine, AuthzDecision::Allow { .. }), "{mine:?}");
+    let nobody = hook
+        .authorize_subscribe(&subscribe(&dev1, "alerts/bob"))
+        .await
+        .unwrap();
+    assert_eq!(denied(&nobody), Some(ReasonCode::NotAuthorized));
+    let everything = hook
+        .authorize_subscribe(&subscribe(&bob, "#"))
+        .await
+        .unwrap();
+    assert_eq!(denied(&everything), Some(ReasonCode::NotAuthorized));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_from_many_tasks_at_once_each_get_their_own_decision() {
+    let hook = Arc::new(acl().await);
+    let mut tasks = Vec::new();
+    for n in 0..64 {
+        let hook = Arc::clone(&hook);
+        tasks.push(tokio::spawn(async move {
+            let me = client(&format!("c{n}"), None);
+            let mine = hook
+                .authorize_publish(&publish(&me, &format!("sensors/c{n}/t")))
+                .await
+                .unwrap();
+            let theirs = hook
+                .authorize_publish(&publish(&me, &format!("sensors/c{}/t", n + 1)))
+                .await
+                .unwrap();
+            (mine, theirs)
+        }));
+    }
+    for task in tasks {
+        let (mine, theirs) = task.await.unwrap();
+        assert!(matches!(mine, AuthzDecision::Allow { .. }), "{mine:?}");
+        assert_eq!(denied(&theirs), Some(ReasonCode::NotAuthorized));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_loops_is_cut_at_its_deadline_and_the_next_call_gets_a_fresh_instance() {
+    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    spec.deadline = Duration::from_millis(20);
+    let hook = WasmHook::load(&engine(), spec).await.unwrap();
+    let c = client("r", None);
+    let error = hook
+        .authorize_publish(&publish(&c, "loop"))
+        .await
+        .unwrap_err();
+    assert_eq!(error, HookError::Timeout(Duration::from_millis(20)));
+    let after = hook.authorize_publish(&publish(&c, "fine")).await.unwrap();
+    assert!(matches!(after, AuthzDecision::Allow { .. }), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_and_a_memory_bomb_are_contained_and_the_instance_replaced() {
+    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    spec.memory_bytes = 8 * 1024 * 1024;
+    spec.deadline = Duration::from_secs(5);
+    let hook = WasmHook::load(&engine(), spec).await.unwrap();
+    let c = client("r", None);
+    for topic in ["panic", "bomb"] {
+        let error = hook
+            .authorize_publish(&publish(&c, topic))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, HookError::Failed(text) if text.contains("rogue")),
+            "{topic}: {error:?}"
+        );
+        let after = hook.authorize_publish(&publish(&c, "fine")).await.unwrap();
+        assert!(
+            matches!(after, AuthzDecision::Allow { .. }),
+            "after {topic}: {after:?}"
+        );
+    }
+    let deny = hook.authorize_publish(&publish(&c, "deny")).await.unwrap();
+    let AuthzDecision::Deny { refusal, .. } = deny else {
+        panic!("{deny:?}");
+    };
+    assert_eq!(refusal.code(), ReasonCode::NotAuthorized);
+    assert_eq!(refusal.reason().map(|r| r.as_str()), Some("told to deny"));
+}
+
+#[tokio::test]
+async fn a_load_refuses_a_bad_configuration_an_ungranted_import_an_unknown_grant_and_a_non_component(
+) {
+    let engine = engine();
+    let bad_key = PluginSpec::new("acl", guests::acl()).with_config([("bogus", "1")]);
+    let error = WasmHook::load(&engine, bad_key).await.unwrap_err();
+    assert!(
+        matches!(&error, LoadError::Init { reason, .. } if reason.contains("bogus")),
+        "{error}"
+    );
+    let refused = PluginSpec::new("rogue", guests::rogue()).with_config([("fail", "")]);
+    let error = WasmHook::load(&engine, refused).await.unwrap_err();
+    assert!(
+        matches!(&error, LoadError::Init { reason, .. } if reason == "told to fail"),
+        "{error}"
+    );
+    // The ACL plugin logs from its init: without the `log` grant it cannot be linked.
+    let mut ungranted = PluginSpec::new("acl", guests::acl());
+    ungranted.grants.clear();
+    let error = WasmHook::load(&engine, ungranted).await.unwrap_err();
+    assert!(
+        matches!(&error, LoadError::Imports { reason, .. } if reason.contains("skein:plugin/log")),
+        "{error}"
+    );
+    let mut unknown = PluginSpec::new("acl", guests::acl());
+    unknown.grants.push("filesystem".to_owned());
+    let error = WasmHook::load(&engine, unknown).await.unwrap_err();
+    assert!(
+        matches!(&error, LoadError::UnknownGrant { grant, .. } if grant == "filesystem"),
+        "{error}"
+    );
+    let error = WasmHook::load(&engine, PluginSpec::new("junk", b"not wasm".to_vec()))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LoadError::Compile { .. }), "{error}");
+}
+
+/// A native hook before the plugin: its decision stands where it has one, the plugin decides
+/// the rest; a plugin that fails is denied by the chain (closed, the default policy for
+/// authorization).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wasm_hook_decides_in_a_chain_after_a_native_one_and_fails_closed() {
+    struct NoSys;
+    #[async_trait::async_trait]
+    impl Hook for NoSys {
+        fn name(&self) -> &str {
+            "no-sys"
+        }
+        async fn authorize_publish(
+            &self,
+            request: &AuthorizePublishRequest,
+        ) -> Result<AuthzDecision, HookError> {
+            Ok(if request.topic.as_str().starts_with("public/secret") {
+                AuthzDecision::deny(ReasonCode::NotAuthorized)
+            } else {
+                AuthzDecision::Next
+            })
+        }
+    }
+    let chain = HookChain::builder().hook(NoSys).hook(acl().await).build();
+    let c = client("dev1", None);
+    assert!(chain
+        .authorize_publish(&publish(&c, "public/a"))
+        .await
+        .is_allowed());
+    assert!(!chain
+        .authorize_publish(&publish(&c, "public/secret/a"))
+        .await
+        .is_allowed());
+    assert!(!chain
+        .authorize_publish(&publish(&c, "private/a"))
+        .await
+        .is_allowed());
+
+    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    spec.deadline = Duration::from_millis(20);
+    let rogue = WasmHook::load(&engine(), spec).await.unwrap();
+    let chain = HookChain::builder().hook(rogue).build();
+    assert!(chain
+        .authorize_publish(&publish(&c, "fine"))
+        .await
+        .is_allowed());
+    assert!(!chain
+        .authorize_publish(&publish(&c, "panic"))
+        .await
+        .is_allowed());
+    assert!(!chain
+        .authorize_publish(&publish(&c, "loop"))
+        .await
+        .is_allowed());
+}

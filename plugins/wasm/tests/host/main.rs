@@ -1,0 +1,7 @@
+//! The plugin host's test binary: real plugins, built from source, through the host.
+
+// Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
+#![cfg(test)]
+
+mod calls;
+mod guests;

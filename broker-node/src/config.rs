@@ -14,6 +14,7 @@ use crate::auth::Auth;
 use crate::config_auth::AuthConfig;
 use crate::config_file::FileConfig;
 use crate::config_listener;
+use crate::config_plugins::PluginConfig;
 use crate::config_resolve::{resolve, Problem};
 use crate::config_storage::StorageConfig;
 use crate::logging::{LogFormat, LogLevel};
@@ -37,6 +38,8 @@ pub(crate) struct NodeConfig {
     pub(crate) auth: AuthConfig,
     /// `[storage]`: where persistent sessions are kept.
     pub(crate) storage: StorageConfig,
+    /// `[[plugins]]`: WASM plugins for the hook chain.
+    pub(crate) plugins: Vec<PluginConfig>,
 }
 
 /// The `[log]` table, checked.
@@ -70,6 +73,7 @@ impl NodeConfig {
             metrics: resolved.metrics,
             auth: resolved.auth,
             storage: resolved.storage,
+            plugins: resolved.plugins,
             log: LogConfig {
                 level: file.log.level,
                 format: file.log.format,
@@ -93,12 +97,25 @@ impl NodeConfig {
     }
 
     /// Reads the files the config names, as the broker needs them at start: the TLS files of
-    /// every listener (certificates, keys, CAs) and the `[auth]` password and ACL files, so
+    /// every listener (certificates, keys, CAs), the `[auth]` password and ACL files and that
+    /// each required plugin's file is there (it is compiled at start), so
     /// that `--check-config` finds what would stop the broker. Returns the loaded `[auth]`
     /// files; `source` prefixes the messages as in [`NodeConfig::parse`], and every problem
     /// is listed.
     pub(crate) fn load_files(&self, source: &str) -> Result<Auth, ConfigError> {
         let mut problems = config_listener::check_files(&self.broker.listeners);
+        for (n, plugin) in self.plugins.iter().enumerate() {
+            // An optional plugin's absence is only a warning at start.
+            if !plugin.required {
+                continue;
+            }
+            if let Err(error) = std::fs::metadata(&plugin.path) {
+                problems.push(Problem {
+                    key: format!("plugins[{n}].path"),
+                    message: format!("{}: {error}", plugin.path.display()),
+                });
+            }
+        }
         let auth = Auth::load(&self.auth).map_err(|auth| problems.extend(auth));
         match auth {
             Ok(auth) if problems.is_empty() => Ok(auth),

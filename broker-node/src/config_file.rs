@@ -11,6 +11,7 @@ use broker_core::config::{BrokerConfig, ListenerConfig, Transport};
 use broker_core::session::OverflowPolicy;
 use serde::Deserialize;
 
+use crate::config_plugins::PluginSection;
 use crate::config_size::ByteSize;
 use crate::config_storage::StorageSection;
 use crate::logging::{LogFormat, LogLevel};
@@ -37,6 +38,8 @@ pub(crate) struct FileConfig {
     pub(crate) metrics: MetricsSection,
     /// `[storage]`.
     pub(crate) storage: StorageSection,
+    /// `[[plugins]]`: WASM plugins for the hook chain.
+    pub(crate) plugins: Vec<PluginSection>,
 }
 
 /// One `[[listener]]` entry. The TLS keys have Mosquitto's names.
@@ -299,6 +302,7 @@ impl FileConfig {
             },
             metrics: MetricsSection::default(),
             storage: StorageSection::default(),
+            plugins: Vec::new(),
         }
     }
 }

@@ -16,6 +16,7 @@ use broker_core::types::{ClientId, QoS};
 use crate::config_auth::{self, AuthConfig};
 use crate::config_file::{FileConfig, ListenerSection};
 use crate::config_listener;
+use crate::config_plugins::{self, PluginConfig};
 use crate::config_storage::{self, StorageConfig};
 
 /// The smallest `limits.max_connect_size`: below it, common clients could not connect.
@@ -41,6 +42,8 @@ pub(crate) struct Resolved {
     pub(crate) auth: AuthConfig,
     /// The `[storage]` settings.
     pub(crate) storage: StorageConfig,
+    /// The `[[plugins]]`.
+    pub(crate) plugins: Vec<PluginConfig>,
 }
 
 /// Resolves `file` into the engine's configuration and the node's settings, or every
@@ -56,6 +59,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     let listeners = listeners(&mut check, &file.listener);
     let auth = config_auth::resolve(&mut check, &file.auth);
     let storage = config_storage::resolve(&mut check, &file.storage);
+    let plugins = config_plugins::resolve(&mut check, &file.plugins);
     let max_connections = match limits.max_connections {
         0 => None,
         n => Some(check.range("limits.max_connections", n, 1, usize::MAX, 1)),
@@ -243,6 +247,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         metrics,
         auth,
         storage,
+        plugins,
     })
 }
 

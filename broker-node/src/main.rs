@@ -18,12 +18,14 @@ mod config;
 mod config_auth;
 mod config_file;
 mod config_listener;
+mod config_plugins;
 mod config_resolve;
 mod config_size;
 mod config_storage;
 mod logging;
 mod metrics;
 mod passwd;
+mod plugins;
 mod signals;
 mod store_check;
 
@@ -153,9 +155,10 @@ async fn serve(
     // Before the broker: the engine records hook latencies from its first connection on.
     let prometheus = node.metrics.map(|_| metrics::install()).transpose()?;
     auth.log_summary();
+    let plugins = plugins::Plugins::load(&node.plugins).await?;
     let store = node.storage.open()?;
-    let broker = auth
-        .install(Broker::builder(), &node.broker.listeners)
+    let broker = plugins
+        .install(auth.install(Broker::builder(), &node.broker.listeners))
         .session_store(store)
         .config(node.broker)
         .start()

@@ -28,4 +28,5 @@ mod integration {
     mod persistence;
     mod persistence_crash;
     mod persistence_full_disk;
+    mod plugins;
 }

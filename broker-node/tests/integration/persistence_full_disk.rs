@@ -15,14 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use broker_core::codec::{Connect, Decoder, Packet, Publish, QosPid};
-use broker_core::types::{ClientId, PacketId, ProtocolVersion, ReasonCode, TopicName};
-use bytes::BytesMut;
+use broker_core::types::{ProtocolVersion, ReasonCode};
 use rumqttc::QoS;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::integration::persistence::{start, stop};
+use crate::support::raw_publisher::{Answer, Publisher};
 use crate::support::rumqttc_client::{publish_fields, Client};
 use crate::support::{run, scratch_dir, ConfiguredSkein};
 
@@ -153,106 +150,6 @@ fn name_of(payload: &[u8]) -> String {
     String::from_utf8_lossy(&payload[..end]).into_owned()
 }
 
-/// What a publisher got for a QoS 1 PUBLISH.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answer {
-    /// A PUBACK with this reason code (always 0x00 in 3.1.1).
-    PubAck(ReasonCode),
-    /// Nothing within the wait; the connection is still open.
-    Nothing,
-    /// The broker closed the connection (after a DISCONNECT, for MQTT 5).
-    Closed,
-}
-
-/// A publisher speaking raw MQTT with broker-core's codec, so that every answer (a PUBACK's
-/// reason code, no answer at all) is seen as it is. A clean session: nothing of it is stored.
-struct Publisher {
-    stream: TcpStream,
-    version: ProtocolVersion,
-    decoder: Decoder,
-    buf: BytesMut,
-    next_id: u16,
-}
-
-impl Publisher {
-    /// Connects with a clean session and checks the CONNACK accepts it.
-    async fn connect(port: u16, version: ProtocolVersion, id: &str) -> Publisher {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connecting to skein");
-        let mut publisher = Publisher {
-            stream,
-            version,
-            decoder: Decoder::with_version(version),
-            buf: BytesMut::new(),
-            next_id: 1,
-        };
-        let connect = Connect::new(version, ClientId::new(id).expect("client id"));
-        publisher.send(Packet::Connect(Box::new(connect))).await;
-        match publisher.read(WAIT).await {
-            Some(Packet::ConnAck(ack)) => {
-                assert_eq!(ack.code, ReasonCode::Success, "{id}: CONNACK {ack:?}");
-            }
-            other => panic!("{id}: expected CONNACK, got {other:?}"),
-        }
-        publisher
-    }
-
-    async fn send(&mut self, packet: Packet) {
-        let mut out = BytesMut::new();
-        packet.encode(self.version, &mut out).expect("encoding");
-        self.stream.write_all(&out).await.expect("writing to skein");
-    }
-
-    /// The next packet within `wait`; `None` when the connection is closed or nothing came.
-    async fn read(&mut self, wait: Duration) -> Option<Packet> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            match self.decoder.decode(&mut self.buf) {
-                Ok(Some(packet)) => return Some(packet),
-                Ok(None) => {}
-                Err(error) => panic!("undecodable packet from skein: {error:?}"),
-            }
-            match tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buf)).await {
-                Ok(Ok(n)) if n > 0 => {}
-                _ => return None,
-            }
-        }
-    }
-
-    /// Publishes `payload` on [`TOPIC`] at QoS 1 ([MQTT-3.3.4-1]: the receiver answers
-    /// PUBACK) and returns what came back within `wait`.
-    async fn publish_qos1(&mut self, payload: Vec<u8>, wait: Duration) -> Answer {
-        let id = PacketId::new(self.next_id).expect("packet id");
-        self.next_id += 1;
-        let mut publish = Publish::new(
-            TopicName::new(TOPIC.to_owned()).expect("topic"),
-            payload.into(),
-        );
-        publish.qos_pid = QosPid::AtLeastOnce(id);
-        self.send(Packet::Publish(publish)).await;
-        match self.read(wait).await {
-            Some(Packet::PubAck(ack)) => {
-                assert_eq!(ack.packet_id, id, "a PUBACK for another packet");
-                Answer::PubAck(ack.code)
-            }
-            Some(Packet::Disconnect(_)) => Answer::Closed,
-            Some(other) => panic!("expected PUBACK, got {other:?}"),
-            None => {
-                // Closed, or just silent? A second read tells them apart at once.
-                let mut probe = [0_u8; 1];
-                match tokio::time::timeout(Duration::from_millis(100), self.stream.read(&mut probe))
-                    .await
-                {
-                    Err(_) => Answer::Nothing,
-                    Ok(Ok(0) | Err(_)) => Answer::Closed,
-                    Ok(Ok(_)) => panic!("skein sent something after the wait"),
-                }
-            }
-        }
-    }
-}
-
 /// The part both tests share: a skein at `sync` on a tmpfs, an offline persistent subscriber
 /// to [`TOPIC`] (MQTT 3.1.1 clean session 0, QoS 1) and one message acknowledged for it
 /// ("stored"), then the tmpfs filled. Returns the broker, its port and an MQTT 5 publisher.
@@ -262,7 +159,7 @@ async fn full_disk(disk: &Tmpfs, tag: &str) -> (ConfiguredSkein, u16, Publisher)
     sub.subscribe("it/full/#", QoS::AtLeastOnce).await;
     sub.disconnect().await;
     let mut v5 = Publisher::connect(port, ProtocolVersion::V5, "full-pub5").await;
-    let stored = v5.publish_qos1(payload("stored", BIG), WAIT).await;
+    let stored = v5.publish_qos1(TOPIC, payload("stored", BIG), WAIT).await;
     assert_eq!(
         stored,
         Answer::PubAck(ReasonCode::Success),
@@ -297,7 +194,7 @@ async fn a_full_disk_refuses_v5_qos1_and_delivers_only_what_was_acknowledged() {
     let mut refused = 0;
     for n in 0..40 {
         let name = format!("full-{n}");
-        let answer = v5.publish_qos1(payload(&name, BIG), WAIT).await;
+        let answer = v5.publish_qos1(TOPIC, payload(&name, BIG), WAIT).await;
         println!("{name} with the disk full: {answer:?}");
         match answer {
             Answer::PubAck(ReasonCode::QuotaExceeded) => refused += 1,
@@ -326,7 +223,7 @@ async fn a_full_disk_refuses_v5_qos1_and_delivers_only_what_was_acknowledged() {
     let mut taken = 0;
     for n in 0..40 {
         let name = format!("after-free-{n}");
-        let answer = v5.publish_qos1(payload(&name, BIG), WAIT).await;
+        let answer = v5.publish_qos1(TOPIC, payload(&name, BIG), WAIT).await;
         println!("{name}, the filler removed: {answer:?}");
         match answer {
             Answer::PubAck(ReasonCode::Success) => {
@@ -361,7 +258,7 @@ async fn a_full_disk_refuses_v5_qos1_and_delivers_only_what_was_acknowledged() {
         second.log_tail()
     );
     let mut v5 = Publisher::connect(port, ProtocolVersion::V5, "full-pub5").await;
-    let marker = v5.publish_qos1(payload("marker", 8), WAIT).await;
+    let marker = v5.publish_qos1(TOPIC, payload("marker", 8), WAIT).await;
     assert_eq!(marker, Answer::PubAck(ReasonCode::Success));
     acknowledged.push("marker".to_owned());
     let mut received = Vec::new();
@@ -391,12 +288,14 @@ async fn a_full_disk_leaves_a_v3_qos1_publish_unacknowledged() {
     let (mut first, port, mut v5) = full_disk(&disk, "full-v3-1").await;
     let mut v3 = Publisher::connect(port, ProtocolVersion::V3_1_1, "full-pub3").await;
     let answer = v3
-        .publish_qos1(payload("refused-v3", BIG), NO_ACK_WAIT)
+        .publish_qos1(TOPIC, payload("refused-v3", BIG), NO_ACK_WAIT)
         .await;
     println!("v3 QoS 1 PUBLISH with the disk full: {answer:?}");
     first.wait_for_log(&["could not take a message for persistent sessions"]);
     assert!(first.is_running(), "skein died\n{}", first.log_tail());
-    let v5_answer = v5.publish_qos1(payload("refused-v5", BIG), WAIT).await;
+    let v5_answer = v5
+        .publish_qos1(TOPIC, payload("refused-v5", BIG), WAIT)
+        .await;
     println!("v5 QoS 1 PUBLISH with the disk full: {v5_answer:?}");
     assert!(
         matches!(answer, Answer::Nothing | Answer::Closed),

@@ -23,6 +23,7 @@
 //! ```
 
 mod bindings;
+mod component;
 mod engine;
 mod error;
 mod instance;
@@ -30,6 +31,7 @@ mod spec;
 mod state;
 mod wasm_hook;
 
+pub use component::build_plugin;
 pub use engine::{PluginEngine, TICK};
 pub use error::LoadError;
 pub use spec::PluginSpec;

@@ -7,7 +7,8 @@ use std::time::Duration;
 pub struct PluginSpec {
     /// Its name in logs, metrics and errors.
     pub name: String,
-    /// The component's bytes (`.wasm`).
+    /// The plugin's bytes (`.wasm`): a component, or a core module built by wit-bindgen for
+    /// `wasm32-unknown-unknown` (made a component as it loads).
     pub component: Vec<u8>,
     /// Key-value pairs handed to its `init`, in order.
     pub config: Vec<(String, String)>,

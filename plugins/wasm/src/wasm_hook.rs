@@ -17,6 +17,7 @@ use wasmtime::component::{Component, InstancePre, Linker, Resource};
 use crate::bindings::exports::skein::plugin::authn::AuthResult;
 use crate::bindings::skein::plugin::types::{self as wit, Decision};
 use crate::bindings::skein::plugin::{log, session, types};
+use crate::component;
 use crate::engine::PluginEngine;
 use crate::error::LoadError;
 use crate::instance::{ticks, Exports, Instance, StartError};
@@ -53,11 +54,13 @@ impl WasmHook {
     pub async fn load(engine: &Arc<PluginEngine>, spec: PluginSpec) -> Result<WasmHook, LoadError> {
         let name: Arc<str> = Arc::from(spec.name.as_str());
         let named = || spec.name.clone();
+        let compile = |reason| LoadError::Compile {
+            name: named(),
+            reason,
+        };
+        let bytes = component::component(&spec.component).map_err(compile)?;
         let component =
-            Component::new(engine.engine(), &spec.component).map_err(|e| LoadError::Compile {
-                name: named(),
-                reason: format!("{e:#}"),
-            })?;
+            Component::new(engine.engine(), &bytes).map_err(|e| compile(format!("{e:#}")))?;
         let linker = linker(engine, &spec)?;
         let pre = linker
             .instantiate_pre(&component)

@@ -1,58 +1,19 @@
-//! The test plugins, built from source for wasm32-unknown-unknown (once per test binary) and
-//! made components, as a plugin author does with `wasm-tools component new`.
+//! The test plugins, built from source for wasm32-unknown-unknown once per test binary; the
+//! host takes the core modules as they are.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-/// The workspace's root.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
-}
+use skein_plugin_wasm::build_plugin;
 
-/// Builds the guest crate in `dir` (relative to the workspace root) and returns its
-/// component.
-fn build(dir: &str, artifact: &str) -> Vec<u8> {
-    let root = root();
+fn build(dir: &str, library: &str) -> Vec<u8> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
     // Beside the broker's own build (CI keeps it outside the clone, between runs).
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), PathBuf::from)
         .join("plugin-examples");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "wasm32-unknown-unknown",
-        ])
-        .arg("--manifest-path")
-        .arg(root.join(dir).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        // The test's own build settings are not the guest's.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "building {dir} for wasm32-unknown-unknown"
-    );
-    let module = std::fs::read(
-        target
-            .join("wasm32-unknown-unknown/release")
-            .join(format!("{artifact}.wasm")),
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
+    let wasm = build_plugin(&root.join(dir), &target, library).unwrap();
+    std::fs::read(wasm).unwrap()
 }
 
 /// `plugins/examples/acl`.

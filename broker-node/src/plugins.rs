@@ -1,0 +1,82 @@
+//! The `[[plugins]]` loaded at start: each compiled, linked and given a first instance whose
+//! `init` must accept its configuration, then added to the hook chain after the `[auth]`
+//! hooks. A required plugin (the default) that fails to load stops the start: the broker
+//! does not let clients in unchecked.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use broker_core::BrokerBuilder;
+use skein_plugin_wasm::{PluginEngine, PluginSpec, WasmHook};
+use tracing::{info, warn};
+
+use crate::config_plugins::{expand, PluginConfig};
+
+/// The loaded plugins, in the order of the configuration.
+pub(crate) struct Plugins {
+    hooks: Vec<WasmHook>,
+}
+
+impl Plugins {
+    /// Loads every plugin of `configs`.
+    ///
+    /// # Errors
+    ///
+    /// A required plugin could not be read, resolved or loaded; the message names it and
+    /// says why.
+    pub(crate) async fn load(configs: &[PluginConfig]) -> anyhow::Result<Plugins> {
+        let mut hooks = Vec::new();
+        if configs.is_empty() {
+            return Ok(Plugins { hooks });
+        }
+        let engine =
+            Arc::new(PluginEngine::new().map_err(|e| anyhow::anyhow!("the WASM engine: {e}"))?);
+        for config in configs {
+            match load_one(&engine, config).await {
+                Ok(hook) => {
+                    info!(
+                        "Plugin {} {} loaded from {}.",
+                        config.name,
+                        hook.version(),
+                        config.path.display()
+                    );
+                    hooks.push(hook);
+                }
+                Err(error) if config.required => {
+                    return Err(error.context(format!(
+                        "plugin {} is required (set required = false to start without it)",
+                        config.name
+                    )));
+                }
+                Err(error) => warn!(
+                    "Plugin {} was not loaded; the broker starts without it: {error:#}",
+                    config.name
+                ),
+            }
+        }
+        Ok(Plugins { hooks })
+    }
+
+    /// Adds the plugins to `builder`'s hook chain, in order.
+    pub(crate) fn install(self, builder: BrokerBuilder) -> BrokerBuilder {
+        self.hooks.into_iter().fold(builder, BrokerBuilder::hook)
+    }
+}
+
+async fn load_one(engine: &Arc<PluginEngine>, config: &PluginConfig) -> anyhow::Result<WasmHook> {
+    // Read once, at start, before the broker serves anyone: blocking here holds nobody up.
+    let bytes = std::fs::read(&config.path)
+        .with_context(|| format!("reading {}", config.path.display()))?;
+    let mut resolved = Vec::with_capacity(config.config.len());
+    for (key, value) in &config.config {
+        let value = expand(value).map_err(|e| anyhow::anyhow!("plugins.config.{key}: {e}"))?;
+        resolved.push((key.clone(), value));
+    }
+    let mut spec = PluginSpec::new(config.name.clone(), bytes).with_config(resolved);
+    spec.grants.clone_from(&config.grants);
+    spec.memory_bytes = config.memory_bytes;
+    spec.deadline = config.deadline;
+    spec.auth_deadline = config.auth_deadline;
+    spec.pool = config.pool;
+    Ok(WasmHook::load(engine, spec).await?)
+}

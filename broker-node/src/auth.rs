@@ -114,14 +114,20 @@ impl Auth {
         }
     }
 
-    /// Reloads the files on every SIGHUP ([`Auth::reload`]). Runs until the process ends.
-    pub(crate) async fn serve_reloads(self, mut reloads: Reloads, chain: Arc<HookChain>) {
+    /// Reloads the files and the `plugins` WASM plugins on every SIGHUP ([`Auth::reload`]).
+    /// Runs until the process ends.
+    pub(crate) async fn serve_reloads(
+        self,
+        mut reloads: Reloads,
+        chain: Arc<HookChain>,
+        plugins: usize,
+    ) {
         while reloads.recv().await.is_some() {
-            if self.password.is_none() && self.acl.is_none() {
-                info!("Received SIGHUP: no password_file or acl_file to reload.");
+            if self.password.is_none() && self.acl.is_none() && plugins == 0 {
+                info!("Received SIGHUP: no password_file, acl_file or plugin to reload.");
                 continue;
             }
-            info!("Received SIGHUP, reloading config (password and ACL files).");
+            info!("Received SIGHUP, reloading config (password and ACL files, plugins).");
             self.reload(&chain).await;
         }
     }

@@ -447,6 +447,7 @@ fn every_schema_key_is_in_the_default_file() {
     assert_eq!(node.broker.listeners[0].allow_anonymous, Some(true));
     assert!(node.auth.password_file.is_some() && node.auth.acl_file.is_some());
     assert!(!node.auth.allow_anonymous);
+    assert_eq!(node.plugins.len(), 1);
 }
 
 /// The keys serde expects in a table, read from its "unknown field" message.
@@ -479,12 +480,20 @@ fn every_schema_key_is_shown_in_the_default_file() {
     for header in tables {
         for key in schema_keys(header) {
             count += 1;
-            let is_table = tables.contains(&format!("[{key}]").as_str()) || key == "listener";
+            let is_table = tables.contains(&format!("[{key}]").as_str())
+                || key == "listener"
+                || key == "plugins";
             assert!(
                 is_table || shown.contains(&key),
                 "{header} {key} is missing from default.toml"
             );
         }
+    }
+    for key in schema_keys("[[plugins]]\nname = \"a\"\npath = \"a.wasm\"") {
+        assert!(
+            key == "config" || shown.contains(&key),
+            "[[plugins]] {key} is missing from default.toml"
+        );
     }
     let listener = schema_keys("[[listener]]\nbind = \"0.0.0.0:1\"");
     assert_eq!(

@@ -156,6 +156,7 @@ async fn serve(
     let prometheus = node.metrics.map(|_| metrics::install()).transpose()?;
     auth.log_summary();
     let plugins = plugins::Plugins::load(&node.plugins).await?;
+    let plugin_count = plugins.len();
     let store = node.storage.open()?;
     let broker = plugins
         .install(auth.install(Broker::builder(), &node.broker.listeners))
@@ -164,7 +165,7 @@ async fn serve(
         .start()
         .await
         .context("starting the broker")?;
-    tokio::spawn(auth.serve_reloads(reloads, broker.hooks()));
+    tokio::spawn(auth.serve_reloads(reloads, broker.hooks(), plugin_count));
     tokio::spawn(allocator::return_freed_memory());
     if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
         let (bound, endpoint) =

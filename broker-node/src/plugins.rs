@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use broker_core::BrokerBuilder;
 use skein_plugin_wasm::{PluginEngine, PluginSpec, WasmHook};
 use tracing::{info, warn};
@@ -57,6 +56,11 @@ impl Plugins {
         Ok(Plugins { hooks })
     }
 
+    /// How many were loaded.
+    pub(crate) fn len(&self) -> usize {
+        self.hooks.len()
+    }
+
     /// Adds the plugins to `builder`'s hook chain, in order.
     pub(crate) fn install(self, builder: BrokerBuilder) -> BrokerBuilder {
         self.hooks.into_iter().fold(builder, BrokerBuilder::hook)
@@ -64,12 +68,23 @@ impl Plugins {
 }
 
 async fn load_one(engine: &Arc<PluginEngine>, config: &PluginConfig) -> anyhow::Result<WasmHook> {
-    // Read once, at start, before the broker serves anyone: blocking here holds nobody up.
+    // Read at start, before the broker serves anyone: blocking here holds nobody up.
+    let spec = plugin_spec(config).map_err(|e| anyhow::anyhow!(e))?;
+    let reload = config.clone();
+    Ok(WasmHook::load(engine, spec)
+        .await?
+        .with_reloader(Arc::new(move || plugin_spec(&reload))))
+}
+
+/// The plugin as `config` describes it: its file read, its `${...}` references resolved. A
+/// reload (SIGHUP) does it again, so a new file or a rotated secret takes effect (the host
+/// runs it off the runtime's workers).
+fn plugin_spec(config: &PluginConfig) -> Result<PluginSpec, String> {
     let bytes = std::fs::read(&config.path)
-        .with_context(|| format!("reading {}", config.path.display()))?;
+        .map_err(|e| format!("reading {}: {e}", config.path.display()))?;
     let mut resolved = Vec::with_capacity(config.config.len());
     for (key, value) in &config.config {
-        let value = expand(value).map_err(|e| anyhow::anyhow!("plugins.config.{key}: {e}"))?;
+        let value = expand(value).map_err(|e| format!("plugins.config.{key}: {e}"))?;
         resolved.push((key.clone(), value));
     }
     let mut spec = PluginSpec::new(config.name.clone(), bytes).with_config(resolved);
@@ -78,5 +93,5 @@ async fn load_one(engine: &Arc<PluginEngine>, config: &PluginConfig) -> anyhow::
     spec.deadline = config.deadline;
     spec.auth_deadline = config.auth_deadline;
     spec.pool = config.pool;
-    Ok(WasmHook::load(engine, spec).await?)
+    Ok(spec)
 }

@@ -144,3 +144,68 @@ fn a_required_plugin_that_does_not_load_stops_the_start_and_an_optional_one_does
     let skein = ConfiguredSkein::start("plugin-optional", |_| (config.clone(), port));
     skein.wait_for_log(&["Plugin acl was not loaded; the broker starts without it"]);
 }
+
+/// SIGHUP reloads a plugin: its file is read again and its `${file:}` references resolved
+/// again, so rules kept in a file change without a restart; the chain forgets its cached
+/// decisions, and the next publish is decided by the new rules. A plugin file broken on disk
+/// fails the next reload, and the running version keeps deciding.
+#[tokio::test]
+async fn sighup_reloads_a_plugin_and_its_rules_and_a_broken_file_keeps_the_running_one() {
+    let (mut rules, mut wasm) = (PathBuf::new(), PathBuf::new());
+    let mut port = 0;
+    let skein = ConfiguredSkein::start("plugin-reload", |dir| {
+        port = free_port();
+        rules = dir.join("publish.rules");
+        std::fs::write(&rules, "sensors/%c/#\n").unwrap();
+        wasm = dir.join("acl.wasm");
+        std::fs::copy(acl_wasm(), &wasm).unwrap();
+        let table = format!(
+            "[[plugins]]\nname = \"acl\"\npath = {:?}\n[plugins.config]\npublish = \"${{file:{}}}\"\nsubscribe = \"#\"\n",
+            wasm.display().to_string(),
+            rules.display()
+        );
+        (
+            format!(
+                "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[storage]\ndurability = \"memory\"\n{table}"
+            ),
+            port,
+        )
+    });
+    // Someone to deliver to: an allowed message is answered 0x00, not 0x10.
+    let (mut watcher, _) = Client::connect(port, skein.log_path(), "watcher", true).await;
+    watcher.subscribe("#", QoS::AtMostOnce).await;
+    let mut dev1 = Publisher::connect(port, ProtocolVersion::V5, "dev1").await;
+    let ok = Answer::PubAck(ReasonCode::Success);
+    let refused = Answer::PubAck(ReasonCode::NotAuthorized);
+    assert_eq!(
+        dev1.publish_qos1("sensors/dev1/t", b"1".to_vec(), WAIT)
+            .await,
+        ok
+    );
+    assert_eq!(
+        dev1.publish_qos1("other/t", b"2".to_vec(), WAIT).await,
+        refused
+    );
+
+    std::fs::write(&rules, "other/#\n").unwrap();
+    skein.hangup();
+    skein.wait_for_log(&["Reloading plugin acl (version 0.1.0)."]);
+    assert_eq!(
+        dev1.publish_qos1("other/t", b"3".to_vec(), WAIT).await,
+        ok,
+        "{}",
+        skein.log_tail()
+    );
+    assert_eq!(
+        dev1.publish_qos1("sensors/dev1/t", b"4".to_vec(), WAIT)
+            .await,
+        refused
+    );
+
+    std::fs::write(&wasm, b"junk").unwrap();
+    std::fs::write(&rules, "sensors/%c/#\n").unwrap();
+    skein.hangup();
+    skein.wait_for_log(&["Reloading plugin acl failed, version 0.1.0 keeps serving"]);
+    assert_eq!(dev1.publish_qos1("other/t", b"5".to_vec(), WAIT).await, ok);
+    watcher.disconnect().await;
+}

@@ -1,51 +1,47 @@
 //! [`WasmHook`]: one loaded plugin, behind broker-core's [`Hook`] trait.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use broker_core::hooks::{
     filters_overlap, AuthDecision, AuthenticateRequest, AuthorizePublishRequest,
     AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, FilterRewrite, Hook, HookError, Interest,
-    Refusal, RewritePublishRequest, RewriteSubscribeRequest, TopicRewrite,
+    Refusal, Reload, ReloadError, RewritePublishRequest, RewriteSubscribeRequest, TopicRewrite,
 };
 use broker_core::router::matches;
 use broker_core::types::{MqttString, QoS, ReasonCode, TopicFilter, TopicName};
-use wasmtime::component::{Component, InstancePre, Linker, Resource};
+use wasmtime::component::Resource;
 
 use crate::bindings::exports::skein::plugin::authn::AuthResult;
 use crate::bindings::skein::plugin::types::{self as wit, Decision};
-use crate::bindings::skein::plugin::{log, session, types};
-use crate::component;
 use crate::engine::PluginEngine;
 use crate::error::LoadError;
-use crate::instance::{ticks, Exports, Instance, StartError};
+use crate::generation::Generation;
+use crate::instance::{ticks, Instance};
 use crate::spec::PluginSpec;
-use crate::state::{ClientHandle, InstanceState};
+use crate::state::ClientHandle;
 
-/// One plugin, loaded: its compiled component, a pool of warm instances, and what its
-/// trial instance's `init` declared.
+/// One plugin, loaded: its current generation (compiled component, pool of warm instances,
+/// what `init` declared), and how to load it again on a reload.
 pub struct WasmHook {
     name: Arc<str>,
-    spec: PluginSpec,
-    /// Keeps the epoch ticker running while the hook lives.
-    _engine: Arc<PluginEngine>,
-    pre: InstancePre<InstanceState>,
-    exports: Exports,
-    /// Warm instances. Boxed: an instance (its store and bindings) is large, and moving it in
-    /// and out of the vector unboxed made checkout ten times slower (../shared/PLUGINS.md, 4.5).
-    #[allow(clippy::vec_box)]
-    pool: Mutex<Vec<Box<Instance>>>,
+    /// Keeps the epoch ticker running while the hook lives, and compiles reloads.
+    engine: Arc<PluginEngine>,
+    /// What the first generation hooks into; a reload may not change it.
     interest: Interest,
-    publish_filters: Vec<TopicFilter>,
-    subscribe_filters: Vec<TopicFilter>,
-    version: String,
+    current: RwLock<Arc<Generation>>,
+    reloader: Option<Reloader>,
 }
 
+/// Gives the plugin to load on a reload: its file read again, its configuration resolved
+/// again (a rotated secret, say).
+pub type Reloader = Arc<dyn Fn() -> Result<PluginSpec, String> + Send + Sync>;
+
 impl WasmHook {
-    /// Compiles `spec`'s component, links what it is granted, and starts a trial instance
-    /// whose `init` must accept the configuration; that instance is the pool's first.
+    /// Compiles `spec`'s plugin, links what it is granted, and starts a first instance whose
+    /// `init` must accept the configuration; that instance is the pool's first.
     ///
     /// # Errors
     ///
@@ -53,159 +49,36 @@ impl WasmHook {
     /// `plugin` export, an `init` that refused or trapped, or a bad topic filter.
     pub async fn load(engine: &Arc<PluginEngine>, spec: PluginSpec) -> Result<WasmHook, LoadError> {
         let name: Arc<str> = Arc::from(spec.name.as_str());
-        let named = || spec.name.clone();
-        let compile = |reason| LoadError::Compile {
-            name: named(),
-            reason,
-        };
-        let bytes = component::component(&spec.component).map_err(compile)?;
-        let component =
-            Component::new(engine.engine(), &bytes).map_err(|e| compile(format!("{e:#}")))?;
-        let linker = linker(engine, &spec)?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::Imports {
-                name: named(),
-                reason: format!("{e:#}"),
-            })?;
-        let exports = Exports::new(&pre).map_err(|e| LoadError::NoInit {
-            name: named(),
-            reason: format!("{e:#}"),
-        })?;
-        let (first, info) = Instance::start(&pre, &exports, &name, &spec)
-            .await
-            .map_err(|e| match e {
-                StartError::Failed(reason) => LoadError::Instantiate {
-                    name: named(),
-                    reason,
-                },
-                StartError::Refused(reason) => LoadError::Init {
-                    name: named(),
-                    reason,
-                },
-            })?;
-        let filters = |list: &[String]| -> Result<Vec<TopicFilter>, LoadError> {
-            list.iter()
-                .map(|f| {
-                    TopicFilter::new(f.as_str()).map_err(|_| LoadError::Filter {
-                        name: named(),
-                        filter: f.clone(),
-                    })
-                })
-                .collect()
-        };
-        let publish_filters = filters(&info.publish_filters)?;
-        let subscribe_filters = filters(&info.subscribe_filters)?;
-        let mut interest = Interest::NONE;
-        if exports.has_authn() {
-            interest = interest.union(Interest::AUTHENTICATE);
-        }
-        if exports.has_authz() {
-            interest = interest.union(Interest::AUTHORIZE);
-        }
-        if exports.has_rewrite() {
-            interest = interest.union(Interest::REWRITE);
-        }
-        tracing::info!(
-            plugin = %name,
-            plugin_name = %info.name,
-            version = %info.version,
-            "Plugin loaded."
-        );
+        let generation = Generation::load(engine, &name, spec).await?;
+        tracing::info!(plugin = %name, version = %generation.version, "Plugin loaded.");
         Ok(WasmHook {
             name,
-            spec,
-            _engine: Arc::clone(engine),
-            pre,
-            exports,
-            pool: Mutex::new(vec![first]),
-            interest,
-            publish_filters,
-            subscribe_filters,
-            version: info.version,
+            engine: Arc::clone(engine),
+            interest: generation.interest,
+            current: RwLock::new(Arc::new(generation)),
+            reloader: None,
         })
     }
 
-    /// The version its `init` declared.
+    /// The same hook, reloaded on [`Hook::reload`] (SIGHUP in `skein`) from what `reloader`
+    /// gives: a new generation is compiled and its first instance's `init` must pass before
+    /// it replaces the running one; on any failure the running one stays.
     #[must_use]
-    pub fn version(&self) -> &str {
-        &self.version
+    pub fn with_reloader(mut self, reloader: Reloader) -> WasmHook {
+        self.reloader = Some(reloader);
+        self
     }
 
-    /// A warm instance, or a new one.
-    async fn checkout(&self) -> Result<Box<Instance>, HookError> {
-        let pooled = self
-            .pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        if let Some(instance) = pooled {
-            return Ok(instance);
-        }
-        match Instance::start(&self.pre, &self.exports, &self.name, &self.spec).await {
-            Ok((instance, _)) => Ok(instance),
-            Err(StartError::Failed(reason) | StartError::Refused(reason)) => {
-                Err(HookError::Unavailable(format!(
-                    "plugin {}: a new instance failed: {reason}",
-                    self.name
-                )))
-            }
-        }
+    /// The version the running generation's `init` declared.
+    #[must_use]
+    pub fn version(&self) -> String {
+        self.current().version.clone()
     }
 
-    /// Gives `instance` back to the pool after a call that went well.
-    fn checkin(&self, mut instance: Box<Instance>, lent: Resource<ClientHandle>) {
-        if instance.store.data_mut().table.delete(lent).is_err() {
-            return;
-        }
-        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        if pool.len() < self.spec.pool {
-            pool.push(instance);
-        }
+    /// The running generation.
+    fn current(&self) -> Arc<Generation> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
-
-    /// The hook error for a call that failed: the instance is dropped (a trapped instance
-    /// cannot be entered again), and the failure logged with what trapped.
-    fn failure(&self, point: &str, deadline: Duration, error: &wasmtime::Error) -> HookError {
-        let trap = error.downcast_ref::<wasmtime::Trap>().copied();
-        tracing::warn!(
-            plugin = %self.name,
-            hook = point,
-            trap = ?trap,
-            "The plugin failed; its instance is dropped. {error:#}"
-        );
-        match trap {
-            Some(wasmtime::Trap::Interrupt) => HookError::Timeout(deadline),
-            _ => HookError::Failed(format!("plugin {}: {point}: {error:#}", self.name)),
-        }
-    }
-}
-
-/// The linker of `spec`'s plugin: the types and the `client` handle always, and each granted
-/// capability.
-fn linker(engine: &PluginEngine, spec: &PluginSpec) -> Result<Linker<InstanceState>, LoadError> {
-    let mut linker = Linker::new(engine.engine());
-    let linked = |e: wasmtime::Error| LoadError::Imports {
-        name: spec.name.clone(),
-        reason: format!("{e:#}"),
-    };
-    types::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
-        .map_err(linked)?;
-    session::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
-        .map_err(linked)?;
-    for grant in &spec.grants {
-        match grant.as_str() {
-            "log" => log::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
-                .map_err(linked)?,
-            other => {
-                return Err(LoadError::UnknownGrant {
-                    name: spec.name.clone(),
-                    grant: other.to_owned(),
-                })
-            }
-        }
-    }
-    Ok(linker)
 }
 
 /// Lends `client` to `instance`'s next call, and sets the call's deadline.
@@ -290,11 +163,12 @@ impl Hook for WasmHook {
     }
 
     async fn authenticate(&self, request: &AuthenticateRequest) -> Result<AuthDecision, HookError> {
-        if !self.exports.has_authn() || request.enhanced.is_some() {
+        let generation = self.current();
+        if !generation.exports.has_authn() || request.enhanced.is_some() {
             return Ok(AuthDecision::Next);
         }
-        let deadline = self.spec.auth_deadline;
-        let mut instance = self.checkout().await?;
+        let deadline = generation.spec.auth_deadline;
+        let mut instance = generation.checkout().await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let password = request.password.as_ref().map(|p| p.as_bytes().to_vec());
         let Instance { store, authn, .. } = &mut *instance;
@@ -306,14 +180,14 @@ impl Hook for WasmHook {
             .await
         {
             Ok(result) => {
-                self.checkin(instance, lent);
+                generation.checkin(instance, lent);
                 Ok(match result {
                     AuthResult::Accept => AuthDecision::allow(),
                     AuthResult::Deny(r) => AuthDecision::Deny(refusal(r).0),
                     AuthResult::Next => AuthDecision::Next,
                 })
             }
-            Err(error) => Err(self.failure("authenticate", deadline, &error)),
+            Err(error) => Err(generation.failure("authenticate", deadline, &error)),
         }
     }
 
@@ -321,17 +195,18 @@ impl Hook for WasmHook {
         &self,
         request: &AuthorizePublishRequest,
     ) -> Result<AuthzDecision, HookError> {
-        if !self.exports.has_authz()
-            || !(self.publish_filters.is_empty()
-                || self
+        let generation = self.current();
+        if !generation.exports.has_authz()
+            || !(generation.publish_filters.is_empty()
+                || generation
                     .publish_filters
                     .iter()
                     .any(|f| matches(f.as_str(), request.topic.as_str())))
         {
             return Ok(AuthzDecision::Next);
         }
-        let deadline = self.spec.deadline;
-        let mut instance = self.checkout().await?;
+        let deadline = generation.spec.deadline;
+        let mut instance = generation.checkout().await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let Instance { store, authz, .. } = &mut *instance;
         let Some(authz) = authz else {
@@ -348,10 +223,10 @@ impl Hook for WasmHook {
             .await;
         match called {
             Ok(decision) => {
-                self.checkin(instance, lent);
+                generation.checkin(instance, lent);
                 Ok(authz_decision(decision))
             }
-            Err(error) => Err(self.failure("authorize-publish", deadline, &error)),
+            Err(error) => Err(generation.failure("authorize-publish", deadline, &error)),
         }
     }
 
@@ -359,17 +234,18 @@ impl Hook for WasmHook {
         &self,
         request: &AuthorizeSubscribeRequest,
     ) -> Result<AuthzDecision, HookError> {
-        if !self.exports.has_authz()
-            || !(self.subscribe_filters.is_empty()
-                || self
+        let generation = self.current();
+        if !generation.exports.has_authz()
+            || !(generation.subscribe_filters.is_empty()
+                || generation
                     .subscribe_filters
                     .iter()
                     .any(|f| filters_overlap(f, &request.filter)))
         {
             return Ok(AuthzDecision::Next);
         }
-        let deadline = self.spec.deadline;
-        let mut instance = self.checkout().await?;
+        let deadline = generation.spec.deadline;
+        let mut instance = generation.checkout().await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let Instance { store, authz, .. } = &mut *instance;
         let Some(authz) = authz else {
@@ -385,10 +261,10 @@ impl Hook for WasmHook {
             .await;
         match called {
             Ok(decision) => {
-                self.checkin(instance, lent);
+                generation.checkin(instance, lent);
                 Ok(authz_decision(decision))
             }
-            Err(error) => Err(self.failure("authorize-subscribe", deadline, &error)),
+            Err(error) => Err(generation.failure("authorize-subscribe", deadline, &error)),
         }
     }
 
@@ -396,11 +272,12 @@ impl Hook for WasmHook {
         &self,
         request: &RewritePublishRequest,
     ) -> Result<TopicRewrite, HookError> {
-        if !self.exports.has_rewrite() {
+        let generation = self.current();
+        if !generation.exports.has_rewrite() {
             return Ok(TopicRewrite::Keep);
         }
-        let deadline = self.spec.deadline;
-        let mut instance = self.checkout().await?;
+        let deadline = generation.spec.deadline;
+        let mut instance = generation.checkout().await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let Instance { store, rewrite, .. } = &mut *instance;
         let Some(rewrite) = rewrite else {
@@ -411,7 +288,7 @@ impl Hook for WasmHook {
             .await;
         match called {
             Ok(topic) => {
-                self.checkin(instance, lent);
+                generation.checkin(instance, lent);
                 match topic {
                     None => Ok(TopicRewrite::Keep),
                     Some(topic) => TopicName::new(topic.as_str())
@@ -423,7 +300,7 @@ impl Hook for WasmHook {
                         }),
                 }
             }
-            Err(error) => Err(self.failure("rewrite-publish-topic", deadline, &error)),
+            Err(error) => Err(generation.failure("rewrite-publish-topic", deadline, &error)),
         }
     }
 
@@ -431,11 +308,12 @@ impl Hook for WasmHook {
         &self,
         request: &RewriteSubscribeRequest,
     ) -> Result<FilterRewrite, HookError> {
-        if !self.exports.has_rewrite() {
+        let generation = self.current();
+        if !generation.exports.has_rewrite() {
             return Ok(FilterRewrite::Keep);
         }
-        let deadline = self.spec.deadline;
-        let mut instance = self.checkout().await?;
+        let deadline = generation.spec.deadline;
+        let mut instance = generation.checkout().await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let Instance { store, rewrite, .. } = &mut *instance;
         let Some(rewrite) = rewrite else {
@@ -446,7 +324,7 @@ impl Hook for WasmHook {
             .await;
         match called {
             Ok(filter) => {
-                self.checkin(instance, lent);
+                generation.checkin(instance, lent);
                 match filter {
                     None => Ok(FilterRewrite::Keep),
                     Some(filter) => TopicFilter::new(filter.as_str())
@@ -458,8 +336,38 @@ impl Hook for WasmHook {
                         }),
                 }
             }
-            Err(error) => Err(self.failure("rewrite-subscribe-filter", deadline, &error)),
+            Err(error) => Err(generation.failure("rewrite-subscribe-filter", deadline, &error)),
         }
+    }
+
+    async fn reload(&self) -> Result<Reload, ReloadError> {
+        let Some(reloader) = &self.reloader else {
+            return Ok(Reload::Unsupported);
+        };
+        let subject = format!("plugin {}", self.name);
+        let kept = || format!("version {} keeps serving", self.version());
+        // It reads files: off the runtime's workers.
+        let reloader = Arc::clone(reloader);
+        let spec = tokio::task::spawn_blocking(move || reloader())
+            .await
+            .map_err(|e| ReloadError::new(&subject, kept(), e))?
+            .map_err(|e| ReloadError::new(&subject, kept(), e))?;
+        let generation = Generation::load(&self.engine, &self.name, spec)
+            .await
+            .map_err(|e| ReloadError::new(&subject, kept(), e))?;
+        if generation.interest != self.interest {
+            return Err(ReloadError::new(
+                &subject,
+                kept(),
+                "the new version exports other hook interfaces than the running one; restart the broker to change them",
+            ));
+        }
+        let version = generation.version.clone();
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(generation);
+        Ok(Reload::reloaded(format!(
+            "plugin {} (version {version})",
+            self.name
+        )))
     }
 }
 
@@ -467,7 +375,7 @@ impl fmt::Debug for WasmHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WasmHook")
             .field("name", &self.name)
-            .field("version", &self.version)
+            .field("version", &self.version())
             .field("interest", &self.interest)
             .finish_non_exhaustive()
     }

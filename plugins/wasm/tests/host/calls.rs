@@ -276,3 +276,77 @@ async fn a_wasm_hook_decides_in_a_chain_after_a_native_one_and_fails_closed() {
         .await
         .is_allowed());
 }
+
+/// A reload (SIGHUP in `skein`) loads the plugin again from what the reloader gives: a new
+/// configuration takes effect for the next call; a configuration its `init` refuses, or a
+/// file that is not a plugin, leaves the running version serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_swaps_in_a_new_generation_and_a_bad_one_keeps_the_old() {
+    use std::sync::Mutex;
+
+    use broker_core::hooks::Reload;
+
+    let source: Arc<Mutex<(Vec<u8>, &'static str)>> = Arc::new(Mutex::new((guests::acl(), "a/#")));
+    let spec_of = |(bytes, publish): &(Vec<u8>, &'static str)| {
+        PluginSpec::new("acl", bytes.clone()).with_config([("publish", *publish)])
+    };
+    let first = spec_of(&source.lock().unwrap());
+    let reloader = {
+        let source = Arc::clone(&source);
+        Arc::new(move || Ok(spec_of(&source.lock().unwrap())))
+    };
+    let hook = WasmHook::load(&engine(), first)
+        .await
+        .unwrap()
+        .with_reloader(reloader);
+    let c = client("c", None);
+    let allowed = |d: &AuthzDecision| matches!(d, AuthzDecision::Allow { .. });
+    assert!(allowed(
+        &hook.authorize_publish(&publish(&c, "a/x")).await.unwrap()
+    ));
+    assert!(!allowed(
+        &hook.authorize_publish(&publish(&c, "b/x")).await.unwrap()
+    ));
+
+    source.lock().unwrap().1 = "b/#";
+    let reloaded = hook.reload().await.unwrap();
+    assert!(reloaded.is_reloaded(), "{reloaded:?}");
+    assert!(allowed(
+        &hook.authorize_publish(&publish(&c, "b/x")).await.unwrap()
+    ));
+    assert!(!allowed(
+        &hook.authorize_publish(&publish(&c, "a/x")).await.unwrap()
+    ));
+
+    // An init that refuses: the running generation stays.
+    let bad_config = {
+        let bytes = guests::acl();
+        WasmHook::load(
+            &engine(),
+            PluginSpec::new("acl", bytes).with_config([("publish", "b/#")]),
+        )
+        .await
+        .unwrap()
+        .with_reloader(Arc::new(|| {
+            Ok(PluginSpec::new("acl", guests::acl()).with_config([("bogus", "1")]))
+        }))
+    };
+    let error = bad_config.reload().await.unwrap_err();
+    assert!(error.problem().contains("bogus"), "{error:?}");
+    assert!(error.kept().contains("keeps serving"), "{error:?}");
+    assert!(allowed(
+        &bad_config
+            .authorize_publish(&publish(&c, "b/x"))
+            .await
+            .unwrap()
+    ));
+
+    source.lock().unwrap().0 = b"junk".to_vec();
+    let error = hook.reload().await.unwrap_err();
+    assert!(error.problem().contains("not a WebAssembly"), "{error:?}");
+    assert!(allowed(
+        &hook.authorize_publish(&publish(&c, "b/x")).await.unwrap()
+    ));
+    // Without a reloader there is nothing to reload.
+    assert_eq!(acl().await.reload().await.unwrap(), Reload::Unsupported);
+}

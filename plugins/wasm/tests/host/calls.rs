@@ -1,13 +1,15 @@
 //! The plugin host against real plugins built from source: decisions, the sandbox (a loop cut
 //! at its deadline, a panic and a memory bomb contained, the instance replaced), what a load
-//! refuses, and a WASM hook in a chain beside a native one.
+//! refuses, a WASM hook in a chain beside a native one, reloads, and the topic-rewrite
+//! example through the `rewrite` interface.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use broker_core::hooks::{
-    AuthorizePublishRequest, AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, Hook, HookChain,
-    HookError, Interest, ListenerName, Username,
+    AuthorizePublishRequest, AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, FilterRewrite,
+    Hook, HookChain, HookError, Interest, ListenerName, RewritePublishRequest,
+    RewriteSubscribeRequest, TopicRewrite, Username,
 };
 use broker_core::types::{
     ClientId, MqttString, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName,
@@ -349,4 +351,73 @@ async fn a_reload_swaps_in_a_new_generation_and_a_bad_one_keeps_the_old() {
     ));
     // Without a reloader there is nothing to reload.
     assert_eq!(acl().await.reload().await.unwrap(), Reload::Unsupported);
+}
+
+/// The topic-rewrite example through the `rewrite` interface: a publish topic and a
+/// subscription filter that a rule matches are rewritten with the regular expression's
+/// groups, the rest kept; a rewrite to something that is not a topic is refused by the host
+/// (the chain keeps the topic); a bad expression fails the load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_topic_rewrite_example_rewrites_topics_and_filters_by_its_rules() {
+    let spec = PluginSpec::new("rewrite", guests::topic_rewrite()).with_config([
+        ("publish.1", "x/y/+ | ^x/y/(.+)$ | z/y/$1"),
+        ("publish.2", "bad/+ | ^bad/(.+)$ | z/#/$1"),
+        ("subscribe.1", "old/# | ^old/(.*)$ | new/$1"),
+    ]);
+    let hook = WasmHook::load(&engine(), spec).await.unwrap();
+    assert_eq!(hook.interest(), Interest::REWRITE);
+    let c = client("c", None);
+    let topic = |t: &str| RewritePublishRequest {
+        client: Arc::clone(&c),
+        topic: TopicName::new(t).unwrap(),
+    };
+    assert_eq!(
+        hook.rewrite_publish_topic(&topic("x/y/a")).await.unwrap(),
+        TopicRewrite::Replace(TopicName::new("z/y/a").unwrap())
+    );
+    assert_eq!(
+        hook.rewrite_publish_topic(&topic("x/q/a")).await.unwrap(),
+        TopicRewrite::Keep
+    );
+    let invalid = hook
+        .rewrite_publish_topic(&topic("bad/a"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(invalid, HookError::InvalidDecision(_)),
+        "{invalid:?}"
+    );
+    let filter = |f: &str| RewriteSubscribeRequest {
+        client: Arc::clone(&c),
+        filter: TopicFilter::new(f).unwrap(),
+    };
+    assert_eq!(
+        hook.rewrite_subscribe_filter(&filter("old/+/t"))
+            .await
+            .unwrap(),
+        FilterRewrite::Replace(TopicFilter::new("new/+/t").unwrap())
+    );
+    assert_eq!(
+        hook.rewrite_subscribe_filter(&filter("other/#"))
+            .await
+            .unwrap(),
+        FilterRewrite::Keep
+    );
+    // The chain keeps the topic a plugin rewrote to no topic, and takes the valid rewrites.
+    let chain = HookChain::builder().hook(hook).build();
+    assert_eq!(
+        chain.rewrite_publish_topic(topic("x/y/b")).await,
+        TopicName::new("z/y/b").unwrap()
+    );
+    assert_eq!(
+        chain.rewrite_publish_topic(topic("bad/b")).await,
+        TopicName::new("bad/b").unwrap()
+    );
+    let bad = PluginSpec::new("rewrite", guests::topic_rewrite())
+        .with_config([("publish.1", "a/+ | ^a/(.+ | b/$1")]);
+    let error = WasmHook::load(&engine(), bad).await.unwrap_err();
+    assert!(
+        matches!(&error, LoadError::Init { reason, .. } if reason.contains("publish.1")),
+        "{error}"
+    );
 }

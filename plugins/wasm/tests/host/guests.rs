@@ -30,3 +30,16 @@ pub(crate) fn rogue() -> Vec<u8> {
         .get_or_init(|| build("plugins/wasm/tests/rogue", "skein_test_rogue"))
         .clone()
 }
+
+/// `plugins/examples/topic-rewrite`.
+pub(crate) fn topic_rewrite() -> Vec<u8> {
+    static REWRITE: OnceLock<Vec<u8>> = OnceLock::new();
+    REWRITE
+        .get_or_init(|| {
+            build(
+                "plugins/examples/topic-rewrite",
+                "skein_example_topic_rewrite",
+            )
+        })
+        .clone()
+}

@@ -23,6 +23,7 @@
 //! ```
 
 mod bindings;
+mod breaker;
 mod component;
 mod engine;
 mod error;
@@ -32,6 +33,7 @@ mod spec;
 mod state;
 mod wasm_hook;
 
+pub use breaker::{COOL_DOWN, WINDOW};
 pub use component::build_plugin;
 pub use engine::{PluginEngine, TICK};
 pub use error::LoadError;

@@ -23,6 +23,10 @@ pub struct PluginSpec {
     pub auth_deadline: Duration,
     /// Warm instances kept at most.
     pub pool: usize,
+    /// Failures within a minute ([`WINDOW`](crate::WINDOW)) that open the plugin's circuit
+    /// for [`COOL_DOWN`](crate::COOL_DOWN): its calls then fail at once, without running it,
+    /// and the hook chain's failure policy answers them. 0: never.
+    pub breaker_failures: usize,
 }
 
 impl PluginSpec {
@@ -34,6 +38,8 @@ impl PluginSpec {
     pub const DEFAULT_AUTH_DEADLINE: Duration = Duration::from_millis(100);
     /// The default pool: 16 warm instances at most.
     pub const DEFAULT_POOL: usize = 16;
+    /// The default breaker: 10 failures within a minute.
+    pub const DEFAULT_BREAKER_FAILURES: usize = 10;
 
     /// `component`, named `name`, with no configuration, granted `log`, and the default
     /// limits.
@@ -48,6 +54,7 @@ impl PluginSpec {
             deadline: Self::DEFAULT_DEADLINE,
             auth_deadline: Self::DEFAULT_AUTH_DEADLINE,
             pool: Self::DEFAULT_POOL,
+            breaker_failures: Self::DEFAULT_BREAKER_FAILURES,
         }
     }
 

@@ -16,6 +16,7 @@ use wasmtime::component::Resource;
 
 use crate::bindings::exports::skein::plugin::authn::AuthResult;
 use crate::bindings::skein::plugin::types::{self as wit, Decision};
+use crate::breaker::Breaker;
 use crate::engine::PluginEngine;
 use crate::error::LoadError;
 use crate::generation::Generation;
@@ -33,6 +34,7 @@ pub struct WasmHook {
     interest: Interest,
     current: RwLock<Arc<Generation>>,
     reloader: Option<Reloader>,
+    breaker: Breaker,
 }
 
 /// Gives the plugin to load on a reload: its file read again, its configuration resolved
@@ -52,6 +54,7 @@ impl WasmHook {
         let generation = Generation::load(engine, &name, spec).await?;
         tracing::info!(plugin = %name, version = %generation.version, "Plugin loaded.");
         Ok(WasmHook {
+            breaker: Breaker::new(Arc::clone(&name), generation.spec.breaker_failures),
             name,
             engine: Arc::clone(engine),
             interest: generation.interest,
@@ -73,6 +76,31 @@ impl WasmHook {
     #[must_use]
     pub fn version(&self) -> String {
         self.current().version.clone()
+    }
+
+    /// An instance of `generation` to call, unless the circuit is open.
+    async fn checkout(&self, generation: &Generation) -> Result<Box<Instance>, HookError> {
+        self.breaker.admit()?;
+        generation
+            .checkout()
+            .await
+            .inspect_err(|_| self.breaker.failed("unavailable"))
+    }
+
+    /// The hook error of a failed call, counted by the breaker.
+    fn failed(
+        &self,
+        generation: &Generation,
+        point: &str,
+        deadline: Duration,
+        error: &wasmtime::Error,
+    ) -> HookError {
+        let failure = generation.failure(point, deadline, error);
+        self.breaker.failed(match failure {
+            HookError::Timeout(_) => "timeout",
+            _ => "trap",
+        });
+        failure
     }
 
     /// The running generation.
@@ -168,7 +196,7 @@ impl Hook for WasmHook {
             return Ok(AuthDecision::Next);
         }
         let deadline = generation.spec.auth_deadline;
-        let mut instance = generation.checkout().await?;
+        let mut instance = self.checkout(&generation).await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let password = request.password.as_ref().map(|p| p.as_bytes().to_vec());
         let Instance { store, authn, .. } = &mut *instance;
@@ -181,13 +209,14 @@ impl Hook for WasmHook {
         {
             Ok(result) => {
                 generation.checkin(instance, lent);
+                self.breaker.succeeded();
                 Ok(match result {
                     AuthResult::Accept => AuthDecision::allow(),
                     AuthResult::Deny(r) => AuthDecision::Deny(refusal(r).0),
                     AuthResult::Next => AuthDecision::Next,
                 })
             }
-            Err(error) => Err(generation.failure("authenticate", deadline, &error)),
+            Err(error) => Err(self.failed(&generation, "authenticate", deadline, &error)),
         }
     }
 
@@ -206,7 +235,7 @@ impl Hook for WasmHook {
             return Ok(AuthzDecision::Next);
         }
         let deadline = generation.spec.deadline;
-        let mut instance = generation.checkout().await?;
+        let mut instance = self.checkout(&generation).await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let Instance { store, authz, .. } = &mut *instance;
         let Some(authz) = authz else {
@@ -224,9 +253,10 @@ impl Hook for WasmHook {
         match called {
             Ok(decision) => {
                 generation.checkin(instance, lent);
+                self.breaker.succeeded();
                 Ok(authz_decision(decision))
             }
-            Err(error) => Err(generation.failure("authorize-publish", deadline, &error)),
+            Err(error) => Err(self.failed(&generation, "authorize-publish", deadline, &error)),
         }
     }
 
@@ -245,7 +275,7 @@ impl Hook for WasmHook {
             return Ok(AuthzDecision::Next);
         }
         let deadline = generation.spec.deadline;
-        let mut instance = generation.checkout().await?;
+        let mut instance = self.checkout(&generation).await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let Instance { store, authz, .. } = &mut *instance;
         let Some(authz) = authz else {
@@ -262,9 +292,10 @@ impl Hook for WasmHook {
         match called {
             Ok(decision) => {
                 generation.checkin(instance, lent);
+                self.breaker.succeeded();
                 Ok(authz_decision(decision))
             }
-            Err(error) => Err(generation.failure("authorize-subscribe", deadline, &error)),
+            Err(error) => Err(self.failed(&generation, "authorize-subscribe", deadline, &error)),
         }
     }
 
@@ -277,7 +308,7 @@ impl Hook for WasmHook {
             return Ok(TopicRewrite::Keep);
         }
         let deadline = generation.spec.deadline;
-        let mut instance = generation.checkout().await?;
+        let mut instance = self.checkout(&generation).await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let Instance { store, rewrite, .. } = &mut *instance;
         let Some(rewrite) = rewrite else {
@@ -289,6 +320,7 @@ impl Hook for WasmHook {
         match called {
             Ok(topic) => {
                 generation.checkin(instance, lent);
+                self.breaker.succeeded();
                 match topic {
                     None => Ok(TopicRewrite::Keep),
                     Some(topic) => TopicName::new(topic.as_str())
@@ -300,7 +332,7 @@ impl Hook for WasmHook {
                         }),
                 }
             }
-            Err(error) => Err(generation.failure("rewrite-publish-topic", deadline, &error)),
+            Err(error) => Err(self.failed(&generation, "rewrite-publish-topic", deadline, &error)),
         }
     }
 
@@ -313,7 +345,7 @@ impl Hook for WasmHook {
             return Ok(FilterRewrite::Keep);
         }
         let deadline = generation.spec.deadline;
-        let mut instance = generation.checkout().await?;
+        let mut instance = self.checkout(&generation).await?;
         let lent = lend(&mut instance, &request.client, deadline)?;
         let Instance { store, rewrite, .. } = &mut *instance;
         let Some(rewrite) = rewrite else {
@@ -325,6 +357,7 @@ impl Hook for WasmHook {
         match called {
             Ok(filter) => {
                 generation.checkin(instance, lent);
+                self.breaker.succeeded();
                 match filter {
                     None => Ok(FilterRewrite::Keep),
                     Some(filter) => TopicFilter::new(filter.as_str())
@@ -336,7 +369,9 @@ impl Hook for WasmHook {
                         }),
                 }
             }
-            Err(error) => Err(generation.failure("rewrite-subscribe-filter", deadline, &error)),
+            Err(error) => {
+                Err(self.failed(&generation, "rewrite-subscribe-filter", deadline, &error))
+            }
         }
     }
 

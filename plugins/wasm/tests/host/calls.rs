@@ -421,3 +421,38 @@ async fn the_topic_rewrite_example_rewrites_topics_and_filters_by_its_rules() {
         "{error}"
     );
 }
+
+/// Repeated failures open the plugin's circuit: its next calls fail at once, without running
+/// it (the chain's failure policy answers them), where a fresh instance would have allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_open_the_circuit_and_calls_then_fail_without_running_the_plugin() {
+    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    spec.breaker_failures = 3;
+    let hook = WasmHook::load(&engine(), spec).await.unwrap();
+    let c = client("r", None);
+    let fine = hook.authorize_publish(&publish(&c, "fine")).await.unwrap();
+    assert!(matches!(fine, AuthzDecision::Allow { .. }), "{fine:?}");
+    for n in 0..3 {
+        let error = hook
+            .authorize_publish(&publish(&c, "panic"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, HookError::Failed(_)),
+            "panic {n}: {error:?}"
+        );
+    }
+    let error = hook
+        .authorize_publish(&publish(&c, "fine"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, HookError::Unavailable(text) if text.contains("circuit is open")),
+        "{error:?}"
+    );
+    let chain = HookChain::builder().hook(hook).build();
+    assert!(!chain
+        .authorize_publish(&publish(&c, "fine"))
+        .await
+        .is_allowed());
+}

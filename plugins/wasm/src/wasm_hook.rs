@@ -124,6 +124,13 @@ fn lend(
         .map_err(|e| HookError::Failed(format!("lending the client to the plugin: {e}")))
 }
 
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// A borrow of `handle` for one call.
 fn borrowed(handle: &Resource<ClientHandle>) -> Resource<ClientHandle> {
     Resource::new_borrow(handle.rep())
@@ -204,7 +211,7 @@ impl Hook for WasmHook {
             return Ok(AuthDecision::Next);
         };
         match authn
-            .call_authenticate(&mut *store, borrowed(&lent), password.as_deref())
+            .call_authenticate(&mut *store, borrowed(&lent), password.as_deref(), unix_ms())
             .await
         {
             Ok(result) => {

@@ -43,3 +43,10 @@ pub(crate) fn topic_rewrite() -> Vec<u8> {
         })
         .clone()
 }
+
+/// `plugins/examples/jwt-auth`.
+pub(crate) fn jwt_auth() -> Vec<u8> {
+    static JWT: OnceLock<Vec<u8>> = OnceLock::new();
+    JWT.get_or_init(|| build("plugins/examples/jwt-auth", "skein_example_jwt_auth"))
+        .clone()
+}

@@ -3,5 +3,6 @@
 // Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
 #![cfg(test)]
 
+mod authn;
 mod calls;
 mod guests;

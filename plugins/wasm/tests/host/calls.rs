@@ -456,3 +456,28 @@ async fn repeated_failures_open_the_circuit_and_calls_then_fail_without_running_
         .await
         .is_allowed());
 }
+
+/// The WIT package's version is checked at load, as semver: a plugin built for a later patch
+/// or minor release of the same major version loads, one built for another major version is
+/// refused with the import it could not match.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_built_for_another_major_wit_version_is_refused_and_a_newer_minor_loads() {
+    let engine = engine();
+    let minor = guests::rogue_for_wit_version("0.1.3");
+    let hook = WasmHook::load(&engine, PluginSpec::new("rogue-0.1.3", minor))
+        .await
+        .unwrap();
+    let c = client("r", None);
+    let fine = hook.authorize_publish(&publish(&c, "fine")).await.unwrap();
+    assert!(matches!(fine, AuthzDecision::Allow { .. }), "{fine:?}");
+    let major = guests::rogue_for_wit_version("0.2.0");
+    let error = WasmHook::load(&engine, PluginSpec::new("rogue-0.2.0", major))
+        .await
+        .unwrap_err();
+    println!("{error}");
+    assert!(
+        matches!(&error, LoadError::Imports { reason, .. } | LoadError::NoInit { reason, .. }
+            if reason.contains("0.2.0")),
+        "{error}"
+    );
+}

@@ -50,3 +50,39 @@ pub(crate) fn jwt_auth() -> Vec<u8> {
     JWT.get_or_init(|| build("plugins/examples/jwt-auth", "skein_example_jwt_auth"))
         .clone()
 }
+
+/// The misbehaving test plugin built against the WIT package with its version replaced by
+/// `version` (a plugin written for another release of the interface): its sources, lock file
+/// and WIT copied into a scratch crate, built in a target folder of its own.
+pub(crate) fn rogue_for_wit_version(version: &str) -> Vec<u8> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
+    let scratch = std::env::temp_dir().join(format!("skein-wit-{version}-{}", std::process::id()));
+    let guest = scratch.join("guest");
+    std::fs::create_dir_all(guest.join("src")).unwrap();
+    std::fs::create_dir_all(scratch.join("wit")).unwrap();
+    let rogue = root.join("plugins/wasm/tests/rogue");
+    std::fs::copy(rogue.join("Cargo.toml"), guest.join("Cargo.toml")).unwrap();
+    std::fs::copy(rogue.join("Cargo.lock"), guest.join("Cargo.lock")).unwrap();
+    let source = std::fs::read_to_string(rogue.join("src/lib.rs")).unwrap();
+    std::fs::write(
+        guest.join("src/lib.rs"),
+        source.replace("\"../../../wit\"", "\"../wit\""),
+    )
+    .unwrap();
+    let wit = std::fs::read_to_string(root.join("plugins/wit/skein-plugin.wit")).unwrap();
+    std::fs::write(
+        scratch.join("wit/skein-plugin.wit"),
+        wit.replace(
+            "package skein:plugin@0.1.0;",
+            &format!("package skein:plugin@{version};"),
+        ),
+    )
+    .unwrap();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join(format!("plugin-wit-{version}"));
+    let wasm = build_plugin(&guest, &target, "skein_test_rogue").unwrap();
+    let bytes = std::fs::read(wasm).unwrap();
+    let _ = std::fs::remove_dir_all(&scratch);
+    bytes
+}

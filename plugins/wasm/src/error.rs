@@ -24,7 +24,9 @@ pub enum LoadError {
         reason: String,
     },
     /// A capability in the plugin's grants that this host does not provide.
-    #[error("plugin {name}: unknown capability {grant:?} in its grants (this host provides: log)")]
+    #[error(
+        "plugin {name}: unknown capability {grant:?} in its grants (this host provides: log, kv)"
+    )]
     UnknownGrant {
         /// The plugin's name.
         name: String,

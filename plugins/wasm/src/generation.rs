@@ -9,11 +9,12 @@ use broker_core::hooks::{HookError, Interest};
 use broker_core::types::TopicFilter;
 use wasmtime::component::{Component, InstancePre, Linker, Resource};
 
-use crate::bindings::skein::plugin::{log, session, types};
+use crate::bindings::skein::plugin::{kv, log, session, types};
 use crate::component;
 use crate::engine::PluginEngine;
 use crate::error::LoadError;
 use crate::instance::{Exports, Instance, StartError};
+use crate::kv::KvStore;
 use crate::spec::PluginSpec;
 use crate::state::{ClientHandle, InstanceState};
 
@@ -21,6 +22,8 @@ use crate::state::{ClientHandle, InstanceState};
 pub(crate) struct Generation {
     pub(crate) spec: PluginSpec,
     name: Arc<str>,
+    /// The plugin's `kv` entries: every generation's.
+    kv: Arc<KvStore>,
     pre: InstancePre<InstanceState>,
     pub(crate) exports: Exports,
     /// Warm instances. Boxed: an instance (its store and bindings) is large, and moving it in
@@ -40,6 +43,7 @@ impl Generation {
         engine: &PluginEngine,
         name: &Arc<str>,
         spec: PluginSpec,
+        kv: &Arc<KvStore>,
     ) -> Result<Generation, LoadError> {
         let named = || spec.name.clone();
         let compile = |reason| LoadError::Compile {
@@ -60,19 +64,18 @@ impl Generation {
             name: named(),
             reason: format!("{e:#}"),
         })?;
-        let (first, info) =
-            Instance::start(&pre, &exports, name, &spec)
-                .await
-                .map_err(|e| match e {
-                    StartError::Failed(reason) => LoadError::Instantiate {
-                        name: named(),
-                        reason,
-                    },
-                    StartError::Refused(reason) => LoadError::Init {
-                        name: named(),
-                        reason,
-                    },
-                })?;
+        let (first, info) = Instance::start(&pre, &exports, name, &spec, kv)
+            .await
+            .map_err(|e| match e {
+                StartError::Failed(reason) => LoadError::Instantiate {
+                    name: named(),
+                    reason,
+                },
+                StartError::Refused(reason) => LoadError::Init {
+                    name: named(),
+                    reason,
+                },
+            })?;
         let filters = |list: &[String]| -> Result<Vec<TopicFilter>, LoadError> {
             list.iter()
                 .map(|f| {
@@ -98,6 +101,7 @@ impl Generation {
         Ok(Generation {
             spec,
             name: Arc::clone(name),
+            kv: Arc::clone(kv),
             pre,
             exports,
             pool: Mutex::new(vec![first]),
@@ -118,7 +122,7 @@ impl Generation {
         if let Some(instance) = pooled {
             return Ok(instance);
         }
-        match Instance::start(&self.pre, &self.exports, &self.name, &self.spec).await {
+        match Instance::start(&self.pre, &self.exports, &self.name, &self.spec, &self.kv).await {
             Ok((instance, _)) => Ok(instance),
             Err(StartError::Failed(reason) | StartError::Refused(reason)) => {
                 Err(HookError::Unavailable(format!(
@@ -177,6 +181,8 @@ fn linker(engine: &PluginEngine, spec: &PluginSpec) -> Result<Linker<InstanceSta
     for grant in &spec.grants {
         match grant.as_str() {
             "log" => log::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+                .map_err(linked)?,
+            "kv" => kv::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
                 .map_err(linked)?,
             other => {
                 return Err(LoadError::UnknownGrant {

@@ -8,6 +8,7 @@ use wasmtime::Store;
 
 use crate::bindings::exports::skein::plugin::{authn, authz, plugin, rewrite};
 use crate::engine::TICK;
+use crate::kv::KvStore;
 use crate::spec::PluginSpec;
 use crate::state::InstanceState;
 
@@ -75,11 +76,12 @@ impl Instance {
         exports: &Exports,
         plugin_name: &Arc<str>,
         spec: &PluginSpec,
+        kv: &Arc<KvStore>,
     ) -> Result<(Box<Instance>, plugin::PluginInfo), StartError> {
         let failed = |e: wasmtime::Error| StartError::Failed(format!("{e:#}"));
         let mut store = Store::new(
             pre.engine(),
-            InstanceState::new(Arc::clone(plugin_name), spec.memory_bytes),
+            InstanceState::new(Arc::clone(plugin_name), spec.memory_bytes, Arc::clone(kv)),
         );
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_trap();

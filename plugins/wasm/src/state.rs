@@ -11,6 +11,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use crate::bindings::skein::plugin::log::{self, Level};
 use crate::bindings::skein::plugin::session;
 use crate::bindings::skein::plugin::types::{self, ProtocolVersion};
+use crate::kv::KvStore;
 
 /// The connection a hook call is about, lent to the plugin as a `client` resource.
 // `pub`: the generated bindings re-export it (as the WIT's `client`) from a public module.
@@ -25,11 +26,13 @@ pub(crate) struct InstanceState {
     pub(crate) limits: StoreLimits,
     /// The plugin's name, for its log lines.
     pub(crate) plugin: Arc<str>,
+    /// The plugin's `kv` entries, shared by its instances.
+    pub(crate) kv: Arc<KvStore>,
 }
 
 impl InstanceState {
     /// The state of a new instance of `plugin`, whose memory may grow to `memory_bytes`.
-    pub(crate) fn new(plugin: Arc<str>, memory_bytes: usize) -> InstanceState {
+    pub(crate) fn new(plugin: Arc<str>, memory_bytes: usize, kv: Arc<KvStore>) -> InstanceState {
         InstanceState {
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
@@ -39,6 +42,7 @@ impl InstanceState {
                 .memories(2)
                 .build(),
             plugin,
+            kv,
         }
     }
 

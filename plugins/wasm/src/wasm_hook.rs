@@ -21,6 +21,7 @@ use crate::engine::PluginEngine;
 use crate::error::LoadError;
 use crate::generation::Generation;
 use crate::instance::{ticks, Instance};
+use crate::kv::KvStore;
 use crate::spec::PluginSpec;
 use crate::state::ClientHandle;
 
@@ -35,6 +36,8 @@ pub struct WasmHook {
     current: RwLock<Arc<Generation>>,
     reloader: Option<Reloader>,
     breaker: Breaker,
+    /// The plugin's `kv` entries, kept across reloads.
+    kv: Arc<KvStore>,
 }
 
 /// Gives the plugin to load on a reload: its file read again, its configuration resolved
@@ -51,7 +54,8 @@ impl WasmHook {
     /// `plugin` export, an `init` that refused or trapped, or a bad topic filter.
     pub async fn load(engine: &Arc<PluginEngine>, spec: PluginSpec) -> Result<WasmHook, LoadError> {
         let name: Arc<str> = Arc::from(spec.name.as_str());
-        let generation = Generation::load(engine, &name, spec).await?;
+        let kv = KvStore::new();
+        let generation = Generation::load(engine, &name, spec, &kv).await?;
         tracing::info!(plugin = %name, version = %generation.version, "Plugin loaded.");
         Ok(WasmHook {
             breaker: Breaker::new(Arc::clone(&name), generation.spec.breaker_failures),
@@ -60,6 +64,7 @@ impl WasmHook {
             interest: generation.interest,
             current: RwLock::new(Arc::new(generation)),
             reloader: None,
+            kv,
         })
     }
 
@@ -394,7 +399,7 @@ impl Hook for WasmHook {
             .await
             .map_err(|e| ReloadError::new(&subject, kept(), e))?
             .map_err(|e| ReloadError::new(&subject, kept(), e))?;
-        let generation = Generation::load(&self.engine, &self.name, spec)
+        let generation = Generation::load(&self.engine, &self.name, spec, &self.kv)
             .await
             .map_err(|e| ReloadError::new(&subject, kept(), e))?;
         if generation.interest != self.interest {

@@ -51,6 +51,13 @@ fn subscribe(client: &Arc<ClientInfo>, filter: &str) -> AuthorizeSubscribeReques
     }
 }
 
+/// The misbehaving test plugin, granted `log` and the `kv` it counts in.
+fn rogue_spec() -> PluginSpec {
+    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    spec.grants.push("kv".to_owned());
+    spec
+}
+
 async fn acl() -> WasmHook {
     let spec = PluginSpec::new("acl", guests::acl()).with_config([
         ("publish", "sensors/%c/#, public/#"),
@@ -144,7 +151,7 @@ async fn calls_from_many_tasks_at_once_each_get_their_own_decision() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_that_loops_is_cut_at_its_deadline_and_the_next_call_gets_a_fresh_instance() {
-    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    let mut spec = rogue_spec();
     spec.deadline = Duration::from_millis(20);
     let hook = WasmHook::load(&engine(), spec).await.unwrap();
     let c = client("r", None);
@@ -159,7 +166,7 @@ async fn a_plugin_that_loops_is_cut_at_its_deadline_and_the_next_call_gets_a_fre
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_and_a_memory_bomb_are_contained_and_the_instance_replaced() {
-    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    let mut spec = rogue_spec();
     spec.memory_bytes = 8 * 1024 * 1024;
     spec.deadline = Duration::from_secs(5);
     let hook = WasmHook::load(&engine(), spec).await.unwrap();
@@ -197,7 +204,7 @@ async fn a_load_refuses_a_bad_configuration_an_ungranted_import_an_unknown_grant
         matches!(&error, LoadError::Init { reason, .. } if reason.contains("bogus")),
         "{error}"
     );
-    let refused = PluginSpec::new("rogue", guests::rogue()).with_config([("fail", "")]);
+    let refused = rogue_spec().with_config([("fail", "")]);
     let error = WasmHook::load(&engine, refused).await.unwrap_err();
     assert!(
         matches!(&error, LoadError::Init { reason, .. } if reason == "told to fail"),
@@ -261,7 +268,7 @@ async fn a_wasm_hook_decides_in_a_chain_after_a_native_one_and_fails_closed() {
         .await
         .is_allowed());
 
-    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    let mut spec = rogue_spec();
     spec.deadline = Duration::from_millis(20);
     let rogue = WasmHook::load(&engine(), spec).await.unwrap();
     let chain = HookChain::builder().hook(rogue).build();
@@ -426,7 +433,7 @@ async fn the_topic_rewrite_example_rewrites_topics_and_filters_by_its_rules() {
 /// it (the chain's failure policy answers them), where a fresh instance would have allowed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_open_the_circuit_and_calls_then_fail_without_running_the_plugin() {
-    let mut spec = PluginSpec::new("rogue", guests::rogue());
+    let mut spec = rogue_spec();
     spec.breaker_failures = 3;
     let hook = WasmHook::load(&engine(), spec).await.unwrap();
     let c = client("r", None);
@@ -464,9 +471,9 @@ async fn repeated_failures_open_the_circuit_and_calls_then_fail_without_running_
 async fn a_plugin_built_for_another_major_wit_version_is_refused_and_a_newer_minor_loads() {
     let engine = engine();
     let minor = guests::rogue_for_wit_version("0.1.3");
-    let hook = WasmHook::load(&engine, PluginSpec::new("rogue-0.1.3", minor))
-        .await
-        .unwrap();
+    let mut spec = PluginSpec::new("rogue-0.1.3", minor);
+    spec.grants.push("kv".to_owned());
+    let hook = WasmHook::load(&engine, spec).await.unwrap();
     let c = client("r", None);
     let fine = hook.authorize_publish(&publish(&c, "fine")).await.unwrap();
     assert!(matches!(fine, AuthzDecision::Allow { .. }), "{fine:?}");
@@ -478,6 +485,59 @@ async fn a_plugin_built_for_another_major_wit_version_is_refused_and_a_newer_min
     assert!(
         matches!(&error, LoadError::Imports { reason, .. } | LoadError::NoInit { reason, .. }
             if reason.contains("0.2.0")),
+        "{error}"
+    );
+}
+
+/// `kv`: a plugin's entries are shared by its instances and kept across a reload; the
+/// cluster scope answers "unavailable" on a node without a cluster; without the grant the
+/// plugin is refused at load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_entries_are_shared_by_instances_and_kept_across_a_reload_and_need_their_grant() {
+    let reloader: skein_plugin_wasm::Reloader = Arc::new(|| Ok(rogue_spec()));
+    let hook = Arc::new(
+        WasmHook::load(&engine(), rogue_spec())
+            .await
+            .unwrap()
+            .with_reloader(reloader),
+    );
+    let c = client("r", None);
+    let count = |hook: Arc<WasmHook>| {
+        let c = Arc::clone(&c);
+        async move {
+            match hook.authorize_publish(&publish(&c, "count")).await.unwrap() {
+                AuthzDecision::Deny { refusal, .. } => {
+                    refusal.reason().unwrap().as_str().to_owned()
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(
+        count(Arc::clone(&hook)).await,
+        "1 stored=true cluster-refused=true"
+    );
+    // Calls at once (on several instances when they overlap): each adds one to the same entry.
+    let together: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(count(Arc::clone(&hook))))
+        .collect();
+    for task in together {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        count(Arc::clone(&hook)).await,
+        "10 stored=true cluster-refused=true"
+    );
+    assert!(hook.reload().await.unwrap().is_reloaded());
+    assert_eq!(
+        count(Arc::clone(&hook)).await,
+        "11 stored=true cluster-refused=true"
+    );
+    let error = WasmHook::load(&engine(), PluginSpec::new("rogue", guests::rogue()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, LoadError::Imports { reason, .. } if reason.contains("skein:plugin/kv")),
         "{error}"
     );
 }

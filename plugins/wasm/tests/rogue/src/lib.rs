@@ -1,14 +1,17 @@
 //! A plugin that misbehaves on request, for the host's sandbox tests. `authorize-publish`
 //! looks at the topic: `loop` spins forever, `panic` panics, `bomb` allocates until the
-//! memory cap stops it, `deny` denies, anything else is allowed. `init` fails when its
-//! configuration holds `fail`.
+//! memory cap stops it, `deny` denies, `count` counts its calls in `kv` and denies with the
+//! count as the reason, anything else is allowed. `init` fails when its configuration holds
+//! `fail`.
 
 wit_bindgen::generate!({
     path: "../../../wit",
-    world: "authz-plugin",
+    world: "auth-plugin",
 });
 
+use exports::skein::plugin::authn::{AuthResult, Guest as Authn};
 use exports::skein::plugin::authz::Guest as Authz;
+use skein::plugin::kv::{self, Scope};
 use exports::skein::plugin::plugin::{Guest as Plugin, PluginInfo};
 use skein::plugin::session::Client;
 use skein::plugin::types::{Decision, Qos, ReasonCode, Refusal};
@@ -46,6 +49,19 @@ impl Authz for Rogue {
                     std::hint::black_box(&hoard);
                 }
             }
+            "count" => {
+                let n = match kv::get(Scope::Local, "n") {
+                    Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).parse::<u64>().unwrap_or(0),
+                    _ => 0,
+                } + 1;
+                let stored = kv::set(Scope::Local, "n", n.to_string().as_bytes(), None);
+                let cluster = kv::get(Scope::Cluster, "n").is_err();
+                Decision::Deny(Refusal {
+                    code: ReasonCode::NotAuthorized,
+                    reason: Some(format!("{n} stored={} cluster-refused={cluster}", stored.is_ok())),
+                    cache: 0,
+                })
+            }
             "deny" => Decision::Deny(Refusal {
                 code: ReasonCode::NotAuthorized,
                 reason: Some("told to deny".to_owned()),
@@ -57,6 +73,12 @@ impl Authz for Rogue {
 
     fn authorize_subscribe(_client: &Client, _filter: String, _qos: Qos) -> Decision {
         Decision::Next
+    }
+}
+
+impl Authn for Rogue {
+    fn authenticate(_client: &Client, _password: Option<Vec<u8>>, _now_ms: u64) -> AuthResult {
+        AuthResult::Next
     }
 }
 

@@ -16,6 +16,8 @@
 
 use std::cell::RefCell;
 
+use skein_plugin_sdk::{expand, matches};
+
 wit_bindgen::generate!({
     path: "../../wit",
     world: "authz-plugin",
@@ -86,37 +88,17 @@ impl Plugin for Acl {
     }
 }
 
-/// `rule` with `%c` and `%u` put in; `None` when it names `%u` and there is no user name.
-fn expand(rule: &str, client: &Client) -> Option<String> {
-    let mut rule = rule.replace("%c", &client.client_id());
-    if rule.contains("%u") {
-        rule = rule.replace("%u", &client.username()?);
-    }
-    Some(rule)
-}
-
-/// Whether the topic (or filter) `name`, split at `/`, is matched by the filter `rule`: `+`
-/// matches one level, a final `#` the rest (and the parent level). Used for filters too: a
-/// `+` or `#` in `name` is matched only by the same wildcard in `rule`, or by `#`.
-fn matches(rule: &str, name: &str) -> bool {
-    let mut levels = name.split('/');
-    for part in rule.split('/') {
-        if part == "#" {
-            return true;
-        }
-        match levels.next() {
-            Some(level) if part == "+" && level != "#" => {}
-            Some(level) if part == level => {}
-            _ => return false,
-        }
-    }
-    levels.next().is_none()
-}
-
 fn decide(rules: &[String], client: &Client, name: &str, cache_ms: u32) -> Decision {
+    // Pulled from the host once per call, and the user name only when a rule needs it.
+    let client_id = client.client_id();
+    let username = rules
+        .iter()
+        .any(|rule| rule.contains("%u"))
+        .then(|| client.username())
+        .flatten();
     if rules
         .iter()
-        .filter_map(|rule| expand(rule, client))
+        .filter_map(|rule| expand(rule, &client_id, username.as_deref()))
         .any(|rule| matches(&rule, name))
     {
         Decision::Allow(cache_ms)

@@ -16,6 +16,7 @@
 use std::cell::RefCell;
 
 use regex::Regex;
+use skein_plugin_sdk::matches;
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -89,22 +90,6 @@ impl Plugin for TopicRewrite {
             subscribe_filters: Vec::new(),
         })
     }
-}
-
-/// Whether the filter `filter` matches `name` (a topic, or a filter matched level by level).
-fn matches(filter: &str, name: &str) -> bool {
-    let mut levels = name.split('/');
-    for part in filter.split('/') {
-        if part == "#" {
-            return true;
-        }
-        match levels.next() {
-            Some(_) if part == "+" => {}
-            Some(level) if part == level => {}
-            _ => return false,
-        }
-    }
-    levels.next().is_none()
 }
 
 fn rewrite(rules: &[Rule], name: &str) -> Option<String> {

@@ -90,7 +90,7 @@ pub(crate) struct PluginConfig {
 }
 
 /// The capabilities this build provides.
-const PROVIDED: &[&str] = &["log", "kv"];
+const PROVIDED: &[&str] = &["log", "kv", "metrics"];
 
 /// Checks the `[[plugins]]` tables.
 pub(crate) fn resolve(check: &mut Checker, sections: &[PluginSection]) -> Vec<PluginConfig> {
@@ -241,7 +241,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         for part in [
-            "plugins[0].grants: \"http\" is not a capability this build provides (log, kv)",
+            "plugins[0].grants: \"http\" is not a capability this build provides (log, kv, metrics)",
             "plugins[0].deadline_ms: must be between 1 and 60000, got 0",
             "plugins[1].name: \"a\" names another plugin already",
             "plugins[1].path: must not be empty",

@@ -25,7 +25,7 @@ pub enum LoadError {
     },
     /// A capability in the plugin's grants that this host does not provide.
     #[error(
-        "plugin {name}: unknown capability {grant:?} in its grants (this host provides: log, kv)"
+        "plugin {name}: unknown capability {grant:?} in its grants (this host provides: log, kv, metrics)"
     )]
     UnknownGrant {
         /// The plugin's name.

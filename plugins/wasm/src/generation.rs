@@ -9,7 +9,7 @@ use broker_core::hooks::{HookError, Interest};
 use broker_core::types::TopicFilter;
 use wasmtime::component::{Component, InstancePre, Linker, Resource};
 
-use crate::bindings::skein::plugin::{kv, log, session, types};
+use crate::bindings::skein::plugin::{kv, log, metrics, session, types};
 use crate::component;
 use crate::engine::PluginEngine;
 use crate::error::LoadError;
@@ -184,6 +184,10 @@ fn linker(engine: &PluginEngine, spec: &PluginSpec) -> Result<Linker<InstanceSta
                 .map_err(linked)?,
             "kv" => kv::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
                 .map_err(linked)?,
+            "metrics" => {
+                metrics::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+                    .map_err(linked)?;
+            }
             other => {
                 return Err(LoadError::UnknownGrant {
                     name: spec.name.clone(),

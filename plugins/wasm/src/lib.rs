@@ -30,6 +30,7 @@ mod error;
 mod generation;
 mod instance;
 mod kv;
+mod plugin_metrics;
 mod spec;
 mod state;
 mod wasm_hook;

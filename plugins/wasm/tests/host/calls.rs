@@ -51,10 +51,10 @@ fn subscribe(client: &Arc<ClientInfo>, filter: &str) -> AuthorizeSubscribeReques
     }
 }
 
-/// The misbehaving test plugin, granted `log` and the `kv` it counts in.
+/// The misbehaving test plugin, granted `log` and the `kv` and `metrics` it counts in.
 fn rogue_spec() -> PluginSpec {
     let mut spec = PluginSpec::new("rogue", guests::rogue());
-    spec.grants.push("kv".to_owned());
+    spec.grants.extend(["kv".to_owned(), "metrics".to_owned()]);
     spec
 }
 
@@ -472,7 +472,7 @@ async fn a_plugin_built_for_another_major_wit_version_is_refused_and_a_newer_min
     let engine = engine();
     let minor = guests::rogue_for_wit_version("0.1.3");
     let mut spec = PluginSpec::new("rogue-0.1.3", minor);
-    spec.grants.push("kv".to_owned());
+    spec.grants.extend(["kv".to_owned(), "metrics".to_owned()]);
     let hook = WasmHook::load(&engine, spec).await.unwrap();
     let c = client("r", None);
     let fine = hook.authorize_publish(&publish(&c, "fine")).await.unwrap();
@@ -491,9 +491,14 @@ async fn a_plugin_built_for_another_major_wit_version_is_refused_and_a_newer_min
 
 /// `kv`: a plugin's entries are shared by its instances and kept across a reload; the
 /// cluster scope answers "unavailable" on a node without a cluster; without the grant the
-/// plugin is refused at load.
+/// plugin is refused at load. `metrics`: the plugin's counter is the broker's
+/// `skein_plugin_counted{plugin="rogue"}`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kv_entries_are_shared_by_instances_and_kept_across_a_reload_and_need_their_grant() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // This binary's only recorder: the other tests' metrics land here too, harmlessly.
+    metrics::set_global_recorder(recorder).unwrap();
     let reloader: skein_plugin_wasm::Reloader = Arc::new(|| Ok(rogue_spec()));
     let hook = Arc::new(
         WasmHook::load(&engine(), rogue_spec())
@@ -533,6 +538,23 @@ async fn kv_entries_are_shared_by_instances_and_kept_across_a_reload_and_need_th
         count(Arc::clone(&hook)).await,
         "11 stored=true cluster-refused=true"
     );
+    let counted: u64 = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| {
+            key.key().name() == "skein_plugin_counted"
+                && key
+                    .key()
+                    .labels()
+                    .any(|l| l.key() == "plugin" && l.value() == "rogue")
+        })
+        .map(|(_, _, _, value)| match value {
+            metrics_util::debugging::DebugValue::Counter(n) => n,
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(counted, 11);
     let error = WasmHook::load(&engine(), PluginSpec::new("rogue", guests::rogue()))
         .await
         .unwrap_err();

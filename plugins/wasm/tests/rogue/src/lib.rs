@@ -1,7 +1,7 @@
 //! A plugin that misbehaves on request, for the host's sandbox tests. `authorize-publish`
 //! looks at the topic: `loop` spins forever, `panic` panics, `bomb` allocates until the
-//! memory cap stops it, `deny` denies, `count` counts its calls in `kv` and denies with the
-//! count as the reason, anything else is allowed. `init` fails when its configuration holds
+//! memory cap stops it, `deny` denies, `count` counts its calls in `kv` (and in its
+//! `counted` metric) and denies with the count as the reason, anything else is allowed. `init` fails when its configuration holds
 //! `fail`.
 
 wit_bindgen::generate!({
@@ -12,6 +12,7 @@ wit_bindgen::generate!({
 use exports::skein::plugin::authn::{AuthResult, Guest as Authn};
 use exports::skein::plugin::authz::Guest as Authz;
 use skein::plugin::kv::{self, Scope};
+use skein::plugin::metrics;
 use exports::skein::plugin::plugin::{Guest as Plugin, PluginInfo};
 use skein::plugin::session::Client;
 use skein::plugin::types::{Decision, Qos, ReasonCode, Refusal};
@@ -55,6 +56,7 @@ impl Authz for Rogue {
                     _ => 0,
                 } + 1;
                 let stored = kv::set(Scope::Local, "n", n.to_string().as_bytes(), None);
+                metrics::counter_add("counted", 1);
                 let cluster = kv::get(Scope::Cluster, "n").is_err();
                 Decision::Deny(Refusal {
                     code: ReasonCode::NotAuthorized,

@@ -6,8 +6,7 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "plugin-host",
-    imports: { default: async | trappable },
-    exports: { default: async },
+    imports: { default: trappable },
     with: {
         "skein:plugin/session.client": crate::state::ClientHandle,
     },

@@ -86,7 +86,7 @@ impl Instance {
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ticks(spec.auth_deadline));
-        let instance = pre.instantiate_async(&mut store).await.map_err(failed)?;
+        let instance = pre.instantiate(&mut store).map_err(failed)?;
         let plugin = exports.plugin.load(&mut store, &instance).map_err(failed)?;
         let authn = match &exports.authn {
             Some(indices) => Some(indices.load(&mut store, &instance).map_err(failed)?),
@@ -102,7 +102,6 @@ impl Instance {
         };
         let info = plugin
             .call_init(&mut store, &spec.config)
-            .await
             .map_err(failed)?
             .map_err(StartError::Refused)?;
         Ok((

@@ -37,7 +37,7 @@ fn cluster() -> Error {
 }
 
 impl kv::Host for InstanceState {
-    async fn get(
+    fn get(
         &mut self,
         scope: Scope,
         key: String,
@@ -60,7 +60,7 @@ impl kv::Host for InstanceState {
         Ok(Ok(entries.get(&key).map(|(value, _)| value.clone())))
     }
 
-    async fn set(
+    fn set(
         &mut self,
         scope: Scope,
         key: String,
@@ -91,7 +91,7 @@ impl kv::Host for InstanceState {
         Ok(Ok(()))
     }
 
-    async fn delete(&mut self, scope: Scope, key: String) -> wasmtime::Result<Result<(), Error>> {
+    fn delete(&mut self, scope: Scope, key: String) -> wasmtime::Result<Result<(), Error>> {
         if scope == Scope::Cluster {
             return Ok(Err(cluster()));
         }

@@ -20,7 +20,7 @@ fn metric_name(name: &str) -> Option<String> {
 }
 
 impl wit::Host for InstanceState {
-    async fn counter_add(&mut self, name: String, value: u64) -> wasmtime::Result<()> {
+    fn counter_add(&mut self, name: String, value: u64) -> wasmtime::Result<()> {
         match metric_name(&name) {
             Some(name) => counter!(name, "plugin" => self.plugin.to_string()).increment(value),
             None => {
@@ -30,7 +30,7 @@ impl wit::Host for InstanceState {
         Ok(())
     }
 
-    async fn histogram_record(&mut self, name: String, value: f64) -> wasmtime::Result<()> {
+    fn histogram_record(&mut self, name: String, value: f64) -> wasmtime::Result<()> {
         match metric_name(&name) {
             Some(name) => histogram!(name, "plugin" => self.plugin.to_string()).record(value),
             None => {

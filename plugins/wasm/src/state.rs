@@ -54,7 +54,7 @@ impl InstanceState {
 impl types::Host for InstanceState {}
 
 impl log::Host for InstanceState {
-    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         let plugin = &*self.plugin;
         match level {
             Level::Trace => tracing::trace!(plugin, "{message}"),
@@ -70,14 +70,11 @@ impl log::Host for InstanceState {
 impl session::Host for InstanceState {}
 
 impl session::HostClient for InstanceState {
-    async fn client_id(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
+    fn client_id(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
         Ok(self.client(&handle)?.client_id.as_str().to_owned())
     }
 
-    async fn username(
-        &mut self,
-        handle: Resource<ClientHandle>,
-    ) -> wasmtime::Result<Option<String>> {
+    fn username(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<Option<String>> {
         Ok(self
             .client(&handle)?
             .username
@@ -85,7 +82,7 @@ impl session::HostClient for InstanceState {
             .map(|u| u.as_str().to_owned()))
     }
 
-    async fn peer_addr(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
+    fn peer_addr(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
         Ok(self
             .client(&handle)?
             .peer_addr
@@ -93,14 +90,11 @@ impl session::HostClient for InstanceState {
             .unwrap_or_default())
     }
 
-    async fn listener(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
+    fn listener(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<String> {
         Ok(self.client(&handle)?.listener.as_str().to_owned())
     }
 
-    async fn protocol(
-        &mut self,
-        handle: Resource<ClientHandle>,
-    ) -> wasmtime::Result<ProtocolVersion> {
+    fn protocol(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<ProtocolVersion> {
         Ok(match self.client(&handle)?.protocol {
             Version::V3_1 => ProtocolVersion::V31,
             Version::V3_1_1 => ProtocolVersion::V311,
@@ -108,7 +102,7 @@ impl session::HostClient for InstanceState {
         })
     }
 
-    async fn cert_common_name(
+    fn cert_common_name(
         &mut self,
         handle: Resource<ClientHandle>,
     ) -> wasmtime::Result<Option<String>> {
@@ -117,7 +111,7 @@ impl session::HostClient for InstanceState {
         Ok(None)
     }
 
-    async fn drop(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<()> {
+    fn drop(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<()> {
         self.table.delete(handle)?;
         Ok(())
     }

@@ -215,9 +215,7 @@ impl Hook for WasmHook {
         let Some(authn) = authn else {
             return Ok(AuthDecision::Next);
         };
-        match authn
-            .call_authenticate(&mut *store, borrowed(&lent), password.as_deref(), unix_ms())
-            .await
+        match authn.call_authenticate(&mut *store, borrowed(&lent), password.as_deref(), unix_ms())
         {
             Ok(result) => {
                 generation.checkin(instance, lent);
@@ -253,15 +251,13 @@ impl Hook for WasmHook {
         let Some(authz) = authz else {
             return Ok(AuthzDecision::Next);
         };
-        let called = authz
-            .call_authorize_publish(
-                &mut *store,
-                borrowed(&lent),
-                request.topic.as_str(),
-                wit_qos(request.qos),
-                request.retain,
-            )
-            .await;
+        let called = authz.call_authorize_publish(
+            &mut *store,
+            borrowed(&lent),
+            request.topic.as_str(),
+            wit_qos(request.qos),
+            request.retain,
+        );
         match called {
             Ok(decision) => {
                 generation.checkin(instance, lent);
@@ -293,14 +289,12 @@ impl Hook for WasmHook {
         let Some(authz) = authz else {
             return Ok(AuthzDecision::Next);
         };
-        let called = authz
-            .call_authorize_subscribe(
-                &mut *store,
-                borrowed(&lent),
-                request.filter.as_str(),
-                wit_qos(request.qos),
-            )
-            .await;
+        let called = authz.call_authorize_subscribe(
+            &mut *store,
+            borrowed(&lent),
+            request.filter.as_str(),
+            wit_qos(request.qos),
+        );
         match called {
             Ok(decision) => {
                 generation.checkin(instance, lent);
@@ -326,9 +320,11 @@ impl Hook for WasmHook {
         let Some(rewrite) = rewrite else {
             return Ok(TopicRewrite::Keep);
         };
-        let called = rewrite
-            .call_rewrite_publish_topic(&mut *store, borrowed(&lent), request.topic.as_str())
-            .await;
+        let called = rewrite.call_rewrite_publish_topic(
+            &mut *store,
+            borrowed(&lent),
+            request.topic.as_str(),
+        );
         match called {
             Ok(topic) => {
                 generation.checkin(instance, lent);
@@ -363,9 +359,11 @@ impl Hook for WasmHook {
         let Some(rewrite) = rewrite else {
             return Ok(FilterRewrite::Keep);
         };
-        let called = rewrite
-            .call_rewrite_subscribe_filter(&mut *store, borrowed(&lent), request.filter.as_str())
-            .await;
+        let called = rewrite.call_rewrite_subscribe_filter(
+            &mut *store,
+            borrowed(&lent),
+            request.filter.as_str(),
+        );
         match called {
             Ok(filter) => {
                 generation.checkin(instance, lent);

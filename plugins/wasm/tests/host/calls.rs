@@ -489,12 +489,13 @@ async fn a_plugin_built_for_another_major_wit_version_is_refused_and_a_newer_min
     );
 }
 
-/// `kv`: a plugin's entries are shared by its instances and kept across a reload; the
+/// `kv`: a plugin's entries are kept across a reload (the new generation's instances see the
+/// old one's entries); the
 /// cluster scope answers "unavailable" on a node without a cluster; without the grant the
 /// plugin is refused at load. `metrics`: the plugin's counter is the broker's
 /// `skein_plugin_counted{plugin="rogue"}`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kv_entries_are_shared_by_instances_and_kept_across_a_reload_and_need_their_grant() {
+async fn kv_entries_are_kept_across_a_reload_and_need_their_grant() {
     let recorder = metrics_util::debugging::DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     // This binary's only recorder: the other tests' metrics land here too, harmlessly.
@@ -522,12 +523,10 @@ async fn kv_entries_are_shared_by_instances_and_kept_across_a_reload_and_need_th
         count(Arc::clone(&hook)).await,
         "1 stored=true cluster-refused=true"
     );
-    // Calls at once (on several instances when they overlap): each adds one to the same entry.
-    let together: Vec<_> = (0..8)
-        .map(|_| tokio::spawn(count(Arc::clone(&hook))))
-        .collect();
-    for task in together {
-        task.await.unwrap();
+    // A get and a set are two calls, not one atomic increment: counting from several
+    // instances at once could lose a step, so these calls come one after the other.
+    for _ in 0..8 {
+        count(Arc::clone(&hook)).await;
     }
     assert_eq!(
         count(Arc::clone(&hook)).await,

@@ -26,7 +26,8 @@ impl ConfiguredSkein {
     /// Makes a scratch directory, lets `setup` write the files it needs there and return the
     /// config text and the port of a plain TCP listener of it on 127.0.0.1, starts skein and
     /// waits until that port accepts (every listener is bound by then). `setup` runs again,
-    /// with fresh ports, if a port was taken between its choice and the bind.
+    /// with fresh ports, if a port was taken between its choice and the bind, or the setup
+    /// chose one port for two listeners.
     pub(crate) fn start(
         tag: &str,
         mut setup: impl FnMut(&Path) -> (String, u16),
@@ -55,7 +56,10 @@ impl ConfiguredSkein {
                 Ok(()) => return skein,
                 Err(problem) => {
                     last = format!("{problem}\n--- broker log ---\n{}", skein.log());
-                    if !skein.log().contains("in use") {
+                    // A port taken between its choice and the bind, or chosen twice by the
+                    // setup (free ports are found one at a time): again, with fresh ones.
+                    let log = skein.log();
+                    if !log.contains("in use") && !log.contains("is used by another listener") {
                         break;
                     }
                 }

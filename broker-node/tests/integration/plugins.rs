@@ -44,16 +44,18 @@ fn plugin_table(path: &Path, rest: &str) -> String {
     )
 }
 
+/// A config with one listener on `port`, the memory store, and `plugins`.
+fn node_config(port: u16, plugins: &str) -> String {
+    format!(
+        "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[storage]\ndurability = \"memory\"\n{plugins}"
+    )
+}
+
 fn start(tag: &str, plugin: &str) -> (ConfiguredSkein, u16) {
     let mut port = 0;
     let skein = ConfiguredSkein::start(tag, |_| {
         port = free_port();
-        (
-            format!(
-                "[[listener]]\nbind = \"127.0.0.1:{port}\"\n\n[storage]\ndurability = \"memory\"\n\n{plugin}"
-            ),
-            port,
-        )
+        (node_config(port, plugin), port)
     });
     (skein, port)
 }
@@ -108,10 +110,7 @@ fn skein_with(config: &str, tag: &str) -> Command {
 fn a_required_plugin_that_does_not_load_stops_the_start_and_an_optional_one_does_not() {
     let port = free_port();
     let missing = Path::new("no-such-plugin.wasm");
-    let config = format!(
-        "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[storage]\ndurability = \"memory\"\n{}",
-        plugin_table(missing, "")
-    );
+    let config = node_config(port, &plugin_table(missing, ""));
     let refused = run(skein_with(&config, "plugin-missing"), WAIT);
     assert!(!refused.success(), "{}", refused.describe());
     assert!(
@@ -123,10 +122,7 @@ fn a_required_plugin_that_does_not_load_stops_the_start_and_an_optional_one_does
     // There, but not a plugin: the load says which plugin, and why.
     let junk = scratch_dir("plugin-junk").join("junk.wasm");
     std::fs::write(&junk, b"not a plugin").unwrap();
-    let config = format!(
-        "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[storage]\ndurability = \"memory\"\n{}",
-        plugin_table(&junk, "")
-    );
+    let config = node_config(port, &plugin_table(&junk, ""));
     let refused = run(skein_with(&config, "plugin-junk"), WAIT);
     assert!(!refused.success(), "{}", refused.describe());
     assert!(
@@ -137,10 +133,7 @@ fn a_required_plugin_that_does_not_load_stops_the_start_and_an_optional_one_does
         "{}",
         refused.describe()
     );
-    let config = format!(
-        "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[storage]\ndurability = \"memory\"\n{}",
-        plugin_table(missing, "required = false")
-    );
+    let config = node_config(port, &plugin_table(missing, "required = false"));
     let skein = ConfiguredSkein::start("plugin-optional", |_| (config.clone(), port));
     skein.wait_for_log(&["Plugin acl was not loaded; the broker starts without it"]);
 }
@@ -164,12 +157,7 @@ async fn sighup_reloads_a_plugin_and_its_rules_and_a_broken_file_keeps_the_runni
             wasm.display().to_string(),
             rules.display()
         );
-        (
-            format!(
-                "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[storage]\ndurability = \"memory\"\n{table}"
-            ),
-            port,
-        )
+        (node_config(port, &table), port)
     });
     // Someone to deliver to: an allowed message is answered 0x00, not 0x10.
     let (mut watcher, _) = Client::connect(port, skein.log_path(), "watcher", true).await;

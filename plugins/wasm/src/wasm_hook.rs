@@ -108,6 +108,31 @@ impl WasmHook {
         failure
     }
 
+    /// One call into the plugin, `point` in the logs: an instance checked out (unless the
+    /// circuit is open), `client` lent to it with the call's `deadline`, then `call` made
+    /// (`None` when the instance lacks the interface). A call that went well gives the
+    /// instance back; one that failed drops it and is counted by the breaker.
+    async fn call<R>(
+        &self,
+        generation: &Generation,
+        point: &str,
+        deadline: Duration,
+        client: &Arc<ClientInfo>,
+        call: impl FnOnce(&mut Instance, Resource<ClientHandle>) -> Option<wasmtime::Result<R>>,
+    ) -> Result<Option<R>, HookError> {
+        let mut instance = self.checkout(generation).await?;
+        let lent = lend(&mut instance, client, deadline)?;
+        match call(&mut instance, borrowed(&lent)) {
+            None => Ok(None),
+            Some(Ok(answer)) => {
+                generation.checkin(instance, lent);
+                self.breaker.succeeded();
+                Ok(Some(answer))
+            }
+            Some(Err(error)) => Err(self.failed(generation, point, deadline, &error)),
+        }
+    }
+
     /// The running generation.
     fn current(&self) -> Arc<Generation> {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
@@ -207,27 +232,30 @@ impl Hook for WasmHook {
         if !generation.exports.has_authn() || request.enhanced.is_some() {
             return Ok(AuthDecision::Next);
         }
-        let deadline = generation.spec.auth_deadline;
-        let mut instance = self.checkout(&generation).await?;
-        let lent = lend(&mut instance, &request.client, deadline)?;
         let password = request.password.as_ref().map(|p| p.as_bytes().to_vec());
-        let Instance { store, authn, .. } = &mut *instance;
-        let Some(authn) = authn else {
-            return Ok(AuthDecision::Next);
-        };
-        match authn.call_authenticate(&mut *store, borrowed(&lent), password.as_deref(), unix_ms())
-        {
-            Ok(result) => {
-                generation.checkin(instance, lent);
-                self.breaker.succeeded();
-                Ok(match result {
-                    AuthResult::Accept => AuthDecision::allow(),
-                    AuthResult::Deny(r) => AuthDecision::Deny(refusal(r).0),
-                    AuthResult::Next => AuthDecision::Next,
-                })
-            }
-            Err(error) => Err(self.failed(&generation, "authenticate", deadline, &error)),
-        }
+        let deadline = generation.spec.auth_deadline;
+        let called = self
+            .call(
+                &generation,
+                "authenticate",
+                deadline,
+                &request.client,
+                |i, lent| {
+                    let authn = i.authn.as_ref()?;
+                    Some(authn.call_authenticate(
+                        &mut i.store,
+                        lent,
+                        password.as_deref(),
+                        unix_ms(),
+                    ))
+                },
+            )
+            .await?;
+        Ok(match called {
+            Some(AuthResult::Accept) => AuthDecision::allow(),
+            Some(AuthResult::Deny(r)) => AuthDecision::Deny(refusal(r).0),
+            Some(AuthResult::Next) | None => AuthDecision::Next,
+        })
     }
 
     async fn authorize_publish(
@@ -235,37 +263,34 @@ impl Hook for WasmHook {
         request: &AuthorizePublishRequest,
     ) -> Result<AuthzDecision, HookError> {
         let generation = self.current();
-        if !generation.exports.has_authz()
-            || !(generation.publish_filters.is_empty()
-                || generation
-                    .publish_filters
-                    .iter()
-                    .any(|f| matches(f.as_str(), request.topic.as_str())))
-        {
+        let wanted = generation.publish_filters.is_empty()
+            || generation
+                .publish_filters
+                .iter()
+                .any(|f| matches(f.as_str(), request.topic.as_str()));
+        if !generation.exports.has_authz() || !wanted {
             return Ok(AuthzDecision::Next);
         }
         let deadline = generation.spec.deadline;
-        let mut instance = self.checkout(&generation).await?;
-        let lent = lend(&mut instance, &request.client, deadline)?;
-        let Instance { store, authz, .. } = &mut *instance;
-        let Some(authz) = authz else {
-            return Ok(AuthzDecision::Next);
-        };
-        let called = authz.call_authorize_publish(
-            &mut *store,
-            borrowed(&lent),
-            request.topic.as_str(),
-            wit_qos(request.qos),
-            request.retain,
-        );
-        match called {
-            Ok(decision) => {
-                generation.checkin(instance, lent);
-                self.breaker.succeeded();
-                Ok(authz_decision(decision))
-            }
-            Err(error) => Err(self.failed(&generation, "authorize-publish", deadline, &error)),
-        }
+        let called = self
+            .call(
+                &generation,
+                "authorize-publish",
+                deadline,
+                &request.client,
+                |i, lent| {
+                    let authz = i.authz.as_ref()?;
+                    Some(authz.call_authorize_publish(
+                        &mut i.store,
+                        lent,
+                        request.topic.as_str(),
+                        wit_qos(request.qos),
+                        request.retain,
+                    ))
+                },
+            )
+            .await?;
+        Ok(called.map_or(AuthzDecision::Next, authz_decision))
     }
 
     async fn authorize_subscribe(
@@ -273,36 +298,33 @@ impl Hook for WasmHook {
         request: &AuthorizeSubscribeRequest,
     ) -> Result<AuthzDecision, HookError> {
         let generation = self.current();
-        if !generation.exports.has_authz()
-            || !(generation.subscribe_filters.is_empty()
-                || generation
-                    .subscribe_filters
-                    .iter()
-                    .any(|f| filters_overlap(f, &request.filter)))
-        {
+        let wanted = generation.subscribe_filters.is_empty()
+            || generation
+                .subscribe_filters
+                .iter()
+                .any(|f| filters_overlap(f, &request.filter));
+        if !generation.exports.has_authz() || !wanted {
             return Ok(AuthzDecision::Next);
         }
         let deadline = generation.spec.deadline;
-        let mut instance = self.checkout(&generation).await?;
-        let lent = lend(&mut instance, &request.client, deadline)?;
-        let Instance { store, authz, .. } = &mut *instance;
-        let Some(authz) = authz else {
-            return Ok(AuthzDecision::Next);
-        };
-        let called = authz.call_authorize_subscribe(
-            &mut *store,
-            borrowed(&lent),
-            request.filter.as_str(),
-            wit_qos(request.qos),
-        );
-        match called {
-            Ok(decision) => {
-                generation.checkin(instance, lent);
-                self.breaker.succeeded();
-                Ok(authz_decision(decision))
-            }
-            Err(error) => Err(self.failed(&generation, "authorize-subscribe", deadline, &error)),
-        }
+        let called = self
+            .call(
+                &generation,
+                "authorize-subscribe",
+                deadline,
+                &request.client,
+                |i, lent| {
+                    let authz = i.authz.as_ref()?;
+                    Some(authz.call_authorize_subscribe(
+                        &mut i.store,
+                        lent,
+                        request.filter.as_str(),
+                        wit_qos(request.qos),
+                    ))
+                },
+            )
+            .await?;
+        Ok(called.map_or(AuthzDecision::Next, authz_decision))
     }
 
     async fn rewrite_publish_topic(
@@ -314,33 +336,29 @@ impl Hook for WasmHook {
             return Ok(TopicRewrite::Keep);
         }
         let deadline = generation.spec.deadline;
-        let mut instance = self.checkout(&generation).await?;
-        let lent = lend(&mut instance, &request.client, deadline)?;
-        let Instance { store, rewrite, .. } = &mut *instance;
-        let Some(rewrite) = rewrite else {
-            return Ok(TopicRewrite::Keep);
-        };
-        let called = rewrite.call_rewrite_publish_topic(
-            &mut *store,
-            borrowed(&lent),
-            request.topic.as_str(),
-        );
-        match called {
-            Ok(topic) => {
-                generation.checkin(instance, lent);
-                self.breaker.succeeded();
-                match topic {
-                    None => Ok(TopicRewrite::Keep),
-                    Some(topic) => TopicName::new(topic.as_str())
-                        .map(TopicRewrite::Replace)
-                        .map_err(|_| {
-                            HookError::InvalidDecision(
-                                "a plugin rewrote a topic to an invalid topic name",
-                            )
-                        }),
-                }
-            }
-            Err(error) => Err(self.failed(&generation, "rewrite-publish-topic", deadline, &error)),
+        let called = self
+            .call(
+                &generation,
+                "rewrite-publish-topic",
+                deadline,
+                &request.client,
+                |i, lent| {
+                    let rewrite = i.rewrite.as_ref()?;
+                    Some(rewrite.call_rewrite_publish_topic(
+                        &mut i.store,
+                        lent,
+                        request.topic.as_str(),
+                    ))
+                },
+            )
+            .await?;
+        match called.flatten() {
+            None => Ok(TopicRewrite::Keep),
+            Some(topic) => TopicName::new(topic.as_str())
+                .map(TopicRewrite::Replace)
+                .map_err(|_| {
+                    HookError::InvalidDecision("a plugin rewrote a topic to an invalid topic name")
+                }),
         }
     }
 
@@ -353,35 +371,31 @@ impl Hook for WasmHook {
             return Ok(FilterRewrite::Keep);
         }
         let deadline = generation.spec.deadline;
-        let mut instance = self.checkout(&generation).await?;
-        let lent = lend(&mut instance, &request.client, deadline)?;
-        let Instance { store, rewrite, .. } = &mut *instance;
-        let Some(rewrite) = rewrite else {
-            return Ok(FilterRewrite::Keep);
-        };
-        let called = rewrite.call_rewrite_subscribe_filter(
-            &mut *store,
-            borrowed(&lent),
-            request.filter.as_str(),
-        );
-        match called {
-            Ok(filter) => {
-                generation.checkin(instance, lent);
-                self.breaker.succeeded();
-                match filter {
-                    None => Ok(FilterRewrite::Keep),
-                    Some(filter) => TopicFilter::new(filter.as_str())
-                        .map(FilterRewrite::Replace)
-                        .map_err(|_| {
-                            HookError::InvalidDecision(
-                                "a plugin rewrote a filter to an invalid topic filter",
-                            )
-                        }),
-                }
-            }
-            Err(error) => {
-                Err(self.failed(&generation, "rewrite-subscribe-filter", deadline, &error))
-            }
+        let called = self
+            .call(
+                &generation,
+                "rewrite-subscribe-filter",
+                deadline,
+                &request.client,
+                |i, lent| {
+                    let rewrite = i.rewrite.as_ref()?;
+                    Some(rewrite.call_rewrite_subscribe_filter(
+                        &mut i.store,
+                        lent,
+                        request.filter.as_str(),
+                    ))
+                },
+            )
+            .await?;
+        match called.flatten() {
+            None => Ok(FilterRewrite::Keep),
+            Some(filter) => TopicFilter::new(filter.as_str())
+                .map(FilterRewrite::Replace)
+                .map_err(|_| {
+                    HookError::InvalidDecision(
+                        "a plugin rewrote a filter to an invalid topic filter",
+                    )
+                }),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::Refusal;
+use super::{Attributes, Refusal};
 use crate::types::{MqttString, ReasonCode};
 
 /// A successful authentication: CONNACK 0x00, or AUTH 0x00 after re-authentication.
@@ -13,6 +13,9 @@ pub struct AuthSuccess {
     pub data: Option<Bytes>,
     /// A reason string for MQTT 5 clients.
     pub reason: Option<MqttString>,
+    /// What the hook learned about the client (a token's claims, say), kept on the
+    /// connection for the hooks that authorize its requests; see [`Attributes`].
+    pub attributes: Attributes,
 }
 
 /// A challenge: the server sends AUTH 0x18 with `data` and waits for the client's answer.

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use super::{CertificateDer, ListenerName, Username};
+use super::{Attributes, CertificateDer, ListenerName, Username};
 use crate::types::{ClientId, ProtocolVersion};
 
 /// Who a connection is: what its CONNECT said, and where it came from.
@@ -25,6 +25,9 @@ pub struct ClientInfo {
     pub listener: ListenerName,
     /// The TLS client certificate, when the listener asked for one and the client sent it.
     pub certificate: Option<CertificateDer>,
+    /// What the hook that authenticated the connection attached to it
+    /// ([`AuthSuccess::attributes`](super::AuthSuccess::attributes)); empty before.
+    pub attributes: Attributes,
 }
 
 impl ClientInfo {
@@ -38,6 +41,7 @@ impl ClientInfo {
             peer_addr: None,
             listener,
             certificate: None,
+            attributes: Attributes::default(),
         }
     }
 
@@ -52,6 +56,13 @@ impl ClientInfo {
     #[must_use]
     pub fn with_peer_addr(mut self, peer_addr: SocketAddr) -> Self {
         self.peer_addr = Some(peer_addr);
+        self
+    }
+
+    /// Sets the attributes an authentication hook attached.
+    #[must_use]
+    pub fn with_attributes(mut self, attributes: Attributes) -> Self {
+        self.attributes = attributes;
         self
     }
 

@@ -42,6 +42,7 @@
 //! [`ReasonCode`]: crate::types::ReasonCode
 //! [`router::matches`]: crate::router::matches
 
+mod attributes;
 mod auth_decision;
 mod auth_outcome;
 mod authenticate_request;
@@ -73,6 +74,7 @@ mod rewrite_publish;
 mod rewrite_subscribe;
 mod values;
 
+pub use attributes::Attributes;
 pub use auth_decision::{AuthChallenge, AuthDecision, AuthSuccess};
 pub use auth_outcome::{AuthOutcome, PendingAuth};
 pub use authenticate_request::{AuthPurpose, AuthenticateRequest, EnhancedAuth};

@@ -87,6 +87,7 @@ impl Hook for ScramLike {
                 Ok(AuthDecision::Allow(AuthSuccess {
                     data: Some(Bytes::from_static(b"v=server-signature")),
                     reason: None,
+                    ..AuthSuccess::default()
                 }))
             }
             _ => Err(HookError::Failed("unexpected round".into())),
@@ -158,7 +159,8 @@ async fn enhanced_authentication_continues_twice_then_succeeds() {
         outcome,
         AuthOutcome::Allowed(AuthSuccess {
             data: Some(Bytes::from_static(b"v=server-signature")),
-            reason: None
+            reason: None,
+            ..AuthSuccess::default()
         })
     );
     // Only round 0 goes down the chain; the answers go to the challenging hook alone.
@@ -282,6 +284,7 @@ async fn a_challenge_without_enhanced_authentication_is_a_hook_failure() {
     let data_without_method = AuthDecision::Allow(AuthSuccess {
         data: Some(Bytes::from_static(b"x")),
         reason: None,
+        ..AuthSuccess::default()
     });
     for bad in [challenge, data_without_method] {
         let chain = HookChain::builder()

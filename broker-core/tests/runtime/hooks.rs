@@ -426,6 +426,7 @@ async fn connack_carries_the_hooks_reason_string_on_success() {
         Ok(AuthDecision::Allow(AuthSuccess {
             data: None,
             reason: Some(MqttString::new("welcome").unwrap()),
+            ..AuthSuccess::default()
         }))
     });
     let (broker, addr) = start_with_hook(hook).await;

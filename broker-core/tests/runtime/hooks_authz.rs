@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use broker_core::codec::{Packet, Unsubscribe};
 use broker_core::hooks::{
-    AuthzDecision, FailurePolicy, FilterRewrite, HookError, HookOptions, Interest, Refusal,
-    TopicRewrite,
+    Attributes, AuthDecision, AuthSuccess, AuthzDecision, FailurePolicy, FilterRewrite, HookError,
+    HookOptions, Interest, Refusal, TopicRewrite,
 };
 use broker_core::types::{MqttString, QoS, ReasonCode, TopicFilter, TopicName};
 use broker_core::Broker;
@@ -356,5 +356,41 @@ async fn subscribe_and_unsubscribe_filters_are_rewritten() {
         .unwrap();
     sub.expect_nothing().await;
     sub.disconnect().await;
+    broker.shutdown().await;
+}
+
+/// A hook that authenticates each user with a topic prefix of their own (as a JWT's claim
+/// would give it) and one that authorizes publishes by that attribute alone: what the first
+/// attached reaches the second on every later request of the connection.
+#[tokio::test]
+async fn attributes_the_authenticating_hook_attached_reach_the_authorizing_hook() {
+    let authn = TestHook::new("authn", Interest::AUTHENTICATE).on_authenticate(|request| {
+        let user = request
+            .client
+            .username
+            .as_ref()
+            .map_or("", |u| u.as_str())
+            .to_owned();
+        Ok(AuthDecision::Allow(AuthSuccess {
+            attributes: Attributes::new([("prefix".to_owned(), format!("{user}/"))]),
+            ..AuthSuccess::default()
+        }))
+    });
+    let authz = TestHook::new("by-prefix", Interest::AUTHORIZE_PUBLISH).on_publish(|request| {
+        Ok(match request.client.attributes.get("prefix") {
+            Some(prefix) if request.topic.as_str().starts_with(prefix) => AuthzDecision::allow(),
+            _ => AuthzDecision::refuse(Refusal::not_authorized()),
+        })
+    });
+    let (broker, addr) = start_with(Broker::builder().hook(authn).hook(authz)).await;
+    let mut connect = support::connect_packet(V5, "alice-1", true);
+    connect.username = Some(MqttString::new("alice").unwrap());
+    let (mut alice, _) = Client::connect_with(addr, connect).await;
+    let ack = alice.publish_for_ack("alice/t", QoS::AtLeastOnce, 1).await;
+    // Allowed; nobody subscribes.
+    assert_eq!(ack.code, ReasonCode::NoMatchingSubscribers);
+    let ack = alice.publish_for_ack("bob/t", QoS::AtLeastOnce, 2).await;
+    assert_eq!(ack.code, ReasonCode::NotAuthorized);
+    alice.disconnect().await;
     broker.shutdown().await;
 }

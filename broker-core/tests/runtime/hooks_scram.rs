@@ -164,6 +164,7 @@ impl ScramHook {
         AuthDecision::Allow(AuthSuccess {
             data: Some(Bytes::from(format!("v={}", hex::encode(server_signature)))),
             reason: None,
+            ..AuthSuccess::default()
         })
     }
 }

@@ -11,6 +11,7 @@ use wasmtime::component::{Component, InstancePre, Linker, Resource};
 
 use crate::bindings::skein::plugin::{kv, log, metrics, session, types};
 use crate::component;
+use crate::convert;
 use crate::engine::PluginEngine;
 use crate::error::LoadError;
 use crate::instance::{Exports, Instance, StartError};
@@ -33,6 +34,9 @@ pub(crate) struct Generation {
     pub(crate) interest: Interest,
     pub(crate) publish_filters: Vec<TopicFilter>,
     pub(crate) subscribe_filters: Vec<TopicFilter>,
+    /// The kinds of event the plugin asked for, a bit each
+    /// ([`event_bit`](crate::convert::event_bit)); none unless it exports `events`.
+    pub(crate) events: u8,
     pub(crate) version: String,
 }
 
@@ -98,6 +102,16 @@ impl Generation {
         if exports.has_rewrite() {
             interest = interest.union(Interest::REWRITE);
         }
+        let events = if exports.has_events() {
+            info.events
+                .iter()
+                .fold(0, |bits, kind| bits | convert::event_bit(*kind))
+        } else {
+            0
+        };
+        if events != 0 {
+            interest = interest.union(Interest::EVENTS);
+        }
         Ok(Generation {
             spec,
             name: Arc::clone(name),
@@ -108,6 +122,7 @@ impl Generation {
             interest,
             publish_filters,
             subscribe_filters,
+            events,
             version: info.version,
         })
     }
@@ -133,11 +148,17 @@ impl Generation {
         }
     }
 
-    /// Gives `instance` back to the pool after a call that went well.
+    /// Gives `instance` back to the pool after a call that went well, the client it was lent
+    /// taken back.
     pub(crate) fn checkin(&self, mut instance: Box<Instance>, lent: Resource<ClientHandle>) {
         if instance.store.data_mut().table.delete(lent).is_err() {
             return;
         }
+        self.give_back(instance);
+    }
+
+    /// Gives `instance`, which holds no lent client, back to the pool.
+    pub(crate) fn give_back(&self, instance: Box<Instance>) {
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         if pool.len() < self.spec.pool {
             pool.push(instance);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use wasmtime::component::InstancePre;
 use wasmtime::Store;
 
-use crate::bindings::exports::skein::plugin::{authn, authz, plugin, rewrite};
+use crate::bindings::exports::skein::plugin::{authn, authz, events, plugin, rewrite};
 use crate::engine::TICK;
 use crate::kv::KvStore;
 use crate::spec::PluginSpec;
@@ -19,6 +19,7 @@ pub(crate) struct Exports {
     authn: Option<authn::GuestIndices>,
     authz: Option<authz::GuestIndices>,
     rewrite: Option<rewrite::GuestIndices>,
+    events: Option<events::GuestIndices>,
 }
 
 impl Exports {
@@ -29,6 +30,7 @@ impl Exports {
             authn: authn::GuestIndices::new(pre).ok(),
             authz: authz::GuestIndices::new(pre).ok(),
             rewrite: rewrite::GuestIndices::new(pre).ok(),
+            events: events::GuestIndices::new(pre).ok(),
         })
     }
 
@@ -43,6 +45,10 @@ impl Exports {
     pub(crate) fn has_rewrite(&self) -> bool {
         self.rewrite.is_some()
     }
+
+    pub(crate) fn has_events(&self) -> bool {
+        self.events.is_some()
+    }
 }
 
 /// One instance, its `init` done.
@@ -51,6 +57,7 @@ pub(crate) struct Instance {
     pub(crate) authn: Option<authn::Guest>,
     pub(crate) authz: Option<authz::Guest>,
     pub(crate) rewrite: Option<rewrite::Guest>,
+    pub(crate) events: Option<events::Guest>,
 }
 
 /// Why an instance could not be started.
@@ -100,6 +107,10 @@ impl Instance {
             Some(indices) => Some(indices.load(&mut store, &instance).map_err(failed)?),
             None => None,
         };
+        let events = match &exports.events {
+            Some(indices) => Some(indices.load(&mut store, &instance).map_err(failed)?),
+            None => None,
+        };
         let info = plugin
             .call_init(&mut store, &spec.config)
             .map_err(failed)?
@@ -110,6 +121,7 @@ impl Instance {
                 authn,
                 authz,
                 rewrite,
+                events,
             }),
             info,
         ))

@@ -25,6 +25,7 @@
 mod bindings;
 mod breaker;
 mod component;
+mod convert;
 mod engine;
 mod error;
 mod generation;

@@ -111,6 +111,18 @@ impl session::HostClient for InstanceState {
         Ok(None)
     }
 
+    fn attribute(
+        &mut self,
+        handle: Resource<ClientHandle>,
+        name: String,
+    ) -> wasmtime::Result<Option<String>> {
+        Ok(self
+            .client(&handle)?
+            .attributes
+            .get(&name)
+            .map(str::to_owned))
+    }
+
     fn drop(&mut self, handle: Resource<ClientHandle>) -> wasmtime::Result<()> {
         self.table.delete(handle)?;
         Ok(())

@@ -7,16 +7,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use broker_core::hooks::{
     filters_overlap, AuthDecision, AuthenticateRequest, AuthorizePublishRequest,
-    AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, FilterRewrite, Hook, HookError, Interest,
-    Refusal, Reload, ReloadError, RewritePublishRequest, RewriteSubscribeRequest, TopicRewrite,
+    AuthorizeSubscribeRequest, AuthzDecision, ClientInfo, Event, FilterRewrite, Hook, HookError,
+    Interest, Reload, ReloadError, RewritePublishRequest, RewriteSubscribeRequest, TopicRewrite,
 };
 use broker_core::router::matches;
-use broker_core::types::{MqttString, QoS, ReasonCode, TopicFilter, TopicName};
+use broker_core::types::{TopicFilter, TopicName};
 use wasmtime::component::Resource;
 
-use crate::bindings::exports::skein::plugin::authn::AuthResult;
-use crate::bindings::skein::plugin::types::{self as wit, Decision};
 use crate::breaker::Breaker;
+use crate::convert;
 use crate::engine::PluginEngine;
 use crate::error::LoadError;
 use crate::generation::Generation;
@@ -166,57 +165,6 @@ fn borrowed(handle: &Resource<ClientHandle>) -> Resource<ClientHandle> {
     Resource::new_borrow(handle.rep())
 }
 
-fn wit_qos(qos: QoS) -> wit::Qos {
-    match qos {
-        QoS::AtMostOnce => wit::Qos::AtMostOnce,
-        QoS::AtLeastOnce => wit::Qos::AtLeastOnce,
-        QoS::ExactlyOnce => wit::Qos::ExactlyOnce,
-    }
-}
-
-fn reason_code(code: wit::ReasonCode) -> ReasonCode {
-    match code {
-        wit::ReasonCode::UnspecifiedError => ReasonCode::UnspecifiedError,
-        wit::ReasonCode::ImplementationSpecificError => ReasonCode::ImplementationSpecificError,
-        wit::ReasonCode::BadUserNameOrPassword => ReasonCode::BadUserNameOrPassword,
-        wit::ReasonCode::NotAuthorized => ReasonCode::NotAuthorized,
-        wit::ReasonCode::ServerUnavailable => ReasonCode::ServerUnavailable,
-        wit::ReasonCode::ServerBusy => ReasonCode::ServerBusy,
-        wit::ReasonCode::Banned => ReasonCode::Banned,
-        wit::ReasonCode::BadAuthenticationMethod => ReasonCode::BadAuthenticationMethod,
-        wit::ReasonCode::TopicNameInvalid => ReasonCode::TopicNameInvalid,
-        wit::ReasonCode::QuotaExceeded => ReasonCode::QuotaExceeded,
-        wit::ReasonCode::PayloadFormatInvalid => ReasonCode::PayloadFormatInvalid,
-    }
-}
-
-fn refusal(refusal: wit::Refusal) -> (Refusal, u32) {
-    let mut out = Refusal::new(reason_code(refusal.code));
-    if let Some(reason) = refusal.reason.and_then(|r| MqttString::new(r).ok()) {
-        out = out.with_reason(reason);
-    }
-    (out, refusal.cache)
-}
-
-fn cached(decision: AuthzDecision, ms: u32) -> AuthzDecision {
-    if ms == 0 {
-        decision
-    } else {
-        decision.cached(Duration::from_millis(u64::from(ms)))
-    }
-}
-
-fn authz_decision(decision: Decision) -> AuthzDecision {
-    match decision {
-        Decision::Allow(ms) => cached(AuthzDecision::allow(), ms),
-        Decision::Deny(r) => {
-            let (r, ms) = refusal(r);
-            cached(AuthzDecision::refuse(r), ms)
-        }
-        Decision::Next => AuthzDecision::Next,
-    }
-}
-
 #[async_trait]
 impl Hook for WasmHook {
     fn name(&self) -> &str {
@@ -229,10 +177,10 @@ impl Hook for WasmHook {
 
     async fn authenticate(&self, request: &AuthenticateRequest) -> Result<AuthDecision, HookError> {
         let generation = self.current();
-        if !generation.exports.has_authn() || request.enhanced.is_some() {
+        if !generation.exports.has_authn() {
             return Ok(AuthDecision::Next);
         }
-        let password = request.password.as_ref().map(|p| p.as_bytes().to_vec());
+        let ask = convert::auth_request(request, unix_ms());
         let deadline = generation.spec.auth_deadline;
         let called = self
             .call(
@@ -242,20 +190,11 @@ impl Hook for WasmHook {
                 &request.client,
                 |i, lent| {
                     let authn = i.authn.as_ref()?;
-                    Some(authn.call_authenticate(
-                        &mut i.store,
-                        lent,
-                        password.as_deref(),
-                        unix_ms(),
-                    ))
+                    Some(authn.call_authenticate(&mut i.store, lent, &ask))
                 },
             )
             .await?;
-        Ok(match called {
-            Some(AuthResult::Accept) => AuthDecision::allow(),
-            Some(AuthResult::Deny(r)) => AuthDecision::Deny(refusal(r).0),
-            Some(AuthResult::Next) | None => AuthDecision::Next,
-        })
+        Ok(called.map_or(AuthDecision::Next, convert::auth_decision))
     }
 
     async fn authorize_publish(
@@ -284,13 +223,13 @@ impl Hook for WasmHook {
                         &mut i.store,
                         lent,
                         request.topic.as_str(),
-                        wit_qos(request.qos),
+                        convert::qos(request.qos),
                         request.retain,
                     ))
                 },
             )
             .await?;
-        Ok(called.map_or(AuthzDecision::Next, authz_decision))
+        Ok(called.map_or(AuthzDecision::Next, convert::authz_decision))
     }
 
     async fn authorize_subscribe(
@@ -319,12 +258,12 @@ impl Hook for WasmHook {
                         &mut i.store,
                         lent,
                         request.filter.as_str(),
-                        wit_qos(request.qos),
+                        convert::qos(request.qos),
                     ))
                 },
             )
             .await?;
-        Ok(called.map_or(AuthzDecision::Next, authz_decision))
+        Ok(called.map_or(AuthzDecision::Next, convert::authz_decision))
     }
 
     async fn rewrite_publish_topic(
@@ -396,6 +335,30 @@ impl Hook for WasmHook {
                         "a plugin rewrote a filter to an invalid topic filter",
                     )
                 }),
+        }
+    }
+
+    async fn on_event(&self, event: &Event) -> Result<(), HookError> {
+        let generation = self.current();
+        let (kind, event) = convert::event(event);
+        if generation.events & convert::event_bit(kind) == 0 {
+            return Ok(());
+        }
+        // No client is lent to an event: the event says who it is about.
+        let mut instance = self.checkout(&generation).await?;
+        let deadline = generation.spec.deadline;
+        instance.store.set_epoch_deadline(ticks(deadline));
+        let Some(events) = instance.events.as_ref() else {
+            generation.give_back(instance);
+            return Ok(());
+        };
+        match events.call_on_event(&mut instance.store, &event) {
+            Ok(()) => {
+                generation.give_back(instance);
+                self.breaker.succeeded();
+                Ok(())
+            }
+            Err(error) => Err(self.failed(&generation, "on-event", deadline, &error)),
         }
     }
 

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use crate::hooks::{
-    Anonymous, AuthMethod, AuthOutcome, AuthSuccess, AuthenticateRequest, ClientInfo, EnhancedAuth,
-    Password, PendingAuth, Refusal, Username,
+    Anonymous, Attributes, AuthMethod, AuthOutcome, AuthSuccess, AuthenticateRequest, ClientInfo,
+    EnhancedAuth, Password, PendingAuth, Refusal, Username,
 };
 use crate::runtime::clock::now;
 use crate::runtime::connection::auth_exchange::AuthExchange;
@@ -73,6 +73,7 @@ impl Client {
     ) -> Option<ConnectRequest> {
         match outcome {
             AuthOutcome::Allowed(success) => {
+                self.keep_attributes(success.attributes);
                 self.session.auth_success(success.data, success.reason);
                 Some(request)
             }
@@ -155,6 +156,7 @@ impl Client {
     fn reauthenticated(&mut self, shared: &Shared, outcome: AuthOutcome) {
         match outcome {
             AuthOutcome::Allowed(success) => {
+                self.keep_attributes(success.attributes);
                 self.session.auth_success(success.data, success.reason);
                 // Decisions made for the old credentials are not reused.
                 if let Some(client) = &self.client_info {
@@ -168,6 +170,16 @@ impl Client {
                 pending,
             } => self.continue_exchange(data, reason, pending, None),
             AuthOutcome::Denied(refusal) => self.auth_refused(shared, &refusal),
+        }
+    }
+
+    /// Keeps what the authenticating hook attached to the client for the hooks asked after
+    /// it; an accepted re-authentication replaces what the last one attached.
+    fn keep_attributes(&mut self, attributes: Attributes) {
+        if let Some(client) = &mut self.client_info {
+            if client.attributes != attributes {
+                Arc::make_mut(client).attributes = attributes;
+            }
         }
     }
 

@@ -84,6 +84,7 @@ impl Plugin for Acl {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             publish_filters: Vec::new(),
             subscribe_filters: Vec::new(),
+            events: Vec::new(),
         })
     }
 }

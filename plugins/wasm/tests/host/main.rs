@@ -5,4 +5,6 @@
 
 mod authn;
 mod calls;
+mod exchange;
 mod guests;
+mod jwt_rs256;

@@ -28,5 +28,6 @@ mod integration {
     mod persistence;
     mod persistence_crash;
     mod persistence_full_disk;
+    mod plugin_examples;
     mod plugins;
 }

@@ -12,6 +12,7 @@
 
 mod auth_files;
 mod pki;
+pub(crate) mod plugin_build;
 pub(crate) mod raw_publisher;
 pub(crate) mod rumqttc_client;
 mod skein;

@@ -18,10 +18,7 @@ use std::cell::RefCell;
 
 use skein_plugin_sdk::{expand, matches};
 
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "authz-plugin",
-});
+use skein_plugin_sdk::authz_plugin::{exports, skein};
 
 use exports::skein::plugin::authz::Guest as Authz;
 use exports::skein::plugin::plugin::{Guest as Plugin, PluginInfo};
@@ -54,6 +51,7 @@ fn filters(value: &str) -> Vec<String> {
 
 impl Plugin for Acl {
     fn init(config: Vec<(String, String)>) -> Result<PluginInfo, String> {
+        skein_plugin_sdk::authz_plugin::install_panic_hook();
         let mut rules = Rules {
             cache_ms: 60_000,
             ..Rules::default()
@@ -128,4 +126,4 @@ impl Authz for Acl {
     }
 }
 
-export!(Acl);
+skein_plugin_sdk::authz_plugin::export!(Acl);

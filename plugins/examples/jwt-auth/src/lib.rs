@@ -31,10 +31,7 @@ use rsa::signature::Verifier;
 use rsa::RsaPublicKey;
 use sha2::Sha256;
 
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "auth-plugin",
-});
+use skein_plugin_sdk::auth_plugin::{exports, skein};
 
 use exports::skein::plugin::authn::{Accepted, AuthRequest, AuthResult, Guest as Authn};
 use exports::skein::plugin::authz::Guest as Authz;
@@ -62,6 +59,7 @@ thread_local! {
 
 impl Plugin for JwtAuth {
     fn init(config: Vec<(String, String)>) -> Result<PluginInfo, String> {
+        skein_plugin_sdk::auth_plugin::install_panic_hook();
         let mut settings = Settings {
             leeway_s: 30,
             ..Settings::default()
@@ -236,4 +234,4 @@ impl Authz for JwtAuth {
     }
 }
 
-export!(JwtAuth);
+skein_plugin_sdk::auth_plugin::export!(JwtAuth);

@@ -18,10 +18,7 @@ use std::cell::RefCell;
 use regex::Regex;
 use skein_plugin_sdk::matches;
 
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "rewrite-plugin",
-});
+use skein_plugin_sdk::rewrite_plugin::{exports, skein};
 
 use exports::skein::plugin::plugin::{Guest as Plugin, PluginInfo};
 use exports::skein::plugin::rewrite::Guest as Rewrite;
@@ -64,6 +61,7 @@ fn rule(key: &str, value: &str) -> Result<Rule, String> {
 
 impl Plugin for TopicRewrite {
     fn init(config: Vec<(String, String)>) -> Result<PluginInfo, String> {
+        skein_plugin_sdk::rewrite_plugin::install_panic_hook();
         let mut rules = Rules::default();
         for (key, value) in &config {
             if key.starts_with("publish") {
@@ -113,4 +111,4 @@ impl Rewrite for TopicRewrite {
     }
 }
 
-export!(TopicRewrite);
+skein_plugin_sdk::rewrite_plugin::export!(TopicRewrite);

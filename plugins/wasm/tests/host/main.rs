@@ -8,3 +8,4 @@ mod calls;
 mod exchange;
 mod guests;
 mod jwt_rs256;
+mod sdk;

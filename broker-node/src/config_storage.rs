@@ -9,7 +9,7 @@
 //! cache_mb = 64              # the database's page cache
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +71,14 @@ impl StorageConfig {
     pub(crate) fn override_dir(&mut self, dir: Option<PathBuf>) {
         if let (StorageConfig::Disk(options), Some(dir)) = (self, dir) {
             options.dir = dir;
+        }
+    }
+
+    /// The data directory; `None` for `memory`.
+    pub(crate) fn data_dir(&self) -> Option<&Path> {
+        match self {
+            StorageConfig::Memory => None,
+            StorageConfig::Disk(options) => Some(&options.dir),
         }
     }
 

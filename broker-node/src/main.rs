@@ -155,9 +155,10 @@ async fn serve(
     // Before the broker: the engine records hook latencies from its first connection on.
     let prometheus = node.metrics.map(|_| metrics::install()).transpose()?;
     auth.log_summary();
-    let plugins = plugins::Plugins::load(&node.plugins).await?;
-    let plugin_count = plugins.len();
+    // The store first: it locks the data directory, where the plugins' compile cache is.
     let store = node.storage.open()?;
+    let plugins = plugins::Plugins::load(&node.plugins, node.storage.data_dir()).await?;
+    let plugin_count = plugins.len();
     let broker = plugins
         .install(auth.install(Broker::builder(), &node.broker.listeners))
         .session_store(store)

@@ -3,6 +3,7 @@
 //! hooks. A required plugin (the default) that fails to load stops the start: the broker
 //! does not let clients in unchecked.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use broker_core::BrokerBuilder;
@@ -11,25 +12,37 @@ use tracing::{info, warn};
 
 use crate::config_plugins::{expand, PluginConfig};
 
+/// The compile cache's folder in the data directory.
+const CACHE_DIR: &str = "plugin-cache";
+
 /// The loaded plugins, in the order of the configuration.
 pub(crate) struct Plugins {
     hooks: Vec<WasmHook>,
 }
 
 impl Plugins {
-    /// Loads every plugin of `configs`.
+    /// Loads every plugin of `configs`, compiled ones kept in `data_dir`'s `plugin-cache`
+    /// when there is a data directory (a restart or a reload then compiles nothing it has
+    /// compiled before).
     ///
     /// # Errors
     ///
     /// A required plugin could not be read, resolved or loaded; the message names it and
     /// says why.
-    pub(crate) async fn load(configs: &[PluginConfig]) -> anyhow::Result<Plugins> {
+    pub(crate) async fn load(
+        configs: &[PluginConfig],
+        data_dir: Option<&Path>,
+    ) -> anyhow::Result<Plugins> {
         let mut hooks = Vec::new();
         if configs.is_empty() {
             return Ok(Plugins { hooks });
         }
-        let engine =
-            Arc::new(PluginEngine::new().map_err(|e| anyhow::anyhow!("the WASM engine: {e}"))?);
+        let engine = match data_dir {
+            Some(dir) => PluginEngine::with_cache(&dir.join(CACHE_DIR)),
+            None => PluginEngine::new(),
+        }
+        .map_err(|e| anyhow::anyhow!("the WASM engine: {e}"))?;
+        let engine = Arc::new(engine);
         for config in configs {
             match load_one(&engine, config).await {
                 Ok(hook) => {
@@ -52,6 +65,9 @@ impl Plugins {
                     config.name
                 ),
             }
+        }
+        if let Some((hits, misses)) = engine.cache_hits_and_misses() {
+            info!("Plugin compile cache: {hits} read back, {misses} compiled.");
         }
         Ok(Plugins { hooks })
     }

@@ -135,3 +135,33 @@ async fn the_topic_rewrite_plugin_rewrites_what_real_clients_publish_and_subscri
     z.disconnect().await;
     old.disconnect().await;
 }
+
+/// A restart on the same data directory reads the compiled plugin back from its
+/// `plugin-cache` instead of compiling it again.
+#[test]
+fn a_restarted_skein_reads_its_compiled_plugins_back_from_the_data_directory() {
+    let data = crate::support::scratch_dir("plugin-cache-data").join("data");
+    let table = |_: &Path| {
+        format!(
+            "[[plugins]]\nname = \"acl\"\npath = {:?}\n[plugins.config]\npublish = \"a/#\"\n",
+            example_wasm("acl").display().to_string()
+        )
+    };
+    let start_on_disk = |tag: &str| {
+        ConfiguredSkein::start(tag, |dir| {
+            let port = free_port();
+            let config = format!(
+                "[[listener]]\nbind = \"127.0.0.1:{port}\"\n[storage]\ndata_dir = {:?}\n{}",
+                data.display().to_string(),
+                table(dir)
+            );
+            (config, port)
+        })
+    };
+    let first = start_on_disk("plugin-cache-1");
+    first.wait_for_log(&["Plugin compile cache: 0 read back, 1 compiled."]);
+    drop(first);
+    let second = start_on_disk("plugin-cache-2");
+    second.wait_for_log(&["Plugin compile cache: 1 read back, 0 compiled."]);
+    assert!(data.join("plugin-cache").is_dir());
+}

@@ -4,6 +4,7 @@
 #![cfg(test)]
 
 mod authn;
+mod cache;
 mod calls;
 mod exchange;
 mod guests;

@@ -4,7 +4,9 @@
 #![cfg(test)]
 
 mod authn;
+mod backend;
 mod calls;
 mod exchange;
 mod guests;
+mod http;
 mod jwt_rs256;

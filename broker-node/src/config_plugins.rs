@@ -4,7 +4,9 @@
 //! [[plugins]]
 //! name = "acl"                      # in logs and errors
 //! path = "plugins/acl.wasm"         # a component, or a module built for wasm32-unknown-unknown
-//! grants = ["log"]                  # capabilities linked for it (this build provides: log)
+//! grants = ["log"]                  # capabilities linked for it (log, kv, metrics, http)
+//! http_allow = []                   # with "http": the origins it may reach
+//! http_timeout_ms = 2000            # with "http": the longest request (< auth_deadline_ms)
 //! memory_mb = 16                    # the most memory one instance may grow to
 //! deadline_ms = 5                   # the longest one authorization or rewrite call may run
 //! auth_deadline_ms = 100            # the same for authentication, and for init
@@ -20,7 +22,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use skein_plugin_wasm::PluginSpec;
+use skein_plugin_wasm::{HttpOrigin, PluginSpec};
 
 use crate::config_resolve::Checker;
 
@@ -60,6 +62,10 @@ pub(crate) struct PluginSection {
     #[serde(default = "default_grants")]
     pub(crate) grants: Vec<String>,
     #[serde(default)]
+    pub(crate) http_allow: Vec<String>,
+    #[serde(default)]
+    pub(crate) http_timeout_ms: Option<u64>,
+    #[serde(default)]
     pub(crate) memory_mb: Option<u64>,
     #[serde(default)]
     pub(crate) deadline_ms: Option<u64>,
@@ -79,6 +85,9 @@ pub(crate) struct PluginConfig {
     pub(crate) name: String,
     pub(crate) path: PathBuf,
     pub(crate) grants: Vec<String>,
+    /// The origins `http` may reach (checked: each is an origin).
+    pub(crate) http_allow: Vec<String>,
+    pub(crate) http_timeout: Duration,
     pub(crate) memory_bytes: usize,
     pub(crate) deadline: Duration,
     pub(crate) auth_deadline: Duration,
@@ -90,7 +99,7 @@ pub(crate) struct PluginConfig {
 }
 
 /// The capabilities this build provides.
-const PROVIDED: &[&str] = &["log", "kv", "metrics"];
+const PROVIDED: &[&str] = &["log", "kv", "metrics", "http"];
 
 /// Checks the `[[plugins]]` tables.
 pub(crate) fn resolve(check: &mut Checker, sections: &[PluginSection]) -> Vec<PluginConfig> {
@@ -141,6 +150,13 @@ pub(crate) fn resolve(check: &mut Checker, sections: &[PluginSection]) -> Vec<Pl
             section.auth_deadline_ms,
             PluginSpec::DEFAULT_AUTH_DEADLINE,
         );
+        let http_timeout = ms(
+            check,
+            "http_timeout_ms",
+            section.http_timeout_ms,
+            PluginSpec::DEFAULT_HTTP_TIMEOUT,
+        );
+        check_http(check, &key, section, http_timeout, auth_deadline);
         let default_mb = (PluginSpec::DEFAULT_MEMORY_BYTES / (1024 * 1024)) as u64;
         let memory_mb: u64 = check.range(
             &key("memory_mb"),
@@ -160,6 +176,8 @@ pub(crate) fn resolve(check: &mut Checker, sections: &[PluginSection]) -> Vec<Pl
             name: section.name.clone(),
             path: section.path.clone(),
             grants: section.grants.clone(),
+            http_allow: section.http_allow.clone(),
+            http_timeout,
             memory_bytes: usize::try_from(memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
             deadline,
             auth_deadline,
@@ -173,6 +191,48 @@ pub(crate) fn resolve(check: &mut Checker, sections: &[PluginSection]) -> Vec<Pl
         });
     }
     plugins
+}
+
+/// Checks the `http` settings of one `[[plugins]]` table: an allow-list of origins exactly
+/// when `http` is granted, and a request timeout the authentication deadline covers (the
+/// deadline keeps counting while the plugin waits for an answer: a request as long as the
+/// deadline would leave the plugin no time to answer, and the call would fail instead).
+fn check_http(
+    check: &mut Checker,
+    key: &dyn Fn(&str) -> String,
+    section: &PluginSection,
+    http_timeout: Duration,
+    auth_deadline: Duration,
+) {
+    for entry in &section.http_allow {
+        if let Err(why) = entry.parse::<HttpOrigin>() {
+            check.problem(&key("http_allow"), why);
+        }
+    }
+    let granted = section.grants.iter().any(|g| g == "http");
+    if granted && section.http_allow.is_empty() {
+        check.problem(
+            &key("http_allow"),
+            "the plugin is granted \"http\" but may reach no origin: list them, as [\"https://auth.example.com\"]"
+                .to_owned(),
+        );
+    }
+    if !granted && !section.http_allow.is_empty() {
+        check.problem(
+            &key("http_allow"),
+            "set, but the plugin is not granted \"http\" (grants)".to_owned(),
+        );
+    }
+    if granted && http_timeout >= auth_deadline {
+        check.problem(
+            &key("http_timeout_ms"),
+            format!(
+                "{} ms must be less than auth_deadline_ms ({} ms): an authentication call's deadline keeps counting while the plugin waits for HTTP, so raise auth_deadline_ms above http_timeout_ms or lower http_timeout_ms",
+                http_timeout.as_millis(),
+                auth_deadline.as_millis()
+            ),
+        );
+    }
 }
 
 /// `value` with its `${env:NAME}` and `${file:PATH}` references replaced by the variable's
@@ -235,13 +295,13 @@ mod tests {
         );
         let error = NodeConfig::parse(
             "test",
-            "[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\ngrants = [\"log\", \"http\"]\n\
+            "[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\ngrants = [\"log\", \"files\"]\n\
              deadline_ms = 0\n[[plugins]]\nname = \"a\"\npath = \"\"\n",
         )
         .unwrap_err()
         .to_string();
         for part in [
-            "plugins[0].grants: \"http\" is not a capability this build provides (log, kv, metrics)",
+            "plugins[0].grants: \"files\" is not a capability this build provides (log, kv, metrics, http)",
             "plugins[0].deadline_ms: must be between 1 and 60000, got 0",
             "plugins[1].name: \"a\" names another plugin already",
             "plugins[1].path: must not be empty",
@@ -255,6 +315,61 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("bogus"), "{error}");
+    }
+
+    #[test]
+    fn http_needs_origins_and_a_timeout_below_the_authentication_deadline() {
+        let table = |rest: &str| format!("[[plugins]]\nname = \"h\"\npath = \"h.wasm\"\n{rest}\n");
+        let node = NodeConfig::parse(
+            "test",
+            &table(
+                "grants = [\"log\", \"kv\", \"http\"]\nhttp_allow = [\"http://127.0.0.1:8080\"]\n\
+                 http_timeout_ms = 500\nauth_deadline_ms = 1000",
+            ),
+        )
+        .unwrap();
+        let h = &node.plugins[0];
+        assert_eq!(h.http_allow, vec!["http://127.0.0.1:8080".to_owned()]);
+        assert_eq!(h.http_timeout, Duration::from_millis(500));
+        // Without http, the timeout is not compared with anything.
+        let node = NodeConfig::parse("test", &table("")).unwrap();
+        assert_eq!(
+            node.plugins[0].http_timeout,
+            PluginSpec::DEFAULT_HTTP_TIMEOUT
+        );
+        let problems = |rest: &str| {
+            NodeConfig::parse("test", &table(rest))
+                .unwrap_err()
+                .to_string()
+        };
+        // The default timeout (2 s) is longer than the default authentication deadline.
+        let error = problems("grants = [\"http\"]\nhttp_allow = [\"https://auth.example.com\"]");
+        assert!(
+            error.contains(
+                "plugins[0].http_timeout_ms: 2000 ms must be less than auth_deadline_ms (100 ms)"
+            ),
+            "{error}"
+        );
+        let error = problems("grants = [\"http\"]\nauth_deadline_ms = 5000");
+        assert!(
+            error.contains(
+                "plugins[0].http_allow: the plugin is granted \"http\" but may reach no origin"
+            ),
+            "{error}"
+        );
+        let error = problems(
+            "grants = [\"http\"]\nauth_deadline_ms = 5000\nhttp_allow = [\"https://a.example.com/path\"]",
+        );
+        assert!(
+            error
+                .contains("plugins[0].http_allow: \"https://a.example.com/path\" is not an origin"),
+            "{error}"
+        );
+        let error = problems("http_allow = [\"https://a.example.com\"]");
+        assert!(
+            error.contains("plugins[0].http_allow: set, but the plugin is not granted \"http\""),
+            "{error}"
+        );
     }
 
     #[test]

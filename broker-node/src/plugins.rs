@@ -105,6 +105,8 @@ fn plugin_spec(config: &PluginConfig) -> Result<PluginSpec, String> {
     }
     let mut spec = PluginSpec::new(config.name.clone(), bytes).with_config(resolved);
     spec.grants.clone_from(&config.grants);
+    spec.http_allow.clone_from(&config.http_allow);
+    spec.http_timeout = config.http_timeout;
     spec.memory_bytes = config.memory_bytes;
     spec.deadline = config.deadline;
     spec.auth_deadline = config.auth_deadline;

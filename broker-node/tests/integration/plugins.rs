@@ -3,38 +3,25 @@
 //! reach real clients: an MQTT 5 publisher gets PUBACK 0x00 or 0x87 (Not authorized,
 //! [MQTT-3.3.4-1]'s answer carrying the refusal), a subscriber receives only what was
 //! allowed; a required plugin that cannot be loaded stops the start, an optional one does not.
+//! The `http-auth` example asks a backend on 127.0.0.1 whom to let in.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use broker_core::types::{ProtocolVersion, ReasonCode};
-use rumqttc::QoS;
+use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, MqttOptions, Packet, QoS};
 
+use crate::support::plugin_build::example_wasm;
 use crate::support::raw_publisher::{Answer, Publisher};
 use crate::support::rumqttc_client::{publish_fields, Client};
 use crate::support::{free_port, run, scratch_dir, ConfiguredSkein};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// The acl example's `.wasm` (a core module: the broker makes it a component as it loads).
-fn acl_wasm() -> PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| root.join("target"), PathBuf::from)
-            .join("plugin-examples");
-        skein_plugin_wasm::build_plugin(
-            &root.join("plugins").join("examples").join("acl"),
-            &target,
-            "skein_example_acl",
-        )
-        .unwrap()
-    })
-    .clone()
-}
 
 fn plugin_table(path: &Path, rest: &str) -> String {
     format!(
@@ -62,7 +49,7 @@ fn start(tag: &str, plugin: &str) -> (ConfiguredSkein, u16) {
 
 #[tokio::test]
 async fn the_acl_plugin_decides_who_publishes_where_for_real_clients_mqtt_3_3_4_1() {
-    let (skein, port) = start("plugin-acl", &plugin_table(&acl_wasm(), ""));
+    let (skein, port) = start("plugin-acl", &plugin_table(&example_wasm("acl"), ""));
     skein.wait_for_log(&["Plugin acl 0.1.0 loaded from"]);
     let (mut sub, _) = Client::connect(port, skein.log_path(), "watcher", true).await;
     sub.subscribe("sensors/#", QoS::AtLeastOnce).await;
@@ -151,7 +138,7 @@ async fn sighup_reloads_a_plugin_and_its_rules_and_a_broken_file_keeps_the_runni
         rules = dir.join("publish.rules");
         std::fs::write(&rules, "sensors/%c/#\n").unwrap();
         wasm = dir.join("acl.wasm");
-        std::fs::copy(acl_wasm(), &wasm).unwrap();
+        std::fs::copy(example_wasm("acl"), &wasm).unwrap();
         let table = format!(
             "[[plugins]]\nname = \"acl\"\npath = {:?}\n[plugins.config]\npublish = \"${{file:{}}}\"\nsubscribe = \"#\"\n",
             wasm.display().to_string(),
@@ -196,4 +183,135 @@ async fn sighup_reloads_a_plugin_and_its_rules_and_a_broken_file_keeps_the_runni
     skein.wait_for_log(&["Reloading plugin acl failed, version 0.1.0 keeps serving"]);
     assert_eq!(dev1.publish_qos1("other/t", b"5".to_vec(), WAIT).await, ok);
     watcher.disconnect().await;
+}
+
+/// An authentication backend on 127.0.0.1 as EMQX's HTTP authentication expects one: a POST
+/// whose JSON names user alice is answered `{"result":"allow"}`, any other
+/// `{"result":"deny"}`. Counts the requests it answered.
+struct AuthBackend {
+    port: u16,
+    requests: Arc<AtomicUsize>,
+}
+
+impl AuthBackend {
+    fn start() -> AuthBackend {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(32) {
+                let Ok(stream) = stream else { continue };
+                let counted = Arc::clone(&counted);
+                std::thread::spawn(move || answer(stream, &counted));
+            }
+        });
+        AuthBackend { port, requests }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Answers the requests of one connection until it closes.
+fn answer(stream: TcpStream, counted: &AtomicUsize) -> Option<()> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut stream = stream;
+    for _ in 0..32 {
+        let mut length = 0;
+        let mut line = String::new();
+        for n in 0..100 {
+            line.clear();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if n > 0 && line.trim().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().ok()?;
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).ok()?;
+        // The plugin writes its JSON compact.
+        let alice = String::from_utf8_lossy(&body).contains(r#""username":"alice""#);
+        let result = if alice { "allow" } else { "deny" };
+        let body = format!(r#"{{"result":"{result}"}}"#);
+        counted.fetch_add(1, Ordering::SeqCst);
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(reply.as_bytes()).ok()?;
+    }
+    None
+}
+
+/// An MQTT 3.1.1 rumqttc client connecting as `user`: its CONNACK return code.
+async fn rumqttc_connect(port: u16, id: &str, user: &str, password: &str) -> ConnectReturnCode {
+    let mut options = MqttOptions::new(id, "127.0.0.1", port);
+    options.set_credentials(user, password);
+    let (_client, mut eventloop) = AsyncClient::new(options, 4);
+    for _ in 0..8 {
+        match tokio::time::timeout(WAIT, eventloop.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::ConnAck(ack)))) => return ack.code,
+            Ok(Ok(_)) => {}
+            Ok(Err(ConnectionError::ConnectionRefused(code))) => return code,
+            other => panic!("{id}: no CONNACK: {other:?}"),
+        }
+    }
+    panic!("{id}: no CONNACK among the first events");
+}
+
+/// The http-auth example in `[[plugins]]`: the backend on 127.0.0.1 decides who connects, an
+/// MQTT 5 client refused gets CONNACK 0x86 with Session Present 0 ([MQTT-3.2.2-6]) and the
+/// connection closed ([MQTT-3.1.4-2]), an MQTT 3.1.1 client return code 4; the same
+/// credentials again are answered from the plugin's cache, without asking the backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_auth_plugin_lets_in_whom_its_backend_allows_mqtt_3_1_4_2_mqtt_3_2_2_6() {
+    let backend = AuthBackend::start();
+    let origin = format!("http://127.0.0.1:{}", backend.port);
+    let table = format!(
+        "[[plugins]]\nname = \"http-auth\"\npath = {:?}\ngrants = [\"log\", \"kv\", \"http\"]\n\
+         http_allow = [\"{origin}\"]\nhttp_timeout_ms = 2000\nauth_deadline_ms = 5000\n\
+         [plugins.config]\nurl = \"{origin}/mqtt/auth\"\n",
+        example_wasm("http-auth").display().to_string()
+    );
+    let (skein, port) = start("plugin-http-auth", &table);
+    skein.wait_for_log(&["Plugin http-auth 0.1.0 loaded from"]);
+
+    let (ack, _) = Publisher::connect_as(port, ProtocolVersion::V5, "dev-a", "alice", "pw").await;
+    assert_eq!(ack.code, ReasonCode::Success, "{}", skein.log_tail());
+    let (ack, closed) =
+        Publisher::connect_as(port, ProtocolVersion::V5, "dev-b", "bob", "pw").await;
+    assert_eq!(
+        ack.code,
+        ReasonCode::BadUserNameOrPassword,
+        "{}",
+        skein.log_tail()
+    );
+    assert!(!ack.session_present);
+    assert!(closed, "the refused connection must be closed");
+    assert_eq!(backend.requests(), 2);
+
+    // A real 3.1.1 client with the same credentials: answered from the cache.
+    assert_eq!(
+        rumqttc_connect(port, "dev-a", "alice", "pw").await,
+        ConnectReturnCode::Success
+    );
+    assert_eq!(
+        rumqttc_connect(port, "dev-b", "bob", "pw").await,
+        ConnectReturnCode::BadUserNamePassword
+    );
+    assert_eq!(backend.requests(), 2);
+    // Other credentials: asked.
+    assert_eq!(
+        rumqttc_connect(port, "dev-c", "carol", "pw").await,
+        ConnectReturnCode::BadUserNamePassword
+    );
+    assert_eq!(backend.requests(), 3);
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use broker_core::codec::{Connect, Decoder, Packet, Publish, QosPid};
-use broker_core::types::{ClientId, PacketId, ProtocolVersion, ReasonCode, TopicName};
-use bytes::BytesMut;
+use broker_core::codec::{ConnAck, Connect, Decoder, Packet, Publish, QosPid};
+use broker_core::types::{ClientId, MqttString, PacketId, ProtocolVersion, ReasonCode, TopicName};
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -55,6 +55,43 @@ impl Publisher {
             other => panic!("{id}: expected CONNACK, got {other:?}"),
         }
         publisher
+    }
+
+    /// Sends a clean-session CONNECT with `username` and `password` and gives back the
+    /// CONNACK, and for a refusal whether the broker then closed the connection (within the
+    /// CONNACK's wait; an accepted connection is left as it is and dropped).
+    pub(crate) async fn connect_as(
+        port: u16,
+        version: ProtocolVersion,
+        id: &str,
+        username: &str,
+        password: &str,
+    ) -> (ConnAck, bool) {
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connecting to skein");
+        let mut publisher = Publisher {
+            stream,
+            version,
+            decoder: Decoder::with_version(version),
+            buf: BytesMut::new(),
+            next_id: 1,
+        };
+        let mut connect = Connect::new(version, ClientId::new(id).expect("client id"));
+        connect.username = Some(MqttString::new(username).expect("user name"));
+        connect.password = Some(Bytes::copy_from_slice(password.as_bytes()));
+        publisher.send(Packet::Connect(Box::new(connect))).await;
+        let ack = match publisher.read(CONNACK_WAIT).await {
+            Some(Packet::ConnAck(ack)) => ack,
+            other => panic!("{id}: expected CONNACK, got {other:?}"),
+        };
+        let closed = ack.code != ReasonCode::Success
+            && matches!(
+                tokio::time::timeout(CONNACK_WAIT, publisher.stream.read_buf(&mut publisher.buf))
+                    .await,
+                Ok(Ok(0) | Err(_))
+            );
+        (*ack, closed)
     }
 
     async fn send(&mut self, packet: Packet) {

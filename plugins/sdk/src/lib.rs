@@ -2,7 +2,7 @@
 //!
 //! - **Bindings** to the worlds of the `skein:plugin` WIT package (`plugins/wit/`), one cargo
 //!   feature each: `authz-plugin`, `auth-plugin`, `rewrite-plugin`, `events-plugin`,
-//!   `plugin-host` (every hook). With the feature `authz-plugin` on, the bindings are in
+//!   `http-auth-plugin`, `plugin-host` (every hook). With the feature `authz-plugin` on, the bindings are in
 //!   `skein_plugin_sdk::authz_plugin` and a plugin exports its implementation with
 //!   `skein_plugin_sdk::authz_plugin::export!(MyPlugin);`. A plugin turns on one world.
 //! - **A panic hook**: each world's `install_panic_hook()` sends a panic's message and place
@@ -31,6 +31,7 @@
     feature = "auth-plugin",
     feature = "rewrite-plugin",
     feature = "events-plugin",
+    feature = "http-auth-plugin",
     feature = "plugin-host"
 ))]
 macro_rules! panic_hook {
@@ -112,7 +113,20 @@ pub mod events_plugin {
     panic_hook!();
 }
 
-/// Every hook: the `plugin-host` world (imports `log`, `kv`, `metrics`; exports `plugin`,
+/// The `http-auth-plugin` world: imports `log`, `kv`, `http`; exports `plugin`, `authn`.
+#[cfg(feature = "http-auth-plugin")]
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+pub mod http_auth_plugin {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "http-auth-plugin",
+        pub_export_macro: true,
+        default_bindings_module: "skein_plugin_sdk::http_auth_plugin",
+    });
+    panic_hook!();
+}
+
+/// Every hook: the `plugin-host` world (imports `log`, `kv`, `metrics`, `http`; exports `plugin`,
 /// `authn`, `authz`, `rewrite`, `events`).
 #[cfg(feature = "plugin-host")]
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]

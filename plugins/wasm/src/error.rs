@@ -25,13 +25,29 @@ pub enum LoadError {
     },
     /// A capability in the plugin's grants that this host does not provide.
     #[error(
-        "plugin {name}: unknown capability {grant:?} in its grants (this host provides: log, kv, metrics)"
+        "plugin {name}: unknown capability {grant:?} in its grants (this host provides: log, kv, metrics, http)"
     )]
     UnknownGrant {
         /// The plugin's name.
         name: String,
         /// The grant.
         grant: String,
+    },
+    /// The plugin is granted `http` with an empty allow-list: it could reach nothing.
+    #[error(
+        "plugin {name}: it is granted http but its allow-list (http_allow) is empty: name the origins it may reach"
+    )]
+    HttpAllowEmpty {
+        /// The plugin's name.
+        name: String,
+    },
+    /// An entry of the plugin's HTTP allow-list is not an origin.
+    #[error("plugin {name}: http_allow: {reason}")]
+    HttpAllow {
+        /// The plugin's name.
+        name: String,
+        /// Which entry, and what is wrong with it.
+        reason: String,
     },
     /// The plugin imports what it was not granted, or what this host does not provide (a
     /// newer major version of the WIT package, for instance).

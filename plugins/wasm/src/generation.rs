@@ -9,11 +9,12 @@ use broker_core::hooks::{HookError, Interest};
 use broker_core::types::TopicFilter;
 use wasmtime::component::{Component, InstancePre, Linker, Resource};
 
-use crate::bindings::skein::plugin::{kv, log, metrics, session, types};
+use crate::bindings::skein::plugin::{http, kv, log, metrics, session, types};
 use crate::component;
 use crate::convert;
 use crate::engine::PluginEngine;
 use crate::error::LoadError;
+use crate::http::HttpClient;
 use crate::instance::{Exports, Instance, StartError};
 use crate::kv::KvStore;
 use crate::spec::PluginSpec;
@@ -25,6 +26,9 @@ pub(crate) struct Generation {
     name: Arc<str>,
     /// The plugin's `kv` entries: every generation's.
     kv: Arc<KvStore>,
+    /// Its HTTP client, when it is granted `http`: then its calls block on the network and
+    /// run on tokio's blocking pool.
+    http: Option<Arc<HttpClient>>,
     pre: InstancePre<InstanceState>,
     pub(crate) exports: Exports,
     /// Warm instances. Boxed: an instance (its store and bindings) is large, and moving it in
@@ -54,6 +58,7 @@ impl Generation {
             name: named(),
             reason,
         };
+        let http = HttpClient::for_spec(&spec, name)?;
         let bytes = component::component(&spec.component).map_err(compile)?;
         let component =
             Component::new(engine.engine(), &bytes).map_err(|e| compile(format!("{e:#}")))?;
@@ -68,8 +73,7 @@ impl Generation {
             name: named(),
             reason: format!("{e:#}"),
         })?;
-        let (first, info) = Instance::start(&pre, &exports, name, &spec, kv)
-            .await
+        let (first, info) = Instance::start(&pre, &exports, name, &spec, kv, http.as_ref())
             .map_err(|e| match e {
                 StartError::Failed(reason) => LoadError::Instantiate {
                     name: named(),
@@ -116,6 +120,7 @@ impl Generation {
             spec,
             name: Arc::clone(name),
             kv: Arc::clone(kv),
+            http,
             pre,
             exports,
             pool: Mutex::new(vec![first]),
@@ -127,8 +132,14 @@ impl Generation {
         })
     }
 
-    /// A warm instance, or a new one.
-    pub(crate) async fn checkout(&self) -> Result<Box<Instance>, HookError> {
+    /// Whether the plugin's calls may block on the network (it is granted `http`): they must
+    /// run on tokio's blocking pool, not on a worker.
+    pub(crate) fn blocks(&self) -> bool {
+        self.http.is_some()
+    }
+
+    /// A warm instance, or a new one (whose `init` runs here).
+    pub(crate) fn checkout(&self) -> Result<Box<Instance>, HookError> {
         let pooled = self
             .pool
             .lock()
@@ -137,7 +148,15 @@ impl Generation {
         if let Some(instance) = pooled {
             return Ok(instance);
         }
-        match Instance::start(&self.pre, &self.exports, &self.name, &self.spec, &self.kv).await {
+        let started = Instance::start(
+            &self.pre,
+            &self.exports,
+            &self.name,
+            &self.spec,
+            &self.kv,
+            self.http.as_ref(),
+        );
+        match started {
             Ok((instance, _)) => Ok(instance),
             Err(StartError::Failed(reason) | StartError::Refused(reason)) => {
                 Err(HookError::Unavailable(format!(
@@ -207,6 +226,10 @@ fn linker(engine: &PluginEngine, spec: &PluginSpec) -> Result<Linker<InstanceSta
                 .map_err(linked)?,
             "metrics" => {
                 metrics::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+                    .map_err(linked)?;
+            }
+            "http" => {
+                http::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
                     .map_err(linked)?;
             }
             other => {

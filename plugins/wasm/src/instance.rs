@@ -8,6 +8,7 @@ use wasmtime::Store;
 
 use crate::bindings::exports::skein::plugin::{authn, authz, events, plugin, rewrite};
 use crate::engine::TICK;
+use crate::http::HttpClient;
 use crate::kv::KvStore;
 use crate::spec::PluginSpec;
 use crate::state::InstanceState;
@@ -77,19 +78,25 @@ pub(crate) fn ticks(deadline: Duration) -> u64 {
 
 impl Instance {
     /// A new instance from `pre`, with `spec`'s limits, its `init` called with `spec`'s
-    /// configuration; gives the plugin's info too.
-    pub(crate) async fn start(
+    /// configuration; gives the plugin's info too. `http`: the plugin's HTTP client, when it
+    /// is granted `http`.
+    pub(crate) fn start(
         pre: &InstancePre<InstanceState>,
         exports: &Exports,
         plugin_name: &Arc<str>,
         spec: &PluginSpec,
         kv: &Arc<KvStore>,
+        http: Option<&Arc<HttpClient>>,
     ) -> Result<(Box<Instance>, plugin::PluginInfo), StartError> {
         let failed = |e: wasmtime::Error| StartError::Failed(format!("{e:#}"));
-        let mut store = Store::new(
-            pre.engine(),
-            InstanceState::new(Arc::clone(plugin_name), spec.memory_bytes, Arc::clone(kv)),
+        let mut state = InstanceState::new(
+            Arc::clone(plugin_name),
+            spec.memory_bytes,
+            Arc::clone(kv),
+            http.cloned(),
         );
+        state.begin_call(spec.auth_deadline);
+        let mut store = Store::new(pre.engine(), state);
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ticks(spec.auth_deadline));

@@ -13,8 +13,17 @@ pub struct PluginSpec {
     /// Key-value pairs handed to its `init`, in order.
     pub config: Vec<(String, String)>,
     /// The capabilities it is granted: only these interfaces are linked. This host provides
-    /// `log`.
+    /// `log`, `kv`, `metrics` and `http`.
     pub grants: Vec<String>,
+    /// The origins (`scheme://host[:port]`, as `https://auth.example.com` or
+    /// `http://127.0.0.1:8080`) the `http` capability may reach: a request whose scheme, host
+    /// and port are not exactly one of them is refused (`not-allowed`). Granting `http` with
+    /// none is a load error.
+    pub http_allow: Vec<String>,
+    /// The longest one HTTP request may take, whatever the plugin asks for. The call's deadline
+    /// keeps counting while the plugin waits for an answer: `auth_deadline` (and `deadline`,
+    /// for a plugin that sends requests from its authorization hooks) must cover it.
+    pub http_timeout: Duration,
     /// The most linear memory one instance may grow to.
     pub memory_bytes: usize,
     /// How long one authorization or rewrite call may run (counted in the engine's ticks).
@@ -38,6 +47,8 @@ impl PluginSpec {
     pub const DEFAULT_AUTH_DEADLINE: Duration = Duration::from_millis(100);
     /// The default pool: 16 warm instances at most.
     pub const DEFAULT_POOL: usize = 16;
+    /// The default longest HTTP request: 2 s.
+    pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(2);
     /// The default breaker: 10 failures within a minute.
     pub const DEFAULT_BREAKER_FAILURES: usize = 10;
 
@@ -50,6 +61,8 @@ impl PluginSpec {
             component,
             config: Vec::new(),
             grants: vec!["log".to_owned()],
+            http_allow: Vec::new(),
+            http_timeout: Self::DEFAULT_HTTP_TIMEOUT,
             memory_bytes: Self::DEFAULT_MEMORY_BYTES,
             deadline: Self::DEFAULT_DEADLINE,
             auth_deadline: Self::DEFAULT_AUTH_DEADLINE,

@@ -2,6 +2,7 @@
 //! `client` handle a hook call lends it.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use broker_core::hooks::ClientInfo;
 use broker_core::types::ProtocolVersion as Version;
@@ -11,6 +12,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use crate::bindings::skein::plugin::log::{self, Level};
 use crate::bindings::skein::plugin::session;
 use crate::bindings::skein::plugin::types::{self, ProtocolVersion};
+use crate::http::{self, HttpClient};
 use crate::kv::KvStore;
 
 /// The connection a hook call is about, lent to the plugin as a `client` resource.
@@ -28,11 +30,20 @@ pub(crate) struct InstanceState {
     pub(crate) plugin: Arc<str>,
     /// The plugin's `kv` entries, shared by its instances.
     pub(crate) kv: Arc<KvStore>,
+    /// The plugin's HTTP client, when it is granted `http`.
+    pub(crate) http: Option<Arc<HttpClient>>,
+    /// When an HTTP request of the call under way must be done (with `http` only).
+    pub(crate) http_until: Option<Instant>,
 }
 
 impl InstanceState {
     /// The state of a new instance of `plugin`, whose memory may grow to `memory_bytes`.
-    pub(crate) fn new(plugin: Arc<str>, memory_bytes: usize, kv: Arc<KvStore>) -> InstanceState {
+    pub(crate) fn new(
+        plugin: Arc<str>,
+        memory_bytes: usize,
+        kv: Arc<KvStore>,
+        http: Option<Arc<HttpClient>>,
+    ) -> InstanceState {
         InstanceState {
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
@@ -43,6 +54,16 @@ impl InstanceState {
                 .build(),
             plugin,
             kv,
+            http,
+            http_until: None,
+        }
+    }
+
+    /// A call with `deadline` starts: the HTTP requests it sends must be done in time for the
+    /// plugin to answer before it (nothing to do without `http`).
+    pub(crate) fn begin_call(&mut self, deadline: Duration) {
+        if self.http.is_some() {
+            self.http_until = Some(http::budget_end(deadline));
         }
     }
 

@@ -82,15 +82,6 @@ impl WasmHook {
         self.current().version.clone()
     }
 
-    /// An instance of `generation` to call, unless the circuit is open.
-    async fn checkout(&self, generation: &Generation) -> Result<Box<Instance>, HookError> {
-        self.breaker.admit()?;
-        generation
-            .checkout()
-            .await
-            .inspect_err(|_| self.breaker.failed("unavailable"))
-    }
-
     /// The hook error of a failed call, counted by the breaker.
     fn failed(
         &self,
@@ -107,28 +98,56 @@ impl WasmHook {
         failure
     }
 
-    /// One call into the plugin, `point` in the logs: an instance checked out (unless the
-    /// circuit is open), `client` lent to it with the call's `deadline`, then `call` made
-    /// (`None` when the instance lacks the interface). A call that went well gives the
-    /// instance back; one that failed drops it and is counted by the breaker.
-    async fn call<R>(
+    /// One call into the plugin, `point` in the logs, unless the circuit is open: an instance
+    /// checked out, `client` (if any) lent to it with the call's `deadline`, then `call` made
+    /// with `request` (`None` when the instance lacks the interface). A call that went well
+    /// gives the instance back; one that failed drops it and is counted by the breaker.
+    ///
+    /// A plugin granted `http` may wait on the network in any call: its calls run on tokio's
+    /// blocking pool, the instance moved there and back (and `request` cloned: it is not
+    /// borrowed there). Any other plugin is called right here, synchronously: its imports
+    /// answer at once and its deadline bounds the call, which is the fast path.
+    async fn call<Q, R, F>(
         &self,
-        generation: &Generation,
+        generation: &Arc<Generation>,
         point: &str,
         deadline: Duration,
-        client: &Arc<ClientInfo>,
-        call: impl FnOnce(&mut Instance, Resource<ClientHandle>) -> Option<wasmtime::Result<R>>,
-    ) -> Result<Option<R>, HookError> {
-        let mut instance = self.checkout(generation).await?;
-        let lent = lend(&mut instance, client, deadline)?;
-        match call(&mut instance, borrowed(&lent)) {
-            None => Ok(None),
-            Some(Ok(answer)) => {
-                generation.checkin(instance, lent);
+        client: Option<&Arc<ClientInfo>>,
+        request: &Q,
+        call: F,
+    ) -> Result<Option<R>, HookError>
+    where
+        Q: Clone + Send + Sync + 'static,
+        R: Send + 'static,
+        F: FnOnce(&mut Instance, Option<Resource<ClientHandle>>, &Q) -> Option<wasmtime::Result<R>>
+            + Send
+            + 'static,
+    {
+        self.breaker.admit()?;
+        let called = if generation.blocks() {
+            let on_pool = Arc::clone(generation);
+            let client = client.cloned();
+            let request = request.clone();
+            tokio::task::spawn_blocking(move || {
+                run(&on_pool, deadline, client.as_ref(), &request, call)
+            })
+            .await
+            .map_err(|e| HookError::Failed(format!("plugin {}: {point}: {e}", self.name)))?
+        } else {
+            run(generation, deadline, client, request, call)
+        };
+        match called {
+            Called::Answer(None) => Ok(None),
+            Called::Answer(Some(answer)) => {
                 self.breaker.succeeded();
                 Ok(Some(answer))
             }
-            Some(Err(error)) => Err(self.failed(generation, point, deadline, &error)),
+            Called::NoInstance(error) => {
+                self.breaker.failed("unavailable");
+                Err(error)
+            }
+            Called::NotLent(error) => Err(error),
+            Called::Failed(error) => Err(self.failed(generation, point, deadline, &error)),
         }
     }
 
@@ -138,13 +157,53 @@ impl WasmHook {
     }
 }
 
-/// Lends `client` to `instance`'s next call, and sets the call's deadline.
+/// What one call into an instance came to.
+enum Called<R> {
+    /// The plugin answered; `None`: the instance lacks the interface.
+    Answer(Option<R>),
+    /// No instance could be had.
+    NoInstance(HookError),
+    /// The client could not be lent; nothing was called.
+    NotLent(HookError),
+    /// The call trapped or passed its deadline: the instance was dropped.
+    Failed(wasmtime::Error),
+}
+
+/// The synchronous part of a call (see [`WasmHook::call`]): checkout, lend, call, checkin.
+fn run<Q, R>(
+    generation: &Generation,
+    deadline: Duration,
+    client: Option<&Arc<ClientInfo>>,
+    request: &Q,
+    call: impl FnOnce(&mut Instance, Option<Resource<ClientHandle>>, &Q) -> Option<wasmtime::Result<R>>,
+) -> Called<R> {
+    let mut instance = match generation.checkout() {
+        Ok(instance) => instance,
+        Err(error) => return Called::NoInstance(error),
+    };
+    instance.store.set_epoch_deadline(ticks(deadline));
+    instance.store.data_mut().begin_call(deadline);
+    let lent = match client.map(|c| lend(&mut instance, c)).transpose() {
+        Ok(lent) => lent,
+        Err(error) => return Called::NotLent(error),
+    };
+    let answer = match call(&mut instance, lent.as_ref().map(borrowed), request) {
+        Some(Err(error)) => return Called::Failed(error),
+        Some(Ok(answer)) => Some(answer),
+        None => None,
+    };
+    match lent {
+        Some(lent) => generation.checkin(instance, lent),
+        None => generation.give_back(instance),
+    }
+    Called::Answer(answer)
+}
+
+/// Lends `client` to `instance`'s next call.
 fn lend(
     instance: &mut Instance,
     client: &Arc<ClientInfo>,
-    deadline: Duration,
 ) -> Result<Resource<ClientHandle>, HookError> {
-    instance.store.set_epoch_deadline(ticks(deadline));
     instance
         .store
         .data_mut()
@@ -187,10 +246,11 @@ impl Hook for WasmHook {
                 &generation,
                 "authenticate",
                 deadline,
-                &request.client,
-                |i, lent| {
+                Some(&request.client),
+                &ask,
+                |i, lent, ask| {
                     let authn = i.authn.as_ref()?;
-                    Some(authn.call_authenticate(&mut i.store, lent, &ask))
+                    Some(authn.call_authenticate(&mut i.store, lent?, ask))
                 },
             )
             .await?;
@@ -216,12 +276,13 @@ impl Hook for WasmHook {
                 &generation,
                 "authorize-publish",
                 deadline,
-                &request.client,
-                |i, lent| {
+                Some(&request.client),
+                request,
+                |i, lent, request| {
                     let authz = i.authz.as_ref()?;
                     Some(authz.call_authorize_publish(
                         &mut i.store,
-                        lent,
+                        lent?,
                         request.topic.as_str(),
                         convert::qos(request.qos),
                         request.retain,
@@ -251,12 +312,13 @@ impl Hook for WasmHook {
                 &generation,
                 "authorize-subscribe",
                 deadline,
-                &request.client,
-                |i, lent| {
+                Some(&request.client),
+                request,
+                |i, lent, request| {
                     let authz = i.authz.as_ref()?;
                     Some(authz.call_authorize_subscribe(
                         &mut i.store,
-                        lent,
+                        lent?,
                         request.filter.as_str(),
                         convert::qos(request.qos),
                     ))
@@ -280,12 +342,13 @@ impl Hook for WasmHook {
                 &generation,
                 "rewrite-publish-topic",
                 deadline,
-                &request.client,
-                |i, lent| {
+                Some(&request.client),
+                request,
+                |i, lent, request| {
                     let rewrite = i.rewrite.as_ref()?;
                     Some(rewrite.call_rewrite_publish_topic(
                         &mut i.store,
-                        lent,
+                        lent?,
                         request.topic.as_str(),
                     ))
                 },
@@ -315,12 +378,13 @@ impl Hook for WasmHook {
                 &generation,
                 "rewrite-subscribe-filter",
                 deadline,
-                &request.client,
-                |i, lent| {
+                Some(&request.client),
+                request,
+                |i, lent, request| {
                     let rewrite = i.rewrite.as_ref()?;
                     Some(rewrite.call_rewrite_subscribe_filter(
                         &mut i.store,
-                        lent,
+                        lent?,
                         request.filter.as_str(),
                     ))
                 },
@@ -345,21 +409,19 @@ impl Hook for WasmHook {
             return Ok(());
         }
         // No client is lent to an event: the event says who it is about.
-        let mut instance = self.checkout(&generation).await?;
-        let deadline = generation.spec.deadline;
-        instance.store.set_epoch_deadline(ticks(deadline));
-        let Some(events) = instance.events.as_ref() else {
-            generation.give_back(instance);
-            return Ok(());
-        };
-        match events.call_on_event(&mut instance.store, &event) {
-            Ok(()) => {
-                generation.give_back(instance);
-                self.breaker.succeeded();
-                Ok(())
-            }
-            Err(error) => Err(self.failed(&generation, "on-event", deadline, &error)),
-        }
+        self.call(
+            &generation,
+            "on-event",
+            generation.spec.deadline,
+            None,
+            &event,
+            |i, _, event| {
+                let events = i.events.as_ref()?;
+                Some(events.call_on_event(&mut i.store, event))
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     async fn reload(&self) -> Result<Reload, ReloadError> {

@@ -86,3 +86,11 @@ pub(crate) fn rogue_for_wit_version(version: &str) -> Vec<u8> {
     let _ = std::fs::remove_dir_all(&scratch);
     bytes
 }
+
+/// `plugins/examples/http-auth`.
+pub(crate) fn http_auth() -> Vec<u8> {
+    static HTTP_AUTH: OnceLock<Vec<u8>> = OnceLock::new();
+    HTTP_AUTH
+        .get_or_init(|| build("plugins/examples/http-auth", "skein_example_http_auth"))
+        .clone()
+}

@@ -4,9 +4,11 @@
 #![cfg(test)]
 
 mod authn;
+mod backend;
 mod cache;
 mod calls;
 mod exchange;
 mod guests;
+mod http;
 mod jwt_rs256;
 mod sdk;

@@ -9,14 +9,15 @@
 //! ```
 //!
 //! `%c` stands for the client identifier and `%u` for the user name (a client without one
-//! matches no rule that names `%u`). A publish is allowed when its topic matches one of the
-//! `publish` filters; a subscription when its filter is covered by one of the `subscribe`
-//! filters (a subscription to `public/+/x` under a rule `public/#`). Everything else is
-//! denied with "not authorized".
+//! matches no rule that names `%u`; one whose identifier or user name holds `+` or `#`
+//! matches no rule that names it, as in Mosquitto). A publish is allowed when its topic
+//! matches one of the `publish` filters; a subscription when its filter is covered by one of
+//! the `subscribe` filters (a subscription to `public/+/x` under a rule `public/#`).
+//! Everything else is denied with "not authorized".
 
 use std::cell::RefCell;
 
-use skein_plugin_sdk::{expand, matches};
+use skein_plugin_sdk::matches_pattern;
 
 use skein_plugin_sdk::authz_plugin::{exports, skein};
 
@@ -31,22 +32,33 @@ struct Acl;
 /// The rules `init` read. Each instance of the plugin has its own copy.
 #[derive(Default)]
 struct Rules {
-    publish: Vec<String>,
-    subscribe: Vec<String>,
+    publish: RuleSet,
+    subscribe: RuleSet,
     cache_ms: u32,
+}
+
+/// The filters of one action, and whether any names the user name.
+#[derive(Default)]
+struct RuleSet {
+    filters: Vec<String>,
+    needs_username: bool,
 }
 
 thread_local! {
     static RULES: RefCell<Rules> = RefCell::new(Rules::default());
 }
 
-fn filters(value: &str) -> Vec<String> {
-    value
+fn rule_set(value: &str) -> RuleSet {
+    let filters: Vec<String> = value
         .split(',')
         .map(str::trim)
         .filter(|f| !f.is_empty())
         .map(str::to_owned)
-        .collect()
+        .collect();
+    RuleSet {
+        needs_username: filters.iter().any(|f| f.contains("%u")),
+        filters,
+    }
 }
 
 impl Plugin for Acl {
@@ -58,8 +70,8 @@ impl Plugin for Acl {
         };
         for (key, value) in config {
             match key.as_str() {
-                "publish" => rules.publish = filters(&value),
-                "subscribe" => rules.subscribe = filters(&value),
+                "publish" => rules.publish = rule_set(&value),
+                "subscribe" => rules.subscribe = rule_set(&value),
                 "cache-ms" => {
                     rules.cache_ms = value.parse().map_err(|_| {
                         format!("cache-ms: {value:?} is not a number of milliseconds")
@@ -72,8 +84,8 @@ impl Plugin for Acl {
             Level::Info,
             &format!(
                 "{} publish rule(s), {} subscribe rule(s)",
-                rules.publish.len(),
-                rules.subscribe.len()
+                rules.publish.filters.len(),
+                rules.subscribe.filters.len()
             ),
         );
         RULES.with(|r| *r.borrow_mut() = rules);
@@ -87,18 +99,14 @@ impl Plugin for Acl {
     }
 }
 
-fn decide(rules: &[String], client: &Client, name: &str, cache_ms: u32) -> Decision {
+fn decide(rules: &RuleSet, client: &Client, name: &str, cache_ms: u32) -> Decision {
     // Pulled from the host once per call, and the user name only when a rule needs it.
     let client_id = client.client_id();
-    let username = rules
-        .iter()
-        .any(|rule| rule.contains("%u"))
-        .then(|| client.username())
-        .flatten();
+    let username = rules.needs_username.then(|| client.username()).flatten();
     if rules
+        .filters
         .iter()
-        .filter_map(|rule| expand(rule, &client_id, username.as_deref()))
-        .any(|rule| matches(&rule, name))
+        .any(|rule| matches_pattern(rule, name, &client_id, username.as_deref()))
     {
         Decision::Allow(cache_ms)
     } else {

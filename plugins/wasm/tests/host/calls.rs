@@ -121,6 +121,12 @@ async fn the_acl_example_allows_its_rules_with_c_and_u_and_denies_the_rest() {
         .await
         .unwrap();
     assert_eq!(denied(&everything), Some(ReasonCode::NotAuthorized));
+    // A client named `+` does not widen sensors/%c/# to every client's sensors.
+    let wildcard = hook
+        .authorize_publish(&publish(&client("+", None), "sensors/dev1/t"))
+        .await
+        .unwrap();
+    assert_eq!(denied(&wildcard), Some(ReasonCode::NotAuthorized));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 //! closes the circuit, one that fails opens it again.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,8 @@ pub(crate) struct Breaker {
     name: Arc<str>,
     /// Failures within [`WINDOW`] that open the circuit; 0: never.
     threshold: usize,
+    /// Whether `state.open_until` is set: what every call reads, without the lock.
+    open: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -36,6 +39,7 @@ impl Breaker {
         Breaker {
             name,
             threshold,
+            open: AtomicBool::new(false),
             state: Mutex::new(State::default()),
         }
     }
@@ -46,6 +50,9 @@ impl Breaker {
 
     /// Whether the plugin may be called now: not while its circuit is open.
     pub(crate) fn admit(&self) -> Result<(), HookError> {
+        if !self.open.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match self.state().open_until {
             Some(until) if Instant::now() < until => Err(HookError::Unavailable(format!(
                 "plugin {}: its circuit is open after repeated failures",
@@ -57,7 +64,11 @@ impl Breaker {
 
     /// A call went well: an open circuit (being tried again) closes.
     pub(crate) fn succeeded(&self) {
+        if !self.open.load(Ordering::Acquire) {
+            return;
+        }
         let mut state = self.state();
+        self.open.store(false, Ordering::Release);
         if state.open_until.take().is_some() {
             state.failures.clear();
             gauge!("skein_plugin_circuit_open", "plugin" => self.name.to_string()).set(0.0);
@@ -85,6 +96,7 @@ impl Breaker {
         if state.failures.len() >= self.threshold {
             let was_open = state.open_until.is_some();
             state.open_until = Some(now + COOL_DOWN);
+            self.open.store(true, Ordering::Release);
             gauge!("skein_plugin_circuit_open", "plugin" => self.name.to_string()).set(1.0);
             if !was_open {
                 tracing::error!(

@@ -7,4 +7,5 @@ mod authn;
 mod calls;
 mod exchange;
 mod guests;
+mod js_acl;
 mod jwt_rs256;

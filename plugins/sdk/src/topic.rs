@@ -79,11 +79,13 @@ pub fn matches_pattern(pattern: &str, name: &str, client_id: &str, username: Opt
     if names_a_missing_value(pattern, client_id, username) {
         return false;
     }
-    let levels = pattern.split('/').flat_map(|level| match (level, username) {
-        ("%c", _) => Level::Value(client_id.split('/')),
-        ("%u", Some(username)) => Level::Value(username.split('/')),
-        (other, _) => Level::One(std::iter::once(other)),
-    });
+    let levels = pattern
+        .split('/')
+        .flat_map(|level| match (level, username) {
+            ("%c", _) => Level::Value(client_id.split('/')),
+            ("%u", Some(username)) => Level::Value(username.split('/')),
+            (other, _) => Level::One(std::iter::once(other)),
+        });
     matches_levels(levels, name)
 }
 
@@ -131,8 +133,18 @@ mod tests {
     fn a_value_holding_a_wildcard_or_a_missing_user_name_matches_nothing() {
         assert_eq!(expand("sensors/%c/#", "+", None), None);
         assert_eq!(expand("users/%u/#", "dev", Some("#")), None);
-        assert!(!matches_pattern("sensors/%c/#", "sensors/dev2/t", "+", None));
-        assert!(!matches_pattern("users/%u/#", "users/x/t", "dev", Some("#")));
+        assert!(!matches_pattern(
+            "sensors/%c/#",
+            "sensors/dev2/t",
+            "+",
+            None
+        ));
+        assert!(!matches_pattern(
+            "users/%u/#",
+            "users/x/t",
+            "dev",
+            Some("#")
+        ));
         assert!(!matches_pattern("users/%u/#", "users/x/t", "dev", None));
         // Even where a `#` before the placeholder would have ended the walk.
         assert!(!matches_pattern("#/%u", "a/b", "dev", None));
@@ -140,8 +152,18 @@ mod tests {
 
     #[test]
     fn patterns_match_whole_level_and_inner_placeholders() {
-        assert!(matches_pattern("sensors/%c/#", "sensors/dev1/t", "dev1", None));
-        assert!(!matches_pattern("sensors/%c/#", "sensors/dev2/t", "dev1", None));
+        assert!(matches_pattern(
+            "sensors/%c/#",
+            "sensors/dev1/t",
+            "dev1",
+            None
+        ));
+        assert!(!matches_pattern(
+            "sensors/%c/#",
+            "sensors/dev2/t",
+            "dev1",
+            None
+        ));
         assert!(matches_pattern("a/%c/%u", "a/dev/bob", "dev", Some("bob")));
         // A value with a `/` stands for several levels, as its expansion does.
         assert!(matches_pattern("a/%c/x", "a/b/c/x", "b/c", None));

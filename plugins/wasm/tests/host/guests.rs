@@ -2,6 +2,7 @@
 //! host takes the core modules as they are.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use skein_plugin_wasm::build_plugin;
@@ -93,4 +94,69 @@ pub(crate) fn http_auth() -> Vec<u8> {
     HTTP_AUTH
         .get_or_init(|| build("plugins/examples/http-auth", "skein_example_http_auth"))
         .clone()
+}
+
+/// `plugins/examples/js-acl`, the ACL in JavaScript, made a component by ComponentizeJS (npm):
+/// its sources and lock file copied into a folder beside the other plugin builds, its npm
+/// packages installed there (again only when the lock file changed). Needs node and npm
+/// (`.ci/install-test-deps` installs them): without them the test fails, it never skips.
+pub(crate) fn js_acl() -> Vec<u8> {
+    static JS_ACL: OnceLock<Vec<u8>> = OnceLock::new();
+    JS_ACL.get_or_init(build_js_acl).clone()
+}
+
+/// Where the JavaScript plugin's compiled form is kept between runs.
+pub(crate) fn js_acl_cache() -> PathBuf {
+    js_acl_dir().join("compiled")
+}
+
+fn js_acl_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("plugin-examples")
+        .join("js-acl")
+}
+
+fn build_js_acl() -> Vec<u8> {
+    let found = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    assert!(
+        found("node") && found("npm"),
+        "node and npm are needed to build plugins/examples/js-acl: run .ci/install-test-deps"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
+    let source = root.join("plugins/examples/js-acl");
+    let build = js_acl_dir();
+    std::fs::create_dir_all(&build).unwrap();
+    for file in ["package.json", "package-lock.json", "acl.js"] {
+        std::fs::copy(source.join(file), build.join(file)).unwrap();
+    }
+    let lock = std::fs::read(source.join("package-lock.json")).unwrap();
+    let stamp = build.join("node_modules/.skein-lock");
+    if std::fs::read(&stamp).ok().as_deref() != Some(lock.as_slice()) {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&build)
+            .status()
+            .unwrap();
+        assert!(status.success(), "npm ci in {}: {status}", build.display());
+        std::fs::write(&stamp, &lock).unwrap();
+    }
+    // What `npm run build` runs in plugins/examples/js-acl, with the WIT found from here.
+    let status = Command::new("npx")
+        .args(["--no-install", "componentize-js", "acl.js", "--wit"])
+        .arg(root.join("plugins/wit"))
+        .args(["--world-name", "authz-plugin", "--disable"])
+        .args(["stdio", "random", "clocks", "http", "fetch-event"])
+        .args(["-o", "js-acl.wasm"])
+        .current_dir(&build)
+        .status()
+        .unwrap();
+    assert!(status.success(), "componentize-js: {status}");
+    std::fs::read(build.join("js-acl.wasm")).unwrap()
 }

@@ -10,5 +10,6 @@ mod calls;
 mod exchange;
 mod guests;
 mod http;
+mod js_acl;
 mod jwt_rs256;
 mod sdk;

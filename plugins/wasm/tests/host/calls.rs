@@ -156,15 +156,36 @@ async fn calls_from_many_tasks_at_once_each_get_their_own_decision() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plugin_that_loops_is_cut_at_its_deadline_and_the_next_call_gets_a_fresh_instance() {
+async fn a_plugin_that_loops_is_cut_at_its_deadline_while_other_calls_go_on_and_the_next_gets_a_fresh_instance() {
     let mut spec = rogue_spec();
     spec.deadline = Duration::from_millis(20);
     let hook = WasmHook::load(&engine(), spec).await.unwrap();
+    let hook = Arc::new(hook);
     let c = client("r", None);
-    let error = hook
-        .authorize_publish(&publish(&c, "loop"))
-        .await
-        .unwrap_err();
+    // Other clients keep being answered while one call spins: the looping call holds one
+    // worker and one instance, the others get instances of their own on the other worker.
+    let looping = {
+        let hook = Arc::clone(&hook);
+        let c = Arc::clone(&c);
+        tokio::spawn(async move { hook.authorize_publish(&publish(&c, "loop")).await })
+    };
+    let others = {
+        let hook = Arc::clone(&hook);
+        tokio::spawn(async move {
+            let other = client("other", None);
+            let mut allowed = 0;
+            for _ in 0..200 {
+                if let Ok(AuthzDecision::Allow { .. }) =
+                    hook.authorize_publish(&publish(&other, "fine")).await
+                {
+                    allowed += 1;
+                }
+            }
+            allowed
+        })
+    };
+    assert_eq!(others.await.unwrap(), 200);
+    let error = looping.await.unwrap().unwrap_err();
     assert_eq!(error, HookError::Timeout(Duration::from_millis(20)));
     let after = hook.authorize_publish(&publish(&c, "fine")).await.unwrap();
     assert!(matches!(after, AuthzDecision::Allow { .. }), "{after:?}");

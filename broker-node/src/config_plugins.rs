@@ -12,6 +12,7 @@
 //! auth_deadline_ms = 100            # the same for authentication, and for init
 //! pool = 16                         # warm instances kept at most
 //! required = true                   # false: the broker starts without it if it fails to load
+//! on_failure = "deny"               # a failed authentication or authorization call: deny, or next
 //! [plugins.config]                  # handed to the plugin's init, as text
 //! publish = "sensors/%c/#"
 //! secret = "${env:ACL_SECRET}"      # ${env:NAME} and ${file:PATH} are resolved by the broker
@@ -76,7 +77,21 @@ pub(crate) struct PluginSection {
     #[serde(default = "default_true")]
     pub(crate) required: bool,
     #[serde(default)]
+    pub(crate) on_failure: OnFailure,
+    #[serde(default)]
     pub(crate) config: BTreeMap<String, ConfigValue>,
+}
+
+/// What a failed authentication or authorization call of a plugin means (a trap, a deadline
+/// passed, an open circuit): rewrites and events fail open whatever it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum OnFailure {
+    /// Refused (fail closed).
+    #[default]
+    Deny,
+    /// The next hook decides, then the broker's default (fail open).
+    Next,
 }
 
 /// One plugin, checked: its file and what [`PluginSpec`] takes besides the bytes.
@@ -94,6 +109,8 @@ pub(crate) struct PluginConfig {
     pub(crate) pool: usize,
     /// Whether the broker refuses to start without it.
     pub(crate) required: bool,
+    /// What a failed authentication or authorization call means.
+    pub(crate) on_failure: OnFailure,
     /// `[plugins.config]`, in key order, its `${...}` references not yet resolved.
     pub(crate) config: Vec<(String, String)>,
 }
@@ -183,6 +200,7 @@ pub(crate) fn resolve(check: &mut Checker, sections: &[PluginSection]) -> Vec<Pl
             auth_deadline,
             pool,
             required: section.required,
+            on_failure: section.on_failure,
             config: section
                 .config
                 .iter()
@@ -285,6 +303,7 @@ mod tests {
         assert_eq!(acl.deadline, Duration::from_millis(20));
         assert_eq!(acl.memory_bytes, PluginSpec::DEFAULT_MEMORY_BYTES);
         assert!(acl.required);
+        assert_eq!(acl.on_failure, OnFailure::Deny, "fail closed by default");
         assert_eq!(
             acl.config,
             vec![
@@ -315,6 +334,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("bogus"), "{error}");
+        let open = NodeConfig::parse(
+            "test",
+            "[[plugins]]\nname = \"a\"\npath = \"a\"\non_failure = \"next\"\n",
+        )
+        .unwrap();
+        assert_eq!(open.plugins[0].on_failure, OnFailure::Next);
+        let error = NodeConfig::parse(
+            "test",
+            "[[plugins]]\nname = \"a\"\npath = \"a\"\non_failure = \"maybe\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("plugins[0].on_failure")
+                && error.contains("unknown variant `maybe`, expected `deny` or `next`"),
+            "{error}"
+        );
     }
 
     #[test]

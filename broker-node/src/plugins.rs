@@ -5,19 +5,21 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
+use broker_core::hooks::{FailurePolicy, HookOptions};
 use broker_core::BrokerBuilder;
 use skein_plugin_wasm::{PluginEngine, PluginSpec, WasmHook};
 use tracing::{info, warn};
 
-use crate::config_plugins::{expand, PluginConfig};
+use crate::config_plugins::{expand, OnFailure, PluginConfig};
 
 /// The compile cache's folder in the data directory.
 const CACHE_DIR: &str = "plugin-cache";
 
 /// The loaded plugins, in the order of the configuration.
 pub(crate) struct Plugins {
-    hooks: Vec<WasmHook>,
+    hooks: Vec<(WasmHook, HookOptions)>,
 }
 
 impl Plugins {
@@ -52,7 +54,7 @@ impl Plugins {
                         hook.version(),
                         config.path.display()
                     );
-                    hooks.push(hook);
+                    hooks.push((hook, hook_options(config)));
                 }
                 Err(error) if config.required => {
                     return Err(error.context(format!(
@@ -79,9 +81,30 @@ impl Plugins {
 
     /// Adds the plugins to `builder`'s hook chain, in order.
     pub(crate) fn install(self, builder: BrokerBuilder) -> BrokerBuilder {
-        self.hooks.into_iter().fold(builder, BrokerBuilder::hook)
+        self.hooks
+            .into_iter()
+            .fold(builder, |builder, (hook, options)| {
+                builder.hook_with(hook, options)
+            })
     }
 }
+
+/// The chain's settings for the plugin of `config`: its failure policy, and a wall-clock
+/// limit a little past its longest deadline (what cuts a call the deadline cannot: one
+/// waiting for an instance, or on the blocking pool for an HTTP answer).
+fn hook_options(config: &PluginConfig) -> HookOptions {
+    let policy = match config.on_failure {
+        OnFailure::Deny => FailurePolicy::Deny,
+        OnFailure::Next => FailurePolicy::Next,
+    };
+    HookOptions::default()
+        .timeout(config.deadline.max(config.auth_deadline) + WALL_CLOCK_MARGIN)
+        .on_authenticate_failure(policy)
+        .on_authorize_failure(policy)
+}
+
+/// How much longer than its deadline the chain waits for a plugin's call.
+const WALL_CLOCK_MARGIN: Duration = Duration::from_millis(100);
 
 async fn load_one(engine: &Arc<PluginEngine>, config: &PluginConfig) -> anyhow::Result<WasmHook> {
     // Read at start, before the broker serves anyone: blocking here holds nobody up.

@@ -156,7 +156,8 @@ async fn calls_from_many_tasks_at_once_each_get_their_own_decision() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plugin_that_loops_is_cut_at_its_deadline_while_other_calls_go_on_and_the_next_gets_a_fresh_instance() {
+async fn a_plugin_that_loops_is_cut_at_its_deadline_while_other_calls_go_on_and_the_next_gets_a_fresh_instance(
+) {
     let mut spec = rogue_spec();
     spec.deadline = Duration::from_millis(20);
     let hook = WasmHook::load(&engine(), spec).await.unwrap();

@@ -79,8 +79,13 @@ pub(crate) struct DecisionCache {
 impl DecisionCache {
     /// A cache of at most `capacity` decisions; 0 disables caching.
     pub(crate) fn new(capacity: usize) -> Self {
-        let shards = if capacity >= SHARDED_FROM { SHARDS } else { 1 };
-        let per_shard = capacity / shards;
+        // Disabled: no shard at all, so a lookup hashes and locks nothing.
+        let shards = match capacity {
+            0 => 0,
+            c if c >= SHARDED_FROM => SHARDS,
+            _ => 1,
+        };
+        let per_shard = capacity.checked_div(shards).unwrap_or(0);
         DecisionCache {
             shards: (0..shards)
                 .map(|_| {
@@ -93,6 +98,11 @@ impl DecisionCache {
             hasher: RandomState::new(),
             generation: AtomicU64::new(0),
         }
+    }
+
+    /// Whether it keeps anything (its capacity is not 0).
+    pub(crate) fn is_enabled(&self) -> bool {
+        !self.shards.is_empty()
     }
 
     /// The number of invalidations so far (see [`DecisionCache::generation`]'s field).
@@ -170,12 +180,11 @@ impl DecisionCache {
     }
 
     fn shard(&self, client_id: &ClientId) -> Option<MutexGuard<'_, Shard>> {
-        let count = self.shards.len();
-        let index = if count == 1 {
-            0
-        } else {
+        let index = match self.shards.len() {
+            0 => return None,
+            1 => 0,
             // Dropping high bits of the hash on 32-bit targets keeps it a hash.
-            (self.hasher.hash_one(client_id) as usize) % count
+            count => (self.hasher.hash_one(client_id) as usize) % count,
         };
         self.shards.get(index).map(lock)
     }

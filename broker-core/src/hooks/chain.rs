@@ -263,15 +263,18 @@ impl HookChain {
         if !self.interest.contains(point) {
             return Authorization::Allowed;
         }
-        let key = query.cache_key();
-        if let Some(hit) = self.cache.get(&key, self.clock.now()) {
+        // No key is made for a disabled cache.
+        let key = self.cache.is_enabled().then(|| query.cache_key());
+        let mut now = self.clock.now();
+        if let Some(hit) = key.as_ref().and_then(|key| self.cache.get(key, now)) {
             return hit;
         }
         for (_, entry) in self.entries(point) {
-            let decision = match self
-                .guarded(entry, query.point(), query.ask(entry.hook.as_ref()))
-                .await
-            {
+            let (result, end) = self
+                .guarded_since(entry, query.point(), now, query.ask(entry.hook.as_ref()))
+                .await;
+            now = end;
+            let decision = match result {
                 Ok(decision) => decision,
                 Err(error) => match entry.options.on_authorize_failure {
                     FailurePolicy::Deny => {
@@ -292,8 +295,8 @@ impl HookChain {
                     cache_ttl,
                 ),
             };
-            if let Some(ttl) = ttl.filter(|ttl| !ttl.is_zero()) {
-                if let Some(expires) = self.clock.now().checked_add(ttl) {
+            if let (Some(key), Some(ttl)) = (key, ttl.filter(|ttl| !ttl.is_zero())) {
+                if let Some(expires) = now.checked_add(ttl) {
                     self.cache.insert(key, outcome.clone(), expires);
                 }
             }
@@ -310,8 +313,22 @@ impl HookChain {
         point: Point,
         call: impl Future<Output = Result<T, HookError>>,
     ) -> Result<T, HookError> {
+        self.guarded_since(entry, point, self.clock.now(), call)
+            .await
+            .0
+    }
+
+    /// [`HookChain::guarded`] for a call that starts at `start` (a time the caller just
+    /// read: one clock read less per call on the publish path); also gives the time it
+    /// ended.
+    pub(super) async fn guarded_since<T>(
+        &self,
+        entry: &HookEntry,
+        point: Point,
+        start: Instant,
+        call: impl Future<Output = Result<T, HookError>>,
+    ) -> (Result<T, HookError>, Instant) {
         let clock = self.clock.as_ref();
-        let start = clock.now();
         let limit = entry.options.timeout;
         let result = match start.checked_add(limit) {
             Some(deadline) => clock::within(clock, deadline, call)
@@ -320,10 +337,11 @@ impl HookChain {
             // Beyond what an `Instant` can hold: never cut.
             None => call.await,
         };
+        let end = clock.now();
         entry
             .metrics
-            .record(point, clock.now().saturating_duration_since(start), &result);
-        result
+            .record(point, end.saturating_duration_since(start), &result);
+        (result, end)
     }
 
     /// The hooks interested in `point`, with their positions in the chain.

@@ -1,4 +1,7 @@
-//! The Prometheus endpoint: `GET /metrics` on the configured address.
+//! The Prometheus endpoint, `GET /metrics` on the configured address, and beside it the
+//! health checks a load balancer or Kubernetes probes: `GET /healthz` (the process answers)
+//! and `GET /readyz` (the broker serves: its listeners are bound and its store open, which
+//! holds from the moment this endpoint is bound; 503 once a shutdown has begun).
 //!
 //! Metrics go through the `metrics` facade. The engine records what is measured per event
 //! (hook latency histograms, hook failures) straight into it; the broker's counters and
@@ -22,6 +25,10 @@ use tracing_appender::non_blocking::ErrorCounter;
 
 /// The path Prometheus scrapes.
 const PATH: &str = "/metrics";
+/// The liveness check.
+const HEALTHZ: &str = "/healthz";
+/// The readiness check.
+const READYZ: &str = "/readyz";
 
 /// Bucket bounds of the hook latency histograms, in seconds: 10 µs to 5 s.
 const HOOK_BUCKETS: [f64; 14] = [
@@ -43,6 +50,7 @@ pub(crate) fn install() -> anyhow::Result<PrometheusHandle> {
     metrics::set_global_recorder(recorder)
         .map_err(|error| anyhow::anyhow!("installing the metrics recorder: {error}"))?;
     describe();
+    gauge!("skein_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     Ok(handle)
 }
 
@@ -94,30 +102,45 @@ async fn serve(
     }
 }
 
-/// Answers one request: the metrics for `GET /metrics`, 404 or 405 otherwise.
+/// Answers one request: the metrics for `GET /metrics`, the health checks, 404 or 405
+/// otherwise.
 fn respond(
     request: &Request<Incoming>,
     prometheus: &PrometheusHandle,
     broker: &BrokerHandle,
     log_dropped: &ErrorCounter,
 ) -> Response<Full<Bytes>> {
-    let status = if request.uri().path() != PATH {
-        StatusCode::NOT_FOUND
-    } else if request.method() != Method::GET && request.method() != Method::HEAD {
-        StatusCode::METHOD_NOT_ALLOWED
-    } else {
-        record(&broker.stats());
-        let dropped = u64::try_from(log_dropped.dropped_lines()).unwrap_or(u64::MAX);
-        counter!("skein_log_lines_dropped_total").absolute(dropped);
-        let body = prometheus.render();
-        return Response::builder()
-            .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
-    };
-    let mut response = Response::new(Full::new(Bytes::from(
-        status.canonical_reason().unwrap_or("error"),
-    )));
+    let path = request.uri().path();
+    if ![PATH, HEALTHZ, READYZ].contains(&path) {
+        return status_only(StatusCode::NOT_FOUND);
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return status_only(StatusCode::METHOD_NOT_ALLOWED);
+    }
+    match path {
+        HEALTHZ => text(StatusCode::OK, "ok\n"),
+        READYZ if broker.is_running() => text(StatusCode::OK, "ready\n"),
+        READYZ => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+        _ => {
+            record(&broker.stats());
+            let dropped = u64::try_from(log_dropped.dropped_lines()).unwrap_or(u64::MAX);
+            counter!("skein_log_lines_dropped_total").absolute(dropped);
+            Response::builder()
+                .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+                .body(Full::new(Bytes::from(prometheus.render())))
+                .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        }
+    }
+}
+
+/// `status` with its reason phrase as the body.
+fn status_only(status: StatusCode) -> Response<Full<Bytes>> {
+    text(status, status.canonical_reason().unwrap_or("error"))
+}
+
+/// `status` with `body` as plain text.
+fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
     response
 }
@@ -165,6 +188,10 @@ fn per_qos(name: &'static str, counts: &PerQos) {
 
 /// The `# HELP` lines.
 fn describe() {
+    describe_gauge!(
+        "skein_build_info",
+        "Always 1; the label version is the running build's."
+    );
     describe_gauge!(
         "skein_uptime_seconds",
         Unit::Seconds,

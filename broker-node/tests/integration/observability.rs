@@ -166,6 +166,22 @@ fn metrics_count_known_traffic_exactly() {
 
     let (status, _) = get(http, "/other");
     assert!(status.contains("404"), "{status}");
+    // What a load balancer and Kubernetes probe: alive, and serving.
+    let (status, body) = get(http, "/healthz");
+    assert!(
+        status.contains("200") && body == "ok\n",
+        "{status} {body:?}"
+    );
+    let (status, body) = get(http, "/readyz");
+    assert!(
+        status.contains("200") && body == "ready\n",
+        "{status} {body:?}"
+    );
+    let build = format!(
+        "skein_build_info{{version=\"{}\"}}",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(value(&build), Some(1.0), "{m:?}");
 
     let finished = broker.finish(Duration::ZERO);
     let _ = fs::remove_dir_all(&dir);

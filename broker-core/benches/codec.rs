@@ -122,6 +122,7 @@ fn skein_connect(protocol: ProtocolVersion) -> Packet {
         username: Some(s(USERNAME)),
         password: Some(Bytes::from_static(PASSWORD.as_bytes())),
         properties,
+        bridge: false,
     }))
 }
 

@@ -17,6 +17,7 @@ mod integration {
     mod auth_acl_file;
     mod auth_password_file;
     mod cli_binary;
+    mod clients_bridge;
     mod clients_control_chars;
     mod clients_mosquitto;
     mod clients_paho;

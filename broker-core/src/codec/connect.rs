@@ -117,7 +117,15 @@ pub struct Connect {
     pub password: Option<Bytes>,
     /// MQTT 5 properties (empty for 3.x).
     pub properties: ConnectProperties,
+    /// A bridge's CONNECT: MQTT 3.1 or 3.1.1 with the top bit of the protocol level set
+    /// (0x83, 0x84), as Mosquitto's bridges send it (`try_private`). Not in the
+    /// specifications; Mosquitto, EMQX and VerneMQ accept it and then neither send a bridge
+    /// its own messages back nor clear the retain flag of what they forward to it.
+    pub bridge: bool,
 }
+
+/// The top bit of a CONNECT's protocol level that marks a bridge.
+const BRIDGE_BIT: u8 = 0x80;
 
 impl Connect {
     /// A CONNECT with only the client identifier set: clean start, keep-alive 60 s.
@@ -132,6 +140,7 @@ impl Connect {
             username: None,
             password: None,
             properties: ConnectProperties::default(),
+            bridge: false,
         }
     }
 
@@ -151,21 +160,27 @@ impl Connect {
     }
 
     /// Reads the protocol name and level, the first fields of a CONNECT: the version the
-    /// rest of the packet (and connection) is decoded with.
-    pub(crate) fn read_version(r: &mut Reader) -> Result<ProtocolVersion, DecodeError> {
+    /// rest of the packet (and connection) is decoded with, and whether the level carries
+    /// a bridge's mark ([`Connect::bridge`]; MQTT 3.x only).
+    pub(crate) fn read_version(r: &mut Reader) -> Result<(ProtocolVersion, bool), DecodeError> {
         let name = r.binary()?;
         let level = r.u8()?;
-        match (&name[..], level) {
-            (b"MQTT", 4) => Ok(ProtocolVersion::V3_1_1),
-            (b"MQTT", 5) => Ok(ProtocolVersion::V5),
-            (b"MQIsdp", 3) => Ok(ProtocolVersion::V3_1),
-            (b"MQTT" | b"MQIsdp", other) => Err(DecodeError::UnsupportedProtocolVersion(other)),
+        let bridge = level & BRIDGE_BIT != 0;
+        match (&name[..], level & !BRIDGE_BIT) {
+            (b"MQTT", 4) => Ok((ProtocolVersion::V3_1_1, bridge)),
+            (b"MQTT", 5) if !bridge => Ok((ProtocolVersion::V5, false)),
+            (b"MQIsdp", 3) => Ok((ProtocolVersion::V3_1, bridge)),
+            (b"MQTT" | b"MQIsdp", _) => Err(DecodeError::UnsupportedProtocolVersion(level)),
             _ => Err(Violation::InvalidProtocolName.into()),
         }
     }
 
     /// Decodes the rest of a CONNECT after [`Connect::read_version`].
-    pub(crate) fn decode_rest(protocol: ProtocolVersion, mut r: Reader) -> Result<Self, Violation> {
+    pub(crate) fn decode_rest(
+        protocol: ProtocolVersion,
+        bridge: bool,
+        mut r: Reader,
+    ) -> Result<Self, Violation> {
         let flags = r.u8()?;
         if flags & FLAG_RESERVED != 0 {
             return Err(Violation::ConnectReservedFlag);
@@ -242,6 +257,7 @@ impl Connect {
             username,
             password,
             properties,
+            bridge,
         })
     }
 
@@ -301,7 +317,8 @@ impl Connect {
     pub(crate) fn put(&self, props: usize, buf: &mut BytesMut) {
         let v5 = self.protocol.is_v5();
         put_field(buf, self.protocol.protocol_name().as_bytes());
-        buf.put_u8(self.protocol.level());
+        let bridge = if self.bridge && !v5 { BRIDGE_BIT } else { 0 };
+        buf.put_u8(self.protocol.level() | bridge);
         buf.put_u8(self.flags());
         buf.put_u16(self.keep_alive);
         if v5 {
@@ -337,6 +354,7 @@ impl fmt::Debug for Connect {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("properties", &self.properties)
+            .field("bridge", &self.bridge)
             .finish()
     }
 }

@@ -163,7 +163,7 @@ impl Decoder {
         header: FixedHeader,
         body: Bytes,
     ) -> Result<Option<Packet>, DecodeError> {
-        let protocol = Connect::read_version(&mut Reader::new(body.clone()))?;
+        let (protocol, _) = Connect::read_version(&mut Reader::new(body.clone()))?;
         // The first CONNECT fixes the version; a second one is the session's to refuse.
         self.version.get_or_insert(protocol);
         // A first CONNECT's header is read before its version is known; 5.0 wants the

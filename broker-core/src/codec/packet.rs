@@ -103,8 +103,8 @@ impl Packet {
         let packet = match header.packet_type {
             PacketType::Connect => {
                 let mut r = r;
-                let protocol = Connect::read_version(&mut r)?;
-                Packet::Connect(Box::new(Connect::decode_rest(protocol, r)?))
+                let (protocol, bridge) = Connect::read_version(&mut r)?;
+                Packet::Connect(Box::new(Connect::decode_rest(protocol, bridge, r)?))
             }
             PacketType::ConnAck => Packet::ConnAck(Box::new(ConnAck::decode(r, version)?)),
             PacketType::Publish => Packet::Publish(Publish::decode(header.flags, r, version)?),

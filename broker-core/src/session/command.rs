@@ -72,6 +72,8 @@ pub struct ConnectRequest {
     pub auth_method: Option<MqttString>,
     /// The CONNECT's Authentication Data.
     pub auth_data: Option<Bytes>,
+    /// A bridge's CONNECT ([`Connect::bridge`](crate::codec::Connect::bridge)).
+    pub bridge: bool,
 }
 
 impl std::fmt::Debug for ConnectRequest {
@@ -88,6 +90,7 @@ impl std::fmt::Debug for ConnectRequest {
             .field("has_will", &self.has_will)
             .field("auth_method", &self.auth_method)
             .field("auth_data", &self.auth_data.as_ref().map(Bytes::len))
+            .field("bridge", &self.bridge)
             .finish()
     }
 }

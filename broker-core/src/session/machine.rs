@@ -69,6 +69,9 @@ pub struct Session {
     pub(crate) client_max_packet_size: u32,
     /// Whether the client wants Reason Strings and User Properties on acknowledgements.
     pub(crate) problem_information: bool,
+    /// Whether the client is a bridge ([`Connect::bridge`](crate::codec::Connect::bridge)):
+    /// its subscriptions are No Local and Retain As Published, whatever its SUBSCRIBE says.
+    pub(crate) bridge: bool,
     /// What the CONNACK will say, prepared by CONNECT, used by `accept`.
     pub(crate) pending_connect: Option<Box<super::machine_connect::PendingConnect>>,
     /// Packets that arrived after CONNECT and before the runtime's answer.
@@ -104,6 +107,7 @@ impl Session {
             outbound_aliases: OutboundAliases::new(0),
             client_max_packet_size: crate::codec::MAX_PACKET_SIZE,
             problem_information: true,
+            bridge: false,
             pending_connect: None,
             auth_method: None,
             reauth: super::machine_auth::Reauth::Idle,

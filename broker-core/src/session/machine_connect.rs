@@ -125,6 +125,7 @@ impl Session {
         };
         self.session_expiry = requested.min(config.max_session_expiry);
         self.clean_start = connect.clean_start;
+        self.bridge = connect.bridge;
 
         // What the client accepts (MQTT 5.0 §3.1.2.11).
         self.problem_information = props.request_problem_information.unwrap_or(true);
@@ -172,6 +173,7 @@ impl Session {
             has_will: self.will.is_some(),
             auth_method,
             auth_data,
+            bridge: connect.bridge,
         }));
     }
 

@@ -288,6 +288,12 @@ impl Session {
             };
             let mut options = sub.options;
             options.qos = options.qos.min(config.max_qos);
+            if self.bridge && !sub.filter.is_shared() {
+                // As Mosquitto does for its bridges: what the bridge sent is not sent back
+                // to it, and what it gets keeps the retain flag it was published with.
+                options.no_local = true;
+                options.retain_as_published = true;
+            }
             let existed = self.state.subscription(&sub.filter).is_some();
             // A filter that is kept (session, router) gets its own bytes: the SUBSCRIBE's
             // receive buffer is not kept alive for the subscription's life.

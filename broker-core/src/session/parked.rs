@@ -72,6 +72,7 @@ pub struct ParkedSession {
     version: ProtocolVersion,
     clean_start: bool,
     problem_information: bool,
+    bridge: bool,
 }
 
 /// The parts of a parked session that most sessions do not have.
@@ -117,6 +118,7 @@ impl Session {
             outbound_aliases,
             client_max_packet_size,
             problem_information,
+            bridge,
             pending_connect: _,
             deferred: _,
             auth_method,
@@ -157,6 +159,7 @@ impl Session {
             version,
             clean_start,
             problem_information,
+            bridge,
         })
     }
 
@@ -195,6 +198,7 @@ impl ParkedSession {
             version,
             clean_start,
             problem_information,
+            bridge,
         } = self;
         let Rare {
             will,
@@ -229,6 +233,7 @@ impl ParkedSession {
             outbound_aliases,
             client_max_packet_size,
             problem_information,
+            bridge,
             pending_connect: None,
             deferred: VecDeque::new(),
             auth_method,

@@ -552,3 +552,45 @@ fn zero_topic_alias_gets_a_valid_answer_in_either_phase() {
     );
     error_is_consistent(&error, decoder.version()).unwrap();
 }
+
+/// A Mosquitto bridge's CONNECT: protocol level 0x84 (3.1.1 with the top bit set,
+/// `try_private`) or 0x83 (3.1). Not in the specifications; accepted as Mosquitto accepts it,
+/// marked as a bridge, and encoded back with the same level. MQTT 5 has no such mark: 0x85 is
+/// an unsupported level.
+#[test]
+fn a_bridge_connect_level_0x84_or_0x83_is_read_as_a_bridge_and_0x85_is_refused() {
+    let connect = |name: &[u8], level: u8| {
+        let mut bytes = vec![0x10, 0x00, 0x00, name.len() as u8];
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(&[level, 0x02, 0x00, 0x3C, 0x00, 0x01, b'b']);
+        if level & 0x7F == 5 {
+            bytes.push(0x00); // no properties; where they would be
+        }
+        bytes[1] = (bytes.len() - 2) as u8;
+        bytes
+    };
+    for (name, level, version) in [
+        (&b"MQTT"[..], 0x84, ProtocolVersion::V3_1_1),
+        (&b"MQIsdp"[..], 0x83, ProtocolVersion::V3_1),
+    ] {
+        let bytes = connect(name, level);
+        let mut decoder = Decoder::new();
+        let packet = decoder
+            .decode(&mut BytesMut::from(&bytes[..]))
+            .unwrap()
+            .unwrap();
+        let Packet::Connect(decoded) = &packet else {
+            panic!("{packet:?}");
+        };
+        assert!(decoded.bridge, "level {level:#x}");
+        assert_eq!(decoded.protocol, version);
+        assert_eq!(decoder.version(), Some(version));
+        let mut encoded = BytesMut::new();
+        packet.encode(version, &mut encoded).unwrap();
+        assert_eq!(&encoded[..], &bytes[..], "level {level:#x} encodes back");
+    }
+    let error = Decoder::new()
+        .decode(&mut BytesMut::from(&connect(b"MQTT", 0x85)[..]))
+        .unwrap_err();
+    assert_eq!(error, DecodeError::UnsupportedProtocolVersion(0x85));
+}

@@ -62,6 +62,7 @@ fn connect_with_username_password_and_will() {
         username: Some(MqttString::new("alice").unwrap()),
         password: Some(Bytes::from_static(b"secret")),
         properties: Default::default(),
+        bridge: false,
     };
     both_ways(&bytes, &Packet::Connect(Box::new(connect)));
 }

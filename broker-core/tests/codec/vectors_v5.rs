@@ -126,6 +126,7 @@ fn connect_packet() -> Connect {
             authentication_data: Some(Bytes::from_static(&[1, 2, 3])),
             user_properties: vec![up("a", "b"), up("a", "c")],
         },
+        bridge: false,
     }
 }
 

@@ -429,7 +429,8 @@ async fn take_over(control: Arc<ControlSlot>) -> Option<StoredSession> {
         .and_then(Result::ok)
 }
 
-/// `New client connected from 127.0.0.1:50000 as id (p4, c1, k60, ujoyo).`
+/// `New client connected from 127.0.0.1:50000 as id (p4, c1, k60, ujoyo).`, with
+/// `, bridge` last for a bridge.
 fn log_connected(client: &Client, request: &ConnectRequest) {
     let peer = client.peer;
     let username = request
@@ -438,13 +439,14 @@ fn log_connected(client: &Client, request: &ConnectRequest) {
         .map(|u| format!(", u{}", Clipped(u)))
         .unwrap_or_default();
     tracing::info!(
-        "New client connected from {}:{} as {} (p{}, c{}, k{}{}).",
+        "New client connected from {}:{} as {} (p{}, c{}, k{}{}{}).",
         peer.ip(),
         peer.port(),
         Clipped(&request.client_id),
         request.version.level(),
         u8::from(request.clean_start),
         request.keep_alive,
-        username
+        username,
+        if request.bridge { ", bridge" } else { "" }
     );
 }

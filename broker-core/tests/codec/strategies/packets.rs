@@ -84,9 +84,18 @@ pub(crate) fn connect(version: ProtocolVersion) -> BoxedStrategy<Connect> {
         of(will(version)),
         credentials,
         props(version, connect_properties()),
+        any::<bool>(),
     )
         .prop_map(
-            move |(clean_start, keep_alive, client_id, will, (username, password), properties)| {
+            move |(
+                clean_start,
+                keep_alive,
+                client_id,
+                will,
+                (username, password),
+                properties,
+                bridge,
+            )| {
                 Connect {
                     protocol: version,
                     clean_start,
@@ -96,6 +105,8 @@ pub(crate) fn connect(version: ProtocolVersion) -> BoxedStrategy<Connect> {
                     username,
                     password,
                     properties,
+                    // Only MQTT 3.x levels carry a bridge's mark.
+                    bridge: bridge && !version.is_v5(),
                 }
             },
         )

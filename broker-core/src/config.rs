@@ -111,6 +111,11 @@ pub struct ListenerConfig {
     /// TLS on this listener: the server's certificate and key, and client certificates.
     /// `None`: plain TCP.
     pub tls: Option<TlsConfig>,
+    /// Whether every connection starts with a PROXY protocol header (HAProxy's, version 1
+    /// or 2), as a TCP load balancer sends it: the client's address in it stands for the
+    /// connection's peer (logs, hook requests, ACL patterns). A connection without one is
+    /// closed. Default `false`; only for listeners that nothing but the proxy can reach.
+    pub proxy_protocol: bool,
 }
 
 impl ListenerConfig {
@@ -123,6 +128,7 @@ impl ListenerConfig {
             allow_anonymous: None,
             transport: Transport::Mqtt,
             tls: None,
+            proxy_protocol: false,
         }
     }
 
@@ -165,6 +171,14 @@ impl ListenerConfig {
             (Transport::WebSocket { .. }, false) => "ws",
             (Transport::WebSocket { .. }, true) => "wss",
         }
+    }
+
+    /// The same listener behind a proxy that sends the PROXY protocol header
+    /// ([`ListenerConfig::proxy_protocol`]).
+    #[must_use]
+    pub fn with_proxy_protocol(mut self) -> Self {
+        self.proxy_protocol = true;
+        self
     }
 
     /// Sets [`ListenerConfig::allow_anonymous`].

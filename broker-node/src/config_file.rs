@@ -76,6 +76,9 @@ pub(crate) struct ListenerSection {
     /// omitted.
     #[serde(default)]
     pub(crate) allow_anonymous: Option<bool>,
+    /// Whether each connection starts with a PROXY protocol header (v1 or v2).
+    #[serde(default)]
+    pub(crate) proxy_protocol: bool,
 }
 
 /// `listener.protocol`: how MQTT travels (Mosquitto's words).
@@ -107,6 +110,7 @@ impl ListenerSection {
             require_certificate: tls.is_some_and(|tls| tls.require_certificate),
             use_identity_as_username: tls.is_some_and(|tls| tls.use_identity_as_username),
             allow_anonymous: listener.allow_anonymous,
+            proxy_protocol: listener.proxy_protocol,
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The keys are Mosquitto's: `protocol = "mqtt" | "websockets"`, `certfile`, `keyfile`,
 //! `cafile`, `require_certificate`, `use_identity_as_username`, plus `websocket_path`; and
-//! `allow_anonymous`, which overrides `[auth]`'s for the listener.
+//! `allow_anonymous`, which overrides `[auth]`'s for the listener, and `proxy_protocol`.
 //! Relative paths are relative to the working directory, as in Mosquitto.
 
 use std::net::SocketAddr;
@@ -98,6 +98,7 @@ pub(crate) fn resolve(
     }
     let mut listener = ListenerConfig::tcp(name, bind).with_transport(transport);
     listener.allow_anonymous = section.allow_anonymous;
+    listener.proxy_protocol = section.proxy_protocol;
     match tls {
         Some(tls) => listener.with_tls(tls),
         None => listener,

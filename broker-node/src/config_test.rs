@@ -508,7 +508,8 @@ fn every_schema_key_is_shown_in_the_default_file() {
             "cafile",
             "require_certificate",
             "use_identity_as_username",
-            "allow_anonymous"
+            "allow_anonymous",
+            "proxy_protocol"
         ]
     );
     assert!(count >= 33, "{count}");

@@ -31,4 +31,5 @@ mod integration {
     mod persistence_full_disk;
     mod plugin_examples;
     mod plugins;
+    mod proxy_protocol;
 }

@@ -1,6 +1,7 @@
-//! The handshakes a TLS or WebSocket connection does before it speaks MQTT, in the
-//! connection's own task: the TLS handshake (client certificate verified there), then the
-//! WebSocket upgrade (over TCP or TLS).
+//! The handshakes a connection does before it speaks MQTT, in the connection's own task: the
+//! PROXY protocol header on a listener behind a load balancer (the client's address), the
+//! TLS handshake (client certificate verified there), then the WebSocket upgrade (over TCP or
+//! TLS).
 //!
 //! Both together are bounded by the connect timeout (the time a new connection has to send
 //! its CONNECT), and given up when the broker stops. A connection that fails is closed and
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use tokio::net::TcpStream;
 
 use crate::runtime::connection::serve;
+use crate::runtime::listener::proxy_header;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::tasks::TaskGuard;
@@ -30,19 +32,20 @@ pub(crate) async fn serve(
     // Boxed: the handshake's state is large and needed once; the connection's task should
     // not keep room for it for the connection's whole life.
     let handshake = Box::pin(handshake(&shared, tcp, peer, &listener)).await;
-    if let Some(stream) = handshake {
+    if let Some((stream, peer)) = handshake {
         serve::serve(shared, stream, peer, listener, guard).await;
     }
 }
 
-/// The stream after the listener's handshakes; `None` when they failed, took longer than the
-/// connect timeout, or the broker stopped meanwhile (each logged).
+/// The stream after the listener's handshakes, and the client's address (the PROXY header's,
+/// if the listener reads one); `None` when they failed, took longer than the connect
+/// timeout, or the broker stopped meanwhile (each logged).
 async fn handshake(
     shared: &Shared,
     tcp: TcpStream,
     peer: SocketAddr,
     listener: &Listener,
-) -> Option<Stream> {
+) -> Option<(Stream, SocketAddr)> {
     let limit = shared.session_config().connect_timeout;
     let mut run_state = shared.watch_run_state();
     tokio::select! {
@@ -63,7 +66,7 @@ async fn handshake(
     }
 }
 
-/// "TLS", "WebSocket" or "TLS and WebSocket", for the log.
+/// "TLS", "WebSocket", "TLS and WebSocket" or "PROXY", for the log.
 fn what(listener: &Listener) -> &'static str {
     match (
         listener.tls.is_some(),
@@ -71,16 +74,39 @@ fn what(listener: &Listener) -> &'static str {
     ) {
         (true, Some(_)) => "TLS and WebSocket",
         (true, None) => "TLS",
-        (false, _) => "WebSocket",
+        (false, Some(_)) => "WebSocket",
+        (false, None) => "PROXY",
     }
 }
 
 async fn handshakes(
     shared: &Shared,
-    tcp: TcpStream,
-    peer: SocketAddr,
+    mut tcp: TcpStream,
+    mut peer: SocketAddr,
     listener: &Listener,
-) -> Option<Stream> {
+) -> Option<(Stream, SocketAddr)> {
+    if listener.config.proxy_protocol {
+        match proxy_header::read(&mut tcp, peer).await {
+            Ok(client) => {
+                tracing::info!(
+                    "Connection from {}:{} is client {}:{} (PROXY header).",
+                    peer.ip(),
+                    peer.port(),
+                    client.ip(),
+                    client.port()
+                );
+                peer = client;
+            }
+            Err(error) => {
+                tracing::info!(
+                    "Client connection from {}:{} failed: {error}.",
+                    peer.ip(),
+                    peer.port()
+                );
+                return None;
+            }
+        }
+    }
     let mut stream = match &listener.tls {
         None => Stream::Tcp(tcp),
         Some(acceptor) => match acceptor.accept(tcp).await {
@@ -110,5 +136,5 @@ async fn handshakes(
             }
         }
     }
-    Some(stream)
+    Some((stream, peer))
 }

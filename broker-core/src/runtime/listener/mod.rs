@@ -4,3 +4,4 @@
 
 pub(crate) mod accept;
 pub(crate) mod handshake;
+mod proxy_header;

@@ -38,6 +38,6 @@ impl Listener {
 
     /// Whether connections need a handshake (TLS or WebSocket) before MQTT.
     pub(crate) fn needs_handshake(&self) -> bool {
-        self.tls.is_some() || self.config.transport != Transport::Mqtt
+        self.tls.is_some() || self.config.transport != Transport::Mqtt || self.config.proxy_protocol
     }
 }

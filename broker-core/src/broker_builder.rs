@@ -244,6 +244,7 @@ impl BrokerBuilder {
         // at a crash are published before their clients can return.
         sweeper::sweep_at_start(&shared).await;
         let mut local_addrs = Vec::with_capacity(bound.len());
+        shared.set_listeners(bound.iter().map(|(l, ..)| Arc::clone(l)).collect());
         for (listener, addr, socket) in bound {
             // Mosquitto's words: "ipv4", "ipv6", or "websockets" for a WebSocket listener.
             let kind = match (&listener.config.transport, addr.is_ipv4()) {

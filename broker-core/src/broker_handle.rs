@@ -18,6 +18,7 @@ use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::{background::local, routing, state::snapshot};
 use crate::session::Message;
+use crate::tls_error::TlsError;
 use crate::types::{ClientId, QoS, TopicFilter, TopicName};
 
 /// A handle on a running broker: publish and subscribe in-process. Cheap to clone; `Send`
@@ -30,6 +31,23 @@ pub struct BrokerHandle {
 impl BrokerHandle {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         BrokerHandle { shared }
+    }
+
+    /// Reads the certificate, key and CA files of every TLS listener again and puts them
+    /// in force for the handshakes that start from now on (a rotated certificate); connected
+    /// clients stay connected. Each TLS listener's name with its outcome; a listener whose
+    /// files fail keeps the ones in force.
+    #[must_use]
+    pub fn reload_tls(&self) -> Vec<(String, Result<(), TlsError>)> {
+        self.shared
+            .listeners()
+            .iter()
+            .filter(|listener| listener.has_tls())
+            .map(|listener| {
+                let outcome = listener.reload_tls().map(|_| ());
+                (listener.config.name.clone(), outcome)
+            })
+            .collect()
     }
 
     /// Publishes a message as the broker itself (no client; No Local never applies). With

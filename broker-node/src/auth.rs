@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use broker_core::config::ListenerConfig;
 use broker_core::hooks::{Anonymous, HookChain, HookOptions, Reload};
-use broker_core::BrokerBuilder;
+use broker_core::{BrokerBuilder, BrokerHandle};
 use skein_plugin_mosquitto::{AclFile, PasswordFile};
 use tracing::{debug, error, info};
 
@@ -121,14 +121,31 @@ impl Auth {
         mut reloads: Reloads,
         chain: Arc<HookChain>,
         plugins: usize,
+        broker: BrokerHandle,
     ) {
         while reloads.recv().await.is_some() {
-            if self.password.is_none() && self.acl.is_none() && plugins == 0 {
-                info!("Received SIGHUP: no password_file, acl_file or plugin to reload.");
+            let hooks = self.password.is_some() || self.acl.is_some() || plugins > 0;
+            let tls = broker.reload_tls();
+            if !hooks && tls.is_empty() {
+                info!(
+                    "Received SIGHUP: no password_file, acl_file, plugin or TLS listener to reload."
+                );
                 continue;
             }
-            info!("Received SIGHUP, reloading config (password and ACL files, plugins).");
-            self.reload(&chain).await;
+            info!(
+                "Received SIGHUP, reloading config (password and ACL files, plugins, TLS files)."
+            );
+            for (listener, outcome) in tls {
+                match outcome {
+                    Ok(()) => info!("Reloading the TLS files of listener {listener}: new handshakes use them."),
+                    Err(error) => error!(
+                        "Reloading the TLS files of listener {listener} failed, the ones in force stay: {error}."
+                    ),
+                }
+            }
+            if hooks {
+                self.reload(&chain).await;
+            }
         }
     }
 

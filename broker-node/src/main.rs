@@ -166,7 +166,7 @@ async fn serve(
         .start()
         .await
         .context("starting the broker")?;
-    tokio::spawn(auth.serve_reloads(reloads, broker.hooks(), plugin_count));
+    tokio::spawn(auth.serve_reloads(reloads, broker.hooks(), plugin_count, broker.handle()));
     tokio::spawn(allocator::return_freed_memory());
     if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
         let (bound, endpoint) =

@@ -32,4 +32,5 @@ mod integration {
     mod plugin_examples;
     mod plugins;
     mod proxy_protocol;
+    mod tls_reload;
 }

@@ -280,7 +280,9 @@ fn sighup_without_auth_files_is_logged_and_ignored() {
         (format!("[[listener]]\nbind = \"127.0.0.1:{port}\"\n"), port)
     });
     skein.hangup();
-    skein.wait_for_log(&["Received SIGHUP: no password_file, acl_file or plugin to reload."]);
+    skein.wait_for_log(&[
+        "Received SIGHUP: no password_file, acl_file, plugin or TLS listener to reload.",
+    ]);
     skein.hangup();
     skein.wait_for_lines(&["Received SIGHUP: no password_file"], 2);
     assert!(skein.is_running(), "{}", skein.log_tail());

@@ -69,7 +69,7 @@ async fn handshake(
 /// "TLS", "WebSocket", "TLS and WebSocket" or "PROXY", for the log.
 fn what(listener: &Listener) -> &'static str {
     match (
-        listener.tls.is_some(),
+        listener.has_tls(),
         listener.config.transport.websocket_path(),
     ) {
         (true, Some(_)) => "TLS and WebSocket",
@@ -107,7 +107,7 @@ async fn handshakes(
             }
         }
     }
-    let mut stream = match &listener.tls {
+    let mut stream = match listener.tls_acceptor() {
         None => Stream::Tcp(tcp),
         Some(acceptor) => match acceptor.accept(tcp).await {
             Ok(tls) => Stream::Tls(Buffered::new(tls)),

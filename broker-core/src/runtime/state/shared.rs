@@ -11,7 +11,7 @@
 //! they sit above it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
@@ -30,6 +30,7 @@ use crate::runtime::state::retained::Retained;
 use crate::runtime::state::router::Router;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::tasks::TaskTracker;
+use crate::runtime::transport::listener::Listener;
 use crate::session::SessionConfig;
 use crate::store::SessionStore;
 
@@ -81,6 +82,8 @@ pub(crate) struct Shared {
     parker: Option<Arc<Parker>>,
     /// The link to the peer nodes, when the node has peers.
     cluster: Option<NodeLink>,
+    /// The listeners, once bound (for what acts on all of them: a TLS reload).
+    listeners: OnceLock<Vec<Arc<Listener>>>,
 }
 
 impl Shared {
@@ -129,7 +132,18 @@ impl Shared {
             park_after,
             parker,
             cluster,
+            listeners: OnceLock::new(),
         })
+    }
+
+    /// Records the bound listeners (once, at start).
+    pub(crate) fn set_listeners(&self, listeners: Vec<Arc<Listener>>) {
+        let _ = self.listeners.set(listeners);
+    }
+
+    /// The bound listeners; none before they are recorded.
+    pub(crate) fn listeners(&self) -> &[Arc<Listener>] {
+        self.listeners.get().map_or(&[], Vec::as_slice)
     }
 
     /// Every session's limits and capabilities.

@@ -1,6 +1,8 @@
 //! One listener: its name and settings as its connections see them (each holds an `Arc`
 //! of it). The task that accepts its connections is in [`accept`](super::accept).
 
+use std::sync::{PoisonError, RwLock};
+
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{ListenerConfig, Transport};
@@ -14,8 +16,18 @@ pub(crate) struct Listener {
     pub(crate) name: ListenerName,
     /// Its settings.
     pub(crate) config: ListenerConfig,
-    /// The TLS acceptor, when the listener uses TLS.
-    pub(crate) tls: Option<TlsAcceptor>,
+    /// The TLS acceptor, when the listener uses TLS; replaced whole by
+    /// [`Listener::reload_tls`] (a handshake under way keeps the one it took).
+    tls: Option<RwLock<TlsAcceptor>>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Listener {
@@ -26,7 +38,7 @@ impl Listener {
     /// The TLS settings cannot be used (a file unreadable or invalid).
     pub(crate) fn new(config: ListenerConfig) -> Result<Listener, TlsError> {
         let tls = match &config.tls {
-            Some(tls) => Some(TlsAcceptor::from(tls::server_config(tls)?)),
+            Some(tls) => Some(RwLock::new(TlsAcceptor::from(tls::server_config(tls)?))),
             None => None,
         };
         Ok(Listener {
@@ -36,8 +48,37 @@ impl Listener {
         })
     }
 
-    /// Whether connections need a handshake (TLS or WebSocket) before MQTT.
+    /// Whether connections need a handshake (PROXY header, TLS or WebSocket) before MQTT.
     pub(crate) fn needs_handshake(&self) -> bool {
         self.tls.is_some() || self.config.transport != Transport::Mqtt || self.config.proxy_protocol
+    }
+
+    /// Whether the listener uses TLS.
+    pub(crate) fn has_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The TLS acceptor a new connection's handshake uses: the current one.
+    pub(crate) fn tls_acceptor(&self) -> Option<TlsAcceptor> {
+        self.tls
+            .as_ref()
+            .map(|tls| tls.read().unwrap_or_else(PoisonError::into_inner).clone())
+    }
+
+    /// Reads the listener's certificate, key and CA files again and puts them in force for
+    /// the handshakes that start from now on; connected clients keep their sessions. On an
+    /// error the running files stay. `Ok(false)`: the listener has no TLS.
+    ///
+    /// # Errors
+    ///
+    /// A file is unreadable or invalid (the files in force are kept).
+    pub(crate) fn reload_tls(&self) -> Result<bool, TlsError> {
+        let (Some(current), Some(config)) = (&self.tls, &self.config.tls) else {
+            return Ok(false);
+        };
+        // Read and checked before the swap, outside the lock.
+        let acceptor = TlsAcceptor::from(tls::server_config(config)?);
+        *current.write().unwrap_or_else(PoisonError::into_inner) = acceptor;
+        Ok(true)
     }
 }

@@ -28,6 +28,7 @@ mod passwd;
 mod plugins;
 mod signals;
 mod store_check;
+mod systemd;
 
 use std::io::{self, Write as _};
 use std::process::ExitCode;
@@ -180,9 +181,11 @@ async fn serve(
         debug!("Listener {name} bound to {addr}.");
     }
     info!("Skein {VERSION} running");
+    systemd::ready();
 
     let first = signals.recv().await;
     info!("Received {first}, shutting down.");
+    systemd::stopping();
     tokio::select! {
         () = broker.shutdown() => {}
         second = signals.recv() => {

@@ -50,6 +50,7 @@ pub(crate) fn install() -> anyhow::Result<PrometheusHandle> {
     metrics::set_global_recorder(recorder)
         .map_err(|error| anyhow::anyhow!("installing the metrics recorder: {error}"))?;
     describe();
+    metrics_process::Collector::default().describe();
     gauge!("skein_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     Ok(handle)
 }
@@ -123,6 +124,8 @@ fn respond(
         READYZ => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
         _ => {
             record(&broker.stats());
+            // process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, ...
+            metrics_process::Collector::default().collect();
             let dropped = u64::try_from(log_dropped.dropped_lines()).unwrap_or(u64::MAX);
             counter!("skein_log_lines_dropped_total").absolute(dropped);
             Response::builder()

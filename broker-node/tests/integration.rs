@@ -32,5 +32,6 @@ mod integration {
     mod plugin_examples;
     mod plugins;
     mod proxy_protocol;
+    mod systemd_notify;
     mod tls_reload;
 }

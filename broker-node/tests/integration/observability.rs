@@ -182,6 +182,15 @@ fn metrics_count_known_traffic_exactly() {
         env!("CARGO_PKG_VERSION")
     );
     assert_eq!(value(&build), Some(1.0), "{m:?}");
+    // The process's own figures, beside the broker's.
+    assert!(
+        value("process_resident_memory_bytes").is_some_and(|bytes| bytes > 0.0),
+        "{m:?}"
+    );
+    assert!(
+        value("process_open_fds").is_some_and(|fds| fds > 0.0),
+        "{m:?}"
+    );
 
     let finished = broker.finish(Duration::ZERO);
     let _ = fs::remove_dir_all(&dir);

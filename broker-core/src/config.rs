@@ -116,6 +116,15 @@ pub struct ListenerConfig {
     /// connection's peer (logs, hook requests, ACL patterns). A connection without one is
     /// closed. Default `false`; only for listeners that nothing but the proxy can reach.
     pub proxy_protocol: bool,
+    /// Most client connections open at once on this listener (besides the broker's
+    /// [`BrokerConfig::max_connections`]); a CONNECT past it gets CONNACK 0x97 Quota exceeded
+    /// (3.x: return code 3). `None`: no limit of its own.
+    pub max_connections: Option<usize>,
+    /// Most new connections accepted per second (a burst of as many at once); past it the
+    /// listener accepts more slowly, leaving the rest in the kernel's backlog, so a
+    /// reconnection storm does not take the broker's CPU from the clients it serves.
+    /// `None`: no limit.
+    pub max_connection_rate: Option<u32>,
 }
 
 impl ListenerConfig {
@@ -129,6 +138,8 @@ impl ListenerConfig {
             transport: Transport::Mqtt,
             tls: None,
             proxy_protocol: false,
+            max_connections: None,
+            max_connection_rate: None,
         }
     }
 

@@ -79,6 +79,12 @@ pub(crate) struct ListenerSection {
     /// Whether each connection starts with a PROXY protocol header (v1 or v2).
     #[serde(default)]
     pub(crate) proxy_protocol: bool,
+    /// Most connections open at once on this listener; 0: no limit of its own.
+    #[serde(default)]
+    pub(crate) max_connections: u64,
+    /// Most new connections accepted a second; 0: no limit.
+    #[serde(default)]
+    pub(crate) max_connection_rate: u64,
 }
 
 /// `listener.protocol`: how MQTT travels (Mosquitto's words).
@@ -111,6 +117,8 @@ impl ListenerSection {
             use_identity_as_username: tls.is_some_and(|tls| tls.use_identity_as_username),
             allow_anonymous: listener.allow_anonymous,
             proxy_protocol: listener.proxy_protocol,
+            max_connections: listener.max_connections.map_or(0, |max| max as u64),
+            max_connection_rate: listener.max_connection_rate.map_or(0, u64::from),
         }
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! The keys are Mosquitto's: `protocol = "mqtt" | "websockets"`, `certfile`, `keyfile`,
 //! `cafile`, `require_certificate`, `use_identity_as_username`, plus `websocket_path`; and
-//! `allow_anonymous`, which overrides `[auth]`'s for the listener, and `proxy_protocol`.
+//! `allow_anonymous`, which overrides `[auth]`'s for the listener, `proxy_protocol`, and the
+//! limits `max_connections` (Mosquitto's) and `max_connection_rate`.
 //! Relative paths are relative to the working directory, as in Mosquitto.
 
 use std::net::SocketAddr;
@@ -99,6 +100,22 @@ pub(crate) fn resolve(
     let mut listener = ListenerConfig::tcp(name, bind).with_transport(transport);
     listener.allow_anonymous = section.allow_anonymous;
     listener.proxy_protocol = section.proxy_protocol;
+    let max = check.range(
+        &key("max_connections"),
+        section.max_connections,
+        0,
+        10_000_000u64,
+        0u64,
+    );
+    listener.max_connections = usize::try_from(max).ok().filter(|max| *max > 0);
+    let rate = check.range(
+        &key("max_connection_rate"),
+        section.max_connection_rate,
+        0,
+        1_000_000u64,
+        0u64,
+    );
+    listener.max_connection_rate = u32::try_from(rate).ok().filter(|rate| *rate > 0);
     match tls {
         Some(tls) => listener.with_tls(tls),
         None => listener,

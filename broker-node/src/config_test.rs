@@ -509,7 +509,9 @@ fn every_schema_key_is_shown_in_the_default_file() {
             "require_certificate",
             "use_identity_as_username",
             "allow_anonymous",
-            "proxy_protocol"
+            "proxy_protocol",
+            "max_connections",
+            "max_connection_rate"
         ]
     );
     assert!(count >= 33, "{count}");

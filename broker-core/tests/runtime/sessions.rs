@@ -200,3 +200,56 @@ async fn silent_client_is_closed_after_one_and_a_half_keep_alives_and_its_will_p
     assert_eq!(&watcher.recv_publish().await.payload[..], b"timeout");
     broker.shutdown().await;
 }
+
+/// A listener's own limit: past it a CONNECT gets 0x97 Quota exceeded (3.x: return code 3,
+/// Server unavailable) however many connections the broker has room for; a connection that
+/// closes frees its place.
+#[tokio::test]
+async fn a_listeners_connection_limit_refuses_with_quota_exceeded_and_frees_a_closed_place() {
+    let mut config = support::config();
+    config.listeners[0].max_connections = Some(2);
+    let (broker, addr) = support::start_with(config).await;
+    let (first, _) = Client::connect(addr, V5, "first", true).await;
+    let (mut second, _) = Client::connect(addr, V311, "second", true).await;
+    let (mut third, ack) = Client::connect_with(addr, connect_packet(V5, "third", true)).await;
+    assert_eq!(ack.code, ReasonCode::QuotaExceeded);
+    assert!(third.until_closed().await.is_empty());
+    let (mut fourth, ack) = Client::connect_with(addr, connect_packet(V311, "fourth", true)).await;
+    assert_eq!(ack.code, ReasonCode::ServerUnavailable, "3.x return code 3");
+    assert!(fourth.until_closed().await.is_empty());
+    first.disconnect().await;
+    // Closed: its place is free (the broker counts it closed once its task ends).
+    let mut admitted = None;
+    for n in 0..100 {
+        let (client, ack) =
+            Client::connect_with(addr, connect_packet(V5, &format!("again-{n}"), true)).await;
+        if ack.code == ReasonCode::Success {
+            admitted = Some(client);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(admitted.is_some(), "a closed connection's place is freed");
+    second.ping().await;
+    broker.shutdown().await;
+}
+
+/// A listener's rate of new connections: past it connections wait in the backlog and are
+/// accepted as the rate allows; none is refused.
+#[tokio::test]
+async fn a_listeners_connection_rate_slows_accepting_and_refuses_nobody() {
+    let mut config = support::config();
+    config.listeners[0].max_connection_rate = Some(20);
+    let (broker, addr) = support::start_with(config).await;
+    let mut clients = Vec::new();
+    for n in 0..30 {
+        let (client, ack) =
+            Client::connect_with(addr, connect_packet(V5, &format!("storm-{n}"), true)).await;
+        assert_eq!(ack.code, ReasonCode::Success, "client {n}");
+        clients.push(client);
+    }
+    for client in &mut clients {
+        client.ping().await;
+    }
+    broker.shutdown().await;
+}

@@ -47,6 +47,16 @@ impl Client {
                 return;
             }
         }
+        if let Some(max) = self.listener.over_limit() {
+            Stats::bump(&shared.stats().connections_refused);
+            tracing::info!(
+                "Client {} refused: listener {} has reached its maximum of {max} connections.",
+                Clipped(&request.client_id),
+                self.listener.name
+            );
+            self.session.reject(ReasonCode::QuotaExceeded, now);
+            return;
+        }
         if !shared.is_running() {
             self.session.reject(ReasonCode::ServerUnavailable, now);
             return;

@@ -110,7 +110,7 @@ impl Connection {
         listener: Arc<Listener>,
         guard: TaskGuard,
     ) -> Self {
-        let shared = Counted::new(shared);
+        let shared = Counted::new(shared, Arc::clone(&listener));
         let session = Session::new(Arc::clone(shared.session_config()), now());
         Connection::assemble(
             shared,

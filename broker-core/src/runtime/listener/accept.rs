@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 use crate::runtime::connection::serve;
+use crate::runtime::listener::accept_rate::AcceptRate;
 use crate::runtime::listener::handshake;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
@@ -31,9 +33,34 @@ pub(crate) async fn run(
 ) {
     let port = socket.local_addr().map_or(0, |a: SocketAddr| a.port());
     let mut run_state = shared.watch_run_state();
+    let mut rate = listener
+        .config
+        .max_connection_rate
+        .map(|rate| AcceptRate::new(rate, Instant::now()));
+    let mut slowed = false;
     loop {
         if *run_state.borrow() != RunState::Running {
             break;
+        }
+        if let Some(wait) = rate.as_mut().and_then(|rate| rate.wait(Instant::now())) {
+            if !slowed {
+                tracing::info!(
+                    "Listener {} has reached its rate of {} new connections a second; accepting more slowly (logged once).",
+                    listener.name,
+                    listener.config.max_connection_rate.unwrap_or_default()
+                );
+                slowed = true;
+            }
+            // The connections waiting stay in the kernel's backlog meanwhile.
+            tokio::select! {
+                changed = run_state.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                () = tokio::time::sleep(wait) => {}
+            }
+            continue;
         }
         tokio::select! {
             changed = run_state.changed() => {

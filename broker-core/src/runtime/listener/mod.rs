@@ -3,5 +3,6 @@
 //! it speaks MQTT ([`handshake`]).
 
 pub(crate) mod accept;
+mod accept_rate;
 pub(crate) mod handshake;
 mod proxy_header;

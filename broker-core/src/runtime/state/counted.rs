@@ -1,18 +1,21 @@
-//! The shared state as a connection holds it: counted as an open connection while it lives.
+//! The shared state as a connection holds it: counted as an open connection, of the broker
+//! and of its listener, while it lives.
 
 use std::sync::Arc;
 
 use crate::runtime::state::shared::Shared;
+use crate::runtime::transport::listener::Listener;
 
 /// The broker's shared state, as a connection holds it: the connection is counted in
-/// [`Shared::open_connections`] while it lives.
-pub(crate) struct Counted(Arc<Shared>);
+/// [`Shared::open_connections`] and in its listener's count while it lives.
+pub(crate) struct Counted(Arc<Shared>, Arc<Listener>);
 
 impl Counted {
-    /// Counts one more open connection until the handle is dropped.
-    pub(crate) fn new(shared: Arc<Shared>) -> Counted {
+    /// Counts one more open connection on `listener` until the handle is dropped.
+    pub(crate) fn new(shared: Arc<Shared>, listener: Arc<Listener>) -> Counted {
         shared.connection_opened();
-        Counted(shared)
+        listener.connection_opened();
+        Counted(shared, listener)
     }
 }
 
@@ -27,5 +30,6 @@ impl std::ops::Deref for Counted {
 impl Drop for Counted {
     fn drop(&mut self) {
         self.0.connection_closed();
+        self.1.connection_closed();
     }
 }

@@ -1,6 +1,7 @@
 //! One listener: its name and settings as its connections see them (each holds an `Arc`
 //! of it). The task that accepts its connections is in [`accept`](super::accept).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use tokio_rustls::TlsAcceptor;
@@ -19,6 +20,8 @@ pub(crate) struct Listener {
     /// The TLS acceptor, when the listener uses TLS; replaced whole by
     /// [`Listener::reload_tls`] (a handshake under way keeps the one it took).
     tls: Option<RwLock<TlsAcceptor>>,
+    /// Its connections open now (parked ones included).
+    open: AtomicUsize,
 }
 
 impl std::fmt::Debug for Listener {
@@ -45,12 +48,31 @@ impl Listener {
             name: ListenerName::new(config.name.as_str()),
             config,
             tls,
+            open: AtomicUsize::new(0),
         })
     }
 
     /// Whether connections need a handshake (PROXY header, TLS or WebSocket) before MQTT.
     pub(crate) fn needs_handshake(&self) -> bool {
         self.tls.is_some() || self.config.transport != Transport::Mqtt || self.config.proxy_protocol
+    }
+
+    /// One more connection open on the listener.
+    pub(crate) fn connection_opened(&self) {
+        self.open.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// One connection fewer.
+    pub(crate) fn connection_closed(&self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Whether the listener has more connections open than its
+    /// [`max_connections`](ListenerConfig::max_connections) allows (the one asking included).
+    pub(crate) fn over_limit(&self) -> Option<usize> {
+        self.config
+            .max_connections
+            .filter(|max| self.open.load(Ordering::Acquire) > *max)
     }
 
     /// Whether the listener uses TLS.

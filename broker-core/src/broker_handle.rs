@@ -9,7 +9,7 @@ use crate::broker_error::BrokerError;
 use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
 use crate::cluster::PeerName;
-use crate::codec::SubscriptionOptions;
+use crate::codec::{PublishProperties, RetainHandling, SubscriptionOptions};
 use crate::router::SubscriptionEntry;
 use crate::runtime::clock::now;
 use crate::runtime::cluster::node_link::NodeLink;
@@ -66,11 +66,32 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), BrokerError> {
+        self.publish_with(topic, payload, qos, retain, PublishProperties::default())
+            .await
+    }
+
+    /// [`publish`](Self::publish) with MQTT 5 properties: user properties, content type,
+    /// response topic and correlation data, message expiry, payload format. Subscribers
+    /// receive them as an MQTT client's publish would give them (MQTT 3.x subscribers get
+    /// the message without them); a Topic Alias or Subscription Identifier in `properties`
+    /// is dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish).
+    pub async fn publish_with(
+        &self,
+        topic: TopicName,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        properties: PublishProperties,
+    ) -> Result<(), BrokerError> {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
         let now = now();
-        let message = routing::local_message(topic, payload, qos, retain, now);
+        let message = Message::new(topic, payload, qos, retain, properties, now);
         let mut scratch = Vec::new();
         let mut blocked = Backlog::default();
         // A retained message waits for room in the session store's channel.
@@ -130,12 +151,30 @@ impl BrokerHandle {
         filter: TopicFilter,
         qos: QoS,
     ) -> Result<Subscription, BrokerError> {
+        self.subscribe_with(filter, SubscriptionOptions::qos(qos))
+            .await
+    }
+
+    /// [`subscribe`](Self::subscribe) with MQTT 5 subscription options: the maximum QoS,
+    /// Retain As Published (a message keeps the RETAIN flag it was published with) and
+    /// Retain Handling ([`RetainHandling::DoNotSend`]: no retained message at subscribe; an
+    /// in-process subscription is always new, so the other two send them). No Local has
+    /// nothing to act on: an in-process subscriber publishes as the broker.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub async fn subscribe_with(
+        &self,
+        filter: TopicFilter,
+        options: SubscriptionOptions,
+    ) -> Result<Subscription, BrokerError> {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
         let mailbox = Mailbox::new(self.shared.session_config().queue);
         let key = SubscriberKey(Arc::clone(&mailbox));
-        let entry = SubscriptionEntry::new(SubscriptionOptions::qos(qos), None);
+        let entry = SubscriptionEntry::new(options, None);
         let added = self.shared.router().subscribe(&filter, &key, entry);
         if let Some(cluster) = self.shared.cluster().filter(|_| added) {
             // As a SUBACK: the peers record the route before the subscription is returned.
@@ -143,7 +182,7 @@ impl BrokerHandle {
                 tracing::warn!(%filter, %error, "A peer node did not record a route.");
             }
         }
-        if !filter.is_shared() {
+        if !filter.is_shared() && options.retain_handling != RetainHandling::DoNotSend {
             let now = now();
             let durable = routing::send_retained(&self.shared, &filter, &entry, &mailbox, now);
             // An in-process subscriber's mailbox is never durable: this stays empty.

@@ -48,6 +48,20 @@ impl Subscription {
     }
 }
 
+/// The messages as a [`Stream`](futures_core::Stream) (`StreamExt::next` from the
+/// `futures` or `tokio-stream` crates): the same messages [`Subscription::recv`] gives,
+/// ending once the broker stops.
+impl futures_core::Stream for Subscription {
+    type Item = Message;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Message>> {
+        self.get_mut().rx.poll_recv(cx)
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         let removed = self.shared.router().unsubscribe(&self.filter, &self.key);

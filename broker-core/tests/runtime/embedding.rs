@@ -217,3 +217,72 @@ async fn publishers_waiting_on_an_in_process_subscriber_go_on_as_it_reads() {
     );
     broker.shutdown().await;
 }
+
+/// In-process publish with MQTT 5 properties: an MQTT 5 client and an in-process subscriber
+/// get them as sent ([MQTT-3.3.2-17], [MQTT-3.3.2-20]: user properties in order, content
+/// type unaltered); a subscription's options apply: Retain Handling 2 sends no retained
+/// message at subscribe ([MQTT-3.3.1-11]), Retain As Published keeps the flag
+/// ([MQTT-3.3.1-13]); the subscription is a `Stream` too.
+#[tokio::test]
+async fn in_process_publish_with_properties_and_subscribe_with_options_mqtt_3_3_2_17() {
+    use broker_core::codec::{PublishProperties, RetainHandling, SubscriptionOptions};
+    use broker_core::types::{MqttString, UserProperty};
+    use futures_core::Stream;
+
+    let (broker, addr) = support::start().await;
+    let handle = broker.handle();
+    handle
+        .publish(topic("kept/a"), "old".into(), QoS::AtLeastOnce, true)
+        .await
+        .unwrap();
+    let (mut client, _) = Client::connect(addr, V5, "props", true).await;
+    client.subscribe(1, "kept/#", QoS::AtLeastOnce).await;
+    assert_eq!(&client.recv_publish().await.payload[..], b"old");
+    let mut quiet = handle
+        .subscribe_with(
+            filter("kept/#"),
+            SubscriptionOptions {
+                retain_handling: RetainHandling::DoNotSend,
+                retain_as_published: true,
+                ..SubscriptionOptions::qos(QoS::AtLeastOnce)
+            },
+        )
+        .await
+        .unwrap();
+
+    let s = |v: &str| MqttString::new(v).unwrap();
+    let properties = PublishProperties {
+        content_type: Some(s("text/plain")),
+        user_properties: vec![
+            UserProperty::new(s("a"), s("1")),
+            UserProperty::new(s("a"), s("2")),
+        ],
+        ..PublishProperties::default()
+    };
+    handle
+        .publish_with(
+            topic("kept/a"),
+            "new".into(),
+            QoS::AtLeastOnce,
+            true,
+            properties.clone(),
+        )
+        .await
+        .unwrap();
+    let got = client.recv_publish().await;
+    assert_eq!(&got.payload[..], b"new");
+    assert_eq!(got.properties.content_type, properties.content_type);
+    assert_eq!(got.properties.user_properties, properties.user_properties);
+    // Through the Stream: the retained "old" was not sent (Retain Handling 2), "new" keeps
+    // its RETAIN flag (Retain As Published).
+    let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut quiet).poll_next(cx));
+    let message = timeout(WAIT, next).await.unwrap().unwrap();
+    assert_eq!(&message.payload[..], b"new");
+    assert!(message.retain);
+    assert_eq!(
+        message.properties.user_properties,
+        properties.user_properties
+    );
+    client.disconnect().await;
+    broker.shutdown().await;
+}

@@ -28,43 +28,46 @@
 //!
 //! A broker inside your own tokio runtime: MQTT clients connect to its listeners, your code
 //! publishes and subscribes in-process through a [`BrokerHandle`], and
-//! [`Broker::shutdown`] ends it gracefully.
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), broker_core::BrokerError> {
-//! use broker_core::codec::{PublishProperties, SubscriptionOptions};
-//! use broker_core::config::{BrokerConfig, ListenerConfig};
-//! use broker_core::types::{MqttString, QoS, TopicFilter, TopicName};
-//! use broker_core::Broker;
-//!
-//! let mut config = BrokerConfig::default();
-//! config.listeners = vec![ListenerConfig::tcp("mqtt", "0.0.0.0:1883".parse().unwrap())];
-//! let broker = Broker::builder().config(config).start().await?;
-//! let handle = broker.handle();
-//!
-//! let filter = TopicFilter::new("sensors/#").unwrap();
-//! let mut sub = handle
-//!     .subscribe_with(filter, SubscriptionOptions::qos(QoS::AtLeastOnce))
-//!     .await?;
-//! let properties = PublishProperties {
-//!     content_type: Some(MqttString::new("text/plain").unwrap()),
-//!     ..PublishProperties::default()
-//! };
-//! let topic = TopicName::new("sensors/1").unwrap();
-//! handle
-//!     .publish_with(topic, "21.5".into(), QoS::AtLeastOnce, false, properties)
-//!     .await?;
-//! // `sub` is also a `futures_core::Stream` of the same messages.
-//! let message = sub.recv().await;
-//! assert_eq!(message.map(|m| m.payload), Some("21.5".into()));
-//! broker.shutdown().await;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! Hooks (authentication, authorization, rewriting, events: [`hooks::Hook`]) are given to
-//! [`Broker::builder`]; the session store ([`store::SessionStore`]) too. The `skein` binary
-//! (crate `broker-node`) and `examples/embedded.rs` are complete programs built this way.
+//! [`Broker::shutdown`] ends it gracefully. Hooks (authentication, authorization,
+//! rewriting, events: [`hooks::Hook`]) are given to [`Broker::builder`]; the session store
+//! ([`store::SessionStore`]) too. The `skein` binary (crate `broker-node`) and
+//! `examples/embedded.rs` are complete programs built this way (feature `runtime`).
+#![cfg_attr(
+    feature = "runtime",
+    doc = r#"
+```no_run
+# async fn demo() -> Result<(), broker_core::BrokerError> {
+use broker_core::codec::{PublishProperties, SubscriptionOptions};
+use broker_core::config::{BrokerConfig, ListenerConfig};
+use broker_core::types::{MqttString, QoS, TopicFilter, TopicName};
+use broker_core::Broker;
+
+let mut config = BrokerConfig::default();
+config.listeners = vec![ListenerConfig::tcp("mqtt", "0.0.0.0:1883".parse().unwrap())];
+let broker = Broker::builder().config(config).start().await?;
+let handle = broker.handle();
+
+let filter = TopicFilter::new("sensors/#").unwrap();
+let mut sub = handle
+    .subscribe_with(filter, SubscriptionOptions::qos(QoS::AtLeastOnce))
+    .await?;
+let properties = PublishProperties {
+    content_type: Some(MqttString::new("text/plain").unwrap()),
+    ..PublishProperties::default()
+};
+let topic = TopicName::new("sensors/1").unwrap();
+handle
+    .publish_with(topic, "21.5".into(), QoS::AtLeastOnce, false, properties)
+    .await?;
+// `sub` is also a `futures_core::Stream` of the same messages.
+let message = sub.recv().await;
+assert_eq!(message.map(|m| m.payload), Some("21.5".into()));
+broker.shutdown().await;
+# Ok(())
+# }
+```
+"#
+)]
 
 #[cfg(feature = "runtime")]
 mod broker;

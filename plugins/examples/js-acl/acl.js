@@ -6,7 +6,8 @@
 //   cache-ms = "60000"                   how long the broker may reuse a decision
 //
 // `%c` stands for the client identifier and `%u` for the user name (a client without one
-// matches no rule that names `%u`). Built against the `authz-plugin` world of
+// matches no rule that names `%u`; one whose identifier or user name holds `+` or `#`
+// matches no rule that names it, as in Mosquitto). Built against the `authz-plugin` world of
 // plugins/wit/skein-plugin.wit: README.md says how.
 
 import { log } from 'skein:plugin/log@0.1.0';
@@ -43,13 +44,22 @@ function matches(filter, name) {
   return i === levels.length;
 }
 
-// `rule` with `%c` and `%u` put in; null when it names `%u` and there is no user name.
+// Whether a value put in a rule would add a wildcard to it.
+function wild(value) {
+  return value.includes('+') || value.includes('#');
+}
+
+// `rule` with `%c` and `%u` put in; null when it names `%u` and there is no user name, or a
+// value it names holds a wildcard.
 function expand(rule, clientId, username) {
+  if (rule.includes('%c') && wild(clientId)) {
+    return null;
+  }
   const withClient = rule.replaceAll('%c', clientId);
   if (!withClient.includes('%u')) {
     return withClient;
   }
-  return username == null ? null : withClient.replaceAll('%u', username);
+  return username == null || wild(username) ? null : withClient.replaceAll('%u', username);
 }
 
 function decide(list, client, name) {

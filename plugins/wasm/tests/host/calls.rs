@@ -22,7 +22,7 @@ fn engine() -> Arc<PluginEngine> {
     Arc::new(PluginEngine::new().unwrap())
 }
 
-fn client(id: &str, user: Option<&str>) -> Arc<ClientInfo> {
+pub(crate) fn client(id: &str, user: Option<&str>) -> Arc<ClientInfo> {
     let mut info = ClientInfo::new(
         ClientId::new(id).unwrap(),
         ProtocolVersion::V5,
@@ -34,7 +34,7 @@ fn client(id: &str, user: Option<&str>) -> Arc<ClientInfo> {
     Arc::new(info)
 }
 
-fn publish(client: &Arc<ClientInfo>, topic: &str) -> AuthorizePublishRequest {
+pub(crate) fn publish(client: &Arc<ClientInfo>, topic: &str) -> AuthorizePublishRequest {
     AuthorizePublishRequest {
         client: Arc::clone(client),
         topic: TopicName::new(topic).unwrap(),
@@ -43,7 +43,7 @@ fn publish(client: &Arc<ClientInfo>, topic: &str) -> AuthorizePublishRequest {
     }
 }
 
-fn subscribe(client: &Arc<ClientInfo>, filter: &str) -> AuthorizeSubscribeRequest {
+pub(crate) fn subscribe(client: &Arc<ClientInfo>, filter: &str) -> AuthorizeSubscribeRequest {
     AuthorizeSubscribeRequest {
         client: Arc::clone(client),
         filter: TopicFilter::new(filter).unwrap(),
@@ -59,11 +59,7 @@ fn rogue_spec() -> PluginSpec {
 }
 
 async fn acl() -> WasmHook {
-    let spec = PluginSpec::new("acl", guests::acl()).with_config([
-        ("publish", "sensors/%c/#, public/#"),
-        ("subscribe", "public/#, alerts/%u"),
-        ("cache-ms", "30000"),
-    ]);
+    let spec = PluginSpec::new("acl", guests::acl()).with_config(ACL_RULES);
     WasmHook::load(&engine(), spec).await.unwrap()
 }
 
@@ -74,9 +70,17 @@ fn denied(decision: &AuthzDecision) -> Option<ReasonCode> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_acl_example_allows_its_rules_with_c_and_u_and_denies_the_rest() {
-    let hook = acl().await;
+/// The configuration both ACL examples (Rust and JavaScript) are tested with.
+pub(crate) const ACL_RULES: [(&str, &str); 3] = [
+    ("publish", "sensors/%c/#, public/#"),
+    ("subscribe", "public/#, alerts/%u"),
+    ("cache-ms", "30000"),
+];
+
+/// What an ACL example configured with [`ACL_RULES`] must decide: its rules with `%c` and
+/// `%u`, covered subscriptions, the cache time, a client named `+` that does not widen
+/// `sensors/%c/#` to every client's sensors, and a refusal for everything else.
+pub(crate) async fn assert_the_acl_rules(hook: &WasmHook) {
     assert_eq!(hook.interest(), Interest::AUTHORIZE);
     assert_eq!(hook.version(), "0.1.0");
     let dev1 = client("dev1", None);
@@ -90,43 +94,54 @@ async fn the_acl_example_allows_its_rules_with_c_and_u_and_denies_the_rest() {
         AuthzDecision::allow().cached(Duration::from_secs(30)),
         "the decision carries the plugin's cache time"
     );
-    let other = hook
-        .authorize_publish(&publish(&dev1, "sensors/dev2/t"))
-        .await
-        .unwrap();
-    assert_eq!(denied(&other), Some(ReasonCode::NotAuthorized));
-    let public = hook
-        .authorize_publish(&publish(&bob, "public/x/y"))
-        .await
-        .unwrap();
-    assert!(matches!(public, AuthzDecision::Allow { .. }), "{public:?}");
+    let publishes = [
+        (&dev1, "sensors/dev2/t", false),
+        (&bob, "public/x/y", true),
+        (&client("+", None), "sensors/dev1/t", false),
+    ];
+    for (who, topic, allow) in publishes {
+        let decision = hook.authorize_publish(&publish(who, topic)).await.unwrap();
+        match allow {
+            true => assert!(
+                matches!(decision, AuthzDecision::Allow { .. }),
+                "{topic}: {decision:?}"
+            ),
+            false => assert_eq!(
+                denied(&decision),
+                Some(ReasonCode::NotAuthorized),
+                "{topic}"
+            ),
+        }
+    }
     // A filter covered by a rule, wildcards included; %u needs a user name.
-    let wide = hook
-        .authorize_subscribe(&subscribe(&dev1, "public/+/x"))
-        .await
-        .unwrap();
-    assert!(matches!(wide, AuthzDecision::Allow { .. }), "{wide:?}");
-    let mine = hook
-        .authorize_subscribe(&subscribe(&bob, "alerts/bob"))
-        .await
-        .unwrap();
-    assert!(matches!(mine, AuthzDecision::Allow { .. }), "{mine:?}");
-    let nobody = hook
-        .authorize_subscribe(&subscribe(&dev1, "alerts/bob"))
-        .await
-        .unwrap();
-    assert_eq!(denied(&nobody), Some(ReasonCode::NotAuthorized));
-    let everything = hook
-        .authorize_subscribe(&subscribe(&bob, "#"))
-        .await
-        .unwrap();
-    assert_eq!(denied(&everything), Some(ReasonCode::NotAuthorized));
-    // A client named `+` does not widen sensors/%c/# to every client's sensors.
-    let wildcard = hook
-        .authorize_publish(&publish(&client("+", None), "sensors/dev1/t"))
-        .await
-        .unwrap();
-    assert_eq!(denied(&wildcard), Some(ReasonCode::NotAuthorized));
+    let subscriptions = [
+        (&dev1, "public/+/x", true),
+        (&bob, "alerts/bob", true),
+        (&dev1, "alerts/bob", false),
+        (&bob, "#", false),
+    ];
+    for (who, filter, allow) in subscriptions {
+        let decision = hook
+            .authorize_subscribe(&subscribe(who, filter))
+            .await
+            .unwrap();
+        match allow {
+            true => assert!(
+                matches!(decision, AuthzDecision::Allow { .. }),
+                "{filter}: {decision:?}"
+            ),
+            false => assert_eq!(
+                denied(&decision),
+                Some(ReasonCode::NotAuthorized),
+                "{filter}"
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acl_example_allows_its_rules_with_c_and_u_and_denies_the_rest() {
+    assert_the_acl_rules(&acl().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

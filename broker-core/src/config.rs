@@ -260,6 +260,26 @@ pub struct TlsConfig {
     /// certificate, or one without a CN, is refused with CONNACK 0x86 (3.x: return code 4).
     /// Needs `client_ca`.
     pub use_identity_as_username: bool,
+    /// Certificate revocation lists, PEM (Mosquitto's `crlfile`): a client certificate they
+    /// revoke fails the handshake. Needs `client_ca`.
+    pub crl: Option<PathBuf>,
+    /// The oldest TLS version accepted. Default [`TlsVersion::Tls12`].
+    pub min_version: TlsVersion,
+    /// The cipher suites offered, by their IANA names as rustls spells them
+    /// (`TLS13_AES_256_GCM_SHA384`, `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`, ...), in order of
+    /// preference. Empty: rustls's defaults (every suite it considers secure).
+    pub cipher_suites: Vec<String>,
+}
+
+/// The oldest TLS version a listener accepts (Mosquitto's `tls_version`). Older versions
+/// than 1.2 are not offered at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsVersion {
+    /// TLS 1.2 and 1.3.
+    #[default]
+    Tls12,
+    /// TLS 1.3 only.
+    Tls13,
 }
 
 impl TlsConfig {
@@ -272,6 +292,9 @@ impl TlsConfig {
             client_ca: None,
             require_certificate: false,
             use_identity_as_username: false,
+            crl: None,
+            min_version: TlsVersion::default(),
+            cipher_suites: Vec::new(),
         }
     }
 

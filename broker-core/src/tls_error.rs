@@ -15,6 +15,8 @@ pub enum TlsFile {
     PrivateKey,
     /// [`TlsConfig::client_ca`](crate::config::TlsConfig::client_ca) (`cafile`).
     ClientCa,
+    /// [`TlsConfig::crl`](crate::config::TlsConfig::crl) (`crlfile`).
+    Crl,
 }
 
 impl TlsFile {
@@ -25,6 +27,7 @@ impl TlsFile {
             TlsFile::CertChain => "certfile",
             TlsFile::PrivateKey => "keyfile",
             TlsFile::ClientCa => "cafile",
+            TlsFile::Crl => "crlfile",
         }
     }
 }
@@ -66,8 +69,17 @@ pub enum TlsError {
     /// certificates with.
     #[error("{setting} needs cafile: the certificate authority that client certificates are verified against")]
     NeedsClientCa {
-        /// `require_certificate` or `use_identity_as_username`.
+        /// `require_certificate`, `use_identity_as_username` or `crlfile`.
         setting: &'static str,
+    },
+    /// A setting that is not a file cannot be used: an unknown cipher suite, or suites that
+    /// leave the accepted TLS versions none to use.
+    #[error("{setting}: {message}")]
+    Setting {
+        /// `cipher_suites` or `tls_version`.
+        setting: &'static str,
+        /// What is wrong.
+        message: String,
     },
 }
 
@@ -77,7 +89,7 @@ impl TlsError {
     pub fn file(&self) -> Option<TlsFile> {
         match self {
             TlsError::Read { file, .. } | TlsError::Invalid { file, .. } => Some(*file),
-            TlsError::NeedsClientCa { .. } => None,
+            TlsError::NeedsClientCa { .. } | TlsError::Setting { .. } => None,
         }
     }
 }

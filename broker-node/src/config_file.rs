@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use broker_core::config::{BrokerConfig, ListenerConfig, Transport};
+use broker_core::config::{BrokerConfig, ListenerConfig, TlsVersion, Transport};
 use broker_core::session::OverflowPolicy;
 use serde::Deserialize;
 
@@ -72,6 +72,15 @@ pub(crate) struct ListenerSection {
     /// Whether the client certificate's CN replaces the CONNECT user name.
     #[serde(default)]
     pub(crate) use_identity_as_username: bool,
+    /// Certificate revocation lists (PEM) checked on client certificates.
+    #[serde(default)]
+    pub(crate) crlfile: Option<PathBuf>,
+    /// The oldest TLS version accepted: `tlsv1.2` or `tlsv1.3`.
+    #[serde(default)]
+    pub(crate) tls_version: TlsVersionSetting,
+    /// The cipher suites offered, by IANA name; empty: rustls's defaults.
+    #[serde(default)]
+    pub(crate) cipher_suites: Vec<String>,
     /// Whether clients without credentials may connect here; `[auth]`'s setting when
     /// omitted.
     #[serde(default)]
@@ -85,6 +94,18 @@ pub(crate) struct ListenerSection {
     /// Most new connections accepted a second; 0: no limit.
     #[serde(default)]
     pub(crate) max_connection_rate: u64,
+}
+
+/// `listener.tls_version`: the oldest TLS version accepted (Mosquitto's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub(crate) enum TlsVersionSetting {
+    /// TLS 1.2 and 1.3.
+    #[default]
+    #[serde(rename = "tlsv1.2")]
+    Tls12,
+    /// TLS 1.3 only.
+    #[serde(rename = "tlsv1.3")]
+    Tls13,
 }
 
 /// `listener.protocol`: how MQTT travels (Mosquitto's words).
@@ -115,6 +136,12 @@ impl ListenerSection {
             cafile: tls.and_then(|tls| tls.client_ca.clone()),
             require_certificate: tls.is_some_and(|tls| tls.require_certificate),
             use_identity_as_username: tls.is_some_and(|tls| tls.use_identity_as_username),
+            crlfile: tls.and_then(|tls| tls.crl.clone()),
+            tls_version: match tls.map(|tls| tls.min_version) {
+                Some(TlsVersion::Tls13) => TlsVersionSetting::Tls13,
+                _ => TlsVersionSetting::Tls12,
+            },
+            cipher_suites: tls.map(|tls| tls.cipher_suites.clone()).unwrap_or_default(),
             allow_anonymous: listener.allow_anonymous,
             proxy_protocol: listener.proxy_protocol,
             max_connections: listener.max_connections.map_or(0, |max| max as u64),

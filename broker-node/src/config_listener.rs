@@ -10,9 +10,10 @@
 
 use std::net::SocketAddr;
 
-use broker_core::config::{ListenerConfig, TlsConfig, Transport};
+use broker_core::config::{ListenerConfig, TlsConfig, TlsVersion, Transport};
+use broker_core::TlsError;
 
-use crate::config_file::{ListenerSection, ProtocolSetting};
+use crate::config_file::{ListenerSection, ProtocolSetting, TlsVersionSetting};
 use crate::config_resolve::{Checker, Problem};
 
 /// The listener `section` (the `index`-th) describes, named `name` and bound to `bind`;
@@ -55,6 +56,12 @@ pub(crate) fn resolve(
             client_ca: section.cafile.clone(),
             require_certificate: section.require_certificate,
             use_identity_as_username: section.use_identity_as_username,
+            crl: section.crlfile.clone(),
+            min_version: match section.tls_version {
+                TlsVersionSetting::Tls12 => TlsVersion::Tls12,
+                TlsVersionSetting::Tls13 => TlsVersion::Tls13,
+            },
+            cipher_suites: section.cipher_suites.clone(),
         }),
         (Some(_), None) => {
             check.problem(&key("keyfile"), "is required with certfile".to_owned());
@@ -69,6 +76,12 @@ pub(crate) fn resolve(
                 (section.cafile.is_some(), "cafile"),
                 (section.require_certificate, "require_certificate"),
                 (section.use_identity_as_username, "use_identity_as_username"),
+                (section.crlfile.is_some(), "crlfile"),
+                (
+                    section.tls_version != TlsVersionSetting::default(),
+                    "tls_version",
+                ),
+                (!section.cipher_suites.is_empty(), "cipher_suites"),
             ] {
                 if set {
                     check.problem(
@@ -85,6 +98,7 @@ pub(crate) fn resolve(
             for (set, name) in [
                 (tls.require_certificate, "require_certificate"),
                 (tls.use_identity_as_username, "use_identity_as_username"),
+                (tls.crl.is_some(), "crlfile"),
             ] {
                 if set {
                     check.problem(
@@ -129,7 +143,10 @@ pub(crate) fn check_files(listeners: &[ListenerConfig]) -> Vec<Problem> {
     for (index, listener) in listeners.iter().enumerate() {
         let Some(tls) = &listener.tls else { continue };
         if let Err(error) = tls.check() {
-            let key = error.file().map_or("cafile", |file| file.mosquitto_key());
+            let key = match &error {
+                TlsError::Setting { setting, .. } => setting,
+                _ => error.file().map_or("cafile", |file| file.mosquitto_key()),
+            };
             problems.push(Problem {
                 key: format!("listener[{index}].{key}"),
                 message: error.to_string(),

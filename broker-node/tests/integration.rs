@@ -33,5 +33,6 @@ mod integration {
     mod plugins;
     mod proxy_protocol;
     mod systemd_notify;
+    mod tls_options;
     mod tls_reload;
 }

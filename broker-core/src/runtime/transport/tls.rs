@@ -1,6 +1,7 @@
 //! A listener's TLS settings turned into a rustls server configuration: the PEM files read,
-//! TLS 1.3 and 1.2 with the `ring` provider, and client certificates verified against the
-//! configured authorities (required, or optional but verified when presented).
+//! TLS 1.3 and 1.2 (or 1.3 alone) with the `ring` provider and its cipher suites (or those
+//! chosen), and client certificates verified against the configured authorities (required,
+//! or optional but verified when presented) and revocation lists.
 //!
 //! Read once when the broker starts (and by [`TlsConfig::check`] for `--check-config`);
 //! never on a connection's path.
@@ -8,12 +9,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
 
-use crate::config::TlsConfig;
+use crate::config::{TlsConfig, TlsVersion};
 use crate::tls_error::{TlsError, TlsFile};
 
 impl TlsConfig {
@@ -30,23 +32,60 @@ impl TlsConfig {
     }
 }
 
+/// The `ring` provider, with only `names`'s cipher suites in that order when there are some.
+fn provider(names: &[String]) -> Result<CryptoProvider, TlsError> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    if names.is_empty() {
+        return Ok(provider);
+    }
+    let known = |suite: &SupportedCipherSuite| format!("{:?}", suite.suite());
+    let chosen = names
+        .iter()
+        .map(|name| {
+            provider
+                .cipher_suites
+                .iter()
+                .find(|suite| known(suite) == *name)
+                .copied()
+                .ok_or_else(|| TlsError::Setting {
+                    setting: "cipher_suites",
+                    message: format!(
+                        "{name:?} is not a cipher suite this build offers ({})",
+                        provider
+                            .cipher_suites
+                            .iter()
+                            .map(known)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    provider.cipher_suites = chosen;
+    Ok(provider)
+}
+
 /// The rustls server configuration for `tls`.
 pub(crate) fn server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider(&tls.cipher_suites)?);
     let chain = read_certificates(TlsFile::CertChain, &tls.cert_chain)?;
     let key = read_private_key(&tls.private_key)?;
+    let versions: &[&SupportedProtocolVersion] = match tls.min_version {
+        TlsVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        TlsVersion::Tls13 => &[&rustls::version::TLS13],
+    };
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|error| TlsError::Invalid {
-            file: TlsFile::CertChain,
-            path: tls.cert_chain.clone(),
-            message: error.to_string(),
+        .with_protocol_versions(versions)
+        .map_err(|error| TlsError::Setting {
+            setting: "cipher_suites",
+            message: format!("none of the suites chosen serves the TLS versions accepted: {error}"),
         })?;
     let builder = match &tls.client_ca {
         None => {
             for (on, setting) in [
                 (tls.require_certificate, "require_certificate"),
                 (tls.use_identity_as_username, "use_identity_as_username"),
+                (tls.crl.is_some(), "crlfile"),
             ] {
                 if on {
                     return Err(TlsError::NeedsClientCa { setting });
@@ -61,7 +100,11 @@ pub(crate) fn server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsErr
                     .add(cert)
                     .map_err(|error| invalid(TlsFile::ClientCa, ca, &error))?;
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            if let Some(crl) = &tls.crl {
+                verifier = verifier.with_crls(read_crls(crl)?);
+            }
             let verifier = if tls.require_certificate {
                 verifier
             } else {
@@ -142,4 +185,20 @@ fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
             message,
         }
     })
+}
+
+/// Every `X509 CRL` in the PEM file at `path`; at least one.
+fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    let pem = read(TlsFile::Crl, path)?;
+    let crls = CertificateRevocationListDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| invalid(TlsFile::Crl, path, &format_args!("bad PEM: {error}")))?;
+    if crls.is_empty() {
+        return Err(TlsError::Invalid {
+            file: TlsFile::Crl,
+            path: path.to_owned(),
+            message: "no PEM revocation list (-----BEGIN X509 CRL-----) in the file".to_owned(),
+        });
+    }
+    Ok(crls)
 }

@@ -215,6 +215,7 @@ impl BrokerBuilder {
             self.config.park_idle_after.filter(|after| !after.is_zero()),
             self.cluster,
             ReceiveLimits::new(self.config.max_connect_size, self.config.receive_budget),
+            self.config.retained,
         );
         if let Some(cluster) = shared.cluster() {
             for (peer, outbox) in cluster.outboxes() {

@@ -50,6 +50,20 @@ pub struct BrokerConfig {
     /// set until the next packet, message or deadline resumes it, so idle connections cost
     /// little memory. `None` never parks. Default 2 s.
     pub park_idle_after: Option<Duration>,
+    /// What the retained store keeps at most. Default: no limit.
+    pub retained: RetainedLimits,
+}
+
+/// What the retained store keeps at most (the broker's own `$SYS` figures aside). A
+/// retained publish past a limit is delivered as any publish is, and acknowledged, but not
+/// retained: the topic's retained message stays as it was, and the log says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetainedLimits {
+    /// Most topics with a retained message; a new topic past it is not retained (replacing
+    /// or deleting a retained message always works). `None`: no limit.
+    pub max_messages: Option<usize>,
+    /// Largest payload retained, in bytes. `None`: no limit (besides the packet size).
+    pub max_payload: Option<usize>,
 }
 
 impl BrokerConfig {
@@ -78,6 +92,7 @@ impl Default for BrokerConfig {
             sys_interval: Some(Duration::from_secs(10)),
             trace_clients: Vec::new(),
             park_idle_after: Some(Duration::from_secs(2)),
+            retained: RetainedLimits::default(),
         }
     }
 }

@@ -189,6 +189,10 @@ pub(crate) struct LimitsSection {
     pub(crate) max_inflight: u64,
     /// Topic aliases a v5 client may set.
     pub(crate) topic_alias_maximum: u64,
+    /// Most topics with a retained message; 0 is no limit.
+    pub(crate) retained_max_messages: u64,
+    /// Largest payload retained, in bytes; 0 is no limit.
+    pub(crate) retained_max_payload: ByteSize,
 }
 
 /// `[session]`: timers and the per-session message queue.
@@ -302,6 +306,8 @@ impl FileConfig {
                 receive_maximum: u64::from(session.receive_maximum.get()),
                 max_inflight: u64::from(session.max_inflight_v3.get()),
                 topic_alias_maximum: u64::from(session.topic_alias_maximum),
+                retained_max_messages: engine.retained.max_messages.map_or(0, to_u64),
+                retained_max_payload: ByteSize(engine.retained.max_payload.map_or(0, to_u64)),
             },
             session: SessionSection {
                 max_session_expiry: u64::from(session.max_session_expiry),

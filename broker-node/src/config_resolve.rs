@@ -9,7 +9,7 @@ use std::num::NonZeroU16;
 use std::time::Duration;
 
 use broker_core::codec::MAX_PACKET_SIZE;
-use broker_core::config::{BrokerConfig, ListenerConfig};
+use broker_core::config::{BrokerConfig, ListenerConfig, RetainedLimits};
 use broker_core::session::{QueueLimits, SessionConfig};
 use broker_core::types::{ClientId, QoS};
 
@@ -63,6 +63,16 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     let max_connections = match limits.max_connections {
         0 => None,
         n => Some(check.range("limits.max_connections", n, 1, usize::MAX, 1)),
+    };
+    let retained = RetainedLimits {
+        max_messages: match limits.retained_max_messages {
+            0 => None,
+            n => Some(check.range("limits.retained_max_messages", n, 1, usize::MAX, 1)),
+        },
+        max_payload: match limits.retained_max_payload.0 {
+            0 => None,
+            n => Some(check.range("limits.retained_max_payload", n, 1, usize::MAX, 1)),
+        },
     };
     let max_packet_size = check.range(
         "limits.max_packet_size",
@@ -241,6 +251,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         sys_interval,
         trace_clients,
         park_idle_after,
+        retained,
     };
     check.finish(Resolved {
         broker,

@@ -62,6 +62,10 @@ fn the_file_view_of_an_engine_config_resolves_back_to_it() {
         sys_interval: Some(Duration::from_secs(30)),
         trace_clients: vec![ClientId::new("traced").unwrap()],
         park_idle_after: None,
+        retained: broker_core::config::RetainedLimits {
+            max_messages: Some(1000),
+            max_payload: Some(65536),
+        },
     };
     engine.session.max_keep_alive = Some(60);
     engine.session.max_qos = QoS::AtLeastOnce;
@@ -94,6 +98,8 @@ fn every_key_maps_onto_the_engine_config() {
         receive_maximum = 10
         max_inflight = 20
         topic_alias_maximum = 0
+        retained_max_messages = 10000
+        retained_max_payload = "64KiB"
 
         [session]
         max_session_expiry = 3600
@@ -168,6 +174,10 @@ fn every_key_maps_onto_the_engine_config() {
         sys_interval: Some(Duration::from_secs(60)),
         trace_clients: vec![ClientId::new("sensor-1").unwrap()],
         park_idle_after: Some(Duration::from_millis(500)),
+        retained: broker_core::config::RetainedLimits {
+            max_messages: Some(10_000),
+            max_payload: Some(64 * 1024),
+        },
     };
     assert_eq!(node.broker, expected);
     assert_eq!(node.metrics, Some(addr("127.0.0.1:9883")));

@@ -30,6 +30,8 @@ use crate::types::{TopicFilter, TopicName};
 pub struct RetainedStore {
     root: Node,
     len: usize,
+    /// How many of them are on `$` topics (the broker's own, such as `$SYS/...`).
+    system_len: usize,
     /// (expiry time, topic) of every message that expires.
     expiries: BTreeSet<(u64, TopicName)>,
 }
@@ -67,6 +69,13 @@ impl RetainedStore {
         self.len
     }
 
+    /// The number of messages stored on topics that do not start with `$`: the clients'
+    /// (expired ones not yet removed included).
+    #[must_use]
+    pub fn client_len(&self) -> usize {
+        self.len - self.system_len
+    }
+
     /// Whether no message is stored.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -85,10 +94,14 @@ impl RetainedStore {
         for level in message.topic.levels() {
             node = node.children.entry(level.into()).or_default();
         }
+        let system = message.topic.as_str().starts_with('$');
         let old = node.message.replace(Box::new(message));
         match &old {
             Some(old) => self.forget_expiry(old),
-            None => self.len += 1,
+            None => {
+                self.len += 1;
+                self.system_len += usize::from(system);
+            }
         }
         if let Some(expiry) = expiry {
             self.expiries.insert(expiry);
@@ -110,6 +123,7 @@ impl RetainedStore {
         let old = node.message.take()?;
         let prune = node.children.is_empty();
         self.len -= 1;
+        self.system_len -= usize::from(topic.as_str().starts_with('$'));
         self.forget_expiry(&old);
         if prune {
             let mut node = &mut self.root;

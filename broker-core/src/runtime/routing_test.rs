@@ -28,6 +28,7 @@ fn shared() -> Arc<Shared> {
         None,
         None,
         ReceiveLimits::new(16 * 1024, None),
+        crate::config::RetainedLimits::default(),
     )
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use broker_core::codec::{Packet, Will, WillProperties};
+use broker_core::codec::{Packet, Publish, QosPid, Will, WillProperties};
 use broker_core::types::{QoS, ReasonCode};
 use broker_core::{Broker, BrokerError};
 use tokio::time::timeout;
@@ -284,5 +284,59 @@ async fn in_process_publish_with_properties_and_subscribe_with_options_mqtt_3_3_
         properties.user_properties
     );
     client.disconnect().await;
+    broker.shutdown().await;
+}
+
+/// The retained store's limits: a retained publish past them is delivered and acknowledged
+/// as any publish, but not retained; replacing a retained message, or deleting one, works at
+/// the most.
+#[tokio::test]
+async fn retained_limits_keep_what_fits_and_deliver_the_rest_unretained() {
+    let mut config = support::config();
+    config.retained.max_messages = Some(2);
+    config.retained.max_payload = Some(8);
+    let (broker, addr) = support::start_with(config).await;
+    let (mut publisher, _) = Client::connect(addr, V5, "retainer", true).await;
+    let (mut live, _) = Client::connect(addr, V5, "live", true).await;
+    live.subscribe(1, "r/#", QoS::AtLeastOnce).await;
+    for (n, (topic, payload)) in [
+        ("r/a", "1"),
+        ("r/b", "2"),
+        ("r/c", "3"),         // a third topic: not retained
+        ("r/a", "10"),        // replacing one: retained
+        ("r/b", "too long!"), // over 8 bytes: not retained, r/b keeps "2"
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut publish = Publish::new(support::topic(topic), payload.into());
+        publish.retain = true;
+        publish.qos_pid = QosPid::AtLeastOnce(support::pid(n as u16 + 1));
+        publisher.send(Packet::Publish(publish)).await;
+        match publisher.recv().await {
+            Some(Packet::PubAck(ack)) => assert_eq!(ack.code, ReasonCode::Success, "{topic}"),
+            other => panic!("expected PUBACK for {topic}, got {other:?}"),
+        }
+        // Delivered all the same.
+        assert_eq!(&live.recv_publish().await.payload[..], payload.as_bytes());
+    }
+    let (mut late, _) = Client::connect(addr, V5, "late", true).await;
+    late.subscribe(1, "r/#", QoS::AtLeastOnce).await;
+    let mut kept = Vec::new();
+    for _ in 0..2 {
+        let message = late.recv_publish().await;
+        let topic = message.topic.unwrap();
+        kept.push((topic.as_str().to_owned(), message.payload.to_vec()));
+    }
+    kept.sort();
+    assert_eq!(
+        kept,
+        [
+            ("r/a".to_owned(), b"10".to_vec()),
+            ("r/b".to_owned(), b"2".to_vec())
+        ]
+    );
+    late.ping().await;
+    late.expect_nothing().await;
     broker.shutdown().await;
 }

@@ -40,6 +40,7 @@ async fn a_connection_and_its_task_do_not_grow() {
         None,
         None,
         ReceiveLimits::new(16 * 1024, None),
+        crate::config::RetainedLimits::default(),
     );
     let local = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let server = TcpListener::bind(local).await.unwrap();

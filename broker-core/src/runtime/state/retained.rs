@@ -13,6 +13,7 @@
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
+use crate::config::RetainedLimits;
 use crate::router::{RetainedMessage, RetainedStore};
 use crate::runtime::clipped::Clipped;
 use crate::runtime::persist::handle::{Persist, Reply, Slot, StoreOp};
@@ -25,14 +26,17 @@ pub(crate) struct Retained {
     store: RwLock<RetainedStore>,
     /// The origin of the store's clock.
     started: Instant,
+    /// What it keeps at most.
+    limits: RetainedLimits,
 }
 
 impl Retained {
-    /// An empty store whose clock starts at `started`.
-    pub(crate) fn new(started: Instant) -> Retained {
+    /// An empty store whose clock starts at `started`, keeping at most `limits`.
+    pub(crate) fn new(started: Instant, limits: RetainedLimits) -> Retained {
         Retained {
             store: RwLock::new(RetainedStore::new()),
             started,
+            limits,
         }
     }
 
@@ -77,6 +81,19 @@ impl Retained {
             }
             return;
         }
+        if let Some(max) = self
+            .limits
+            .max_payload
+            .filter(|max| message.payload.len() > *max)
+        {
+            tracing::info!(
+                topic = %Clipped(&message.topic),
+                "Retained message of {} bytes not kept: the most retained is {max} bytes.",
+                message.payload.len()
+            );
+            answered(reply);
+            return;
+        }
         // Copy out of the publisher's receive buffer: the store keeps it for long.
         let detached = message.detach();
         let retained = RetainedMessage::new(
@@ -88,13 +105,25 @@ impl Retained {
         );
         let stored = slot.map(|slot| (slot, persist.in_store_clock(&retained)));
         let mut store = self.write();
+        if let Some(max) = self.limits.max_messages {
+            if store.client_len() >= max && store.get(&retained.topic).is_none() {
+                drop(store);
+                tracing::info!(
+                    topic = %Clipped(&message.topic),
+                    "Retained message not kept: the store holds its most, {max} topics."
+                );
+                answered(reply);
+                return;
+            }
+        }
         store.set(retained);
         if let Some((slot, stored)) = stored {
             slot.send(StoreOp::SetRetained(stored, reply));
         }
     }
 
-    /// Sets a message the session store does not keep (the broker's `$SYS` figures).
+    /// Sets a message the session store does not keep (the broker's `$SYS` figures; no
+    /// limit applies to them).
     pub(crate) fn set_unstored(&self, message: RetainedMessage) {
         self.write().set(message);
     }
@@ -134,5 +163,13 @@ impl Retained {
     pub(crate) fn remove_expired(&self, now: Instant) -> usize {
         let secs = self.secs(now);
         self.write().remove_expired(secs)
+    }
+}
+
+/// Tells whoever waits on a retained change that nothing is left to store: the publish goes
+/// on as if stored.
+fn answered(reply: Option<Reply<()>>) {
+    if let Some(reply) = reply {
+        let _ = reply.send(Ok(()));
     }
 }

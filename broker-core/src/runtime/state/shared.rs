@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 use crate::cluster::ClusterLink;
+use crate::config::RetainedLimits;
 use crate::runtime::client_trace::ClientTrace;
 use crate::runtime::clock::now;
 use crate::runtime::cluster::node_link::NodeLink;
@@ -99,6 +100,7 @@ impl Shared {
         park_after: Option<Duration>,
         cluster: Option<Arc<dyn ClusterLink>>,
         receive_limits: ReceiveLimits,
+        retained_limits: RetainedLimits,
     ) -> Arc<Shared> {
         let (run_state, _) = watch::channel(RunState::Running);
         let parker = park_after.and_then(|_| match Parker::new() {
@@ -116,7 +118,7 @@ impl Shared {
             shutdown_timeout,
             queue_full_wait,
             router: Router::default(),
-            retained: Retained::new(started),
+            retained: Retained::new(started, retained_limits),
             registry: Registry::default(),
             persist: Persist::new(store),
             hooks,

@@ -12,6 +12,7 @@ use broker_core::config::{BrokerConfig, ListenerConfig};
 
 use crate::auth::Auth;
 use crate::config_auth::AuthConfig;
+use crate::config_env;
 use crate::config_file::FileConfig;
 use crate::config_listener;
 use crate::config_plugins::PluginConfig;
@@ -81,19 +82,44 @@ impl NodeConfig {
         })
     }
 
-    /// Reads and checks the file at `path`.
+    /// Reads and checks the file at `path`, with the environment's overrides
+    /// ([`config_env`](crate::config_env)).
     pub(crate) fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
         let source = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             source: source.clone(),
             message: error.to_string(),
         })?;
-        NodeConfig::parse(&source, &text)
+        NodeConfig::parse_with(&source, &text, &config_env::from_environment())
     }
 
-    /// The embedded default config.
+    /// The embedded default config, with the environment's overrides.
     pub(crate) fn embedded_default() -> Result<NodeConfig, ConfigError> {
-        NodeConfig::parse(DEFAULT_CONFIG_NAME, DEFAULT_CONFIG)
+        NodeConfig::parse_with(
+            DEFAULT_CONFIG_NAME,
+            DEFAULT_CONFIG,
+            &config_env::from_environment(),
+        )
+    }
+
+    /// [`NodeConfig::parse`] with `overrides` (`SKEIN_<TABLE>__<KEY>`, value) applied first;
+    /// the messages then name the overrides beside the source.
+    pub(crate) fn parse_with(
+        source: &str,
+        text: &str,
+        overrides: &[(String, String)],
+    ) -> Result<NodeConfig, ConfigError> {
+        if overrides.is_empty() {
+            return NodeConfig::parse(source, text);
+        }
+        let names: Vec<&str> = overrides.iter().map(|(name, _)| name.as_str()).collect();
+        let source = format!("{source} with {}", names.join(", "));
+        let text = config_env::apply(text, overrides).map_err(|message| ConfigError::Syntax {
+            source: source.clone(),
+            key: None,
+            message,
+        })?;
+        NodeConfig::parse(&source, &text)
     }
 
     /// Reads the files the config names, as the broker needs them at start: the TLS files of

@@ -16,6 +16,7 @@ mod auth_identity;
 mod cli;
 mod config;
 mod config_auth;
+mod config_env;
 mod config_file;
 mod config_listener;
 mod config_plugins;

@@ -24,6 +24,7 @@ mod integration {
     mod clients_raw;
     mod clients_rumqttc;
     mod clients_tls;
+    mod config_env;
     mod observability;
     mod passwd_cli;
     mod persistence;

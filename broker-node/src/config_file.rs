@@ -16,6 +16,21 @@ use crate::config_size::ByteSize;
 use crate::config_storage::StorageSection;
 use crate::logging::{LogFormat, LogLevel};
 
+/// Mosquitto's spellings accepted beside Skein's keys (the `serde(alias)`es below): (table,
+/// Mosquitto's key, Skein's key); the tests check each against its key and the docs.
+#[cfg(test)]
+pub(crate) const MOSQUITTO_ALIASES: [(&str, &str, &str); 5] = [
+    ("limits", "max_inflight_messages", "max_inflight"),
+    (
+        "session",
+        "allow_zero_length_clientid",
+        "allow_zero_length_client_id",
+    ),
+    ("session", "max_queued_messages", "queue_max_messages"),
+    ("session", "max_queued_bytes", "queue_max_bytes"),
+    ("sys", "sys_interval", "interval"),
+];
+
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -185,7 +200,9 @@ pub(crate) struct LimitsSection {
     pub(crate) max_topic_levels: u64,
     /// Unacknowledged QoS 1/2 PUBLISH packets a client may send (v5 Receive Maximum).
     pub(crate) receive_maximum: u64,
-    /// Unacknowledged QoS 1/2 messages the broker sends a 3.x client.
+    /// Unacknowledged QoS 1/2 messages the broker sends a 3.x client (Mosquitto's
+    /// `max_inflight_messages` too).
+    #[serde(alias = "max_inflight_messages")]
     pub(crate) max_inflight: u64,
     /// Topic aliases a v5 client may set.
     pub(crate) topic_alias_maximum: u64,
@@ -205,11 +222,15 @@ pub(crate) struct SessionSection {
     pub(crate) max_keep_alive: u64,
     /// Seconds a new connection has to send CONNECT.
     pub(crate) connect_timeout: u64,
-    /// Whether an empty client id gets an assigned one (3.1.1 with clean session, 5.0).
+    /// Whether an empty client id gets an assigned one (3.1.1 with clean session, 5.0);
+    /// Mosquitto's `allow_zero_length_clientid` too.
+    #[serde(alias = "allow_zero_length_clientid")]
     pub(crate) allow_zero_length_client_id: bool,
-    /// Most messages queued per session.
+    /// Most messages queued per session (Mosquitto's `max_queued_messages` too).
+    #[serde(alias = "max_queued_messages")]
     pub(crate) queue_max_messages: u64,
-    /// Most bytes queued per session.
+    /// Most bytes queued per session (Mosquitto's `max_queued_bytes` too).
+    #[serde(alias = "max_queued_bytes")]
     pub(crate) queue_max_bytes: ByteSize,
     /// Whether QoS 0 messages are queued for offline persistent sessions.
     pub(crate) queue_qos0: bool,
@@ -271,7 +292,9 @@ pub(crate) struct LogSection {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct SysSection {
-    /// Seconds between two publications of the `$SYS` topics; 0 publishes none.
+    /// Seconds between two publications of the `$SYS` topics; 0 publishes none (Mosquitto's
+    /// `sys_interval` too).
+    #[serde(alias = "sys_interval")]
     pub(crate) interval: u64,
 }
 

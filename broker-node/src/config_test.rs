@@ -10,6 +10,7 @@ use broker_core::types::{ClientId, QoS};
 
 use super::*;
 use crate::config_file::FileConfig;
+use crate::config_file::MOSQUITTO_ALIASES;
 use crate::config_resolve::resolve;
 
 fn parse(text: &str) -> Result<NodeConfig, ConfigError> {
@@ -407,6 +408,38 @@ fn default_file_keys() -> Vec<String> {
     keys
 }
 
+/// Mosquitto's spelling of a key means what Skein's does, and the page says so.
+#[test]
+fn mosquitto_spellings_of_keys_are_accepted_and_documented() {
+    let docs_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
+    let docs = std::fs::read_to_string(docs_path).unwrap();
+    for (table, mosquitto, skein) in MOSQUITTO_ALIASES {
+        let value = if mosquitto.starts_with("allow") {
+            "false"
+        } else if mosquitto.ends_with("bytes") {
+            "65536"
+        } else {
+            "7"
+        };
+        let with = |key: &str| {
+            NodeConfig::parse(
+                "test",
+                &format!("[[listener]]\nbind = \"127.0.0.1:1\"\n[{table}]\n{key} = {value}\n"),
+            )
+            .unwrap_or_else(|e| panic!("{key}: {e}"))
+        };
+        assert_eq!(
+            with(mosquitto).broker,
+            with(skein).broker,
+            "{mosquitto} is {skein}"
+        );
+        assert!(
+            docs.contains(&format!("`{mosquitto}`")),
+            "`{mosquitto}` is not in docs/configuration.md"
+        );
+    }
+}
+
 #[test]
 fn every_key_of_the_default_file_is_documented() {
     let docs_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
@@ -493,8 +526,11 @@ fn every_schema_key_is_shown_in_the_default_file() {
             let is_table = tables.contains(&format!("[{key}]").as_str())
                 || key == "listener"
                 || key == "plugins";
+            let alias = MOSQUITTO_ALIASES
+                .iter()
+                .any(|(_, mosquitto, _)| *mosquitto == key);
             assert!(
-                is_table || shown.contains(&key),
+                is_table || alias || shown.contains(&key),
                 "{header} {key} is missing from default.toml"
             );
         }

@@ -34,6 +34,9 @@ pub struct BrokerBuilder {
     store: Arc<dyn SessionStore>,
     hooks: HookChainBuilder,
     cluster: Option<Arc<dyn ClusterLink>>,
+    /// Listeners whose sockets the caller bound ([`BrokerBuilder::bound_listener`]).
+    /// Shared: a cloned builder serves a duplicate of the same socket.
+    bound: Vec<(ListenerConfig, Arc<std::net::TcpListener>)>,
 }
 
 impl fmt::Debug for BrokerBuilder {
@@ -64,6 +67,7 @@ impl BrokerBuilder {
             store: Arc::new(MemoryStore::new()),
             hooks: HookChain::builder(),
             cluster: None,
+            bound: Vec::new(),
         }
     }
 
@@ -144,6 +148,19 @@ impl BrokerBuilder {
         self
     }
 
+    /// Adds a listener on a socket the caller bound (and listens on) itself: one passed by
+    /// systemd's socket activation, one bound before privileges were dropped, one on a port
+    /// the service chose. `listener.bind` is not used (the socket's own address is the
+    /// listener's); its other settings (TLS, WebSocket, PROXY header, limits) apply.
+    pub fn bound_listener(
+        mut self,
+        listener: ListenerConfig,
+        socket: std::net::TcpListener,
+    ) -> Self {
+        self.bound.push((listener, Arc::new(socket)));
+        self
+    }
+
     /// Removes every listener: the broker then serves in-process clients only.
     pub fn no_listeners(mut self) -> Self {
         self.config.listeners.clear();
@@ -167,7 +184,8 @@ impl BrokerBuilder {
     /// [`BrokerError::DuplicateListener`] if two listeners share a name.
     pub async fn start(self) -> Result<Broker, BrokerError> {
         let mut names = HashSet::new();
-        for listener in &self.config.listeners {
+        let configs = self.config.listeners.iter();
+        for listener in configs.chain(self.bound.iter().map(|(config, _)| config)) {
             if !names.insert(listener.name.as_str()) {
                 return Err(BrokerError::DuplicateListener(listener.name.clone()));
             }
@@ -180,6 +198,27 @@ impl BrokerBuilder {
             })?;
             let socket = TcpListener::bind(config.bind)
                 .await
+                .and_then(|socket| Ok((socket.local_addr()?, socket)));
+            match socket {
+                Ok((addr, socket)) => bound.push((Arc::new(listener), addr, socket)),
+                Err(source) => {
+                    return Err(BrokerError::Bind {
+                        name: config.name.clone(),
+                        addr: config.bind,
+                        source,
+                    })
+                }
+            }
+        }
+        for (config, socket) in self.bound {
+            let listener = Listener::new(config.clone()).map_err(|source| BrokerError::Tls {
+                name: config.name.clone(),
+                source,
+            })?;
+            let socket = socket
+                .try_clone()
+                .and_then(|socket| socket.set_nonblocking(true).map(|()| socket))
+                .and_then(TcpListener::from_std)
                 .and_then(|socket| Ok((socket.local_addr()?, socket)));
             match socket {
                 Ok((addr, socket)) => bound.push((Arc::new(listener), addr, socket)),

@@ -340,3 +340,27 @@ async fn retained_limits_keep_what_fits_and_deliver_the_rest_unretained() {
     late.expect_nothing().await;
     broker.shutdown().await;
 }
+
+/// A listener on a socket the embedding service bound itself (socket activation, a port
+/// bound before dropping privileges): the broker serves it, and reports its address.
+#[tokio::test]
+async fn a_socket_the_caller_bound_is_served_as_a_listener() {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let broker = Broker::builder()
+        .config(support::config())
+        .no_listeners()
+        .bound_listener(
+            broker_core::config::ListenerConfig::tcp("mine", "0.0.0.0:1".parse().unwrap()),
+            socket,
+        )
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(broker.local_addrs(), [("mine".to_owned(), addr)]);
+    let (mut client, ack) = Client::connect(addr, V5, "on-mine", true).await;
+    assert_eq!(ack.code, ReasonCode::Success);
+    client.ping().await;
+    client.disconnect().await;
+    broker.shutdown().await;
+}

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -192,44 +193,15 @@ impl BrokerBuilder {
         }
         let mut bound = Vec::with_capacity(self.config.listeners.len());
         for config in &self.config.listeners {
-            let listener = Listener::new(config.clone()).map_err(|source| BrokerError::Tls {
-                name: config.name.clone(),
-                source,
-            })?;
-            let socket = TcpListener::bind(config.bind)
-                .await
-                .and_then(|socket| Ok((socket.local_addr()?, socket)));
-            match socket {
-                Ok((addr, socket)) => bound.push((Arc::new(listener), addr, socket)),
-                Err(source) => {
-                    return Err(BrokerError::Bind {
-                        name: config.name.clone(),
-                        addr: config.bind,
-                        source,
-                    })
-                }
-            }
+            let socket = TcpListener::bind(config.bind).await;
+            bound.push(listener_on(config.clone(), socket)?);
         }
         for (config, socket) in self.bound {
-            let listener = Listener::new(config.clone()).map_err(|source| BrokerError::Tls {
-                name: config.name.clone(),
-                source,
-            })?;
             let socket = socket
                 .try_clone()
                 .and_then(|socket| socket.set_nonblocking(true).map(|()| socket))
-                .and_then(TcpListener::from_std)
-                .and_then(|socket| Ok((socket.local_addr()?, socket)));
-            match socket {
-                Ok((addr, socket)) => bound.push((Arc::new(listener), addr, socket)),
-                Err(source) => {
-                    return Err(BrokerError::Bind {
-                        name: config.name.clone(),
-                        addr: config.bind,
-                        source,
-                    })
-                }
-            }
+                .and_then(TcpListener::from_std);
+            bound.push(listener_on(config, socket)?);
         }
         if let Some((_, _, socket)) = bound.first() {
             // One descriptor per connection, and a few for the broker itself.
@@ -318,4 +290,23 @@ impl BrokerBuilder {
         }
         Ok(Broker::new(shared, local_addrs))
     }
+}
+
+/// The listener `config` describes, its TLS files read, on `socket` (bound by the broker or
+/// by the caller), with the address it is bound to.
+fn listener_on(
+    config: ListenerConfig,
+    socket: std::io::Result<TcpListener>,
+) -> Result<(Arc<Listener>, SocketAddr, TcpListener), BrokerError> {
+    let listener = Listener::new(config.clone()).map_err(|source| BrokerError::Tls {
+        name: config.name.clone(),
+        source,
+    })?;
+    socket
+        .and_then(|socket| Ok((Arc::new(listener), socket.local_addr()?, socket)))
+        .map_err(|source| BrokerError::Bind {
+            name: config.name,
+            addr: config.bind,
+            source,
+        })
 }

@@ -5,17 +5,14 @@
 //! allowed; a required plugin that cannot be loaded stops the start, an optional one does not.
 //! The `http-auth` example asks a backend on 127.0.0.1 whom to let in.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use broker_core::types::{ProtocolVersion, ReasonCode};
 use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, MqttOptions, Packet, QoS};
 
+use crate::support::http_backend::{Backend, Reply};
 use crate::support::plugin_build::example_wasm;
 use crate::support::raw_publisher::{Answer, Publisher};
 use crate::support::rumqttc_client::{publish_fields, Client};
@@ -185,72 +182,6 @@ async fn sighup_reloads_a_plugin_and_its_rules_and_a_broken_file_keeps_the_runni
     watcher.disconnect().await;
 }
 
-/// An authentication backend on 127.0.0.1 as EMQX's HTTP authentication expects one: a POST
-/// whose JSON names user alice is answered `{"result":"allow"}`, any other
-/// `{"result":"deny"}`. Counts the requests it answered.
-struct AuthBackend {
-    port: u16,
-    requests: Arc<AtomicUsize>,
-}
-
-impl AuthBackend {
-    fn start() -> AuthBackend {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().take(32) {
-                let Ok(stream) = stream else { continue };
-                let counted = Arc::clone(&counted);
-                std::thread::spawn(move || answer(stream, &counted));
-            }
-        });
-        AuthBackend { port, requests }
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-/// Answers the requests of one connection until it closes.
-fn answer(stream: TcpStream, counted: &AtomicUsize) -> Option<()> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut stream = stream;
-    for _ in 0..32 {
-        let mut length = 0;
-        let mut line = String::new();
-        for n in 0..100 {
-            line.clear();
-            if reader.read_line(&mut line).ok()? == 0 {
-                return None;
-            }
-            if n > 0 && line.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().ok()?;
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).ok()?;
-        // The plugin writes its JSON compact.
-        let alice = String::from_utf8_lossy(&body).contains(r#""username":"alice""#);
-        let result = if alice { "allow" } else { "deny" };
-        let body = format!(r#"{{"result":"{result}"}}"#);
-        counted.fetch_add(1, Ordering::SeqCst);
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(reply.as_bytes()).ok()?;
-    }
-    None
-}
-
 /// An MQTT 3.1.1 rumqttc client connecting as `user`: its CONNACK return code.
 async fn rumqttc_connect(port: u16, id: &str, user: &str, password: &str) -> ConnectReturnCode {
     let mut options = MqttOptions::new(id, "127.0.0.1", port);
@@ -273,13 +204,22 @@ async fn rumqttc_connect(port: u16, id: &str, user: &str, password: &str) -> Con
 /// credentials again are answered from the plugin's cache, without asking the backend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_auth_plugin_lets_in_whom_its_backend_allows_mqtt_3_1_4_2_mqtt_3_2_2_6() {
-    let backend = AuthBackend::start();
-    let origin = format!("http://127.0.0.1:{}", backend.port);
+    // As EMQX's HTTP authentication expects a backend: user alice allowed, anyone denied.
+    let backend = Backend::start(|request| {
+        let result = if request["username"] == "alice" {
+            "allow"
+        } else {
+            "deny"
+        };
+        Reply::Answer(200, format!(r#"{{"result":"{result}"}}"#))
+    });
+    let origin = backend.origin();
     let table = format!(
         "[[plugins]]\nname = \"http-auth\"\npath = {:?}\ngrants = [\"log\", \"kv\", \"http\"]\n\
          http_allow = [\"{origin}\"]\nhttp_timeout_ms = 2000\nauth_deadline_ms = 5000\n\
-         [plugins.config]\nurl = \"{origin}/mqtt/auth\"\n",
-        example_wasm("http-auth").display().to_string()
+         [plugins.config]\nurl = \"{}\"\n",
+        example_wasm("http-auth").display().to_string(),
+        backend.url()
     );
     let (skein, port) = start("plugin-http-auth", &table);
     skein.wait_for_log(&["Plugin http-auth 0.1.0 loaded from"]);
@@ -296,7 +236,7 @@ async fn the_http_auth_plugin_lets_in_whom_its_backend_allows_mqtt_3_1_4_2_mqtt_
     );
     assert!(!ack.session_present);
     assert!(closed, "the refused connection must be closed");
-    assert_eq!(backend.requests(), 2);
+    assert_eq!(backend.requests().len(), 2);
 
     // A real 3.1.1 client with the same credentials: answered from the cache.
     assert_eq!(
@@ -307,11 +247,11 @@ async fn the_http_auth_plugin_lets_in_whom_its_backend_allows_mqtt_3_1_4_2_mqtt_
         rumqttc_connect(port, "dev-b", "bob", "pw").await,
         ConnectReturnCode::BadUserNamePassword
     );
-    assert_eq!(backend.requests(), 2);
+    assert_eq!(backend.requests().len(), 2);
     // Other credentials: asked.
     assert_eq!(
         rumqttc_connect(port, "dev-c", "carol", "pw").await,
         ConnectReturnCode::BadUserNamePassword
     );
-    assert_eq!(backend.requests(), 3);
+    assert_eq!(backend.requests().len(), 3);
 }

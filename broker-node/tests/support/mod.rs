@@ -11,6 +11,11 @@
 //! for the differences to expect).
 
 mod auth_files;
+/// The scripted HTTP backend of the plugin host's tests, shared: this binary uses its
+/// `Reply::Answer` and request log only.
+#[path = "../../../plugins/wasm/tests/host/backend.rs"]
+#[allow(dead_code)]
+pub(crate) mod http_backend;
 mod pki;
 pub(crate) mod plugin_build;
 pub(crate) mod raw_publisher;

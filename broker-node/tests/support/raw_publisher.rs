@@ -34,18 +34,23 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    /// Connects with a clean session and checks the CONNACK accepts it.
-    pub(crate) async fn connect(port: u16, version: ProtocolVersion, id: &str) -> Publisher {
+    /// A TCP connection to skein on `port`, nothing sent yet.
+    async fn open(port: u16, version: ProtocolVersion) -> Publisher {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("connecting to skein");
-        let mut publisher = Publisher {
+        Publisher {
             stream,
             version,
             decoder: Decoder::with_version(version),
             buf: BytesMut::new(),
             next_id: 1,
-        };
+        }
+    }
+
+    /// Connects with a clean session and checks the CONNACK accepts it.
+    pub(crate) async fn connect(port: u16, version: ProtocolVersion, id: &str) -> Publisher {
+        let mut publisher = Publisher::open(port, version).await;
         let connect = Connect::new(version, ClientId::new(id).expect("client id"));
         publisher.send(Packet::Connect(Box::new(connect))).await;
         match publisher.read(CONNACK_WAIT).await {
@@ -67,16 +72,7 @@ impl Publisher {
         username: &str,
         password: &str,
     ) -> (ConnAck, bool) {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connecting to skein");
-        let mut publisher = Publisher {
-            stream,
-            version,
-            decoder: Decoder::with_version(version),
-            buf: BytesMut::new(),
-            next_id: 1,
-        };
+        let mut publisher = Publisher::open(port, version).await;
         let mut connect = Connect::new(version, ClientId::new(id).expect("client id"));
         connect.username = Some(MqttString::new(username).expect("user name"));
         connect.password = Some(Bytes::copy_from_slice(password.as_bytes()));

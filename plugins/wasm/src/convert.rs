@@ -112,74 +112,69 @@ pub(crate) fn event_bit(kind: EventKind) -> u8 {
     1 << (kind as u8)
 }
 
-/// The WIT event of `event`, and its kind.
-pub(crate) fn event(event: &Event) -> (EventKind, ev::Event) {
+/// The kind of `event`: read before the event is built, so a plugin is sent (and the host
+/// copies) only the kinds it asked for.
+pub(crate) fn event_kind(event: &Event) -> EventKind {
+    match event {
+        Event::Connected { .. } => EventKind::Connected,
+        Event::Disconnected { .. } => EventKind::Disconnected,
+        Event::Subscribed { .. } => EventKind::Subscribed,
+        Event::Unsubscribed { .. } => EventKind::Unsubscribed,
+        Event::MessageDelivered { .. } => EventKind::Delivered,
+        Event::MessageDropped { .. } => EventKind::Dropped,
+    }
+}
+
+/// The WIT event of `event`.
+pub(crate) fn event(event: &Event) -> ev::Event {
     match event {
         Event::Connected {
             client,
             session_present,
-        } => (
-            EventKind::Connected,
-            ev::Event::Connected(ev::Connected {
-                client_id: client.client_id.as_str().to_owned(),
-                username: client.username.as_ref().map(|u| u.as_str().to_owned()),
-                peer_addr: client.peer_addr.map(|a| a.to_string()).unwrap_or_default(),
-                session_present: *session_present,
-            }),
-        ),
-        Event::Disconnected { client_id, reason } => (
-            EventKind::Disconnected,
-            ev::Event::Disconnected(ev::Ended {
-                client_id: client_id.as_str().to_owned(),
-                reason: close_reason(*reason),
-            }),
-        ),
+        } => ev::Event::Connected(ev::Connected {
+            client_id: client.client_id.as_str().to_owned(),
+            username: client.username.as_ref().map(|u| u.as_str().to_owned()),
+            peer_addr: client.peer_addr.map(|a| a.to_string()).unwrap_or_default(),
+            session_present: *session_present,
+        }),
+        Event::Disconnected { client_id, reason } => ev::Event::Disconnected(ev::Ended {
+            client_id: client_id.as_str().to_owned(),
+            reason: close_reason(*reason),
+        }),
         Event::Subscribed {
             client_id,
             filter,
             qos: granted,
-        } => (
-            EventKind::Subscribed,
-            ev::Event::Subscribed(ev::Subscription {
-                client_id: client_id.as_str().to_owned(),
-                filter: filter.as_str().to_owned(),
-                qos: qos(*granted),
-            }),
-        ),
-        Event::Unsubscribed { client_id, filter } => (
-            EventKind::Unsubscribed,
-            ev::Event::Unsubscribed(ev::Subscription {
-                client_id: client_id.as_str().to_owned(),
-                filter: filter.as_str().to_owned(),
-                qos: wit::Qos::AtMostOnce,
-            }),
-        ),
+        } => ev::Event::Subscribed(ev::Subscription {
+            client_id: client_id.as_str().to_owned(),
+            filter: filter.as_str().to_owned(),
+            qos: qos(*granted),
+        }),
+        Event::Unsubscribed { client_id, filter } => ev::Event::Unsubscribed(ev::Subscription {
+            client_id: client_id.as_str().to_owned(),
+            filter: filter.as_str().to_owned(),
+            qos: wit::Qos::AtMostOnce,
+        }),
         Event::MessageDelivered {
             client_id,
             topic,
             qos: sent,
-        } => (
-            EventKind::Delivered,
-            ev::Event::Delivered(ev::Message {
-                client_id: client_id.as_str().to_owned(),
-                topic: topic.as_str().to_owned(),
-                qos: qos(*sent),
-            }),
-        ),
+        } => ev::Event::Delivered(ev::Message {
+            client_id: client_id.as_str().to_owned(),
+            topic: topic.as_str().to_owned(),
+            qos: qos(*sent),
+        }),
         Event::MessageDropped {
             client_id,
             topic,
             qos: would,
             reason,
-        } => (
-            EventKind::Dropped,
-            ev::Event::Dropped(ev::Dropped {
-                client_id: client_id.as_str().to_owned(),
-                topic: topic.as_str().to_owned(),
-                qos: qos(*would),
-                reason: drop_reason(*reason).to_owned(),
-            }),
-        ),
+        } => ev::Event::Dropped(ev::Dropped {
+            client_id: client_id.as_str().to_owned(),
+            topic: topic.as_str().to_owned(),
+            qos: qos(*would),
+            reason: drop_reason(*reason).to_owned(),
+        }),
     }
 }
 

@@ -404,10 +404,10 @@ impl Hook for WasmHook {
 
     async fn on_event(&self, event: &Event) -> Result<(), HookError> {
         let generation = self.current();
-        let (kind, event) = convert::event(event);
-        if generation.events & convert::event_bit(kind) == 0 {
+        if generation.events & convert::event_bit(convert::event_kind(event)) == 0 {
             return Ok(());
         }
+        let event = convert::event(event);
         // No client is lent to an event: the event says who it is about.
         self.call(
             &generation,

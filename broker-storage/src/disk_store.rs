@@ -348,11 +348,20 @@ impl SessionStore for DiskStore {
     }
 
     async fn queued(&self, client_id: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
+        self.queued_from(client_id, 0, usize::MAX).await
+    }
+
+    async fn queued_from(
+        &self,
+        client_id: &ClientId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
         self.settle().await;
         let clock = WallClock::now();
         // The live copies as the index says now; a log record read below only loses copies
         // (finished since), never moves them.
-        let live = state_machine::lock(&self.index).live(client_id);
+        let live = state_machine::lock(&self.index).live(client_id, from, limit);
         let mut records: Vec<u64> = live.iter().map(|(_, record)| *record).collect();
         records.sort_unstable();
         records.dedup();

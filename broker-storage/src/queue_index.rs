@@ -207,14 +207,16 @@ impl QueueIndex {
         taken
     }
 
-    /// The live copies of `client_id`, oldest first: sequence number and log record.
-    pub(crate) fn live(&self, client_id: &ClientId) -> Vec<(u64, u64)> {
+    /// At most `limit` live copies of `client_id` numbered `from` or above, oldest first:
+    /// sequence number and log record.
+    pub(crate) fn live(&self, client_id: &ClientId, from: u64, limit: usize) -> Vec<(u64, u64)> {
         self.clients
             .get(client_id)
             .map(|copies| {
                 copies
-                    .iter()
+                    .range(from..)
                     .filter(|(_, c)| c.live)
+                    .take(limit)
                     .map(|(seq, c)| (*seq, c.record))
                     .collect()
             })
@@ -255,10 +257,12 @@ mod tests {
         index.add(&a, 1, 100);
         index.add(&b, 2, 100);
         index.add(&a, 3, 200);
-        assert_eq!(index.live(&a), vec![(1, 100), (3, 200)]);
+        assert_eq!(index.live(&a, 0, usize::MAX), vec![(1, 100), (3, 200)]);
+        assert_eq!(index.live(&a, 2, usize::MAX), vec![(3, 200)]);
+        assert_eq!(index.live(&a, 0, 1), vec![(1, 100)]);
         index.finish(&a, 1);
         assert_eq!(index.take_emptied(), Emptied::default());
-        assert_eq!(index.live(&a), vec![(3, 200)]);
+        assert_eq!(index.live(&a, 0, usize::MAX), vec![(3, 200)]);
         assert!(index.is_dirty(&a) && !index.is_dirty(&b));
         index.finish(&b, 2);
         index.finish(&b, 2);

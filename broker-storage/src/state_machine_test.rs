@@ -29,7 +29,11 @@ fn open(db: &Db) -> StateMachine {
 /// The live copies of `client` in the index a reopen would build from `db`.
 fn live_after_crash(db: &Db, client: &ClientId) -> Vec<u64> {
     let (index, _) = recover::load_index(db).unwrap();
-    index.live(client).into_iter().map(|(seq, _)| seq).collect()
+    index
+        .live(client, 0, usize::MAX)
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect()
 }
 
 /// How many keys start with `prefix`.

@@ -382,7 +382,7 @@ fn record(shared: &Shared, mailbox: &Mailbox, outcome: PushOutcome) {
 
 /// Counts and logs one dropped message; a stored copy is noted for the store to forget.
 pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
-    mailbox.note_forgotten(dropped.message.stored.map(StoreSeq::get));
+    mailbox.note_forgotten(dropped.copy.stored().map(StoreSeq::get));
     shared.stats().dropped(dropped.reason.into());
     shared.hooks().emit_dropped(mailbox, dropped);
     let reason = match dropped.reason {
@@ -394,7 +394,7 @@ pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
     };
     tracing::debug!(
         mailbox = mailbox.id(),
-        topic = %Clipped(&dropped.message.message.topic),
+        topic = %Clipped(dropped.copy.topic()),
         "Dropped message: {reason}."
     );
 }

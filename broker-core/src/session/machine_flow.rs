@@ -394,5 +394,5 @@ impl Session {
 }
 
 fn dropped(message: QueuedMessage, reason: DropReason) -> DeliverOutcome {
-    DeliverOutcome::Dropped(Dropped { message, reason })
+    DeliverOutcome::Dropped(Dropped::held(message, reason))
 }

@@ -77,6 +77,7 @@ mod packet_ids;
 mod parked;
 mod qos2_inbound;
 mod queue;
+mod spill;
 mod state;
 mod topic_alias;
 
@@ -113,4 +114,5 @@ pub use queue::{
     DropReason, Dropped, MessageQueue, OverflowPolicy, Presence, PushOutcome, QueueLimits,
     QueuedMessage,
 };
+pub use spill::{DroppedCopy, Refilled, SpilledCopy};
 pub use topic_alias::{AliasError, AliasUse, InboundAliases, OutboundAliases};

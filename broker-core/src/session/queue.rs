@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use super::spill::{DroppedCopy, Places, Refilled, Spilled, SpilledCopy};
 use super::Message;
 use crate::types::{QoS, StoreSeq, SubscriptionId, TopicFilter};
 
@@ -94,10 +95,21 @@ pub enum DropReason {
 /// A message that will not be sent, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dropped {
-    /// The message.
-    pub message: QueuedMessage,
+    /// The message, or what the queue kept of it when it was in the store only.
+    pub copy: DroppedCopy,
     /// Why it was dropped.
     pub reason: DropReason,
+}
+
+impl Dropped {
+    /// `message`, dropped for `reason`.
+    #[must_use]
+    pub fn held(message: QueuedMessage, reason: DropReason) -> Self {
+        Dropped {
+            copy: DroppedCopy::Held(message),
+            reason,
+        }
+    }
 }
 
 /// What a [`MessageQueue::push`] did.
@@ -261,19 +273,26 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct MessageQueue {
     limits: QueueLimits,
+    /// The messages held in memory, oldest first.
     entries: VecDeque<Entry>,
+    /// Behind `entries`, oldest first: the copies left in the store, and the copies the store
+    /// does not hold that came after them. Empty unless the queue spills.
+    /// In spill mode, with the resident window: how many messages `entries` holds before
+    /// stored copies stay in the store ([`set_resident`](Self::set_resident)).
+    spilled: Places,
     bytes: usize,
     /// No queued message expires before this instant (a lower bound, exact after a scan).
     earliest_expiry: Option<Instant>,
 }
 
 impl MessageQueue {
-    /// An empty queue with these limits.
+    /// An empty queue with these limits, holding every message in memory.
     #[must_use]
     pub fn new(limits: QueueLimits) -> Self {
         MessageQueue {
             limits,
             entries: VecDeque::new(),
+            spilled: Places::default(),
             bytes: 0,
             earliest_expiry: None,
         }
@@ -285,16 +304,36 @@ impl MessageQueue {
         self.limits
     }
 
-    /// How many messages are queued.
+    /// Spill mode: with `Some(window)`, once `window` messages are held in memory, a stored
+    /// copy pushed behind them ([`QueuedMessage::stored`], not of a shared subscription)
+    /// leaves its message to the store and the queue keeps a [`SpilledCopy`] in its place,
+    /// to be read back with [`refill`](Self::refill) when the window drains; so the memory of
+    /// a queue is bounded by its window, however many messages the store holds for it. With
+    /// `None` (the default) every message is held. Turning it off keeps the copies spilled
+    /// already: read them back first ([`spilled_bounds`](Self::spilled_bounds)).
+    pub fn set_resident(&mut self, window: Option<usize>) {
+        self.spilled.set_window(window);
+    }
+
+    /// How many messages are queued, spilled ones included.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() + self.spilled.len()
     }
 
     /// Whether no message is queued.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.spilled.is_empty()
+    }
+
+    /// How many queued copies are in the store only.
+    #[must_use]
+    pub fn spilled(&self) -> usize {
+        self.spilled
+            .iter()
+            .filter(|s| matches!(s, Spilled::Stored(_)))
+            .count()
     }
 
     /// The [`QueuedMessage::size`] of all queued messages.
@@ -303,15 +342,30 @@ impl MessageQueue {
         self.bytes
     }
 
-    /// The next message [`pop`](Self::pop) would consider, which may have expired.
+    /// The next message [`pop`](Self::pop) would consider, which may have expired; `None`
+    /// when the queue is empty or its next copy is in the store only (read it back first,
+    /// [`refill`](Self::refill)).
     #[must_use]
     pub fn front(&self) -> Option<&QueuedMessage> {
-        self.entries.front().map(|e| &e.message)
+        match self.entries.front() {
+            Some(entry) => Some(&entry.message),
+            None => match self.spilled.front() {
+                Some(Spilled::Held(message, _)) => Some(message),
+                _ => None,
+            },
+        }
     }
 
-    /// The queued messages, oldest first (to persist the session, for instance).
+    /// The queued messages held in memory, oldest first; the copies in the store only are
+    /// left out.
     pub fn iter(&self) -> impl Iterator<Item = &QueuedMessage> {
-        self.entries.iter().map(|e| &e.message)
+        self.entries
+            .iter()
+            .map(|e| &e.message)
+            .chain(self.spilled.iter().filter_map(|s| match s {
+                Spilled::Held(message, _) => Some(&**message),
+                Spilled::Stored(_) => None,
+            }))
     }
 
     /// Queue `message` for a subscriber that is `presence` at `now`.
@@ -361,9 +415,9 @@ impl MessageQueue {
                 match self.limits.overflow {
                     OverflowPolicy::DropNewest => return rejected(message, DropReason::QueueFull),
                     OverflowPolicy::Disconnect => return PushOutcome::DisconnectRequired(message),
-                    OverflowPolicy::DropOldest => match self.pop_entry() {
+                    OverflowPolicy::DropOldest => match self.pop_any() {
                         Some(oldest) => evicted.push(Dropped {
-                            message: oldest,
+                            copy: oldest,
                             reason: DropReason::QueueFull,
                         }),
                         // Unreachable: an empty queue has room for a message of at most
@@ -373,11 +427,19 @@ impl MessageQueue {
                 }
             }
         }
-        if let Some(at) = message.message.expires_at() {
-            self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
-        }
+        self.note_expiry(message.message.expires_at());
         self.bytes += size;
-        self.entries.push_back(Entry { message, size });
+        let window = self.spilled.window();
+        if !self.spilled.is_empty() || window.is_some_and(|w| self.entries.len() >= w) {
+            self.spilled.push_back(match message.stored {
+                Some(seq) if window.is_some() && message.shared.is_none() => {
+                    Spilled::Stored(SpilledCopy::of(&message, seq, size))
+                }
+                _ => Spilled::Held(Box::new(message), size),
+            });
+        } else {
+            self.entries.push_back(Entry { message, size });
+        }
         PushOutcome::Queued { evicted }
     }
 
@@ -390,22 +452,22 @@ impl MessageQueue {
     /// Between a `pop` and its `push_front` with no push in between the limits hold again.
     pub fn push_front(&mut self, message: QueuedMessage) {
         let size = message.size();
-        if let Some(at) = message.message.expires_at() {
-            self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
-        }
+        self.note_expiry(message.message.expires_at());
         self.bytes = self.bytes.saturating_add(size);
         self.entries.push_front(Entry { message, size });
     }
 
-    /// Removes and returns the queued messages for which `take` holds, oldest first; the
-    /// others keep their order (the messages of a shared subscription the subscriber left go
-    /// to another member, for instance). One pass over the queue.
+    /// Removes and returns the queued messages held in memory for which `take` holds, oldest
+    /// first; the others keep their order (the messages of a shared subscription the
+    /// subscriber left go to another member, for instance). The copies in the store only are
+    /// not offered: none is of a shared subscription. One pass over the queue.
     pub fn extract(&mut self, mut take: impl FnMut(&QueuedMessage) -> bool) -> Vec<QueuedMessage> {
         let mut taken = Vec::new();
-        if !self.entries.iter().any(|e| take(&e.message)) {
+        if !self.iter().any(&mut take) {
             return taken;
         }
         let entries = std::mem::take(&mut self.entries);
+        let spilled = self.spilled.take();
         self.entries.reserve(entries.len());
         self.earliest_expiry = None;
         for entry in entries {
@@ -413,26 +475,34 @@ impl MessageQueue {
                 self.bytes -= entry.size;
                 taken.push(entry.message);
             } else {
-                if let Some(at) = entry.message.message.expires_at() {
-                    self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
-                }
+                self.note_expiry(entry.message.message.expires_at());
                 self.entries.push_back(entry);
+            }
+        }
+        for place in spilled {
+            match place {
+                Spilled::Held(message, size) if take(&message) => {
+                    self.bytes -= size;
+                    taken.push(*message);
+                }
+                place => {
+                    self.note_expiry(place.expires_at());
+                    self.spilled.push_back(place);
+                }
             }
         }
         taken
     }
 
     /// The oldest message that has not expired at `now`, if any. The expired messages before
-    /// it are removed and appended to `expired` ([MQTT-3.3.2-5]).
+    /// it are removed and appended to `expired` ([MQTT-3.3.2-5]). `None` also when the next
+    /// copy is in the store only: read it back first ([`refill`](Self::refill)).
     pub fn pop(&mut self, now: Instant, expired: &mut Vec<Dropped>) -> Option<QueuedMessage> {
-        while let Some(message) = self.pop_entry() {
+        while let Some(message) = self.pop_held() {
             if !message.message.is_expired(now) {
                 return Some(message);
             }
-            expired.push(Dropped {
-                message,
-                reason: DropReason::Expired,
-            });
+            expired.push(Dropped::held(message, DropReason::Expired));
         }
         None
     }
@@ -444,12 +514,88 @@ impl MessageQueue {
         self.remove_expired(now, expired);
     }
 
-    /// Remove and return every queued message, oldest first (the session ends, or its
-    /// messages move elsewhere).
+    /// Remove every queued message and return those held in memory, oldest first (the
+    /// session ends, or its messages move elsewhere). The copies in the store only go with
+    /// the session's queue in the store.
     pub fn drain(&mut self) -> impl Iterator<Item = QueuedMessage> + '_ {
         self.bytes = 0;
         self.earliest_expiry = None;
-        self.entries.drain(..).map(|e| e.message)
+        self.entries
+            .drain(..)
+            .map(|e| e.message)
+            .chain(self.spilled.take().into_iter().filter_map(|s| match s {
+                Spilled::Held(message, _) => Some(*message),
+                Spilled::Stored(_) => None,
+            }))
+    }
+
+    /// The store numbers, lowest and highest, of the spilled copies to read back now: those
+    /// among the places that would fill the resident window again, once it has drained to
+    /// half. `None` when nothing needs reading.
+    #[must_use]
+    pub fn spilled_range(&self) -> Option<(StoreSeq, StoreSeq)> {
+        if self.spilled.is_empty() {
+            return None;
+        }
+        let window = self.spilled.window().unwrap_or(0);
+        if self.entries.len() > window / 2 {
+            return None;
+        }
+        let room = window.saturating_sub(self.entries.len()).max(1);
+        bounds(self.spilled.iter().take(room))
+    }
+
+    /// The store numbers, lowest and highest, of every spilled copy; `None` when there is
+    /// none.
+    #[must_use]
+    pub fn spilled_bounds(&self) -> Option<(StoreSeq, StoreSeq)> {
+        bounds(self.spilled.iter())
+    }
+
+    /// Puts the copies read back from the store into the resident window: `loaded` holds the
+    /// store's copies numbered `low` to `through`, in order, each with its number. From the
+    /// front of the spilled places, every spilled copy numbered up to `through` takes its
+    /// message from `loaded` (one the store no longer has is removed and reported), and the
+    /// held copies among them move along in their place. Copies of `loaded` with no place
+    /// here any more (dropped meanwhile) are ignored.
+    pub fn refill(&mut self, loaded: Vec<QueuedMessage>, through: StoreSeq) -> Refilled {
+        let mut refilled = Refilled::default();
+        let mut loaded = loaded.into_iter().peekable();
+        while let Some(place) = self.spilled.front() {
+            let seq = match place {
+                Spilled::Stored(copy) if copy.seq.get() <= through.get() => copy.seq,
+                Spilled::Stored(_) => break,
+                Spilled::Held(..) => {
+                    if let Some(Spilled::Held(message, size)) = self.spilled.pop_front() {
+                        self.entries.push_back(Entry {
+                            message: *message,
+                            size,
+                        });
+                    }
+                    continue;
+                }
+            };
+            let size = place.size();
+            self.spilled.pop_front();
+            self.bytes -= size;
+            while loaded
+                .peek()
+                .is_some_and(|m| m.stored.is_none_or(|s| s.get() < seq.get()))
+            {
+                loaded.next();
+            }
+            match loaded.next_if(|m| m.stored == Some(seq)) {
+                Some(message) => {
+                    let size = message.size();
+                    self.bytes += size;
+                    self.note_expiry(message.message.expires_at());
+                    self.entries.push_back(Entry { message, size });
+                    refilled.restored += 1;
+                }
+                None => refilled.missing.push(seq),
+            }
+        }
+        refilled
     }
 
     /// Whether `message` could be queued at all: an empty queue would take it.
@@ -489,13 +635,53 @@ impl MessageQueue {
         self.len() < self.limits.max_messages && self.bytes <= self.limits.max_bytes - size
     }
 
-    fn pop_entry(&mut self) -> Option<QueuedMessage> {
-        let entry = self.entries.pop_front()?;
-        self.bytes -= entry.size;
-        if self.entries.is_empty() {
+    fn note_expiry(&mut self, at: Option<Instant>) {
+        if let Some(at) = at {
+            self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
+        }
+    }
+
+    /// The oldest message, if it is held in memory.
+    fn pop_held(&mut self) -> Option<QueuedMessage> {
+        let message = match self.entries.pop_front() {
+            Some(entry) => {
+                self.bytes -= entry.size;
+                entry.message
+            }
+            None => match self.spilled.front() {
+                Some(Spilled::Held(..)) => match self.spilled.pop_front() {
+                    Some(Spilled::Held(message, size)) => {
+                        self.bytes -= size;
+                        *message
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            },
+        };
+        if self.is_empty() {
             self.earliest_expiry = None;
         }
-        Some(entry.message)
+        Some(message)
+    }
+
+    /// The oldest copy, held or spilled.
+    fn pop_any(&mut self) -> Option<DroppedCopy> {
+        let copy = match self.entries.pop_front() {
+            Some(entry) => {
+                self.bytes -= entry.size;
+                DroppedCopy::Held(entry.message)
+            }
+            None => {
+                let place = self.spilled.pop_front()?;
+                self.bytes -= place.size();
+                place.into_dropped()
+            }
+        };
+        if self.is_empty() {
+            self.earliest_expiry = None;
+        }
+        Some(copy)
     }
 
     /// Whether any queued message may have expired at `now`.
@@ -508,10 +694,18 @@ impl MessageQueue {
         if !self.may_have_expired(now) {
             return (0, 0);
         }
-        self.entries
+        let held = self
+            .entries
             .iter()
             .filter(|e| e.message.message.is_expired(now))
-            .fold((0, 0), |(count, bytes), e| (count + 1, bytes + e.size))
+            .map(|e| e.size);
+        let spilled = self
+            .spilled
+            .iter()
+            .filter(|s| s.is_expired(now))
+            .map(Spilled::size);
+        held.chain(spilled)
+            .fold((0, 0), |(count, bytes), size| (count + 1, bytes + size))
     }
 
     fn remove_expired(&mut self, now: Instant, expired: &mut Vec<Dropped>) {
@@ -519,27 +713,51 @@ impl MessageQueue {
             return;
         }
         let entries = std::mem::take(&mut self.entries);
+        let spilled = self.spilled.take();
         self.entries.reserve(entries.len());
         self.earliest_expiry = None;
         for entry in entries {
             if entry.message.message.is_expired(now) {
                 self.bytes -= entry.size;
+                expired.push(Dropped::held(entry.message, DropReason::Expired));
+            } else {
+                self.note_expiry(entry.message.message.expires_at());
+                self.entries.push_back(entry);
+            }
+        }
+        for place in spilled {
+            if place.is_expired(now) {
+                self.bytes -= place.size();
                 expired.push(Dropped {
-                    message: entry.message,
+                    copy: place.into_dropped(),
                     reason: DropReason::Expired,
                 });
             } else {
-                if let Some(at) = entry.message.message.expires_at() {
-                    self.earliest_expiry = Some(self.earliest_expiry.map_or(at, |e| e.min(at)));
-                }
-                self.entries.push_back(entry);
+                self.note_expiry(place.expires_at());
+                self.spilled.push_back(place);
             }
         }
     }
 }
 
+/// The store numbers, lowest and highest, of the spilled copies among `places`.
+fn bounds<'a>(places: impl Iterator<Item = &'a Spilled>) -> Option<(StoreSeq, StoreSeq)> {
+    places
+        .filter_map(|s| match s {
+            Spilled::Stored(copy) => Some(copy.seq),
+            Spilled::Held(..) => None,
+        })
+        .fold(None, |range, seq| match range {
+            None => Some((seq, seq)),
+            Some((low, high)) => Some((
+                if seq.get() < low.get() { seq } else { low },
+                if seq.get() > high.get() { seq } else { high },
+            )),
+        })
+}
+
 fn rejected(message: QueuedMessage, reason: DropReason) -> PushOutcome {
-    PushOutcome::Dropped(Dropped { message, reason })
+    PushOutcome::Dropped(Dropped::held(message, reason))
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ fn tag(m: &QueuedMessage) -> u8 {
 fn tags(dropped: &[Dropped]) -> Vec<(u8, DropReason)> {
     dropped
         .iter()
-        .map(|d| (tag(&d.message), d.reason))
+        .map(|d| (d.copy.held().map_or(0, tag), d.reason))
         .collect()
 }
 
@@ -93,7 +93,10 @@ fn drop_newest_on_count_limit() {
     let PushOutcome::Dropped(d) = push(&mut q, msg(3, t0), t0) else {
         panic!("not dropped");
     };
-    assert_eq!((tag(&d.message), d.reason), (3, DropReason::QueueFull));
+    assert_eq!(
+        (d.copy.held().map_or(0, tag), d.reason),
+        (3, DropReason::QueueFull)
+    );
     assert_eq!(queued(&q), [1, 2]);
 }
 
@@ -439,4 +442,110 @@ fn a_queued_message_stays_312_bytes() {
     if cfg!(target_pointer_width = "64") {
         assert!(std::mem::size_of::<QueuedMessage>() <= 312);
     }
+}
+
+/// A stored QoS 1 copy numbered `seq`, whose payload is `tag`.
+fn stored(tag: u8, seq: u64, t0: Instant) -> QueuedMessage {
+    let mut m = msg(tag, t0);
+    m.stored = StoreSeq::new(seq);
+    m
+}
+
+#[test]
+fn a_spilling_queue_holds_its_window_and_counts_the_rest() {
+    let t0 = Instant::now();
+    let mut q = MessageQueue::new(limits(10_000, usize::MAX, OverflowPolicy::DropNewest));
+    q.set_resident(Some(4));
+    for n in 0..1000u64 {
+        assert_queued(push(&mut q, stored((n % 251) as u8, n + 1, t0), t0));
+    }
+    assert_eq!(q.len(), 1000);
+    assert_eq!(q.iter().count(), 4);
+    assert_eq!(q.spilled(), 996);
+    assert_eq!(q.bytes(), 1000 * 2);
+    // The window drains; the next copies are read back in their turn, and only then.
+    let mut expired = Vec::new();
+    for _ in 0..4 {
+        assert!(q.pop(t0, &mut expired).is_some());
+    }
+    assert!(q.pop(t0, &mut expired).is_none() && q.front().is_none());
+    let (low, high) = q.spilled_range().unwrap();
+    assert_eq!((low.get(), high.get()), (5, 8));
+    let loaded = (5..=8).map(|n| stored((n - 1) as u8, n, t0)).collect();
+    let refilled = q.refill(loaded, high);
+    assert_eq!((refilled.restored, refilled.missing), (4, vec![]));
+    assert_eq!(queued(&q), vec![4, 5, 6, 7]);
+}
+
+#[test]
+fn copies_the_store_does_not_hold_keep_their_place_behind_spilled_ones() {
+    let t0 = Instant::now();
+    let mut q = MessageQueue::new(limits(100, usize::MAX, OverflowPolicy::DropNewest));
+    q.set_resident(Some(1));
+    assert_queued(push(&mut q, stored(1, 1, t0), t0));
+    assert_queued(push(&mut q, stored(2, 2, t0), t0));
+    // QoS 0 (online) and a shared subscription's copy stay in memory, behind copy 2.
+    assert_queued(q.push(msg_with(3, QoS::AtMostOnce, None, t0), Presence::Online, t0));
+    let shared = stored(4, 4, t0).through_shared(TopicFilter::new("$share/g/t").ok());
+    assert_queued(push(&mut q, shared, t0));
+    assert_queued(push(&mut q, stored(5, 5, t0), t0));
+    assert_eq!(queued(&q), vec![1, 3, 4]);
+    assert_eq!(q.spilled(), 2);
+    let mut expired = Vec::new();
+    assert_eq!(q.pop(t0, &mut expired).map(|m| tag(&m)), Some(1));
+    assert!(q.pop(t0, &mut expired).is_none());
+    let (low, high) = q.spilled_range().unwrap();
+    assert_eq!((low.get(), high.get()), (2, 2));
+    // Copy 1 is read back too (the store had not forgotten it): it has no place, and is
+    // ignored; copy 2 takes its place, and the held copies behind it come along.
+    q.refill(vec![stored(1, 1, t0), stored(2, 2, t0)], high);
+    let order: Vec<u8> = std::iter::from_fn(|| q.pop(t0, &mut expired).map(|m| tag(&m))).collect();
+    assert_eq!(order, vec![2, 3, 4]);
+    let (low, high) = q.spilled_range().unwrap();
+    assert_eq!((low.get(), high.get()), (5, 5));
+    // The store lost copy 5: it leaves the queue, reported.
+    let refilled = q.refill(Vec::new(), high);
+    assert_eq!(
+        refilled.missing,
+        StoreSeq::new(5).into_iter().collect::<Vec<_>>()
+    );
+    assert!(q.is_empty());
+    assert_eq!(q.bytes(), 0);
+}
+
+#[test]
+fn a_spilled_copy_dropped_says_what_it_was() {
+    let t0 = Instant::now();
+    let mut q = MessageQueue::new(limits(2, usize::MAX, OverflowPolicy::DropOldest));
+    q.set_resident(Some(0));
+    let expiring = {
+        let mut m = msg_with(1, QoS::AtLeastOnce, Some(1), t0);
+        m.stored = StoreSeq::new(7);
+        m
+    };
+    assert_queued(push(&mut q, expiring, t0));
+    assert_queued(push(&mut q, stored(2, 8, t0), t0));
+    assert_eq!(q.spilled(), 2);
+    // Full: the expired spilled copy makes room, then the oldest one.
+    let later = t0 + Duration::from_secs(2);
+    let PushOutcome::Queued { evicted } = push(&mut q, stored(3, 9, later), later) else {
+        panic!("not queued");
+    };
+    assert_eq!(evicted.len(), 1);
+    assert_eq!(evicted[0].reason, DropReason::Expired);
+    assert_eq!(evicted[0].copy.stored(), StoreSeq::new(7));
+    assert_eq!(evicted[0].copy.topic().as_str(), "t");
+    assert_eq!(evicted[0].copy.qos(), QoS::AtLeastOnce);
+    assert!(evicted[0].copy.held().is_none());
+    let PushOutcome::Queued { evicted } = push(&mut q, stored(4, 10, later), later) else {
+        panic!("not queued");
+    };
+    assert_eq!(
+        (evicted[0].copy.stored(), evicted[0].reason),
+        (StoreSeq::new(8), DropReason::QueueFull)
+    );
+    assert_eq!(
+        q.spilled_bounds().map(|(l, h)| (l.get(), h.get())),
+        Some((9, 10))
+    );
 }

@@ -56,6 +56,7 @@ where
     retained_set_replace_remove(&make()).await?;
     a_batch_applies_in_order_and_answers_each(&make()).await?;
     forget_removes_one_message_by_number(&make()).await?;
+    queued_from_reads_a_window_in_order(&make()).await?;
     Ok(())
 }
 
@@ -529,4 +530,40 @@ async fn forget_removes_one_message_by_number(store: &impl SessionStore) -> Chec
         return Err(fail(C, format!("the batch failed: {outcomes:?}")));
     }
     expect_eq(C, store.queued(&c).await.map_err(backend(C))?.len(), 0)
+}
+
+async fn queued_from_reads_a_window_in_order(store: &impl SessionStore) -> Check {
+    const C: &str = "queued_from_reads_a_window_in_order";
+    let (a, b) = (client("c1")?, client("c2")?);
+    let seqs = enqueue_each(store, C, &a, &["1", "2", "3", "4", "5"]).await?;
+    enqueue_each(store, C, &b, &["b"]).await?;
+    let (Some(&second), Some(&third), Some(&fourth)) = (seqs.get(1), seqs.get(2), seqs.get(3))
+    else {
+        return Err(fail(C, "five enqueues gave fewer numbers"));
+    };
+    store.forget_queued(&a, third).await.map_err(backend(C))?;
+    let numbers =
+        |queue: Vec<(u64, QueuedMessage)>| -> Vec<u64> { queue.iter().map(|(s, _)| *s).collect() };
+    // From the second on, two at most: the forgotten third is skipped, not counted.
+    let window = store.queued_from(&a, second, 2).await.map_err(backend(C))?;
+    expect_eq(C, numbers(window.clone()), vec![second, fourth])?;
+    let payloads: Vec<&[u8]> = window.iter().map(|(_, m)| &m.message.payload[..]).collect();
+    expect_eq(C, payloads, vec![&b"2"[..], &b"4"[..]])?;
+    // Past the last number: nothing; another client's copies are never read.
+    let beyond = seqs.last().map_or(u64::MAX, |s| s + 1);
+    expect_eq(
+        C,
+        numbers(
+            store
+                .queued_from(&a, beyond, 10)
+                .await
+                .map_err(backend(C))?,
+        ),
+        vec![],
+    )?;
+    let all = store
+        .queued_from(&a, 0, usize::MAX)
+        .await
+        .map_err(backend(C))?;
+    expect_eq(C, all.len(), 4)
 }

@@ -39,6 +39,23 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The queued messages of `client_id`, oldest first, with their sequence numbers.
     async fn queued(&self, client_id: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError>;
 
+    /// At most `limit` of the queued messages of `client_id` numbered `from` or above, oldest
+    /// first, with their sequence numbers: a queue that keeps only a window of its messages
+    /// in memory reads the next ones back in its turn, and recovery reads a long queue in
+    /// pieces. This one filters [`queued`](Self::queued); a store that can read a range of
+    /// one client's queue does so instead.
+    async fn queued_from(
+        &self,
+        client_id: &ClientId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
+        let mut queued = self.queued(client_id).await?;
+        queued.retain(|(seq, _)| *seq >= from);
+        queued.truncate(limit);
+        Ok(queued)
+    }
+
     /// Removes the queued messages of `client_id` with a sequence number up to and including
     /// `up_to` (sent, or dropped).
     async fn ack_queued(&self, client_id: &ClientId, up_to: u64) -> Result<(), StoreError>;

@@ -2,16 +2,18 @@
 //! sweeps and clock steps, the queue stays within both limits, loses no message (each one
 //! pushed is popped, reported dropped, or still queued) and keeps FIFO order among the
 //! survivors ([MQTT-4.6.0-5], [MQTT-4.6.0-6]); no expired message is popped ([MQTT-3.3.2-5]).
+//! In spill mode (a resident window, stored copies read back from a store in pieces of any
+//! size) the same holds, and the queue holds no more than its window of stored copies.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use broker_core::codec::PublishProperties;
 use broker_core::session::{
-    DropReason, Dropped, Message, MessageQueue, OverflowPolicy, Presence, PushOutcome, QueueLimits,
-    QueuedMessage,
+    DropReason, Dropped, DroppedCopy, Message, MessageQueue, OverflowPolicy, Presence, PushOutcome,
+    QueueLimits, QueuedMessage,
 };
-use broker_core::types::{QoS, TopicName};
+use broker_core::types::{QoS, StoreSeq, TopicName};
 use bytes::Bytes;
 use proptest::prelude::*;
 
@@ -26,6 +28,8 @@ enum Op {
     Pop,
     DrainExpired,
     Advance(u64),
+    /// Reads spilled copies back, at most this many from the store.
+    Refill(usize),
 }
 
 fn qos() -> impl Strategy<Value = QoS> {
@@ -44,6 +48,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Pop),
         1 => Just(Op::DrainExpired),
         1 => (0..3u64).prop_map(Op::Advance),
+        2 => (1..6usize).prop_map(Op::Refill),
     ]
 }
 
@@ -74,6 +79,14 @@ fn seq(m: &QueuedMessage) -> u32 {
     u32::from_be_bytes([p[0], p[1], p[2], p[3]])
 }
 
+/// The sequence number of a dropped copy: a spilled one's store number is one more.
+fn dropped_seq(d: &Dropped) -> u32 {
+    match &d.copy {
+        DroppedCopy::Held(m) => seq(m),
+        DroppedCopy::Spilled(c) => u32::try_from(c.seq.get() - 1).unwrap(),
+    }
+}
+
 fn message(n: u32, qos: QoS, expiry: Option<u32>, extra: usize, now: Instant) -> QueuedMessage {
     let mut payload = n.to_be_bytes().to_vec();
     payload.resize(4 + extra, 0);
@@ -90,25 +103,42 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn bounded_conserving_fifo(limits in limits(), ops in proptest::collection::vec(op(), 0..80)) {
+    fn bounded_conserving_fifo(
+        limits in limits(),
+        window in proptest::option::of(0..4usize),
+        ops in proptest::collection::vec(op(), 0..80),
+    ) {
         let t0 = Instant::now();
         let mut now = t0;
         let mut q = MessageQueue::new(limits);
+        q.set_resident(window);
+        // The store: every stored copy pushed, never forgotten (the queue must skip what it
+        // let go); and the model of the queue, in order, with each message's size.
+        let mut store: BTreeMap<u64, QueuedMessage> = BTreeMap::new();
+        let mut model: VecDeque<u32> = VecDeque::new();
+        let mut sizes: HashMap<u32, usize> = HashMap::new();
         let mut next = 0u32;
         let mut pushed = HashSet::new();
         let mut popped = Vec::new();
         let mut dropped: Vec<Dropped> = Vec::new();
         for op in ops {
-            let before: Vec<u32> = q.iter().map(seq).collect();
+            let before: Vec<u32> = model.iter().copied().collect();
+            let dropped_before = dropped.len();
             match op {
                 Op::Push { qos, expiry, payload_len, online } => {
-                    let m = message(next, qos, expiry, payload_len, now);
+                    let mut m = message(next, qos, expiry, payload_len, now);
+                    // QoS 1 and 2 copies are stored (numbered one past their sequence).
+                    if qos != QoS::AtMostOnce {
+                        m.stored = StoreSeq::new(u64::from(next) + 1);
+                        store.insert(u64::from(next) + 1, m.clone());
+                    }
+                    sizes.insert(next, m.size());
                     pushed.insert(next);
                     next += 1;
                     let presence = if online { Presence::Online } else { Presence::Offline };
                     match q.push(m, presence, now) {
                         PushOutcome::Queued { evicted } => {
-                            prop_assert_eq!(q.iter().last().map(seq), Some(next - 1));
+                            model.push_back(next - 1);
                             for d in &evicted {
                                 prop_assert!(matches!(
                                     (d.reason, limits.overflow),
@@ -116,15 +146,19 @@ proptest! {
                                         | (DropReason::QueueFull, OverflowPolicy::DropOldest)
                                 ));
                                 if d.reason == DropReason::Expired {
-                                    prop_assert!(d.message.message.is_expired(now));
+                                    let expired = match &d.copy {
+                                        DroppedCopy::Held(m) => m.message.is_expired(now),
+                                        DroppedCopy::Spilled(c) => c.is_expired(now),
+                                    };
+                                    prop_assert!(expired);
                                 }
                             }
                             dropped.extend(evicted);
                         }
                         PushOutcome::Dropped(d) => {
-                            prop_assert_eq!(seq(&d.message), next - 1);
+                            prop_assert_eq!(dropped_seq(&d), next - 1);
                             // A refused push leaves the queue unchanged.
-                            prop_assert_eq!(&q.iter().map(seq).collect::<Vec<_>>(), &before);
+                            prop_assert_eq!(q.len(), before.len());
                             if d.reason == DropReason::Qos0NotQueued {
                                 prop_assert!(!online && !limits.queue_qos0 && qos == QoS::AtMostOnce);
                             }
@@ -133,37 +167,88 @@ proptest! {
                         PushOutcome::DisconnectRequired(m) => {
                             prop_assert_eq!(limits.overflow, OverflowPolicy::Disconnect);
                             prop_assert_eq!(seq(&m), next - 1);
-                            prop_assert_eq!(&q.iter().map(seq).collect::<Vec<_>>(), &before);
-                            dropped.push(Dropped { message: m, reason: DropReason::QueueFull });
+                            prop_assert_eq!(q.len(), before.len());
+                            dropped.push(Dropped::held(m, DropReason::QueueFull));
                         }
                     }
                 }
-                Op::Pop => {
-                    if let Some(m) = q.pop(now, &mut dropped) {
+                Op::Pop => match q.pop(now, &mut dropped) {
+                    Some(m) => {
                         // [MQTT-3.3.2-5]: no expired message is handed out.
                         prop_assert!(!m.message.is_expired(now));
                         popped.push(seq(&m));
+                        let removed: Vec<u32> = dropped[dropped_before..].iter().map(dropped_seq).collect();
+                        model.retain(|n| !removed.contains(n));
+                        prop_assert_eq!(model.pop_front(), Some(seq(&m)));
+                    }
+                    // Nothing held: the queue is empty, or its next copy is in the store.
+                    None => prop_assert!(q.front().is_none()),
+                },
+                Op::DrainExpired => q.drain_expired(now, &mut dropped),
+                Op::Advance(secs) => now += Duration::from_secs(secs),
+                Op::Refill(limit) => {
+                    if let Some((low, high)) = q.spilled_range() {
+                        let loaded: Vec<QueuedMessage> = store
+                            .range(low.get()..=high.get())
+                            .take(limit)
+                            .map(|(_, m)| m.clone())
+                            .collect();
+                        let through = if loaded.len() == limit {
+                            loaded.last().and_then(|m| m.stored).unwrap_or(high)
+                        } else {
+                            high
+                        };
+                        let refilled = q.refill(loaded, through);
+                        prop_assert!(refilled.missing.is_empty());
                     }
                 }
-                Op::DrainExpired => {
-                    q.drain_expired(now, &mut dropped);
-                    prop_assert!(q.iter().all(|m| !m.message.is_expired(now)));
-                }
-                Op::Advance(secs) => now += Duration::from_secs(secs),
             }
+            // What was dropped leaves the model; the rest keeps its order.
+            let removed: HashSet<u32> = dropped[dropped_before..].iter().map(dropped_seq).collect();
+            model.retain(|n| !removed.contains(n));
             // Both limits hold, and `bytes` is the sum of the queued sizes.
             prop_assert!(q.len() <= limits.max_messages);
             prop_assert!(q.bytes() <= limits.max_bytes);
-            prop_assert_eq!(q.bytes(), q.iter().map(QueuedMessage::size).sum::<usize>());
-            prop_assert_eq!(q.len(), q.iter().count());
-            prop_assert_eq!(q.is_empty(), q.iter().next().is_none());
-            // The survivors keep the order they were pushed in.
-            let survivors: Vec<u32> = q.iter().map(seq).collect();
-            prop_assert!(survivors.windows(2).all(|w| w[0] < w[1]));
+            prop_assert_eq!(q.len(), model.len());
+            prop_assert_eq!(q.bytes(), model.iter().map(|n| sizes[n]).sum::<usize>());
+            prop_assert_eq!(q.is_empty(), model.is_empty());
+            // What the queue holds in memory is in the model's order; in spill mode it holds
+            // at most its window, and the copies the store does not have.
+            let held: Vec<u32> = q.iter().map(seq).collect();
+            let mut in_model = model.iter();
+            prop_assert!(held.iter().all(|n| in_model.any(|m| m == n)));
+            prop_assert_eq!(q.len(), held.len() + q.spilled());
+            if let Some(window) = window {
+                let stored_held = q.iter().filter(|m| m.stored.is_some()).count();
+                prop_assert!(stored_held <= window.max(1));
+            }
         }
+        // The queue still drains, in order, reading its spilled copies back as it goes.
+        let left: Vec<u32> = model.iter().copied().collect();
+        let mut drained = Vec::new();
+        loop {
+            match q.pop(now, &mut dropped) {
+                Some(m) => drained.push(seq(&m)),
+                None => match q.spilled_range() {
+                    Some((low, high)) => {
+                        let loaded = store.range(low.get()..=high.get()).map(|(_, m)| m.clone());
+                        let refilled = q.refill(loaded.collect(), high);
+                        prop_assert!(refilled.missing.is_empty());
+                        // Each read back makes progress.
+                        prop_assert!(refilled.restored > 0);
+                    }
+                    None => break,
+                },
+            }
+        }
+        prop_assert!(q.is_empty());
+        prop_assert_eq!(q.bytes(), 0);
+        let removed: HashSet<u32> = dropped.iter().map(dropped_seq).collect();
+        let expected: Vec<u32> = left.into_iter().filter(|n| !removed.contains(n)).collect();
+        prop_assert_eq!(&drained, &expected);
         // FIFO: messages were popped in push order, and before anything still queued.
         prop_assert!(popped.windows(2).all(|w| w[0] < w[1]));
-        let queued: Vec<u32> = q.iter().map(seq).collect();
+        let queued: Vec<u32> = drained;
         if let (Some(last), Some(first)) = (popped.last(), queued.first()) {
             prop_assert!(last < first);
         }
@@ -172,7 +257,7 @@ proptest! {
         let all = popped
             .iter()
             .copied()
-            .chain(dropped.iter().map(|d| seq(&d.message)))
+            .chain(dropped.iter().map(dropped_seq))
             .chain(queued.iter().copied());
         for n in all {
             prop_assert!(seen.insert(n), "message {} accounted twice", n);

@@ -9,6 +9,9 @@ use crate::session::{OfflineSession, PushOutcome};
 use crate::store::StoreWrite;
 use crate::types::{ClientId, PacketId, StoreSeq};
 
+/// How many queued copies recovery reads from the store at a time.
+const RESTORE_PIECE: usize = 1024;
+
 /// Puts the messages the store holds for `client_id` into its (offline) mailbox, oldest first,
 /// each with its store number, but for those `in_flight` already holds; the queue's limits
 /// apply as they did when the messages came, and what they drop is forgotten at once.
@@ -19,38 +22,47 @@ async fn restore_queue(
     mailbox: &Mailbox,
 ) {
     let store = shared.persist().store();
-    let queued = match store.queued(client_id).await {
-        Ok(queued) => queued,
-        Err(error) => {
-            tracing::warn!(
-                "Could not read the queued messages of client {}: {error}",
-                Clipped(client_id)
-            );
-            return;
-        }
-    };
     let now = now();
     let mut restored = 0usize;
-    for (seq, mut copy) in queued {
-        if in_flight.iter().any(|(_, s)| *s == seq) {
-            continue;
-        }
-        copy.stored = StoreSeq::new(seq);
-        match mailbox.push(copy, now) {
-            PushOutcome::Queued { evicted } => {
-                restored += 1;
-                mailbox.note_forgotten(
-                    evicted
-                        .iter()
-                        .filter_map(|d| d.message.stored.map(StoreSeq::get)),
+    let mut from = 0;
+    loop {
+        // In pieces: a durable mailbox keeps a window in memory, the rest stays in the store.
+        let queued = match store.queued_from(client_id, from, RESTORE_PIECE).await {
+            Ok(queued) => queued,
+            Err(error) => {
+                tracing::warn!(
+                    "Could not read the queued messages of client {}: {error}",
+                    Clipped(client_id)
                 );
+                return;
             }
-            PushOutcome::Dropped(dropped) => {
-                mailbox.note_forgotten(dropped.message.stored.map(StoreSeq::get));
+        };
+        let done = queued.len() < RESTORE_PIECE;
+        for (seq, mut copy) in queued {
+            from = seq.saturating_add(1);
+            if in_flight.iter().any(|(_, s)| *s == seq) {
+                continue;
             }
-            PushOutcome::DisconnectRequired(copy) => {
-                mailbox.note_forgotten(copy.stored.map(StoreSeq::get));
+            copy.stored = StoreSeq::new(seq);
+            match mailbox.push(copy, now) {
+                PushOutcome::Queued { evicted } => {
+                    restored += 1;
+                    mailbox.note_forgotten(
+                        evicted
+                            .iter()
+                            .filter_map(|d| d.copy.stored().map(StoreSeq::get)),
+                    );
+                }
+                PushOutcome::Dropped(dropped) => {
+                    mailbox.note_forgotten(dropped.copy.stored().map(StoreSeq::get));
+                }
+                PushOutcome::DisconnectRequired(copy) => {
+                    mailbox.note_forgotten(copy.stored.map(StoreSeq::get));
+                }
             }
+        }
+        if done {
+            break;
         }
     }
     let mut forgotten = Vec::new();

@@ -12,6 +12,7 @@ use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
 use crate::runtime::connection::close::publish_will_after_store;
 use crate::runtime::handover;
 use crate::runtime::persist::handle::{Copies, Slot, LOAD_TIMEOUT};
+use crate::runtime::persist::read_back;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
 use crate::runtime::state::control::ControlSlot;
@@ -187,6 +188,18 @@ impl Client {
         // session's record must then go when the session ends, with its queue.
         let durable = request.session_expiry > 0 && shared.persist().store().keeps_messages();
         mailbox.set_durable(&request.client_id, durable);
+        if !durable && mailbox.lock().spilled_bounds().is_some() {
+            // A persistent session taken on as a clean one: its queue is in memory from now
+            // on, the copies it left in the store too.
+            if let Err(error) =
+                read_back::all(shared.persist().store(), &request.client_id, &mailbox).await
+            {
+                tracing::warn!(
+                    "Client {}: could not read its queued messages back from the session store: {error}",
+                    Clipped(&request.client_id)
+                );
+            }
+        }
         if durable {
             shared
                 .registry()

@@ -35,6 +35,7 @@ use crate::runtime::connection::client::{Client, Label};
 use crate::runtime::connection::screen::Screen;
 use crate::runtime::connection::wire::{poll_timer, Lost, Wire};
 use crate::runtime::log_lines::{Direction, PacketLine};
+use crate::runtime::persist::read_back;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::queue::signal::Signal;
 use crate::runtime::routing;
@@ -459,7 +460,12 @@ impl Connection {
                 0
             };
             let more = moved == PULL_BATCH || admitted > 0;
+            // The window of a durable mailbox drained to half: read the next copies back.
+            let read_back = queue.spilled_range().is_some();
             drop(queue);
+            if read_back {
+                read_back::start(self.shared.persist().shared_store(), &mailbox);
+            }
             for dropped in expired.drain(..) {
                 routing::log_drop(&self.shared, &mailbox, &dropped);
             }

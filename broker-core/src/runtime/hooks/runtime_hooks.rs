@@ -65,8 +65,8 @@ impl RuntimeHooks {
     /// A message for the client of `mailbox` was dropped: [`Event::MessageDropped`] (not
     /// for in-process subscribers, which have no client identifier).
     pub(crate) fn emit_dropped(&self, mailbox: &Mailbox, dropped: &Dropped) {
-        let message = &dropped.message;
-        self.emit_dropped_message(mailbox, &message.message.topic, message.qos, dropped.reason);
+        let copy = &dropped.copy;
+        self.emit_dropped_message(mailbox, copy.topic(), copy.qos(), dropped.reason);
     }
 
     /// [`RuntimeHooks::emit_dropped`] from the parts of a dropped message.

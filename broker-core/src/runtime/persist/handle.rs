@@ -142,6 +142,11 @@ impl Persist {
         &*self.store
     }
 
+    /// The store, for a task of its own.
+    pub(crate) fn shared_store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
     /// A slot for one write, waiting while the channel is full. `None` once the store task
     /// has ended (the broker stopped).
     pub(crate) async fn reserve(&self) -> Option<Slot<'_>> {

@@ -6,3 +6,4 @@
 //! [`recovery`]: crate::runtime::background::recovery
 
 pub(crate) mod handle;
+pub(crate) mod read_back;

@@ -12,12 +12,19 @@ use crate::runtime::queue::grant::{Grant, SlotOwner};
 use crate::runtime::queue::signal::Signal;
 use crate::runtime::queue::waiting::{Admission, Ticket, WaitingLine};
 
-use crate::session::{Dropped, MessageQueue, Presence, PushOutcome, QueueLimits, QueuedMessage};
-use crate::types::ClientId;
+use crate::session::{
+    Dropped, MessageQueue, Presence, PushOutcome, QueueLimits, QueuedMessage, Refilled,
+};
+use crate::types::{ClientId, StoreSeq};
 
 /// Most messages one turn in a full mailbox's waiting line moves: the admitted copy and the
 /// slots granted for the publisher's next ones ([`Grant`]).
 const TURN: usize = 16;
+
+/// How many messages a durable mailbox holds in memory at most, however many its store
+/// holds: a stored copy pushed past them stays in the store, and is read back as the client
+/// takes the ones before it ([`MessageQueue::set_resident`]).
+pub(crate) const RESIDENT: usize = 64;
 
 /// The next mailbox identifier; identifiers are never reused within a process.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -39,6 +46,8 @@ pub(crate) struct Mailbox {
     /// copies go to the store before their publishers are answered, and come here with their
     /// store number ([`QueuedMessage::stored`]).
     durable: AtomicBool,
+    /// Whether spilled copies are being read back from the store.
+    refilling: AtomicBool,
     /// The client identifier of the session, once a connection took it (for the hooks'
     /// MessageDropped events); in-process subscribers have none.
     /// The client the mailbox belongs to, when the hooks want events (boxed: most
@@ -62,9 +71,6 @@ pub(crate) struct Queue {
     /// the slots set aside for publishers whose turn came. Boxed, and there only while it
     /// holds something: most mailboxes never see a full queue, and every session has one.
     waiting: Option<Box<WaitingLine>>,
-    /// Since when the queue has been full without its owner taking a message, while copies
-    /// wait: they wait until the owner has taken nothing for the stall timeout.
-    full_since: Option<Instant>,
 }
 
 /// Store numbers a mailbox keeps for its owner at most; past it, a dropped copy stays in the
@@ -94,8 +100,8 @@ impl Queue {
         } = self
         else {
             // Nobody waits: the owner's progress ends any stall (a subscriber that was slow
-            // and caught up gets the wait again the next time its queue fills).
-            self.full_since = None;
+            // and caught up gets the wait again the next time its queue fills): with no
+            // line, there is no stall.
             return 0;
         };
         let mut admitted = 0;
@@ -126,7 +132,7 @@ impl Queue {
             admitted += 1;
         }
         // Still full with copies waiting: the stall is counted from this progress.
-        self.full_since = (!line.is_empty()).then_some(now);
+        line.full_since = (!line.is_empty()).then_some(now);
         self.tidy();
         admitted
     }
@@ -173,9 +179,25 @@ impl Queue {
         self.messages.push_front(message);
     }
 
-    /// The next message's QoS, if any.
+    /// The next message's QoS, if any is held in memory.
     pub(crate) fn front_qos(&self) -> Option<crate::types::QoS> {
         self.messages.front().map(|m| m.qos)
+    }
+
+    /// The store numbers, lowest and highest, of the spilled copies to read back now, if
+    /// any ([`MessageQueue::spilled_range`]).
+    pub(crate) fn spilled_range(&self) -> Option<(StoreSeq, StoreSeq)> {
+        self.messages.spilled_range()
+    }
+
+    /// The store numbers, lowest and highest, of every spilled copy, if any.
+    pub(crate) fn spilled_bounds(&self) -> Option<(StoreSeq, StoreSeq)> {
+        self.messages.spilled_bounds()
+    }
+
+    /// Puts copies read back from the store in their places ([`MessageQueue::refill`]).
+    pub(crate) fn refill(&mut self, loaded: Vec<QueuedMessage>, through: StoreSeq) -> Refilled {
+        self.messages.refill(loaded, through)
     }
 
     /// Removes and returns the messages for which `take` holds, queued ones first, then the
@@ -201,12 +223,12 @@ impl Mailbox {
             queue: Mutex::new(Queue {
                 messages: MessageQueue::new(limits),
                 waiting: None,
-                full_since: None,
             }),
             notify: Signal::new(),
             online: AtomicBool::new(true),
             overflowed: AtomicBool::new(false),
             durable: AtomicBool::new(false),
+            refilling: AtomicBool::new(false),
             owner: OnceLock::new(),
         })
     }
@@ -251,12 +273,28 @@ impl Mailbox {
     }
 
     /// Makes the mailbox durable (its owner set to `client_id`), or not: see
-    /// [`Mailbox::durable_owner`].
+    /// [`Mailbox::durable_owner`]. A durable mailbox holds [`RESIDENT`] messages in memory at
+    /// most; one that stops being durable keeps what it left in the store until it is read
+    /// back ([`Queue::spilled_range`]).
     pub(crate) fn set_durable(&self, client_id: &ClientId, durable: bool) {
         if durable {
             self.set_owner(client_id);
         }
+        self.lock()
+            .messages
+            .set_resident(durable.then_some(RESIDENT));
         self.durable.store(durable, AtomicOrdering::Release);
+    }
+
+    /// Marks a read of spilled copies as begun; `false` when one is running already.
+    pub(crate) fn begin_refill(&self) -> bool {
+        !self.refilling.swap(true, AtomicOrdering::AcqRel)
+    }
+
+    /// Marks the read of spilled copies as done, and wakes the owner to take them.
+    pub(crate) fn end_refill(&self) {
+        self.refilling.store(false, AtomicOrdering::Release);
+        self.notify.notify();
     }
 
     /// The client identifier whose queue in the store a QoS 1 or 2 copy for this mailbox
@@ -319,7 +357,7 @@ impl Mailbox {
         }
         let past_line = granted && queue.messages.has_room_beside(&message, queue.set_aside());
         if presence == Presence::Online && !past_line && queue.must_wait(&message) {
-            let since = *queue.full_since.get_or_insert(now);
+            let since = *queue.line().full_since.get_or_insert(now);
             if now.saturating_duration_since(since) < stall {
                 return TryPush::Wait(queue.line().join(message));
             }
@@ -349,7 +387,9 @@ impl Mailbox {
                     let mut queue = self.lock();
                     let stalled = presence == Presence::Offline
                         || queue
-                            .full_since
+                            .waiting
+                            .as_ref()
+                            .and_then(|line| line.full_since)
                             .is_none_or(|since| now.saturating_duration_since(since) >= stall);
                     if !stalled {
                         continue;
@@ -410,8 +450,8 @@ impl Mailbox {
         } = &mut *queue;
         if let Some(line) = waiting {
             line.admit_all(|copy| messages.push(copy, Presence::Offline, now));
+            line.full_since = None;
         }
-        queue.full_since = None;
         queue.tidy();
     }
 
@@ -438,8 +478,8 @@ impl Mailbox {
         queue.messages.drain().for_each(drop);
         if let Some(line) = &mut queue.waiting {
             line.drain().for_each(drop);
+            line.full_since = None;
         }
-        queue.full_since = None;
         queue.tidy();
     }
 
@@ -450,8 +490,8 @@ impl Mailbox {
         let mut all: Vec<QueuedMessage> = queue.messages.drain().collect();
         if let Some(line) = &mut queue.waiting {
             all.extend(line.drain());
+            line.full_since = None;
         }
-        queue.full_since = None;
         queue.tidy();
         all
     }

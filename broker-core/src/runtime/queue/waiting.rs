@@ -2,6 +2,7 @@
 //! takes messages, so no publisher waits behind others that came later.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -23,6 +24,10 @@ pub(crate) struct WaitingLine {
     /// Free slots of the queue set aside for publishers whose turn came
     /// ([`Grant`]): the queue counts them as taken.
     pub(crate) set_aside: usize,
+    /// Since when the queue has been full without its owner taking a message, while copies
+    /// wait: they wait until the owner has taken nothing for the stall timeout. Kept here,
+    /// with the line, since most mailboxes never see a full queue.
+    pub(crate) full_since: Option<Instant>,
 }
 
 /// One waiting copy.
@@ -65,9 +70,10 @@ impl WaitingLine {
         self.entries.is_empty()
     }
 
-    /// Whether the line holds nothing: no copy waits and no slot is set aside (it can go).
+    /// Whether the line holds nothing: no copy waits, no slot is set aside and no stall is
+    /// counted (it can go).
     pub(crate) fn is_idle(&self) -> bool {
-        self.entries.is_empty() && self.set_aside == 0
+        self.entries.is_empty() && self.set_aside == 0 && self.full_since.is_none()
     }
 
     /// Puts `copy` at the back of the line.

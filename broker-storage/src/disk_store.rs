@@ -370,29 +370,29 @@ impl SessionStore for DiskStore {
         let table = self.table()?;
         for id in records {
             let key = keys::log(id);
-            let Some(value) = table
+            let Some(guard) = table
                 .get(key.as_slice())
                 .map_err(|e| backend("reading", e))?
-                .map(|v| v.value().to_vec())
             else {
                 continue;
             };
-            let entries = match record::open(&value).and_then(log_record::read) {
-                Ok(entries) => entries,
+            let value = guard.value();
+            let copies = record::verify(value).and_then(|record| {
+                log_record::read_client(record, client_id, |seq| wanted.contains(&seq))
+            });
+            let copies = match copies {
+                Ok(copies) => copies,
                 Err(reason) => {
-                    self.quarantine(&key, &value, &reason);
+                    self.quarantine(&key, value, &reason);
                     continue;
                 }
             };
-            for entry in entries {
-                if entry.client_id != *client_id || !wanted.contains(&entry.seq) {
-                    continue;
-                }
-                match decode_queued(entry.message, clock) {
-                    Ok(message) => queue.push((entry.seq, message)),
+            for (seq, bytes) in copies {
+                match decode_queued(bytes, clock) {
+                    Ok(message) => queue.push((seq, message)),
                     Err(error) => {
                         counter!("skein_store_corrupt_records_total").increment(1);
-                        tracing::warn!(%error, client = %client_id, seq = entry.seq, "A queued message in the session store does not read; it is left out.");
+                        tracing::warn!(%error, client = %client_id, seq, "A queued message in the session store does not read; it is left out.");
                     }
                 }
             }

@@ -15,6 +15,8 @@
 //! so the cost of a batch no longer grows with its copies, and a message with many persistent
 //! subscribers is written once. The whole value is sealed ([`record`](crate::record)).
 
+use std::ops::Range;
+
 use broker_core::types::ClientId;
 use bytes::{Buf, BufMut, Bytes};
 
@@ -82,8 +84,50 @@ impl LogWriter {
 
 /// The entries of a log record (unsealed), or why it does not read.
 pub(crate) fn read(record: Bytes) -> Result<Vec<LogEntry>, String> {
-    let mut r = record;
+    let mut entries = Vec::new();
+    walk(&record, |seq, id, message| {
+        let text = std::str::from_utf8(id).map_err(|e| format!("a client identifier: {e}"))?;
+        let client_id = ClientId::new(text).map_err(|e| format!("a client identifier: {e:?}"))?;
+        entries.push(LogEntry {
+            seq,
+            client_id,
+            message: record.slice(message),
+        });
+        Ok(())
+    })?;
+    Ok(entries)
+}
+
+/// The copies of `client_id` in a log record (unsealed) whose numbers `wanted` takes, with
+/// their numbers, each in bytes of its own, or why the record does not read. The other
+/// entries are only stepped over: a queue reading its next copies back from a record that
+/// holds every subscriber's copies of a batch copies nothing else.
+pub(crate) fn read_client(
+    record: &[u8],
+    client_id: &ClientId,
+    mut wanted: impl FnMut(u64) -> bool,
+) -> Result<Vec<(u64, Bytes)>, String> {
+    let id = client_id.as_str().as_bytes();
+    let mut copies = Vec::new();
+    walk(record, |seq, entry_id, message| {
+        if entry_id == id && wanted(seq) {
+            let bytes = record.get(message).unwrap_or_default();
+            copies.push((seq, Bytes::copy_from_slice(bytes)));
+        }
+        Ok(())
+    })?;
+    Ok(copies)
+}
+
+/// Calls `each` with every entry of a log record (unsealed): its number, its client
+/// identifier's bytes, and where its message's bytes are; or says why the record does not
+/// read.
+fn walk(
+    record: &[u8],
+    mut each: impl FnMut(u64, &[u8], Range<usize>) -> Result<(), String>,
+) -> Result<(), String> {
     let short = || "the log record ends early".to_owned();
+    let mut r = record;
     if r.remaining() < 5 {
         return Err(short());
     }
@@ -92,8 +136,7 @@ pub(crate) fn read(record: Bytes) -> Result<Vec<LogEntry>, String> {
         return Err(format!("log record version {version}, expected {VERSION}"));
     }
     let count = r.get_u32();
-    let mut entries = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(4096));
-    let mut last: Option<Bytes> = None;
+    let mut last: Option<Range<usize>> = None;
     for _ in 0..count {
         if r.remaining() < 10 {
             return Err(short());
@@ -103,9 +146,8 @@ pub(crate) fn read(record: Bytes) -> Result<Vec<LogEntry>, String> {
         if r.remaining() < id_len + 4 {
             return Err(short());
         }
-        let id = r.split_to(id_len);
-        let text = std::str::from_utf8(&id).map_err(|e| format!("a client identifier: {e}"))?;
-        let client_id = ClientId::new(text).map_err(|e| format!("a client identifier: {e:?}"))?;
+        let (id, rest) = r.split_at(id_len);
+        r = rest;
         let message = match r.get_u32() {
             SAME => last
                 .clone()
@@ -115,20 +157,18 @@ pub(crate) fn read(record: Bytes) -> Result<Vec<LogEntry>, String> {
                 if r.remaining() < len {
                     return Err(short());
                 }
-                r.split_to(len)
+                let at = record.len() - r.remaining();
+                r = &r[len..];
+                at..at + len
             }
         };
         last = Some(message.clone());
-        entries.push(LogEntry {
-            seq,
-            client_id,
-            message,
-        });
+        each(seq, id, message)?;
     }
     if r.has_remaining() {
         return Err(format!("{} bytes after the last entry", r.remaining()));
     }
-    Ok(entries)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -169,6 +209,22 @@ mod tests {
                 (10, "a", &message[..]),
             ]
         );
+    }
+
+    #[test]
+    fn one_clients_wanted_copies_read_alone_even_through_a_repeated_message() {
+        let message = Bytes::from_static(b"shared");
+        let mut writer = LogWriter::default();
+        writer.push(1, &client("b"), &message);
+        writer.push(2, &client("a"), &message);
+        writer.push(3, &client("ab"), &Bytes::from_static(b"x"));
+        writer.push(4, &client("a"), &Bytes::from_static(b"own"));
+        writer.push(5, &client("a"), &Bytes::from_static(b"skipped"));
+        let record = writer.finish();
+        let got = read_client(&record, &client("a"), |seq| seq != 5).unwrap();
+        let got: Vec<(u64, &[u8])> = got.iter().map(|(s, m)| (*s, &m[..])).collect();
+        assert_eq!(got, vec![(2, &b"shared"[..]), (4, &b"own"[..])]);
+        assert!(read_client(&record[..record.len() - 1], &client("a"), |_| true).is_err());
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub(crate) struct QueueIndex {
     dirty_set: HashSet<ClientId>,
     /// Clients whose finished runs are on disk.
     written_runs: HashSet<ClientId>,
+    /// The highest finished sequence number of each client with finished copies: its runs
+    /// end there, so they are computed from its copies up to it, not from all of them (a
+    /// client draining a long queue finishes its oldest copies, and has many more).
+    last_finished: HashMap<ClientId, u64>,
     live: usize,
 }
 
@@ -68,6 +72,18 @@ impl QueueIndex {
         if live {
             held.live += 1;
             self.live += 1;
+        } else {
+            self.note_finished(client_id, seq);
+        }
+    }
+
+    /// Notes that `seq` of `client_id` is finished, for [`runs`](Self::runs).
+    fn note_finished(&mut self, client_id: &ClientId, seq: u64) {
+        match self.last_finished.get_mut(client_id) {
+            Some(last) => *last = (*last).max(seq),
+            None => {
+                self.last_finished.insert(client_id.clone(), seq);
+            }
         }
     }
 
@@ -99,6 +115,7 @@ impl QueueIndex {
         }
         copy.live = false;
         let record = copy.record;
+        self.note_finished(client_id, seq);
         self.finished(client_id, record);
     }
 
@@ -108,11 +125,16 @@ impl QueueIndex {
             return;
         };
         let mut records = Vec::new();
-        for copy in copies.range_mut(..=up_to).map(|(_, c)| c) {
+        let mut last = None;
+        for (seq, copy) in copies.range_mut(..=up_to) {
             if copy.live {
                 copy.live = false;
                 records.push(copy.record);
+                last = Some(*seq);
             }
+        }
+        if let Some(last) = last {
+            self.note_finished(client_id, last);
         }
         for record in records {
             self.finished(client_id, record);
@@ -152,6 +174,7 @@ impl QueueIndex {
                 copies.remove(&seq);
                 if copies.is_empty() {
                     self.clients.remove(&client_id);
+                    self.last_finished.remove(&client_id);
                     if self.written_runs.remove(&client_id) {
                         out.runs.push(client_id.clone());
                     }
@@ -168,7 +191,8 @@ impl QueueIndex {
         // Its place in `dirty` goes stale; `take_dirty` skips it.
         self.dirty_set.remove(client_id);
         let copies = self.clients.get(client_id)?;
-        let runs = AckRuns::of(copies.iter().map(|(seq, c)| (*seq, !c.live)));
+        let last = *self.last_finished.get(client_id)?;
+        let runs = AckRuns::of(copies.range(..=last).map(|(seq, c)| (*seq, !c.live)));
         if runs.is_empty() {
             None
         } else {

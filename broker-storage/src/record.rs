@@ -20,7 +20,7 @@ pub(crate) fn seal(record: &[u8]) -> Vec<u8> {
 }
 
 /// The record inside `value`, if its checksum holds.
-pub(crate) fn open(value: &[u8]) -> Result<Bytes, String> {
+pub(crate) fn verify(value: &[u8]) -> Result<&[u8], String> {
     let (crc, record) = value
         .split_first_chunk::<HEADER>()
         .ok_or_else(|| format!("a value of {} bytes has no checksum", value.len()))?;
@@ -31,7 +31,12 @@ pub(crate) fn open(value: &[u8]) -> Result<Bytes, String> {
             "checksum mismatch (stored {want:08x}, computed {got:08x})"
         ));
     }
-    Ok(Bytes::copy_from_slice(record))
+    Ok(record)
+}
+
+/// [`verify`], as bytes of its own.
+pub(crate) fn open(value: &[u8]) -> Result<Bytes, String> {
+    verify(value).map(Bytes::copy_from_slice)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ const TURN: usize = 16;
 /// How many messages a durable mailbox holds in memory at most, however many its store
 /// holds: a stored copy pushed past them stays in the store, and is read back as the client
 /// takes the ones before it ([`MessageQueue::set_resident`]).
-pub(crate) const RESIDENT: usize = 64;
+pub(crate) const RESIDENT: usize = 256;
 
 /// The next mailbox identifier; identifiers are never reused within a process.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

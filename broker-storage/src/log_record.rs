@@ -154,11 +154,8 @@ fn walk(
                 .ok_or_else(|| "the first entry refers to one before it".to_owned())?,
             len => {
                 let len = usize::try_from(len).map_err(|e| e.to_string())?;
-                if r.remaining() < len {
-                    return Err(short());
-                }
                 let at = record.len() - r.remaining();
-                r = &r[len..];
+                r = r.get(len..).ok_or_else(short)?;
                 at..at + len
             }
         };

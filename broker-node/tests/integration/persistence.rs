@@ -188,7 +188,7 @@ async fn a_second_skein_on_the_same_data_directory_is_refused_and_store_check_re
 /// [MQTT-3.2.2-2]) and gets every message, in order ([MQTT-4.6.0-6]), at its QoS, and once
 /// it has acknowledged them the store forgets them (a clean stop and `skein store check`
 /// find no queued message). There are more of them than a durable mailbox holds in memory
-/// (64): the rest stay in the store, restored in pieces and read back as the client takes
+/// (256): the rest stay in the store, restored in pieces and read back as the client takes
 /// them; without `restart`, the same broker reads them back.
 async fn offline_messages_survive_kill_9(qos: QoS, restart: bool) {
     const MESSAGES: usize = 300;

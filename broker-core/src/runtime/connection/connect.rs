@@ -2,6 +2,7 @@
 //! identifier held by another connection, and resuming or ending an existing session.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::oneshot;
 
@@ -14,6 +15,7 @@ use crate::runtime::handover;
 use crate::runtime::persist::handle::{Copies, Slot, LOAD_TIMEOUT};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
+use crate::runtime::state::connection_facts::ConnectionFacts;
 use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::registry::{Claim, NotClaimed, Prior, Registry};
 use crate::runtime::state::shared::Shared;
@@ -109,6 +111,18 @@ impl Client {
                 }
             }
         };
+        let facts = ConnectionFacts {
+            peer: self.peer,
+            protocol: request.version,
+            username: request.username.clone(),
+            clean_start: request.clean_start,
+            keep_alive: request.keep_alive,
+            session_expiry: request.session_expiry,
+            connected_at: SystemTime::now(),
+        };
+        shared
+            .registry()
+            .set_facts(&request.client_id, &self.control, facts);
         // The will of the session this CONNECT ends or takes over, when it is due now: it is
         // published once the record that held it is replaced or removed in the store.
         let mut old_will = None;

@@ -1,11 +1,13 @@
 //! One client identifier's entry in the [`Registry`](super::registry::Registry): its
-//! mailbox, who holds its session, and whether the store may hold a record of it.
+//! mailbox, who holds its session, whether the store may hold a record of it, and what its
+//! connection's CONNECT said.
 //!
 //! Only the registry reads and changes entries; nothing here takes a lock.
 
 use std::sync::Arc;
 
 use crate::runtime::queue::mailbox::Mailbox;
+use crate::runtime::state::connection_facts::ConnectionFacts;
 use crate::runtime::state::control::ControlSlot;
 use crate::session::OfflineSession;
 
@@ -21,6 +23,9 @@ pub(crate) struct ClientEntry {
     /// with the Session Expiry Interval of that record: a session that ends is removed from
     /// the store only then, so clean sessions cost no store call.
     pub(super) stored: Option<u32>,
+    /// What the CONNECT of the connection holding the session, or of its last one, said;
+    /// `None` for a session loaded from the store at start.
+    pub(super) facts: Option<Arc<ConnectionFacts>>,
 }
 
 /// Who holds a session.
@@ -49,7 +54,34 @@ impl ClientEntry {
             mailbox,
             holder,
             stored: None,
+            facts: None,
         }
+    }
+
+    /// The session's mailbox.
+    pub(crate) fn mailbox(&self) -> &Arc<Mailbox> {
+        &self.mailbox
+    }
+
+    /// The control slot of the connection holding the session, if one does.
+    pub(crate) fn control(&self) -> Option<&Arc<ControlSlot>> {
+        match &self.holder {
+            Holder::Online { control } => Some(control),
+            _ => None,
+        }
+    }
+
+    /// The session waiting offline, if it is.
+    pub(crate) fn offline(&self) -> Option<&OfflineSession> {
+        match &self.holder {
+            Holder::Offline(offline) => Some(offline),
+            _ => None,
+        }
+    }
+
+    /// What the CONNECT of the connection holding the session, or of its last one, said.
+    pub(crate) fn facts(&self) -> Option<&Arc<ConnectionFacts>> {
+        self.facts.as_ref()
     }
 
     /// Whether the connection with this control slot holds this entry.

@@ -4,7 +4,9 @@
 //! the figures gathered from them ([`snapshot`]); and the wait for the store before a will
 //! it may hold is published ([`will_barrier`]).
 
+pub(crate) mod admin_request;
 pub(crate) mod client_entry;
+pub(crate) mod connection_facts;
 pub(crate) mod control;
 pub(crate) mod counted;
 pub(crate) mod receive_limits;

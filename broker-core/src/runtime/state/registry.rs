@@ -32,6 +32,7 @@ use crate::runtime::clipped::Clipped;
 use crate::runtime::persist::handle::{Copies, Persist, Reply, Slot, StoreOp};
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::state::client_entry::{ClientEntry, Holder};
+use crate::runtime::state::connection_facts::ConnectionFacts;
 use crate::runtime::state::control::ControlSlot;
 use crate::session::{Message, OfflineSession, SessionState, WillMessage};
 use crate::store::{StoreError, StoredSession};
@@ -274,6 +275,23 @@ impl Registry {
             .is_some_and(|entry| entry.is_held_by(control))
         {
             entries.remove(client_id);
+        }
+    }
+
+    /// Keeps `facts`, what the CONNECT of the connection with slot `control` said, in the
+    /// entry it holds (the admin listings show them).
+    pub(crate) fn set_facts(
+        &self,
+        client_id: &ClientId,
+        control: &Arc<ControlSlot>,
+        facts: ConnectionFacts,
+    ) {
+        if let Some(entry) = self
+            .lock()
+            .get_mut(client_id)
+            .filter(|entry| entry.is_held_by(control))
+        {
+            entry.facts = Some(Arc::new(facts));
         }
     }
 
@@ -528,6 +546,78 @@ impl Registry {
             swept.ended.push((client_id, state, mailbox, removal));
         }
         swept
+    }
+
+    /// Calls `visit` with every client identifier whose session is online or offline (not
+    /// ending) and its entry, under the lock: the visitor only copies (the admin listings).
+    pub(crate) fn for_each_session(&self, mut visit: impl FnMut(&ClientId, &ClientEntry)) {
+        for (client_id, entry) in self.lock().iter() {
+            if !matches!(entry.holder, Holder::Ending) {
+                visit(client_id, entry);
+            }
+        }
+    }
+
+    /// Calls `visit` with `client_id`'s entry, if its session is online or offline, under
+    /// the lock: the visitor only copies.
+    pub(crate) fn with_session<T>(
+        &self,
+        client_id: &ClientId,
+        visit: impl FnOnce(&ClientEntry) -> T,
+    ) -> Option<T> {
+        self.lock()
+            .get(client_id)
+            .filter(|entry| !matches!(entry.holder, Holder::Ending))
+            .map(visit)
+    }
+
+    /// Ends `client_id`'s offline session (an administrative discard), as its expiry would:
+    /// a session the store never held leaves at once, a stored one becomes
+    /// [`Holder::Ending`] and its record goes through `slot` (or one free now) when the
+    /// caller sends the [`RecordRemoval`], once it has handed the session's shared messages
+    /// over. Gives the session's state, its will (due now) and mailbox; `None`, changing
+    /// nothing, if the session is not offline; [`NeedsSlot`] when there is no room.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn discard_offline<'a>(
+        &'a self,
+        client_id: &ClientId,
+        persist: &'a Persist,
+        slot: Option<Slot<'a>>,
+        now: Instant,
+    ) -> Result<
+        Option<(
+            SessionState,
+            Option<Message>,
+            Arc<Mailbox>,
+            RecordRemoval<'a>,
+        )>,
+        NeedsSlot,
+    > {
+        let mut entries = self.lock();
+        let Some(entry) = entries
+            .get_mut(client_id)
+            .filter(|entry| matches!(entry.holder, Holder::Offline(_)))
+        else {
+            return Ok(None);
+        };
+        let stored = entry.stored.is_some();
+        let slot = if stored {
+            slot_for(persist, slot)?
+        } else {
+            None
+        };
+        let Holder::Offline(offline) = std::mem::replace(&mut entry.holder, Holder::Ending) else {
+            return Ok(None);
+        };
+        let mailbox = Arc::clone(&entry.mailbox);
+        let removal = if stored {
+            RecordRemoval::owed(self, client_id.clone(), slot)
+        } else {
+            entries.remove(client_id);
+            RecordRemoval::nothing(self)
+        };
+        let (state, will) = offline.end(now);
+        Ok(Some((state, will, mailbox, removal)))
     }
 
     /// The offline sessions, and the messages and bytes queued in every mailbox.

@@ -17,10 +17,11 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use subtle::ConstantTimeEq as _;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin_routes::{self, ApiError};
@@ -30,8 +31,10 @@ use crate::config_admin::{AdminConfig, AdminToken};
 const API_PREFIX: &str = "/api/v1/";
 /// The most a request body may hold besides the payload of a publish (JSON, base64).
 const BODY_OVERHEAD: usize = 1024 * 1024;
-/// How long a TLS handshake may take.
+/// How long a TLS handshake, and a request's headers, may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most connections served at once; more wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 64;
 
 /// What every request of the endpoint needs.
 struct Endpoint {
@@ -74,7 +77,11 @@ pub(crate) async fn bind(
 }
 
 async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, endpoint: Arc<Endpoint>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
@@ -86,6 +93,7 @@ async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, endpoint: Arc<En
         let endpoint = Arc::clone(&endpoint);
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             match tls {
                 None => serve_connection(stream, peer, endpoint).await,
                 Some(acceptor) => {
@@ -110,8 +118,10 @@ where
         let endpoint = Arc::clone(&endpoint);
         async move { Ok::<_, Infallible>(respond(request, &endpoint).await) }
     });
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
     if let Err(error) = connection.await {
         tracing::debug!(%peer, %error, "Admin endpoint: connection error.");
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use broker_core::admin::{ClientQuery, Disconnection, RetainedQuery, SubscriptionQuery};
 use broker_core::codec::{Packet, RetainHandling, SubscriptionOptions};
 use broker_core::types::{ClientId, MqttString, ProtocolVersion, QoS, ReasonCode};
-use broker_core::BrokerHandle;
+use broker_core::{BrokerError, BrokerHandle};
 use bytes::Bytes;
 
 use crate::support::{self, connect_packet, filter, topic, Client, V311, V5};
@@ -399,4 +399,27 @@ async fn retained_messages_are_listed_and_deleted_without_publishing() {
     late.subscribe(1, "#", QoS::AtLeastOnce).await;
     late.expect_nothing().await;
     broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_admin_methods_fail_once_the_broker_is_shut_down() {
+    let (broker, _) = support::start().await;
+    let handle = broker.handle();
+    broker.shutdown().await;
+    assert!(matches!(
+        handle.clients(&ClientQuery::default()).await,
+        Err(BrokerError::ShutDown)
+    ));
+    assert!(matches!(
+        handle.disconnect_client(&id("a"), true).await,
+        Err(BrokerError::ShutDown)
+    ));
+    assert!(matches!(
+        handle.retained(&RetainedQuery::default()),
+        Err(BrokerError::ShutDown)
+    ));
+    assert!(matches!(
+        handle.delete_retained(&topic("a")).await,
+        Err(BrokerError::ShutDown)
+    ));
 }

@@ -5,9 +5,11 @@ use std::time::SystemTime;
 
 use crate::types::{ClientId, MqttString, ProtocolVersion};
 
-/// A client and its session. What its CONNECT said is that of its connection, or of its
-/// last one while the session waits offline; a session the broker loaded from its store at
-/// start has none of it until its client connects.
+/// A client and its session. The address, protocol, Keep Alive and Clean Start are its
+/// connection's, known while it is connected (and its connection answered within 2 seconds);
+/// the user name and connection time are those of its last CONNECT, kept while the session
+/// waits offline (a session the broker loaded from its store at start has neither until its
+/// client connects).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientSummary {

@@ -171,6 +171,17 @@ async fn a_client_is_shown_with_its_session_subscriptions_queue_and_inflight() {
     assert!(summary.queued_bytes >= 3);
     // The message sent before and never acknowledged stays in flight with the session.
     assert_eq!(summary.inflight, Some(1));
+    // The last CONNECT's user name and time stay; the connection's figures went with it.
+    assert_eq!(
+        summary.username.as_ref().map(MqttString::as_str),
+        Some("ops")
+    );
+    assert!(summary.connected_at.is_some());
+    assert_eq!(
+        (summary.remote_addr, summary.protocol, summary.keep_alive),
+        (None, None, None)
+    );
+    assert_eq!(summary.session_expiry, Some(3600));
     assert_eq!(summary.subscriptions, Some(2));
     assert_eq!(handle.client(&id("nobody")).await.unwrap(), None);
     broker.shutdown().await;

@@ -1,7 +1,8 @@
 //! The clients and their sessions: listed, shown, disconnected.
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use tokio::sync::oneshot;
 
@@ -13,13 +14,12 @@ use crate::runtime::handover;
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::state::admin_request::LiveFigures;
 use crate::runtime::state::client_entry::ClientEntry;
-use crate::runtime::state::connection_facts::ConnectionFacts;
 use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::registry::NeedsSlot;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::will_barrier;
 use crate::runtime::wills;
-use crate::types::ClientId;
+use crate::types::{ClientId, MqttString};
 
 /// How long the figures of the live connections on a page are waited for (together).
 const FIGURES_TIMEOUT: Duration = Duration::from_secs(2);
@@ -28,84 +28,121 @@ const FIGURES_TIMEOUT: Duration = Duration::from_secs(2);
 struct Seen {
     client_id: ClientId,
     mailbox: Arc<Mailbox>,
-    facts: Option<Arc<ConnectionFacts>>,
+    username: Option<Box<str>>,
+    connected_at: Option<NonZeroU64>,
     holder: SeenHolder,
 }
 
 /// Who held the session when it was seen.
 enum SeenHolder {
+    /// A connection, asked for its figures through this slot.
     Online(Arc<ControlSlot>),
-    Offline(LiveFigures),
+    /// Nobody: the session waits offline.
+    Offline {
+        inflight: usize,
+        subscriptions: usize,
+        session_expiry: Option<u32>,
+    },
 }
 
 impl Seen {
     fn of(client_id: &ClientId, entry: &ClientEntry) -> Seen {
-        let facts = entry.facts().cloned();
         let holder = match (entry.control(), entry.offline()) {
             (Some(control), _) => SeenHolder::Online(Arc::clone(control)),
-            (None, offline) => SeenHolder::Offline(LiveFigures {
+            (None, offline) => SeenHolder::Offline {
                 inflight: offline.map_or(0, |offline| offline.state().outbound().len()),
                 subscriptions: offline.map_or(0, |offline| offline.state().subscription_count()),
-                session_expiry: facts.as_ref().map_or(0, |facts| facts.session_expiry),
-                keep_alive: facts.as_ref().map_or(0, |facts| facts.keep_alive),
-            }),
+                session_expiry: entry.stored_expiry(),
+            },
         };
         Seen {
             client_id: client_id.clone(),
             mailbox: Arc::clone(entry.mailbox()),
-            facts,
+            username: entry.username().map(Box::from),
+            connected_at: entry.connected_at(),
             holder,
         }
     }
 
-    /// The summary, with the live connection's figures if it gave them.
+    /// The summary, with the connection's figures if it gave them.
     fn summary(&self, live: Option<LiveFigures>) -> ClientSummary {
-        let facts = self.facts.as_deref();
-        let (connected, figures) = match &self.holder {
-            SeenHolder::Online(_) => (true, live),
-            SeenHolder::Offline(figures) => (false, Some(*figures)),
-        };
         let (queued_messages, queued_bytes) = self.mailbox.depth();
-        ClientSummary {
+        let mut summary = ClientSummary {
             client_id: self.client_id.clone(),
-            connected,
-            username: facts.and_then(|facts| facts.username.clone()),
-            remote_addr: facts.map(|facts| facts.peer),
-            protocol: facts.map(|facts| facts.protocol),
-            keep_alive: figures
-                .map(|figures| figures.keep_alive)
-                .or(facts.map(|facts| facts.keep_alive)),
-            clean_start: facts.map(|facts| facts.clean_start),
-            session_expiry: figures
-                .map(|figures| figures.session_expiry)
-                .or(facts.map(|facts| facts.session_expiry)),
-            connected_at: facts.map(|facts| facts.connected_at),
-            subscriptions: figures.map(|figures| figures.subscriptions),
+            connected: false,
+            username: self
+                .username
+                .as_deref()
+                .and_then(|username| MqttString::new(username.to_owned()).ok()),
+            remote_addr: None,
+            protocol: None,
+            keep_alive: None,
+            clean_start: None,
+            session_expiry: None,
+            connected_at: self
+                .connected_at
+                .map(|secs| UNIX_EPOCH + Duration::from_secs(secs.get())),
+            subscriptions: None,
             queued_messages,
             queued_bytes,
-            inflight: figures.map(|figures| figures.inflight),
+            inflight: None,
+        };
+        match (&self.holder, live) {
+            (SeenHolder::Online(_), live) => {
+                summary.connected = true;
+                if let Some(live) = live {
+                    summary.remote_addr = Some(live.peer);
+                    summary.protocol = live.protocol;
+                    summary.keep_alive = Some(live.keep_alive);
+                    summary.clean_start = Some(live.clean_start);
+                    summary.session_expiry = Some(live.session_expiry);
+                    summary.subscriptions = Some(live.subscriptions);
+                    summary.inflight = Some(live.inflight);
+                }
+            }
+            (
+                SeenHolder::Offline {
+                    inflight,
+                    subscriptions,
+                    session_expiry,
+                },
+                _,
+            ) => {
+                summary.session_expiry = *session_expiry;
+                summary.subscriptions = Some(*subscriptions);
+                summary.inflight = Some(*inflight);
+            }
         }
+        summary
     }
 }
 
-/// The page of clients `query` asks for.
+/// The page of clients `query` asks for: the matching identifiers are collected and sorted,
+/// then the page's entries are read again (one that left meanwhile is left out).
 pub(crate) async fn list(shared: &Shared, query: &ClientQuery) -> Page<ClientSummary> {
-    let mut seen = Vec::new();
-    shared.registry().for_each_session(|client_id, entry| {
-        let username = entry
-            .facts()
-            .and_then(|facts| facts.username.as_ref())
-            .map(|username| username.as_str());
-        if query.admits(client_id.as_str(), entry.control().is_some(), username) {
-            seen.push(Seen::of(client_id, entry));
+    let registry = shared.registry();
+    let mut matching = Vec::new();
+    registry.for_each_session(|client_id, entry| {
+        if query.admits(
+            client_id.as_str(),
+            entry.control().is_some(),
+            entry.username(),
+        ) {
+            matching.push(client_id.clone());
         }
     });
-    seen.sort_unstable_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
-    let page = Page::cut(seen, query.limit, |seen| seen.client_id.as_str().to_owned());
-    let figures = live_figures(&page.items).await;
+    matching.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    let page = Page::cut(matching, query.limit, |last| last.as_str().to_owned());
+    let seen: Vec<Seen> = page
+        .items
+        .iter()
+        .filter_map(|client_id| {
+            registry.with_session(client_id, |entry| Seen::of(client_id, entry))
+        })
+        .collect();
+    let figures = live_figures(&seen).await;
     Page {
-        items: page
-            .items
+        items: seen
             .iter()
             .zip(figures)
             .map(|(seen, live)| seen.summary(live))
@@ -140,7 +177,7 @@ async fn live_figures(seen: &[Seen]) -> Vec<Option<LiveFigures>> {
                 Arc::clone(control).request_figures(reply);
                 Some(answer)
             }
-            SeenHolder::Offline(_) => None,
+            SeenHolder::Offline { .. } => None,
         })
         .collect();
     let deadline = tokio::time::Instant::now() + FIGURES_TIMEOUT;

@@ -1,8 +1,9 @@
 //! The CONNECT command: the connection limit, the client registry, takeover of a client
 //! identifier held by another connection, and resuming or ending an existing session.
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::oneshot;
 
@@ -15,7 +16,6 @@ use crate::runtime::handover;
 use crate::runtime::persist::handle::{Copies, Slot, LOAD_TIMEOUT};
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::routing;
-use crate::runtime::state::connection_facts::ConnectionFacts;
 use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::registry::{Claim, NotClaimed, Prior, Registry};
 use crate::runtime::state::shared::Shared;
@@ -23,7 +23,7 @@ use crate::runtime::state::stats::Stats;
 use crate::runtime::transport::stream::Stream;
 use crate::session::{ConnectRequest, Message, SessionState};
 use crate::store::{StoreError, StoredSession};
-use crate::types::{ClientId, ReasonCode};
+use crate::types::{ClientId, MqttString, ReasonCode};
 
 impl Client {
     /// Carries out a CONNECT: admit or refuse the client, authenticate it with the hooks,
@@ -111,18 +111,16 @@ impl Client {
                 }
             }
         };
-        let facts = ConnectionFacts {
-            peer: self.peer,
-            protocol: request.version,
-            username: request.username.clone(),
-            clean_start: request.clean_start,
-            keep_alive: request.keep_alive,
-            session_expiry: request.session_expiry,
-            connected_at: SystemTime::now(),
-        };
-        shared
-            .registry()
-            .set_facts(&request.client_id, &self.control, facts);
+        let connected_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .and_then(|since| NonZeroU64::new(since.as_secs()));
+        shared.registry().set_connected(
+            &request.client_id,
+            &self.control,
+            request.username.as_ref().map(MqttString::as_str),
+            connected_at,
+        );
         // The will of the session this CONNECT ends or takes over, when it is due now: it is
         // published once the record that held it is replaced or removed in the store.
         let mut old_will = None;

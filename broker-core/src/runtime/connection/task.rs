@@ -663,9 +663,8 @@ impl Connection {
         }
     }
 
-    /// Another connection takes the client identifier over.
-    /// (Where to send the session waits in the control slot.)
-    /// A request through the control slot: a takeover (MQTT 5: DISCONNECT 0x8E), an
+    /// A request through the control slot: another connection takes the client identifier
+    /// over (MQTT 5: DISCONNECT 0x8E; where to send the session waits in the slot), an
     /// administrative close (0x98), or the figures the admin operations ask for.
     fn on_control(&mut self, control: Control) {
         let session = &mut self.client.session;
@@ -677,6 +676,9 @@ impl Connection {
             Control::Admin(AdminRequest::Figures(reply)) => {
                 let state = session.state();
                 let _ = reply.send(LiveFigures {
+                    peer: self.client.peer,
+                    protocol: session.version(),
+                    clean_start: session.clean_start,
                     inflight: state.outbound().len(),
                     subscriptions: state.subscription_count(),
                     session_expiry: session.session_expiry(),

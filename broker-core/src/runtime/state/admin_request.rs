@@ -1,7 +1,11 @@
 //! What the admin operations ask a live connection through its control slot
 //! ([`ControlSlot`](super::control::ControlSlot)): what only its task knows, or to close.
 
+use std::net::SocketAddr;
+
 use tokio::sync::oneshot;
+
+use crate::types::ProtocolVersion;
 
 /// An admin request to a connection.
 #[derive(Debug)]
@@ -16,9 +20,15 @@ pub(crate) enum AdminRequest {
     },
 }
 
-/// What a connection's task knows of its session now.
+/// What a connection's task knows of its client and session now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LiveFigures {
+    /// The client's address.
+    pub(crate) peer: SocketAddr,
+    /// The protocol version, once the CONNECT is taken in.
+    pub(crate) protocol: Option<ProtocolVersion>,
+    /// Clean Session (3.x) or Clean Start (5.0).
+    pub(crate) clean_start: bool,
     /// The QoS 1 and 2 messages sent to the client and not acknowledged yet.
     pub(crate) inflight: usize,
     /// The session's subscriptions.

@@ -12,6 +12,7 @@
 //! form). Its Session Expiry Interval is the old connection's at its close (0: the session
 //! ended with it), and its will is the old connection's, if still to be dealt with.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -39,9 +40,18 @@ pub(crate) struct ControlSlot {
 #[derive(Default)]
 struct SlotState {
     request: Request,
-    admin: Vec<AdminRequest>,
-    settled: Vec<oneshot::Sender<()>>,
+    /// Boxed when the first admin request comes: most connections never see one, and the
+    /// slot is part of every connection's memory.
+    admin: Option<Box<AdminQueue>>,
     waker: Option<Waker>,
+}
+
+/// The admin requests a connection has not seen yet, and the waiters of an administrative
+/// close.
+#[derive(Default)]
+struct AdminQueue {
+    requests: VecDeque<AdminRequest>,
+    settled: Vec<oneshot::Sender<()>>,
 }
 
 /// What a connection is asked ([`ControlSlot::requested`]).
@@ -110,8 +120,9 @@ impl ControlSlot {
     fn request_admin(&self, request: AdminRequest, settled: Option<oneshot::Sender<()>>) {
         let waker = {
             let mut state = self.lock();
-            state.settled.extend(settled);
-            state.admin.push(request);
+            let queue = state.admin.get_or_insert_with(Box::default);
+            queue.settled.extend(settled);
+            queue.requests.push_back(request);
             state.waker.take()
         };
         if let Some(waker) = waker {
@@ -122,9 +133,8 @@ impl ControlSlot {
     /// The connection has settled its session: the waiters of an administrative close are
     /// answered, and the admin requests it will not see are dropped.
     pub(crate) fn settled(&self) {
-        let mut state = self.lock();
-        state.admin.clear();
-        for waiter in state.settled.drain(..) {
+        let queue = self.lock().admin.take();
+        for waiter in queue.map(|queue| queue.settled).unwrap_or_default() {
             let _ = waiter.send(());
         }
     }
@@ -151,8 +161,12 @@ impl ControlSlot {
             if state.take_unseen() {
                 return Poll::Ready(Control::Takeover);
             }
-            if !state.admin.is_empty() {
-                return Poll::Ready(Control::Admin(state.admin.remove(0)));
+            if let Some(request) = state
+                .admin
+                .as_mut()
+                .and_then(|queue| queue.requests.pop_front())
+            {
+                return Poll::Ready(Control::Admin(request));
             }
             state.set_waker(cx.waker());
             Poll::Pending
@@ -165,7 +179,11 @@ impl ControlSlot {
     pub(crate) fn register(&self, waker: &Waker) -> bool {
         let mut state = self.lock();
         state.waker = Some(waker.clone());
-        matches!(state.request, Request::Unseen(_)) || !state.admin.is_empty()
+        matches!(state.request, Request::Unseen(_))
+            || state
+                .admin
+                .as_ref()
+                .is_some_and(|queue| !queue.requests.is_empty())
     }
 }
 

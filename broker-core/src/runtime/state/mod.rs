@@ -1,6 +1,5 @@
 //! The state every task shares ([`shared::Shared`]) and the parts it is made of: the client
-//! [`registry::Registry`] and its entries (with what each connection's CONNECT said,
-//! [`connection_facts`]), the [`retained::Retained`] messages, the [`router::Router`], the
+//! [`registry::Registry`] and its entries, the [`retained::Retained`] messages, the [`router::Router`], the
 //! connections' control slots and the admin requests they carry ([`admin_request`]), the
 //! limits of what connections may hold while receiving
 //! ([`receive_limits`]), the counters, and
@@ -9,7 +8,6 @@
 
 pub(crate) mod admin_request;
 pub(crate) mod client_entry;
-pub(crate) mod connection_facts;
 pub(crate) mod control;
 pub(crate) mod counted;
 pub(crate) mod receive_limits;

@@ -22,6 +22,7 @@
 //! takes the lock.
 
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -32,7 +33,6 @@ use crate::runtime::clipped::Clipped;
 use crate::runtime::persist::handle::{Copies, Persist, Reply, Slot, StoreOp};
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::state::client_entry::{ClientEntry, Holder};
-use crate::runtime::state::connection_facts::ConnectionFacts;
 use crate::runtime::state::control::ControlSlot;
 use crate::session::{Message, OfflineSession, SessionState, WillMessage};
 use crate::store::{StoreError, StoredSession};
@@ -278,20 +278,23 @@ impl Registry {
         }
     }
 
-    /// Keeps `facts`, what the CONNECT of the connection with slot `control` said, in the
-    /// entry it holds (the admin listings show them).
-    pub(crate) fn set_facts(
+    /// Notes who connected when in the entry the connection with slot `control` holds:
+    /// its CONNECT's User Name and the time it was accepted, in seconds since the Unix
+    /// epoch (the admin listings show them).
+    pub(crate) fn set_connected(
         &self,
         client_id: &ClientId,
         control: &Arc<ControlSlot>,
-        facts: ConnectionFacts,
+        username: Option<&str>,
+        connected_at: Option<NonZeroU64>,
     ) {
         if let Some(entry) = self
             .lock()
             .get_mut(client_id)
             .filter(|entry| entry.is_held_by(control))
         {
-            entry.facts = Some(Arc::new(facts));
+            entry.username = username.map(Box::from);
+            entry.connected_at = connected_at;
         }
     }
 

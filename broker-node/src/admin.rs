@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use broker_core::BrokerHandle;
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -33,6 +33,8 @@ const API_PREFIX: &str = "/api/v1/";
 const BODY_OVERHEAD: usize = 1024 * 1024;
 /// How long a TLS handshake, and a request's headers, may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest request target the log line of a change shows.
+const LOG_TARGET_MAX: usize = 200;
 /// The most connections served at once; more wait in the listen backlog.
 const MAX_CONNECTIONS: usize = 64;
 
@@ -116,7 +118,7 @@ where
 {
     let service = hyper::service::service_fn(move |request| {
         let endpoint = Arc::clone(&endpoint);
-        async move { Ok::<_, Infallible>(respond(request, &endpoint).await) }
+        async move { Ok::<_, Infallible>(respond(request, peer, &endpoint).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -128,7 +130,11 @@ where
 }
 
 /// Answers one request.
-async fn respond(request: Request<Incoming>, endpoint: &Endpoint) -> Response<Full<Bytes>> {
+async fn respond(
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    endpoint: &Endpoint,
+) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_owned();
     if path == "/healthz" || path == "/readyz" {
         return health(&request, &path, &endpoint.broker);
@@ -155,11 +161,18 @@ async fn respond(request: Request<Incoming>, endpoint: &Endpoint) -> Response<Fu
             .await
         {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => {
+            Err(error) if error.is::<LengthLimitError>() => {
                 return error_response(&ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
                     format!("the body must hold at most {} bytes", endpoint.max_body),
+                ))
+            }
+            Err(error) => {
+                return error_response(&ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("the body could not be read: {error}"),
                 ))
             }
         }
@@ -169,7 +182,7 @@ async fn respond(request: Request<Incoming>, endpoint: &Endpoint) -> Response<Fu
     let limits = admin_routes::Limits {
         max_payload: endpoint.max_payload,
     };
-    match admin_routes::route(
+    let answer = admin_routes::route(
         &endpoint.broker,
         &method,
         route,
@@ -177,11 +190,38 @@ async fn respond(request: Request<Incoming>, endpoint: &Endpoint) -> Response<Fu
         &body,
         limits,
     )
-    .await
-    {
+    .await;
+    let status = match &answer {
+        Ok((status, _)) => *status,
+        Err(error) => error.status,
+    };
+    if method != Method::GET {
+        // What changed the broker, and who asked: the operators' audit trail.
+        let target = match &query {
+            Some(query) => format!("{path}?{query}"),
+            None => path.clone(),
+        };
+        tracing::info!(
+            "Admin API: {method} {} from {peer}: {}.",
+            clip(&target),
+            status.as_u16()
+        );
+    }
+    match answer {
         Ok((status, value)) => json_response(status, &value),
         Err(error) => error_response(&error),
     }
+}
+
+/// `text` cut to 200 bytes at most (at a character boundary), for the log.
+fn clip(text: &str) -> &str {
+    let end = text
+        .char_indices()
+        .map(|(at, c)| at + c.len_utf8())
+        .take_while(|end| *end <= LOG_TARGET_MAX)
+        .last()
+        .unwrap_or(0);
+    text.get(..end).unwrap_or_default()
 }
 
 /// Whether `request` carries the token, compared in constant time; any request when no
@@ -234,4 +274,18 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Full
 
 fn error_response(error: &ApiError) -> Response<Full<Bytes>> {
     json_response(error.status, &error.to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_target_is_clipped_at_a_character_boundary() {
+        assert_eq!(clip("/api/v1/clients/a"), "/api/v1/clients/a");
+        let long = "é".repeat(150);
+        let clipped = clip(&long);
+        assert_eq!(clipped.len(), 200);
+        assert!(long.starts_with(clipped));
+    }
 }

@@ -104,6 +104,10 @@ async fn a_kicked_mqtt5_client_gets_0x98_and_keeps_its_session_unless_discarded(
         [Packet::Disconnect(d)] => assert_eq!(d.code, ReasonCode::AdministrativeAction),
         other => panic!("expected DISCONNECT 0x98, got {other:?}"),
     }
+    skein.skein.wait_for_log(&[
+        "Admin API: DELETE /api/v1/clients/kept from 127.0.0.1:",
+        ": 200.",
+    ]);
     let (status, answer) = skein.request("DELETE", "/api/v1/clients/kept");
     assert_eq!(status, 409, "{answer}");
     let (_back, ack) = MqttClient::connect(port, V5, "kept", false).await;

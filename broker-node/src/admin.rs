@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use broker_core::BrokerHandle;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use subtle::ConstantTimeEq as _;
@@ -155,19 +155,29 @@ async fn respond(
     }
     let method = request.method().clone();
     let query = request.uri().query().map(str::to_owned);
+    let too_large = || {
+        error_response(&ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body must hold at most {} bytes", endpoint.max_body),
+        ))
+    };
+    // A body announced too large is refused before any of it is read.
+    let announced = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > endpoint.max_body as u64) {
+        return too_large();
+    }
     let body = if method == Method::POST {
         match Limited::new(request.into_body(), endpoint.max_body)
             .collect()
             .await
         {
             Ok(collected) => collected.to_bytes(),
-            Err(error) if error.is::<LengthLimitError>() => {
-                return error_response(&ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("the body must hold at most {} bytes", endpoint.max_body),
-                ))
-            }
+            Err(error) if error.is::<LengthLimitError>() => return too_large(),
             Err(error) => {
                 return error_response(&ApiError::new(
                     StatusCode::BAD_REQUEST,

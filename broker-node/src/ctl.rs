@@ -468,6 +468,98 @@ fn certificates(path: &Path) -> anyhow::Result<Vec<Certificate<'static>>> {
 mod tests {
     use super::*;
 
+    use clap::Parser as _;
+
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<CtlArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["skein", "ctl"].iter().chain(args))?;
+        match cli.command {
+            Some(Command::Ctl(args)) => Ok(args),
+            other => panic!("not ctl: {other:?}"),
+        }
+    }
+
+    fn request(args: &[&str]) -> (&'static str, String, Vec<(&'static str, String)>) {
+        let call = call(&parse(args).unwrap().command);
+        (call.method, call.path, call.params)
+    }
+
+    #[test]
+    fn each_subcommand_makes_its_request() {
+        assert_eq!(
+            request(&[
+                "clients",
+                "list",
+                "--connected",
+                "--prefix",
+                "a/b",
+                "--limit",
+                "5"
+            ]),
+            (
+                "GET",
+                "clients".to_owned(),
+                vec![
+                    ("limit", "5".to_owned()),
+                    ("connected", "true".to_owned()),
+                    ("prefix", "a/b".to_owned())
+                ]
+            )
+        );
+        assert_eq!(
+            request(&["clients", "list", "--offline"]).2,
+            [("connected", "false".to_owned())]
+        );
+        assert_eq!(
+            request(&["clients", "kick", "a/b", "--discard-session"]),
+            (
+                "DELETE",
+                "clients/a%2Fb".to_owned(),
+                vec![("discard_session", "true".to_owned())]
+            )
+        );
+        assert_eq!(
+            request(&["retained", "delete", "--filter", "x/#"]),
+            (
+                "DELETE",
+                "retained".to_owned(),
+                vec![("filter", "x/#".to_owned())]
+            )
+        );
+        let publish = call(
+            &parse(&["publish", "-t", "a", "-m", "hi", "-q", "2", "-r"])
+                .unwrap()
+                .command,
+        );
+        assert_eq!(
+            publish.body,
+            Some(json!({"topic": "a", "payload": "hi", "qos": 2, "retain": true}))
+        );
+    }
+
+    #[test]
+    fn contradictory_or_missing_options_are_refused() {
+        assert!(parse(&["retained", "delete"]).is_err());
+        assert!(parse(&["retained", "delete", "--topic", "a", "--filter", "a/#"]).is_err());
+        assert!(parse(&["clients", "list", "--connected", "--offline"]).is_err());
+        assert!(parse(&["publish", "-t", "a", "-m", "x", "-q", "3"]).is_err());
+        assert!(
+            parse(&["--cert", "c.pem", "status"]).is_err(),
+            "--cert needs --key"
+        );
+        assert!(parse(&["clients", "show"]).is_err());
+    }
+
+    #[test]
+    fn options_go_before_or_after_the_subcommand() {
+        let before = parse(&["--json", "--url", "http://127.0.0.1:1", "status"]).unwrap();
+        let after = parse(&["status", "--json", "--url", "http://127.0.0.1:1"]).unwrap();
+        assert_eq!(before, after);
+        assert!(before.json);
+        assert_eq!(parse(&["status"]).unwrap().url, DEFAULT_ADMIN_URL);
+    }
+
     #[test]
     fn percent_encoding_escapes_all_but_unreserved_bytes() {
         assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");

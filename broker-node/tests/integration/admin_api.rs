@@ -3,11 +3,15 @@
 //! discarded, a reconnect finds none), retained messages deleted, a publish delivered, and
 //! bad requests answered 400 naming the problem.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
 use broker_core::codec::Packet;
 use broker_core::types::{ProtocolVersion, QoS, ReasonCode};
 use serde_json::{json, Value};
 
-use crate::support::admin_skein::AdminSkein;
+use crate::support::admin_skein::{AdminSkein, TOKEN};
 use crate::support::mqtt_client::MqttClient;
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
@@ -209,4 +213,38 @@ async fn bad_requests_are_answered_400_naming_the_problem() {
     }
     let (status, _) = skein.request("PUT", "/api/v1/clients");
     assert_eq!(status, 405);
+
+    // limits.max_packet_size is 1 MiB: a larger payload is refused.
+    let over = json!({"topic": "a", "payload": "x".repeat(1024 * 1024 + 1)});
+    let (status, answer) = skein.request_as("POST", "/api/v1/publish", None, Some(&over));
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("payload: "), "{message}");
+}
+
+#[test]
+fn a_body_announced_too_large_is_refused_unread() {
+    let skein = start("admin-large");
+    let addr = skein.url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/publish HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        64 * 1024 * 1024
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0_u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("body_too_large") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"body_too_large\""), "{answer}");
 }

@@ -272,9 +272,10 @@ impl BrokerHandle {
     }
 
     /// The clients and their sessions, connected and offline, that `query` asks for, one
-    /// page in client identifier order. A connected client's in-flight and subscription
-    /// figures come from its connection (those that do not answer within 2 seconds have
-    /// none).
+    /// page in client identifier order. A connected client's address, protocol, Keep Alive,
+    /// in-flight and subscription figures come from its connection, asked through its
+    /// control slot (an idle, parked connection is resumed to answer; those that do not
+    /// answer within 2 seconds have none). This node's clients only.
     ///
     /// # Errors
     ///

@@ -131,6 +131,17 @@ fn the_token_file_is_read_at_load_and_checked() {
 }
 
 #[test]
+fn the_tls_files_are_checked_at_load_with_the_key_named() {
+    let node = parse(
+        "bind = \"127.0.0.1:1\"\ncertfile = \"missing.pem\"\nkeyfile = \"missing.key\"\ncafile = \"ca.pem\"",
+    )
+    .unwrap();
+    let error = node.load_files("skein.toml").unwrap_err().to_string();
+    assert!(error.contains("admin.certfile: "), "{error}");
+    assert!(error.contains("missing.pem"), "{error}");
+}
+
+#[test]
 fn the_environment_turns_it_on() {
     let overrides = [
         ("SKEIN_ADMIN__BIND".to_owned(), "127.0.0.1:9999".to_owned()),

@@ -5,6 +5,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use crate::admin::{
+    ClientDetails, ClientQuery, ClientSummary, Disconnection, Page, RetainedQuery, RetainedSummary,
+    SubscriptionQuery, SubscriptionSummary,
+};
 use crate::broker_error::BrokerError;
 use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
@@ -16,7 +20,7 @@ use crate::runtime::cluster::node_link::NodeLink;
 use crate::runtime::queue::backlog::Backlog;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::state::shared::Shared;
-use crate::runtime::{background::local, routing, state::snapshot};
+use crate::runtime::{admin, background::local, routing, state::snapshot};
 use crate::session::Message;
 use crate::tls_error::TlsError;
 use crate::types::{ClientId, QoS, TopicFilter, TopicName};
@@ -265,5 +269,113 @@ impl BrokerHandle {
     #[must_use]
     pub fn is_running(&self) -> bool {
         self.shared.is_running()
+    }
+
+    /// The clients and their sessions, connected and offline, that `query` asks for, one
+    /// page in client identifier order. A connected client's address, protocol, Keep Alive,
+    /// in-flight and subscription figures come from its connection, asked through its
+    /// control slot (an idle, parked connection is resumed to answer; those that do not
+    /// answer within 2 seconds have none). This node's clients only.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub async fn clients(&self, query: &ClientQuery) -> Result<Page<ClientSummary>, BrokerError> {
+        self.running()?;
+        Ok(admin::clients::list(&self.shared, query).await)
+    }
+
+    /// One client, its session and its subscriptions; `None` if no session has this client
+    /// identifier.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub async fn client(&self, client_id: &ClientId) -> Result<Option<ClientDetails>, BrokerError> {
+        self.running()?;
+        Ok(admin::clients::show(&self.shared, client_id).await)
+    }
+
+    /// Disconnects a client: its connection closes (an MQTT 5 client first gets DISCONNECT
+    /// 0x98 Administrative action; a 3.x client is just closed), and its will, if any, is
+    /// published. With `discard_session` its session ends too, whatever its expiry
+    /// interval; an offline session is then ended (as its expiry would). Returns once the
+    /// connection has settled its session (bounded by 5 seconds).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub async fn disconnect_client(
+        &self,
+        client_id: &ClientId,
+        discard_session: bool,
+    ) -> Result<Disconnection, BrokerError> {
+        self.running()?;
+        Ok(admin::clients::disconnect(&self.shared, client_id, discard_session).await)
+    }
+
+    /// The clients' subscriptions that `query` asks for, one page in client identifier then
+    /// filter order (in-process subscriptions and peer nodes' routes are not listed).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub fn subscriptions(
+        &self,
+        query: &SubscriptionQuery,
+    ) -> Result<Page<SubscriptionSummary>, BrokerError> {
+        self.running()?;
+        Ok(admin::subscriptions::list(&self.shared, query))
+    }
+
+    /// The retained messages that `query` asks for, one page in topic order; expired ones
+    /// are left out.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub fn retained(&self, query: &RetainedQuery) -> Result<Page<RetainedSummary>, BrokerError> {
+        self.running()?;
+        Ok(admin::retained::list(&self.shared, query))
+    }
+
+    /// Deletes `topic`'s retained message (the session store too), publishing nothing.
+    /// Returns whether there was one.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down; [`BrokerError::Store`] when the
+    /// session store could not take the change.
+    pub async fn delete_retained(&self, topic: &TopicName) -> Result<bool, BrokerError> {
+        self.running()?;
+        admin::retained::delete(&self.shared, topic)
+            .await
+            .map_err(BrokerError::Store)
+    }
+
+    /// Deletes every retained message whose topic matches `filter`, as
+    /// [`delete_retained`](Self::delete_retained) does; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// As [`delete_retained`](Self::delete_retained) (the messages before the failure are
+    /// deleted).
+    pub async fn delete_retained_matching(
+        &self,
+        filter: &TopicFilter,
+    ) -> Result<usize, BrokerError> {
+        self.running()?;
+        admin::retained::delete_matching(&self.shared, filter)
+            .await
+            .map_err(BrokerError::Store)
+    }
+
+    /// `Ok` while the broker serves.
+    fn running(&self) -> Result<(), BrokerError> {
+        if self.shared.is_running() {
+            Ok(())
+        } else {
+            Err(BrokerError::ShutDown)
+        }
     }
 }

@@ -70,6 +70,8 @@ broker.shutdown().await;
 )]
 
 #[cfg(feature = "runtime")]
+pub mod admin;
+#[cfg(feature = "runtime")]
 mod broker;
 #[cfg(feature = "runtime")]
 mod broker_builder;

@@ -9,6 +9,7 @@ use anyhow::bail;
 use broker_core::config::ListenerConfig;
 use clap::{Parser, Subcommand};
 
+use crate::ctl::CtlArgs;
 use crate::logging::LogLevel;
 use crate::passwd::PasswdArgs;
 use crate::store_check::StoreArgs;
@@ -63,6 +64,9 @@ pub(crate) enum Command {
     Passwd(PasswdArgs),
     /// Look after the session store of a broker that is not running.
     Store(StoreArgs),
+    /// Ask a running broker through its admin endpoint: clients, sessions, subscriptions,
+    /// retained messages, publish ([admin] in the configuration; docs/admin.md).
+    Ctl(CtlArgs),
 }
 
 impl Cli {

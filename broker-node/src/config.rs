@@ -8,9 +8,10 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use broker_core::config::{BrokerConfig, ListenerConfig};
+use broker_core::config::{BrokerConfig, ListenerConfig, TlsConfig};
 
 use crate::auth::Auth;
+use crate::config_admin::{AdminConfig, AdminToken};
 use crate::config_auth::AuthConfig;
 use crate::config_env;
 use crate::config_file::FileConfig;
@@ -39,6 +40,8 @@ pub(crate) struct NodeConfig {
     pub(crate) auth: AuthConfig,
     /// `[storage]`: where persistent sessions are kept.
     pub(crate) storage: StorageConfig,
+    /// `[admin]`: the HTTP admin endpoint, if there is one.
+    pub(crate) admin: Option<AdminConfig>,
     /// `[[plugins]]`: WASM plugins for the hook chain.
     pub(crate) plugins: Vec<PluginConfig>,
 }
@@ -74,6 +77,7 @@ impl NodeConfig {
             metrics: resolved.metrics,
             auth: resolved.auth,
             storage: resolved.storage,
+            admin: resolved.admin,
             plugins: resolved.plugins,
             log: LogConfig {
                 level: file.log.level,
@@ -126,10 +130,27 @@ impl NodeConfig {
     /// every listener (certificates, keys, CAs), the `[auth]` password and ACL files and that
     /// each required plugin's file is there (it is compiled at start), so
     /// that `--check-config` finds what would stop the broker. Returns the loaded `[auth]`
-    /// files; `source` prefixes the messages as in [`NodeConfig::parse`], and every problem
-    /// is listed.
-    pub(crate) fn load_files(&self, source: &str) -> Result<Auth, ConfigError> {
+    /// files and the admin endpoint's token; `source` prefixes the messages as in
+    /// [`NodeConfig::parse`], and every problem is listed.
+    pub(crate) fn load_files(
+        &self,
+        source: &str,
+    ) -> Result<(Auth, Option<AdminToken>), ConfigError> {
         let mut problems = config_listener::check_files(&self.broker.listeners);
+        let mut admin_token = None;
+        if let Some(admin) = &self.admin {
+            match admin.load_token() {
+                Ok(token) => admin_token = token,
+                Err(problem) => problems.push(problem),
+            }
+            if let Some(Err(error)) = admin.tls.as_ref().map(TlsConfig::check) {
+                let key = error.file().map_or("certfile", |file| file.mosquitto_key());
+                problems.push(Problem {
+                    key: format!("admin.{key}"),
+                    message: error.to_string(),
+                });
+            }
+        }
         for (n, plugin) in self.plugins.iter().enumerate() {
             // An optional plugin's absence is only a warning at start.
             if !plugin.required {
@@ -144,7 +165,7 @@ impl NodeConfig {
         }
         let auth = Auth::load(&self.auth).map_err(|auth| problems.extend(auth));
         match auth {
-            Ok(auth) if problems.is_empty() => Ok(auth),
+            Ok(auth) if problems.is_empty() => Ok((auth, admin_token)),
             _ => Err(ConfigError::Invalid {
                 source: source.to_owned(),
                 problems,

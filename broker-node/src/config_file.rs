@@ -11,6 +11,7 @@ use broker_core::config::{BrokerConfig, ListenerConfig, TlsVersion, Transport};
 use broker_core::session::OverflowPolicy;
 use serde::Deserialize;
 
+use crate::config_admin::AdminSection;
 use crate::config_plugins::PluginSection;
 use crate::config_size::ByteSize;
 use crate::config_storage::StorageSection;
@@ -53,6 +54,8 @@ pub(crate) struct FileConfig {
     pub(crate) metrics: MetricsSection,
     /// `[storage]`.
     pub(crate) storage: StorageSection,
+    /// `[admin]`.
+    pub(crate) admin: AdminSection,
     /// `[[plugins]]`: WASM plugins for the hook chain.
     pub(crate) plugins: Vec<PluginSection>,
 }
@@ -370,6 +373,7 @@ impl FileConfig {
             },
             metrics: MetricsSection::default(),
             storage: StorageSection::default(),
+            admin: AdminSection::default(),
             plugins: Vec::new(),
         }
     }

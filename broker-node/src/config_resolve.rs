@@ -13,6 +13,7 @@ use broker_core::config::{BrokerConfig, ListenerConfig, RetainedLimits};
 use broker_core::session::{QueueLimits, SessionConfig};
 use broker_core::types::{ClientId, QoS};
 
+use crate::config_admin::{self, AdminConfig};
 use crate::config_auth::{self, AuthConfig};
 use crate::config_file::{FileConfig, ListenerSection};
 use crate::config_listener;
@@ -42,6 +43,8 @@ pub(crate) struct Resolved {
     pub(crate) auth: AuthConfig,
     /// The `[storage]` settings.
     pub(crate) storage: StorageConfig,
+    /// The `[admin]` endpoint, if there is one.
+    pub(crate) admin: Option<AdminConfig>,
     /// The `[[plugins]]`.
     pub(crate) plugins: Vec<PluginConfig>,
 }
@@ -59,6 +62,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     let listeners = listeners(&mut check, &file.listener);
     let auth = config_auth::resolve(&mut check, &file.auth);
     let storage = config_storage::resolve(&mut check, &file.storage);
+    let admin = config_admin::resolve(&mut check, &file.admin);
     let plugins = config_plugins::resolve(&mut check, &file.plugins);
     let max_connections = match limits.max_connections {
         0 => None,
@@ -258,6 +262,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         metrics,
         auth,
         storage,
+        admin,
         plugins,
     })
 }

@@ -491,6 +491,8 @@ fn every_schema_key_is_in_the_default_file() {
     assert!(node.auth.password_file.is_some() && node.auth.acl_file.is_some());
     assert!(!node.auth.allow_anonymous);
     assert_eq!(node.plugins.len(), 1);
+    let admin = node.admin.unwrap();
+    assert!(admin.token.is_some() && admin.requires_certificate());
 }
 
 /// The keys serde expects in a table, read from its "unknown field" message.
@@ -517,6 +519,7 @@ fn every_schema_key_is_shown_in_the_default_file() {
         "[log]",
         "[sys]",
         "[metrics]",
+        "[admin]",
         "[storage]",
     ];
     let mut count = 0;

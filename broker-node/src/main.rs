@@ -10,11 +10,16 @@
 //! auth hooks, then reload the auth files on SIGHUP until SIGTERM / SIGINT, and drain
 //! gracefully.
 
+mod admin;
+mod admin_json;
+mod admin_query;
+mod admin_routes;
 mod allocator;
 mod auth;
 mod auth_identity;
 mod cli;
 mod config;
+mod config_admin;
 mod config_auth;
 mod config_env;
 mod config_file;
@@ -23,6 +28,8 @@ mod config_plugins;
 mod config_resolve;
 mod config_size;
 mod config_storage;
+mod ctl;
+mod ctl_output;
 mod logging;
 mod metrics;
 mod passwd;
@@ -43,6 +50,7 @@ use tracing_appender::non_blocking::ErrorCounter;
 use crate::auth::Auth;
 use crate::cli::{Cli, Command};
 use crate::config::{NodeConfig, DEFAULT_CONFIG, DEFAULT_CONFIG_NAME};
+use crate::config_admin::AdminToken;
 use crate::signals::{Reloads, Signals};
 
 /// The version `--version` and the start-up log line show.
@@ -86,6 +94,7 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Store(args)) => return store_check::run(args),
+        Some(Command::Ctl(args)) => return ctl::run(args),
         None => {}
     }
     if cli.print_default_config {
@@ -104,7 +113,7 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
         || DEFAULT_CONFIG_NAME.to_owned(),
         |p| p.display().to_string(),
     );
-    let auth = node.load_files(&source)?;
+    let (auth, admin_token) = node.load_files(&source)?;
     if cli.check_config {
         writeln!(
             io::stdout(),
@@ -128,7 +137,7 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the tokio runtime")?;
     let source = cli.config.is_some().then_some(source);
-    let outcome = runtime.block_on(serve(node, auth, source, log.counter()));
+    let outcome = runtime.block_on(serve(node, auth, admin_token, source, log.counter()));
     // Connection tasks still running (after a second signal) are abandoned, not awaited.
     runtime.shutdown_background();
     let dropped = log.dropped();
@@ -143,6 +152,7 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
 async fn serve(
     node: NodeConfig,
     auth: Auth,
+    admin_token: Option<AdminToken>,
     source: Option<String>,
     log_dropped: ErrorCounter,
 ) -> anyhow::Result<ExitCode> {
@@ -161,6 +171,8 @@ async fn serve(
     let store = node.storage.open()?;
     let plugins = plugins::Plugins::load(&node.plugins, node.storage.data_dir()).await?;
     let plugin_count = plugins.len();
+    let admin = node.admin.clone();
+    let max_payload = usize::try_from(node.broker.session.max_packet_size).unwrap_or(usize::MAX);
     let broker = plugins
         .install(auth.install(Broker::builder(), &node.broker.listeners))
         .session_store(store)
@@ -174,6 +186,18 @@ async fn serve(
         let (bound, endpoint) =
             metrics::bind(addr, prometheus, broker.handle(), log_dropped).await?;
         info!("Serving Prometheus metrics on http://{bound}/metrics.");
+        tokio::spawn(endpoint);
+    }
+    if let Some(admin) = &admin {
+        let (bound, endpoint) =
+            admin::bind(admin, admin_token, broker.handle(), max_payload).await?;
+        let scheme = if admin.tls.is_some() { "https" } else { "http" };
+        let auth = match (admin.token.is_some(), admin.requires_certificate()) {
+            (true, true) => "bearer token and client certificate",
+            (false, true) => "client certificate",
+            _ => "bearer token",
+        };
+        info!("Serving the admin API on {scheme}://{bound}/api/v1/ ({auth}).");
         tokio::spawn(endpoint);
     }
     // The engine logs Mosquitto's `Opening ipv4 listen socket on port N.` as it binds each

@@ -4,8 +4,8 @@
 //! (`observability`). Each file of `integration/` is a module; `support/` starts the broker
 //! and runs the clients.
 //!
-//! The Mosquitto password and ACL files end to end (`auth_*`) and `skein passwd`
-//! (`passwd_cli`) are here too.
+//! The Mosquitto password and ACL files end to end (`auth_*`), `skein passwd`
+//! (`passwd_cli`), and the admin API with `skein ctl` (`admin_*`) are here too.
 
 // Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
 #![cfg(test)]
@@ -14,6 +14,8 @@ mod support;
 
 /// The tests, one module per file of `tests/integration/`.
 mod integration {
+    mod admin_api;
+    mod admin_ctl;
     mod auth_acl_file;
     mod auth_password_file;
     mod cli_binary;

@@ -30,6 +30,9 @@
 //! - [`connection`]: one task per connection: its I/O half, its client, the handlers of the
 //!   session's commands, parking and resuming.
 //! - [`listener`]: the accept task of each listener and the TLS / WebSocket handshakes.
+//! - [`admin`]: the operator's listings and disconnects behind the embedding API: reads of
+//!   the registry, the router and the retained store, requests to live connections through
+//!   their control slots.
 //! - [`background`]: recovery at start, the store writer, the sweeper, the `$SYS`
 //!   publisher, the in-process subscribers, the peers' outbox tasks.
 //!
@@ -39,6 +42,7 @@
 //! after shutdown; panic on anything a client sends; let two of its modules import each
 //! other.
 
+pub(crate) mod admin;
 pub(crate) mod background;
 pub(crate) mod client_trace;
 pub(crate) mod clipped;

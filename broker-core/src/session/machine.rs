@@ -360,6 +360,16 @@ impl Session {
         self.close(CloseReason::ServerDisconnect(code), live);
     }
 
+    /// An operator closes the connection: [`server_disconnect`](Self::server_disconnect)
+    /// with 0x98 Administrative action. With `discard_session`, the session ends with the
+    /// connection (its Session Expiry Interval becomes 0).
+    pub fn administrative_close(&mut self, discard_session: bool, now: Instant) {
+        if discard_session && self.phase != Phase::Closed {
+            self.session_expiry = 0;
+        }
+        self.server_disconnect(ReasonCode::AdministrativeAction, now);
+    }
+
     pub(crate) fn handle_disconnect(&mut self, disconnect: &Disconnect) {
         if let Some(expiry) = disconnect.properties.session_expiry_interval {
             // [MQTT-3.14.2-2]: a session that was to end with the connection cannot be

@@ -10,6 +10,7 @@
 // Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
 #![cfg(test)]
 
+mod admin;
 mod backpressure;
 mod basic;
 mod closing;

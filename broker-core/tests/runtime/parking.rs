@@ -1,11 +1,12 @@
 //! Idle connections parked without a task of their own, and everything that resumes them:
-//! a packet, a message, a takeover, the Keep Alive deadline, the client closing, the broker
-//! shutting down. A parked connection must behave exactly as one that never parked.
+//! a packet, a message, a takeover, an admin request, the Keep Alive deadline, the client
+//! closing, the broker shutting down. A parked connection must behave exactly as one that never parked.
 
 use std::time::Duration;
 
-use broker_core::codec::{Connect, Will, WillProperties};
-use broker_core::types::{QoS, ReasonCode};
+use broker_core::admin::Disconnection;
+use broker_core::codec::{Connect, Packet, Will, WillProperties};
+use broker_core::types::{ClientId, QoS, ReasonCode};
 use broker_core::{Broker, BrokerStats};
 
 use crate::support;
@@ -256,4 +257,25 @@ async fn many_parked_clients_each_get_their_own_message() {
             Some(format!("to/c{n}"))
         );
     }
+}
+
+#[tokio::test]
+async fn a_parked_client_answers_the_admin_and_is_disconnected_with_0x98() {
+    let (broker, addr) = start().await;
+    let handle = broker.handle();
+    let (mut client, _) = Client::connect(addr, V5, "parked-admin", true).await;
+    client.subscribe(1, "p/#", QoS::AtLeastOnce).await;
+    parked(&broker, 1).await;
+    let client_id = ClientId::new("parked-admin").unwrap();
+    let details = handle.client(&client_id).await.unwrap().unwrap();
+    assert_eq!(details.summary.subscriptions, Some(1));
+    assert_eq!(details.summary.inflight, Some(0));
+    parked(&broker, 1).await;
+    let outcome = handle.disconnect_client(&client_id, false).await.unwrap();
+    assert_eq!(outcome, Disconnection::Disconnected);
+    match client.until_closed().await.as_slice() {
+        [Packet::Disconnect(d)] => assert_eq!(d.code, ReasonCode::AdministrativeAction),
+        other => panic!("expected DISCONNECT 0x98, got {other:?}"),
+    }
+    broker.shutdown().await;
 }

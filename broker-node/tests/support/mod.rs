@@ -10,12 +10,14 @@
 //! `skein`, to check the tests themselves against a reference broker (see docs/conformance.md
 //! for the differences to expect).
 
+pub(crate) mod admin_skein;
 mod auth_files;
 /// The scripted HTTP backend of the plugin host's tests, shared: this binary uses its
 /// `Reply::Answer` and request log only.
 #[path = "../../../plugins/wasm/tests/host/backend.rs"]
 #[allow(dead_code)]
 pub(crate) mod http_backend;
+pub(crate) mod mqtt_client;
 mod pki;
 pub(crate) mod plugin_build;
 pub(crate) mod raw_publisher;

@@ -1,7 +1,9 @@
 //! The CONNECT command: the connection limit, the client registry, takeover of a client
 //! identifier held by another connection, and resuming or ending an existing session.
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::oneshot;
 
@@ -22,7 +24,7 @@ use crate::runtime::state::stats::Stats;
 use crate::runtime::transport::stream::Stream;
 use crate::session::{ConnectRequest, Message, SessionState};
 use crate::store::{StoreError, StoredSession};
-use crate::types::{ClientId, ReasonCode};
+use crate::types::{ClientId, MqttString, ReasonCode};
 
 impl Client {
     /// Carries out a CONNECT: admit or refuse the client, authenticate it with the hooks,
@@ -110,6 +112,16 @@ impl Client {
                 }
             }
         };
+        let connected_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .and_then(|since| NonZeroU64::new(since.as_secs()));
+        shared.registry().set_connected(
+            &request.client_id,
+            &self.control,
+            request.username.as_ref().map(MqttString::as_str),
+            connected_at,
+        );
         // The will of the session this CONNECT ends or takes over, when it is due now: it is
         // published once the record that held it is replaced or removed in the store.
         let mut old_will = None;

@@ -40,7 +40,8 @@ use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::queue::signal::Signal;
 use crate::runtime::routing;
 use crate::runtime::run_state::RunState;
-use crate::runtime::state::control::ControlSlot;
+use crate::runtime::state::admin_request::{AdminRequest, LiveFigures};
+use crate::runtime::state::control::{Control, ControlSlot};
 use crate::runtime::state::counted::Counted;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::{self, Tally};
@@ -501,7 +502,7 @@ impl Connection {
         let can_io = can_read || !self.wire.write_buf.is_empty() || self.wire.stream.unflushed();
         tokio::select! {
             biased;
-            () = self.client.control.takeover_requested() => self.on_takeover(),
+            control = self.client.control.requested() => self.on_control(control),
             changed = self.run_state.changed() => {
                 let state = if changed.is_ok() { self.run_state_now() } else { RunState::Stopped };
                 self.on_run_state(state);
@@ -668,10 +669,29 @@ impl Connection {
         }
     }
 
-    /// Another connection takes the client identifier over.
-    /// (Where to send the session waits in the control slot.)
-    fn on_takeover(&mut self) {
-        self.client.session.take_over(now());
+    /// A request through the control slot: another connection takes the client identifier
+    /// over (MQTT 5: DISCONNECT 0x8E; where to send the session waits in the slot), an
+    /// administrative close (0x98), or the figures the admin operations ask for.
+    fn on_control(&mut self, control: Control) {
+        let session = &mut self.client.session;
+        match control {
+            Control::Takeover => session.take_over(now()),
+            Control::Admin(AdminRequest::Close { discard_session }) => {
+                session.administrative_close(discard_session, now());
+            }
+            Control::Admin(AdminRequest::Figures(reply)) => {
+                let state = session.state();
+                let _ = reply.send(LiveFigures {
+                    peer: self.client.peer,
+                    protocol: session.version(),
+                    clean_start: session.clean_start,
+                    inflight: state.outbound().len(),
+                    subscriptions: state.subscription_count(),
+                    session_expiry: session.session_expiry(),
+                    keep_alive: session.keep_alive().seconds(),
+                });
+            }
+        }
     }
 
     /// The broker is shutting down: say goodbye (MQTT 5: DISCONNECT 0x8B) and close.
@@ -737,7 +757,9 @@ impl Connection {
             mut wire,
             ..
         } = self;
+        let control = Arc::clone(&client.control);
         client.settle(&shared).await;
+        control.settled();
         if answered {
             wire.drain_input().await;
         }

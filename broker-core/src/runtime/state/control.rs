@@ -1,4 +1,5 @@
-//! What one connection task asks another: hand over a client's session.
+//! What one connection task asks another: hand over a client's session; and what the admin
+//! operations ask a connection: its figures now, or to close ([`AdminRequest`]).
 //!
 //! A connection is asked at most once: the registry holds its [`ControlSlot`] as the holder
 //! of its client identifier, and the connection that takes the identifier over moves it out
@@ -11,6 +12,7 @@
 //! form). Its Session Expiry Interval is the old connection's at its close (0: the session
 //! ended with it), and its will is the old connection's, if still to be dealt with.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,6 +20,7 @@ use std::task::{Poll, Waker};
 
 use tokio::sync::oneshot;
 
+use crate::runtime::state::admin_request::{AdminRequest, LiveFigures};
 use crate::store::StoredSession;
 
 /// Where a takeover request waits for the connection it is for.
@@ -32,11 +35,31 @@ pub(crate) struct ControlSlot {
 
 /// The request, whether the connection has seen it, and the waker of the connection
 /// waiting for one. A seen request stays here until the session is handed over
-/// ([`ControlSlot::take_reply`]).
+/// ([`ControlSlot::take_reply`]). The admin requests not seen yet wait beside it, and the
+/// waiters of an administrative close until the connection has settled its session.
 #[derive(Default)]
 struct SlotState {
     request: Request,
+    /// Boxed when the first admin request comes: most connections never see one, and the
+    /// slot is part of every connection's memory.
+    admin: Option<Box<AdminQueue>>,
     waker: Option<Waker>,
+}
+
+/// The admin requests a connection has not seen yet, and the waiters of an administrative
+/// close.
+#[derive(Default)]
+struct AdminQueue {
+    requests: VecDeque<AdminRequest>,
+    settled: Vec<oneshot::Sender<()>>,
+}
+
+/// What a connection is asked ([`ControlSlot::requested`]).
+pub(crate) enum Control {
+    /// Close and hand the session over ([`ControlSlot::take_reply`] says where).
+    Takeover,
+    /// An admin request.
+    Admin(AdminRequest),
 }
 
 /// A takeover request, as far as the connection has seen it.
@@ -76,34 +99,114 @@ impl ControlSlot {
         }
     }
 
+    /// Asks the connection for its figures now ([`AdminRequest::Figures`]), and wakes it.
+    /// Takes the caller's reference: if the connection is gone, the request is dropped here
+    /// and `reply` is closed.
+    pub(crate) fn request_figures(self: Arc<Self>, reply: oneshot::Sender<LiveFigures>) {
+        self.request_admin(AdminRequest::Figures(reply), None);
+    }
+
+    /// Asks the connection to close (MQTT 5: DISCONNECT 0x98 Administrative action), its
+    /// session ended with it when `discard_session`; `settled` is answered (or closed) once
+    /// the connection has settled its session.
+    pub(crate) fn request_close(
+        self: Arc<Self>,
+        discard_session: bool,
+        settled: oneshot::Sender<()>,
+    ) {
+        self.request_admin(AdminRequest::Close { discard_session }, Some(settled));
+    }
+
+    fn request_admin(&self, request: AdminRequest, settled: Option<oneshot::Sender<()>>) {
+        let waker = {
+            let mut state = self.lock();
+            let queue = state.admin.get_or_insert_with(Box::default);
+            queue.settled.extend(settled);
+            queue.requests.push_back(request);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The connection has settled its session: the waiters of an administrative close are
+    /// answered, and the admin requests it will not see are dropped.
+    pub(crate) fn settled(&self) {
+        let queue = self.lock().admin.take();
+        for waiter in queue.map(|queue| queue.settled).unwrap_or_default() {
+            let _ = waiter.send(());
+        }
+    }
+
     /// Waits for a takeover request not seen yet, and marks it seen: where to send the
     /// session is then [`ControlSlot::take_reply`]'s.
     pub(crate) fn takeover_requested(&self) -> impl std::future::Future<Output = ()> + '_ {
         // The poll function itself, not an `async fn` around it: the smallest future.
         poll_fn(|cx| {
             let mut state = self.lock();
-            match std::mem::take(&mut state.request) {
-                Request::Unseen(reply) => {
-                    state.request = Request::Seen(reply);
-                    return Poll::Ready(());
-                }
-                other => state.request = other,
+            if state.take_unseen() {
+                return Poll::Ready(());
             }
-            match &mut state.waker {
-                Some(waker) => waker.clone_from(cx.waker()),
-                None => state.waker = Some(cx.waker().clone()),
-            }
+            state.set_waker(cx.waker());
             Poll::Pending
         })
     }
 
-    /// Makes `waker` the one a takeover request wakes (the parker's, while the connection
-    /// is parked). Returns whether a request not seen yet waits (its waker may not be called
+    /// Waits for a request not seen yet: a takeover first (marked seen, as
+    /// [`ControlSlot::takeover_requested`] does), then the admin requests in their order.
+    pub(crate) fn requested(&self) -> impl std::future::Future<Output = Control> + '_ {
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            if state.take_unseen() {
+                return Poll::Ready(Control::Takeover);
+            }
+            if let Some(request) = state
+                .admin
+                .as_mut()
+                .and_then(|queue| queue.requests.pop_front())
+            {
+                return Poll::Ready(Control::Admin(request));
+            }
+            state.set_waker(cx.waker());
+            Poll::Pending
+        })
+    }
+
+    /// Makes `waker` the one a request wakes (the parker's, while the connection is
+    /// parked). Returns whether a request not seen yet waits (its waker may not be called
     /// for it).
     pub(crate) fn register(&self, waker: &Waker) -> bool {
         let mut state = self.lock();
         state.waker = Some(waker.clone());
         matches!(state.request, Request::Unseen(_))
+            || state
+                .admin
+                .as_ref()
+                .is_some_and(|queue| !queue.requests.is_empty())
+    }
+}
+
+impl SlotState {
+    /// Marks a takeover request not seen yet seen; returns whether there was one.
+    fn take_unseen(&mut self) -> bool {
+        match std::mem::take(&mut self.request) {
+            Request::Unseen(reply) => {
+                self.request = Request::Seen(reply);
+                true
+            }
+            other => {
+                self.request = other;
+                false
+            }
+        }
+    }
+
+    fn set_waker(&mut self, waker: &Waker) {
+        match &mut self.waker {
+            Some(held) => held.clone_from(waker),
+            None => self.waker = Some(waker.clone()),
+        }
     }
 }
 

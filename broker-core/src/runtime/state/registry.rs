@@ -22,6 +22,7 @@
 //! takes the lock.
 
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -277,6 +278,26 @@ impl Registry {
         }
     }
 
+    /// Notes who connected when in the entry the connection with slot `control` holds:
+    /// its CONNECT's User Name and the time it was accepted, in seconds since the Unix
+    /// epoch (the admin listings show them).
+    pub(crate) fn set_connected(
+        &self,
+        client_id: &ClientId,
+        control: &Arc<ControlSlot>,
+        username: Option<&str>,
+        connected_at: Option<NonZeroU64>,
+    ) {
+        if let Some(entry) = self
+            .lock()
+            .get_mut(client_id)
+            .filter(|entry| entry.is_held_by(control))
+        {
+            entry.username = username.map(Box::from);
+            entry.connected_at = connected_at;
+        }
+    }
+
     /// Notes that the store holds a record of the session `control` holds, with
     /// `session_expiry` (it was loaded from there).
     pub(crate) fn set_stored(
@@ -528,6 +549,78 @@ impl Registry {
             swept.ended.push((client_id, state, mailbox, removal));
         }
         swept
+    }
+
+    /// Calls `visit` with every client identifier whose session is online or offline (not
+    /// ending) and its entry, under the lock: the visitor only copies (the admin listings).
+    pub(crate) fn for_each_session(&self, mut visit: impl FnMut(&ClientId, &ClientEntry)) {
+        for (client_id, entry) in self.lock().iter() {
+            if !matches!(entry.holder, Holder::Ending) {
+                visit(client_id, entry);
+            }
+        }
+    }
+
+    /// Calls `visit` with `client_id`'s entry, if its session is online or offline, under
+    /// the lock: the visitor only copies.
+    pub(crate) fn with_session<T>(
+        &self,
+        client_id: &ClientId,
+        visit: impl FnOnce(&ClientEntry) -> T,
+    ) -> Option<T> {
+        self.lock()
+            .get(client_id)
+            .filter(|entry| !matches!(entry.holder, Holder::Ending))
+            .map(visit)
+    }
+
+    /// Ends `client_id`'s offline session (an administrative discard), as its expiry would:
+    /// a session the store never held leaves at once, a stored one becomes
+    /// [`Holder::Ending`] and its record goes through `slot` (or one free now) when the
+    /// caller sends the [`RecordRemoval`], once it has handed the session's shared messages
+    /// over. Gives the session's state, its will (due now) and mailbox; `None`, changing
+    /// nothing, if the session is not offline; [`NeedsSlot`] when there is no room.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn discard_offline<'a>(
+        &'a self,
+        client_id: &ClientId,
+        persist: &'a Persist,
+        slot: Option<Slot<'a>>,
+        now: Instant,
+    ) -> Result<
+        Option<(
+            SessionState,
+            Option<Message>,
+            Arc<Mailbox>,
+            RecordRemoval<'a>,
+        )>,
+        NeedsSlot,
+    > {
+        let mut entries = self.lock();
+        let Some(entry) = entries
+            .get_mut(client_id)
+            .filter(|entry| matches!(entry.holder, Holder::Offline(_)))
+        else {
+            return Ok(None);
+        };
+        let stored = entry.stored.is_some();
+        let slot = if stored {
+            slot_for(persist, slot)?
+        } else {
+            None
+        };
+        let Holder::Offline(offline) = std::mem::replace(&mut entry.holder, Holder::Ending) else {
+            return Ok(None);
+        };
+        let mailbox = Arc::clone(&entry.mailbox);
+        let removal = if stored {
+            RecordRemoval::owed(self, client_id.clone(), slot)
+        } else {
+            entries.remove(client_id);
+            RecordRemoval::nothing(self)
+        };
+        let (state, will) = offline.end(now);
+        Ok(Some((state, will, mailbox, removal)))
     }
 
     /// The offline sessions, and the messages and bytes queued in every mailbox.

@@ -211,3 +211,48 @@ async fn an_ended_sessions_copies_go_ahead_of_its_removal_in_one_operation() {
     }
     assert!(rx.try_recv().is_err(), "nothing else was sent");
 }
+
+/// An administrative discard of an offline session the store holds is refused, unchanged,
+/// while the store's channel is full, then ends it as an expiry does: the identifier is kept
+/// until the record's removal is sent. An online session is not discarded this way.
+#[tokio::test]
+async fn discarding_an_offline_stored_session_waits_for_room_and_removes_its_record() {
+    let persist = persist();
+    let Some(mut rx) = persist.take_receiver() else {
+        panic!("no receiver");
+    };
+    let registry = Registry::default();
+    let control = ControlSlot::new();
+    assert!(registry
+        .claim(&id("g"), &control, true, mailbox, &persist, None)
+        .is_ok());
+    assert!(matches!(
+        registry.discard_offline(&id("g"), &persist, None, now()),
+        Ok(None)
+    ));
+    let state = SessionState::new(id("g"));
+    assert!(registry
+        .keep_offline(&control, state, None, 60, &persist, None, now())
+        .is_ok());
+    assert!(matches!(rx.try_recv(), Ok(StoreOp::Save(..))));
+
+    let full = fill(&persist);
+    assert!(matches!(
+        registry.discard_offline(&id("g"), &persist, None, now()),
+        Err(NeedsSlot)
+    ));
+    assert!(registry.with_session(&id("g"), |entry| entry.offline().is_some()) == Some(true));
+    drop(full);
+
+    let Ok(Some((state, will, _mailbox, removal))) =
+        registry.discard_offline(&id("g"), &persist, None, now())
+    else {
+        panic!("the offline session was not discarded");
+    };
+    assert_eq!(state.client_id(), &id("g"));
+    assert!(will.is_none());
+    assert!(registry.is_ending(&id("g")));
+    assert!(removal.send(Vec::new()).is_empty());
+    assert!(registry.with_session(&id("g"), |_| ()).is_none());
+    assert!(matches!(rx.try_recv(), Ok(StoreOp::Remove(client)) if client == id("g")));
+}

@@ -108,6 +108,13 @@ impl Router {
             .collect()
     }
 
+    /// Calls `visit` with every subscription (its full filter, its subscriber, its entry),
+    /// under the read lock: the visitor only copies (the admin listings; a slow scan of the
+    /// whole tree).
+    pub(crate) fn for_each(&self, visit: impl FnMut(&str, &SubscriberKey, &SubscriptionEntry)) {
+        self.read().for_each_subscription(visit);
+    }
+
     /// For each of `filters` (shared subscriptions), under one read lock, the member of its
     /// group other than `leaving` that takes a message now, with its subscription, if any.
     pub(crate) fn pick_other_members<T>(

@@ -30,6 +30,17 @@ impl TlsConfig {
     pub fn check(&self) -> Result<(), TlsError> {
         server_config(self).map(|_| ())
     }
+
+    /// The rustls server configuration a listener with these settings uses, for a server of
+    /// the embedder's own beside the broker (the node's admin endpoint) to accept TLS as the
+    /// listeners do, client certificates included.
+    ///
+    /// # Errors
+    ///
+    /// As [`check`](Self::check).
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        server_config(self)
+    }
 }
 
 /// The `ring` provider, with only `names`'s cipher suites in that order when there are some.

@@ -358,47 +358,18 @@ impl SessionStore for DiskStore {
         limit: usize,
     ) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
         self.settle().await;
-        let clock = WallClock::now();
-        // The live copies as the index says now; a log record read below only loses copies
-        // (finished since), never moves them.
         let live = state_machine::lock(&self.index).live(client_id, from, limit);
-        let mut records: Vec<u64> = live.iter().map(|(_, record)| *record).collect();
-        records.sort_unstable();
-        records.dedup();
-        let wanted: std::collections::HashSet<u64> = live.iter().map(|(seq, _)| *seq).collect();
-        let mut queue = Vec::with_capacity(live.len());
-        let table = self.table()?;
-        for id in records {
-            let key = keys::log(id);
-            let Some(guard) = table
-                .get(key.as_slice())
-                .map_err(|e| backend("reading", e))?
-            else {
-                continue;
-            };
-            let value = guard.value();
-            let copies = record::verify(value).and_then(|record| {
-                log_record::read_client(record, client_id, |seq| wanted.contains(&seq))
-            });
-            let copies = match copies {
-                Ok(copies) => copies,
-                Err(reason) => {
-                    self.quarantine(&key, value, &reason);
-                    continue;
-                }
-            };
-            for (seq, bytes) in copies {
-                match decode_queued(bytes, clock) {
-                    Ok(message) => queue.push((seq, message)),
-                    Err(error) => {
-                        counter!("skein_store_corrupt_records_total").increment(1);
-                        tracing::warn!(%error, client = %client_id, seq, "A queued message in the session store does not read; it is left out.");
-                    }
-                }
-            }
-        }
-        queue.sort_by_key(|(seq, _)| *seq);
-        Ok(queue)
+        self.read_copies(client_id, &live)
+    }
+
+    async fn queued_seqs(
+        &self,
+        client_id: &ClientId,
+        seqs: &[u64],
+    ) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
+        self.settle().await;
+        let live = state_machine::lock(&self.index).live_among(client_id, seqs);
+        self.read_copies(client_id, &live)
     }
 
     async fn ack_queued(&self, client_id: &ClientId, up_to: u64) -> Result<(), StoreError> {
@@ -472,5 +443,55 @@ impl fmt::Debug for DiskStore {
             .field("dir", &self.dir)
             .field("durability", &self.durability)
             .finish_non_exhaustive()
+    }
+}
+
+impl DiskStore {
+    /// Reads the copies `live` (number, log record) of `client_id` from their log records,
+    /// in the order of their numbers. The index said they were live when it was read; a log
+    /// record read below only loses copies (finished since), never moves them.
+    fn read_copies(
+        &self,
+        client_id: &ClientId,
+        live: &[(u64, u64)],
+    ) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
+        let clock = WallClock::now();
+        let mut records: Vec<u64> = live.iter().map(|(_, record)| *record).collect();
+        records.sort_unstable();
+        records.dedup();
+        let wanted: std::collections::HashSet<u64> = live.iter().map(|(seq, _)| *seq).collect();
+        let mut queue = Vec::with_capacity(live.len());
+        let table = self.table()?;
+        for id in records {
+            let key = keys::log(id);
+            let Some(guard) = table
+                .get(key.as_slice())
+                .map_err(|e| backend("reading", e))?
+            else {
+                continue;
+            };
+            let value = guard.value();
+            let copies = record::verify(value).and_then(|record| {
+                log_record::read_client(record, client_id, |seq| wanted.contains(&seq))
+            });
+            let copies = match copies {
+                Ok(copies) => copies,
+                Err(reason) => {
+                    self.quarantine(&key, value, &reason);
+                    continue;
+                }
+            };
+            for (seq, bytes) in copies {
+                match decode_queued(bytes, clock) {
+                    Ok(message) => queue.push((seq, message)),
+                    Err(error) => {
+                        counter!("skein_store_corrupt_records_total").increment(1);
+                        tracing::warn!(%error, client = %client_id, seq, "A queued message in the session store does not read; it is left out.");
+                    }
+                }
+            }
+        }
+        queue.sort_by_key(|(seq, _)| *seq);
+        Ok(queue)
     }
 }

@@ -247,6 +247,19 @@ impl QueueIndex {
             .unwrap_or_default()
     }
 
+    /// The live copies of `client_id` among `seqs`: sequence number and log record.
+    pub(crate) fn live_among(&self, client_id: &ClientId, seqs: &[u64]) -> Vec<(u64, u64)> {
+        let Some(copies) = self.clients.get(client_id) else {
+            return Vec::new();
+        };
+        seqs.iter()
+            .filter_map(|seq| {
+                let copy = copies.get(seq)?;
+                copy.live.then_some((*seq, copy.record))
+            })
+            .collect()
+    }
+
     /// Whether the copy `seq` of `client_id` is live.
     pub(crate) fn is_live(&self, client_id: &ClientId, seq: u64) -> bool {
         self.clients
@@ -284,6 +297,7 @@ mod tests {
         assert_eq!(index.live(&a, 0, usize::MAX), vec![(1, 100), (3, 200)]);
         assert_eq!(index.live(&a, 2, usize::MAX), vec![(3, 200)]);
         assert_eq!(index.live(&a, 0, 1), vec![(1, 100)]);
+        assert_eq!(index.live_among(&a, &[3, 2, 1]), vec![(3, 200), (1, 100)]);
         index.finish(&a, 1);
         assert_eq!(index.take_emptied(), Emptied::default());
         assert_eq!(index.live(&a, 0, usize::MAX), vec![(3, 200)]);

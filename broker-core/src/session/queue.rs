@@ -9,7 +9,7 @@
 //!
 //! The queue never reads the clock (`now` is an argument) and never decides when to send.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use super::spill::{DroppedCopy, Places, Refilled, Spilled, SpilledCopy};
@@ -310,7 +310,7 @@ impl MessageQueue {
     /// to be read back with [`refill`](Self::refill) when the window drains; so the memory of
     /// a queue is bounded by its window, however many messages the store holds for it. With
     /// `None` (the default) every message is held. Turning it off keeps the copies spilled
-    /// already: read them back first ([`spilled_bounds`](Self::spilled_bounds)).
+    /// already: read them back first ([`all_spilled`](Self::all_spilled)).
     pub fn set_resident(&mut self, window: Option<usize>) {
         self.spilled.set_window(window);
     }
@@ -529,41 +529,53 @@ impl MessageQueue {
             }))
     }
 
-    /// The store numbers, lowest and highest, of the spilled copies to read back now: those
-    /// among the places that would fill the resident window again, once it has drained to
-    /// half. `None` when nothing needs reading.
+    /// Whether the resident window has drained to half while copies wait in the store only:
+    /// time to read the next ones back ([`to_read_back`](Self::to_read_back)). O(1).
     #[must_use]
-    pub fn spilled_range(&self) -> Option<(StoreSeq, StoreSeq)> {
+    pub fn wants_read_back(&self) -> bool {
         if self.spilled.is_empty() {
-            return None;
+            return false;
         }
         let window = self.spilled.window().unwrap_or(0);
-        if self.entries.len() > window / 2 {
-            return None;
-        }
-        let room = window.saturating_sub(self.entries.len()).max(1);
-        bounds(self.spilled.iter().take(room))
+        self.entries.len() <= window / 2
     }
 
-    /// The store numbers, lowest and highest, of every spilled copy; `None` when there is
-    /// none.
+    /// The store numbers of the spilled copies to read back now: those among the places
+    /// that would fill the resident window again. Empty unless
+    /// [`wants_read_back`](Self::wants_read_back).
     #[must_use]
-    pub fn spilled_bounds(&self) -> Option<(StoreSeq, StoreSeq)> {
-        bounds(self.spilled.iter())
+    pub fn to_read_back(&self) -> Vec<StoreSeq> {
+        if !self.wants_read_back() {
+            return Vec::new();
+        }
+        let window = self.spilled.window().unwrap_or(0);
+        let room = window.saturating_sub(self.entries.len()).max(1);
+        stored_numbers(self.spilled.iter().take(room))
     }
 
-    /// Puts the copies read back from the store into the resident window: `loaded` holds the
-    /// store's copies numbered `low` to `through`, in order, each with its number. From the
-    /// front of the spilled places, every spilled copy numbered up to `through` takes its
-    /// message from `loaded` (one the store no longer has is removed and reported), and the
-    /// held copies among them move along in their place. Copies of `loaded` with no place
-    /// here any more (dropped meanwhile) are ignored.
-    pub fn refill(&mut self, loaded: Vec<QueuedMessage>, through: StoreSeq) -> Refilled {
+    /// The store numbers of every spilled copy, in queue order.
+    #[must_use]
+    pub fn all_spilled(&self) -> Vec<StoreSeq> {
+        stored_numbers(self.spilled.iter())
+    }
+
+    /// Puts copies read back from the store into the resident window: `wanted` are the
+    /// numbers that were read ([`to_read_back`](Self::to_read_back)), `loaded` the copies the
+    /// store had of them, each with its number. From the front of the spilled places, each
+    /// wanted copy takes its message from `loaded` (one the store no longer has leaves the
+    /// queue and is reported), and the held copies among them move along in their place,
+    /// until a spilled copy that was not wanted. Copies of `loaded` with no place here any
+    /// more (dropped meanwhile) are ignored.
+    pub fn refill(&mut self, loaded: Vec<QueuedMessage>, wanted: &[StoreSeq]) -> Refilled {
         let mut refilled = Refilled::default();
-        let mut loaded = loaded.into_iter().peekable();
+        let wanted: HashSet<StoreSeq> = wanted.iter().copied().collect();
+        let mut loaded: HashMap<StoreSeq, QueuedMessage> = loaded
+            .into_iter()
+            .filter_map(|m| Some((m.stored?, m)))
+            .collect();
         while let Some(place) = self.spilled.front() {
             let seq = match place {
-                Spilled::Stored(copy) if copy.seq.get() <= through.get() => copy.seq,
+                Spilled::Stored(copy) if wanted.contains(&copy.seq) => copy.seq,
                 Spilled::Stored(_) => break,
                 Spilled::Held(..) => {
                     if let Some(Spilled::Held(message, size)) = self.spilled.pop_front() {
@@ -578,13 +590,7 @@ impl MessageQueue {
             let size = place.size();
             self.spilled.pop_front();
             self.bytes -= size;
-            while loaded
-                .peek()
-                .is_some_and(|m| m.stored.is_none_or(|s| s.get() < seq.get()))
-            {
-                loaded.next();
-            }
-            match loaded.next_if(|m| m.stored == Some(seq)) {
+            match loaded.remove(&seq) {
                 Some(message) => {
                     let size = message.size();
                     self.bytes += size;
@@ -740,20 +746,14 @@ impl MessageQueue {
     }
 }
 
-/// The store numbers, lowest and highest, of the spilled copies among `places`.
-fn bounds<'a>(places: impl Iterator<Item = &'a Spilled>) -> Option<(StoreSeq, StoreSeq)> {
+/// The store numbers of the spilled copies among `places`, in order.
+fn stored_numbers<'a>(places: impl Iterator<Item = &'a Spilled>) -> Vec<StoreSeq> {
     places
         .filter_map(|s| match s {
             Spilled::Stored(copy) => Some(copy.seq),
             Spilled::Held(..) => None,
         })
-        .fold(None, |range, seq| match range {
-            None => Some((seq, seq)),
-            Some((low, high)) => Some((
-                if seq.get() < low.get() { seq } else { low },
-                if seq.get() > high.get() { seq } else { high },
-            )),
-        })
+        .collect()
 }
 
 fn rejected(message: QueuedMessage, reason: DropReason) -> PushOutcome {

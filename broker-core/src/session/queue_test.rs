@@ -469,10 +469,13 @@ fn a_spilling_queue_holds_its_window_and_counts_the_rest() {
         assert!(q.pop(t0, &mut expired).is_some());
     }
     assert!(q.pop(t0, &mut expired).is_none() && q.front().is_none());
-    let (low, high) = q.spilled_range().unwrap();
-    assert_eq!((low.get(), high.get()), (5, 8));
+    let wanted = q.to_read_back();
+    assert_eq!(
+        wanted,
+        (5..=8).filter_map(StoreSeq::new).collect::<Vec<_>>()
+    );
     let loaded = (5..=8).map(|n| stored((n - 1) as u8, n, t0)).collect();
-    let refilled = q.refill(loaded, high);
+    let refilled = q.refill(loaded, &wanted);
     assert_eq!((refilled.restored, refilled.missing), (4, vec![]));
     assert_eq!(queued(&q), vec![4, 5, 6, 7]);
 }
@@ -494,17 +497,17 @@ fn copies_the_store_does_not_hold_keep_their_place_behind_spilled_ones() {
     let mut expired = Vec::new();
     assert_eq!(q.pop(t0, &mut expired).map(|m| tag(&m)), Some(1));
     assert!(q.pop(t0, &mut expired).is_none());
-    let (low, high) = q.spilled_range().unwrap();
-    assert_eq!((low.get(), high.get()), (2, 2));
-    // Copy 1 is read back too (the store had not forgotten it): it has no place, and is
-    // ignored; copy 2 takes its place, and the held copies behind it come along.
-    q.refill(vec![stored(1, 1, t0), stored(2, 2, t0)], high);
+    let wanted = q.to_read_back();
+    assert_eq!(wanted, StoreSeq::new(2).into_iter().collect::<Vec<_>>());
+    // Copy 1 comes too (the store had not forgotten it): it has no place, and is ignored;
+    // copy 2 takes its place, and the held copies behind it come along.
+    q.refill(vec![stored(1, 1, t0), stored(2, 2, t0)], &wanted);
     let order: Vec<u8> = std::iter::from_fn(|| q.pop(t0, &mut expired).map(|m| tag(&m))).collect();
     assert_eq!(order, vec![2, 3, 4]);
-    let (low, high) = q.spilled_range().unwrap();
-    assert_eq!((low.get(), high.get()), (5, 5));
+    let wanted = q.to_read_back();
+    assert_eq!(wanted, StoreSeq::new(5).into_iter().collect::<Vec<_>>());
     // The store lost copy 5: it leaves the queue, reported.
-    let refilled = q.refill(Vec::new(), high);
+    let refilled = q.refill(Vec::new(), &wanted);
     assert_eq!(
         refilled.missing,
         StoreSeq::new(5).into_iter().collect::<Vec<_>>()
@@ -545,7 +548,10 @@ fn a_spilled_copy_dropped_says_what_it_was() {
         (StoreSeq::new(8), DropReason::QueueFull)
     );
     assert_eq!(
-        q.spilled_bounds().map(|(l, h)| (l.get(), h.get())),
-        Some((9, 10))
+        q.all_spilled(),
+        [9, 10]
+            .into_iter()
+            .filter_map(StoreSeq::new)
+            .collect::<Vec<_>>()
     );
 }

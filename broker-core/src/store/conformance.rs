@@ -56,7 +56,7 @@ where
     retained_set_replace_remove(&make()).await?;
     a_batch_applies_in_order_and_answers_each(&make()).await?;
     forget_removes_one_message_by_number(&make()).await?;
-    queued_from_reads_a_window_in_order(&make()).await?;
+    queued_from_and_queued_seqs_read_part_of_a_queue(&make()).await?;
     Ok(())
 }
 
@@ -532,8 +532,8 @@ async fn forget_removes_one_message_by_number(store: &impl SessionStore) -> Chec
     expect_eq(C, store.queued(&c).await.map_err(backend(C))?.len(), 0)
 }
 
-async fn queued_from_reads_a_window_in_order(store: &impl SessionStore) -> Check {
-    const C: &str = "queued_from_reads_a_window_in_order";
+async fn queued_from_and_queued_seqs_read_part_of_a_queue(store: &impl SessionStore) -> Check {
+    const C: &str = "queued_from_and_queued_seqs_read_part_of_a_queue";
     let (a, b) = (client("c1")?, client("c2")?);
     let seqs = enqueue_each(store, C, &a, &["1", "2", "3", "4", "5"]).await?;
     enqueue_each(store, C, &b, &["b"]).await?;
@@ -565,5 +565,12 @@ async fn queued_from_reads_a_window_in_order(store: &impl SessionStore) -> Check
         .queued_from(&a, 0, usize::MAX)
         .await
         .map_err(backend(C))?;
-    expect_eq(C, all.len(), 4)
+    expect_eq(C, all.len(), 4)?;
+    // By number, in any order asked: the forgotten third and a number that is not the
+    // client's are not there; the others come in the order of their numbers.
+    let picked = store
+        .queued_seqs(&a, &[fourth, third, second, beyond])
+        .await
+        .map_err(backend(C))?;
+    expect_eq(C, numbers(picked), vec![second, fourth])
 }

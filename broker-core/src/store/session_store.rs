@@ -40,9 +40,7 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn queued(&self, client_id: &ClientId) -> Result<Vec<(u64, QueuedMessage)>, StoreError>;
 
     /// At most `limit` of the queued messages of `client_id` numbered `from` or above, oldest
-    /// first, with their sequence numbers: a queue that keeps only a window of its messages
-    /// in memory reads the next ones back in its turn, and recovery reads a long queue in
-    /// pieces. This one filters [`queued`](Self::queued); a store that can read a range of
+    /// first, with their sequence numbers: recovery reads a long queue in pieces. This one filters [`queued`](Self::queued); a store that can read a range of
     /// one client's queue does so instead.
     async fn queued_from(
         &self,
@@ -53,6 +51,21 @@ pub trait SessionStore: Send + Sync + 'static {
         let mut queued = self.queued(client_id).await?;
         queued.retain(|(seq, _)| *seq >= from);
         queued.truncate(limit);
+        Ok(queued)
+    }
+
+    /// The queued messages of `client_id` numbered `seqs` that the store has, in the order of
+    /// their numbers: a queue that keeps only a window of its messages in memory reads the
+    /// next ones back in its turn. This one filters [`queued`](Self::queued); a store that
+    /// can read single copies does so instead.
+    async fn queued_seqs(
+        &self,
+        client_id: &ClientId,
+        seqs: &[u64],
+    ) -> Result<Vec<(u64, QueuedMessage)>, StoreError> {
+        let wanted: std::collections::HashSet<u64> = seqs.iter().copied().collect();
+        let mut queued = self.queued(client_id).await?;
+        queued.retain(|(seq, _)| wanted.contains(seq));
         Ok(queued)
     }
 

@@ -24,6 +24,9 @@ enum Op {
         expiry: Option<u32>,
         payload_len: usize,
         online: bool,
+        /// The store numbered it below the message pushed before it (two publishers whose
+        /// copies the store numbered in one order and that reached the queue in the other).
+        early: bool,
     },
     Pop,
     DrainExpired,
@@ -42,8 +45,8 @@ fn qos() -> impl Strategy<Value = QoS> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => (qos(), proptest::option::of(1..5u32), 0..24usize, any::<bool>()).prop_map(
-            |(qos, expiry, payload_len, online)| Op::Push { qos, expiry, payload_len, online }
+        6 => (qos(), proptest::option::of(1..5u32), 0..24usize, any::<bool>(), any::<bool>()).prop_map(
+            |(qos, expiry, payload_len, online, early)| Op::Push { qos, expiry, payload_len, online, early }
         ),
         3 => Just(Op::Pop),
         1 => Just(Op::DrainExpired),
@@ -79,11 +82,28 @@ fn seq(m: &QueuedMessage) -> u32 {
     u32::from_be_bytes([p[0], p[1], p[2], p[3]])
 }
 
-/// The sequence number of a dropped copy: a spilled one's store number is one more.
+/// The store number of the `n`th message pushed: in push order, or `early`, below the one of
+/// the message pushed before it.
+fn store_number(n: u32, early: bool) -> u64 {
+    let number = 1024 + 16 * u64::from(n);
+    if early {
+        number - 24
+    } else {
+        number
+    }
+}
+
+/// The push sequence number of the copy the store numbered `number`.
+fn pushed_as(number: u64) -> u32 {
+    let early = if number % 16 == 8 { 24 } else { 0 };
+    u32::try_from((number + early - 1024) / 16).unwrap()
+}
+
+/// The sequence number of a dropped copy.
 fn dropped_seq(d: &Dropped) -> u32 {
     match &d.copy {
         DroppedCopy::Held(m) => seq(m),
-        DroppedCopy::Spilled(c) => u32::try_from(c.seq.get() - 1).unwrap(),
+        DroppedCopy::Spilled(c) => pushed_as(c.seq.get()),
     }
 }
 
@@ -125,12 +145,13 @@ proptest! {
             let before: Vec<u32> = model.iter().copied().collect();
             let dropped_before = dropped.len();
             match op {
-                Op::Push { qos, expiry, payload_len, online } => {
+                Op::Push { qos, expiry, payload_len, online, early } => {
                     let mut m = message(next, qos, expiry, payload_len, now);
-                    // QoS 1 and 2 copies are stored (numbered one past their sequence).
+                    // QoS 1 and 2 copies are stored.
                     if qos != QoS::AtMostOnce {
-                        m.stored = StoreSeq::new(u64::from(next) + 1);
-                        store.insert(u64::from(next) + 1, m.clone());
+                        let number = store_number(next, early && next > 1);
+                        m.stored = StoreSeq::new(number);
+                        store.insert(number, m.clone());
                     }
                     sizes.insert(next, m.size());
                     pushed.insert(next);
@@ -187,20 +208,14 @@ proptest! {
                 Op::DrainExpired => q.drain_expired(now, &mut dropped),
                 Op::Advance(secs) => now += Duration::from_secs(secs),
                 Op::Refill(limit) => {
-                    if let Some((low, high)) = q.spilled_range() {
-                        let loaded: Vec<QueuedMessage> = store
-                            .range(low.get()..=high.get())
-                            .take(limit)
-                            .map(|(_, m)| m.clone())
-                            .collect();
-                        let through = if loaded.len() == limit {
-                            loaded.last().and_then(|m| m.stored).unwrap_or(high)
-                        } else {
-                            high
-                        };
-                        let refilled = q.refill(loaded, through);
-                        prop_assert!(refilled.missing.is_empty());
-                    }
+                    // A read of the first `limit` copies due.
+                    let mut wanted = q.to_read_back();
+                    wanted.truncate(limit);
+                    let loaded: Vec<QueuedMessage> =
+                        wanted.iter().filter_map(|seq| store.get(&seq.get()).cloned()).collect();
+                    let refilled = q.refill(loaded, &wanted);
+                    prop_assert!(refilled.missing.is_empty());
+                    prop_assert!(wanted.is_empty() || refilled.restored > 0);
                 }
             }
             // What was dropped leaves the model; the rest keeps its order.
@@ -229,15 +244,16 @@ proptest! {
         loop {
             match q.pop(now, &mut dropped) {
                 Some(m) => drained.push(seq(&m)),
-                None => match q.spilled_range() {
-                    Some((low, high)) => {
-                        let loaded = store.range(low.get()..=high.get()).map(|(_, m)| m.clone());
-                        let refilled = q.refill(loaded.collect(), high);
+                None => match q.to_read_back() {
+                    wanted if !wanted.is_empty() => {
+                        let loaded =
+                            wanted.iter().filter_map(|seq| store.get(&seq.get()).cloned());
+                        let refilled = q.refill(loaded.collect(), &wanted);
                         prop_assert!(refilled.missing.is_empty());
                         // Each read back makes progress.
                         prop_assert!(refilled.restored > 0);
                     }
-                    None => break,
+                    _ => break,
                 },
             }
         }

@@ -200,11 +200,15 @@ impl Client {
         // session's record must then go when the session ends, with its queue.
         let durable = request.session_expiry > 0 && shared.persist().store().keeps_messages();
         mailbox.set_durable(&request.client_id, durable);
-        if !durable && mailbox.lock().spilled_bounds().is_some() {
+        if !durable && !mailbox.lock().all_spilled().is_empty() {
             // A persistent session taken on as a clean one: its queue is in memory from now
             // on, the copies it left in the store too.
-            if let Err(error) =
-                read_back::all(shared.persist().store(), &request.client_id, &mailbox).await
+            if let Err(error) = read_back::all(
+                shared.persist().shared_store(),
+                &request.client_id,
+                &mailbox,
+            )
+            .await
             {
                 tracing::warn!(
                     "Client {}: could not read its queued messages back from the session store: {error}",

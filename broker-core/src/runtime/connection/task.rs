@@ -462,7 +462,7 @@ impl Connection {
             };
             let more = moved == PULL_BATCH || admitted > 0;
             // The window of a durable mailbox drained to half: read the next copies back.
-            let read_back = queue.spilled_range().is_some();
+            let read_back = queue.wants_read_back();
             drop(queue);
             if read_back {
                 read_back::start(self.shared.persist().shared_store(), &mailbox);

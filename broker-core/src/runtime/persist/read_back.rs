@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::runtime::clipped::Clipped;
-use crate::runtime::queue::mailbox::{Mailbox, RESIDENT};
+use crate::runtime::queue::mailbox::Mailbox;
 use crate::session::{QueuedMessage, Refilled};
 use crate::store::{SessionStore, StoreError};
 use crate::types::{ClientId, StoreSeq};
@@ -25,13 +25,14 @@ pub(crate) fn start(store: &Arc<dyn SessionStore>, mailbox: &Arc<Mailbox>) {
     let Some(client_id) = mailbox.owner().cloned() else {
         return;
     };
-    if mailbox.lock().spilled_range().is_none() || !mailbox.begin_refill() {
+    if !mailbox.lock().wants_read_back() || !mailbox.begin_refill() {
         return;
     }
     let store = Arc::clone(store);
     let mailbox = Arc::clone(mailbox);
     tokio::spawn(async move {
-        if let Err(error) = step(&*store, &client_id, &mailbox).await {
+        let wanted = mailbox.lock().to_read_back();
+        if let Err(error) = read(&store, &client_id, &mailbox, &wanted).await {
             tracing::warn!(
                 "Could not read the queued messages of client {} back from the session store \
                  (retrying in {RETRY_AFTER:?}): {error}",
@@ -46,62 +47,54 @@ pub(crate) fn start(store: &Arc<dyn SessionStore>, mailbox: &Arc<Mailbox>) {
 /// Reads back every spilled copy of `mailbox`: its session stops being durable, and the
 /// store will not keep its queue. Returns how many copies the store no longer had.
 pub(crate) async fn all(
-    store: &dyn SessionStore,
+    store: &Arc<dyn SessionStore>,
     client_id: &ClientId,
     mailbox: &Mailbox,
 ) -> Result<usize, StoreError> {
-    let mut missing = 0;
-    loop {
-        let Some(range) = full_range(mailbox) else {
-            return Ok(missing);
-        };
-        missing += read(store, client_id, mailbox, range, usize::MAX)
-            .await?
-            .missing
-            .len();
-    }
+    let wanted = mailbox.lock().all_spilled();
+    Ok(read(store, client_id, mailbox, &wanted)
+        .await?
+        .missing
+        .len())
 }
 
-/// One read of the copies the window has room for.
-async fn step(
-    store: &dyn SessionStore,
-    client_id: &ClientId,
-    mailbox: &Mailbox,
-) -> Result<(), StoreError> {
-    let Some(range) = mailbox.lock().spilled_range() else {
-        return Ok(());
-    };
-    // Room for the window's copies, and for copies of the range the queue let go but the
-    // store has not forgotten yet.
-    read(store, client_id, mailbox, range, 2 * RESIDENT).await?;
-    Ok(())
-}
-
-/// Reads the store's copies of `client_id` numbered `low` to `high` (`limit` at most) into
-/// the places of `mailbox`.
+/// Reads the copies `wanted` of `client_id` from the store into their places in `mailbox`.
+///
+/// The read runs on tokio's blocking pool: a store may read its disk, or wait for its own
+/// lock, in place, and a worker thread blocked on that would stall every connection it
+/// serves.
 async fn read(
-    store: &dyn SessionStore,
+    store: &Arc<dyn SessionStore>,
     client_id: &ClientId,
     mailbox: &Mailbox,
-    (low, high): (StoreSeq, StoreSeq),
-    limit: usize,
+    wanted: &[StoreSeq],
 ) -> Result<Refilled, StoreError> {
-    let read = store.queued_from(client_id, low.get(), limit).await?;
-    let complete = read.len() < limit;
-    let mut loaded: Vec<QueuedMessage> = Vec::with_capacity(read.len());
-    for (seq, mut copy) in read {
-        if seq > high.get() {
-            break;
-        }
-        copy.stored = StoreSeq::new(seq);
-        loaded.push(copy);
+    if wanted.is_empty() {
+        return Ok(Refilled::default());
     }
-    // A read cut by its limit settles the places up to its last copy only.
-    let through = match loaded.last().and_then(|copy| copy.stored) {
-        Some(last) if !complete => last,
-        _ => high,
-    };
-    let refilled = mailbox.lock().refill(loaded, through);
+    let started = std::time::Instant::now();
+    let numbers: Vec<u64> = wanted.iter().map(|seq| seq.get()).collect();
+    let (reader, id) = (Arc::clone(store), client_id.clone());
+    let runtime = tokio::runtime::Handle::current();
+    let read = tokio::task::spawn_blocking(move || {
+        runtime.block_on(async move { reader.queued_seqs(&id, &numbers).await })
+    })
+    .await
+    .map_err(|error| StoreError::Backend(format!("the read stopped: {error}")))?;
+    let loaded: Vec<QueuedMessage> = read?
+        .into_iter()
+        .map(|(seq, mut copy)| {
+            copy.stored = StoreSeq::new(seq);
+            copy
+        })
+        .collect();
+    let refilled = mailbox.lock().refill(loaded, wanted);
+    tracing::debug!(
+        "Client {}: {} queued messages read back from the session store in {:?}.",
+        Clipped(client_id),
+        refilled.restored,
+        started.elapsed()
+    );
     if !refilled.missing.is_empty() {
         tracing::warn!(
             "Client {}: {} queued messages were no longer in the session store.",
@@ -110,9 +103,4 @@ async fn read(
         );
     }
     Ok(refilled)
-}
-
-/// The numbers of every spilled copy of `mailbox`, lowest and highest.
-fn full_range(mailbox: &Mailbox) -> Option<(StoreSeq, StoreSeq)> {
-    mailbox.lock().spilled_bounds()
 }

@@ -184,20 +184,24 @@ impl Queue {
         self.messages.front().map(|m| m.qos)
     }
 
-    /// The store numbers, lowest and highest, of the spilled copies to read back now, if
-    /// any ([`MessageQueue::spilled_range`]).
-    pub(crate) fn spilled_range(&self) -> Option<(StoreSeq, StoreSeq)> {
-        self.messages.spilled_range()
+    /// Whether spilled copies are due to be read back ([`MessageQueue::wants_read_back`]).
+    pub(crate) fn wants_read_back(&self) -> bool {
+        self.messages.wants_read_back()
     }
 
-    /// The store numbers, lowest and highest, of every spilled copy, if any.
-    pub(crate) fn spilled_bounds(&self) -> Option<(StoreSeq, StoreSeq)> {
-        self.messages.spilled_bounds()
+    /// The numbers of the spilled copies to read back now ([`MessageQueue::to_read_back`]).
+    pub(crate) fn to_read_back(&self) -> Vec<StoreSeq> {
+        self.messages.to_read_back()
+    }
+
+    /// The numbers of every spilled copy ([`MessageQueue::all_spilled`]).
+    pub(crate) fn all_spilled(&self) -> Vec<StoreSeq> {
+        self.messages.all_spilled()
     }
 
     /// Puts copies read back from the store in their places ([`MessageQueue::refill`]).
-    pub(crate) fn refill(&mut self, loaded: Vec<QueuedMessage>, through: StoreSeq) -> Refilled {
-        self.messages.refill(loaded, through)
+    pub(crate) fn refill(&mut self, loaded: Vec<QueuedMessage>, wanted: &[StoreSeq]) -> Refilled {
+        self.messages.refill(loaded, wanted)
     }
 
     /// Removes and returns the messages for which `take` holds, queued ones first, then the
@@ -275,7 +279,7 @@ impl Mailbox {
     /// Makes the mailbox durable (its owner set to `client_id`), or not: see
     /// [`Mailbox::durable_owner`]. A durable mailbox holds [`RESIDENT`] messages in memory at
     /// most; one that stops being durable keeps what it left in the store until it is read
-    /// back ([`Queue::spilled_range`]).
+    /// back ([`Queue::all_spilled`]).
     pub(crate) fn set_durable(&self, client_id: &ClientId, durable: bool) {
         if durable {
             self.set_owner(client_id);

@@ -18,11 +18,15 @@ struct Copy {
     live: bool,
 }
 
-/// One log record: its copies, and how many of them are live.
-#[derive(Debug, Default)]
+/// One log record: how many of its copies are live, and where they are in the clients'
+/// maps: the clients it holds copies of, and the range of its sequence numbers. Per record,
+/// not per copy: a batch's copies for one client are neighbours in that client's map.
+#[derive(Debug)]
 struct Record {
     live: u32,
-    copies: Vec<(ClientId, u64)>,
+    first: u64,
+    last: u64,
+    clients: Vec<ClientId>,
 }
 
 /// What [`QueueIndex::take_emptied`] found: log records with no live copy, and the clients
@@ -61,14 +65,25 @@ impl QueueIndex {
 
     /// Adds a copy read from disk, live or finished.
     pub(crate) fn add_copy(&mut self, client_id: &ClientId, seq: u64, record: u64, live: bool) {
-        let previous = self
-            .clients
-            .entry(client_id.clone())
-            .or_default()
-            .insert(seq, Copy { record, live });
+        let copies = self.clients.entry(client_id.clone()).or_default();
+        // The client's copies of one record are added together: if its newest copy is of
+        // this record, the record lists the client already (a repeat would only cost room).
+        let listed = copies
+            .last_key_value()
+            .is_some_and(|(_, copy)| copy.record == record);
+        let previous = copies.insert(seq, Copy { record, live });
         debug_assert!(previous.is_none(), "sequence number {seq} twice");
-        let held = self.records.entry(record).or_default();
-        held.copies.push((client_id.clone(), seq));
+        let held = self.records.entry(record).or_insert_with(|| Record {
+            live: 0,
+            first: seq,
+            last: seq,
+            clients: Vec::new(),
+        });
+        held.first = held.first.min(seq);
+        held.last = held.last.max(seq);
+        if !listed {
+            held.clients.push(client_id.clone());
+        }
         if live {
             held.live += 1;
             self.live += 1;
@@ -167,11 +182,18 @@ impl QueueIndex {
                 continue;
             };
             out.records.push(id);
-            for (client_id, seq) in record.copies {
+            for client_id in record.clients {
                 let Some(copies) = self.clients.get_mut(&client_id) else {
                     continue;
                 };
-                copies.remove(&seq);
+                let held: Vec<u64> = copies
+                    .range(record.first..=record.last)
+                    .filter(|(_, copy)| copy.record == id)
+                    .map(|(seq, _)| *seq)
+                    .collect();
+                for seq in held {
+                    copies.remove(&seq);
+                }
                 if copies.is_empty() {
                     self.clients.remove(&client_id);
                     self.last_finished.remove(&client_id);
@@ -337,5 +359,32 @@ mod tests {
         assert_eq!(emptied.runs, vec![a.clone()]);
         assert!(index.runs(&a).is_none());
         assert!(index.take_dirty(8).is_empty());
+    }
+
+    #[test]
+    fn an_emptied_record_takes_exactly_its_copies_out_of_each_clients_map() {
+        let (a, b) = (client("a"), client("b"));
+        let mut index = QueueIndex::default();
+        // Record 10: two messages for a and b, interleaved; record 20: one more for each.
+        index.add(&a, 1, 10);
+        index.add(&b, 2, 10);
+        index.add(&a, 3, 10);
+        index.add(&b, 4, 10);
+        index.add(&a, 5, 20);
+        index.add(&b, 6, 20);
+        for (client, seq) in [(&a, 1), (&b, 2), (&a, 3), (&b, 4)] {
+            index.finish(client, seq);
+        }
+        let emptied = index.take_emptied();
+        assert_eq!(emptied.records, vec![10]);
+        assert_eq!(index.live(&a, 0, usize::MAX), vec![(5, 20)]);
+        assert_eq!(index.live(&b, 0, usize::MAX), vec![(6, 20)]);
+        // Nothing of record 10 is left behind: finishing the rest empties record 20 and the
+        // clients with it.
+        index.finish(&a, 5);
+        index.finish(&b, 6);
+        assert_eq!(index.take_emptied().records, vec![20]);
+        assert_eq!(index.records(), 0);
+        assert!(index.live(&a, 0, usize::MAX).is_empty());
     }
 }

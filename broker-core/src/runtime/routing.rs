@@ -394,7 +394,7 @@ pub(crate) fn log_drop(shared: &Shared, mailbox: &Mailbox, dropped: &Dropped) {
     };
     tracing::debug!(
         mailbox = mailbox.id(),
-        topic = %Clipped(dropped.copy.topic()),
+        topic = %Clipped(dropped.copy.topic().map_or("(in the store)", |t| t.as_str())),
         "Dropped message: {reason}."
     );
 }

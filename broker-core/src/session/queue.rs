@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
-use super::spill::{DroppedCopy, Places, Refilled, Spilled, SpilledCopy};
+use super::spill::{DroppedCopy, Marker, Places, Refilled, Spilled};
 use super::Message;
 use crate::types::{QoS, StoreSeq, SubscriptionId, TopicFilter};
 
@@ -306,13 +306,15 @@ impl MessageQueue {
 
     /// Spill mode: with `Some(window)`, once `window` messages are held in memory, a stored
     /// copy pushed behind them ([`QueuedMessage::stored`], not of a shared subscription)
-    /// leaves its message to the store and the queue keeps a [`SpilledCopy`] in its place,
-    /// to be read back with [`refill`](Self::refill) when the window drains; so the memory of
-    /// a queue is bounded by its window, however many messages the store holds for it. With
-    /// `None` (the default) every message is held. Turning it off keeps the copies spilled
-    /// already: read them back first ([`all_spilled`](Self::all_spilled)).
-    pub fn set_resident(&mut self, window: Option<usize>) {
-        self.spilled.set_window(window);
+    /// leaves its message to the store and the queue keeps a 24-byte marker in its place (its
+    /// number, QoS, size and expiry; its topic too with `topics`, for the hooks' events about
+    /// it), to be read back with [`refill`](Self::refill) when the window drains; so the
+    /// memory of a queue is bounded by its window and its markers, however large the messages
+    /// the store holds for it. With `None` (the default) every message is held. Turning it
+    /// off keeps the copies spilled already: read them back first
+    /// ([`all_spilled`](Self::all_spilled)).
+    pub fn set_resident(&mut self, window: Option<usize>, topics: bool) {
+        self.spilled.set_window(window, topics);
     }
 
     /// How many messages are queued, spilled ones included.
@@ -350,7 +352,7 @@ impl MessageQueue {
         match self.entries.front() {
             Some(entry) => Some(&entry.message),
             None => match self.spilled.front() {
-                Some(Spilled::Held(message, _)) => Some(message),
+                Some(Spilled::Held(held)) => Some(&held.0),
                 _ => None,
             },
         }
@@ -363,7 +365,7 @@ impl MessageQueue {
             .iter()
             .map(|e| &e.message)
             .chain(self.spilled.iter().filter_map(|s| match s {
-                Spilled::Held(message, _) => Some(&**message),
+                Spilled::Held(held) => Some(&held.0),
                 Spilled::Stored(_) => None,
             }))
     }
@@ -431,12 +433,15 @@ impl MessageQueue {
         self.bytes += size;
         let window = self.spilled.window();
         if !self.spilled.is_empty() || window.is_some_and(|w| self.entries.len() >= w) {
-            self.spilled.push_back(match message.stored {
+            let place = match message.stored {
                 Some(seq) if window.is_some() && message.shared.is_none() => {
-                    Spilled::Stored(SpilledCopy::of(&message, seq, size))
+                    let epoch = self.spilled.epoch_or(now);
+                    let topics = self.spilled.topics();
+                    Spilled::Stored(Marker::of(&message, seq, size, epoch, topics))
                 }
-                _ => Spilled::Held(Box::new(message), size),
-            });
+                _ => Spilled::Held(Box::new((message, size))),
+            };
+            self.spilled.push_back(place);
         } else {
             self.entries.push_back(Entry { message, size });
         }
@@ -467,6 +472,7 @@ impl MessageQueue {
             return taken;
         }
         let entries = std::mem::take(&mut self.entries);
+        let epoch = self.spilled.epoch();
         let spilled = self.spilled.take();
         self.entries.reserve(entries.len());
         self.earliest_expiry = None;
@@ -481,16 +487,17 @@ impl MessageQueue {
         }
         for place in spilled {
             match place {
-                Spilled::Held(message, size) if take(&message) => {
-                    self.bytes -= size;
-                    taken.push(*message);
+                Spilled::Held(held) if take(&held.0) => {
+                    self.bytes -= held.1;
+                    taken.push(held.0);
                 }
                 place => {
-                    self.note_expiry(place.expires_at());
+                    self.note_expiry(place.expires_at(epoch));
                     self.spilled.push_back(place);
                 }
             }
         }
+        self.spilled.tidy();
         taken
     }
 
@@ -520,11 +527,13 @@ impl MessageQueue {
     pub fn drain(&mut self) -> impl Iterator<Item = QueuedMessage> + '_ {
         self.bytes = 0;
         self.earliest_expiry = None;
+        let places = self.spilled.take();
+        self.spilled.tidy();
         self.entries
             .drain(..)
             .map(|e| e.message)
-            .chain(self.spilled.take().into_iter().filter_map(|s| match s {
-                Spilled::Held(message, _) => Some(*message),
+            .chain(places.into_iter().filter_map(|s| match s {
+                Spilled::Held(held) => Some(held.0),
                 Spilled::Stored(_) => None,
             }))
     }
@@ -575,14 +584,12 @@ impl MessageQueue {
             .collect();
         while let Some(place) = self.spilled.front() {
             let seq = match place {
-                Spilled::Stored(copy) if wanted.contains(&copy.seq) => copy.seq,
+                Spilled::Stored(marker) if wanted.contains(&marker.seq()) => marker.seq(),
                 Spilled::Stored(_) => break,
                 Spilled::Held(..) => {
-                    if let Some(Spilled::Held(message, size)) = self.spilled.pop_front() {
-                        self.entries.push_back(Entry {
-                            message: *message,
-                            size,
-                        });
+                    if let Some(Spilled::Held(held)) = self.spilled.pop_front() {
+                        let (message, size) = *held;
+                        self.entries.push_back(Entry { message, size });
                     }
                     continue;
                 }
@@ -656,9 +663,10 @@ impl MessageQueue {
             }
             None => match self.spilled.front() {
                 Some(Spilled::Held(..)) => match self.spilled.pop_front() {
-                    Some(Spilled::Held(message, size)) => {
+                    Some(Spilled::Held(held)) => {
+                        let (message, size) = *held;
                         self.bytes -= size;
-                        *message
+                        message
                     }
                     _ => return None,
                 },
@@ -679,9 +687,10 @@ impl MessageQueue {
                 DroppedCopy::Held(entry.message)
             }
             None => {
+                let epoch = self.spilled.epoch();
                 let place = self.spilled.pop_front()?;
                 self.bytes -= place.size();
-                place.into_dropped()
+                place.into_dropped(epoch)
             }
         };
         if self.is_empty() {
@@ -705,10 +714,11 @@ impl MessageQueue {
             .iter()
             .filter(|e| e.message.message.is_expired(now))
             .map(|e| e.size);
+        let epoch = self.spilled.epoch();
         let spilled = self
             .spilled
             .iter()
-            .filter(|s| s.is_expired(now))
+            .filter(|s| s.is_expired(now, epoch))
             .map(Spilled::size);
         held.chain(spilled)
             .fold((0, 0), |(count, bytes), size| (count + 1, bytes + size))
@@ -719,6 +729,7 @@ impl MessageQueue {
             return;
         }
         let entries = std::mem::take(&mut self.entries);
+        let epoch = self.spilled.epoch();
         let spilled = self.spilled.take();
         self.entries.reserve(entries.len());
         self.earliest_expiry = None;
@@ -732,17 +743,18 @@ impl MessageQueue {
             }
         }
         for place in spilled {
-            if place.is_expired(now) {
+            if place.is_expired(now, epoch) {
                 self.bytes -= place.size();
                 expired.push(Dropped {
-                    copy: place.into_dropped(),
+                    copy: place.into_dropped(epoch),
                     reason: DropReason::Expired,
                 });
             } else {
-                self.note_expiry(place.expires_at());
+                self.note_expiry(place.expires_at(epoch));
                 self.spilled.push_back(place);
             }
         }
+        self.spilled.tidy();
     }
 }
 
@@ -750,7 +762,7 @@ impl MessageQueue {
 fn stored_numbers<'a>(places: impl Iterator<Item = &'a Spilled>) -> Vec<StoreSeq> {
     places
         .filter_map(|s| match s {
-            Spilled::Stored(copy) => Some(copy.seq),
+            Spilled::Stored(marker) => Some(marker.seq()),
             Spilled::Held(..) => None,
         })
         .collect()

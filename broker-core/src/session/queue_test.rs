@@ -455,7 +455,7 @@ fn stored(tag: u8, seq: u64, t0: Instant) -> QueuedMessage {
 fn a_spilling_queue_holds_its_window_and_counts_the_rest() {
     let t0 = Instant::now();
     let mut q = MessageQueue::new(limits(10_000, usize::MAX, OverflowPolicy::DropNewest));
-    q.set_resident(Some(4));
+    q.set_resident(Some(4), false);
     for n in 0..1000u64 {
         assert_queued(push(&mut q, stored((n % 251) as u8, n + 1, t0), t0));
     }
@@ -484,7 +484,7 @@ fn a_spilling_queue_holds_its_window_and_counts_the_rest() {
 fn copies_the_store_does_not_hold_keep_their_place_behind_spilled_ones() {
     let t0 = Instant::now();
     let mut q = MessageQueue::new(limits(100, usize::MAX, OverflowPolicy::DropNewest));
-    q.set_resident(Some(1));
+    q.set_resident(Some(1), false);
     assert_queued(push(&mut q, stored(1, 1, t0), t0));
     assert_queued(push(&mut q, stored(2, 2, t0), t0));
     // QoS 0 (online) and a shared subscription's copy stay in memory, behind copy 2.
@@ -520,7 +520,7 @@ fn copies_the_store_does_not_hold_keep_their_place_behind_spilled_ones() {
 fn a_spilled_copy_dropped_says_what_it_was() {
     let t0 = Instant::now();
     let mut q = MessageQueue::new(limits(2, usize::MAX, OverflowPolicy::DropOldest));
-    q.set_resident(Some(0));
+    q.set_resident(Some(0), true);
     let expiring = {
         let mut m = msg_with(1, QoS::AtLeastOnce, Some(1), t0);
         m.stored = StoreSeq::new(7);
@@ -537,7 +537,7 @@ fn a_spilled_copy_dropped_says_what_it_was() {
     assert_eq!(evicted.len(), 1);
     assert_eq!(evicted[0].reason, DropReason::Expired);
     assert_eq!(evicted[0].copy.stored(), StoreSeq::new(7));
-    assert_eq!(evicted[0].copy.topic().as_str(), "t");
+    assert_eq!(evicted[0].copy.topic().map(TopicName::as_str), Some("t"));
     assert_eq!(evicted[0].copy.qos(), QoS::AtLeastOnce);
     assert!(evicted[0].copy.held().is_none());
     let PushOutcome::Queued { evicted } = push(&mut q, stored(4, 10, later), later) else {
@@ -554,4 +554,17 @@ fn a_spilled_copy_dropped_says_what_it_was() {
             .filter_map(StoreSeq::new)
             .collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn a_spilled_copy_keeps_its_topic_only_when_asked() {
+    let t0 = Instant::now();
+    let mut q = MessageQueue::new(limits(1, usize::MAX, OverflowPolicy::DropOldest));
+    q.set_resident(Some(0), false);
+    assert_queued(push(&mut q, stored(1, 1, t0), t0));
+    let PushOutcome::Queued { evicted } = push(&mut q, stored(2, 2, t0), t0) else {
+        panic!("not queued");
+    };
+    assert_eq!(evicted[0].copy.stored(), StoreSeq::new(1));
+    assert_eq!(evicted[0].copy.topic(), None);
 }

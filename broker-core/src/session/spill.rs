@@ -10,42 +10,94 @@
 //! behind spilled ones stays in memory, in its place, so the order of the queue is kept.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
 
 use super::QueuedMessage;
 use crate::types::{QoS, StoreSeq, TopicName};
 
-/// A queued copy whose message is in the store, not in memory.
+/// What a queue knew of a copy it had left in the store, when the copy is dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpilledCopy {
     /// The copy's number in the store.
     pub seq: StoreSeq,
-    /// The message's topic.
-    pub topic: TopicName,
+    /// The message's topic, when the queue kept it ([`MessageQueue::set_resident`]: only
+    /// for a session whose drops the hooks are told of).
+    ///
+    /// [`MessageQueue::set_resident`]: super::MessageQueue::set_resident
+    pub topic: Option<TopicName>,
     /// The QoS it is delivered at.
     pub qos: QoS,
-    /// When its Message Expiry Interval passes, if it has one.
+    /// When its Message Expiry Interval passes, if it has one (to the second, rounded up).
     pub expires_at: Option<Instant>,
-    /// The [`QueuedMessage::size`] it was counted with.
-    pub(crate) size: usize,
 }
 
 impl SpilledCopy {
-    /// What the queue keeps of `message`, whose store number is `seq`, counted as `size`.
-    pub(crate) fn of(message: &QueuedMessage, seq: StoreSeq, size: usize) -> Self {
-        SpilledCopy {
-            seq,
-            topic: message.message.topic.clone(),
-            qos: message.qos,
-            expires_at: message.message.expires_at(),
-            size,
-        }
-    }
-
     /// Whether its Message Expiry Interval has passed at `now`.
     #[must_use]
     pub fn is_expired(&self, now: Instant) -> bool {
         self.expires_at.is_some_and(|at| now >= at)
+    }
+}
+
+/// What a queue keeps of a spilled copy: 24 bytes, and the topic only when asked.
+#[derive(Debug, Clone)]
+pub(crate) struct Marker {
+    seq: StoreSeq,
+    qos: QoS,
+    /// The [`QueuedMessage::size`] it was counted with (a message is below 256 MiB).
+    size: u32,
+    /// Whole seconds after the queue's epoch, plus one, when it expires (rounded up).
+    expires: Option<NonZeroU32>,
+    topic: Option<Box<TopicName>>,
+}
+
+impl Marker {
+    /// What the queue keeps of `message`, whose store number is `seq`, counted as `size`;
+    /// its expiry counted from `epoch`, its topic kept with `topic`.
+    pub(crate) fn of(
+        message: &QueuedMessage,
+        seq: StoreSeq,
+        size: usize,
+        epoch: Instant,
+        topic: bool,
+    ) -> Self {
+        let expires = message.message.expires_at().map(|at| {
+            let after = at.saturating_duration_since(epoch);
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            NonZeroU32::new(
+                u32::try_from(secs)
+                    .unwrap_or(u32::MAX - 1)
+                    .saturating_add(1),
+            )
+            .unwrap_or(NonZeroU32::MAX)
+        });
+        Marker {
+            seq,
+            qos: message.qos,
+            size: u32::try_from(size).unwrap_or(u32::MAX),
+            expires,
+            topic: topic.then(|| Box::new(message.message.topic.clone())),
+        }
+    }
+
+    /// Its store number.
+    pub(crate) fn seq(&self) -> StoreSeq {
+        self.seq
+    }
+
+    fn expires_at(&self, epoch: Instant) -> Option<Instant> {
+        let secs = self.expires?.get() - 1;
+        epoch.checked_add(Duration::from_secs(u64::from(secs)))
+    }
+
+    fn into_copy(self, epoch: Option<Instant>) -> SpilledCopy {
+        SpilledCopy {
+            seq: self.seq,
+            expires_at: epoch.and_then(|epoch| self.expires_at(epoch)),
+            topic: self.topic.map(|topic| *topic),
+            qos: self.qos,
+        }
     }
 }
 
@@ -63,12 +115,12 @@ pub enum DroppedCopy {
 }
 
 impl DroppedCopy {
-    /// The message's topic.
+    /// The message's topic, if the queue knew it.
     #[must_use]
-    pub fn topic(&self) -> &TopicName {
+    pub fn topic(&self) -> Option<&TopicName> {
         match self {
-            DroppedCopy::Held(message) => &message.message.topic,
-            DroppedCopy::Spilled(copy) => &copy.topic,
+            DroppedCopy::Held(message) => Some(&message.message.topic),
+            DroppedCopy::Spilled(copy) => copy.topic.as_ref(),
         }
     }
 
@@ -104,39 +156,41 @@ impl DroppedCopy {
 #[derive(Debug, Clone)]
 pub(crate) enum Spilled {
     /// A stored copy, to be read back from the store.
-    Stored(SpilledCopy),
-    /// A copy the store does not hold, kept in memory in its place. Boxed: these are rare
-    /// behind a spilled window, and the stored ones stay small.
-    Held(Box<QueuedMessage>, usize),
+    Stored(Marker),
+    /// A copy the store does not hold, kept in memory in its place, with the size it was
+    /// counted with. Boxed: these are rare behind a spilled window, and the stored ones stay
+    /// small.
+    Held(Box<(QueuedMessage, usize)>),
 }
 
 impl Spilled {
     /// The size it counts for against the limits.
     pub(crate) fn size(&self) -> usize {
         match self {
-            Spilled::Stored(copy) => copy.size,
-            Spilled::Held(_, size) => *size,
+            Spilled::Stored(marker) => marker.size as usize,
+            Spilled::Held(held) => held.1,
         }
     }
 
-    /// When it expires, if it does.
-    pub(crate) fn expires_at(&self) -> Option<Instant> {
+    /// When it expires, if it does (a marker's expiry counts from the queue's `epoch`, which
+    /// is there once a marker is).
+    pub(crate) fn expires_at(&self, epoch: Option<Instant>) -> Option<Instant> {
         match self {
-            Spilled::Stored(copy) => copy.expires_at,
-            Spilled::Held(message, _) => message.message.expires_at(),
+            Spilled::Stored(marker) => marker.expires_at(epoch?),
+            Spilled::Held(held) => held.0.message.expires_at(),
         }
     }
 
     /// Whether it has expired at `now`.
-    pub(crate) fn is_expired(&self, now: Instant) -> bool {
-        self.expires_at().is_some_and(|at| now >= at)
+    pub(crate) fn is_expired(&self, now: Instant, epoch: Option<Instant>) -> bool {
+        self.expires_at(epoch).is_some_and(|at| now >= at)
     }
 
     /// It, as a dropped copy.
-    pub(crate) fn into_dropped(self) -> DroppedCopy {
+    pub(crate) fn into_dropped(self, epoch: Option<Instant>) -> DroppedCopy {
         match self {
-            Spilled::Stored(copy) => DroppedCopy::Spilled(copy),
-            Spilled::Held(message, _) => DroppedCopy::Held(*message),
+            Spilled::Stored(marker) => DroppedCopy::Spilled(marker.into_copy(epoch)),
+            Spilled::Held(held) => DroppedCopy::Held(held.0),
         }
     }
 }
@@ -158,6 +212,10 @@ pub(crate) struct Places(Option<Box<Spill>>);
 #[derive(Debug, Clone, Default)]
 struct Spill {
     window: Option<usize>,
+    /// Whether markers keep their topic.
+    topics: bool,
+    /// The instant markers count their expiry from: the first push's `now`.
+    epoch: Option<Instant>,
     places: VecDeque<Spilled>,
 }
 
@@ -167,10 +225,28 @@ impl Places {
         self.0.as_ref().and_then(|spill| spill.window)
     }
 
-    /// Sets the resident window (spill mode), or turns it off.
-    pub(crate) fn set_window(&mut self, window: Option<usize>) {
-        self.spill().window = window;
+    /// Sets the resident window (spill mode), or turns it off; with `topics`, markers keep
+    /// their topic.
+    pub(crate) fn set_window(&mut self, window: Option<usize>, topics: bool) {
+        let spill = self.spill();
+        spill.window = window;
+        spill.topics = topics;
         self.tidy();
+    }
+
+    /// Whether markers keep their topic.
+    pub(crate) fn topics(&self) -> bool {
+        self.0.as_ref().is_some_and(|spill| spill.topics)
+    }
+
+    /// The instant markers count their expiry from; `now` becomes it if there is none yet.
+    pub(crate) fn epoch_or(&mut self, now: Instant) -> Instant {
+        *self.spill().epoch.get_or_insert(now)
+    }
+
+    /// The instant markers count their expiry from; `None` before the first marker.
+    pub(crate) fn epoch(&self) -> Option<Instant> {
+        self.0.as_ref().and_then(|spill| spill.epoch)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -199,15 +275,13 @@ impl Places {
         place
     }
 
-    /// Takes every place out, leaving the window.
+    /// Takes every place out, leaving the window and the epoch (call
+    /// [`tidy`](Self::tidy) once done putting places back).
     pub(crate) fn take(&mut self) -> VecDeque<Spilled> {
-        let places = self
-            .0
+        self.0
             .as_mut()
             .map(|spill| std::mem::take(&mut spill.places))
-            .unwrap_or_default();
-        self.tidy();
-        places
+            .unwrap_or_default()
     }
 
     fn spill(&mut self) -> &mut Spill {
@@ -215,7 +289,7 @@ impl Places {
     }
 
     /// Lets the box go once it holds nothing and no window.
-    fn tidy(&mut self) {
+    pub(crate) fn tidy(&mut self) {
         if self
             .0
             .as_ref()
@@ -223,5 +297,18 @@ impl Places {
         {
             self.0 = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queue keeps one of these per copy it leaves in the store: a million of them take
+    /// 24 MB, not the messages' memory.
+    #[test]
+    fn a_place_behind_the_window_takes_24_bytes() {
+        assert_eq!(std::mem::size_of::<Marker>(), 24);
+        assert_eq!(std::mem::size_of::<Spilled>(), 24);
     }
 }

@@ -126,12 +126,13 @@ proptest! {
     fn bounded_conserving_fifo(
         limits in limits(),
         window in proptest::option::of(0..4usize),
+        topics in any::<bool>(),
         ops in proptest::collection::vec(op(), 0..80),
     ) {
         let t0 = Instant::now();
         let mut now = t0;
         let mut q = MessageQueue::new(limits);
-        q.set_resident(window);
+        q.set_resident(window, topics);
         // The store: every stored copy pushed, never forgotten (the queue must skip what it
         // let go); and the model of the queue, in order, with each message's size.
         let mut store: BTreeMap<u64, QueuedMessage> = BTreeMap::new();

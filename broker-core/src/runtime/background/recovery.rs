@@ -140,7 +140,7 @@ pub(crate) async fn recover(shared: &Shared) {
         mailbox.set_online(false);
         routing::add_subscriptions(shared, &state, &mailbox);
         if store.keeps_messages() {
-            mailbox.set_durable(&client_id, true);
+            mailbox.set_durable(&client_id, true, shared.hooks().wants_events());
             restore_queue(shared, &client_id, &record.stored_outbound, &mailbox).await;
         }
         if record.will.is_some() {

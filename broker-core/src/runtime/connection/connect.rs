@@ -199,7 +199,7 @@ impl Client {
         // A persistent session's QoS 1 and 2 messages go to a store that keeps them; the
         // session's record must then go when the session ends, with its queue.
         let durable = request.session_expiry > 0 && shared.persist().store().keeps_messages();
-        mailbox.set_durable(&request.client_id, durable);
+        mailbox.set_durable(&request.client_id, durable, shared.hooks().wants_events());
         if !durable && !mailbox.lock().all_spilled().is_empty() {
             // A persistent session taken on as a clean one: its queue is in memory from now
             // on, the copies it left in the store too.

@@ -66,7 +66,11 @@ impl RuntimeHooks {
     /// for in-process subscribers, which have no client identifier).
     pub(crate) fn emit_dropped(&self, mailbox: &Mailbox, dropped: &Dropped) {
         let copy = &dropped.copy;
-        self.emit_dropped_message(mailbox, copy.topic(), copy.qos(), dropped.reason);
+        // A copy the queue left in the store keeps its topic only for a session whose drops
+        // the hooks want (the mailbox was made durable with topics kept).
+        if let Some(topic) = copy.topic() {
+            self.emit_dropped_message(mailbox, topic, copy.qos(), dropped.reason);
+        }
     }
 
     /// [`RuntimeHooks::emit_dropped`] from the parts of a dropped message.

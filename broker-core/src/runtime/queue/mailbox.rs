@@ -278,15 +278,16 @@ impl Mailbox {
 
     /// Makes the mailbox durable (its owner set to `client_id`), or not: see
     /// [`Mailbox::durable_owner`]. A durable mailbox holds [`RESIDENT`] messages in memory at
-    /// most; one that stops being durable keeps what it left in the store until it is read
-    /// back ([`Queue::all_spilled`]).
-    pub(crate) fn set_durable(&self, client_id: &ClientId, durable: bool) {
+    /// most, and a marker for each copy behind them, which keeps the copy's topic only with
+    /// `topics` (the hooks want events of dropped messages); one that stops being durable
+    /// keeps what it left in the store until it is read back ([`Queue::all_spilled`]).
+    pub(crate) fn set_durable(&self, client_id: &ClientId, durable: bool, topics: bool) {
         if durable {
             self.set_owner(client_id);
         }
         self.lock()
             .messages
-            .set_resident(durable.then_some(RESIDENT));
+            .set_resident(durable.then_some(RESIDENT), topics);
         self.durable.store(durable, AtomicOrdering::Release);
     }
 

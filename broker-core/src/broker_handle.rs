@@ -14,6 +14,7 @@ use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
 use crate::cluster::PeerName;
 use crate::codec::{PublishProperties, RetainHandling, SubscriptionOptions};
+use crate::listener_stats::ListenerStats;
 use crate::router::SubscriptionEntry;
 use crate::runtime::clock::now;
 use crate::runtime::cluster::node_link::NodeLink;
@@ -256,6 +257,18 @@ impl BrokerHandle {
     #[must_use]
     pub fn stats(&self) -> BrokerStats {
         snapshot::snapshot(&self.shared)
+    }
+
+    /// The figures of each listener (its connections, and its traffic each way: packets by
+    /// type, bytes, PUBLISH packets by QoS), in the order the listeners were configured. The
+    /// traffic totals of [`stats`](Self::stats) are their sums.
+    #[must_use]
+    pub fn listener_stats(&self) -> Vec<ListenerStats> {
+        self.shared
+            .listeners()
+            .iter()
+            .map(|listener| listener.stats())
+            .collect()
     }
 
     /// Turns the per-client trace on or off for `client_id`: while on, every packet the

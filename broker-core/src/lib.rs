@@ -88,6 +88,8 @@ pub mod cluster;
 pub mod codec;
 pub mod config;
 pub mod hooks;
+#[cfg(feature = "runtime")]
+mod listener_stats;
 pub mod router;
 #[cfg(feature = "runtime")]
 mod runtime;
@@ -102,5 +104,7 @@ pub use broker::{
     Broker, BrokerBuilder, BrokerError, BrokerHandle, BrokerStats, DroppedMessages, PerQos,
     Subscription,
 };
+#[cfg(feature = "runtime")]
+pub use listener_stats::{ListenerStats, PacketCounts, TrafficStats};
 #[cfg(feature = "runtime")]
 pub use tls_error::{TlsError, TlsFile};

@@ -13,7 +13,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use broker_core::{BrokerHandle, BrokerStats, PerQos};
+use broker_core::codec::PacketType;
+use broker_core::{BrokerHandle, BrokerStats, ListenerStats, PerQos, TrafficStats};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
@@ -124,6 +125,7 @@ fn respond(
         READYZ => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
         _ => {
             record(&broker.stats());
+            record_listeners(&broker.listener_stats());
             // process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, ...
             metrics_process::Collector::default().collect();
             let dropped = u64::try_from(log_dropped.dropped_lines()).unwrap_or(u64::MAX);
@@ -151,8 +153,6 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 /// Copies the broker's figures into the recorder.
 fn record(stats: &BrokerStats) {
     gauge!("skein_uptime_seconds").set(stats.uptime.as_secs_f64());
-    gauge!("skein_connections_open").set(stats.connections_open as f64);
-    counter!("skein_connections_accepted_total").absolute(stats.connections_accepted);
     counter!("skein_connections_refused_total").absolute(stats.connections_refused);
     counter!("skein_auth_failures_total").absolute(stats.auth_failures);
     gauge!("skein_clients_connected").set(stats.clients_connected as f64);
@@ -161,17 +161,6 @@ fn record(stats: &BrokerStats) {
     gauge!("skein_sessions_offline").set(stats.sessions_offline as f64);
     counter!("skein_sessions_expired_total").absolute(stats.sessions_expired);
     counter!("skein_takeovers_total").absolute(stats.takeovers);
-    counter!("skein_packets_received_total").absolute(stats.packets_received);
-    counter!("skein_packets_sent_total").absolute(stats.packets_sent);
-    counter!("skein_bytes_received_total").absolute(stats.bytes_received);
-    counter!("skein_bytes_sent_total").absolute(stats.bytes_sent);
-    per_qos("skein_messages_received_total", &stats.publish_received);
-    per_qos("skein_messages_sent_total", &stats.publish_sent);
-    per_qos(
-        "skein_message_bytes_received_total",
-        &stats.publish_bytes_received,
-    );
-    per_qos("skein_message_bytes_sent_total", &stats.publish_bytes_sent);
     counter!("skein_messages_queued_total").absolute(stats.messages_queued);
     for (reason, count) in stats.dropped.by_reason() {
         counter!("skein_messages_dropped_total", "reason" => reason).absolute(count);
@@ -183,10 +172,48 @@ fn record(stats: &BrokerStats) {
     gauge!("skein_queued_bytes").set(stats.queued_bytes as f64);
 }
 
-fn per_qos(name: &'static str, counts: &PerQos) {
-    counter!(name, "qos" => "0").absolute(counts.qos0);
-    counter!(name, "qos" => "1").absolute(counts.qos1);
-    counter!(name, "qos" => "2").absolute(counts.qos2);
+/// Copies each listener's figures into the recorder, with its name as the `listener` label
+/// (the broker's totals are the sums over it).
+fn record_listeners(listeners: &[ListenerStats]) {
+    for stats in listeners {
+        let listener = stats.name.clone();
+        gauge!("skein_connections_open", "listener" => listener.clone())
+            .set(stats.connections_open as f64);
+        counter!("skein_connections_accepted_total", "listener" => listener.clone())
+            .absolute(stats.connections_accepted);
+        traffic(&listener, "received", &stats.received);
+        traffic(&listener, "sent", &stats.sent);
+    }
+}
+
+/// One listener's traffic one way (`received` or `sent`).
+fn traffic(listener: &str, way: &'static str, stats: &TrafficStats) {
+    let name = |what: &str| format!("skein_{what}_{way}_total");
+    // Only the types that can flow this way (MQTT 5.0 §2.1.2, Table 2-1).
+    let flows = |kind: PacketType| match way {
+        "received" => !kind.is_server_to_client(),
+        _ => !matches!(
+            kind,
+            PacketType::Connect
+                | PacketType::Subscribe
+                | PacketType::Unsubscribe
+                | PacketType::PingReq
+        ),
+    };
+    for (kind, count) in stats.packets.iter().filter(|(kind, _)| flows(*kind)) {
+        let kind = kind.name().to_ascii_lowercase();
+        counter!(name("packets"), "listener" => listener.to_owned(), "type" => kind)
+            .absolute(count);
+    }
+    counter!(name("bytes"), "listener" => listener.to_owned()).absolute(stats.bytes);
+    per_qos(name("messages"), listener, &stats.publishes);
+    per_qos(name("message_bytes"), listener, &stats.publish_bytes);
+}
+
+fn per_qos(name: String, listener: &str, counts: &PerQos) {
+    for (qos, count) in [("0", counts.qos0), ("1", counts.qos1), ("2", counts.qos2)] {
+        counter!(name.clone(), "listener" => listener.to_owned(), "qos" => qos).absolute(count);
+    }
 }
 
 /// The `# HELP` lines.

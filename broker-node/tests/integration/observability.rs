@@ -120,13 +120,16 @@ fn read_exact(stream: &mut TcpStream, n: usize) -> Vec<u8> {
 }
 
 #[test]
-fn metrics_count_known_traffic_exactly() {
+fn metrics_count_known_traffic_exactly_per_listener_and_packet_type() {
     let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let idle = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let (broker, dir) = start(
         "metrics",
         &format!(
-            "[[listener]]\nbind = \"{mqtt}\"\n[sys]\ninterval = 0\n[metrics]\nbind = \"{http}\"\n"
+            "[[listener]]\nname = \"plain\"\nbind = \"{mqtt}\"\n\
+             [[listener]]\nname = \"idle\"\nbind = \"{idle}\"\n\
+             [sys]\ninterval = 0\n[metrics]\nbind = \"{http}\"\n"
         ),
     );
     // The metrics endpoint opens after the MQTT listener.
@@ -140,19 +143,61 @@ fn metrics_count_known_traffic_exactly() {
     assert!(rest.is_empty(), "nothing after PINGRESP: {rest:?}");
 
     let written = (connect_m.len() + 3 * PUBLISH.len() + PINGREQ.len() + DISCONNECT.len()) as f64;
-    let m = scrape_until(http, "skein_packets_received_total", 6.0);
+    let received =
+        |kind: &str| format!("skein_packets_received_total{{listener=\"plain\",type=\"{kind}\"}}");
+    let sent =
+        |kind: &str| format!("skein_packets_sent_total{{listener=\"plain\",type=\"{kind}\"}}");
+    let m = scrape_until(http, &received("disconnect"), 1.0);
     let value = |key: &str| m.get(key).copied();
-    assert_eq!(value("skein_packets_received_total"), Some(6.0));
-    assert_eq!(value("skein_bytes_received_total"), Some(written));
-    assert_eq!(value("skein_packets_sent_total"), Some(2.0));
-    assert_eq!(value("skein_bytes_sent_total"), Some(6.0));
-    assert_eq!(value("skein_messages_received_total{qos=\"0\"}"), Some(3.0));
-    assert_eq!(value("skein_messages_received_total{qos=\"1\"}"), Some(0.0));
+    // Each packet counted under its type and its listener, as VerneMQ exports them.
+    for (kind, count) in [
+        ("connect", 1.0),
+        ("publish", 3.0),
+        ("pingreq", 1.0),
+        ("disconnect", 1.0),
+        ("subscribe", 0.0),
+    ] {
+        assert_eq!(value(&received(kind)), Some(count), "{kind}");
+    }
+    for (kind, count) in [("connack", 1.0), ("pingresp", 1.0), ("publish", 0.0)] {
+        assert_eq!(value(&sent(kind)), Some(count), "{kind}");
+    }
+    // A type that never flows that way is not exported.
+    assert_eq!(value(&received("connack")), None);
+    assert_eq!(value(&sent("connect")), None);
     assert_eq!(
-        value("skein_message_bytes_received_total{qos=\"0\"}"),
+        value("skein_bytes_received_total{listener=\"plain\"}"),
+        Some(written)
+    );
+    assert_eq!(
+        value("skein_bytes_sent_total{listener=\"plain\"}"),
+        Some(6.0)
+    );
+    assert_eq!(
+        value("skein_messages_received_total{listener=\"plain\",qos=\"0\"}"),
+        Some(3.0)
+    );
+    assert_eq!(
+        value("skein_messages_received_total{listener=\"plain\",qos=\"1\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        value("skein_message_bytes_received_total{listener=\"plain\",qos=\"0\"}"),
         Some(15.0)
     );
-    assert_eq!(value("skein_connections_accepted_total"), Some(1.0));
+    assert_eq!(
+        value("skein_connections_accepted_total{listener=\"plain\"}"),
+        Some(1.0)
+    );
+    // The other listener saw nothing.
+    assert_eq!(
+        value("skein_connections_accepted_total{listener=\"idle\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        value("skein_bytes_received_total{listener=\"idle\"}"),
+        Some(0.0)
+    );
     assert_eq!(value("skein_clients_maximum"), Some(1.0));
     // No subscriber: nothing queued, nothing dropped.
     assert_eq!(value("skein_messages_queued_total"), Some(0.0));
@@ -252,7 +297,11 @@ fn hook_latency_is_exported_and_cached_decisions_call_no_hook() {
     // Three publishes to one topic: the ACL file is asked once, its decision cached.
     let mut client = connect_publish_ping(mqtt, &connect("m"), 3);
 
-    let m = scrape_until(http, "skein_messages_received_total{qos=\"0\"}", 3.0);
+    let m = scrape_until(
+        http,
+        &format!("skein_messages_received_total{{listener=\"{mqtt}\",qos=\"0\"}}"),
+        3.0,
+    );
     let count = m
         .iter()
         .find(|(key, _)| {

@@ -44,11 +44,11 @@ use crate::runtime::state::admin_request::{AdminRequest, LiveFigures};
 use crate::runtime::state::control::{Control, ControlSlot};
 use crate::runtime::state::counted::Counted;
 use crate::runtime::state::shared::Shared;
-use crate::runtime::state::stats::{self, Tally};
 use crate::runtime::tasks::TaskGuard;
 use crate::runtime::transport::identity::certificate_identity;
 use crate::runtime::transport::listener::Listener;
 use crate::runtime::transport::stream::{Io, Stream};
+use crate::runtime::transport::traffic::Tally;
 use crate::session::{Command, DeliverOutcome as Delivery, Session};
 use crate::types::ReasonCode;
 
@@ -388,13 +388,13 @@ impl Connection {
             }
             .log(self.traced());
             match packet.encode(version, &mut self.wire.write_buf) {
-                Ok(_) => tally.packet(stats::publish_of(&packet)),
+                Ok(_) => tally.packet(&packet),
                 Err(error) => {
                     tracing::warn!(client = %self.label(), %error, "Could not encode a packet; it is not sent.");
                 }
             }
         }
-        self.shared.stats().flush_sent(&mut tally);
+        self.shared.listener().traffic().flush_sent(&mut tally);
     }
 
     /// Moves messages from the mailbox into the session while it can take them and the
@@ -512,7 +512,7 @@ impl Connection {
             io = poll_fn(|cx| self.wire.stream.poll_io(cx, &self.wire.write_buf, can_read, &mut self.wire.read_buf)), if can_io => match io {
                 Io::Written(Ok(0) | Err(_)) | Io::Readable(Err(_)) => self.on_lost(Lost::Error),
                 Io::Written(Ok(n)) => {
-                    self.shared.stats().bytes_sent(n);
+                    self.shared.listener().traffic().bytes_sent(n);
                     self.wire.write_buf.advance(n);
                     if self.wire.write_buf.is_empty() && !KEEP_WRITE_CAPACITY.contains(&self.wire.write_buf.capacity()) {
                         self.wire.write_buf = BytesMut::new();
@@ -535,7 +535,7 @@ impl Connection {
     /// the session.
     async fn on_readable(&mut self) {
         let (read, lost) = self.wire.read_some(self.handshake_done);
-        self.shared.stats().bytes_received(read);
+        self.shared.listener().traffic().bytes_received(read);
         self.wire.release_if_complete(self.shared.receive_limits());
         self.decode_all().await;
         // Every packet read is carried out: slots granted in a full queue go back.
@@ -601,9 +601,7 @@ impl Connection {
         }
         match self.wire.decoder.decode(&mut self.wire.read_buf) {
             Ok(Some(packet)) => {
-                self.shared
-                    .stats()
-                    .packet_received(stats::publish_of(&packet));
+                self.shared.listener().traffic().packet_received(&packet);
                 self.log_received(&packet);
                 if self.client.rewrites_filters_of(&self.shared, &packet) {
                     self.client.held = Some(Box::new(packet));

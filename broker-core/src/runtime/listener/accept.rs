@@ -71,6 +71,7 @@ pub(crate) async fn run(
             accepted = socket.accept() => match accepted {
                 Ok((stream, peer)) => {
                     Stats::bump(&shared.stats().connections_accepted);
+                    Stats::bump(&listener.traffic().accepted);
                     tracing::info!(
                         "New connection from {}:{} on port {}.",
                         peer.ip(),

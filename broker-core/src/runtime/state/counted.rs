@@ -19,6 +19,13 @@ impl Counted {
     }
 }
 
+impl Counted {
+    /// The listener the connection came through.
+    pub(crate) fn listener(&self) -> &Listener {
+        &self.1
+    }
+}
+
 impl std::ops::Deref for Counted {
     type Target = Arc<Shared>;
 

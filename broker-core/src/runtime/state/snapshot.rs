@@ -1,8 +1,10 @@
-//! The broker's figures at one moment, gathered from the counters and the shared state.
+//! The broker's figures at one moment, gathered from the counters, the listeners' counters
+//! (the traffic: its totals are their sums) and the shared state.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::broker_stats::{BrokerStats, DroppedMessages, PerQos};
+use crate::broker_stats::{BrokerStats, DroppedMessages};
+use crate::listener_stats::TrafficStats;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::DropCause;
 
@@ -11,13 +13,14 @@ use crate::runtime::state::stats::DropCause;
 pub(crate) fn snapshot(shared: &Shared) -> BrokerStats {
     let stats = &shared.stats();
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let per_qos = |[qos0, qos1, qos2]: &[AtomicU64; 3]| PerQos {
-        qos0: get(qos0),
-        qos1: get(qos1),
-        qos2: get(qos2),
-    };
     let dropped = |cause: DropCause| stats.dropped.get(cause as usize).map_or(0, get);
     let (sessions_offline, queued_messages, queued_bytes) = shared.registry().occupancy();
+    let (mut received, mut sent) = (TrafficStats::default(), TrafficStats::default());
+    for listener in shared.listeners() {
+        let stats = listener.stats();
+        received.add(&stats.received);
+        sent.add(&stats.sent);
+    }
     BrokerStats {
         uptime: shared.uptime(),
         connections_open: shared.open_connections(),
@@ -30,14 +33,14 @@ pub(crate) fn snapshot(shared: &Shared) -> BrokerStats {
         sessions_offline,
         sessions_expired: get(&stats.sessions_expired),
         takeovers: get(&stats.takeovers),
-        packets_received: get(&stats.received.packets),
-        packets_sent: get(&stats.sent.packets),
-        bytes_received: get(&stats.received.bytes),
-        bytes_sent: get(&stats.sent.bytes),
-        publish_received: per_qos(&stats.received.publishes),
-        publish_sent: per_qos(&stats.sent.publishes),
-        publish_bytes_received: per_qos(&stats.received.publish_bytes),
-        publish_bytes_sent: per_qos(&stats.sent.publish_bytes),
+        packets_received: received.packets.total(),
+        packets_sent: sent.packets.total(),
+        bytes_received: received.bytes,
+        bytes_sent: sent.bytes,
+        publish_received: received.publishes,
+        publish_sent: sent.publishes,
+        publish_bytes_received: received.publish_bytes,
+        publish_bytes_sent: sent.publish_bytes,
         messages_queued: get(&stats.messages_queued),
         dropped: DroppedMessages {
             queue_full: dropped(DropCause::QueueFull),

@@ -8,7 +8,9 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{ListenerConfig, Transport};
 use crate::hooks::ListenerName;
+use crate::listener_stats::ListenerStats;
 use crate::runtime::transport::tls;
+use crate::runtime::transport::traffic::ListenerTraffic;
 use crate::tls_error::TlsError;
 
 /// A listener as its connections know it (each holds an `Arc` of it).
@@ -22,6 +24,8 @@ pub(crate) struct Listener {
     tls: Option<RwLock<TlsAcceptor>>,
     /// Its connections open now (parked ones included).
     open: AtomicUsize,
+    /// Its traffic: what its connections count.
+    traffic: ListenerTraffic,
 }
 
 impl std::fmt::Debug for Listener {
@@ -49,12 +53,29 @@ impl Listener {
             config,
             tls,
             open: AtomicUsize::new(0),
+            traffic: ListenerTraffic::default(),
         })
     }
 
     /// Whether connections need a handshake (PROXY header, TLS or WebSocket) before MQTT.
     pub(crate) fn needs_handshake(&self) -> bool {
         self.tls.is_some() || self.config.transport != Transport::Mqtt || self.config.proxy_protocol
+    }
+
+    /// Its traffic counters.
+    pub(crate) fn traffic(&self) -> &ListenerTraffic {
+        &self.traffic
+    }
+
+    /// Its figures now.
+    pub(crate) fn stats(&self) -> ListenerStats {
+        ListenerStats {
+            name: self.name.as_str().to_owned(),
+            connections_open: self.open.load(Ordering::Acquire),
+            connections_accepted: self.traffic.accepted.load(Ordering::Relaxed),
+            received: self.traffic.received.snapshot(),
+            sent: self.traffic.sent.snapshot(),
+        }
     }
 
     /// One more connection open on the listener.

@@ -21,6 +21,7 @@ mod cli;
 mod config;
 mod config_admin;
 mod config_auth;
+mod config_duration;
 mod config_env;
 mod config_file;
 mod config_listener;

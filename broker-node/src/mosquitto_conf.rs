@@ -118,14 +118,22 @@ pub(crate) fn parse_lines(text: &str, file: Option<&Path>) -> Vec<Directive> {
 }
 
 /// Whether the file at `path` holding `text` is a Mosquitto configuration rather than
-/// Skein's TOML: its name ends in `.conf`, or it is not TOML and its first directive is a
-/// `key value` line.
+/// Skein's TOML. A `*.toml` file, or one that is TOML with keys, is Skein's; otherwise a
+/// `*.conf` file is Mosquitto's (comments only too: Mosquitto's defaults), and so is a file
+/// whose first directive is a `key value` line.
 pub(crate) fn looks_like_mosquitto(path: &Path, text: &str) -> bool {
-    if path.extension().is_some_and(|ext| ext == "conf") {
-        return true;
-    }
-    if text.parse::<toml::Table>().is_ok() {
+    let extension = path.extension().and_then(|ext| ext.to_str());
+    if extension == Some("toml") {
         return false;
+    }
+    if text
+        .parse::<toml::Table>()
+        .is_ok_and(|table| !table.is_empty())
+    {
+        return false;
+    }
+    if extension == Some("conf") {
+        return true;
     }
     parse_lines(text, None).first().is_some_and(|first| {
         first
@@ -214,13 +222,17 @@ mod tests {
     fn mosquitto_files_are_told_from_toml() {
         let toml = "[limits]\nmax_connections = 5\n";
         let mosquitto = "# Mosquitto\nlistener 1883\nallow_anonymous true\n";
-        assert!(looks_like_mosquitto(Path::new("broker.conf"), toml));
-        assert!(looks_like_mosquitto(Path::new("broker.cfg"), mosquitto));
-        assert!(!looks_like_mosquitto(Path::new("skein.toml"), toml));
-        assert!(!looks_like_mosquitto(Path::new("skein.toml"), "[limits\n"));
-        assert!(!looks_like_mosquitto(
-            Path::new("skein.toml"),
-            "max = = 1\n"
+        assert!(looks_like_mosquitto(Path::new("mosquitto.conf"), mosquitto));
+        assert!(looks_like_mosquitto(
+            Path::new("mosquitto.conf"),
+            "# defaults\n"
         ));
+        assert!(looks_like_mosquitto(Path::new("broker.cfg"), mosquitto));
+        assert!(!looks_like_mosquitto(Path::new("skein.conf"), toml));
+        assert!(!looks_like_mosquitto(Path::new("skein.toml"), toml));
+        assert!(!looks_like_mosquitto(Path::new("skein.toml"), mosquitto));
+        assert!(!looks_like_mosquitto(Path::new("skein.cfg"), "# nothing\n"));
+        assert!(!looks_like_mosquitto(Path::new("skein.cfg"), "[limits\n"));
+        assert!(!looks_like_mosquitto(Path::new("skein.cfg"), "max = = 1\n"));
     }
 }

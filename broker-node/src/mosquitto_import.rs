@@ -166,3 +166,62 @@ pub(crate) fn print_findings(source: &Path, import: &Import) {
         let _ = writeln!(stderr, "skein: not imported: {}", located(source, finding));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mosquitto_conf::parse_lines;
+
+    #[test]
+    fn the_header_lists_findings_and_the_rest_is_skein_toml() {
+        let import = mosquitto_map::map(&parse_lines(
+            "listener 1883\npid_file /run/m.pid\nmax_queued_bytes 0\n",
+            None,
+        ));
+        let text = render(&import, Path::new("m.conf")).unwrap();
+        let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+        assert!(header.contains(&"# Not imported (1):"), "{text}");
+        assert!(
+            header
+                .iter()
+                .any(|l| l.starts_with("#   m.conf line 2: pid_file: ")),
+            "{text}"
+        );
+        assert!(
+            header.contains(&"# Imported with a difference (1):"),
+            "{text}"
+        );
+        assert!(
+            header
+                .iter()
+                .any(|l| l.starts_with("#   m.conf line 3: max_queued_bytes: ")),
+            "{text}"
+        );
+        let config = NodeConfig::parse("imported", &text).unwrap();
+        assert_eq!(config.broker.listeners.len(), 1);
+    }
+
+    #[test]
+    fn load_config_imports_mosquitto_files_and_reads_toml_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(&conf, "listener 1884 127.0.0.1\nuser mosquitto\n").unwrap();
+        let (node, import) = load_config(&conf).unwrap();
+        assert_eq!(node.broker.listeners[0].bind.to_string(), "127.0.0.1:1884");
+        assert_eq!(import.map(|i| i.unsupported.len()), Some(1));
+        let toml = dir.path().join("skein.toml");
+        std::fs::write(&toml, "[[listener]]\nbind = \"127.0.0.1:1885\"\n").unwrap();
+        let (node, import) = load_config(&toml).unwrap();
+        assert_eq!(node.broker.listeners[0].bind.to_string(), "127.0.0.1:1885");
+        assert_eq!(import, None);
+        let bad = dir.path().join("bad.conf");
+        std::fs::write(
+            &bad,
+            "listener 1886\nmax_keepalive 65535\nmax_packet_size 1\n",
+        )
+        .unwrap();
+        let error = load_config(&bad).map(|_| ()).unwrap_err().to_string();
+        assert!(error.contains("imported from Mosquitto"), "{error}");
+        assert!(error.contains("limits.max_packet_size"), "{error}");
+    }
+}

@@ -250,7 +250,7 @@ impl Mapper {
             },
             "max_queued_bytes" => match int(value, 0, i64::MAX)? {
                 0 => {
-                    // Mosquitto's default: the message count is the only bound.
+                    self.note(directive, "0 (no byte limit) keeps Skein's session.queue_max_bytes default, 16 MiB: every Skein queue is bounded".to_owned());
                     return Ok(());
                 }
                 n => ("session", "queue_max_bytes", Value::Integer(n)),

@@ -27,7 +27,7 @@ pub(crate) struct Cli {
     pub(crate) command: Option<Command>,
 
     /// Read the configuration from this TOML file instead of the built-in default; a
-    /// Mosquitto configuration (named *.conf, or `key value` lines) is imported, and what
+    /// Mosquitto configuration (*.conf, or `key value` lines) is imported, and what
     /// it cannot import is logged.
     #[arg(short = 'c', long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,

@@ -351,6 +351,11 @@ impl Mapper {
             }
             return Ok(());
         }
+        if let (true, Current::Dropped(origin)) = (self.per_listener_settings, &self.current) {
+            return Err(format!(
+                "belongs to the listener at {origin}, which is not imported"
+            ));
+        }
         if self.per_listener_settings && self.current != Current::Default {
             self.note(
                 directive,

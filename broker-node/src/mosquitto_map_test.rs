@@ -254,6 +254,11 @@ fn a_listener_that_cannot_be_imported_takes_its_block_along() {
     assert!(import.unsupported[0].message.contains("Unix socket"));
     assert!(import.unsupported[1].message.contains("listener at line 1"));
     assert!(import.unsupported[2].message.contains("not an IP address"));
+    let per = self::import(
+        "per_listener_settings true\nlistener 0 /run/m.sock\npassword_file pw\nlistener 1883\n",
+    );
+    assert_eq!(unsupported(&per), [(2, "listener"), (3, "password_file")]);
+    assert_eq!(get(&per, "auth", "password_file"), None);
     assert_eq!(
         listeners(&import)[0]["bind"].as_str(),
         Some("127.0.0.1:1884")

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::ctl::CtlArgs;
 use crate::logging::LogLevel;
+use crate::mosquitto_import::ConfigArgs;
 use crate::passwd::PasswdArgs;
 use crate::store_check::StoreArgs;
 
@@ -25,7 +26,9 @@ pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
 
-    /// Read the configuration from this TOML file instead of the built-in default.
+    /// Read the configuration from this TOML file instead of the built-in default; a
+    /// Mosquitto configuration (*.conf, or `key value` lines) is imported, and what
+    /// it cannot import is logged.
     #[arg(short = 'c', long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
 
@@ -67,6 +70,9 @@ pub(crate) enum Command {
     /// Ask a running broker through its admin endpoint: clients, sessions, subscriptions,
     /// retained messages, publish ([admin] in the configuration; docs/admin.md).
     Ctl(CtlArgs),
+    /// Work with configuration files: `skein config import mosquitto.conf` translates a
+    /// Mosquitto configuration into Skein's.
+    Config(ConfigArgs),
 }
 
 impl Cli {
@@ -199,6 +205,27 @@ mod tests {
         assert_eq!(cli.config, None, "-c belongs to passwd here");
         assert!(parse(&["-p", "1884", "passwd", "pw.txt", "alice"]).is_err());
         assert_eq!(parse(&[]).unwrap().command, None);
+    }
+
+    #[test]
+    fn config_import_takes_a_file_an_output_and_strict() {
+        let cli = parse(&[
+            "config",
+            "import",
+            "mosquitto.conf",
+            "-o",
+            "skein.toml",
+            "--strict",
+        ])
+        .unwrap();
+        let Some(Command::Config(args)) = cli.command else {
+            panic!("not the config subcommand: {cli:?}");
+        };
+        let crate::mosquitto_import::ConfigCommand::Import(import) = args.command;
+        assert_eq!(import.file, PathBuf::from("mosquitto.conf"));
+        assert_eq!(import.output, Some(PathBuf::from("skein.toml")));
+        assert!(import.strict);
+        assert!(parse(&["config", "import"]).is_err());
     }
 
     #[test]

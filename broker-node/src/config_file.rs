@@ -12,6 +12,7 @@ use broker_core::session::OverflowPolicy;
 use serde::Deserialize;
 
 use crate::config_admin::AdminSection;
+use crate::config_duration::{DurationIn, Millis, Seconds};
 use crate::config_plugins::PluginSection;
 use crate::config_size::ByteSize;
 use crate::config_storage::StorageSection;
@@ -220,11 +221,11 @@ pub(crate) struct LimitsSection {
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct SessionSection {
     /// Largest Session Expiry Interval granted, in seconds; 4294967295 is "never".
-    pub(crate) max_session_expiry: u64,
+    pub(crate) max_session_expiry: Seconds,
     /// Largest Keep Alive accepted, in seconds; 0 is no cap.
-    pub(crate) max_keep_alive: u64,
+    pub(crate) max_keep_alive: Seconds,
     /// Seconds a new connection has to send CONNECT.
-    pub(crate) connect_timeout: u64,
+    pub(crate) connect_timeout: Seconds,
     /// Whether an empty client id gets an assigned one (3.1.1 with clean session, 5.0);
     /// Mosquitto's `allow_zero_length_clientid` too.
     #[serde(alias = "allow_zero_length_clientid")]
@@ -240,9 +241,9 @@ pub(crate) struct SessionSection {
     /// What a full queue does with one more message.
     pub(crate) queue_overflow: OverflowSetting,
     /// Milliseconds a publisher waits for room in an online subscriber's full queue.
-    pub(crate) queue_full_wait_ms: u64,
+    pub(crate) queue_full_wait_ms: Millis,
     /// Milliseconds of idleness after which a connection is parked; 0 never parks.
-    pub(crate) park_idle_after_ms: u64,
+    pub(crate) park_idle_after_ms: Millis,
     /// v5 Response Information for clients that request it; omitted sends none.
     pub(crate) response_information: Option<String>,
 }
@@ -298,7 +299,7 @@ pub(crate) struct SysSection {
     /// Seconds between two publications of the `$SYS` topics; 0 publishes none (Mosquitto's
     /// `sys_interval` too).
     #[serde(alias = "sys_interval")]
-    pub(crate) interval: u64,
+    pub(crate) interval: Seconds,
 }
 
 /// `[metrics]`: the Prometheus endpoint.
@@ -336,19 +337,20 @@ impl FileConfig {
                 retained_max_payload: ByteSize(engine.retained.max_payload.map_or(0, to_u64)),
             },
             session: SessionSection {
-                max_session_expiry: u64::from(session.max_session_expiry),
-                max_keep_alive: session.max_keep_alive.map_or(0, u64::from),
-                connect_timeout: session.connect_timeout.as_secs(),
+                max_session_expiry: DurationIn(u64::from(session.max_session_expiry)),
+                max_keep_alive: DurationIn(session.max_keep_alive.map_or(0, u64::from)),
+                connect_timeout: DurationIn(session.connect_timeout.as_secs()),
                 allow_zero_length_client_id: session.allow_zero_length_client_id,
                 queue_max_messages: to_u64(session.queue.max_messages),
                 queue_max_bytes: ByteSize(to_u64(session.queue.max_bytes)),
                 queue_qos0: session.queue.queue_qos0,
                 queue_overflow: OverflowSetting::from(session.queue.overflow),
-                queue_full_wait_ms: u64::try_from(engine.queue_full_wait.as_millis())
-                    .unwrap_or(u64::MAX),
-                park_idle_after_ms: engine.park_idle_after.map_or(0, |after| {
+                queue_full_wait_ms: DurationIn(
+                    u64::try_from(engine.queue_full_wait.as_millis()).unwrap_or(u64::MAX),
+                ),
+                park_idle_after_ms: DurationIn(engine.park_idle_after.map_or(0, |after| {
                     u64::try_from(after.as_millis()).unwrap_or(u64::MAX)
-                }),
+                })),
                 response_information: session.response_information.clone(),
             },
             features: FeaturesSection {
@@ -369,7 +371,7 @@ impl FileConfig {
                 ..LogSection::default()
             },
             sys: SysSection {
-                interval: engine.sys_interval.map_or(0, |interval| interval.as_secs()),
+                interval: DurationIn(engine.sys_interval.map_or(0, |interval| interval.as_secs())),
             },
             metrics: MetricsSection::default(),
             storage: StorageSection::default(),

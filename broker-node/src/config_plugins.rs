@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use skein_plugin_wasm::{HttpOrigin, PluginSpec};
 
+use crate::config_duration::Millis;
 use crate::config_resolve::Checker;
 
 /// A `[plugins.config]` value: text, or a number or boolean (handed over as text).
@@ -65,13 +66,13 @@ pub(crate) struct PluginSection {
     #[serde(default)]
     pub(crate) http_allow: Vec<String>,
     #[serde(default)]
-    pub(crate) http_timeout_ms: Option<u64>,
+    pub(crate) http_timeout_ms: Option<Millis>,
     #[serde(default)]
     pub(crate) memory_mb: Option<u64>,
     #[serde(default)]
-    pub(crate) deadline_ms: Option<u64>,
+    pub(crate) deadline_ms: Option<Millis>,
     #[serde(default)]
-    pub(crate) auth_deadline_ms: Option<u64>,
+    pub(crate) auth_deadline_ms: Option<Millis>,
     #[serde(default)]
     pub(crate) pool: Option<u64>,
     #[serde(default = "default_true")]
@@ -158,19 +159,19 @@ pub(crate) fn resolve(check: &mut Checker, sections: &[PluginSection]) -> Vec<Pl
         let deadline = ms(
             check,
             "deadline_ms",
-            section.deadline_ms,
+            section.deadline_ms.map(|ms| ms.0),
             PluginSpec::DEFAULT_DEADLINE,
         );
         let auth_deadline = ms(
             check,
             "auth_deadline_ms",
-            section.auth_deadline_ms,
+            section.auth_deadline_ms.map(|ms| ms.0),
             PluginSpec::DEFAULT_AUTH_DEADLINE,
         );
         let http_timeout = ms(
             check,
             "http_timeout_ms",
-            section.http_timeout_ms,
+            section.http_timeout_ms.map(|ms| ms.0),
             PluginSpec::DEFAULT_HTTP_TIMEOUT,
         );
         check_http(check, &key, section, http_timeout, auth_deadline);

@@ -138,18 +138,18 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     );
     let max_session_expiry = check.range(
         "session.max_session_expiry",
-        session.max_session_expiry,
+        session.max_session_expiry.0,
         0,
         u32::MAX,
         0,
     );
-    let max_keep_alive = match session.max_keep_alive {
+    let max_keep_alive = match session.max_keep_alive.0 {
         0 => None,
         n => Some(check.range("session.max_keep_alive", n, 1, u16::MAX, 1)),
     };
     let connect_timeout = check.range(
         "session.connect_timeout",
-        session.connect_timeout,
+        session.connect_timeout.0,
         1,
         u16::MAX,
         1u64,
@@ -174,12 +174,12 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     };
     let queue_full_wait_ms = check.range(
         "session.queue_full_wait_ms",
-        session.queue_full_wait_ms,
+        session.queue_full_wait_ms.0,
         0,
         3_600_000u64,
         1000,
     );
-    let park_idle_after = match session.park_idle_after_ms {
+    let park_idle_after = match session.park_idle_after_ms.0 {
         0 => None,
         ms => Some(Duration::from_millis(check.range(
             "session.park_idle_after_ms",
@@ -190,7 +190,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         ))),
     };
     let max_qos_bits = check.range("features.max_qos", features.max_qos, 0, 2, 2u8);
-    let sys_interval = match file.sys.interval {
+    let sys_interval = match file.sys.interval.0 {
         0 => None,
         n => Some(Duration::from_secs(check.range(
             "sys.interval",

@@ -18,6 +18,7 @@ use broker_core::store::{MemoryStore, SessionStore};
 use broker_storage::{DiskStore, Durability, StoreOptions};
 use serde::Deserialize;
 
+use crate::config_duration::{DurationIn, Millis};
 use crate::config_resolve::Checker;
 
 /// The data directory when the config names none.
@@ -42,7 +43,7 @@ pub(crate) enum DurabilitySetting {
 pub(crate) struct StorageSection {
     pub(crate) durability: DurabilitySetting,
     pub(crate) data_dir: PathBuf,
-    pub(crate) batch_window_ms: u64,
+    pub(crate) batch_window_ms: Millis,
     pub(crate) cache_mb: u64,
 }
 
@@ -51,7 +52,9 @@ impl Default for StorageSection {
         StorageSection {
             durability: DurabilitySetting::Sync,
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
-            batch_window_ms: u64::try_from(Durability::DEFAULT_WINDOW.as_millis()).unwrap_or(5),
+            batch_window_ms: DurationIn(
+                u64::try_from(Durability::DEFAULT_WINDOW.as_millis()).unwrap_or(5),
+            ),
             cache_mb: StoreOptions::DEFAULT_CACHE_BYTES / (1024 * 1024),
         }
     }
@@ -120,7 +123,7 @@ pub(crate) fn resolve(check: &mut Checker, section: &StorageSection) -> StorageC
     }
     let window = check.range(
         "storage.batch_window_ms",
-        section.batch_window_ms,
+        section.batch_window_ms.0,
         1,
         10_000u64,
         5u64,

@@ -331,6 +331,85 @@ fn a_wrong_type_names_its_path() {
 }
 
 #[test]
+fn every_duration_key_takes_a_unit_string_or_an_integer_in_its_unit() {
+    let integers = "[session]\nmax_session_expiry = 86400\nmax_keep_alive = 120\n\
+                    connect_timeout = 30\nqueue_full_wait_ms = 1500\npark_idle_after_ms = 60000\n\
+                    [sys]\ninterval = 120\n[storage]\ndurability = \"batched\"\n\
+                    batch_window_ms = 2000\n[[plugins]]\nname = \"p\"\npath = \"p.wasm\"\n\
+                    deadline_ms = 1000\nauth_deadline_ms = 3000\nhttp_timeout_ms = 2000\n";
+    let units = "[session]\nmax_session_expiry = \"1d\"\nmax_keep_alive = \"2m\"\n\
+                 connect_timeout = \"30s\"\nqueue_full_wait_ms = \"1s 500ms\"\n\
+                 park_idle_after_ms = \"1m\"\n[sys]\ninterval = \"2m\"\n[storage]\n\
+                 durability = \"batched\"\nbatch_window_ms = \"2s\"\n[[plugins]]\n\
+                 name = \"p\"\npath = \"p.wasm\"\ndeadline_ms = \"1s\"\n\
+                 auth_deadline_ms = \"3s\"\nhttp_timeout_ms = \"2s\"\n";
+    let from_integers = parse(integers).unwrap();
+    assert_eq!(parse(units).unwrap(), from_integers);
+    assert_eq!(from_integers.broker.session.max_session_expiry, 86_400);
+    assert_eq!(
+        from_integers.broker.queue_full_wait,
+        Duration::from_millis(1500)
+    );
+    assert_eq!(
+        from_integers.broker.sys_interval,
+        Some(Duration::from_secs(120))
+    );
+    assert_eq!(from_integers.plugins[0].deadline, Duration::from_secs(1));
+}
+
+#[test]
+fn a_bad_duration_names_its_key_and_the_units() {
+    let text = error_text("[session]\nqueue_full_wait_ms = \"10 parsecs\"\n");
+    assert!(
+        text.starts_with("skein.toml: session.queue_full_wait_ms: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"10 parsecs\" is not a duration (use 500ms, 10s, 2m)"),
+        "{text}"
+    );
+    let fraction = error_text("[session]\nconnect_timeout = \"2500ms\"\n");
+    assert!(
+        fraction.starts_with("skein.toml: session.connect_timeout: "),
+        "{fraction}"
+    );
+    assert!(fraction.contains("whole number of seconds"), "{fraction}");
+    let range = error_text("[sys]\ninterval = \"2d\"\n");
+    assert!(
+        range.contains("sys.interval: must be between 1 and 86400, got 172800"),
+        "{range}"
+    );
+}
+
+#[test]
+fn environment_overrides_take_durations_with_units() {
+    let overrides = [
+        (
+            "SKEIN_SESSION__QUEUE_FULL_WAIT_MS".to_owned(),
+            "250ms".to_owned(),
+        ),
+        ("SKEIN_SYS__INTERVAL".to_owned(), "1m".to_owned()),
+    ];
+    let config = NodeConfig::parse_with("skein.toml", "", &overrides).unwrap();
+    assert_eq!(config.broker.queue_full_wait, Duration::from_millis(250));
+    assert_eq!(config.broker.sys_interval, Some(Duration::from_secs(60)));
+    let bad = [(
+        "SKEIN_SESSION__CONNECT_TIMEOUT".to_owned(),
+        "soon".to_owned(),
+    )];
+    let error = NodeConfig::parse_with("skein.toml", "", &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(
+            "skein.toml with SKEIN_SESSION__CONNECT_TIMEOUT: session.connect_timeout: "
+        ),
+        "{error}"
+    );
+    assert!(error.contains("\"soon\" is not a duration"), "{error}");
+}
+
+#[test]
 fn malformed_toml_gives_the_position_without_a_key() {
     let text = error_text("[limits\n");
     assert!(

@@ -21,6 +21,7 @@ mod cli;
 mod config;
 mod config_admin;
 mod config_auth;
+mod config_duration;
 mod config_env;
 mod config_file;
 mod config_listener;
@@ -32,6 +33,10 @@ mod ctl;
 mod ctl_output;
 mod logging;
 mod metrics;
+mod mosquitto_conf;
+mod mosquitto_import;
+mod mosquitto_listener;
+mod mosquitto_map;
 mod passwd;
 mod plugins;
 mod signals;
@@ -95,6 +100,7 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Store(args)) => return store_check::run(args),
         Some(Command::Ctl(args)) => return ctl::run(args),
+        Some(Command::Config(args)) => return mosquitto_import::run(args),
         None => {}
     }
     if cli.print_default_config {
@@ -103,9 +109,9 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
             .context("writing to standard output")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut node = match &cli.config {
-        Some(path) => NodeConfig::load(path)?,
-        None => NodeConfig::embedded_default()?,
+    let (mut node, import) = match &cli.config {
+        Some(path) => mosquitto_import::load_config(path)?,
+        None => (NodeConfig::embedded_default()?, None),
     };
     node.override_listeners(cli.listeners()?);
     node.storage.override_dir(cli.data_dir.clone());
@@ -114,7 +120,11 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
         |p| p.display().to_string(),
     );
     let (auth, admin_token) = node.load_files(&source)?;
+    let imported = cli.config.as_deref().zip(import.as_ref());
     if cli.check_config {
+        if let Some((path, import)) = imported {
+            mosquitto_import::print_findings(path, import);
+        }
         writeln!(
             io::stdout(),
             "{source}: configuration OK ({} listener(s))",
@@ -128,6 +138,9 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
     let filter = logging::filter(cli.log_level, rust_log.as_deref(), node.log.level)?;
     // Kept to the end of `run`: dropping it flushes what is queued and stops the writer.
     let log = logging::init(filter, node.log.format)?;
+    if let Some((path, import)) = imported {
+        mosquitto_import::log_findings(path, import);
+    }
     if let Err(error) = huge_pages {
         debug!("Transparent huge pages stay as the kernel sets them: {error}.");
     }

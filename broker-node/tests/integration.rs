@@ -27,6 +27,7 @@ mod integration {
     mod clients_rumqttc;
     mod clients_tls;
     mod config_env;
+    mod config_mosquitto;
     mod observability;
     mod passwd_cli;
     mod persistence;

@@ -58,6 +58,25 @@ impl MqttClient {
         }
     }
 
+    /// Sends `connect` to skein on `port`; the CONNACK, whatever its code.
+    pub(crate) async fn connack(port: u16, connect: Connect) -> ConnAck {
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connecting to skein");
+        let version = connect.protocol;
+        let mut client = MqttClient {
+            stream,
+            version,
+            decoder: Decoder::with_version(version),
+            buf: BytesMut::new(),
+        };
+        client.send(Packet::Connect(Box::new(connect))).await;
+        match client.recv().await {
+            Some(Packet::ConnAck(ack)) => *ack,
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+    }
+
     /// Connects with [`connect_packet`].
     pub(crate) async fn connect(
         port: u16,

@@ -28,16 +28,23 @@ impl ConfiguredSkein {
     /// waits until that port accepts (every listener is bound by then). `setup` runs again,
     /// with fresh ports, if a port was taken between its choice and the bind, or the setup
     /// chose one port for two listeners.
-    pub(crate) fn start(
+    pub(crate) fn start(tag: &str, setup: impl FnMut(&Path) -> (String, u16)) -> ConfiguredSkein {
+        ConfiguredSkein::start_with_file(tag, "skein.toml", setup)
+    }
+
+    /// [`ConfiguredSkein::start`] with the config written to `DIR/file_name` (a Mosquitto
+    /// configuration as `mosquitto.conf`, say).
+    pub(crate) fn start_with_file(
         tag: &str,
+        file_name: &str,
         mut setup: impl FnMut(&Path) -> (String, u16),
     ) -> ConfiguredSkein {
         let mut last = String::new();
         for _ in 0..START_ATTEMPTS {
             let dir = scratch_dir(tag);
             let (config, ready_port) = setup(&dir);
-            let config_path = dir.join("skein.toml");
-            fs::write(&config_path, config).expect("writing skein.toml");
+            let config_path = dir.join(file_name);
+            fs::write(&config_path, config).expect("writing the config file");
             let log = dir.join("broker.log");
             let out = File::create(&log).expect("creating the broker log");
             let err = out.try_clone().expect("cloning the log file handle");

@@ -66,7 +66,7 @@ macro_rules! panic_hook {
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod authz_plugin {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "authz-plugin",
         pub_export_macro: true,
         default_bindings_module: "skein_plugin_sdk::authz_plugin",
@@ -80,7 +80,7 @@ pub mod authz_plugin {
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod auth_plugin {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "auth-plugin",
         pub_export_macro: true,
         default_bindings_module: "skein_plugin_sdk::auth_plugin",
@@ -93,7 +93,7 @@ pub mod auth_plugin {
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod rewrite_plugin {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "rewrite-plugin",
         pub_export_macro: true,
         default_bindings_module: "skein_plugin_sdk::rewrite_plugin",
@@ -106,7 +106,7 @@ pub mod rewrite_plugin {
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod events_plugin {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "events-plugin",
         pub_export_macro: true,
         default_bindings_module: "skein_plugin_sdk::events_plugin",
@@ -119,7 +119,7 @@ pub mod events_plugin {
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod http_auth_plugin {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "http-auth-plugin",
         pub_export_macro: true,
         default_bindings_module: "skein_plugin_sdk::http_auth_plugin",
@@ -133,7 +133,7 @@ pub mod http_auth_plugin {
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod plugin_host {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "plugin-host",
         pub_export_macro: true,
         default_bindings_module: "skein_plugin_sdk::plugin_host",

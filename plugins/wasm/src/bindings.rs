@@ -4,7 +4,7 @@
 #![allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "wit",
     world: "plugin-host",
     imports: { default: trappable },
     with: {

@@ -568,3 +568,24 @@ fn a_spilled_copy_keeps_its_topic_only_when_asked() {
     assert_eq!(evicted[0].copy.stored(), StoreSeq::new(1));
     assert_eq!(evicted[0].copy.topic(), None);
 }
+
+#[test]
+fn an_online_clients_backlog_stays_in_memory_behind_what_was_spilled() {
+    let t0 = Instant::now();
+    let mut q = MessageQueue::new(limits(100, usize::MAX, OverflowPolicy::DropNewest));
+    q.set_resident(Some(1), false);
+    // Away: the second copy goes to the store.
+    assert_queued(push(&mut q, stored(1, 1, t0), t0));
+    assert_queued(push(&mut q, stored(2, 2, t0), t0));
+    // Back: what comes now is held, in its place behind the spilled copy.
+    assert_queued(q.push(stored(3, 3, t0), Presence::Online, t0));
+    assert_queued(q.push(stored(4, 4, t0), Presence::Online, t0));
+    assert_eq!(q.spilled(), 1);
+    assert_eq!(queued(&q), vec![1, 3, 4]);
+    let mut expired = Vec::new();
+    assert_eq!(q.pop(t0, &mut expired).map(|m| tag(&m)), Some(1));
+    let wanted = q.to_read_back();
+    q.refill(vec![stored(2, 2, t0)], &wanted);
+    let order: Vec<u8> = std::iter::from_fn(|| q.pop(t0, &mut expired).map(|m| tag(&m))).collect();
+    assert_eq!(order, vec![2, 3, 4]);
+}

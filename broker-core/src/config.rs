@@ -261,8 +261,15 @@ pub struct TlsConfig {
     /// The server's certificate chain, PEM: its own certificate first, then the
     /// intermediates (Mosquitto's `certfile`).
     pub cert_chain: PathBuf,
-    /// The server's private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC) (`keyfile`).
+    /// The server's private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC) (`keyfile`); or
+    /// PKCS#8 encrypted with a password (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, PBES2:
+    /// PBKDF2 or scrypt with AES-CBC), with [`key_password`](Self::key_password).
     pub private_key: PathBuf,
+    /// Where the password of an encrypted [`private_key`](Self::private_key) comes from,
+    /// read with the key (at start and at each reload). `None`: the key is not encrypted.
+    /// A password for a key that is not encrypted is not used (a warning says so), as
+    /// OpenSSL ignores a passphrase given for a plain key.
+    pub key_password: Option<KeyPassword>,
     /// The certificate authorities, PEM, that client certificates are verified against
     /// (`cafile`). `None`: clients are not asked for a certificate.
     pub client_ca: Option<PathBuf>,
@@ -286,6 +293,37 @@ pub struct TlsConfig {
     pub cipher_suites: Vec<String>,
 }
 
+/// Where the password of an encrypted private key comes from: never the password itself, so
+/// the settings (and their `Debug`) hold no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPassword {
+    /// The first line of this file, without its line ending (`keyfile_password_file`).
+    File(PathBuf),
+    /// The value of this environment variable (`keyfile_password_env`).
+    Env(String),
+}
+
+impl KeyPassword {
+    /// The setting's name in the node's configuration: `keyfile_password_file` or
+    /// `keyfile_password_env`.
+    #[must_use]
+    pub fn setting(&self) -> &'static str {
+        match self {
+            KeyPassword::File(_) => "keyfile_password_file",
+            KeyPassword::Env(_) => "keyfile_password_env",
+        }
+    }
+}
+
+impl std::fmt::Display for KeyPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyPassword::File(path) => write!(f, "{} {}", self.setting(), path.display()),
+            KeyPassword::Env(name) => write!(f, "{} {name}", self.setting()),
+        }
+    }
+}
+
 /// The oldest TLS version a listener accepts (Mosquitto's `tls_version`). Older versions
 /// than 1.2 are not offered at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -304,6 +342,7 @@ impl TlsConfig {
         TlsConfig {
             cert_chain: cert_chain.into(),
             private_key: private_key.into(),
+            key_password: None,
             client_ca: None,
             require_certificate: false,
             use_identity_as_username: false,
@@ -319,6 +358,13 @@ impl TlsConfig {
     pub fn client_ca(mut self, ca: impl Into<PathBuf>, required: bool) -> Self {
         self.client_ca = Some(ca.into());
         self.require_certificate = required;
+        self
+    }
+
+    /// Decrypts the private key with the password from `password`.
+    #[must_use]
+    pub fn key_password(mut self, password: KeyPassword) -> Self {
+        self.key_password = Some(password);
         self
     }
 

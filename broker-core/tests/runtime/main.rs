@@ -33,5 +33,6 @@ mod store;
 mod support;
 mod test_hook;
 mod tls;
+mod tls_encrypted_key;
 mod transport_support;
 mod ws;

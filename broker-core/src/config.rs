@@ -124,8 +124,12 @@ pub struct ListenerConfig {
     /// How MQTT packets travel over the (TCP or TLS) stream. Default [`Transport::Mqtt`].
     pub transport: Transport,
     /// TLS on this listener: the server's certificate and key, and client certificates.
-    /// `None`: plain TCP.
+    /// `None`: plain TCP (or TLS from [`rustls`](Self::rustls)).
     pub tls: Option<TlsConfig>,
+    /// TLS on this listener from a rustls server configuration the embedder built, in
+    /// place of [`tls`](Self::tls)'s files (not both). `None`: see `tls`.
+    #[cfg(feature = "runtime")]
+    pub rustls: Option<crate::RustlsConfig>,
     /// Whether every connection starts with a PROXY protocol header (HAProxy's, version 1
     /// or 2), as a TCP load balancer sends it: the client's address in it stands for the
     /// connection's peer (logs, hook requests, ACL patterns). A connection without one is
@@ -152,6 +156,8 @@ impl ListenerConfig {
             allow_anonymous: None,
             transport: Transport::Mqtt,
             tls: None,
+            #[cfg(feature = "runtime")]
+            rustls: None,
             proxy_protocol: false,
             max_connections: None,
             max_connection_rate: None,
@@ -174,11 +180,36 @@ impl ListenerConfig {
         }
     }
 
-    /// The same listener with TLS.
+    /// The same listener with TLS (replacing a [`with_rustls`](Self::with_rustls) one).
     #[must_use]
     pub fn with_tls(mut self, tls: TlsConfig) -> Self {
         self.tls = Some(tls);
+        #[cfg(feature = "runtime")]
+        {
+            self.rustls = None;
+        }
         self
+    }
+
+    /// The same listener with TLS from `config`, a rustls server configuration built by the
+    /// embedder, used as it is (replacing a [`with_tls`](Self::with_tls) one): see
+    /// [`RustlsConfig`](crate::RustlsConfig).
+    #[cfg(feature = "runtime")]
+    #[must_use]
+    pub fn with_rustls(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.tls = None;
+        self.rustls = Some(crate::RustlsConfig(config));
+        self
+    }
+
+    /// Whether the listener speaks TLS: from files or from a rustls configuration.
+    #[must_use]
+    pub fn has_tls(&self) -> bool {
+        #[cfg(feature = "runtime")]
+        if self.rustls.is_some() {
+            return true;
+        }
+        self.tls.is_some()
     }
 
     /// The same listener with `transport`.
@@ -191,7 +222,7 @@ impl ListenerConfig {
     /// The URL scheme a client uses for this listener: `mqtt`, `mqtts`, `ws` or `wss`.
     #[must_use]
     pub fn scheme(&self) -> &'static str {
-        match (&self.transport, self.tls.is_some()) {
+        match (&self.transport, self.has_tls()) {
             (Transport::Mqtt, false) => "mqtt",
             (Transport::Mqtt, true) => "mqtts",
             (Transport::WebSocket { .. }, false) => "ws",

@@ -229,37 +229,115 @@ async fn reload_tls_reads_the_password_file_again() {
     broker.shutdown().await;
 }
 
-/// A key encrypted by OpenSSL as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes it (PBKDF2
-/// with HMAC-SHA256). Skipped when `openssl` is not installed.
-#[test]
+/// `openssl` with `args`, the password from the file `password`; `None` (and a printed
+/// reason) when `openssl` cannot be run.
 #[allow(clippy::print_stderr)]
-fn a_key_encrypted_by_openssl() {
-    let pki = Pki::new("openssl");
-    let key = pki.dir.path().join("openssl-enc.key");
-    let password = password_file(&pki, "password", "by openssl");
-    let KeyPassword::File(password_path) = &password else {
-        unreachable!()
-    };
+fn openssl(args: &[&str], password: &Path) -> Option<()> {
     let run = std::process::Command::new("openssl")
-        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout"])
-        .arg(format!("file:{}", password_path.display()))
-        .arg("-in")
-        .arg(&pki.server.key)
-        .arg("-out")
-        .arg(&key)
+        .args(args)
+        .arg(format!("file:{}", password.display()))
         .status();
     match run {
         Err(error) => {
             eprintln!("skipped: openssl cannot be run ({error})");
+            None
+        }
+        Ok(status) => {
+            assert!(status.success(), "openssl {args:?}: {status}");
+            Some(())
+        }
+    }
+}
+
+/// Keys encrypted by OpenSSL: what `openssl pkcs8 -topk8 -v2 aes-256-cbc` and its variants
+/// write (PBKDF2 with HMAC-SHA256 or -SHA512, scrypt, AES-128 or AES-256) serve; OpenSSL's
+/// legacy encryption (`openssl ec -aes256`), PBES1 and 3DES are refused with the conversion
+/// command. Skipped when `openssl` is not installed.
+#[test]
+fn keys_encrypted_by_openssl() {
+    let pki = Pki::new("openssl");
+    let password = password_file(&pki, "password", "by openssl");
+    let KeyPassword::File(password_path) = &password else {
+        unreachable!()
+    };
+    let plain = pki.server.key.display().to_string();
+    let accepted: [&[&str]; 4] = [
+        &["-v2", "aes-256-cbc"],
+        &["-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA512"],
+        &["-scrypt"],
+        &["-v2", "aes-256-cbc", "-iter", "100000"],
+    ];
+    let refused: [&[&str]; 2] = [&["-v1", "PBE-SHA1-3DES"], &["-v2", "des3"]];
+    for (n, (variant, works)) in accepted
+        .iter()
+        .map(|v| (v, true))
+        .chain(refused.iter().map(|v| (v, false)))
+        .enumerate()
+    {
+        let key = pki.dir.path().join(format!("openssl-{n}.key"));
+        let out = key.display().to_string();
+        let mut args = vec!["pkcs8", "-topk8", "-in", &plain, "-out", &out];
+        args.extend_from_slice(variant);
+        args.push("-passout");
+        if openssl(&args, password_path).is_none() {
             return;
         }
-        Ok(status) => assert!(status.success(), "openssl pkcs8: {status}"),
+        let text = std::fs::read_to_string(&key).unwrap();
+        assert!(
+            text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+            "{text}"
+        );
+        let checked = tls_with(&pki, &key, Some(password.clone())).check();
+        if works {
+            assert!(checked.is_ok(), "{variant:?}: {checked:?}");
+        } else {
+            let error = checked.unwrap_err();
+            assert!(
+                matches!(error, TlsError::KeyEncryptionUnsupported { .. })
+                    && error
+                        .to_string()
+                        .contains("openssl pkcs8 -topk8 -v2 aes-256-cbc"),
+                "{variant:?}: {error}"
+            );
+        }
     }
-    let text = std::fs::read_to_string(&key).unwrap();
+
+    let legacy = pki.dir.path().join("openssl-legacy.key");
+    let out = legacy.display().to_string();
+    let args = ["ec", "-in", &plain, "-out", &out, "-aes256", "-passout"];
+    if openssl(&args, password_path).is_none() {
+        return;
+    }
+    let error = tls_with(&pki, &legacy, Some(password.clone()))
+        .check()
+        .unwrap_err();
     assert!(
-        text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
-        "{text}"
+        matches!(error, TlsError::KeyEncryptionUnsupported { .. }),
+        "{error:?}"
     );
-    let config = tls_with(&pki, &key, Some(password));
-    assert!(config.check().is_ok(), "{:?}", config.check());
+
+    // OpenSSL 3's `genpkey -aes256`: a new key, so it decrypts but is not the certificate's.
+    let generated = pki.dir.path().join("openssl-genpkey.key");
+    let out = generated.display().to_string();
+    let args = [
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        &out,
+        "-aes256",
+        "-pass",
+    ];
+    if openssl(&args, password_path).is_none() {
+        return;
+    }
+    let error = tls_with(&pki, &generated, Some(password))
+        .check()
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("does not match the certificate"),
+        "{error}"
+    );
 }

@@ -78,8 +78,13 @@ fn decrypt(
         message: format!("bad encrypted PEM private key: {error}"),
     };
     let (_, document) = Document::from_pem(block).map_err(|error| bad_pem(&error))?;
-    let info =
-        EncryptedPrivateKeyInfo::try_from(document.as_bytes()).map_err(|error| bad_pem(&error))?;
+    // A scheme the parser does not know (PKCS#12's PBE-SHA1-3DES, say) fails here.
+    let info = EncryptedPrivateKeyInfo::try_from(document.as_bytes()).map_err(|error| {
+        TlsError::KeyEncryptionUnsupported {
+            path: path.to_owned(),
+            what: format!("its encryption (not PBES2 with PBKDF2 or scrypt and AES-CBC: {error})"),
+        }
+    })?;
     let secret = read_password(password)?;
     match info.decrypt(secret.as_bytes()) {
         Ok(key) => Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(

@@ -14,6 +14,7 @@ use pkcs8::{LineEnding, PrivateKeyInfo};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 
+use crate::log_capture::LogCapture;
 use crate::transport_support::{any_port, start, tls, Pki, WireClient};
 
 const SALT: [u8; 16] = *b"0123456789abcdef";
@@ -166,12 +167,22 @@ fn an_empty_or_missing_password_file_is_an_error() {
     );
 }
 
+/// Accepted with a warning, as OpenSSL ignores a passphrase given for a plain key; the
+/// password itself is not logged.
 #[test]
 fn a_password_for_a_plain_key_is_not_used() {
+    let logs = LogCapture::global();
     let pki = Pki::new("plain-with-password");
-    let password = password_file(&pki, "password", "unused");
+    let password = password_file(&pki, "plain-key-password", "never-logged");
     let key = pki.server.key.clone();
     assert!(tls_with(&pki, &key, Some(password)).check().is_ok());
+    let text = logs.text();
+    assert!(
+        text.contains("is not encrypted: the password of keyfile_password_file")
+            && text.contains("plain-key-password is not used"),
+        "{text}"
+    );
+    assert!(!text.contains("never-logged"), "{text}");
 }
 
 #[test]

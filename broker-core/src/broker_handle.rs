@@ -41,13 +41,15 @@ impl BrokerHandle {
     /// Reads the certificate, key and CA files of every TLS listener again and puts them
     /// in force for the handshakes that start from now on (a rotated certificate); connected
     /// clients stay connected. Each TLS listener's name with its outcome; a listener whose
-    /// files fail keeps the ones in force.
+    /// files fail keeps the ones in force. A listener given a rustls configuration
+    /// ([`ListenerConfig::with_rustls`](crate::config::ListenerConfig::with_rustls)) has no
+    /// files: it is left as it is and not listed.
     #[must_use]
     pub fn reload_tls(&self) -> Vec<(String, Result<(), TlsError>)> {
         self.shared
             .listeners()
             .iter()
-            .filter(|listener| listener.has_tls())
+            .filter(|listener| listener.config.tls.is_some())
             .map(|listener| {
                 let outcome = listener.reload_tls().map(|_| ());
                 (listener.config.name.clone(), outcome)

@@ -124,8 +124,12 @@ pub struct ListenerConfig {
     /// How MQTT packets travel over the (TCP or TLS) stream. Default [`Transport::Mqtt`].
     pub transport: Transport,
     /// TLS on this listener: the server's certificate and key, and client certificates.
-    /// `None`: plain TCP.
+    /// `None`: plain TCP (or TLS from [`rustls`](Self::rustls)).
     pub tls: Option<TlsConfig>,
+    /// TLS on this listener from a rustls server configuration the embedder built, in
+    /// place of [`tls`](Self::tls)'s files (not both). `None`: see `tls`.
+    #[cfg(feature = "runtime")]
+    pub rustls: Option<crate::RustlsConfig>,
     /// Whether every connection starts with a PROXY protocol header (HAProxy's, version 1
     /// or 2), as a TCP load balancer sends it: the client's address in it stands for the
     /// connection's peer (logs, hook requests, ACL patterns). A connection without one is
@@ -152,6 +156,8 @@ impl ListenerConfig {
             allow_anonymous: None,
             transport: Transport::Mqtt,
             tls: None,
+            #[cfg(feature = "runtime")]
+            rustls: None,
             proxy_protocol: false,
             max_connections: None,
             max_connection_rate: None,
@@ -174,11 +180,36 @@ impl ListenerConfig {
         }
     }
 
-    /// The same listener with TLS.
+    /// The same listener with TLS (replacing a [`with_rustls`](Self::with_rustls) one).
     #[must_use]
     pub fn with_tls(mut self, tls: TlsConfig) -> Self {
         self.tls = Some(tls);
+        #[cfg(feature = "runtime")]
+        {
+            self.rustls = None;
+        }
         self
+    }
+
+    /// The same listener with TLS from `config`, a rustls server configuration built by the
+    /// embedder, used as it is (replacing a [`with_tls`](Self::with_tls) one): see
+    /// [`RustlsConfig`](crate::RustlsConfig).
+    #[cfg(feature = "runtime")]
+    #[must_use]
+    pub fn with_rustls(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.tls = None;
+        self.rustls = Some(crate::RustlsConfig(config));
+        self
+    }
+
+    /// Whether the listener speaks TLS: from files or from a rustls configuration.
+    #[must_use]
+    pub fn has_tls(&self) -> bool {
+        #[cfg(feature = "runtime")]
+        if self.rustls.is_some() {
+            return true;
+        }
+        self.tls.is_some()
     }
 
     /// The same listener with `transport`.
@@ -191,7 +222,7 @@ impl ListenerConfig {
     /// The URL scheme a client uses for this listener: `mqtt`, `mqtts`, `ws` or `wss`.
     #[must_use]
     pub fn scheme(&self) -> &'static str {
-        match (&self.transport, self.tls.is_some()) {
+        match (&self.transport, self.has_tls()) {
             (Transport::Mqtt, false) => "mqtt",
             (Transport::Mqtt, true) => "mqtts",
             (Transport::WebSocket { .. }, false) => "ws",
@@ -261,8 +292,15 @@ pub struct TlsConfig {
     /// The server's certificate chain, PEM: its own certificate first, then the
     /// intermediates (Mosquitto's `certfile`).
     pub cert_chain: PathBuf,
-    /// The server's private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC) (`keyfile`).
+    /// The server's private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC) (`keyfile`); or
+    /// PKCS#8 encrypted with a password (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, PBES2:
+    /// PBKDF2 or scrypt with AES-CBC), with [`key_password`](Self::key_password).
     pub private_key: PathBuf,
+    /// Where the password of an encrypted [`private_key`](Self::private_key) comes from,
+    /// read with the key (at start and at each reload). `None`: the key is not encrypted.
+    /// A password for a key that is not encrypted is not used (a warning says so), as
+    /// OpenSSL ignores a passphrase given for a plain key.
+    pub key_password: Option<KeyPassword>,
     /// The certificate authorities, PEM, that client certificates are verified against
     /// (`cafile`). `None`: clients are not asked for a certificate.
     pub client_ca: Option<PathBuf>,
@@ -286,6 +324,37 @@ pub struct TlsConfig {
     pub cipher_suites: Vec<String>,
 }
 
+/// Where the password of an encrypted private key comes from: never the password itself, so
+/// the settings (and their `Debug`) hold no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPassword {
+    /// The first line of this file, without its line ending (`keyfile_password_file`).
+    File(PathBuf),
+    /// The value of this environment variable (`keyfile_password_env`).
+    Env(String),
+}
+
+impl KeyPassword {
+    /// The setting's name in the node's configuration: `keyfile_password_file` or
+    /// `keyfile_password_env`.
+    #[must_use]
+    pub fn setting(&self) -> &'static str {
+        match self {
+            KeyPassword::File(_) => "keyfile_password_file",
+            KeyPassword::Env(_) => "keyfile_password_env",
+        }
+    }
+}
+
+impl std::fmt::Display for KeyPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyPassword::File(path) => write!(f, "{} {}", self.setting(), path.display()),
+            KeyPassword::Env(name) => write!(f, "{} {name}", self.setting()),
+        }
+    }
+}
+
 /// The oldest TLS version a listener accepts (Mosquitto's `tls_version`). Older versions
 /// than 1.2 are not offered at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -304,6 +373,7 @@ impl TlsConfig {
         TlsConfig {
             cert_chain: cert_chain.into(),
             private_key: private_key.into(),
+            key_password: None,
             client_ca: None,
             require_certificate: false,
             use_identity_as_username: false,
@@ -319,6 +389,13 @@ impl TlsConfig {
     pub fn client_ca(mut self, ca: impl Into<PathBuf>, required: bool) -> Self {
         self.client_ca = Some(ca.into());
         self.require_certificate = required;
+        self
+    }
+
+    /// Decrypts the private key with the password from `password`.
+    #[must_use]
+    pub fn key_password(mut self, password: KeyPassword) -> Self {
+        self.key_password = Some(password);
         self
     }
 

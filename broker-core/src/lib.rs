@@ -32,6 +32,13 @@
 //! rewriting, events: [`hooks::Hook`]) are given to [`Broker::builder`]; the session store
 //! ([`store::SessionStore`]) too. The `skein` binary (crate `broker-node`) and
 //! `examples/embedded.rs` are complete programs built this way (feature `runtime`).
+//!
+//! A listener speaks TLS from PEM files ([`config::TlsConfig`]; an encrypted private key
+//! takes its password from a file or an environment variable, [`config::KeyPassword`]) or
+//! from a rustls `ServerConfig` you build yourself (certificates from a secret store, your
+//! own client certificate verifier): `ListenerConfig::with_rustls`, with the `rustls`
+//! this crate re-exports (feature `runtime`). `BrokerHandle::reload_tls` reads the files of
+//! the first kind again and leaves listeners of the second as they are.
 #![cfg_attr(
     feature = "runtime",
     doc = r#"
@@ -93,6 +100,8 @@ mod listener_stats;
 pub mod router;
 #[cfg(feature = "runtime")]
 mod runtime;
+#[cfg(feature = "runtime")]
+mod rustls_config;
 pub mod session;
 pub mod store;
 #[cfg(feature = "runtime")]
@@ -106,5 +115,10 @@ pub use broker::{
 };
 #[cfg(feature = "runtime")]
 pub use listener_stats::{ListenerStats, PacketCounts, TrafficStats};
+/// The rustls this crate's listeners use, for a [`RustlsConfig`] built with the same version.
+#[cfg(feature = "runtime")]
+pub use rustls;
+#[cfg(feature = "runtime")]
+pub use rustls_config::RustlsConfig;
 #[cfg(feature = "runtime")]
 pub use tls_error::{TlsError, TlsFile};

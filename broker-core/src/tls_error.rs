@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::config::KeyPassword;
+
 /// Which file of a [`TlsConfig`](crate::config::TlsConfig) an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TlsFile {
@@ -65,6 +67,46 @@ pub enum TlsError {
         /// What is wrong.
         message: String,
     },
+    /// The private key is encrypted and no password is configured.
+    #[error(
+        "{} is encrypted: set keyfile_password_file (or keyfile_password_env) to the file \
+         (or environment variable) holding its password",
+        path.display()
+    )]
+    KeyNeedsPassword {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The encrypted private key could not be decrypted with the password given.
+    #[error("cannot decrypt {} with the password from {password}: wrong password?", path.display())]
+    KeyDecrypt {
+        /// The key file.
+        path: PathBuf,
+        /// Where the password came from (never the password).
+        password: KeyPassword,
+    },
+    /// The private key is encrypted in a way that cannot be read: OpenSSL's legacy PEM
+    /// encryption (`Proc-Type: 4,ENCRYPTED`), PBES1, or a cipher other than AES-CBC.
+    #[error(
+        "{}: {what} is not supported; convert the key to PKCS#8 with AES: openssl pkcs8 \
+         -topk8 -v2 aes-256-cbc -in old.key -out new.key",
+        path.display()
+    )]
+    KeyEncryptionUnsupported {
+        /// The key file.
+        path: PathBuf,
+        /// The encryption found.
+        what: String,
+    },
+    /// The password of the private key cannot be had: the file unreadable or empty, the
+    /// environment variable unset or empty.
+    #[error("{password}: {message}")]
+    KeyPassword {
+        /// Where the password should come from.
+        password: KeyPassword,
+        /// What is wrong.
+        message: String,
+    },
     /// `require_certificate` or `use_identity_as_username` without a client CA to verify
     /// certificates with.
     #[error("{setting} needs cafile: the certificate authority that client certificates are verified against")]
@@ -89,6 +131,10 @@ impl TlsError {
     pub fn file(&self) -> Option<TlsFile> {
         match self {
             TlsError::Read { file, .. } | TlsError::Invalid { file, .. } => Some(*file),
+            TlsError::KeyNeedsPassword { .. }
+            | TlsError::KeyDecrypt { .. }
+            | TlsError::KeyEncryptionUnsupported { .. }
+            | TlsError::KeyPassword { .. } => Some(TlsFile::PrivateKey),
             TlsError::NeedsClientCa { .. } | TlsError::Setting { .. } => None,
         }
     }

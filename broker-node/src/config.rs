@@ -144,7 +144,10 @@ impl NodeConfig {
                 Err(problem) => problems.push(problem),
             }
             if let Some(Err(error)) = admin.tls.as_ref().map(TlsConfig::check) {
-                let key = error.file().map_or("certfile", |file| file.mosquitto_key());
+                let key = match &error {
+                    broker_core::TlsError::KeyPassword { password, .. } => password.setting(),
+                    _ => error.file().map_or("certfile", |file| file.mosquitto_key()),
+                };
                 problems.push(Problem {
                     key: format!("admin.{key}"),
                     message: error.to_string(),

@@ -35,6 +35,8 @@ pub(crate) struct AdminSection {
     pub(crate) token_file: Option<PathBuf>,
     pub(crate) certfile: Option<PathBuf>,
     pub(crate) keyfile: Option<PathBuf>,
+    pub(crate) keyfile_password_file: Option<PathBuf>,
+    pub(crate) keyfile_password_env: Option<String>,
     pub(crate) cafile: Option<PathBuf>,
 }
 
@@ -158,9 +160,17 @@ pub(crate) fn resolve(check: &mut Checker, section: &AdminSection) -> Option<Adm
         (None, Some(path)) => Some(TokenSource::File(path.clone())),
         (None, None) => None,
     };
+    let key_password = crate::config_listener::key_password(
+        check,
+        "admin.",
+        section.keyfile.is_some(),
+        section.keyfile_password_file.as_ref(),
+        section.keyfile_password_env.as_ref(),
+    );
     let tls = match (&section.certfile, &section.keyfile) {
         (Some(cert_chain), Some(private_key)) => {
             let mut tls = TlsConfig::new(cert_chain.clone(), private_key.clone());
+            tls.key_password = key_password;
             if let Some(ca) = &section.cafile {
                 tls.client_ca = Some(ca.clone());
                 tls.require_certificate = true;

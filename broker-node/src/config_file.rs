@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use broker_core::config::{BrokerConfig, ListenerConfig, TlsVersion, Transport};
+use broker_core::config::{BrokerConfig, KeyPassword, ListenerConfig, TlsVersion, Transport};
 use broker_core::session::OverflowPolicy;
 use serde::Deserialize;
 
@@ -79,9 +79,15 @@ pub(crate) struct ListenerSection {
     /// The server's certificate chain (PEM); with `keyfile`, turns TLS on.
     #[serde(default)]
     pub(crate) certfile: Option<PathBuf>,
-    /// The server's private key (PEM).
+    /// The server's private key (PEM), encrypted or not.
     #[serde(default)]
     pub(crate) keyfile: Option<PathBuf>,
+    /// The file whose first line is the password of an encrypted `keyfile`.
+    #[serde(default)]
+    pub(crate) keyfile_password_file: Option<PathBuf>,
+    /// The environment variable holding the password of an encrypted `keyfile`.
+    #[serde(default)]
+    pub(crate) keyfile_password_env: Option<String>,
     /// The CA certificates (PEM) client certificates are verified against.
     #[serde(default)]
     pub(crate) cafile: Option<PathBuf>,
@@ -152,6 +158,14 @@ impl ListenerSection {
             websocket_path: listener.transport.websocket_path().map(str::to_owned),
             certfile: tls.map(|tls| tls.cert_chain.clone()),
             keyfile: tls.map(|tls| tls.private_key.clone()),
+            keyfile_password_file: tls.and_then(|tls| match &tls.key_password {
+                Some(KeyPassword::File(path)) => Some(path.clone()),
+                _ => None,
+            }),
+            keyfile_password_env: tls.and_then(|tls| match &tls.key_password {
+                Some(KeyPassword::Env(name)) => Some(name.clone()),
+                _ => None,
+            }),
             cafile: tls.and_then(|tls| tls.client_ca.clone()),
             require_certificate: tls.is_some_and(|tls| tls.require_certificate),
             use_identity_as_username: tls.is_some_and(|tls| tls.use_identity_as_username),

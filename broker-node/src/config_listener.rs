@@ -9,8 +9,9 @@
 //! Relative paths are relative to the working directory, as in Mosquitto.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
-use broker_core::config::{ListenerConfig, TlsConfig, TlsVersion, Transport};
+use broker_core::config::{KeyPassword, ListenerConfig, TlsConfig, TlsVersion, Transport};
 use broker_core::TlsError;
 
 use crate::config_file::{ListenerSection, ProtocolSetting, TlsVersionSetting};
@@ -49,10 +50,18 @@ pub(crate) fn resolve(
             }
         },
     };
+    let key_password = key_password(
+        check,
+        &key(""),
+        section.keyfile.is_some(),
+        section.keyfile_password_file.as_ref(),
+        section.keyfile_password_env.as_ref(),
+    );
     let tls = match (&section.certfile, &section.keyfile) {
         (Some(cert), Some(key_file)) => Some(TlsConfig {
             cert_chain: cert.clone(),
             private_key: key_file.clone(),
+            key_password,
             client_ca: section.cafile.clone(),
             require_certificate: section.require_certificate,
             use_identity_as_username: section.use_identity_as_username,
@@ -136,6 +145,45 @@ pub(crate) fn resolve(
     }
 }
 
+/// The password source of an encrypted `keyfile` (`keyfile_password_file` or
+/// `keyfile_password_env`, at most one, and only with a `keyfile`); `prefix` starts the
+/// keys' names in problems (`listener[0].`, `admin.`).
+pub(crate) fn key_password(
+    check: &mut Checker,
+    prefix: &str,
+    has_keyfile: bool,
+    file: Option<&PathBuf>,
+    env: Option<&String>,
+) -> Option<KeyPassword> {
+    let password = match (file, env) {
+        (Some(_), Some(_)) => {
+            check.problem(
+                &format!("{prefix}keyfile_password_env"),
+                "set keyfile_password_file or keyfile_password_env, not both".to_owned(),
+            );
+            return None;
+        }
+        (Some(path), None) => KeyPassword::File(path.clone()),
+        (None, Some(name)) => {
+            if name.is_empty() || name.contains('=') || name.contains('\0') {
+                check.problem(
+                    &format!("{prefix}keyfile_password_env"),
+                    format!("{name:?} is not the name of an environment variable"),
+                );
+            }
+            KeyPassword::Env(name.clone())
+        }
+        (None, None) => return None,
+    };
+    if !has_keyfile {
+        check.problem(
+            &format!("{prefix}{}", password.setting()),
+            "needs keyfile: it is the password of the private key".to_owned(),
+        );
+    }
+    Some(password)
+}
+
 /// Reads every listener's TLS files as the broker will at start: each problem names the
 /// listener's key and the file (`listener[1].certfile: cannot read /x: No such file ...`).
 pub(crate) fn check_files(listeners: &[ListenerConfig]) -> Vec<Problem> {
@@ -145,6 +193,7 @@ pub(crate) fn check_files(listeners: &[ListenerConfig]) -> Vec<Problem> {
         if let Err(error) = tls.check() {
             let key = match &error {
                 TlsError::Setting { setting, .. } => setting,
+                TlsError::KeyPassword { password, .. } => password.setting(),
                 _ => error.file().map_or("cafile", |file| file.mosquitto_key()),
             };
             problems.push(Problem {

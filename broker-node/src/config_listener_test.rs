@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use broker_core::config::{BrokerConfig, ListenerConfig, TlsConfig, Transport};
+use broker_core::config::{BrokerConfig, KeyPassword, ListenerConfig, TlsConfig, Transport};
 
 use crate::config::NodeConfig;
 use crate::config_file::FileConfig;
@@ -197,5 +197,95 @@ fn check_files_names_the_listener_key_and_the_file() {
     assert!(
         text.starts_with("skein.toml: listener[1].cafile: ") && text.contains("no PEM certificate"),
         "{text}"
+    );
+}
+
+#[test]
+fn keyfile_password_keys_map_onto_the_key_password() {
+    let node = parse(
+        r#"
+        [[listener]]
+        name = "file"
+        bind = "127.0.0.1:8883"
+        certfile = "server.pem"
+        keyfile = "server.key"
+        keyfile_password_file = "server.key.password"
+
+        [[listener]]
+        name = "env"
+        bind = "127.0.0.1:8884"
+        certfile = "server.pem"
+        keyfile = "server.key"
+        keyfile_password_env = "SKEIN_TLS_KEY_PASSWORD"
+        "#,
+    )
+    .unwrap();
+    let passwords: Vec<_> = node
+        .broker
+        .listeners
+        .iter()
+        .map(|listener| {
+            listener
+                .tls
+                .as_ref()
+                .and_then(|tls| tls.key_password.clone())
+        })
+        .collect();
+    assert_eq!(
+        passwords,
+        [
+            Some(KeyPassword::File("server.key.password".into())),
+            Some(KeyPassword::Env("SKEIN_TLS_KEY_PASSWORD".to_owned())),
+        ]
+    );
+    // And back: the file view of these listeners resolves to them.
+    let engine = BrokerConfig {
+        listeners: node.broker.listeners.clone(),
+        ..BrokerConfig::default()
+    };
+    let resolved = resolve(&FileConfig::from_engine(&engine)).map(|r| r.broker);
+    assert_eq!(resolved, Ok(engine));
+}
+
+#[test]
+fn keyfile_password_problems_name_the_key() {
+    let both = error_text(
+        r#"
+        [[listener]]
+        bind = "127.0.0.1:8883"
+        certfile = "server.pem"
+        keyfile = "server.key"
+        keyfile_password_file = "p"
+        keyfile_password_env = "P"
+        "#,
+    );
+    assert!(
+        both.contains("listener[0].keyfile_password_env: set keyfile_password_file or keyfile_password_env, not both"),
+        "{both}"
+    );
+    let without_key = error_text(
+        r#"
+        [[listener]]
+        bind = "127.0.0.1:8883"
+        keyfile_password_file = "p"
+        "#,
+    );
+    assert!(
+        without_key.contains("listener[0].keyfile_password_file: needs keyfile"),
+        "{without_key}"
+    );
+    let bad_name = error_text(
+        r#"
+        [admin]
+        bind = "127.0.0.1:9884"
+        token = "0123456789abcdef0123"
+        certfile = "admin.pem"
+        keyfile = "admin.key"
+        keyfile_password_env = "A=B"
+        "#,
+    );
+    assert!(
+        bad_name.contains("admin.keyfile_password_env: \"A=B\" is not the name"),
+        "{bad_name}"
     );
 }

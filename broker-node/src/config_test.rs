@@ -633,6 +633,8 @@ fn every_schema_key_is_shown_in_the_default_file() {
             "websocket_path",
             "certfile",
             "keyfile",
+            "keyfile_password_file",
+            "keyfile_password_env",
             "cafile",
             "require_certificate",
             "use_identity_as_username",

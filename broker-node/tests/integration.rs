@@ -37,6 +37,7 @@ mod integration {
     mod plugins;
     mod proxy_protocol;
     mod systemd_notify;
+    mod tls_encrypted_key;
     mod tls_options;
     mod tls_reload;
 }

@@ -33,5 +33,7 @@ mod store;
 mod support;
 mod test_hook;
 mod tls;
+mod tls_encrypted_key;
+mod tls_rustls_config;
 mod transport_support;
 mod ws;

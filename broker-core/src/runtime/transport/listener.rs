@@ -2,7 +2,7 @@
 //! of it). The task that accepts its connections is in [`accept`](super::accept).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio_rustls::TlsAcceptor;
 
@@ -38,16 +38,27 @@ impl std::fmt::Debug for Listener {
 }
 
 impl Listener {
-    /// The listener for `config`, its TLS files read.
+    /// The listener for `config`, its TLS files read (or its rustls configuration taken).
     ///
     /// # Errors
     ///
-    /// The TLS settings cannot be used (a file unreadable or invalid).
+    /// The TLS settings cannot be used (a file unreadable or invalid), or both files and a
+    /// rustls configuration are given.
     pub(crate) fn new(config: ListenerConfig) -> Result<Listener, TlsError> {
-        let tls = match &config.tls {
-            Some(tls) => Some(RwLock::new(TlsAcceptor::from(tls::server_config(tls)?))),
-            None => None,
+        let server_config = match (&config.tls, &config.rustls) {
+            (Some(_), Some(_)) => {
+                return Err(TlsError::Setting {
+                    setting: "rustls",
+                    message: "a listener takes TLS files (tls) or a rustls configuration \
+                              (rustls), not both"
+                        .to_owned(),
+                })
+            }
+            (Some(tls), None) => Some(tls::server_config(tls)?),
+            (None, Some(rustls)) => Some(Arc::clone(&rustls.0)),
+            (None, None) => None,
         };
+        let tls = server_config.map(|config| RwLock::new(TlsAcceptor::from(config)));
         Ok(Listener {
             name: ListenerName::new(config.name.as_str()),
             config,
@@ -110,7 +121,8 @@ impl Listener {
 
     /// Reads the listener's certificate, key and CA files again and puts them in force for
     /// the handshakes that start from now on; connected clients keep their sessions. On an
-    /// error the running files stay. `Ok(false)`: the listener has no TLS.
+    /// error the running files stay. `Ok(false)`: the listener has no TLS files (none, or a
+    /// rustls configuration of the embedder's, which stays as it is).
     ///
     /// # Errors
     ///

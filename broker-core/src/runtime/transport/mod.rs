@@ -7,5 +7,6 @@ pub(crate) mod identity;
 pub(crate) mod listener;
 pub(crate) mod stream;
 pub(crate) mod tls;
+pub(crate) mod tls_key;
 pub(crate) mod traffic;
 pub(crate) mod ws;

@@ -1,4 +1,5 @@
-//! A listener's TLS settings turned into a rustls server configuration: the PEM files read,
+//! A listener's TLS settings turned into a rustls server configuration: the PEM files read
+//! (the private key decrypted when it is, [`tls_key`](super::tls_key)),
 //! TLS 1.3 and 1.2 (or 1.3 alone) with the `ring` provider and its cipher suites (or those
 //! chosen), and client certificates verified against the configured authorities (required,
 //! or optional but verified when presented) and revocation lists.
@@ -11,11 +12,12 @@ use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
 
 use crate::config::{TlsConfig, TlsVersion};
+use crate::runtime::transport::tls_key::read_private_key;
 use crate::tls_error::{TlsError, TlsFile};
 
 impl TlsConfig {
@@ -80,7 +82,7 @@ fn provider(names: &[String]) -> Result<CryptoProvider, TlsError> {
 pub(crate) fn server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(provider(&tls.cipher_suites)?);
     let chain = read_certificates(TlsFile::CertChain, &tls.cert_chain)?;
-    let key = read_private_key(&tls.private_key)?;
+    let key = read_private_key(&tls.private_key, tls.key_password.as_ref())?;
     let versions: &[&SupportedProtocolVersion] = match tls.min_version {
         TlsVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
         TlsVersion::Tls13 => &[&rustls::version::TLS13],
@@ -176,26 +178,6 @@ fn read_certificates(file: TlsFile, path: &Path) -> Result<Vec<CertificateDer<'s
         });
     }
     Ok(certificates)
-}
-
-/// The first private key (PKCS#8, PKCS#1 or SEC1) in the PEM file at `path`.
-fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let pem = read(TlsFile::PrivateKey, path)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|error| {
-        let message = match error {
-            rustls::pki_types::pem::Error::NoItemsFound => {
-                "no PEM private key (-----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC \
-                 PRIVATE KEY) in the file"
-                    .to_owned()
-            }
-            other => format!("bad PEM: {other}"),
-        };
-        TlsError::Invalid {
-            file: TlsFile::PrivateKey,
-            path: path.to_owned(),
-            message,
-        }
-    })
 }
 
 /// Every `X509 CRL` in the PEM file at `path`; at least one.

@@ -36,30 +36,21 @@ pub(crate) fn connect_packet(version: ProtocolVersion, client_id: &str, clean: b
 }
 
 impl MqttClient {
-    /// Connects to skein on `port` with `connect`; the client and the CONNACK.
+    /// Connects to skein on `port` with `connect`; the client and the CONNACK, which must
+    /// accept it.
     pub(crate) async fn connect_with(port: u16, connect: Connect) -> (MqttClient, ConnAck) {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connecting to skein");
-        let version = connect.protocol;
-        let mut client = MqttClient {
-            stream,
-            version,
-            decoder: Decoder::with_version(version),
-            buf: BytesMut::new(),
-        };
-        client.send(Packet::Connect(Box::new(connect))).await;
-        match client.recv().await {
-            Some(Packet::ConnAck(ack)) => {
-                assert_eq!(ack.code, ReasonCode::Success, "CONNACK {ack:?}");
-                (client, *ack)
-            }
-            other => panic!("expected CONNACK, got {other:?}"),
-        }
+        let (client, ack) = MqttClient::open(port, connect).await;
+        assert_eq!(ack.code, ReasonCode::Success, "CONNACK {ack:?}");
+        (client, ack)
     }
 
     /// Sends `connect` to skein on `port`; the CONNACK, whatever its code.
     pub(crate) async fn connack(port: u16, connect: Connect) -> ConnAck {
+        MqttClient::open(port, connect).await.1
+    }
+
+    /// Sends `connect` to skein on `port`; the client and the CONNACK it got.
+    async fn open(port: u16, connect: Connect) -> (MqttClient, ConnAck) {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("connecting to skein");
@@ -72,7 +63,7 @@ impl MqttClient {
         };
         client.send(Packet::Connect(Box::new(connect))).await;
         match client.recv().await {
-            Some(Packet::ConnAck(ack)) => *ack,
+            Some(Packet::ConnAck(ack)) => (client, *ack),
             other => panic!("expected CONNACK, got {other:?}"),
         }
     }

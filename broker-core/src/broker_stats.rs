@@ -126,6 +126,9 @@ pub struct DroppedMessages {
     pub slow_subscriber: u64,
     /// Publishes the authorization hooks refused.
     pub not_authorized: u64,
+    /// Spilled copies of a persistent session that the store no longer had when the queue
+    /// read them back (docs/persistence.md, "Sizing").
+    pub not_in_store: u64,
 }
 
 impl DroppedMessages {
@@ -137,7 +140,7 @@ impl DroppedMessages {
 
     /// Each reason's name (as the Prometheus `reason` label has it) and count.
     #[must_use]
-    pub fn by_reason(&self) -> [(&'static str, u64); 8] {
+    pub fn by_reason(&self) -> [(&'static str, u64); 9] {
         [
             ("queue_full", self.queue_full),
             ("too_large", self.too_large),
@@ -147,6 +150,7 @@ impl DroppedMessages {
             ("no_shared_member", self.no_shared_member),
             ("slow_subscriber", self.slow_subscriber),
             ("not_authorized", self.not_authorized),
+            ("not_in_store", self.not_in_store),
         ]
     }
 }

@@ -92,6 +92,17 @@ impl KeepingStore {
     /// every later write never happen, as if the broker had been killed between its last
     /// write and this one. [`KeepingStore::crash_and_restart`] then starts a broker on what
     /// the store holds.
+    /// Forgets the copies `seqs` of `client` behind the broker's back, as a store that lost
+    /// them would.
+    pub(crate) async fn lose(&self, client: &str, seqs: &[u64]) {
+        for seq in seqs {
+            self.inner
+                .forget_queued(&Self::id(client), *seq)
+                .await
+                .unwrap();
+        }
+    }
+
     pub(crate) fn crash_at_removal_of(&self, client: &str) {
         *self.tripwire.lock().unwrap() = Some(Self::id(client));
     }

@@ -17,6 +17,7 @@ mod closing;
 mod durable_copies;
 mod durable_queue;
 mod durable_will;
+mod durable_window;
 mod embedding;
 mod hooks;
 mod hooks_authz;

@@ -20,7 +20,7 @@ use crate::runtime::routing;
 use crate::runtime::state::control::ControlSlot;
 use crate::runtime::state::registry::{Claim, NotClaimed, Prior, Registry};
 use crate::runtime::state::shared::Shared;
-use crate::runtime::state::stats::Stats;
+use crate::runtime::state::stats::{DropCause, Stats};
 use crate::runtime::transport::stream::Stream;
 use crate::session::{ConnectRequest, Message, SessionState};
 use crate::store::{StoreError, StoredSession};
@@ -203,17 +203,15 @@ impl Client {
         if !durable && !mailbox.lock().all_spilled().is_empty() {
             // A persistent session taken on as a clean one: its queue is in memory from now
             // on, the copies it left in the store too.
-            if let Err(error) = read_back::all(
-                shared.persist().shared_store(),
-                &request.client_id,
-                &mailbox,
-            )
-            .await
-            {
-                tracing::warn!(
+            let store = shared.persist().shared_store();
+            match read_back::all(store, &request.client_id, &mailbox).await {
+                Ok(missing) => shared
+                    .stats()
+                    .dropped_many(DropCause::NotInStore, missing as u64),
+                Err(error) => tracing::warn!(
                     "Client {}: could not read its queued messages back from the session store: {error}",
                     Clipped(&request.client_id)
-                );
+                ),
             }
         }
         if durable {

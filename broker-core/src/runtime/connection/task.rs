@@ -44,6 +44,7 @@ use crate::runtime::state::admin_request::{AdminRequest, LiveFigures};
 use crate::runtime::state::control::{Control, ControlSlot};
 use crate::runtime::state::counted::Counted;
 use crate::runtime::state::shared::Shared;
+use crate::runtime::state::stats::DropCause;
 use crate::runtime::tasks::TaskGuard;
 use crate::runtime::transport::identity::certificate_identity;
 use crate::runtime::transport::listener::Listener;
@@ -465,7 +466,10 @@ impl Connection {
             let read_back = queue.wants_read_back();
             drop(queue);
             if read_back {
-                read_back::start(self.shared.persist().shared_store(), &mailbox);
+                let shared = Arc::clone(&self.shared);
+                read_back::start(self.shared.persist().shared_store(), &mailbox, move |n| {
+                    shared.stats().dropped_many(DropCause::NotInStore, n);
+                });
             }
             for dropped in expired.drain(..) {
                 routing::log_drop(&self.shared, &mailbox, &dropped);

@@ -20,8 +20,13 @@ use crate::types::{ClientId, StoreSeq};
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Starts reading the spilled copies of `mailbox` that its window has room for, unless a
-/// read runs already or there is nothing to read. Never waits.
-pub(crate) fn start(store: &Arc<dyn SessionStore>, mailbox: &Arc<Mailbox>) {
+/// read runs already or there is nothing to read; `missing` is told how many the store no
+/// longer had (to count them). Never waits.
+pub(crate) fn start(
+    store: &Arc<dyn SessionStore>,
+    mailbox: &Arc<Mailbox>,
+    missing: impl FnOnce(u64) + Send + 'static,
+) {
     let Some(client_id) = mailbox.owner().cloned() else {
         return;
     };
@@ -32,13 +37,19 @@ pub(crate) fn start(store: &Arc<dyn SessionStore>, mailbox: &Arc<Mailbox>) {
     let mailbox = Arc::clone(mailbox);
     tokio::spawn(async move {
         let wanted = mailbox.lock().to_read_back();
-        if let Err(error) = read(&store, &client_id, &mailbox, &wanted).await {
-            tracing::warn!(
-                "Could not read the queued messages of client {} back from the session store \
+        match read(&store, &client_id, &mailbox, &wanted).await {
+            Ok(refilled) if !refilled.missing.is_empty() => {
+                missing(refilled.missing.len() as u64);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(
+                    "Could not read the queued messages of client {} back from the session store \
                  (retrying in {RETRY_AFTER:?}): {error}",
-                Clipped(&client_id)
-            );
-            tokio::time::sleep(RETRY_AFTER).await;
+                    Clipped(&client_id)
+                );
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
         }
         mailbox.end_refill();
     });

@@ -51,6 +51,7 @@ pub(crate) fn snapshot(shared: &Shared) -> BrokerStats {
             no_shared_member: dropped(DropCause::NoSharedMember),
             slow_subscriber: dropped(DropCause::SlowSubscriber),
             not_authorized: dropped(DropCause::NotAuthorized),
+            not_in_store: dropped(DropCause::NotInStore),
         },
         wills_published: get(&stats.wills_published),
         subscriptions: shared.router().len(),

@@ -1,10 +1,8 @@
 //! Counters of what the broker did, shared by every task (relaxed atomics: each counter is
 //! exact, a snapshot of several is not a single instant).
 //!
-//! Outgoing packets are tallied by each connection in a [`Tally`] on its stack and added
-//! here once per batch of writes; incoming packets are counted one by one (the session's
-//! contract carries out each packet's commands before the next is decoded), in counters that
-//! share one cache line, so that a packet costs one cache-line transfer at most.
+//! The traffic counters (packets, bytes, PUBLISH packets) are each listener's
+//! ([`traffic`](crate::runtime::transport::traffic)); the broker's totals are their sums.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -30,6 +28,8 @@ pub(crate) enum DropCause {
     SlowSubscriber,
     /// A publish the authorization hooks refused.
     NotAuthorized,
+    /// A spilled copy the store no longer had when its queue read it back.
+    NotInStore,
 }
 
 impl From<DropReason> for DropCause {
@@ -58,7 +58,7 @@ pub(crate) struct Stats {
     pub(crate) clients_connected: AtomicUsize,
     pub(crate) messages_queued: AtomicU64,
     pub(crate) wills_published: AtomicU64,
-    pub(super) dropped: [AtomicU64; 8],
+    pub(super) dropped: [AtomicU64; 9],
 }
 
 impl Stats {
@@ -69,8 +69,13 @@ impl Stats {
 
     /// Counts one copy of a message dropped for `cause`.
     pub(crate) fn dropped(&self, cause: DropCause) {
+        self.dropped_many(cause, 1);
+    }
+
+    /// Counts `count` copies dropped for `cause`.
+    pub(crate) fn dropped_many(&self, cause: DropCause, count: u64) {
         if let Some(counter) = self.dropped.get(cause as usize) {
-            Stats::bump(counter);
+            counter.fetch_add(count, Ordering::Relaxed);
         }
     }
 

@@ -9,11 +9,11 @@ use tokio::io::AsyncReadExt as _;
 
 use broker_core::config::{ListenerConfig, TlsConfig};
 use broker_core::types::{ProtocolVersion, ReasonCode};
-use broker_core::{Broker, BrokerError, TlsError, TlsFile};
+use broker_core::{BrokerError, TlsError, TlsFile};
 
 use crate::log_capture::LogCapture;
 use crate::transport_support;
-use crate::transport_support::{any_port, start, start_with, tcp, tls, Pki, WireClient};
+use crate::transport_support::{any_port, refused, start, start_with, tcp, tls, Pki, WireClient};
 
 const V311: ProtocolVersion = ProtocolVersion::V3_1_1;
 const V5: ProtocolVersion = ProtocolVersion::V5;
@@ -220,12 +220,7 @@ async fn a_missing_certificate_file_stops_the_start_and_names_the_file() {
         any_port(),
         TlsConfig::new(&missing, &pki.server.key),
     );
-    let error = Broker::builder()
-        .no_listeners()
-        .listener(listener)
-        .start()
-        .await
-        .unwrap_err();
+    let error = refused(listener).await;
     let BrokerError::Tls { name, source } = &error else {
         panic!("expected a TLS error, got {error:?}");
     };

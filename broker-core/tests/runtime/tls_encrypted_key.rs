@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 
 use broker_core::config::{KeyPassword, ListenerConfig, TlsConfig};
 use broker_core::types::{ProtocolVersion, ReasonCode};
-use broker_core::{Broker, BrokerError, TlsError, TlsFile};
+use broker_core::{BrokerError, TlsError, TlsFile};
 use pkcs8::pkcs5::{pbes2, scrypt};
 use pkcs8::{LineEnding, PrivateKeyInfo};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 
 use crate::log_capture::LogCapture;
-use crate::transport_support::{any_port, start, tls, Pki, WireClient};
+use crate::transport_support::{any_port, refused, start, tls, Pki, WireClient};
 
 const SALT: [u8; 16] = *b"0123456789abcdef";
 const IV: [u8; 16] = *b"fedcba9876543210";
@@ -110,12 +110,7 @@ async fn a_wrong_password_stops_the_start_naming_the_listener_and_the_file() {
     let key = encrypted_key(&pki, "server-enc.key", "right");
     let password = password_file(&pki, "password", "wrong");
     let listener = ListenerConfig::tls("secure", any_port(), tls_with(&pki, &key, Some(password)));
-    let error = Broker::builder()
-        .no_listeners()
-        .listener(listener)
-        .start()
-        .await
-        .unwrap_err();
+    let error = refused(listener).await;
     let BrokerError::Tls { name, source } = &error else {
         panic!("expected a TLS error, got {error:?}");
     };

@@ -9,9 +9,9 @@ use broker_core::rustls::pki_types::pem::PemObject;
 use broker_core::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use broker_core::rustls::ServerConfig;
 use broker_core::types::{ProtocolVersion, ReasonCode};
-use broker_core::{Broker, BrokerError, TlsError};
+use broker_core::{BrokerError, TlsError};
 
-use crate::transport_support::{any_port, start, tls, websocket, Pki, WireClient};
+use crate::transport_support::{any_port, refused, start, tls, websocket, Pki, WireClient};
 
 /// The server side of `pki` built in code, as an embedder would, with `alpn`.
 fn server_config(pki: &Pki, alpn: &[&[u8]]) -> Arc<ServerConfig> {
@@ -68,12 +68,7 @@ async fn files_and_a_rustls_config_together_are_refused() {
     let mut listener =
         ListenerConfig::tcp("both", any_port()).with_rustls(server_config(&pki, &[]));
     listener.tls = Some(pki.tls());
-    let error = Broker::builder()
-        .no_listeners()
-        .listener(listener)
-        .start()
-        .await
-        .unwrap_err();
+    let error = refused(listener).await;
     assert!(
         matches!(
             &error,

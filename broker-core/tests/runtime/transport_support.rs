@@ -13,7 +13,7 @@ use broker_core::codec::{
 };
 use broker_core::config::{BrokerConfig, ListenerConfig, TlsConfig};
 use broker_core::types::{ClientId, PacketId, ProtocolVersion, QoS, TopicFilter, TopicName};
-use broker_core::Broker;
+use broker_core::{Broker, BrokerError};
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt as _, StreamExt as _};
 use rcgen::{
@@ -170,6 +170,16 @@ pub(crate) async fn start_with(
         .expect("broker starts");
     let addrs = broker.local_addrs().into_iter().map(|(_, a)| a).collect();
     (broker, addrs)
+}
+
+/// Why a broker with `listener` alone does not start.
+pub(crate) async fn refused(listener: ListenerConfig) -> BrokerError {
+    Broker::builder()
+        .no_listeners()
+        .listener(listener)
+        .start()
+        .await
+        .expect_err("the broker started")
 }
 
 /// 127.0.0.1 port 0.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::admin::{Page, SubscriptionQuery, SubscriptionSummary};
+use crate::router::SubscriptionEntry;
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::state::shared::Shared;
 use crate::types::{ClientId, TopicFilter};
@@ -44,14 +45,7 @@ pub(crate) fn list(shared: &Shared, query: &SubscriptionQuery) -> Page<Subscript
         if after.is_some_and(|after| (client_id.as_str(), filter) <= after) {
             return;
         }
-        if let Ok(filter) = TopicFilter::new(filter) {
-            found.push(SubscriptionSummary {
-                client_id: client_id.clone(),
-                filter,
-                options: entry.options,
-                id: entry.id,
-            });
-        }
+        found.extend(summary(client_id, filter, entry));
     });
     found.sort_unstable_by(|a, b| {
         (a.client_id.as_str(), a.filter.as_str()).cmp(&(b.client_id.as_str(), b.filter.as_str()))
@@ -70,16 +64,23 @@ pub(crate) fn of_mailbox(
     let mut found = Vec::new();
     shared.router().for_each(|filter, key, entry| {
         if Arc::ptr_eq(key.mailbox(), mailbox) {
-            if let Ok(filter) = TopicFilter::new(filter) {
-                found.push(SubscriptionSummary {
-                    client_id: client_id.clone(),
-                    filter,
-                    options: entry.options,
-                    id: entry.id,
-                });
-            }
+            found.extend(summary(client_id, filter, entry));
         }
     });
     found.sort_unstable_by(|a, b| a.filter.as_str().cmp(b.filter.as_str()));
     found
+}
+
+/// The summary of `client_id`'s subscription to `filter`, if the router's filter reads back.
+fn summary(
+    client_id: &ClientId,
+    filter: &str,
+    entry: &SubscriptionEntry,
+) -> Option<SubscriptionSummary> {
+    Some(SubscriptionSummary {
+        client_id: client_id.clone(),
+        filter: TopicFilter::new(filter).ok()?,
+        options: entry.options,
+        id: entry.id,
+    })
 }

@@ -20,8 +20,10 @@ use crate::types::{ClientId, StoreSeq};
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Starts reading the spilled copies of `mailbox` that its window has room for, unless a
-/// read runs already or there is nothing to read; `missing` is told how many the store no
-/// longer had (to count them). Never waits.
+/// read runs already; the caller saw [`Queue::wants_read_back`] under the mailbox's lock.
+/// `missing` is told how many the store no longer had (to count them). Never waits.
+///
+/// [`Queue::wants_read_back`]: crate::runtime::queue::mailbox::Queue::wants_read_back
 pub(crate) fn start(
     store: &Arc<dyn SessionStore>,
     mailbox: &Arc<Mailbox>,
@@ -30,7 +32,7 @@ pub(crate) fn start(
     let Some(client_id) = mailbox.owner().cloned() else {
         return;
     };
-    if !mailbox.lock().wants_read_back() || !mailbox.begin_refill() {
+    if !mailbox.begin_refill() {
         return;
     }
     let store = Arc::clone(store);

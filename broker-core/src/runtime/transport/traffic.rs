@@ -68,10 +68,6 @@ fn add(counter: &AtomicU64, value: u64) {
     }
 }
 
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
 impl ListenerTraffic {
     /// Adds a connection's tally of packets sent and clears it.
     pub(crate) fn flush_sent(&self, tally: &mut Tally) {
@@ -105,11 +101,11 @@ impl ListenerTraffic {
     pub(crate) fn packet_received(&self, packet: &Packet) {
         let received = &self.received;
         if let Some(counter) = received.by_type.get(packet.packet_type() as usize) {
-            bump(counter);
+            add(counter, 1);
         }
         if let Some((qos, payload)) = publish_of(packet) {
             if let Some(counter) = received.publishes.get(qos as usize) {
-                bump(counter);
+                add(counter, 1);
             }
             if let Some(counter) = received.publish_bytes.get(qos as usize) {
                 add(counter, payload as u64);

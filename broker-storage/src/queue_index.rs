@@ -174,10 +174,15 @@ impl QueueIndex {
     }
 
     /// Takes the log records left with no live copy: they leave the index, and so do the
-    /// copies they held.
+    /// copies they held. A record that had none for a moment and got more since (a batch
+    /// that queues copies, forgets them and queues more, all in the batch's own record: at
+    /// `batched` a subscriber can acknowledge a copy before the committer applies it) stays.
     pub(crate) fn take_emptied(&mut self) -> Emptied {
         let mut out = Emptied::default();
         for id in std::mem::take(&mut self.emptied) {
+            if self.records.get(&id).is_none_or(|record| record.live > 0) {
+                continue;
+            }
             let Some(record) = self.records.remove(&id) else {
                 continue;
             };
@@ -359,6 +364,25 @@ mod tests {
         assert_eq!(emptied.runs, vec![a.clone()]);
         assert!(index.runs(&a).is_none());
         assert!(index.take_dirty(8).is_empty());
+    }
+
+    #[test]
+    fn a_record_whose_copies_were_all_finished_for_a_moment_keeps_the_copies_added_after() {
+        // One batch at `batched`: the committer took a publisher's copies, the subscriber's
+        // acknowledgement of them (answered at once, delivered before the commit), and more
+        // copies, all into one log record. The record was empty for a moment, not at the end.
+        let a = client("a");
+        let mut index = QueueIndex::default();
+        index.add(&a, 1, 10);
+        index.add(&a, 2, 10);
+        index.finish(&a, 1);
+        index.finish(&a, 2);
+        index.add(&a, 3, 10);
+        assert_eq!(index.take_emptied(), Emptied::default());
+        assert_eq!(index.live(&a, 0, usize::MAX), vec![(3, 10)]);
+        assert_eq!(index.records(), 1);
+        index.finish(&a, 3);
+        assert_eq!(index.take_emptied().records, vec![10]);
     }
 
     #[test]

@@ -152,3 +152,38 @@ fn a_checkpoint_writes_every_removal_and_numbers_go_on_after_a_reopen() {
     let (next, _) = enqueue_two(&mut again, 1);
     assert!(next[0] > highest, "{next:?} after {highest}");
 }
+
+#[test]
+fn copies_queued_after_the_batchs_first_copies_were_forgotten_in_the_same_batch_are_kept() {
+    // At `batched` a write is answered before it is applied: a subscriber can get a copy and
+    // acknowledge it before the committer takes both, with more copies, into one batch.
+    let dir = tempfile::tempdir().unwrap();
+    let tree = database::open(&StoreOptions::new(dir.path()), database::Compact::Yes).unwrap();
+    let mut machine = open(&tree);
+    let a = client(0);
+    let first = machine
+        .seqs
+        .fetch_add(3, std::sync::atomic::Ordering::AcqRel);
+    let third = first + 2;
+    let enqueue = |seq: u64| Op::Enqueue {
+        client_id: a.clone(),
+        seq,
+        record: Bytes::from(format!("copy {seq}")),
+    };
+    let ops = [
+        enqueue(first),
+        enqueue(first + 1),
+        Op::ForgetQueued {
+            client_id: a.clone(),
+            seqs: vec![first, first + 1],
+        },
+        enqueue(third),
+    ];
+    machine.apply(&ops, Durability::Immediate).unwrap();
+    assert_eq!(
+        machine.index.lock().unwrap().live(&a, 0, usize::MAX),
+        vec![(third, first + 3)]
+    );
+    assert_eq!(live_after_crash(&tree, &a), vec![third]);
+    assert_eq!(count(&tree, crate::keys::LOG_PREFIX), 1);
+}

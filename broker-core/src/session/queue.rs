@@ -305,8 +305,9 @@ impl MessageQueue {
     }
 
     /// Spill mode: with `Some(window)`, once `window` messages are held in memory, a stored
-    /// copy pushed behind them while the client is offline ([`QueuedMessage::stored`], not of
-    /// a shared subscription) leaves its message to the store and the queue keeps a 24-byte marker in its place (its
+    /// copy pushed behind them ([`QueuedMessage::stored`], not of a shared subscription),
+    /// whether the client is connected or not, leaves its message to the store and the queue
+    /// keeps a 24-byte marker in its place (its
     /// number, QoS, size and expiry; its topic too with `topics`, for the hooks' events about
     /// it), to be read back with [`refill`](Self::refill) when the window drains; so the
     /// memory of a queue is bounded by its window and its markers, however large the messages
@@ -434,13 +435,7 @@ impl MessageQueue {
         let window = self.spilled.window();
         if !self.spilled.is_empty() || window.is_some_and(|w| self.entries.len() >= w) {
             let place = match message.stored {
-                // Only while the client is away: an online session's backlog stays in memory
-                // (see `set_resident`).
-                Some(seq)
-                    if window.is_some()
-                        && presence == Presence::Offline
-                        && message.shared.is_none() =>
-                {
+                Some(seq) if window.is_some() && message.shared.is_none() => {
                     let epoch = self.spilled.epoch_or(now);
                     let topics = self.spilled.topics();
                     Spilled::Stored(Marker::of(&message, seq, size, epoch, topics))

@@ -570,22 +570,42 @@ fn a_spilled_copy_keeps_its_topic_only_when_asked() {
 }
 
 #[test]
-fn an_online_clients_backlog_stays_in_memory_behind_what_was_spilled() {
+fn an_online_clients_backlog_spills_too_and_comes_back_in_order() {
     let t0 = Instant::now();
     let mut q = MessageQueue::new(limits(100, usize::MAX, OverflowPolicy::DropNewest));
     q.set_resident(Some(1), false);
     // Away: the second copy goes to the store.
     assert_queued(push(&mut q, stored(1, 1, t0), t0));
     assert_queued(push(&mut q, stored(2, 2, t0), t0));
-    // Back: what comes now is held, in its place behind the spilled copy.
+    // Back, and taking messages more slowly than they come: the backlog goes to the store
+    // too, and a QoS 0 copy (never stored) keeps its place between the spilled ones.
     assert_queued(q.push(stored(3, 3, t0), Presence::Online, t0));
-    assert_queued(q.push(stored(4, 4, t0), Presence::Online, t0));
-    assert_eq!(q.spilled(), 1);
-    assert_eq!(queued(&q), vec![1, 3, 4]);
+    assert_queued(q.push(msg_with(4, QoS::AtMostOnce, None, t0), Presence::Online, t0));
+    assert_queued(q.push(stored(5, 5, t0), Presence::Online, t0));
+    assert_eq!(q.spilled(), 3);
+    assert_eq!(q.len(), 5);
     let mut expired = Vec::new();
     assert_eq!(q.pop(t0, &mut expired).map(|m| tag(&m)), Some(1));
+    assert!(
+        q.pop(t0, &mut expired).is_none(),
+        "copy 2 is in the store only"
+    );
     let wanted = q.to_read_back();
     q.refill(vec![stored(2, 2, t0)], &wanted);
-    let order: Vec<u8> = std::iter::from_fn(|| q.pop(t0, &mut expired).map(|m| tag(&m))).collect();
-    assert_eq!(order, vec![2, 3, 4]);
+    assert_eq!(q.pop(t0, &mut expired).map(|m| tag(&m)), Some(2));
+    // Each read back brings the next stored copy, and the held one behind it moves along.
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let wanted = q.to_read_back();
+        let loaded = wanted.iter().map(|seq| {
+            let seq = seq.get();
+            stored(seq as u8, seq, t0)
+        });
+        q.refill(loaded.collect(), &wanted);
+        order.extend(std::iter::from_fn(|| {
+            q.pop(t0, &mut expired).map(|m| tag(&m))
+        }));
+    }
+    assert_eq!(order, vec![3, 4, 5]);
+    assert!(q.is_empty() && expired.is_empty());
 }

@@ -1,5 +1,5 @@
-//! A persistent session's queue past the window it holds in memory (256 messages) while its
-//! client is away: the copies behind the window stay in the store only, and come back, in
+//! A persistent session's queue past the window it holds in memory (256 messages), its client
+//! away or connected and behind: the copies behind the window stay in the store only, and come back, in
 //! order, as the client takes the ones before them ([MQTT-4.6.0-6]); a copy the store no
 //! longer has is counted as dropped (`not_in_store`), not waited for.
 
@@ -78,6 +78,30 @@ async fn a_copy_the_store_lost_is_counted_and_the_rest_come_in_order() {
     }
     keeper.expect_nothing().await;
     assert_eq!(broker.handle().stats().dropped.not_in_store, 10);
+    keeper.disconnect().await;
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connected_clients_backlog_past_the_window_waits_in_the_store_mqtt_4_6_0_6() {
+    let (store, _gate) = KeepingStore::new();
+    let (broker, addr) = start_on(Arc::clone(&store)).await;
+    let (mut keeper, _) = persistent(addr, V311, "keeper").await;
+    keeper.subscribe(1, "kept/#", QoS::AtLeastOnce).await;
+    // Connected, but acknowledging nothing yet: 100 messages go out (the in-flight window of
+    // a 3.1.1 session), 256 wait in memory, the rest in the store only.
+    publish_numbered(addr, "kept/a", 600).await;
+    let queued = store.queued("keeper").await;
+    assert_eq!(queued.len(), 600);
+    // The store loses the last ten: only a copy that waits in the store only can miss them.
+    let lost: Vec<u64> = queued.iter().skip(590).map(|(seq, _)| *seq).collect();
+    store.lose("keeper", &lost).await;
+    for n in 1..=590 {
+        assert_eq!(next_number(&mut keeper).await, n);
+    }
+    keeper.expect_nothing().await;
+    assert_eq!(broker.handle().stats().dropped.not_in_store, 10);
+    store.wait_queued("keeper", 0).await;
     keeper.disconnect().await;
     broker.shutdown().await;
 }

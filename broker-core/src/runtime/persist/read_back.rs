@@ -102,6 +102,7 @@ async fn read(
         })
         .collect();
     let refilled = mailbox.lock().refill(loaded, wanted);
+    metrics::counter!("skein_store_read_back_copies_total").increment(refilled.restored as u64);
     tracing::debug!(
         "Client {}: {} queued messages read back from the session store in {:?}.",
         Clipped(client_id),

@@ -24,10 +24,12 @@
 
 mod ack_runs;
 mod check;
+mod client_copies;
 mod committer;
 mod database;
 mod disk_store;
 mod error;
+mod index_segment;
 mod keys;
 mod lock;
 mod log_record;

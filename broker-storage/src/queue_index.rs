@@ -5,18 +5,12 @@
 //! committer as it applies batches, and read by [`queued`](crate::DiskStore): a read sees
 //! every removal applied before it, whether or not it is on disk yet.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use broker_core::types::ClientId;
 
 use crate::ack_runs::AckRuns;
-
-/// One copy: the log record that holds it, and whether the client still wants it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Copy {
-    record: u64,
-    live: bool,
-}
+use crate::client_copies::ClientCopies;
 
 /// One log record: how many of its copies are live, and where they are in the clients'
 /// maps: the clients it holds copies of, and the range of its sequence numbers. Per record,
@@ -42,7 +36,7 @@ pub(crate) struct Emptied {
 /// The index.
 #[derive(Debug, Default)]
 pub(crate) struct QueueIndex {
-    clients: HashMap<ClientId, BTreeMap<u64, Copy>>,
+    clients: HashMap<ClientId, ClientCopies>,
     records: HashMap<u64, Record>,
     emptied: Vec<u64>,
     /// Clients with copies finished since their runs were last written, oldest first.
@@ -68,11 +62,12 @@ impl QueueIndex {
         let copies = self.clients.entry(client_id.clone()).or_default();
         // The client's copies of one record are added together: if its newest copy is of
         // this record, the record lists the client already (a repeat would only cost room).
-        let listed = copies
-            .last_key_value()
-            .is_some_and(|(_, copy)| copy.record == record);
-        let previous = copies.insert(seq, Copy { record, live });
-        debug_assert!(previous.is_none(), "sequence number {seq} twice");
+        let listed = copies.newest_record() == Some(record);
+        let added = copies.add(seq, record, live);
+        debug_assert!(added, "sequence number {seq} twice");
+        if !added {
+            return;
+        }
         let held = self.records.entry(record).or_insert_with(|| Record {
             live: 0,
             first: seq,
@@ -122,14 +117,9 @@ impl QueueIndex {
         let Some(copies) = self.clients.get_mut(client_id) else {
             return;
         };
-        let Some(copy) = copies.get_mut(&seq) else {
+        let Some(record) = copies.finish(seq) else {
             return;
         };
-        if !copy.live {
-            return;
-        }
-        copy.live = false;
-        let record = copy.record;
         self.note_finished(client_id, seq);
         self.finished(client_id, record);
     }
@@ -139,15 +129,7 @@ impl QueueIndex {
         let Some(copies) = self.clients.get_mut(client_id) else {
             return;
         };
-        let mut records = Vec::new();
-        let mut last = None;
-        for (seq, copy) in copies.range_mut(..=up_to) {
-            if copy.live {
-                copy.live = false;
-                records.push(copy.record);
-                last = Some(*seq);
-            }
-        }
+        let (last, records) = copies.finish_up_to(up_to);
         if let Some(last) = last {
             self.note_finished(client_id, last);
         }
@@ -191,14 +173,7 @@ impl QueueIndex {
                 let Some(copies) = self.clients.get_mut(&client_id) else {
                     continue;
                 };
-                let held: Vec<u64> = copies
-                    .range(record.first..=record.last)
-                    .filter(|(_, copy)| copy.record == id)
-                    .map(|(seq, _)| *seq)
-                    .collect();
-                for seq in held {
-                    copies.remove(&seq);
-                }
+                copies.remove_record(id, record.first, record.last);
                 if copies.is_empty() {
                     self.clients.remove(&client_id);
                     self.last_finished.remove(&client_id);
@@ -219,7 +194,12 @@ impl QueueIndex {
         self.dirty_set.remove(client_id);
         let copies = self.clients.get(client_id)?;
         let last = *self.last_finished.get(client_id)?;
-        let runs = AckRuns::of(copies.range(..=last).map(|(seq, c)| (*seq, !c.live)));
+        let runs = AckRuns::of(
+            copies
+                .copies_up_to(last)
+                .into_iter()
+                .map(|(seq, _, finished)| (seq, finished)),
+        );
         if runs.is_empty() {
             None
         } else {
@@ -263,14 +243,7 @@ impl QueueIndex {
     pub(crate) fn live(&self, client_id: &ClientId, from: u64, limit: usize) -> Vec<(u64, u64)> {
         self.clients
             .get(client_id)
-            .map(|copies| {
-                copies
-                    .range(from..)
-                    .filter(|(_, c)| c.live)
-                    .take(limit)
-                    .map(|(seq, c)| (*seq, c.record))
-                    .collect()
-            })
+            .map(|copies| copies.live_from(from, limit))
             .unwrap_or_default()
     }
 
@@ -280,10 +253,7 @@ impl QueueIndex {
             return Vec::new();
         };
         seqs.iter()
-            .filter_map(|seq| {
-                let copy = copies.get(seq)?;
-                copy.live.then_some((*seq, copy.record))
-            })
+            .filter_map(|seq| Some((*seq, copies.live_record(*seq)?)))
             .collect()
     }
 
@@ -291,8 +261,7 @@ impl QueueIndex {
     pub(crate) fn is_live(&self, client_id: &ClientId, seq: u64) -> bool {
         self.clients
             .get(client_id)
-            .and_then(|copies| copies.get(&seq))
-            .is_some_and(|c| c.live)
+            .is_some_and(|copies| copies.live_record(seq).is_some())
     }
 
     /// Live copies, all clients.
@@ -412,3 +381,7 @@ mod tests {
         assert!(index.live(&a, 0, usize::MAX).is_empty());
     }
 }
+
+#[cfg(test)]
+#[path = "queue_index_proptest.rs"]
+mod proptests;

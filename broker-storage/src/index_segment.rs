@@ -83,15 +83,18 @@ impl Segment {
 
     /// Finishes every live copy at `up_to` or below; gives the offsets finished.
     pub(crate) fn finish_up_to(&mut self, up_to: u32) -> Vec<u32> {
-        let end = self.offsets.partition_point(|o| *o <= up_to);
-        let mut done = Vec::new();
-        for i in 0..end {
-            if !self.bit(i) {
-                self.set_bit(i, true);
-                done.push(self.offsets[i]);
-            }
+        let done: Vec<(usize, u32)> = self
+            .offsets
+            .iter()
+            .take_while(|o| **o <= up_to)
+            .enumerate()
+            .filter(|(i, _)| !self.bit(*i))
+            .map(|(i, offset)| (i, *offset))
+            .collect();
+        for (i, _) in &done {
+            self.set_bit(*i, true);
         }
-        done
+        done.into_iter().map(|(_, offset)| offset).collect()
     }
 
     /// Every copy, ascending: offset and whether it is finished.
@@ -109,14 +112,16 @@ impl Segment {
     }
 
     fn set_bit(&mut self, i: usize, value: bool) {
-        let word = i / 64;
-        if self.finished.len() <= word {
-            self.finished.resize(word + 1, 0);
+        let at = i / 64;
+        if self.finished.len() <= at {
+            self.finished.resize(at + 1, 0);
         }
-        if value {
-            self.finished[word] |= 1 << (i % 64);
-        } else {
-            self.finished[word] &= !(1 << (i % 64));
+        if let Some(word) = self.finished.get_mut(at) {
+            if value {
+                *word |= 1 << (i % 64);
+            } else {
+                *word &= !(1 << (i % 64));
+            }
         }
     }
 }

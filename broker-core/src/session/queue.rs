@@ -12,7 +12,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
-use super::spill::{DroppedCopy, Marker, Places, Refilled, Spilled};
+use super::places::{PlaceRef, Places};
+use super::spill::{DroppedCopy, Marker, Refilled, Spilled};
 use super::Message;
 use crate::types::{QoS, StoreSeq, SubscriptionId, TopicFilter};
 
@@ -333,10 +334,7 @@ impl MessageQueue {
     /// How many queued copies are in the store only.
     #[must_use]
     pub fn spilled(&self) -> usize {
-        self.spilled
-            .iter()
-            .filter(|s| matches!(s, Spilled::Stored(_)))
-            .count()
+        self.spilled.stored()
     }
 
     /// The [`QueuedMessage::size`] of all queued messages.
@@ -352,10 +350,7 @@ impl MessageQueue {
     pub fn front(&self) -> Option<&QueuedMessage> {
         match self.entries.front() {
             Some(entry) => Some(&entry.message),
-            None => match self.spilled.front() {
-                Some(Spilled::Held(held)) => Some(&held.0),
-                _ => None,
-            },
+            None => self.spilled.front().and_then(|place| place.held()),
         }
     }
 
@@ -365,10 +360,7 @@ impl MessageQueue {
         self.entries
             .iter()
             .map(|e| &e.message)
-            .chain(self.spilled.iter().filter_map(|s| match s {
-                Spilled::Held(held) => Some(&held.0),
-                Spilled::Stored(_) => None,
-            }))
+            .chain(self.spilled.iter().filter_map(|place| place.held()))
     }
 
     /// Queue `message` for a subscriber that is `presence` at `now`.
@@ -584,10 +576,10 @@ impl MessageQueue {
             .filter_map(|m| Some((m.stored?, m)))
             .collect();
         while let Some(place) = self.spilled.front() {
-            let seq = match place {
-                Spilled::Stored(marker) if wanted.contains(&marker.seq()) => marker.seq(),
-                Spilled::Stored(_) => break,
-                Spilled::Held(..) => {
+            let seq = match place.stored() {
+                Some(seq) if wanted.contains(&seq) => seq,
+                Some(_) => break,
+                None => {
                     if let Some(Spilled::Held(held)) = self.spilled.pop_front() {
                         let (message, size) = *held;
                         self.entries.push_back(Entry { message, size });
@@ -663,7 +655,7 @@ impl MessageQueue {
                 entry.message
             }
             None => match self.spilled.front() {
-                Some(Spilled::Held(..)) => match self.spilled.pop_front() {
+                Some(PlaceRef::Held(..)) => match self.spilled.pop_front() {
                     Some(Spilled::Held(held)) => {
                         let (message, size) = *held;
                         self.bytes -= size;
@@ -719,8 +711,8 @@ impl MessageQueue {
         let spilled = self
             .spilled
             .iter()
-            .filter(|s| s.is_expired(now, epoch))
-            .map(Spilled::size);
+            .filter(|place| place.is_expired(now, epoch))
+            .map(|place| place.size());
         held.chain(spilled)
             .fold((0, 0), |(count, bytes), size| (count + 1, bytes + size))
     }
@@ -760,13 +752,8 @@ impl MessageQueue {
 }
 
 /// The store numbers of the spilled copies among `places`, in order.
-fn stored_numbers<'a>(places: impl Iterator<Item = &'a Spilled>) -> Vec<StoreSeq> {
-    places
-        .filter_map(|s| match s {
-            Spilled::Stored(marker) => Some(marker.seq()),
-            Spilled::Held(..) => None,
-        })
-        .collect()
+fn stored_numbers<'a>(places: impl Iterator<Item = PlaceRef<'a>>) -> Vec<StoreSeq> {
+    places.filter_map(|place| place.stored()).collect()
 }
 
 fn rejected(message: QueuedMessage, reason: DropReason) -> PushOutcome {

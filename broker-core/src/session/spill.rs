@@ -9,7 +9,6 @@
 //! store. A copy the store does not hold (QoS 0, or one the store refused) that arrives
 //! behind spilled ones stays in memory, in its place, so the order of the queue is kept.
 
-use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
@@ -43,13 +42,13 @@ impl SpilledCopy {
 /// What a queue keeps of a spilled copy: 24 bytes, and the topic only when asked.
 #[derive(Debug, Clone)]
 pub(crate) struct Marker {
-    seq: StoreSeq,
-    qos: QoS,
+    pub(super) seq: StoreSeq,
+    pub(super) qos: QoS,
     /// The [`QueuedMessage::size`] it was counted with (a message is below 256 MiB).
-    size: u32,
+    pub(super) size: u32,
     /// Whole seconds after the queue's epoch, plus one, when it expires (rounded up).
-    expires: Option<NonZeroU32>,
-    topic: Option<Box<TopicName>>,
+    pub(super) expires: Option<NonZeroU32>,
+    pub(super) topic: Option<Box<TopicName>>,
 }
 
 impl Marker {
@@ -86,7 +85,7 @@ impl Marker {
         self.seq
     }
 
-    fn expires_at(&self, epoch: Instant) -> Option<Instant> {
+    pub(super) fn expires_at(&self, epoch: Instant) -> Option<Instant> {
         let secs = self.expires?.get() - 1;
         epoch.checked_add(Duration::from_secs(u64::from(secs)))
     }
@@ -152,9 +151,6 @@ impl DroppedCopy {
     }
 }
 
-/// Places a queue keeps room for after it drained (6 KiB of markers).
-const SHRINK_ABOVE: usize = 256;
-
 /// One place of the queue behind its resident window.
 #[derive(Debug, Clone)]
 pub(crate) enum Spilled {
@@ -207,140 +203,12 @@ pub struct Refilled {
     pub missing: Vec<StoreSeq>,
 }
 
-/// The places behind a queue's resident window, and the window: one pointer in the queue
-/// (every session has a queue, and most never spill), the rest boxed while there is any.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Places(Option<Box<Spill>>);
-
-#[derive(Debug, Clone, Default)]
-struct Spill {
-    window: Option<usize>,
-    /// Whether markers keep their topic.
-    topics: bool,
-    /// The instant markers count their expiry from: the first push's `now`.
-    epoch: Option<Instant>,
-    places: VecDeque<Spilled>,
-}
-
-impl Places {
-    /// The resident window, in spill mode.
-    pub(crate) fn window(&self) -> Option<usize> {
-        self.0.as_ref().and_then(|spill| spill.window)
-    }
-
-    /// Sets the resident window (spill mode), or turns it off; with `topics`, markers keep
-    /// their topic.
-    pub(crate) fn set_window(&mut self, window: Option<usize>, topics: bool) {
-        let spill = self.spill();
-        spill.window = window;
-        spill.topics = topics;
-        self.tidy();
-    }
-
-    /// Whether markers keep their topic.
-    pub(crate) fn topics(&self) -> bool {
-        self.0.as_ref().is_some_and(|spill| spill.topics)
-    }
-
-    /// The instant markers count their expiry from; `now` becomes it if there is none yet.
-    pub(crate) fn epoch_or(&mut self, now: Instant) -> Instant {
-        *self.spill().epoch.get_or_insert(now)
-    }
-
-    /// The instant markers count their expiry from; `None` before the first marker.
-    pub(crate) fn epoch(&self) -> Option<Instant> {
-        self.0.as_ref().and_then(|spill| spill.epoch)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |spill| spill.places.len())
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub(crate) fn front(&self) -> Option<&Spilled> {
-        self.0.as_ref().and_then(|spill| spill.places.front())
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Spilled> {
-        self.0.iter().flat_map(|spill| spill.places.iter())
-    }
-
-    pub(crate) fn push_back(&mut self, place: Spilled) {
-        self.spill().places.push_back(place);
-    }
-
-    pub(crate) fn pop_front(&mut self) -> Option<Spilled> {
-        let spill = self.0.as_mut()?;
-        let place = spill.places.pop_front();
-        // A queue that drained gives the room its markers took back (a million markers
-        // take 24 MB), a quarter at a time: amortized, a pop stays O(1).
-        let (len, capacity) = (spill.places.len(), spill.places.capacity());
-        if capacity > SHRINK_ABOVE && len < capacity / 4 {
-            spill.places.shrink_to(len * 2);
-        }
-        self.tidy();
-        place
-    }
-
-    /// Takes every place out, leaving the window and the epoch (call
-    /// [`tidy`](Self::tidy) once done putting places back).
-    pub(crate) fn take(&mut self) -> VecDeque<Spilled> {
-        self.0
-            .as_mut()
-            .map(|spill| std::mem::take(&mut spill.places))
-            .unwrap_or_default()
-    }
-
-    fn spill(&mut self) -> &mut Spill {
-        self.0.get_or_insert_with(Box::default)
-    }
-
-    /// Lets the box go once it holds nothing and no window.
-    pub(crate) fn tidy(&mut self) {
-        if self
-            .0
-            .as_ref()
-            .is_some_and(|spill| spill.window.is_none() && spill.places.is_empty())
-        {
-            self.0 = None;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A queue keeps one of these per copy it leaves in the store: a million of them take
-    /// 24 MB, not the messages' memory.
-    #[test]
-    fn a_drained_queue_gives_back_the_room_its_markers_took() {
-        let mut places = Places::default();
-        places.set_window(Some(0), false);
-        let marker = |n: u64| Marker {
-            seq: StoreSeq::new(n).unwrap(),
-            qos: QoS::AtLeastOnce,
-            size: 10,
-            expires: None,
-            topic: None,
-        };
-        for n in 1..=10_000 {
-            places.push_back(Spilled::Stored(marker(n)));
-        }
-        let room = |places: &Places| places.0.as_ref().map_or(0, |s| s.places.capacity());
-        assert!(room(&places) >= 10_000);
-        for n in 1..=10_000 {
-            let Some(Spilled::Stored(popped)) = places.pop_front() else {
-                panic!("place {n}");
-            };
-            assert_eq!(popped.seq(), StoreSeq::new(n).unwrap());
-        }
-        assert!(room(&places) <= SHRINK_ABOVE, "{}", room(&places));
-    }
-
+    /// A queue keeps one of these per copy it leaves in the store that no run takes
+    /// (`marker_run.rs`): one with a topic, or unlike the copy before it.
     #[test]
     fn a_place_behind_the_window_takes_24_bytes() {
         assert_eq!(std::mem::size_of::<Marker>(), 24);

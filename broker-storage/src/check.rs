@@ -8,6 +8,7 @@ use broker_core::store::{decode_queued, decode_retained, StoreError, StoredSessi
 use crate::database::{self, backend};
 use crate::disk_store::DiskStore;
 use crate::keys;
+use crate::log_position::LogPosition;
 use crate::log_record;
 use crate::record;
 use crate::state_machine;
@@ -25,6 +26,8 @@ pub struct CheckReport {
     pub damaged: Vec<(String, String)>,
     /// Records in the quarantine in all (damaged ones found now and earlier).
     pub quarantined: usize,
+    /// The position of the last batch of writes the store holds.
+    pub applied: LogPosition,
 }
 
 impl fmt::Display for CheckReport {
@@ -37,12 +40,13 @@ impl fmt::Display for CheckReport {
         for (key, reason) in &self.damaged {
             writeln!(f, "damaged: {key}: {reason}")?;
         }
-        write!(
+        writeln!(
             f,
             "{} damaged record(s) found now; the quarantine holds {}.",
             self.damaged.len(),
             self.quarantined
-        )
+        )?;
+        write!(f, "Last batch of writes applied: {}.", self.applied)
     }
 }
 
@@ -59,7 +63,9 @@ impl DiskStore {
         };
         let clock = WallClock::now();
         let mut damaged = Vec::new();
-        database::scan_prefix(&self.table()?, &[], |key, value| {
+        let table = self.table()?;
+        report.applied = state_machine::read_applied(&table).map_err(|e| backend("reading", e))?;
+        database::scan_prefix(&table, &[], |key, value| {
             let kind = key.first().copied();
             if !matches!(kind, Some(b's' | b'l' | b'r')) {
                 return Ok(());

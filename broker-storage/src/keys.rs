@@ -24,6 +24,8 @@ const RETAINED: u8 = b'r';
 pub(crate) const FORMAT: &[u8] = b"mformat";
 /// The key of the last queue sequence number given.
 pub(crate) const LAST_SEQ: &[u8] = b"mseq";
+/// The key of the position of the last batch applied ([`LogPosition`](crate::LogPosition)).
+pub(crate) const APPLIED: &[u8] = b"mapplied";
 
 fn prefixed(tag: u8, text: &str, extra: usize) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + text.len() + extra);

@@ -22,6 +22,7 @@ use redb::{Durability, ReadableTable};
 
 use crate::database::TABLE;
 use crate::keys;
+use crate::log_position::LogPosition;
 use crate::log_record::LogWriter;
 use crate::op::{Op, Outcome};
 use crate::queue_index::QueueIndex;
@@ -62,6 +63,10 @@ pub(crate) struct StateMachine {
     failed: bool,
     /// Whether the last batch committed.
     last_committed: bool,
+    /// The position of the last batch that changed the table, written with it.
+    applied: LogPosition,
+    /// This open's epoch: the batches it applies are numbered in it.
+    epoch: u64,
 }
 
 impl StateMachine {
@@ -73,7 +78,10 @@ impl StateMachine {
         index: SharedIndex,
         seqs: SeqCounter,
     ) -> Result<StateMachine, redb::Error> {
-        let written_seq = read_last_seq(&crate::database::read(&db)?)?;
+        let table = crate::database::read(&db)?;
+        let written_seq = read_last_seq(&table)?;
+        let applied = read_applied(&table)?;
+        drop(table);
         seqs.fetch_max(written_seq.saturating_add(1), Ordering::AcqRel);
         Ok(StateMachine {
             db,
@@ -83,6 +91,8 @@ impl StateMachine {
             log: LogWriter::default(),
             failed: false,
             last_committed: false,
+            applied,
+            epoch: applied.epoch.saturating_add(1),
         })
     }
 
@@ -100,7 +110,8 @@ impl StateMachine {
     /// Applies `ops` in order, all or nothing, as one transaction committed with `durability`
     /// ([`Durability::Immediate`]: on disk when this returns; [`Durability::None`]: on disk
     /// with the next immediate commit, and until then lost whole in a crash, never in part).
-    /// Gives one outcome per operation.
+    /// Gives one outcome per operation. A batch that changes the table takes the next
+    /// [`LogPosition`] of this open's epoch, written in the same transaction.
     pub(crate) fn apply<'a>(
         &mut self,
         ops: impl IntoIterator<Item = &'a Op>,
@@ -116,7 +127,14 @@ impl StateMachine {
             let mut table = txn.open_table(TABLE)?;
             self.apply_to(&mut table, ops)
         };
-        let (outcomes, writes, highest) = match applied {
+        let position = LogPosition::new(self.epoch, self.applied.index.saturating_add(1));
+        let (outcomes, writes, highest) = match applied.and_then(|(outcomes, writes, highest)| {
+            if writes > 0 {
+                let mut table = txn.open_table(TABLE)?;
+                table.insert(keys::APPLIED, position.encode().as_slice())?;
+            }
+            Ok((outcomes, writes, highest))
+        }) {
             Ok(applied) => applied,
             Err(error) => {
                 self.failed = true;
@@ -138,6 +156,7 @@ impl StateMachine {
             histogram!("skein_store_fsync_seconds").record(started.elapsed().as_secs_f64());
         }
         self.written_seq = highest;
+        self.applied = position;
         self.last_committed = true;
         Ok(outcomes)
     }
@@ -246,6 +265,18 @@ where
         .get(keys::LAST_SEQ)?
         .and_then(|v| v.value().try_into().ok().map(u64::from_be_bytes))
         .unwrap_or(0))
+}
+
+/// The position of the last batch applied, as `table` holds it (the start of the log when
+/// none was).
+pub(crate) fn read_applied<T>(table: &T) -> Result<LogPosition, redb::Error>
+where
+    T: ReadableTable<&'static [u8], &'static [u8]>,
+{
+    Ok(table
+        .get(keys::APPLIED)?
+        .and_then(|v| LogPosition::decode(v.value()))
+        .unwrap_or_default())
 }
 
 /// Writes `client_id`'s finished runs, or removes them when it has none left.

@@ -10,6 +10,7 @@ use redb::Durability;
 
 use super::{SeqCounter, StateMachine, RUNS_PER_BATCH};
 use crate::database;
+use crate::log_position::LogPosition;
 use crate::op::{Op, Outcome};
 use crate::options::StoreOptions;
 use crate::recover;
@@ -186,4 +187,26 @@ fn copies_queued_after_the_batchs_first_copies_were_forgotten_in_the_same_batch_
     );
     assert_eq!(live_after_crash(&tree, &a), vec![third]);
     assert_eq!(count(&tree, crate::keys::LOG_PREFIX), 1);
+}
+
+#[test]
+fn each_batch_that_changes_the_table_is_written_with_its_position_and_an_open_starts_an_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = database::open(&StoreOptions::new(dir.path()), database::Compact::Yes).unwrap();
+    let applied = |db: &Db| super::read_applied(&database::read(db).unwrap()).unwrap();
+    assert_eq!(applied(&tree), LogPosition::default());
+    let mut machine = open(&tree);
+    enqueue_two(&mut machine, 1);
+    assert_eq!(applied(&tree), LogPosition::new(1, 1));
+    // A batch that changes nothing commits nothing, and takes no position.
+    machine.apply(&[], Durability::Immediate).unwrap();
+    assert_eq!(applied(&tree), LogPosition::new(1, 1));
+    enqueue_two(&mut machine, 1);
+    assert_eq!(applied(&tree), LogPosition::new(1, 2));
+    drop(machine);
+    // The next open numbers its batches in the next epoch, the index going on.
+    let mut again = open(&tree);
+    enqueue_two(&mut again, 1);
+    assert_eq!(applied(&tree), LogPosition::new(2, 3));
+    assert!(LogPosition::new(1, 2) < applied(&tree));
 }

@@ -58,12 +58,14 @@ pub(crate) async fn run(state: Arc<LinkState>, index: usize, client: ClusterClie
     let mut shutdown = state.shutdown.subscribe();
     let mut backoff = FIRST_BACKOFF;
     let mut last_error = String::new();
+    let connected = metrics::gauge!("skein_cluster_peer_connected", "peer" => name.to_string());
     while !state.is_shut_down() {
         let outcome = tokio::select! {
             outcome = connect(&state, peer, client.clone()) => outcome,
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
         let synced = peer.status.send_replace(PeerStatus::DOWN).state == StreamState::InSync;
+        connected.set(0.0);
         let error = match outcome {
             Ok(()) => "the peer ended the stream".to_owned(),
             Err(error) => error.to_string(),
@@ -132,6 +134,7 @@ async fn connect(
     });
     send(&frames, mine, catch_up).await?;
     tracing::info!(peer = %name, incarnation = hello.incarnation, "Connected to a peer node; streaming routes.");
+    metrics::gauge!("skein_cluster_peer_connected", "peer" => name.to_string()).set(1.0);
     let mut reader = tokio::spawn(read_acks(replies, peer.status.clone(), mine, target));
     let mut sent = target;
     loop {

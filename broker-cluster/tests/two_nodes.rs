@@ -130,6 +130,38 @@ async fn a_publish_right_after_subscribe_reaches_the_other_node() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_rejoins_with_a_new_incarnation() {
+    log();
+    let (addr_a, addr_b) = (free_addr(), free_addr());
+    let a = start("a", "test", addr_a, &[("b", addr_b)]).await;
+    let b = start("b", "test", addr_b, &[("a", addr_a)]).await;
+    let mut before = a
+        .handle()
+        .subscribe(filter("warmup/#"), QoS::AtMostOnce)
+        .await
+        .unwrap();
+    assert!(
+        until_linked(&b.handle(), &mut before).await,
+        "the nodes never linked"
+    );
+    drop(before);
+    a.stop().await;
+    // The same node, started again: a new run, whose routes b must take from the start.
+    let a = start("a", "test", addr_a, &[("b", addr_b)]).await;
+    let mut after = a
+        .handle()
+        .subscribe(filter("warmup/#"), QoS::AtMostOnce)
+        .await
+        .unwrap();
+    assert!(
+        until_linked(&b.handle(), &mut after).await,
+        "the restarted node did not rejoin"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_of_another_cluster_is_refused() {
     log();
     let (addr_a, addr_b) = (free_addr(), free_addr());

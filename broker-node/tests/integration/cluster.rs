@@ -1,6 +1,7 @@
 //! Three `skein` processes on loopback forming a cluster (`[cluster]`, docs/cluster.md), each
 //! with its own MQTT and cluster ports, and rumqttc clients on different nodes: a message
-//! published on one node reaches a subscriber on another, also right after its SUBACK; a
+//! published on one node reaches a subscriber on another (QoS downgraded, RETAIN as a live
+//! message's), also right after its SUBACK; a
 //! node configured for another cluster is refused, and both logs say so.
 
 use std::time::Duration;
@@ -84,6 +85,21 @@ async fn three_nodes_deliver_across_nodes_right_after_the_suback() {
         (
             "cl/first/x".to_owned(),
             b"from b".to_vec(),
+            QoS::AtMostOnce,
+            false
+        )
+    );
+    // A retained message crosses with RETAIN 0: MQTT 3.1.1 subscribers get it so unless it
+    // is sent for their new subscription (MQTT-3.3.1-9).
+    pub_c
+        .publish_qos1_with("cl/first/kept", b"from c", true)
+        .await;
+    let got = publish_fields("cl-sub", sub.next("the retained message from node c").await);
+    assert_eq!(
+        got,
+        (
+            "cl/first/kept".to_owned(),
+            b"from c".to_vec(),
             QoS::AtMostOnce,
             false
         )

@@ -9,7 +9,7 @@
 //!
 //! - **Membership**: a static peer list. Every request carries the cluster id, the sender's
 //!   and the target's names and the sender's [`Incarnation`]; a mismatch is refused with a
-//!   log line on both sides ([`membership`]).
+//!   log line on both sides.
 //! - **Routes**: each node streams its own route changes to every peer, numbered in its run;
 //!   a peer that connects is told what it lacks after its cursor (changes, or a snapshot).
 //!   A SUBACK waits until every connected peer acknowledged the route, bounded by
@@ -27,7 +27,7 @@ mod error;
 mod grpc_link;
 mod incarnation;
 mod link_state;
-pub(crate) mod membership;
+mod membership;
 mod name_rule;
 mod node_name;
 mod own_routes;

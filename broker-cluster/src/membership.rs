@@ -70,8 +70,11 @@ impl Membership {
         };
         if header.cluster_id != self.cluster_id.as_str() {
             let why = format!(
-                "node {} (from {:?}) is configured for cluster {:?}, this node {} belongs to cluster {:?}",
-                header.from_node, header.from_node, header.cluster_id, self.node, self.cluster_id.as_str()
+                "node {:?} is configured for cluster {:?}, this node {} belongs to cluster {:?}",
+                header.from_node,
+                header.cluster_id,
+                self.node,
+                self.cluster_id.as_str()
             );
             return Err(self.refuse(rpc, "cluster_id", why));
         }

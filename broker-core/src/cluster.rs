@@ -1,8 +1,8 @@
 //! The seam between one node and its cluster: the [`ClusterLink`] trait, and [`Standalone`],
 //! the link of a node that has no peers.
 //!
-//! `broker-cluster` will implement the trait over gRPC. The runtime calls it at these points,
-//! none of them on the publish path:
+//! `broker-cluster` implements the trait over gRPC (`GrpcLink`). The runtime calls it at
+//! these points, none of them on the publish path:
 //!
 //! - **Route changes**, synchronously, from the SUBSCRIBE and UNSUBSCRIBE paths (and a session's
 //!   end): [`ClusterLink::add_route`] when a filter gets its first local subscriber, which

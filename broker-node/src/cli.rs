@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::bail;
+use broker_cluster::PeerConfig;
 use broker_core::config::ListenerConfig;
 use clap::{Parser, Subcommand};
 
@@ -46,6 +47,11 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
 
+    /// A peer node, as NAME=HOST:PORT (its cluster endpoint; repeatable): replaces the
+    /// configuration's `cluster.peers`. Needs `[cluster] enabled = true`.
+    #[arg(long = "peer", value_name = "NAME=HOST:PORT")]
+    pub(crate) peers: Vec<PeerConfig>,
+
     /// Log level, overriding the configuration's `log.level` and RUST_LOG.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub(crate) log_level: Option<LogLevel>,
@@ -56,7 +62,7 @@ pub(crate) struct Cli {
     pub(crate) check_config: bool,
 
     /// Print the built-in default configuration, with comments, and exit.
-    #[arg(long, conflicts_with_all = ["config", "listen", "port", "log_level", "check_config", "data_dir"])]
+    #[arg(long, conflicts_with_all = ["config", "listen", "port", "log_level", "check_config", "data_dir", "peers"])]
     pub(crate) print_default_config: bool,
 }
 

@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use broker_cluster::ClusterConfig;
 use broker_core::config::{BrokerConfig, ListenerConfig, TlsConfig};
 
 use crate::auth::Auth;
@@ -44,6 +45,8 @@ pub(crate) struct NodeConfig {
     pub(crate) admin: Option<AdminConfig>,
     /// `[[plugins]]`: WASM plugins for the hook chain.
     pub(crate) plugins: Vec<PluginConfig>,
+    /// `[cluster]`: the node's cluster, if it is in one.
+    pub(crate) cluster: Option<ClusterConfig>,
 }
 
 /// The `[log]` table, checked.
@@ -79,6 +82,7 @@ impl NodeConfig {
             storage: resolved.storage,
             admin: resolved.admin,
             plugins: resolved.plugins,
+            cluster: resolved.cluster,
             log: LogConfig {
                 level: file.log.level,
                 format: file.log.format,

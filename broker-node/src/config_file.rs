@@ -12,6 +12,7 @@ use broker_core::session::OverflowPolicy;
 use serde::Deserialize;
 
 use crate::config_admin::AdminSection;
+use crate::config_cluster::ClusterSection;
 use crate::config_duration::{DurationIn, Millis, Seconds};
 use crate::config_plugins::PluginSection;
 use crate::config_size::ByteSize;
@@ -59,6 +60,8 @@ pub(crate) struct FileConfig {
     pub(crate) admin: AdminSection,
     /// `[[plugins]]`: WASM plugins for the hook chain.
     pub(crate) plugins: Vec<PluginSection>,
+    /// `[cluster]`.
+    pub(crate) cluster: ClusterSection,
 }
 
 /// One `[[listener]]` entry. The TLS keys have Mosquitto's names.
@@ -391,6 +394,7 @@ impl FileConfig {
             storage: StorageSection::default(),
             admin: AdminSection::default(),
             plugins: Vec::new(),
+            cluster: ClusterSection::default(),
         }
     }
 }

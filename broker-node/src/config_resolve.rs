@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU16;
 use std::time::Duration;
 
+use broker_cluster::ClusterConfig;
 use broker_core::codec::MAX_PACKET_SIZE;
 use broker_core::config::{BrokerConfig, ListenerConfig, RetainedLimits};
 use broker_core::session::{QueueLimits, SessionConfig};
@@ -15,6 +16,7 @@ use broker_core::types::{ClientId, QoS};
 
 use crate::config_admin::{self, AdminConfig};
 use crate::config_auth::{self, AuthConfig};
+use crate::config_cluster;
 use crate::config_file::{FileConfig, ListenerSection};
 use crate::config_listener;
 use crate::config_plugins::{self, PluginConfig};
@@ -47,6 +49,8 @@ pub(crate) struct Resolved {
     pub(crate) admin: Option<AdminConfig>,
     /// The `[[plugins]]`.
     pub(crate) plugins: Vec<PluginConfig>,
+    /// The `[cluster]`, if the node is in one.
+    pub(crate) cluster: Option<ClusterConfig>,
 }
 
 /// Resolves `file` into the engine's configuration and the node's settings, or every
@@ -64,6 +68,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     let storage = config_storage::resolve(&mut check, &file.storage);
     let admin = config_admin::resolve(&mut check, &file.admin);
     let plugins = config_plugins::resolve(&mut check, &file.plugins);
+    let cluster = config_cluster::resolve(&mut check, &file.cluster);
     let max_connections = match limits.max_connections {
         0 => None,
         n => Some(check.range("limits.max_connections", n, 1, usize::MAX, 1)),
@@ -264,6 +269,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         storage,
         admin,
         plugins,
+        cluster,
     })
 }
 
@@ -362,7 +368,8 @@ impl Checker {
         NonZeroU16::new(raw).unwrap_or(NonZeroU16::MIN)
     }
 
-    fn finish<T>(self, value: T) -> Result<T, Vec<Problem>> {
+    /// `value` if nothing failed, else every problem.
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, Vec<Problem>> {
         if self.problems.is_empty() {
             Ok(value)
         } else {

@@ -21,6 +21,7 @@ mod cli;
 mod config;
 mod config_admin;
 mod config_auth;
+mod config_cluster;
 mod config_duration;
 mod config_env;
 mod config_file;
@@ -45,8 +46,11 @@ mod systemd;
 
 use std::io::{self, Write as _};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use broker_cluster::GrpcLink;
+use broker_core::cluster::ClusterLink;
 use broker_core::Broker;
 use clap::Parser as _;
 use tracing::{debug, info, warn};
@@ -115,6 +119,7 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
     };
     node.override_listeners(cli.listeners()?);
     node.storage.override_dir(cli.data_dir.clone());
+    config_cluster::override_peers(&mut node.cluster, &cli.peers)?;
     let source = cli.config.as_ref().map_or_else(
         || DEFAULT_CONFIG_NAME.to_owned(),
         |p| p.display().to_string(),
@@ -186,13 +191,23 @@ async fn serve(
     let plugin_count = plugins.len();
     let admin = node.admin.clone();
     let max_payload = usize::try_from(node.broker.session.max_packet_size).unwrap_or(usize::MAX);
-    let broker = plugins
+    let link = node.cluster.map(GrpcLink::new);
+    let mut builder = plugins
         .install(auth.install(Broker::builder(), &node.broker.listeners))
         .session_store(store)
-        .config(node.broker)
-        .start()
-        .await
-        .context("starting the broker")?;
+        .config(node.broker);
+    if let Some(link) = &link {
+        builder = builder.cluster_link(Arc::clone(link) as Arc<dyn ClusterLink>);
+    }
+    let broker = builder.start().await.context("starting the broker")?;
+    let cluster = match &link {
+        Some(link) => Some(
+            link.start(broker.handle())
+                .await
+                .context("starting the cluster endpoint")?,
+        ),
+        None => None,
+    };
     tokio::spawn(auth.serve_reloads(reloads, broker.hooks(), plugin_count, broker.handle()));
     tokio::spawn(allocator::return_freed_memory());
     if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
@@ -224,6 +239,9 @@ async fn serve(
     let first = signals.recv().await;
     info!("Received {first}, shutting down.");
     systemd::stopping();
+    if let Some(cluster) = cluster {
+        cluster.shutdown().await;
+    }
     tokio::select! {
         () = broker.shutdown() => {}
         second = signals.recv() => {

@@ -26,6 +26,7 @@ mod integration {
     mod clients_raw;
     mod clients_rumqttc;
     mod clients_tls;
+    mod cluster;
     mod config_env;
     mod config_mosquitto;
     mod observability;

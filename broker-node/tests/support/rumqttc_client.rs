@@ -109,6 +109,21 @@ impl Client {
         }
     }
 
+    /// The next packet from the broker (PINGRESPs skipped), or `None` when none came within
+    /// `wait`; fails on a connection error.
+    pub(crate) async fn next_within(&mut self, wait: Duration) -> Option<Packet> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Packet::PingResp))) => {}
+                Ok(Some(Ok(packet))) => return Some(packet),
+                Ok(Some(Err(error))) => panic!("{}: connection error: {error}", self.name),
+                Ok(None) => panic!("{}: event loop ended", self.name),
+            }
+        }
+    }
+
     /// Asserts that nothing but PINGRESPs arrives for `quiet`.
     pub(crate) async fn expect_nothing(&mut self, quiet: Duration) {
         let deadline = tokio::time::Instant::now() + quiet;

@@ -1,0 +1,257 @@
+//! [`ClusterService`]: the gRPC server a node runs for its peers. It checks every request's
+//! header ([`Membership::check`](crate::membership::Membership::check)), records the
+//! peers' routes in the local router through the broker's handle, and delivers their
+//! forwarded messages to the local subscribers.
+//!
+//! It never sends anything to a peer on its own: what goes out is the per-peer tasks' work.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use broker_core::clock::{Clock as _, TokioClock};
+use broker_core::types::TopicFilter;
+use broker_core::BrokerHandle;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::cursor::{RouteChange, RouteOp};
+use crate::incarnation::Incarnation;
+use crate::link_state::LinkState;
+use crate::membership::Sender;
+use crate::node_name::NodeName;
+use crate::peer_routes::{PeerRoutes, RouteStreamError, RouterChanges};
+use crate::proto::cluster_server::Cluster;
+use crate::proto::route_delta::Op;
+use crate::proto::route_frame::Frame;
+use crate::proto::route_reply::Reply;
+use crate::proto::{
+    Cursor as WireCursor, ForwardAck, ForwardBatch, HelloReply, HelloRequest, RouteFrame,
+    RouteReply,
+};
+use crate::wire_message::from_wire;
+
+/// Replies a route stream buffers before its reader waits for the peer to take them.
+const REPLY_BUFFER: usize = 64;
+
+/// The peers' routes as this node holds them, one copy per peer.
+type Copies = Arc<Mutex<HashMap<NodeName, PeerRoutes>>>;
+
+/// The server side of the cluster protocol.
+#[derive(Debug)]
+pub(crate) struct ClusterService {
+    state: Arc<LinkState>,
+    handle: BrokerHandle,
+    copies: Copies,
+}
+
+impl ClusterService {
+    pub(crate) fn new(state: Arc<LinkState>, handle: BrokerHandle) -> Self {
+        ClusterService {
+            state,
+            handle,
+            copies: Arc::default(),
+        }
+    }
+}
+
+fn lock(copies: &Copies) -> MutexGuard<'_, HashMap<NodeName, PeerRoutes>> {
+    copies.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[tonic::async_trait]
+impl Cluster for ClusterService {
+    async fn hello(&self, request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
+        let header = request.into_inner().header;
+        self.state.membership.check("Hello", header.as_ref())?;
+        Ok(Response::new(HelloReply {
+            node: self.state.membership.node().as_str().to_owned(),
+            incarnation: self.state.membership.incarnation().get(),
+        }))
+    }
+
+    type RoutesStream = ReceiverStream<Result<RouteReply, Status>>;
+
+    async fn routes(
+        &self,
+        request: Request<Streaming<RouteFrame>>,
+    ) -> Result<Response<Self::RoutesStream>, Status> {
+        let mut frames = request.into_inner();
+        let Some(Frame::Open(header)) = frames.message().await?.and_then(|f| f.frame) else {
+            return Err(Status::invalid_argument(
+                "a route stream opens with a header",
+            ));
+        };
+        let sender = self.state.membership.check("Routes", Some(&header))?;
+        let recorded = {
+            let mut copies = lock(&self.copies);
+            let copy = copies.entry(sender.node.clone()).or_default();
+            let (recorded, dropped) = copy
+                .open(sender.incarnation)
+                .map_err(|error| refuse_stream(&sender, &error))?;
+            if !dropped.remove.is_empty() {
+                tracing::info!(
+                    peer = %sender.node,
+                    incarnation = %sender.incarnation,
+                    routes = dropped.remove.len(),
+                    "A peer restarted: the routes of its previous run are dropped."
+                );
+            }
+            apply(&self.handle, &sender.node, dropped);
+            recorded
+        };
+        let (replies, rx) = mpsc::channel(REPLY_BUFFER);
+        let opened = RouteReply {
+            reply: Some(Reply::Recorded(WireCursor {
+                incarnation: sender.incarnation.get(),
+                seq: recorded.map_or(0, |c| c.seq),
+            })),
+        };
+        if replies.try_send(Ok(opened)).is_err() {
+            return Err(Status::internal("route stream reply lost"));
+        }
+        let copies = Arc::clone(&self.copies);
+        let handle = self.handle.clone();
+        let mut stopping = self.state.shutdown.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = record_routes(copies, handle, sender, frames, replies) => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn forward(
+        &self,
+        request: Request<ForwardBatch>,
+    ) -> Result<Response<ForwardAck>, Status> {
+        let batch = request.into_inner();
+        let sender = self
+            .state
+            .membership
+            .check("Forward", batch.header.as_ref())?;
+        let now = TokioClock.now();
+        let mut accepted = 0u32;
+        for wire in batch.messages {
+            match from_wire(wire, now) {
+                Ok(message) => {
+                    self.handle
+                        .publish_from_peer(message)
+                        .await
+                        .map_err(|error| Status::unavailable(error.to_string()))?;
+                    accepted += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(peer = %sender.node, %error, "Dropped a forwarded message.");
+                    metrics::counter!("skein_cluster_received_invalid_total", "peer" => sender.node.to_string())
+                        .increment(1);
+                }
+            }
+        }
+        metrics::counter!("skein_cluster_received_messages_total", "peer" => sender.node.to_string())
+            .increment(u64::from(accepted));
+        Ok(Response::new(ForwardAck { accepted }))
+    }
+}
+
+/// Records what a peer's route stream brings, acknowledging each frame, until it ends.
+async fn record_routes(
+    copies: Copies,
+    handle: BrokerHandle,
+    sender: Sender,
+    mut frames: Streaming<RouteFrame>,
+    replies: mpsc::Sender<Result<RouteReply, Status>>,
+) {
+    loop {
+        let frame = match frames.message().await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return,
+            Err(status) => {
+                tracing::debug!(peer = %sender.node, %status, "A peer's route stream ended.");
+                return;
+            }
+        };
+        let ack = match record(&copies, &handle, &sender, frame) {
+            Ok(recorded) => RouteReply {
+                reply: Some(Reply::Ack(recorded)),
+            },
+            Err(status) => {
+                let _ = replies.send(Err(status)).await;
+                return;
+            }
+        };
+        if replies.send(Ok(ack)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Records one frame of `sender`'s route stream in its copy and the local router; returns
+/// where the copy stands now, or the status that ends the stream.
+fn record(
+    copies: &Copies,
+    handle: &BrokerHandle,
+    sender: &Sender,
+    frame: RouteFrame,
+) -> Result<WireCursor, Status> {
+    let mut copies = lock(copies);
+    let copy = copies.entry(sender.node.clone()).or_default();
+    let outcome = match frame.frame {
+        Some(Frame::Snapshot(snapshot)) => copy.snapshot(
+            Incarnation::from_wire(snapshot.incarnation),
+            snapshot.seq,
+            snapshot.filters,
+        ),
+        Some(Frame::Delta(delta)) => {
+            let op = match delta.op() {
+                Op::Add => RouteOp::Add,
+                Op::Remove => RouteOp::Remove,
+            };
+            let change = RouteChange {
+                seq: delta.seq,
+                op,
+                filter: delta.filter,
+            };
+            copy.change(Incarnation::from_wire(delta.incarnation), change)
+        }
+        Some(Frame::Open(_)) | None => {
+            return Err(Status::invalid_argument("unexpected route frame"));
+        }
+    };
+    let changes = outcome.map_err(|error| refuse_stream(sender, &error))?;
+    apply(handle, &sender.node, changes);
+    let recorded = copy.recorded();
+    Ok(WireCursor {
+        incarnation: recorded.map_or(0, |c| c.incarnation.get()),
+        seq: recorded.map_or(0, |c| c.seq),
+    })
+}
+
+/// Logs a route stream refused for `error`, and the status that ends it.
+fn refuse_stream(sender: &Sender, error: &RouteStreamError) -> Status {
+    tracing::warn!(
+        peer = %sender.node,
+        incarnation = %sender.incarnation,
+        %error,
+        "Refused a peer's route stream."
+    );
+    Status::failed_precondition(error.to_string())
+}
+
+/// Adds and removes `changes` of `peer`'s routes in the local router.
+fn apply(handle: &BrokerHandle, peer: &NodeName, changes: RouterChanges) {
+    let name = peer.to_peer();
+    for filter in changes.add.iter().filter_map(|f| parse(peer, f)) {
+        handle.add_peer_route(&name, &filter);
+    }
+    for filter in changes.remove.iter().filter_map(|f| parse(peer, f)) {
+        handle.remove_peer_route(&name, &filter);
+    }
+}
+
+fn parse(peer: &NodeName, filter: &str) -> Option<TopicFilter> {
+    TopicFilter::new(filter)
+        .map_err(|error| tracing::warn!(%peer, filter, %error, "Ignored an invalid route."))
+        .ok()
+}

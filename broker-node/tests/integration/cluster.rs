@@ -1,0 +1,160 @@
+//! Three `skein` processes on loopback forming a cluster (`[cluster]`, docs/cluster.md), each
+//! with its own MQTT and cluster ports, and rumqttc clients on different nodes: a message
+//! published on one node reaches a subscriber on another (QoS downgraded, RETAIN as a live
+//! message's), also right after its SUBACK; a
+//! node configured for another cluster is refused, and both logs say so.
+
+use std::time::Duration;
+
+use rumqttc::{Packet, QoS};
+
+use crate::support::rumqttc_client::{publish_fields, Client};
+use crate::support::{free_port, ConfiguredSkein};
+
+/// Subscribe-then-publish rounds; each must deliver. `SKEIN_IT_CLUSTER_ROUNDS` sets another
+/// count (docs/cluster.md reports a longer run).
+const ROUNDS: usize = 300;
+/// How long one round's message may take to arrive before it counts as a miss.
+const ROUND_WAIT: Duration = Duration::from_secs(5);
+
+/// One node's ports.
+#[derive(Clone, Copy)]
+struct Ports {
+    mqtt: u16,
+    cluster: u16,
+}
+
+/// The config of node `name` of cluster `cluster_id`, with `peers` (name, ports).
+fn config(name: &str, cluster_id: &str, own: Ports, peers: &[(&str, Ports)]) -> String {
+    let peers: Vec<String> = peers
+        .iter()
+        .map(|(peer, ports)| format!("\"{peer}=127.0.0.1:{}\"", ports.cluster))
+        .collect();
+    format!(
+        "[[listener]]\nbind = \"127.0.0.1:{}\"\n\n[storage]\ndurability = \"memory\"\n\n\
+         [cluster]\nenabled = true\nnode = \"{name}\"\ncluster_id = \"{cluster_id}\"\n\
+         bind = \"127.0.0.1:{}\"\npeers = [{}]\n",
+        own.mqtt,
+        own.cluster,
+        peers.join(", ")
+    )
+}
+
+fn ports() -> Ports {
+    Ports {
+        mqtt: free_port(),
+        cluster: free_port(),
+    }
+}
+
+/// Starts the nodes `names` of `cluster_ids` (one each), every one a peer of the others.
+fn start_cluster(names: &[&str], cluster_ids: &[&str]) -> Vec<(ConfiguredSkein, Ports)> {
+    let all: Vec<(&str, Ports)> = names.iter().map(|name| (*name, ports())).collect();
+    all.iter()
+        .zip(cluster_ids)
+        .map(|((name, own), cluster_id)| {
+            let peers: Vec<(&str, Ports)> =
+                all.iter().filter(|(n, _)| n != name).copied().collect();
+            let text = config(name, cluster_id, *own, &peers);
+            let node =
+                ConfiguredSkein::start(&format!("cluster-{name}"), |_| (text.clone(), own.mqtt));
+            (node, *own)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_deliver_across_nodes_right_after_the_suback() {
+    let nodes = start_cluster(&["a", "b", "c"], &["it", "it", "it"]);
+    for (node, _) in &nodes {
+        // Each node's route streams to both peers are open.
+        node.wait_for_lines(&["Connected to a peer node"], 2);
+    }
+    let [(a, on_a), (b, on_b), (c, on_c)] = &nodes[..] else {
+        unreachable!("three nodes")
+    };
+    let (mut sub, _) = Client::connect(on_a.mqtt, a.log_path(), "cl-sub", true).await;
+    let (mut pub_b, _) = Client::connect(on_b.mqtt, b.log_path(), "cl-pub-b", true).await;
+    let (mut pub_c, _) = Client::connect(on_c.mqtt, c.log_path(), "cl-pub-c", true).await;
+
+    // Delivered across nodes, once, with the publisher's QoS downgraded to the subscription's.
+    sub.subscribe("cl/first/#", QoS::AtMostOnce).await;
+    pub_b.publish_qos1("cl/first/x", b"from b").await;
+    let got = publish_fields("cl-sub", sub.next("the message from node b").await);
+    assert_eq!(
+        got,
+        (
+            "cl/first/x".to_owned(),
+            b"from b".to_vec(),
+            QoS::AtMostOnce,
+            false
+        )
+    );
+    // A retained message crosses with RETAIN 0: MQTT 3.1.1 subscribers get it so unless it
+    // is sent for their new subscription (MQTT-3.3.1-9).
+    pub_c
+        .publish_qos1_with("cl/first/kept", b"from c", true)
+        .await;
+    let got = publish_fields("cl-sub", sub.next("the retained message from node c").await);
+    assert_eq!(
+        got,
+        (
+            "cl/first/kept".to_owned(),
+            b"from c".to_vec(),
+            QoS::AtMostOnce,
+            false
+        )
+    );
+    sub.expect_nothing(Duration::from_millis(200)).await;
+
+    // A publish on another node right after the SUBACK is delivered: the SUBACK waited until
+    // every peer had recorded the route.
+    let rounds = std::env::var("SKEIN_IT_CLUSTER_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(ROUNDS);
+    let mut misses = Vec::new();
+    for round in 0..rounds {
+        let topic = format!("cl/round/{round}");
+        sub.subscribe(&topic, QoS::AtLeastOnce).await;
+        let publisher = if round % 2 == 0 {
+            &mut pub_b
+        } else {
+            &mut pub_c
+        };
+        publisher
+            .publish_qos1(&topic, round.to_string().as_bytes())
+            .await;
+        match sub.next_within(ROUND_WAIT).await {
+            Some(Packet::Publish(p)) if p.topic == topic => {}
+            other => misses.push((round, format!("{other:?}"))),
+        }
+    }
+    assert!(
+        misses.is_empty(),
+        "{} of {rounds} rounds missed their message: {misses:?}\n--- node a ---\n{}",
+        misses.len(),
+        a.log_tail()
+    );
+    sub.disconnect().await;
+    pub_b.disconnect().await;
+    pub_c.disconnect().await;
+}
+
+#[tokio::test]
+async fn a_node_of_another_cluster_is_refused_with_a_log_line() {
+    let nodes = start_cluster(&["a", "b"], &["blue", "green"]);
+    let [(a, _), (b, _)] = &nodes[..] else {
+        unreachable!("two nodes")
+    };
+    let refused = a.wait_for_log(&["Refused a cluster request", "\"green\""]);
+    assert!(refused.contains("\"blue\""), "{refused}");
+    b.wait_for_log(&["Cannot reach a peer node", "refused by cluster node a"]);
+    assert!(
+        !a.log().contains("Connected to a peer node")
+            && !b.log().contains("Connected to a peer node"),
+        "the nodes linked across clusters:\n{}\n{}",
+        a.log_tail(),
+        b.log_tail()
+    );
+}

@@ -15,7 +15,7 @@ use broker_core::types::{ClientId, QoS};
 
 use crate::config_admin::{self, AdminConfig};
 use crate::config_auth::{self, AuthConfig};
-use crate::config_file::{FileConfig, ListenerSection};
+use crate::config_file::{FileConfig, LimitsSection, ListenerSection};
 use crate::config_listener;
 use crate::config_plugins::{self, PluginConfig};
 use crate::config_storage::{self, StorageConfig};
@@ -59,7 +59,7 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     let features = &file.features;
 
     // Checked in the order the keys appear in the file, so problems are listed that way.
-    let listeners = listeners(&mut check, &file.listener);
+    let listeners = listeners(&mut check, &file.listener, limits);
     let auth = config_auth::resolve(&mut check, &file.auth);
     let storage = config_storage::resolve(&mut check, &file.storage);
     let admin = config_admin::resolve(&mut check, &file.admin);
@@ -78,6 +78,17 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
             n => Some(check.range("limits.retained_max_payload", n, 1, usize::MAX, 1)),
         },
     };
+    // The listeners took these as the rates of their clients, unless they set their own.
+    config_listener::per_second(
+        &mut check,
+        "limits.client_message_rate",
+        limits.client_message_rate,
+    );
+    config_listener::per_second(
+        &mut check,
+        "limits.client_byte_rate",
+        limits.client_byte_rate.0,
+    );
     let max_packet_size = check.range(
         "limits.max_packet_size",
         limits.max_packet_size.0,
@@ -269,7 +280,11 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
 
 /// Checks the `[[listener]]` entries: at least one, addresses that parse, no name or address
 /// used twice, then each one's protocol and TLS keys (`config_listener`).
-fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerConfig> {
+fn listeners(
+    check: &mut Checker,
+    sections: &[ListenerSection],
+    limits: &LimitsSection,
+) -> Vec<ListenerConfig> {
     if sections.is_empty() {
         check.problem(
             "listener",
@@ -321,7 +336,9 @@ fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerC
                 name
             }
         };
-        listeners.push(config_listener::resolve(check, index, section, name, bind));
+        listeners.push(config_listener::resolve(
+            check, index, section, limits, name, bind,
+        ));
     }
     listeners
 }

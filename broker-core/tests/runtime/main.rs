@@ -13,6 +13,7 @@
 mod admin;
 mod backpressure;
 mod basic;
+mod client_rate;
 mod closing;
 mod durable_copies;
 mod durable_queue;

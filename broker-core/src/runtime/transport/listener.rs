@@ -84,6 +84,7 @@ impl Listener {
             name: self.name.as_str().to_owned(),
             connections_open: self.open.load(Ordering::Acquire),
             connections_accepted: self.traffic.accepted.load(Ordering::Relaxed),
+            throttled: self.traffic.throttled.load(Ordering::Relaxed),
             received: self.traffic.received.snapshot(),
             sent: self.traffic.sent.snapshot(),
         }

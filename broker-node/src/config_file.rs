@@ -126,6 +126,12 @@ pub(crate) struct ListenerSection {
     /// Most bytes a second from each client here; omitted: `[limits]`'s; 0: no limit.
     #[serde(default)]
     pub(crate) client_byte_rate: Option<ByteSize>,
+    /// This listener's own password file, in place of `[auth]`'s.
+    #[serde(default)]
+    pub(crate) password_file: Option<PathBuf>,
+    /// This listener's own ACL file, in place of `[auth]`'s.
+    #[serde(default)]
+    pub(crate) acl_file: Option<PathBuf>,
 }
 
 /// `listener.tls_version`: the oldest TLS version accepted (Mosquitto's words).
@@ -190,6 +196,8 @@ impl ListenerSection {
             client_byte_rate: Some(ByteSize(
                 listener.client_rate.bytes.map_or(0, |n| n.get().into()),
             )),
+            password_file: None,
+            acl_file: None,
         }
     }
 }

@@ -127,7 +127,11 @@ pub(crate) fn resolve(
         }
     }
     let mut listener = ListenerConfig::tcp(name, bind).with_transport(transport);
-    listener.allow_anonymous = section.allow_anonymous;
+    // A password file of its own refuses anonymous clients unless the listener lets them
+    // in, as `[auth]`'s does.
+    listener.allow_anonymous = section
+        .allow_anonymous
+        .or(section.password_file.is_some().then_some(false));
     listener.proxy_protocol = section.proxy_protocol;
     let max = check.range(
         &key("max_connections"),

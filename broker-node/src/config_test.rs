@@ -646,7 +646,9 @@ fn every_schema_key_is_shown_in_the_default_file() {
             "max_connections",
             "max_connection_rate",
             "client_message_rate",
-            "client_byte_rate"
+            "client_byte_rate",
+            "password_file",
+            "acl_file"
         ]
     );
     assert!(count >= 33, "{count}");

@@ -110,7 +110,7 @@ impl Connection {
     pub(crate) fn new(
         shared: Arc<Shared>,
         stream: Stream,
-        peer: SocketAddr,
+        peer: Option<SocketAddr>,
         listener: Arc<Listener>,
         guard: TaskGuard,
     ) -> Self {
@@ -135,7 +135,7 @@ impl Connection {
     pub(crate) fn resumed(
         shared: Counted,
         stream: Stream,
-        peer: SocketAddr,
+        peer: Option<SocketAddr>,
         listener: Arc<Listener>,
         guard: TaskGuard,
         session: Session,
@@ -157,7 +157,7 @@ impl Connection {
     fn assemble(
         shared: Counted,
         stream: Stream,
-        peer: SocketAddr,
+        peer: Option<SocketAddr>,
         listener: Arc<Listener>,
         guard: TaskGuard,
         session: Session,
@@ -646,7 +646,7 @@ impl Connection {
                 if traced || tracing::enabled!(tracing::Level::DEBUG) {
                     let line = format!(
                         "Received CONNECT from {} as {} (p{}, c{}, k{})",
-                        self.client.peer,
+                        self.client.peer(),
                         connect.client_id,
                         connect.protocol.level(),
                         u8::from(connect.clean_start),

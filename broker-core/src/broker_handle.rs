@@ -71,7 +71,8 @@ impl BrokerHandle {
     /// has one: hooks, ACL patterns, the log and the admin API see it (`None`: none).
     ///
     /// Unlike plain TCP connections, such a connection is not parked when idle: its task
-    /// stays (see docs/performance.md for what an idle task costs).
+    /// stays (about 2 KB a connection, docs/performance.md, "Where an idle connection's
+    /// memory goes").
     ///
     /// # Errors
     ///

@@ -170,7 +170,8 @@ impl Connection {
             .max_packet_size(shared.session_config().decoder_limit())
             .max_connect_size(shared.receive_limits().max_connect_size());
         let run_state = shared.watch_run_state();
-        let throttle = Throttle::new(&listener.config.client_rate, now());
+        let rate = &listener.config.client_rate;
+        let throttle = rate.is_limited().then(|| Throttle::new(rate, now()));
         Connection {
             wire: Wire::new(stream, decoder, throttle),
             client: Client::new(session, peer, listener, control),

@@ -53,16 +53,15 @@ pub(crate) struct Throttle {
 }
 
 impl Throttle {
-    /// The throttle for `rate`, its buckets full; `None` when `rate` limits nothing.
-    pub(crate) fn new(rate: &ClientRate, now: Instant) -> Option<Box<Throttle>> {
-        rate.is_limited().then(|| {
-            Box::new(Throttle {
-                messages: rate.messages.map(|rate| Bucket::new(rate.get())),
-                bytes: rate.bytes.map(|rate| Bucket::new(rate.get())),
-                publishes: 0,
-                last: now,
-                paused_until: None,
-            })
+    /// The throttle for `rate`, its buckets full; a connection whose rate limits nothing
+    /// ([`ClientRate::is_limited`]) has none.
+    pub(crate) fn new(rate: &ClientRate, now: Instant) -> Box<Throttle> {
+        Box::new(Throttle {
+            messages: rate.messages.map(|rate| Bucket::new(rate.get())),
+            bytes: rate.bytes.map(|rate| Bucket::new(rate.get())),
+            publishes: 0,
+            last: now,
+            paused_until: None,
         })
     }
 
@@ -126,14 +125,15 @@ mod tests {
     }
 
     #[test]
-    fn no_limit_is_no_throttle() {
-        assert!(Throttle::new(&ClientRate::UNLIMITED, Instant::now()).is_none());
+    fn no_limit_is_not_limited() {
+        assert!(!ClientRate::UNLIMITED.is_limited());
+        assert!(rate(1, 0).is_limited() && rate(0, 1).is_limited());
     }
 
     #[test]
     fn a_burst_within_the_bucket_reads_on_and_one_past_it_pauses_for_the_debt() {
         let start = Instant::now();
-        let mut throttle = Throttle::new(&rate(10, 0), start).unwrap();
+        let mut throttle = Throttle::new(&rate(10, 0), start);
         for _ in 0..10 {
             throttle.publish_decoded();
         }
@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn bytes_are_limited_on_their_own_and_the_longer_debt_wins() {
         let start = Instant::now();
-        let mut throttle = Throttle::new(&rate(0, 1000), start).unwrap();
+        let mut throttle = Throttle::new(&rate(0, 1000), start);
         for _ in 0..1000 {
             throttle.publish_decoded();
         }
@@ -169,7 +169,7 @@ mod tests {
             throttle.take(2000, start),
             Some(start + Duration::from_secs(2))
         );
-        let mut both = Throttle::new(&rate(1, 1_000_000), start).unwrap();
+        let mut both = Throttle::new(&rate(1, 1_000_000), start);
         both.publish_decoded();
         both.publish_decoded();
         both.publish_decoded();
@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn an_idle_bucket_refills_to_one_second_only() {
         let start = Instant::now();
-        let mut throttle = Throttle::new(&rate(10, 0), start).unwrap();
+        let mut throttle = Throttle::new(&rate(10, 0), start);
         let later = start + Duration::from_secs(3600);
         for _ in 0..11 {
             throttle.publish_decoded();

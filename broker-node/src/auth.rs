@@ -32,7 +32,7 @@ use broker_core::hooks::{
 };
 use broker_core::{BrokerBuilder, BrokerHandle};
 use skein_plugin_mosquitto::{AclFile, PasswordFile};
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use crate::auth_identity::CertificateIdentity;
 use crate::config_auth::{AuthConfig, ListenerFiles};
@@ -51,6 +51,8 @@ pub(crate) struct Auth {
 #[derive(Debug)]
 struct Loaded<T> {
     file: Arc<T>,
+    /// Where it was read from.
+    path: PathBuf,
     /// The listeners whose own file it is; `None`: `[auth]`'s, in force on every listener
     /// without a file of its own.
     listeners: Option<Vec<String>>,
@@ -60,6 +62,7 @@ impl<T> Clone for Loaded<T> {
     fn clone(&self) -> Self {
         Loaded {
             file: Arc::clone(&self.file),
+            path: self.path.clone(),
             listeners: self.listeners.clone(),
         }
     }
@@ -116,6 +119,7 @@ fn load_all<T, E: std::fmt::Display>(
         match load(&path) {
             Ok(file) => loaded.push(Loaded {
                 file: Arc::new(file),
+                path,
                 listeners,
             }),
             Err(error) => problems.push(Problem {
@@ -153,7 +157,12 @@ fn install_files<T: Hook>(
                 .map(|listener| listener.name.as_str().into())
                 .collect(),
         };
-        if !scope.is_empty() {
+        if scope.is_empty() {
+            warn!(
+                "{} is in force on no listener: every listener has a file of its own.",
+                loaded.path.display()
+            );
+        } else {
             builder = builder.hook(ListenerScoped::new(hook, scope));
         }
     }

@@ -22,7 +22,7 @@ use crate::runtime::park::parker;
 use crate::runtime::state::receive_limits::ReceiveLimits;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::transport::fd_table;
-use crate::runtime::transport::listener::Listener;
+use crate::runtime::transport::listener::{Intake, Listener};
 use crate::store::{MemoryStore, SessionStore};
 
 /// How a [`Broker`] is built: its configuration, session store and hooks, then
@@ -38,6 +38,8 @@ pub struct BrokerBuilder {
     /// Listeners whose sockets the caller bound ([`BrokerBuilder::bound_listener`]).
     /// Shared: a cloned builder serves a duplicate of the same socket.
     bound: Vec<(ListenerConfig, Arc<std::net::TcpListener>)>,
+    /// Listeners whose connections the caller accepts ([`BrokerBuilder::stream_listener`]).
+    streams: Vec<ListenerConfig>,
 }
 
 impl fmt::Debug for BrokerBuilder {
@@ -69,6 +71,7 @@ impl BrokerBuilder {
             hooks: HookChain::builder(),
             cluster: None,
             bound: Vec::new(),
+            streams: Vec::new(),
         }
     }
 
@@ -162,6 +165,18 @@ impl BrokerBuilder {
         self
     }
 
+    /// Adds a listener whose connections the caller accepts itself (on a Unix socket, from
+    /// an in-memory pipe, behind its own accept loop or TLS) and hands over one stream at a
+    /// time with [`BrokerHandle::serve_stream`](crate::BrokerHandle::serve_stream). The broker
+    /// binds nothing for it (`listener.bind` is not used) and speaks MQTT straight on the
+    /// streams; its name, `allow_anonymous`, connection limit and client rate apply. TLS,
+    /// WebSocket and the PROXY header need the broker's own socket: a stream listener with
+    /// one of them is refused at [`start`](Self::start).
+    pub fn stream_listener(mut self, listener: ListenerConfig) -> Self {
+        self.streams.push(listener);
+        self
+    }
+
     /// Removes every listener: the broker then serves in-process clients only.
     pub fn no_listeners(mut self) -> Self {
         self.config.listeners.clear();
@@ -182,15 +197,23 @@ impl BrokerBuilder {
     ///
     /// [`BrokerError::Bind`] if a listener cannot bind (nothing is left running then),
     /// [`BrokerError::Tls`] if a listener's TLS files cannot be used,
-    /// [`BrokerError::DuplicateListener`] if two listeners share a name.
+    /// [`BrokerError::DuplicateListener`] if two listeners share a name,
+    /// [`BrokerError::StreamListener`] if a stream listener asks for TLS, WebSocket or the
+    /// PROXY header.
     pub async fn start(self) -> Result<Broker, BrokerError> {
         let mut names = HashSet::new();
         let configs = self.config.listeners.iter();
-        for listener in configs.chain(self.bound.iter().map(|(config, _)| config)) {
+        let bound = self.bound.iter().map(|(config, _)| config);
+        for listener in configs.chain(bound).chain(&self.streams) {
             if !names.insert(listener.name.as_str()) {
                 return Err(BrokerError::DuplicateListener(listener.name.clone()));
             }
         }
+        let streams = self
+            .streams
+            .into_iter()
+            .map(stream_listener)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut bound = Vec::with_capacity(self.config.listeners.len());
         for config in &self.config.listeners {
             let socket = TcpListener::bind(config.bind).await;
@@ -256,7 +279,8 @@ impl BrokerBuilder {
         // at a crash are published before their clients can return.
         sweeper::sweep_at_start(&shared).await;
         let mut local_addrs = Vec::with_capacity(bound.len());
-        shared.set_listeners(bound.iter().map(|(l, ..)| Arc::clone(l)).collect());
+        let listeners = bound.iter().map(|(l, ..)| Arc::clone(l));
+        shared.set_listeners(listeners.chain(streams).collect());
         for (listener, addr, socket) in bound {
             // Mosquitto's words: "ipv4", "ipv6", or "websockets" for a WebSocket listener.
             let kind = match (&listener.config.transport, addr.is_ipv4()) {
@@ -290,6 +314,31 @@ impl BrokerBuilder {
         }
         Ok(Broker::new(shared, local_addrs))
     }
+}
+
+/// The stream listener `config` describes: MQTT straight on the streams handed over.
+fn stream_listener(config: ListenerConfig) -> Result<Arc<Listener>, BrokerError> {
+    let setting = if config.has_tls() {
+        Some("tls")
+    } else if config.transport != Transport::Mqtt {
+        Some("websocket")
+    } else if config.proxy_protocol {
+        Some("proxy_protocol")
+    } else {
+        None
+    };
+    if let Some(setting) = setting {
+        return Err(BrokerError::StreamListener {
+            name: config.name,
+            setting,
+        });
+    }
+    Listener::with_intake(config.clone(), Intake::Streams)
+        .map(Arc::new)
+        .map_err(|source| BrokerError::Tls {
+            name: config.name,
+            source,
+        })
 }
 
 /// The listener `config` describes, its TLS files read, on `socket` (bound by the broker or

@@ -1,8 +1,10 @@
 //! Publishing and subscribing in-process, without a socket.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 use crate::admin::{
@@ -18,9 +20,13 @@ use crate::listener_stats::ListenerStats;
 use crate::router::SubscriptionEntry;
 use crate::runtime::clock::now;
 use crate::runtime::cluster::node_link::NodeLink;
+use crate::runtime::connection::serve;
 use crate::runtime::queue::backlog::Backlog;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::state::shared::Shared;
+use crate::runtime::state::stats::Stats;
+use crate::runtime::transport::listener::Intake;
+use crate::runtime::transport::stream::Stream;
 use crate::runtime::{admin, background::local, routing, state::snapshot};
 use crate::session::Message;
 use crate::tls_error::TlsError;
@@ -55,6 +61,71 @@ impl BrokerHandle {
                 (listener.config.name.clone(), outcome)
             })
             .collect()
+    }
+
+    /// Serves one connection whose stream the caller accepted itself (a Unix socket, an
+    /// in-memory pipe such as [`tokio::io::duplex`], a TLS stream of its own) on the stream
+    /// listener named `listener` ([`BrokerBuilder::stream_listener`]), as the broker serves a
+    /// TCP connection it accepted: MQTT straight on the stream, in a task of its own, until
+    /// either side closes it or the broker shuts down. `peer` is the client's address if it
+    /// has one: hooks, ACL patterns, the log and the admin API see it (`None`: none).
+    ///
+    /// Unlike plain TCP connections, such a connection is not parked when idle: its task
+    /// stays (about 2 KB a connection, docs/performance.md, "Where an idle connection's
+    /// memory goes").
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down;
+    /// [`BrokerError::UnknownListener`] when no stream listener is named `listener`. The
+    /// stream is dropped (closed) then.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (the connection's task is spawned on the current one).
+    ///
+    /// [`BrokerBuilder::stream_listener`]: crate::BrokerBuilder::stream_listener
+    pub fn serve_stream<S>(
+        &self,
+        listener: &str,
+        stream: S,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), BrokerError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
+    {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        let Some(listener) = self
+            .shared
+            .listeners()
+            .iter()
+            .find(|found| found.intake == Intake::Streams && found.config.name == listener)
+            .cloned()
+        else {
+            return Err(BrokerError::UnknownListener(listener.to_owned()));
+        };
+        Stats::bump(&self.shared.stats().connections_accepted);
+        Stats::bump(&listener.traffic().accepted);
+        match peer {
+            Some(peer) => tracing::info!(
+                "New connection from {}:{} on listener {}.",
+                peer.ip(),
+                peer.port(),
+                listener.name
+            ),
+            None => tracing::info!("New connection on listener {}.", listener.name),
+        }
+        let guard = self.shared.network_tasks().guard();
+        tokio::spawn(serve::serve(
+            Arc::clone(&self.shared),
+            Stream::served(stream),
+            peer,
+            listener,
+            guard,
+        ));
+        Ok(())
     }
 
     /// Publishes a message as the broker itself (no client; No Local never applies). With

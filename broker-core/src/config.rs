@@ -2,6 +2,7 @@
 //! from files and the command line is the node binary's job.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -144,6 +145,39 @@ pub struct ListenerConfig {
     /// reconnection storm does not take the broker's CPU from the clients it serves.
     /// `None`: no limit.
     pub max_connection_rate: Option<u32>,
+    /// How fast each client of this listener may send. Default: no limit.
+    pub client_rate: ClientRate,
+}
+
+/// How fast one client may send: PUBLISH packets and bytes a second, each a token bucket
+/// that holds one second's worth (the burst). A client past either is not refused: its
+/// connection stops reading from the socket until the bucket has refilled, so it slows down
+/// to the rate and loses nothing (EMQX's `messages_rate` / `bytes_rate` behave so). The
+/// broker may read one read's worth (at most 64 KiB) past the bucket before it pauses; the
+/// pause then pays that back, so the rate holds on average. MQTT 5 reason codes 0x96
+/// (Message rate too high) and 0x97 (Quota exceeded) are not used for it: either would drop
+/// a message or the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientRate {
+    /// Most PUBLISH packets a second. `None`: no limit.
+    pub messages: Option<NonZeroU32>,
+    /// Most bytes a second, every packet counted whole (the fixed header included).
+    /// `None`: no limit.
+    pub bytes: Option<NonZeroU32>,
+}
+
+impl ClientRate {
+    /// No limit.
+    pub const UNLIMITED: ClientRate = ClientRate {
+        messages: None,
+        bytes: None,
+    };
+
+    /// Whether either limit is set.
+    #[must_use]
+    pub fn is_limited(&self) -> bool {
+        self.messages.is_some() || self.bytes.is_some()
+    }
 }
 
 impl ListenerConfig {
@@ -161,6 +195,7 @@ impl ListenerConfig {
             proxy_protocol: false,
             max_connections: None,
             max_connection_rate: None,
+            client_rate: ClientRate::UNLIMITED,
         }
     }
 
@@ -235,6 +270,13 @@ impl ListenerConfig {
     #[must_use]
     pub fn with_proxy_protocol(mut self) -> Self {
         self.proxy_protocol = true;
+        self
+    }
+
+    /// The same listener with `rate` for each of its clients ([`ListenerConfig::client_rate`]).
+    #[must_use]
+    pub fn with_client_rate(mut self, rate: ClientRate) -> Self {
+        self.client_rate = rate;
         self
     }
 

@@ -39,6 +39,35 @@
 //! own client certificate verifier): `ListenerConfig::with_rustls`, with the `rustls`
 //! this crate re-exports (feature `runtime`). `BrokerHandle::reload_tls` reads the files of
 //! the first kind again and leaves listeners of the second as they are.
+//!
+//! Connections need not come from a socket the broker binds: `BrokerBuilder::bound_listener`
+//! takes a TCP socket you bound (systemd's socket activation, a port bound before dropping
+//! privileges), and a stream listener (`BrokerBuilder::stream_listener`) takes connections
+//! you accept yourself, any `AsyncRead + AsyncWrite` stream (a Unix socket, an in-memory
+//! `tokio::io::duplex` pipe, a TLS stream of your own), one at a time through
+//! `BrokerHandle::serve_stream`:
+#![cfg_attr(
+    feature = "runtime",
+    doc = r#"
+```no_run
+# async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+use broker_core::config::ListenerConfig;
+use broker_core::Broker;
+
+let local = ListenerConfig::tcp("local", "127.0.0.1:0".parse()?); // `bind` is not used
+let broker = Broker::builder().no_listeners().stream_listener(local).start().await?;
+let socket = tokio::net::UnixListener::bind("/run/skein/mqtt.sock")?;
+let handle = broker.handle();
+while let Ok((stream, _)) = socket.accept().await {
+    handle.serve_stream("local", stream, None)?;
+}
+# Ok(())
+# }
+```
+"#
+)]
+//!
+//! The embedding example, in full:
 #![cfg_attr(
     feature = "runtime",
     doc = r#"

@@ -14,6 +14,9 @@ pub struct ListenerStats {
     pub connections_open: usize,
     /// Its network connections accepted since the start.
     pub connections_accepted: u64,
+    /// Times one of its connections paused reading because its client went past its
+    /// [`ClientRate`](crate::config::ClientRate) since the start.
+    pub throttled: u64,
     /// What its clients sent.
     pub received: TrafficStats,
     /// What was sent to its clients.

@@ -31,6 +31,7 @@ fn files(dir: &Path, acl: &str, allow_anonymous: bool) -> AuthConfig {
         password_file: Some(dir.join("passwd")),
         acl_file: Some(dir.join("acl")),
         allow_anonymous,
+        listeners: Vec::new(),
     }
 }
 
@@ -189,6 +190,7 @@ fn load_names_the_key_and_the_file_of_every_problem() {
         password_file: Some(dir.path().join("missing")),
         acl_file: Some(dir.path().join("acl")),
         allow_anonymous: true,
+        listeners: Vec::new(),
     };
     let problems = Auth::load(&config).unwrap_err();
     assert_eq!(problems.len(), 2, "{problems:?}");
@@ -208,4 +210,67 @@ fn load_names_the_key_and_the_file_of_every_problem() {
         )),
         "{problems:?}"
     );
+}
+
+/// A listener's own password file answers for its clients, `[auth]`'s for the others: each
+/// client meets one file. A file two listeners name is loaded once, for both.
+#[tokio::test]
+async fn a_listeners_own_file_replaces_the_auth_file_for_its_clients() {
+    use crate::config_auth::ListenerFiles;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = files(dir.path(), ACL, false);
+    config.acl_file = None;
+    let hash = PasswordHash::pbkdf2_sha512(b"bob-pw", [9; 12], Iterations::MOSQUITTO_DEFAULT);
+    std::fs::write(dir.path().join("passwd-own"), format!("bob:{hash}\n")).unwrap();
+    let own = |index: usize, listener: &str| ListenerFiles {
+        index,
+        listener: listener.to_owned(),
+        password_file: Some(dir.path().join("passwd-own")),
+        acl_file: None,
+    };
+    config.listeners = vec![own(1, "tls"), own(2, "ws")];
+    let auth = Auth::load(&config).unwrap();
+    let listeners = [
+        ListenerConfig::tcp("plain", addr("127.0.0.1:0")),
+        ListenerConfig::tcp("tls", addr("127.0.0.1:0")),
+        ListenerConfig::tcp("ws", addr("127.0.0.1:0")),
+    ];
+    let broker = start(&auth, &listeners).await;
+    let chain = broker.hooks();
+    assert_eq!(
+        chain.hook_names().collect::<Vec<_>>(),
+        ["password-file@plain", "password-file@tls,ws"]
+    );
+    for (listener, user, password, code) in [
+        ("plain", "alice", "secret", ReasonCode::Success),
+        ("plain", "bob", "bob-pw", ReasonCode::BadUserNameOrPassword),
+        ("tls", "bob", "bob-pw", ReasonCode::Success),
+        ("ws", "bob", "bob-pw", ReasonCode::Success),
+        ("tls", "alice", "secret", ReasonCode::BadUserNameOrPassword),
+    ] {
+        assert_eq!(
+            connect(&chain, client(listener, Some(user), false), Some(password)).await,
+            code,
+            "{user} on {listener}"
+        );
+    }
+    broker.shutdown().await;
+}
+
+#[test]
+fn a_listeners_own_file_that_does_not_load_names_the_listener_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = AuthConfig {
+        listeners: vec![crate::config_auth::ListenerFiles {
+            index: 3,
+            listener: "tls".to_owned(),
+            password_file: None,
+            acl_file: Some(dir.path().join("missing")),
+        }],
+        ..AuthConfig::default()
+    };
+    let problems = Auth::load(&config).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "listener[3].acl_file");
 }

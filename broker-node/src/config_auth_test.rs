@@ -24,7 +24,8 @@ fn no_auth_table_allows_everyone() {
         AuthConfig {
             password_file: None,
             acl_file: None,
-            allow_anonymous: true
+            allow_anonymous: true,
+            listeners: Vec::new(),
         }
     );
 }
@@ -40,6 +41,7 @@ fn keys_map_onto_the_auth_config() {
             password_file: Some(PathBuf::from("/etc/skein/passwd")),
             acl_file: Some(PathBuf::from("acl")),
             allow_anonymous: true,
+            listeners: Vec::new(),
         }
     );
 }
@@ -79,6 +81,47 @@ fn a_listener_may_override_allow_anonymous() {
         .map(|listener| listener.allow_anonymous)
         .collect();
     assert_eq!(per_listener, [Some(true), None]);
+}
+
+/// A listener's own files are its own; with its own password file it refuses anonymous
+/// clients unless it says otherwise, as `[auth]` does.
+#[test]
+fn a_listener_may_have_its_own_password_and_acl_files() {
+    let node = parse(
+        "[[listener]]\nbind = \"127.0.0.1:1883\"\n\
+         [[listener]]\nname = \"tls\"\nbind = \"127.0.0.1:1884\"\npassword_file = \"pw\"\n\
+         [[listener]]\nname = \"ws\"\nbind = \"127.0.0.1:1885\"\nacl_file = \"acl\"\n\
+         allow_anonymous = true\n\
+         [[listener]]\nname = \"open\"\nbind = \"127.0.0.1:1886\"\npassword_file = \"pw\"\n\
+         allow_anonymous = true\n",
+    )
+    .unwrap();
+    let own =
+        |index: usize, listener: &str, password: Option<&str>, acl: Option<&str>| ListenerFiles {
+            index,
+            listener: listener.to_owned(),
+            password_file: password.map(PathBuf::from),
+            acl_file: acl.map(PathBuf::from),
+        };
+    assert_eq!(
+        node.auth.listeners,
+        [
+            own(1, "tls", Some("pw"), None),
+            own(2, "ws", None, Some("acl")),
+            own(3, "open", Some("pw"), None)
+        ]
+    );
+    let anonymous: Vec<_> = node
+        .broker
+        .listeners
+        .iter()
+        .map(|listener| listener.allow_anonymous)
+        .collect();
+    assert_eq!(anonymous, [None, Some(false), Some(true), Some(true)]);
+    assert_eq!(
+        error_text("[[listener]]\nbind = \"127.0.0.1:1\"\nacl_file = \" \"\n"),
+        "skein.toml: listener[0].acl_file: must not be empty (leave the key out for none)"
+    );
 }
 
 #[test]

@@ -122,6 +122,19 @@ pub(crate) struct ListenerSection {
     /// Most new connections accepted a second; 0: no limit.
     #[serde(default)]
     pub(crate) max_connection_rate: u64,
+    /// Most PUBLISH packets a second from each client here; omitted: `[limits]`'s; 0: no
+    /// limit.
+    #[serde(default)]
+    pub(crate) client_message_rate: Option<u64>,
+    /// Most bytes a second from each client here; omitted: `[limits]`'s; 0: no limit.
+    #[serde(default)]
+    pub(crate) client_byte_rate: Option<ByteSize>,
+    /// This listener's own password file, in place of `[auth]`'s.
+    #[serde(default)]
+    pub(crate) password_file: Option<PathBuf>,
+    /// This listener's own ACL file, in place of `[auth]`'s.
+    #[serde(default)]
+    pub(crate) acl_file: Option<PathBuf>,
 }
 
 /// `listener.tls_version`: the oldest TLS version accepted (Mosquitto's words).
@@ -182,6 +195,12 @@ impl ListenerSection {
             proxy_protocol: listener.proxy_protocol,
             max_connections: listener.max_connections.map_or(0, |max| max as u64),
             max_connection_rate: listener.max_connection_rate.map_or(0, u64::from),
+            client_message_rate: Some(listener.client_rate.messages.map_or(0, |n| n.get().into())),
+            client_byte_rate: Some(ByteSize(
+                listener.client_rate.bytes.map_or(0, |n| n.get().into()),
+            )),
+            password_file: None,
+            acl_file: None,
         }
     }
 }
@@ -231,6 +250,11 @@ pub(crate) struct LimitsSection {
     pub(crate) retained_max_messages: u64,
     /// Largest payload retained, in bytes; 0 is no limit.
     pub(crate) retained_max_payload: ByteSize,
+    /// Most PUBLISH packets a second from each client, unless its listener says; 0 is no
+    /// limit.
+    pub(crate) client_message_rate: u64,
+    /// Most bytes a second from each client, unless its listener says; 0 is no limit.
+    pub(crate) client_byte_rate: ByteSize,
 }
 
 /// `[session]`: timers and the per-session message queue.
@@ -352,6 +376,8 @@ impl FileConfig {
                 topic_alias_maximum: u64::from(session.topic_alias_maximum),
                 retained_max_messages: engine.retained.max_messages.map_or(0, to_u64),
                 retained_max_payload: ByteSize(engine.retained.max_payload.map_or(0, to_u64)),
+                client_message_rate: 0,
+                client_byte_rate: ByteSize(0),
             },
             session: SessionSection {
                 max_session_expiry: DurationIn(u64::from(session.max_session_expiry)),

@@ -5,24 +5,30 @@
 //! The keys are Mosquitto's: `protocol = "mqtt" | "websockets"`, `certfile`, `keyfile`,
 //! `cafile`, `require_certificate`, `use_identity_as_username`, plus `websocket_path`; and
 //! `allow_anonymous`, which overrides `[auth]`'s for the listener, `proxy_protocol`, and the
-//! limits `max_connections` (Mosquitto's) and `max_connection_rate`.
+//! limits `max_connections` (Mosquitto's) and `max_connection_rate`, and the client rates
+//! `client_message_rate` and `client_byte_rate` (overriding `[limits]`'s).
 //! Relative paths are relative to the working directory, as in Mosquitto.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
-use broker_core::config::{KeyPassword, ListenerConfig, TlsConfig, TlsVersion, Transport};
+use broker_core::config::{
+    ClientRate, KeyPassword, ListenerConfig, TlsConfig, TlsVersion, Transport,
+};
 use broker_core::TlsError;
 
-use crate::config_file::{ListenerSection, ProtocolSetting, TlsVersionSetting};
+use crate::config_file::{LimitsSection, ListenerSection, ProtocolSetting, TlsVersionSetting};
 use crate::config_resolve::{Checker, Problem};
 
 /// The listener `section` (the `index`-th) describes, named `name` and bound to `bind`;
-/// every inconsistency among its keys is a problem.
+/// every inconsistency among its keys is a problem. `limits` gives the client rate its
+/// section does not set (checked with `[limits]`).
 pub(crate) fn resolve(
     check: &mut Checker,
     index: usize,
     section: &ListenerSection,
+    limits: &LimitsSection,
     name: String,
     bind: SocketAddr,
 ) -> ListenerConfig {
@@ -121,7 +127,11 @@ pub(crate) fn resolve(
         }
     }
     let mut listener = ListenerConfig::tcp(name, bind).with_transport(transport);
-    listener.allow_anonymous = section.allow_anonymous;
+    // A password file of its own refuses anonymous clients unless the listener lets them
+    // in, as `[auth]`'s does.
+    listener.allow_anonymous = section
+        .allow_anonymous
+        .or(section.password_file.is_some().then_some(false));
     listener.proxy_protocol = section.proxy_protocol;
     let max = check.range(
         &key("max_connections"),
@@ -139,10 +149,32 @@ pub(crate) fn resolve(
         0u64,
     );
     listener.max_connection_rate = u32::try_from(rate).ok().filter(|rate| *rate > 0);
+    listener.client_rate = ClientRate {
+        messages: match section.client_message_rate {
+            Some(rate) => per_second(check, &key("client_message_rate"), rate),
+            None => unchecked(limits.client_message_rate),
+        },
+        bytes: match section.client_byte_rate {
+            Some(rate) => per_second(check, &key("client_byte_rate"), rate.0),
+            None => unchecked(limits.client_byte_rate.0),
+        },
+    };
     match tls {
         Some(tls) => listener.with_tls(tls),
         None => listener,
     }
+}
+
+/// A client rate (`client_message_rate`, `client_byte_rate`) of `key`: 0 is no limit, the
+/// most is 4294967295 a second.
+pub(crate) fn per_second(check: &mut Checker, key: &str, rate: u64) -> Option<NonZeroU32> {
+    NonZeroU32::new(check.range(key, rate, 0, u32::MAX, 0))
+}
+
+/// The `[limits]` default of a listener's client rate, as it is: its range is checked with
+/// `[limits]` ([`per_second`]), and out of it the configuration is refused anyway.
+fn unchecked(rate: u64) -> Option<NonZeroU32> {
+    u32::try_from(rate).ok().and_then(NonZeroU32::new)
 }
 
 /// The password source of an encrypted `keyfile` (`keyfile_password_file` or

@@ -289,3 +289,76 @@ fn keyfile_password_problems_name_the_key() {
         "{bad_name}"
     );
 }
+
+/// `[limits]` gives every client its rate; a listener's own keys override it, 0 there
+/// meaning no limit on that listener.
+#[test]
+fn client_rates_come_from_limits_unless_the_listener_sets_its_own() {
+    use std::num::NonZeroU32;
+
+    use broker_core::config::ClientRate;
+
+    let node = parse(
+        r#"
+        [[listener]]
+        name = "default"
+        bind = "127.0.0.1:1883"
+
+        [[listener]]
+        name = "sensors"
+        bind = "127.0.0.1:1884"
+        client_message_rate = 10
+
+        [[listener]]
+        name = "backend"
+        bind = "127.0.0.1:1885"
+        client_message_rate = 0
+        client_byte_rate = 0
+
+        [limits]
+        client_message_rate = 100
+        client_byte_rate = "256KiB"
+        "#,
+    )
+    .unwrap();
+    let rate = |messages: u32, bytes: u32| ClientRate {
+        messages: NonZeroU32::new(messages),
+        bytes: NonZeroU32::new(bytes),
+    };
+    let rates: Vec<ClientRate> = node
+        .broker
+        .listeners
+        .iter()
+        .map(|listener| listener.client_rate)
+        .collect();
+    assert_eq!(
+        rates,
+        [
+            rate(100, 256 * 1024),
+            rate(10, 256 * 1024),
+            ClientRate::UNLIMITED
+        ]
+    );
+    // The default: no limit anywhere.
+    let default = parse("[[listener]]\nbind = \"127.0.0.1:1\"\n").unwrap();
+    assert_eq!(
+        default.broker.listeners[0].client_rate,
+        ClientRate::UNLIMITED
+    );
+}
+
+#[test]
+fn a_client_rate_out_of_range_names_its_key() {
+    let text = error_text(
+        "[[listener]]\nbind = \"127.0.0.1:1\"\nclient_byte_rate = \"8GiB\"\n\
+         [limits]\nclient_message_rate = 5000000000\n",
+    );
+    assert!(
+        text.contains("listener[0].client_byte_rate: must be between 0 and 4294967295"),
+        "{text}"
+    );
+    assert!(
+        text.contains("limits.client_message_rate: must be between 0 and 4294967295"),
+        "{text}"
+    );
+}

@@ -15,9 +15,9 @@ use broker_core::session::{QueueLimits, SessionConfig};
 use broker_core::types::{ClientId, QoS};
 
 use crate::config_admin::{self, AdminConfig};
-use crate::config_auth::{self, AuthConfig};
+use crate::config_auth::{self, AuthConfig, ListenerFiles};
 use crate::config_cluster;
-use crate::config_file::{FileConfig, ListenerSection};
+use crate::config_file::{FileConfig, LimitsSection, ListenerSection};
 use crate::config_listener;
 use crate::config_plugins::{self, PluginConfig};
 use crate::config_storage::{self, StorageConfig};
@@ -63,8 +63,9 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
     let features = &file.features;
 
     // Checked in the order the keys appear in the file, so problems are listed that way.
-    let listeners = listeners(&mut check, &file.listener);
-    let auth = config_auth::resolve(&mut check, &file.auth);
+    let (listeners, listener_files) = listeners(&mut check, &file.listener, limits);
+    let mut auth = config_auth::resolve(&mut check, &file.auth);
+    auth.listeners = listener_files;
     let storage = config_storage::resolve(&mut check, &file.storage);
     let admin = config_admin::resolve(&mut check, &file.admin);
     let plugins = config_plugins::resolve(&mut check, &file.plugins);
@@ -83,6 +84,17 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
             n => Some(check.range("limits.retained_max_payload", n, 1, usize::MAX, 1)),
         },
     };
+    // The listeners took these as the rates of their clients, unless they set their own.
+    config_listener::per_second(
+        &mut check,
+        "limits.client_message_rate",
+        limits.client_message_rate,
+    );
+    config_listener::per_second(
+        &mut check,
+        "limits.client_byte_rate",
+        limits.client_byte_rate.0,
+    );
     let max_packet_size = check.range(
         "limits.max_packet_size",
         limits.max_packet_size.0,
@@ -274,8 +286,13 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
 }
 
 /// Checks the `[[listener]]` entries: at least one, addresses that parse, no name or address
-/// used twice, then each one's protocol and TLS keys (`config_listener`).
-fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerConfig> {
+/// used twice, then each one's protocol and TLS keys (`config_listener`); and the password
+/// and ACL files of the listeners that have their own.
+fn listeners(
+    check: &mut Checker,
+    sections: &[ListenerSection],
+    limits: &LimitsSection,
+) -> (Vec<ListenerConfig>, Vec<ListenerFiles>) {
     if sections.is_empty() {
         check.problem(
             "listener",
@@ -285,6 +302,7 @@ fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerC
     let mut names = HashSet::new();
     let mut binds = HashSet::new();
     let mut listeners = Vec::with_capacity(sections.len());
+    let mut files = Vec::new();
     for (index, section) in sections.iter().enumerate() {
         let Ok(bind) = section.bind.trim().parse::<SocketAddr>() else {
             check.problem(
@@ -327,9 +345,12 @@ fn listeners(check: &mut Checker, sections: &[ListenerSection]) -> Vec<ListenerC
                 name
             }
         };
-        listeners.push(config_listener::resolve(check, index, section, name, bind));
+        files.extend(config_auth::listener_files(check, index, &name, section));
+        listeners.push(config_listener::resolve(
+            check, index, section, limits, name, bind,
+        ));
     }
-    listeners
+    (listeners, files)
 }
 
 /// Collects problems while the config is built; values that fail a check are replaced by a

@@ -645,7 +645,11 @@ fn every_schema_key_is_shown_in_the_default_file() {
             "allow_anonymous",
             "proxy_protocol",
             "max_connections",
-            "max_connection_rate"
+            "max_connection_rate",
+            "client_message_rate",
+            "client_byte_rate",
+            "password_file",
+            "acl_file"
         ]
     );
     assert!(count >= 33, "{count}");

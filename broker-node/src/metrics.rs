@@ -181,6 +181,7 @@ fn record_listeners(listeners: &[ListenerStats]) {
             .set(stats.connections_open as f64);
         counter!("skein_connections_accepted_total", "listener" => listener.clone())
             .absolute(stats.connections_accepted);
+        counter!("skein_throttled_total", "listener" => listener.clone()).absolute(stats.throttled);
         traffic(&listener, "received", &stats.received);
         traffic(&listener, "sent", &stats.sent);
     }
@@ -234,6 +235,10 @@ fn describe() {
     describe_counter!(
         "skein_connections_accepted_total",
         "Network connections accepted."
+    );
+    describe_counter!(
+        "skein_throttled_total",
+        "Times a connection paused reading because its client went past its rate limit."
     );
     describe_counter!(
         "skein_connections_refused_total",

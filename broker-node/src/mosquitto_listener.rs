@@ -204,6 +204,15 @@ impl ListenerDraft {
         Ok(())
     }
 
+    /// Sets the listener's own `password_file` or `acl_file` (`key`, from `directive`;
+    /// `per_listener_settings true`).
+    pub(crate) fn set_auth_file(&mut self, key: &str, directive: &Directive) {
+        self.keys
+            .push((directive.origin.clone(), directive.key.clone()));
+        self.table
+            .insert(key.to_owned(), Value::String(directive.value()));
+    }
+
     /// Sets the listener's `allow_anonymous` (`per_listener_settings true`).
     pub(crate) fn set_allow_anonymous(&mut self, allow: bool) {
         self.table

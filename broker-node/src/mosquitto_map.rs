@@ -335,32 +335,30 @@ impl Mapper {
         apply(listener)
     }
 
-    /// `password_file`, `acl_file`: Skein has one of each, for every listener.
+    /// `password_file`, `acl_file`: with `per_listener_settings true`, in a listener block,
+    /// the listener's own; else `[auth]`'s, one of each for every listener.
     fn auth_file(&mut self, directive: &Directive) -> Result<(), String> {
         let key: &'static str = if directive.key == "password_file" {
             "password_file"
         } else {
             "acl_file"
         };
+        if self.per_listener_settings && self.current != Current::Default {
+            return self
+                .listener_key(|listener| {
+                    listener.set_auth_file(key, directive);
+                    Ok(None)
+                })
+                .map(|_| ());
+        }
         let value = directive.value();
         if let Some((origin, first)) = self.auth_files.get(key) {
             if *first != value {
                 return Err(format!(
-                    "Skein checks one {key} on every listener ([auth] {key}), the one of {origin}; merge the two files into one"
+                    "Skein checks one {key} on every listener ([auth] {key}), the one of {origin}; merge the two files into one, or set per_listener_settings true to give each listener its own"
                 ));
             }
             return Ok(());
-        }
-        if let (true, Current::Dropped(origin)) = (self.per_listener_settings, &self.current) {
-            return Err(format!(
-                "belongs to the listener at {origin}, which is not imported"
-            ));
-        }
-        if self.per_listener_settings && self.current != Current::Default {
-            self.note(
-                directive,
-                format!("[auth] {key} applies to every listener, not to this one only"),
-            );
         }
         self.auth_files
             .insert(key, (directive.origin.clone(), value.clone()));

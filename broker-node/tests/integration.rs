@@ -18,6 +18,7 @@ mod integration {
     mod admin_ctl;
     mod auth_acl_file;
     mod auth_password_file;
+    mod auth_per_listener;
     mod cli_binary;
     mod clients_bridge;
     mod clients_control_chars;

@@ -19,7 +19,8 @@ pub struct ClientSummary {
     pub connected: bool,
     /// The CONNECT User Name.
     pub username: Option<MqttString>,
-    /// The client's address.
+    /// The client's address; `None` while offline, and for a stream handed over without
+    /// one (`BrokerHandle::serve_stream`).
     pub remote_addr: Option<SocketAddr>,
     /// The protocol version.
     pub protocol: Option<ProtocolVersion>,

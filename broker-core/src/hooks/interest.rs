@@ -38,6 +38,12 @@ impl Interest {
         Interest(self.0 | other.0)
     }
 
+    /// The points of `self` that are not in `other`.
+    #[must_use]
+    pub const fn difference(self, other: Interest) -> Interest {
+        Interest(self.0 & !other.0)
+    }
+
     /// Whether every point of `other` is in `self`.
     #[must_use]
     pub const fn contains(self, other: Interest) -> bool {
@@ -101,6 +107,10 @@ mod tests {
         assert!(set.intersects(Interest::AUTHORIZE_PUBLISH | Interest::EVENTS));
         assert!(!set.intersects(Interest::REWRITE | Interest::EVENTS));
         assert!(!Interest::NONE.intersects(Interest::ALL));
+        assert_eq!(
+            Interest::ALL.difference(Interest::EVENTS | Interest::REWRITE),
+            Interest::AUTHENTICATE | Interest::AUTHORIZE
+        );
         assert_eq!(
             format!("{:?}", Interest::REWRITE),
             "{REWRITE_PUBLISH, REWRITE_SUBSCRIBE}"

@@ -22,7 +22,8 @@
 //!   to the `metrics` facade (`skein_hook_duration_seconds`, `skein_hook_failures_total`).
 //!   [`HookChain::reload`] reloads every hook in order and reports each answer by hook name
 //!   ([`ReloadReport`]).
-//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`]. Hooks with their own
+//! - Built-in hooks: [`AllowAll`], [`UserTable`], [`TopicRules`]; [`ListenerScoped`] puts
+//!   a hook in force on some listeners only. Hooks with their own
 //!   dependencies live in crates of their own under `plugins/` and implement [`Hook`] from
 //!   outside, as any third-party hook does: Mosquitto's password and ACL files are the crate
 //!   `skein-plugin-mosquitto`.
@@ -65,6 +66,7 @@ mod filter_relation;
 mod hook;
 mod hook_metrics;
 mod interest;
+mod listener_scoped;
 mod lru;
 mod options;
 mod refusal;
@@ -93,6 +95,7 @@ pub use event_task::EventSender;
 pub use filter_relation::{filter_covers, filters_overlap};
 pub use hook::Hook;
 pub use interest::Interest;
+pub use listener_scoped::ListenerScoped;
 pub use options::{FailurePolicy, HookOptions};
 pub use refusal::Refusal;
 pub use reload::{Reload, ReloadError};

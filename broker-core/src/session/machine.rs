@@ -247,6 +247,15 @@ impl Session {
         }
     }
 
+    /// The runtime holds the client's input unread at `now` (its rate limit paused the
+    /// reads): the client is not silent, we are not listening, so its Keep Alive counts from
+    /// `now` ([MQTT-3.1.2-22] is about a client that sends nothing).
+    pub fn handle_input_held(&mut self, now: Instant) {
+        if self.phase == Phase::Connected && self.last_received < now {
+            self.last_received = now;
+        }
+    }
+
     /// Feeds one decoded packet received at `now`.
     pub fn handle_packet(&mut self, packet: Packet, now: Instant) {
         match self.phase {

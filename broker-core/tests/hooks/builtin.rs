@@ -105,3 +105,74 @@ async fn topic_rules_allow_and_deny_by_filter() {
         publishes.len() + subscriptions.len() - 1
     );
 }
+
+/// A hook scoped to listeners answers for their clients only: a client of another listener
+/// meets the rest of the chain as if the hook were not there. Each listener can have its own
+/// users (Mosquitto's `per_listener_settings true`).
+#[tokio::test]
+async fn a_listener_scoped_hook_answers_for_its_listeners_only() {
+    use std::sync::Arc;
+
+    use broker_core::hooks::{Hook, Interest, ListenerName, ListenerScoped};
+
+    let on = |listener: &str, id: &str, username: &str| {
+        let mut info = (*user(id, username)).clone();
+        info.listener = ListenerName::from(listener);
+        Arc::new(info)
+    };
+    let tls_users = ListenerScoped::new(
+        Arc::new(UserTable::new().user("alice", "a")),
+        [ListenerName::from("tls")],
+    );
+    assert_eq!(tls_users.name(), "user-table@tls");
+    assert!(!tls_users.interest().contains(Interest::EVENTS));
+    let plain_users = ListenerScoped::new(
+        Arc::new(UserTable::new().user("bob", "b")),
+        [ListenerName::from("plain"), ListenerName::from("ws")],
+    );
+    let chain = HookChain::builder()
+        .hook(tls_users)
+        .hook(plain_users)
+        .require_authentication()
+        .build();
+    let login = |info, password: &'static str| {
+        AuthenticateRequest::connect(info, Some(Password::new(password)))
+    };
+    assert!(chain
+        .authenticate(&login(on("tls", "c1", "alice"), "a"))
+        .await
+        .is_allowed());
+    assert!(chain
+        .authenticate(&login(on("ws", "c2", "bob"), "b"))
+        .await
+        .is_allowed());
+    // Alice is not a user of the plain listener, Bob not one of the TLS listener.
+    assert!(!chain
+        .authenticate(&login(on("plain", "c3", "alice"), "a"))
+        .await
+        .is_allowed());
+    assert!(!chain
+        .authenticate(&login(on("tls", "c4", "bob"), "b"))
+        .await
+        .is_allowed());
+    // A listener no scoped hook covers: nobody authenticates its clients.
+    assert!(!chain
+        .authenticate(&login(on("other", "c5", "alice"), "a"))
+        .await
+        .is_allowed());
+
+    let filter = |f: &str| TopicFilter::new(f).unwrap();
+    let tls_rules = ListenerScoped::new(
+        Arc::new(TopicRules::new().deny(Access::Publish, filter("#"))),
+        [ListenerName::from("tls")],
+    );
+    let chain = HookChain::builder().hook(tls_rules).build();
+    let denied = chain
+        .authorize_publish(&publish(&on("tls", "c1", "alice"), "a/b"))
+        .await;
+    assert_eq!(denied.reason_code(), ReasonCode::NotAuthorized);
+    assert!(chain
+        .authorize_publish(&publish(&on("plain", "c2", "alice"), "a/b"))
+        .await
+        .is_allowed());
+}

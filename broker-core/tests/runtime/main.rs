@@ -13,6 +13,7 @@
 mod admin;
 mod backpressure;
 mod basic;
+mod client_rate;
 mod closing;
 mod durable_copies;
 mod durable_queue;
@@ -27,6 +28,7 @@ mod limits;
 mod log_capture;
 mod overflow;
 mod parking;
+mod served_streams;
 mod sessions;
 mod shared;
 mod stats;

@@ -59,6 +59,23 @@ fn keep_alive_timeout_after_one_and_a_half_times_mqtt_3_1_2_22() {
     );
 }
 
+/// [MQTT-3.1.2-22] is about a client that sends nothing: while the runtime holds its input
+/// unread (its rate limit), the Keep Alive counts from the last time it did.
+#[test]
+fn input_held_by_the_runtime_restarts_the_keep_alive_count_mqtt_3_1_2_22() {
+    let mut h = connected_with_will(ProtocolVersion::V5, 10, None);
+    h.advance(Duration::from_secs(14));
+    h.session.handle_input_held(h.now);
+    h.advance(Duration::from_secs(14));
+    assert!(!h.session.is_closed());
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(1))
+    );
+    h.advance(Duration::from_secs(1));
+    assert!(h.session.is_closed());
+}
+
 #[test]
 fn keep_alive_zero_never_times_out() {
     let mut h = connected_with_will(ProtocolVersion::V3_1_1, 0, None);

@@ -242,6 +242,49 @@ fn metrics_count_known_traffic_exactly_per_listener_and_packet_type() {
     drop(finished);
 }
 
+/// `[limits] client_message_rate`: a client that sends three seconds' worth at once is
+/// paused, not refused: every message is read (the PINGREQ behind them is answered), and the
+/// pause is counted in `skein_throttled_total` of its listener.
+#[test]
+fn a_client_past_its_message_rate_is_paused_and_the_pause_counted() {
+    let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (broker, dir) = start(
+        "client-rate",
+        &format!(
+            "[[listener]]\nname = \"slow\"\nbind = \"{mqtt}\"\n\
+             [limits]\nclient_message_rate = 10\n\
+             [sys]\ninterval = 0\n[metrics]\nbind = \"{http}\"\n"
+        ),
+    );
+    wait_accepting(http);
+    let mut client = TcpStream::connect_timeout(&mqtt, WAIT).expect("connecting over MQTT");
+    client.set_read_timeout(Some(WAIT)).expect("read timeout");
+    send(&mut client, &connect("eager"));
+    assert_eq!(read_exact(&mut client, 4), [0x20, 2, 0, 0], "CONNACK");
+    // 30 PUBLISH packets at once, then a PINGREQ: 20 past the bucket of 10.
+    let burst: Vec<u8> = PUBLISH.repeat(30).into_iter().chain(PINGREQ).collect();
+    send(&mut client, &burst);
+    assert_eq!(read_exact(&mut client, 2), [0xD0, 0], "PINGRESP");
+    let m = scrape_until(
+        http,
+        "skein_messages_received_total{listener=\"slow\",qos=\"0\"}",
+        30.0,
+    );
+    let throttled = m
+        .get("skein_throttled_total{listener=\"slow\"}")
+        .copied()
+        .unwrap_or_default();
+    assert!(throttled >= 1.0, "{m:?}");
+    assert_eq!(
+        m.get("skein_messages_received_total{listener=\"slow\",qos=\"0\"}"),
+        Some(&30.0)
+    );
+    drop(client);
+    let _ = broker.finish(Duration::ZERO);
+    let _ = fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_traced_client_has_its_packets_logged_at_info() {
     let mqtt = SocketAddr::from(([127, 0, 0, 1], free_port()));

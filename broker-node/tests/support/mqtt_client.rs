@@ -78,7 +78,8 @@ impl MqttClient {
         MqttClient::connect_with(port, connect_packet(version, client_id, clean)).await
     }
 
-    async fn send(&mut self, packet: Packet) {
+    /// Sends `packet`.
+    pub(crate) async fn send(&mut self, packet: Packet) {
         let mut out = BytesMut::new();
         packet.encode(self.version, &mut out).expect("encoding");
         self.stream.write_all(&out).await.expect("writing to skein");

@@ -91,7 +91,7 @@ impl Seen {
             (SeenHolder::Online(_), live) => {
                 summary.connected = true;
                 if let Some(live) = live {
-                    summary.remote_addr = Some(live.peer);
+                    summary.remote_addr = live.peer;
                     summary.protocol = live.protocol;
                     summary.keep_alive = Some(live.keep_alive);
                     summary.clean_start = Some(live.clean_start);

@@ -203,8 +203,10 @@ impl Client {
             request.client_id.clone(),
             request.version,
             self.listener.name.clone(),
-        )
-        .with_peer_addr(self.peer);
+        );
+        if let Some(peer) = self.peer {
+            info = info.with_peer_addr(peer);
+        }
         if let Some(username) = &request.username {
             info = info.with_username(Username::new(username.clone()));
         }

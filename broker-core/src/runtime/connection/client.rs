@@ -29,8 +29,9 @@ pub(crate) const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Client {
     /// The protocol state machine.
     pub(super) session: Session,
-    /// The client's address.
-    pub(super) peer: SocketAddr,
+    /// The client's address; `None` for a stream handed over by the embedder without one
+    /// ([`BrokerHandle::serve_stream`](crate::BrokerHandle::serve_stream)).
+    pub(super) peer: Option<SocketAddr>,
     /// The listener the connection came in on: its name and settings.
     pub(super) listener: Arc<Listener>,
     /// The client identifier once the CONNECT is taken in: the connection's name in the log
@@ -58,7 +59,7 @@ pub(crate) struct Client {
 
 /// A connection's name in the log (see [`Client::label`]).
 pub(crate) struct Label<'a> {
-    peer: &'a SocketAddr,
+    peer: Peer<'a>,
     client: Option<&'a ClientId>,
 }
 
@@ -66,7 +67,24 @@ impl std::fmt::Display for Label<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.client {
             Some(client) => std::fmt::Display::fmt(&Clipped(client), f),
-            None => std::fmt::Display::fmt(self.peer, f),
+            None => std::fmt::Display::fmt(&self.peer, f),
+        }
+    }
+}
+
+/// Where a connection comes from, for the log: its address (`127.0.0.1:50000`), or, for a
+/// stream handed over without one, its listener (`a stream of listener local`).
+#[derive(Clone, Copy)]
+pub(crate) struct Peer<'a> {
+    addr: Option<&'a SocketAddr>,
+    listener: &'a Listener,
+}
+
+impl std::fmt::Display for Peer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.addr {
+            Some(addr) => std::fmt::Display::fmt(addr, f),
+            None => write!(f, "a stream of listener {}", self.listener.name),
         }
     }
 }
@@ -103,7 +121,7 @@ impl Client {
     /// The client of a connection around `session`, nothing under way.
     pub(super) fn new(
         session: Session,
-        peer: SocketAddr,
+        peer: Option<SocketAddr>,
         listener: Arc<Listener>,
         control: Arc<ControlSlot>,
     ) -> Client {
@@ -127,8 +145,16 @@ impl Client {
     /// the CONNECT is taken in.
     pub(crate) fn label(&self) -> Label<'_> {
         Label {
-            peer: &self.peer,
+            peer: self.peer(),
             client: self.id.as_ref(),
+        }
+    }
+
+    /// Where the connection comes from, for the log.
+    pub(crate) fn peer(&self) -> Peer<'_> {
+        Peer {
+            addr: self.peer.as_ref(),
+            listener: &self.listener,
         }
     }
 

@@ -469,16 +469,18 @@ async fn take_over(control: Arc<ControlSlot>) -> Option<StoredSession> {
 /// `New client connected from 127.0.0.1:50000 as id (p4, c1, k60, ujoyo).`, with
 /// `, bridge` last for a bridge.
 fn log_connected(client: &Client, request: &ConnectRequest) {
-    let peer = client.peer;
+    // Mosquitto's form, `::1:50000` for IPv6 too.
+    let from = match client.peer {
+        Some(peer) => format!("{}:{}", peer.ip(), peer.port()),
+        None => client.peer().to_string(),
+    };
     let username = request
         .username
         .as_ref()
         .map(|u| format!(", u{}", Clipped(u)))
         .unwrap_or_default();
     tracing::info!(
-        "New client connected from {}:{} as {} (p{}, c{}, k{}{}{}).",
-        peer.ip(),
-        peer.port(),
+        "New client connected from {from} as {} (p{}, c{}, k{}{}{}).",
         Clipped(&request.client_id),
         request.version.level(),
         u8::from(request.clean_start),

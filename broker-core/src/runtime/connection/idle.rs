@@ -1,7 +1,7 @@
 //! A connection's timer, and when an idle connection parks.
 //!
-//! One timer per connection serves the session's deadlines (CONNECT timeout, Keep Alive)
-//! and the park check; see [`Wire::timer`](super::wire::Wire::timer).
+//! One timer per connection serves the session's deadlines (CONNECT timeout, Keep Alive),
+//! the end of a pause for the rate limit and the park check; see [`Wire::timer`](super::wire::Wire::timer).
 
 use crate::runtime::connection::task::Connection;
 use crate::runtime::transport::stream::Stream;
@@ -17,13 +17,14 @@ impl Connection {
         }
     }
 
-    /// The earliest of the session's deadline and the park check.
+    /// The earliest of the session's deadline, the park check and the end of a pause for
+    /// the rate limit.
     pub(crate) fn next_deadline(&self) -> Option<tokio::time::Instant> {
-        let session = self
-            .client
-            .session
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std);
+        let session = match (self.client.session.poll_timeout(), self.wire.paused_until()) {
+            (Some(session), Some(resume)) => Some(session.min(resume)),
+            (session, resume) => session.or(resume),
+        }
+        .map(tokio::time::Instant::from_std);
         match (session, self.park_at) {
             (Some(session), Some(park)) => Some(session.min(park)),
             (session, park) => session.or(park),
@@ -34,6 +35,7 @@ impl Connection {
     /// and the timer is set for what comes next.
     pub(crate) fn on_timer(&mut self) {
         let now = tokio::time::Instant::now();
+        self.on_throttle_timer(now.into_std());
         self.client.session.handle_timeout(now.into_std());
         if self.park_at.is_some_and(|at| at <= now) {
             // The next check a period later, in any case: a connection that cannot park
@@ -59,6 +61,7 @@ impl Connection {
             && self.wire.write_buf.is_empty()
             && self.wire.read_buf.is_empty()
             && self.wire.read_open
+            && self.wire.paused_until().is_none()
             && self.client.auth.is_none()
             && self.client.held.is_none()
             && self.client.close.is_none()

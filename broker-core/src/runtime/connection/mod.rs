@@ -7,7 +7,8 @@
 //! authorization ([`authorize`]), SUBSCRIBE / UNSUBSCRIBE / PUBLISH ([`commands`]), the end
 //! ([`close`]), lifecycle events ([`events`]). [`idle`] schedules the park check,
 //! [`parking`] makes a connection into its [`parked`] record and back, [`serve`] starts, parks
-//! and resumes the task.
+//! and resumes the task; [`throttling`] pauses its reads for the client's rate limit
+//! ([`throttle`]).
 
 pub(crate) mod ack_queue;
 pub(crate) mod auth;
@@ -29,4 +30,6 @@ pub(crate) mod serve;
 #[cfg(test)]
 mod size_test;
 pub(crate) mod task;
+pub(crate) mod throttle;
+pub(crate) mod throttling;
 pub(crate) mod wire;

@@ -31,7 +31,7 @@ pub(crate) struct Parked {
     pub(super) socket: std::net::TcpStream,
     pub(super) shared: Counted,
     pub(super) session: ParkedSession,
-    pub(super) peer: SocketAddr,
+    pub(super) peer: Option<SocketAddr>,
     pub(super) listener: Arc<Listener>,
     pub(super) client_info: Option<Arc<ClientInfo>>,
     pub(super) control: Arc<ControlSlot>,

@@ -28,7 +28,7 @@ const RETRY_RESUME: Duration = Duration::from_millis(100);
 pub(crate) fn serve(
     shared: Arc<Shared>,
     stream: Stream,
-    peer: SocketAddr,
+    peer: Option<SocketAddr>,
     listener: Arc<Listener>,
     guard: TaskGuard,
 ) -> impl std::future::Future<Output = ()> + Send {

@@ -50,7 +50,7 @@ async fn a_connection_and_its_task_do_not_grow() {
     let (socket, peer) = server.accept().await.unwrap();
     let listener = Arc::new(Listener::new(ListenerConfig::tcp("size", local)).unwrap());
     let guard = shared.network_tasks().guard();
-    let connection = Connection::new(shared, Stream::Tcp(socket), peer, listener, guard);
+    let connection = Connection::new(shared, Stream::Tcp(socket), Some(peer), listener, guard);
     let task = drive(connection);
     println!(
         "Wire {} B, Connection {} B, task {} B",

@@ -33,6 +33,7 @@ use crate::runtime::clock::now;
 use crate::runtime::connection::ack_queue::MAX_PENDING;
 use crate::runtime::connection::client::{Client, Label};
 use crate::runtime::connection::screen::Screen;
+use crate::runtime::connection::throttle::Throttle;
 use crate::runtime::connection::wire::{poll_timer, Lost, Wire};
 use crate::runtime::log_lines::{Direction, PacketLine};
 use crate::runtime::persist::read_back;
@@ -109,7 +110,7 @@ impl Connection {
     pub(crate) fn new(
         shared: Arc<Shared>,
         stream: Stream,
-        peer: SocketAddr,
+        peer: Option<SocketAddr>,
         listener: Arc<Listener>,
         guard: TaskGuard,
     ) -> Self {
@@ -134,7 +135,7 @@ impl Connection {
     pub(crate) fn resumed(
         shared: Counted,
         stream: Stream,
-        peer: SocketAddr,
+        peer: Option<SocketAddr>,
         listener: Arc<Listener>,
         guard: TaskGuard,
         session: Session,
@@ -156,7 +157,7 @@ impl Connection {
     fn assemble(
         shared: Counted,
         stream: Stream,
-        peer: SocketAddr,
+        peer: Option<SocketAddr>,
         listener: Arc<Listener>,
         guard: TaskGuard,
         session: Session,
@@ -169,8 +170,10 @@ impl Connection {
             .max_packet_size(shared.session_config().decoder_limit())
             .max_connect_size(shared.receive_limits().max_connect_size());
         let run_state = shared.watch_run_state();
+        let rate = &listener.config.client_rate;
+        let throttle = rate.is_limited().then(|| Throttle::new(rate, now()));
         Connection {
-            wire: Wire::new(stream, decoder),
+            wire: Wire::new(stream, decoder, throttle),
             client: Client::new(session, peer, listener, control),
             run_state,
             handshake_done: false,
@@ -501,6 +504,7 @@ impl Connection {
             && self.wire.write_buf.len() < WRITE_HIGH_WATER;
         let has_pending = self.client.pending_acks() > 0;
         let can_read = self.wire.read_open
+            && self.wire.paused_until().is_none()
             && self.wire.write_buf.len() < READ_PAUSE
             && self.client.pending_acks() < MAX_PENDING;
         let can_io = can_read || !self.wire.write_buf.is_empty() || self.wire.stream.unflushed();
@@ -542,6 +546,9 @@ impl Connection {
         self.shared.listener().traffic().bytes_received(read);
         self.wire.release_if_complete(self.shared.receive_limits());
         self.decode_all().await;
+        if self.wire.throttle.is_some() {
+            self.take_from_throttle(read);
+        }
         // Every packet read is carried out: slots granted in a full queue go back.
         if let Some(buffers) = self.client.route_buffers.as_mut() {
             buffers.blocked.end_turn();
@@ -606,6 +613,9 @@ impl Connection {
         match self.wire.decoder.decode(&mut self.wire.read_buf) {
             Ok(Some(packet)) => {
                 self.shared.listener().traffic().packet_received(&packet);
+                if let (Some(throttle), Packet::Publish(_)) = (&mut self.wire.throttle, &packet) {
+                    throttle.publish_decoded();
+                }
                 self.log_received(&packet);
                 if self.client.rewrites_filters_of(&self.shared, &packet) {
                     self.client.held = Some(Box::new(packet));
@@ -637,7 +647,7 @@ impl Connection {
                 if traced || tracing::enabled!(tracing::Level::DEBUG) {
                     let line = format!(
                         "Received CONNECT from {} as {} (p{}, c{}, k{})",
-                        self.client.peer,
+                        self.client.peer(),
                         connect.client_id,
                         connect.protocol.level(),
                         u8::from(connect.clean_start),

@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 
 use crate::codec::Decoder;
+use crate::runtime::connection::throttle::Throttle;
 use crate::runtime::state::receive_limits::{ReceiveLimits, LARGE_PACKET};
 use crate::runtime::transport::stream::Stream;
 
@@ -72,6 +73,8 @@ pub(crate) struct Wire {
     /// Whether the large packet at the front of the read buffer is charged to the receive
     /// budget ([`ReceiveLimits`]), with the size its fixed header declares.
     charged: bool,
+    /// The client's rate limit, when its listener sets one.
+    pub(super) throttle: Option<Box<Throttle>>,
 }
 
 impl Drop for Wire {
@@ -84,7 +87,7 @@ impl Drop for Wire {
 
 impl Wire {
     /// The I/O half around `stream`, with empty buffers.
-    pub(super) fn new(stream: Stream, decoder: Decoder) -> Wire {
+    pub(super) fn new(stream: Stream, decoder: Decoder, throttle: Option<Box<Throttle>>) -> Wire {
         Wire {
             stream,
             read_buf: BytesMut::new(),
@@ -95,7 +98,16 @@ impl Wire {
             read_open: true,
             owned: true,
             charged: false,
+            throttle,
         }
+    }
+
+    /// Until when reading pauses for the client's rate limit, if it does.
+    #[inline]
+    pub(super) fn paused_until(&self) -> Option<std::time::Instant> {
+        self.throttle
+            .as_ref()
+            .and_then(|throttle| throttle.paused_until())
     }
 
     /// The byte stream.

@@ -88,7 +88,7 @@ pub(crate) async fn run(
                     if listener.needs_handshake() {
                         tokio::spawn(handshake::serve(shared, stream, peer, listener, guard));
                     } else {
-                        tokio::spawn(serve::serve(shared, Stream::Tcp(stream), peer, listener, guard));
+                        tokio::spawn(serve::serve(shared, Stream::Tcp(stream), Some(peer), listener, guard));
                     }
                 }
                 Err(error) => {

@@ -33,7 +33,7 @@ pub(crate) async fn serve(
     // not keep room for it for the connection's whole life.
     let handshake = Box::pin(handshake(&shared, tcp, peer, &listener)).await;
     if let Some((stream, peer)) = handshake {
-        serve::serve(shared, stream, peer, listener, guard).await;
+        serve::serve(shared, stream, Some(peer), listener, guard).await;
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) enum AdminRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LiveFigures {
     /// The client's address.
-    pub(crate) peer: SocketAddr,
+    pub(crate) peer: Option<SocketAddr>,
     /// The protocol version, once the CONNECT is taken in.
     pub(crate) protocol: Option<ProtocolVersion>,
     /// Clean Session (3.x) or Clean Start (5.0).

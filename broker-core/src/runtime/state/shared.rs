@@ -143,7 +143,7 @@ impl Shared {
         let _ = self.listeners.set(listeners);
     }
 
-    /// The bound listeners; none before they are recorded.
+    /// The listeners, bound and stream listeners; none before they are recorded.
     pub(crate) fn listeners(&self) -> &[Arc<Listener>] {
         self.listeners.get().map_or(&[], Vec::as_slice)
     }

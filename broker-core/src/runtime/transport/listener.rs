@@ -1,5 +1,7 @@
 //! One listener: its name and settings as its connections see them (each holds an `Arc`
-//! of it). The task that accepts its connections is in [`accept`](super::accept).
+//! of it). The task that accepts its connections is in
+//! [`accept`](crate::runtime::listener::accept); a stream listener has none, the embedder
+//! hands its connections over.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -13,12 +15,24 @@ use crate::runtime::transport::tls;
 use crate::runtime::transport::traffic::ListenerTraffic;
 use crate::tls_error::TlsError;
 
+/// Where a listener's connections come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Intake {
+    /// The broker accepts them on its socket.
+    Socket,
+    /// The embedder accepts them and hands each stream over
+    /// ([`BrokerHandle::serve_stream`](crate::BrokerHandle::serve_stream)).
+    Streams,
+}
+
 /// A listener as its connections know it (each holds an `Arc` of it).
 pub(crate) struct Listener {
     /// Its name, as hook requests carry it.
     pub(crate) name: ListenerName,
     /// Its settings.
     pub(crate) config: ListenerConfig,
+    /// Where its connections come from.
+    pub(crate) intake: Intake,
     /// The TLS acceptor, when the listener uses TLS; replaced whole by
     /// [`Listener::reload_tls`] (a handshake under way keeps the one it took).
     tls: Option<RwLock<TlsAcceptor>>,
@@ -45,6 +59,18 @@ impl Listener {
     /// The TLS settings cannot be used (a file unreadable or invalid), or both files and a
     /// rustls configuration are given.
     pub(crate) fn new(config: ListenerConfig) -> Result<Listener, TlsError> {
+        Listener::with_intake(config, Intake::Socket)
+    }
+
+    /// The listener for `config` whose connections come from `intake`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Listener::new`].
+    pub(crate) fn with_intake(
+        config: ListenerConfig,
+        intake: Intake,
+    ) -> Result<Listener, TlsError> {
         let server_config = match (&config.tls, &config.rustls) {
             (Some(_), Some(_)) => {
                 return Err(TlsError::Setting {
@@ -62,6 +88,7 @@ impl Listener {
         Ok(Listener {
             name: ListenerName::new(config.name.as_str()),
             config,
+            intake,
             tls,
             open: AtomicUsize::new(0),
             traffic: ListenerTraffic::default(),
@@ -84,6 +111,7 @@ impl Listener {
             name: self.name.as_str().to_owned(),
             connections_open: self.open.load(Ordering::Acquire),
             connections_accepted: self.traffic.accepted.load(Ordering::Relaxed),
+            throttled: self.traffic.throttled.load(Ordering::Relaxed),
             received: self.traffic.received.snapshot(),
             sent: self.traffic.sent.snapshot(),
         }

@@ -1,10 +1,10 @@
-//! The byte stream under a connection: plain TCP, TLS, or WebSocket (over either), and the
-//! [`Socket`] that owns it for the connection's task.
+//! The byte stream under a connection: plain TCP, TLS, WebSocket (over either), or any
+//! stream an embedder accepted itself ([`ServedIo`]: a Unix socket, an in-memory pipe).
 //!
 //! Plain TCP is the fast path and stays as it was: the `TcpStream` is held inline (not boxed),
 //! the task waits on its readiness and reads and writes with `try_read` / `try_write`, so an
-//! idle TCP connection carries nothing for the other transports but the enum's tag. TLS and
-//! WebSocket streams are boxed and driven through `AsyncRead` / `AsyncWrite`: a read may have
+//! idle TCP connection carries nothing for the other transports but the enum's tag. TLS,
+//! WebSocket and embedders' streams are boxed and driven through `AsyncRead` / `AsyncWrite`: a read may have
 //! to decrypt or unframe bytes before there is anything to report, so for them "readable"
 //! means "bytes were read", and a write is followed by a flush (TLS records, WebSocket frames
 //! sit in the library's buffer until flushed).
@@ -26,6 +26,12 @@ use crate::runtime::transport::ws::WsStream;
 /// into the connection's read buffer, which stays unallocated while the client is idle).
 const READ_CHUNK: usize = 8 * 1024;
 
+/// A byte stream an embedder accepted itself and hands to the broker
+/// ([`BrokerHandle::serve_stream`](crate::BrokerHandle::serve_stream)).
+pub(crate) trait ServedIo: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> ServedIo for T {}
+
 /// A connection's byte stream.
 pub(crate) enum Stream {
     /// MQTT straight over TCP.
@@ -34,6 +40,8 @@ pub(crate) enum Stream {
     Tls(Box<Buffered<TlsStream<TcpStream>>>),
     /// MQTT over WebSocket, itself over [`Stream::Tcp`] or [`Stream::Tls`].
     Ws(Box<Buffered<WsStream<Stream>>>),
+    /// MQTT straight over a stream the embedder handed over.
+    Served(Box<Buffered<Box<dyn ServedIo>>>),
 }
 
 /// What [`Stream::poll_io`] saw.
@@ -170,6 +178,7 @@ impl Stream {
             }
             Stream::Tls(tls) => tls.poll_io(cx, write, can_read, read_buf),
             Stream::Ws(ws) => ws.poll_io(cx, write, can_read, read_buf),
+            Stream::Served(io) => io.poll_io(cx, write, can_read, read_buf),
         }
     }
 
@@ -179,6 +188,7 @@ impl Stream {
             Stream::Tcp(_) => false,
             Stream::Tls(tls) => tls.unflushed,
             Stream::Ws(ws) => ws.unflushed,
+            Stream::Served(io) => io.unflushed,
         }
     }
 
@@ -189,13 +199,14 @@ impl Stream {
             Stream::Tcp(tcp) => tcp.try_read_buf(buf),
             Stream::Tls(tls) => tls.try_read_buf(buf),
             Stream::Ws(ws) => ws.try_read_buf(buf),
+            Stream::Served(io) => io.try_read_buf(buf),
         }
     }
 
     /// The TLS client's end-entity certificate (DER), when it presented one.
     pub(crate) fn peer_certificate(&self) -> Option<&[u8]> {
         match self {
-            Stream::Tcp(_) => None,
+            Stream::Tcp(_) | Stream::Served(_) => None,
             Stream::Tls(tls) => tls
                 .io
                 .get_ref()
@@ -207,12 +218,13 @@ impl Stream {
         }
     }
 
-    /// The TCP socket under the stream.
-    fn tcp_mut(&mut self) -> &mut TcpStream {
+    /// The TCP socket under the stream, if it has one.
+    fn tcp_mut(&mut self) -> Option<&mut TcpStream> {
         match self {
-            Stream::Tcp(tcp) => tcp,
-            Stream::Tls(tls) => tls.io.get_mut().0,
+            Stream::Tcp(tcp) => Some(tcp),
+            Stream::Tls(tls) => Some(tls.io.get_mut().0),
             Stream::Ws(ws) => ws.io.get_mut().tcp_mut(),
+            Stream::Served(_) => None,
         }
     }
 }
@@ -242,6 +254,7 @@ impl AsyncRead for Stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
             Stream::Tls(tls) => Pin::new(&mut tls.io).poll_read(cx, buf),
             Stream::Ws(ws) => Pin::new(&mut ws.io).poll_read(cx, buf),
+            Stream::Served(io) => Pin::new(&mut io.io).poll_read(cx, buf),
         }
     }
 }
@@ -256,6 +269,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
             Stream::Tls(tls) => Pin::new(&mut tls.io).poll_write(cx, buf),
             Stream::Ws(ws) => Pin::new(&mut ws.io).poll_write(cx, buf),
+            Stream::Served(io) => Pin::new(&mut io.io).poll_write(cx, buf),
         }
     }
 
@@ -264,6 +278,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
             Stream::Tls(tls) => Pin::new(&mut tls.io).poll_flush(cx),
             Stream::Ws(ws) => Pin::new(&mut ws.io).poll_flush(cx),
+            Stream::Served(io) => Pin::new(&mut io.io).poll_flush(cx),
         }
     }
 
@@ -272,6 +287,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Stream::Tls(tls) => Pin::new(&mut tls.io).poll_shutdown(cx),
             Stream::Ws(ws) => Pin::new(&mut ws.io).poll_shutdown(cx),
+            Stream::Served(io) => Pin::new(&mut io.io).poll_shutdown(cx),
         }
     }
 }
@@ -280,7 +296,8 @@ impl Stream {
     /// Shuts the write side down at once, as the write half of a split socket does when it
     /// is dropped: the client sees the end of the stream (FIN) first. (A TLS stream first
     /// queues its close_notify, sent if the socket takes it at once.) Best effort, never
-    /// waits: for a connection's end, before its socket is closed.
+    /// waits: for a connection's end, before its socket is closed. An embedder's stream is
+    /// asked to shut down once; it closes when it is dropped.
     pub(crate) fn shut_down_now(&mut self) {
         let mut cx = Context::from_waker(Waker::noop());
         if !matches!(self, Stream::Tcp(_)) {
@@ -288,7 +305,14 @@ impl Stream {
             let _ = Pin::new(&mut *self).poll_shutdown(&mut cx);
         }
         // A TCP socket's shutdown is immediate: this poll completes it.
-        let _ = Pin::new(self.tcp_mut()).poll_shutdown(&mut cx);
+        if let Some(tcp) = self.tcp_mut() {
+            let _ = Pin::new(tcp).poll_shutdown(&mut cx);
+        }
+    }
+
+    /// The stream of an embedder's connection.
+    pub(crate) fn served(io: impl ServedIo) -> Stream {
+        Stream::Served(Buffered::new(Box::new(io)))
     }
 }
 

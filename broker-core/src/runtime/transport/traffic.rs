@@ -1,6 +1,6 @@
-//! One listener's traffic counters: connections accepted, and each way the MQTT packets by
-//! type, the bytes, and the PUBLISH packets and their payload bytes by QoS. The broker's
-//! totals are their sums ([`snapshot`](crate::runtime::state::snapshot)).
+//! One listener's traffic counters: connections accepted, rate-limit pauses, and each way the
+//! MQTT packets by type, the bytes, and the PUBLISH packets and their payload bytes by QoS.
+//! The broker's totals are their sums ([`snapshot`](crate::runtime::state::snapshot)).
 //!
 //! A connection counts into its own listener's counters, so the per-listener figures cost
 //! the publish path nothing more than the broker-wide ones did: one atomic add per packet
@@ -21,6 +21,8 @@ pub(crate) const PACKET_TYPES: usize = 16;
 pub(crate) struct ListenerTraffic {
     /// Connections accepted.
     pub(crate) accepted: AtomicU64,
+    /// Times a connection paused its reads for its client's rate limit.
+    pub(crate) throttled: AtomicU64,
     pub(crate) received: Traffic,
     pub(crate) sent: Traffic,
 }

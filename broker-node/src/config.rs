@@ -44,6 +44,8 @@ pub(crate) struct NodeConfig {
     pub(crate) admin: Option<AdminConfig>,
     /// `[[plugins]]`: WASM plugins for the hook chain.
     pub(crate) plugins: Vec<PluginConfig>,
+    /// `[runtime] arrival_order`: woken tasks run in the order they were woken.
+    pub(crate) arrival_order: bool,
 }
 
 /// The `[log]` table, checked.
@@ -79,6 +81,7 @@ impl NodeConfig {
             storage: resolved.storage,
             admin: resolved.admin,
             plugins: resolved.plugins,
+            arrival_order: file.runtime.arrival_order,
             log: LogConfig {
                 level: file.log.level,
                 format: file.log.format,

@@ -600,6 +600,7 @@ fn every_schema_key_is_shown_in_the_default_file() {
         "[metrics]",
         "[admin]",
         "[storage]",
+        "[runtime]",
     ];
     let mut count = 0;
     for header in tables {

@@ -146,10 +146,10 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
         debug!("Transparent huge pages stay as the kernel sets them: {error}.");
     }
 
-    if !runtime::KEEPS_WAKE_ORDER {
-        warn!("Built without `--cfg tokio_unstable`: connections whose bytes arrive together may be served in another order than they arrived (see broker-node/src/runtime.rs).");
+    if node.arrival_order && !runtime::KEEPS_WAKE_ORDER {
+        warn!("Built without `--cfg tokio_unstable`: [runtime] arrival_order cannot apply; connections whose packets arrive together may be served in another order than they arrived (broker-node/src/runtime.rs).");
     }
-    let runtime = runtime::builder()
+    let runtime = runtime::builder(node.arrival_order)
         .build()
         .context("starting the tokio runtime")?;
     let source = cli.config.is_some().then_some(source);

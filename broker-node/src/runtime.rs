@@ -1,5 +1,5 @@
 //! The tokio runtime `skein` runs on: multi-threaded, one worker per CPU the process may use,
-//! and tasks run in the order they were woken.
+//! and, with `[runtime] arrival_order` (the default), tasks run in the order they were woken.
 //!
 //! By default tokio's multi-threaded scheduler puts the task woken last into a "LIFO slot"
 //! that runs before every task woken earlier (good for a task that hands a message to
@@ -12,7 +12,9 @@
 //! connection whose bytes came first is served first, as in Mosquitto's event loop. A
 //! second worker may still take a later task from the queue and run it beside the first:
 //! the order across connections is likelier, not guaranteed (MQTT does not order packets
-//! across connections).
+//! across connections). The price: a subscriber's task woken by its publisher waits its turn
+//! behind the tasks already queued instead of running next, which about doubles the latency
+//! of a saturated broker (not its throughput); `arrival_order = false` keeps the slot.
 //!
 //! Disabling the slot is one of tokio's unstable options: the workspace builds with
 //! `--cfg tokio_unstable` (`.cargo/config.toml`). A build without it (a `RUSTFLAGS` variable
@@ -25,12 +27,18 @@ use tokio::runtime::Builder;
 /// `--cfg tokio_unstable`).
 pub(crate) const KEEPS_WAKE_ORDER: bool = cfg!(tokio_unstable);
 
-/// The runtime's builder, every option set but the number of workers (tokio's default).
-pub(crate) fn builder() -> Builder {
+/// The runtime's builder, every option set but the number of workers (tokio's default);
+/// with `arrival_order`, woken tasks run in the order they were woken (when
+/// [`KEEPS_WAKE_ORDER`]).
+pub(crate) fn builder(arrival_order: bool) -> Builder {
     let mut builder = Builder::new_multi_thread();
     builder.enable_all();
     #[cfg(tokio_unstable)]
-    builder.disable_lifo_slot();
+    if arrival_order {
+        builder.disable_lifo_slot();
+    }
+    #[cfg(not(tokio_unstable))]
+    let _ = arrival_order;
     builder
 }
 

@@ -47,6 +47,8 @@ pub(crate) struct NodeConfig {
     pub(crate) plugins: Vec<PluginConfig>,
     /// `[cluster]`: the node's cluster, if it is in one.
     pub(crate) cluster: Option<ClusterConfig>,
+    /// `[runtime] arrival_order`: woken tasks run in the order they were woken.
+    pub(crate) arrival_order: bool,
 }
 
 /// The `[log]` table, checked.
@@ -83,6 +85,7 @@ impl NodeConfig {
             admin: resolved.admin,
             plugins: resolved.plugins,
             cluster: resolved.cluster,
+            arrival_order: file.runtime.arrival_order,
             log: LogConfig {
                 level: file.log.level,
                 format: file.log.format,

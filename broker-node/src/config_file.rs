@@ -58,6 +58,8 @@ pub(crate) struct FileConfig {
     pub(crate) storage: StorageSection,
     /// `[admin]`.
     pub(crate) admin: AdminSection,
+    /// `[runtime]`.
+    pub(crate) runtime: RuntimeSection,
     /// `[[plugins]]`: WASM plugins for the hook chain.
     pub(crate) plugins: Vec<PluginSection>,
     /// `[cluster]`.
@@ -343,6 +345,14 @@ pub(crate) struct SysSection {
     pub(crate) interval: Seconds,
 }
 
+/// `[runtime]`: the tokio runtime `skein` runs on (`runtime.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RuntimeSection {
+    /// Whether woken tasks run in the order they were woken (tokio's LIFO slot disabled).
+    pub(crate) arrival_order: bool,
+}
+
 /// `[metrics]`: the Prometheus endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -419,6 +429,7 @@ impl FileConfig {
             metrics: MetricsSection::default(),
             storage: StorageSection::default(),
             admin: AdminSection::default(),
+            runtime: RuntimeSection::default(),
             plugins: Vec::new(),
             cluster: ClusterSection::default(),
         }
@@ -452,6 +463,14 @@ impl Default for FeaturesSection {
 impl Default for SysSection {
     fn default() -> Self {
         FileConfig::default().sys
+    }
+}
+
+impl Default for RuntimeSection {
+    fn default() -> Self {
+        RuntimeSection {
+            arrival_order: true,
+        }
     }
 }
 

@@ -601,6 +601,7 @@ fn every_schema_key_is_shown_in_the_default_file() {
         "[admin]",
         "[storage]",
         "[cluster]",
+        "[runtime]",
     ];
     let mut count = 0;
     for header in tables {

@@ -6,9 +6,9 @@
 //!
 //! Start-up order: parse the command line, load and check the config and the files it names
 //! (TLS, password and ACL files; `--check-config` stops here), install logging, start a tokio
-//! runtime, install the signal handlers, start the broker (binding its listeners) with the
-//! auth hooks, then reload the auth files on SIGHUP until SIGTERM / SIGINT, and drain
-//! gracefully.
+//! runtime (`runtime.rs`), install the signal handlers, start the broker (binding its
+//! listeners) with the auth hooks, then reload the auth files on SIGHUP until SIGTERM /
+//! SIGINT, and drain gracefully.
 
 mod admin;
 mod admin_json;
@@ -40,6 +40,7 @@ mod mosquitto_listener;
 mod mosquitto_map;
 mod passwd;
 mod plugins;
+mod runtime;
 mod signals;
 mod store_check;
 mod systemd;
@@ -150,8 +151,10 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
         debug!("Transparent huge pages stay as the kernel sets them: {error}.");
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
+    if node.arrival_order && !runtime::KEEPS_WAKE_ORDER {
+        warn!("Built without `--cfg tokio_unstable`: [runtime] arrival_order cannot apply; connections whose packets arrive together may be served in another order than they arrived (broker-node/src/runtime.rs).");
+    }
+    let runtime = runtime::builder(node.arrival_order)
         .build()
         .context("starting the tokio runtime")?;
     let source = cli.config.is_some().then_some(source);

@@ -33,6 +33,7 @@ mod sessions;
 mod shared;
 mod stats;
 mod store;
+mod subscribe_live;
 mod support;
 mod test_hook;
 mod tls;

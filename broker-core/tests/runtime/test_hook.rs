@@ -70,6 +70,8 @@ pub(crate) struct TestHook {
     rewrite_filter: Decide<RewriteSubscribeRequest, FilterRewrite>,
     /// How long `authenticate` takes before it answers.
     auth_delay: Option<Duration>,
+    /// How long `authorize_subscribe` takes before it answers.
+    subscribe_delay: Option<Duration>,
     /// Whether `on_event` fails (after recording the event).
     failing_events: bool,
     /// The calls seen.
@@ -90,6 +92,7 @@ impl TestHook {
             rewrite_topic: Arc::new(|_| Ok(TopicRewrite::Keep)),
             rewrite_filter: Arc::new(|_| Ok(FilterRewrite::Keep)),
             auth_delay: None,
+            subscribe_delay: None,
             failing_events: false,
             calls: Calls::default(),
             events: Events::default(),
@@ -145,6 +148,12 @@ impl TestHook {
         self
     }
 
+    /// `authorize_subscribe` answers only after `delay`.
+    pub(crate) fn slow_subscribe(mut self, delay: Duration) -> Self {
+        self.subscribe_delay = Some(delay);
+        self
+    }
+
     /// `on_event` returns an error (after recording the event).
     pub(crate) fn failing_events(mut self) -> Self {
         self.failing_events = true;
@@ -184,6 +193,9 @@ impl Hook for TestHook {
         request: &AuthorizeSubscribeRequest,
     ) -> Result<AuthzDecision, HookError> {
         self.calls.push(format!("subscribe:{}", request.filter));
+        if let Some(delay) = self.subscribe_delay {
+            tokio::time::sleep(delay).await;
+        }
         (self.subscribe)(request)
     }
 

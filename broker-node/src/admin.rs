@@ -8,10 +8,11 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use broker_core::config::TlsConfig;
 use broker_core::BrokerHandle;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -48,17 +49,61 @@ struct Endpoint {
     max_payload: usize,
 }
 
-/// Binds the endpoint's address; the future serves it until dropped.
+/// The endpoint's TLS: its files, and the acceptor new handshakes use, which a reload
+/// ([`AdminTls::reload`], on SIGHUP) replaces; connections already made keep theirs.
+#[derive(Clone)]
+pub(crate) struct AdminTls {
+    files: TlsConfig,
+    acceptor: Arc<RwLock<TlsAcceptor>>,
+}
+
+impl AdminTls {
+    fn load(files: &TlsConfig) -> anyhow::Result<AdminTls> {
+        let acceptor = TlsAcceptor::from(files.server_config()?);
+        Ok(AdminTls {
+            files: files.clone(),
+            acceptor: Arc::new(RwLock::new(acceptor)),
+        })
+    }
+
+    /// Reads the certificate, key and CA files again; new handshakes use them. On an error
+    /// the ones in force stay.
+    pub(crate) fn reload(&self) -> anyhow::Result<()> {
+        let acceptor = TlsAcceptor::from(self.files.server_config()?);
+        *self
+            .acceptor
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = acceptor;
+        Ok(())
+    }
+
+    fn current(&self) -> TlsAcceptor {
+        self.acceptor
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// The admin endpoint, bound: its address, its TLS (to reload), and the future that serves
+/// it until dropped.
+pub(crate) struct Bound<F> {
+    pub(crate) addr: SocketAddr,
+    pub(crate) tls: Option<AdminTls>,
+    pub(crate) serve: F,
+}
+
+/// Binds the endpoint's address.
 pub(crate) async fn bind(
     config: &AdminConfig,
     token: Option<AdminToken>,
     broker: BrokerHandle,
     max_payload: usize,
-) -> anyhow::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+) -> anyhow::Result<Bound<impl std::future::Future<Output = ()>>> {
     let tls = config
         .tls
         .as_ref()
-        .map(|tls| tls.server_config().map(TlsAcceptor::from))
+        .map(AdminTls::load)
         .transpose()
         .context("the admin endpoint's TLS files")?;
     let listener = TcpListener::bind(config.bind)
@@ -75,10 +120,14 @@ pub(crate) async fn bind(
         max_body,
         max_payload,
     });
-    Ok((bound, serve(listener, tls, endpoint)))
+    Ok(Bound {
+        addr: bound,
+        tls: tls.clone(),
+        serve: serve(listener, tls, endpoint),
+    })
 }
 
-async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, endpoint: Arc<Endpoint>) {
+async fn serve(listener: TcpListener, tls: Option<AdminTls>, endpoint: Arc<Endpoint>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
@@ -93,7 +142,7 @@ async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, endpoint: Arc<En
             }
         };
         let endpoint = Arc::clone(&endpoint);
-        let tls = tls.clone();
+        let tls = tls.as_ref().map(AdminTls::current);
         tokio::spawn(async move {
             let _slot = slot;
             match tls {

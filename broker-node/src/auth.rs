@@ -34,6 +34,7 @@ use broker_core::{BrokerBuilder, BrokerHandle};
 use skein_plugin_mosquitto::{AclFile, PasswordFile};
 use tracing::{debug, error, info, warn};
 
+use crate::admin::AdminTls;
 use crate::auth_identity::CertificateIdentity;
 use crate::config_auth::{AuthConfig, ListenerFiles};
 use crate::config_resolve::Problem;
@@ -259,11 +260,12 @@ impl Auth {
         chain: Arc<HookChain>,
         plugins: usize,
         broker: BrokerHandle,
+        admin_tls: Option<AdminTls>,
     ) {
         while reloads.recv().await.is_some() {
             let hooks = !self.passwords.is_empty() || !self.acls.is_empty() || plugins > 0;
             let tls = broker.reload_tls();
-            if !hooks && tls.is_empty() {
+            if !hooks && tls.is_empty() && admin_tls.is_none() {
                 info!(
                     "Received SIGHUP: no password_file, acl_file, plugin or TLS listener to reload."
                 );
@@ -277,6 +279,14 @@ impl Auth {
                     Ok(()) => info!("Reloading the TLS files of listener {listener}: new handshakes use them."),
                     Err(error) => error!(
                         "Reloading the TLS files of listener {listener} failed, the ones in force stay: {error}."
+                    ),
+                }
+            }
+            if let Some(admin) = &admin_tls {
+                match admin.reload() {
+                    Ok(()) => info!("Reloading the admin endpoint's TLS files: new handshakes use them."),
+                    Err(error) => error!(
+                        "Reloading the admin endpoint's TLS files failed, the ones in force stay: {error:#}."
                     ),
                 }
             }

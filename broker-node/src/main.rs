@@ -211,7 +211,6 @@ async fn serve(
         ),
         None => None,
     };
-    tokio::spawn(auth.serve_reloads(reloads, broker.hooks(), plugin_count, broker.handle()));
     tokio::spawn(allocator::return_freed_memory());
     if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
         let (bound, endpoint) =
@@ -219,18 +218,29 @@ async fn serve(
         info!("Serving Prometheus metrics on http://{bound}/metrics.");
         tokio::spawn(endpoint);
     }
+    let mut admin_tls = None;
     if let Some(admin) = &admin {
-        let (bound, endpoint) =
-            admin::bind(admin, admin_token, broker.handle(), max_payload).await?;
+        let bound = admin::bind(admin, admin_token, broker.handle(), max_payload).await?;
         let scheme = if admin.tls.is_some() { "https" } else { "http" };
         let auth = match (admin.token.is_some(), admin.requires_certificate()) {
             (true, true) => "bearer token and client certificate",
             (false, true) => "client certificate",
             _ => "bearer token",
         };
-        info!("Serving the admin API on {scheme}://{bound}/api/v1/ ({auth}).");
-        tokio::spawn(endpoint);
+        info!(
+            "Serving the admin API on {scheme}://{}/api/v1/ ({auth}).",
+            bound.addr
+        );
+        admin_tls = bound.tls;
+        tokio::spawn(bound.serve);
     }
+    tokio::spawn(auth.serve_reloads(
+        reloads,
+        broker.hooks(),
+        plugin_count,
+        broker.handle(),
+        admin_tls,
+    ));
     // The engine logs Mosquitto's `Opening ipv4 listen socket on port N.` as it binds each
     // listener; the names and full addresses are for debugging.
     for (name, addr) in broker.local_addrs() {

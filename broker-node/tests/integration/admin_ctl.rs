@@ -1,6 +1,7 @@
 //! `skein ctl` against a running skein's admin endpoint: every subcommand, its tables and
 //! `--json`, the token from the environment, and the errors an operator meets (a wrong
-//! token, an endpoint that is off, an unknown client) with exit status 1. Over mTLS too.
+//! token, an endpoint that is off, an unknown client) with exit status 1. Over mTLS too, and
+//! over TLS across a certificate rotation (SIGHUP).
 
 use std::process::Command;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use crate::support::admin_skein::{AdminSkein, TOKEN};
 use crate::support::mqtt_client::MqttClient;
-use crate::support::{free_port, run, Finished, Pki};
+use crate::support::{free_port, run, scratch_dir, Finished, Pki};
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 
@@ -197,4 +198,44 @@ async fn over_mtls_a_client_certificate_is_needed() {
         "no client certificate",
     );
     assert!(without.contains("failed"), "{without}");
+}
+
+#[test]
+fn sighup_rotates_the_admin_endpoints_certificate_for_new_handshakes() {
+    let old = Pki::new(&scratch_dir("admin-tls-old-pki"));
+    let new = Pki::new(&scratch_dir("admin-tls-new-pki"));
+    let mut files = None;
+    let admin = AdminSkein::start("admin-tls-reload", |dir| {
+        let cert = dir.join("admin.pem");
+        let key = dir.join("admin.key");
+        std::fs::copy(&old.server_cert, &cert).unwrap();
+        std::fs::copy(&old.server_key, &key).unwrap();
+        let extra = format!(
+            "certfile = \"{}\"\nkeyfile = \"{}\"\n",
+            cert.display(),
+            key.display()
+        );
+        files = Some((cert, key));
+        extra
+    });
+    let (cert, key) = files.expect("the setup ran");
+    let status = |pki: &Pki| admin.ctl(&["--cacert", &pki.ca.display().to_string(), "status"]);
+    ok(&status(&old), "status over the first certificate");
+
+    // Files that do not load: the certificate in force stays.
+    std::fs::write(&cert, "not a certificate").unwrap();
+    admin.skein.hangup();
+    admin
+        .skein
+        .wait_for_log(&["Reloading the admin endpoint's TLS files failed, the ones in force stay"]);
+    ok(&status(&old), "status over the first certificate, kept");
+
+    std::fs::copy(&new.server_cert, &cert).unwrap();
+    std::fs::copy(&new.server_key, &key).unwrap();
+    admin.skein.hangup();
+    admin
+        .skein
+        .wait_for_log(&["Reloading the admin endpoint's TLS files: new handshakes use them."]);
+    failed(&status(&old), "a client trusting only the old CA");
+    ok(&status(&new), "status over the new certificate");
 }

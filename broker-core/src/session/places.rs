@@ -60,7 +60,8 @@ impl<'a> PlaceRef<'a> {
         }
     }
 
-    /// When it expires, if it does (see [`Spilled::expires_at`]).
+    /// When it expires, if it does (a marker's expiry counts from the queue's `epoch`, which
+    /// is there once a marker is).
     pub(crate) fn expires_at(&self, epoch: Option<Instant>) -> Option<Instant> {
         match self {
             PlaceRef::Stored(marker) => marker.expires_at(epoch?),
@@ -136,7 +137,7 @@ impl Places {
 
     pub(crate) fn front(&self) -> Option<PlaceRef<'_>> {
         match self.0.as_ref()?.slots.front()? {
-            Slot::One(place) => Some(place_ref(place)),
+            Slot::One(place) => Some(place.as_place()),
             Slot::Run(run) => Some(PlaceRef::Stored(Cow::Owned(run.front()))),
         }
     }
@@ -147,7 +148,7 @@ impl Places {
             .iter()
             .flat_map(|spill| spill.slots.iter())
             .flat_map(|slot| match slot {
-                Slot::One(place) => SlotIter::One(Some(place_ref(place))),
+                Slot::One(place) => SlotIter::One(Some(place.as_place())),
                 Slot::Run(run) => SlotIter::Run(run.iter()),
             })
     }
@@ -228,13 +229,6 @@ impl Places {
         {
             self.0 = None;
         }
-    }
-}
-
-fn place_ref(place: &Spilled) -> PlaceRef<'_> {
-    match place {
-        Spilled::Stored(marker) => PlaceRef::Stored(Cow::Borrowed(marker)),
-        Spilled::Held(held) => PlaceRef::Held(held),
     }
 }
 

@@ -9,9 +9,11 @@
 //! store. A copy the store does not hold (QoS 0, or one the store refused) that arrives
 //! behind spilled ones stays in memory, in its place, so the order of the queue is kept.
 
+use std::borrow::Cow;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
+use super::places::PlaceRef;
 use super::QueuedMessage;
 use crate::types::{QoS, StoreSeq, TopicName};
 
@@ -163,26 +165,28 @@ pub(crate) enum Spilled {
 }
 
 impl Spilled {
+    /// It, as the queue reads a place.
+    pub(crate) fn as_place(&self) -> PlaceRef<'_> {
+        match self {
+            Spilled::Stored(marker) => PlaceRef::Stored(Cow::Borrowed(marker)),
+            Spilled::Held(held) => PlaceRef::Held(held),
+        }
+    }
+
     /// The size it counts for against the limits.
     pub(crate) fn size(&self) -> usize {
-        match self {
-            Spilled::Stored(marker) => marker.size as usize,
-            Spilled::Held(held) => held.1,
-        }
+        self.as_place().size()
     }
 
     /// When it expires, if it does (a marker's expiry counts from the queue's `epoch`, which
     /// is there once a marker is).
     pub(crate) fn expires_at(&self, epoch: Option<Instant>) -> Option<Instant> {
-        match self {
-            Spilled::Stored(marker) => marker.expires_at(epoch?),
-            Spilled::Held(held) => held.0.message.expires_at(),
-        }
+        self.as_place().expires_at(epoch)
     }
 
     /// Whether it has expired at `now`.
     pub(crate) fn is_expired(&self, now: Instant, epoch: Option<Instant>) -> bool {
-        self.expires_at(epoch).is_some_and(|at| now >= at)
+        self.as_place().is_expired(now, epoch)
     }
 
     /// It, as a dropped copy.

@@ -123,18 +123,12 @@ impl StateMachine {
         }
         let mut txn = self.db.begin_write()?;
         txn.set_durability(durability)?;
+        let position = LogPosition::new(self.epoch, self.applied.index.saturating_add(1));
         let applied = {
             let mut table = txn.open_table(TABLE)?;
-            self.apply_to(&mut table, ops)
+            self.apply_to(&mut table, ops, position)
         };
-        let position = LogPosition::new(self.epoch, self.applied.index.saturating_add(1));
-        let (outcomes, writes, highest) = match applied.and_then(|(outcomes, writes, highest)| {
-            if writes > 0 {
-                let mut table = txn.open_table(TABLE)?;
-                table.insert(keys::APPLIED, position.encode().as_slice())?;
-            }
-            Ok((outcomes, writes, highest))
-        }) {
+        let (outcomes, writes, highest) = match applied {
             Ok(applied) => applied,
             Err(error) => {
                 self.failed = true;
@@ -161,12 +155,13 @@ impl StateMachine {
         Ok(outcomes)
     }
 
-    /// Applies `ops` to `table`; gives the outcomes, how many keys changed, and the highest
-    /// sequence number now written.
+    /// Applies `ops` to `table`, and `position` with them if they changed anything; gives
+    /// the outcomes, how many keys changed, and the highest sequence number now written.
     fn apply_to<'a>(
         &mut self,
         table: &mut WriteTable<'_>,
         ops: impl IntoIterator<Item = &'a Op>,
+        position: LogPosition,
     ) -> Result<(Vec<Outcome>, usize, u64), redb::Error> {
         let index = Arc::clone(&self.index);
         let mut index = lock(&index);
@@ -249,6 +244,9 @@ impl StateMachine {
         }
         if highest != self.written_seq {
             writes.insert(keys::LAST_SEQ, &highest.to_be_bytes())?;
+        }
+        if writes.count > 0 {
+            writes.insert(keys::APPLIED, &position.encode())?;
         }
         gauge!("skein_store_queued_copies").set(index.live_copies() as f64);
         gauge!("skein_store_log_records").set(index.records() as f64);

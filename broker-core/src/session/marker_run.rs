@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
+use super::places::give_back_room;
 use super::spill::Marker;
 use crate::types::{QoS, StoreSeq};
 
@@ -69,10 +70,7 @@ impl MarkerRun {
         self.packed.drain(..used);
         self.front = next;
         self.len -= 1;
-        let capacity = self.packed.capacity();
-        if capacity > 256 && self.packed.len() < capacity / 4 {
-            self.packed.shrink_to(self.packed.len() * 2);
-        }
+        give_back_room(&mut self.packed);
         Some(front)
     }
 

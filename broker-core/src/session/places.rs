@@ -14,8 +14,18 @@ use super::spill::{Marker, Spilled};
 use super::QueuedMessage;
 use crate::types::StoreSeq;
 
-/// Slots a queue keeps room for after it drained.
+/// Slots (or packed bytes) a queue keeps room for after it drained.
 const SHRINK_ABOVE: usize = 256;
+
+/// Gives back the room of a deque that has drained to under a quarter of it, down to twice
+/// what it holds (keeping [`SHRINK_ABOVE`]): a quarter at a time, so that a pop stays O(1),
+/// amortized.
+pub(super) fn give_back_room<T>(deque: &mut VecDeque<T>) {
+    let (len, capacity) = (deque.len(), deque.capacity());
+    if capacity > SHRINK_ABOVE && len < capacity / 4 {
+        deque.shrink_to(len * 2);
+    }
+}
 
 /// The places behind a queue's resident window, and the window: one pointer in the queue
 /// (every session has a queue, and most never spill), the rest boxed while there is any.
@@ -191,12 +201,8 @@ impl Places {
         if matches!(place, Spilled::Held(_)) {
             spill.held -= 1;
         }
-        // A queue that drained gives back the room its slots took, a quarter at a time:
-        // amortized, a pop stays O(1).
-        let (len, capacity) = (spill.slots.len(), spill.slots.capacity());
-        if capacity > SHRINK_ABOVE && len < capacity / 4 {
-            spill.slots.shrink_to(len * 2);
-        }
+        // A queue that drained gives back the room its slots took.
+        give_back_room(&mut spill.slots);
         self.tidy();
         Some(place)
     }

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use broker_core::clock::{Clock as _, TokioClock};
-use broker_core::cluster::{ClusterError, ClusterLink, PeerName, RouteAck};
+use broker_core::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck};
 use broker_core::session::Message;
-use broker_core::store::StoredSession;
 use broker_core::types::{ClientId, TopicFilter};
 use broker_core::BrokerHandle;
 
@@ -25,6 +24,7 @@ use crate::link_state::{LinkState, Peer};
 use crate::node_name::NodeName;
 use crate::peer_status::{wait_recorded, StreamState};
 use crate::proto::ForwardBatch;
+use crate::takeover;
 use crate::wire_message::to_wire;
 
 /// How long a forward waits for a peer whose route stream is down to come back before it
@@ -157,12 +157,8 @@ impl ClusterLink for GrpcLink {
         }
     }
 
-    async fn take_over(
-        &self,
-        _client_id: &ClientId,
-    ) -> Result<Option<StoredSession>, ClusterError> {
-        // Not across nodes yet (docs/cluster.md): a client id is taken over on its own node only.
-        Ok(None)
+    async fn take_over(&self, client_id: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
+        takeover::ask_peers(&self.state, client_id).await
     }
 }
 

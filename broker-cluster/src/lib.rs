@@ -36,7 +36,9 @@ mod peer_routes;
 mod peer_status;
 mod route_stream;
 mod service;
+mod takeover;
 mod wire_message;
+mod wire_session;
 
 /// The generated protocol types (`proto/cluster.proto`).
 #[allow(

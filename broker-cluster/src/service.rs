@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use broker_core::clock::{Clock as _, TokioClock};
-use broker_core::types::TopicFilter;
+use broker_core::types::{ClientId, TopicFilter};
 use broker_core::BrokerHandle;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -27,9 +27,10 @@ use crate::proto::route_frame::Frame;
 use crate::proto::route_reply::Reply;
 use crate::proto::{
     Cursor as WireCursor, ForwardAck, ForwardBatch, HelloReply, HelloRequest, RouteFrame,
-    RouteReply,
+    RouteReply, TakeOverReply, TakeOverRequest,
 };
 use crate::wire_message::from_wire;
+use crate::wire_session;
 
 /// Replies a route stream buffers before its reader waits for the peer to take them.
 const REPLY_BUFFER: usize = 64;
@@ -152,6 +153,52 @@ impl Cluster for ClusterService {
         metrics::counter!("skein_cluster_received_messages_total", "peer" => sender.node.to_string())
             .increment(u64::from(accepted));
         Ok(Response::new(ForwardAck { accepted }))
+    }
+
+    async fn take_over(
+        &self,
+        request: Request<TakeOverRequest>,
+    ) -> Result<Response<TakeOverReply>, Status> {
+        let request = request.into_inner();
+        let sender = self
+            .state
+            .membership
+            .check("TakeOver", request.header.as_ref())?;
+        let client_id = ClientId::new(&request.client_id)
+            .map_err(|error| Status::invalid_argument(format!("invalid client id: {error}")))?;
+        let moved = self
+            .handle
+            .hand_over_session(&client_id)
+            .await
+            .map_err(|error| Status::unavailable(error.to_string()))?;
+        let Some(moved) = moved else {
+            return Ok(Response::new(TakeOverReply { session: None }));
+        };
+        tracing::info!(
+            peer = %sender.node,
+            "Client {} connected to node {}: its session moves there.",
+            client_id.as_str().escape_debug(),
+            sender.node
+        );
+        match wire_session::to_wire(&moved, TokioClock.now()) {
+            Ok(wire) => {
+                metrics::counter!("skein_cluster_sessions_handed_over_total", "peer" => sender.node.to_string())
+                    .increment(1);
+                Ok(Response::new(TakeOverReply {
+                    session: Some(wire),
+                }))
+            }
+            Err(error) => {
+                // Given up here and not sendable: the session is lost, and said so.
+                tracing::warn!(
+                    peer = %sender.node,
+                    %error,
+                    "Client {}: its session could not be encoded for the node it moved to; it starts afresh there.",
+                    client_id.as_str().escape_debug()
+                );
+                Ok(Response::new(TakeOverReply { session: None }))
+            }
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::admin::{
 use crate::broker_error::BrokerError;
 use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
-use crate::cluster::PeerName;
+use crate::cluster::{MovedSession, PeerName};
 use crate::codec::{PublishProperties, RetainHandling, SubscriptionOptions};
 use crate::listener_stats::ListenerStats;
 use crate::router::SubscriptionEntry;
@@ -25,6 +25,7 @@ use crate::runtime::queue::backlog::Backlog;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
+use crate::runtime::surrender;
 use crate::runtime::transport::listener::Intake;
 use crate::runtime::transport::stream::Stream;
 use crate::runtime::{admin, background::local, routing, state::snapshot};
@@ -324,6 +325,29 @@ impl BrokerHandle {
         routing::push_blocked(&self.shared, &mut blocked)
             .await
             .map_err(BrokerError::Store)
+    }
+
+    /// Gives up this node's session of `client_id` to another node, where its client
+    /// connects now ([`ClusterLink::take_over`] there): a connection holding it is closed (v5
+    /// DISCONNECT 0x8E Session taken over) and hands the session over, an offline session is
+    /// taken as it is; its subscriptions leave this node's router, its stored record and
+    /// queue leave the store, and it is returned with the messages queued for it. `None` when
+    /// this node holds no session of `client_id`, or when its connection did not answer in
+    /// time (the session is ended here then).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    ///
+    /// [`ClusterLink::take_over`]: crate::cluster::ClusterLink::take_over
+    pub async fn hand_over_session(
+        &self,
+        client_id: &ClientId,
+    ) -> Result<Option<MovedSession>, BrokerError> {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        Ok(surrender::surrender(&self.shared, client_id).await)
     }
 
     /// The broker's counters and state now (see [`BrokerStats`]).

@@ -27,7 +27,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::session::Message;
+use crate::session::{Message, QueuedMessage};
 use crate::store::StoredSession;
 use crate::types::{ClientId, TopicFilter};
 
@@ -69,6 +69,34 @@ impl PeerName {
 impl fmt::Display for PeerName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A session moving from the node that held it to the node its client connects to now
+/// ([`ClusterLink::take_over`]): its record, and the messages queued for it, in queue order.
+///
+/// The record holds every in-flight PUBLISH whole (no store numbers: the receiving node's
+/// store numbers its own copies), and the will the closed connection left, which the
+/// receiving node publishes or keeps as a local takeover would.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MovedSession {
+    /// The session's record.
+    pub session: StoredSession,
+    /// The messages waiting for the client, oldest first.
+    pub queued: Vec<QueuedMessage>,
+}
+
+impl MovedSession {
+    /// `session` with the messages `queued` for it. Store numbers of in-flight messages are
+    /// dropped: they name copies in the sending node's store only.
+    #[must_use]
+    pub fn new(mut session: StoredSession, mut queued: Vec<QueuedMessage>) -> Self {
+        session.stored_outbound.clear();
+        for copy in &mut queued {
+            copy.stored = None;
+        }
+        MovedSession { session, queued }
     }
 }
 
@@ -150,9 +178,11 @@ pub trait ClusterLink: Send + Sync + 'static {
     /// Sends `messages`, published on this node, to `peer`, in order.
     async fn forward(&self, peer: &PeerName, messages: Vec<Message>) -> Result<(), ClusterError>;
 
-    /// `client_id` connects here: the node holding it, if any, closes that connection (v5
-    /// DISCONNECT 0x8E) and hands its session over, which is returned.
-    async fn take_over(&self, client_id: &ClientId) -> Result<Option<StoredSession>, ClusterError>;
+    /// `client_id` connects here and no connection of this node holds it: the node holding
+    /// it, if any, closes that connection (v5 DISCONNECT 0x8E) and hands its session over
+    /// with its queued messages, which are returned (a peer does that with
+    /// `BrokerHandle::hand_over_session`). `Ok(None)`: no other node holds it.
+    async fn take_over(&self, client_id: &ClientId) -> Result<Option<MovedSession>, ClusterError>;
 }
 
 /// The link of a node that runs alone: no peers, so every route change is acknowledged at
@@ -190,10 +220,7 @@ impl ClusterLink for Standalone {
         Ok(())
     }
 
-    async fn take_over(
-        &self,
-        _client_id: &ClientId,
-    ) -> Result<Option<StoredSession>, ClusterError> {
+    async fn take_over(&self, _client_id: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
         Ok(None)
     }
 }

@@ -33,6 +33,8 @@
 //! - [`admin`]: the operator's listings and disconnects behind the embedding API: reads of
 //!   the registry, the router and the retained store, requests to live connections through
 //!   their control slots.
+//! - [`surrender`]: a session given up to another node, where its client connects now
+//!   (`BrokerHandle::hand_over_session`, the holding side of a takeover across nodes).
 //! - [`background`]: recovery at start, the store writer, the sweeper, the `$SYS`
 //!   publisher, the in-process subscribers, the peers' outbox tasks.
 //!
@@ -59,6 +61,7 @@ pub(crate) mod queue;
 pub(crate) mod routing;
 pub(crate) mod run_state;
 pub(crate) mod state;
+pub(crate) mod surrender;
 pub(crate) mod tasks;
 pub(crate) mod transport;
 pub(crate) mod wills;

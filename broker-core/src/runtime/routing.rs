@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::cluster::RouteAck;
 use crate::router::{Delivery, SubscriptionEntry};
 use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
@@ -478,8 +479,15 @@ pub(crate) fn remove_subscriptions(shared: &Shared, state: &SessionState, mailbo
 }
 
 /// Adds every subscription of `state` to the router under `mailbox` (a session loaded from
-/// the store).
-pub(crate) fn add_subscriptions(shared: &Shared, state: &SessionState, mailbox: &Arc<Mailbox>) {
+/// the store, or moved here from another node). Returns the announcements of the filters new
+/// on this node to the cluster: dropped, they are made all the same; awaited, the peers have
+/// recorded them.
+#[must_use = "drop the route announcements, or await them"]
+pub(crate) fn add_subscriptions(
+    shared: &Shared,
+    state: &SessionState,
+    mailbox: &Arc<Mailbox>,
+) -> Vec<RouteAck> {
     let key = SubscriberKey(Arc::clone(mailbox));
     let cluster = shared.cluster();
     let mut added = Vec::new();
@@ -494,11 +502,13 @@ pub(crate) fn add_subscriptions(shared: &Shared, state: &SessionState, mailbox: 
             }
         },
     );
-    if let Some(cluster) = cluster {
-        // Announced, not awaited: no SUBACK depends on these routes.
-        for filter in added {
-            drop(cluster.subscribed(filter));
-        }
+    match cluster {
+        Some(cluster) => added
+            .into_iter()
+            .map(|filter| cluster.subscribed(filter))
+            .filter(|ack| !ack.is_ready())
+            .collect(),
+        None => Vec::new(),
     }
 }
 

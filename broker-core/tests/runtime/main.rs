@@ -15,6 +15,7 @@ mod backpressure;
 mod basic;
 mod client_rate;
 mod closing;
+mod cluster_takeover;
 mod durable_copies;
 mod durable_queue;
 mod durable_will;

@@ -11,13 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use broker_core::cluster::{ClusterError, ClusterLink, PeerName, RouteAck};
+use broker_core::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck};
 use broker_core::codec::{
     Packet, Publish, QosPid, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions,
 };
 use broker_core::hooks::{AuthzDecision, Interest};
 use broker_core::session::Message;
-use broker_core::store::StoredSession;
 use broker_core::types::{ClientId, ProtocolVersion, QoS, TopicFilter};
 use broker_core::Broker;
 use bytes::{Bytes, BytesMut};
@@ -157,7 +156,7 @@ impl ClusterLink for HeldRoutes {
         Ok(())
     }
 
-    async fn take_over(&self, _: &ClientId) -> Result<Option<StoredSession>, ClusterError> {
+    async fn take_over(&self, _: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
         Ok(None)
     }
 }

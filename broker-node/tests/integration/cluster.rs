@@ -1,8 +1,9 @@
 //! Three `skein` processes on loopback forming a cluster (`[cluster]`, docs/cluster.md), each
 //! with its own MQTT and cluster ports, and rumqttc clients on different nodes: a message
 //! published on one node reaches a subscriber on another (QoS downgraded, RETAIN as a live
-//! message's), also right after its SUBACK; a
-//! node configured for another cluster is refused, and both logs say so.
+//! message's), also right after its SUBACK; a client id connecting on another node takes its
+//! session over from the node that held it; a node configured for another cluster is refused,
+//! and both logs say so.
 
 use std::time::Duration;
 
@@ -139,6 +140,62 @@ async fn three_nodes_deliver_across_nodes_right_after_the_suback() {
     sub.disconnect().await;
     pub_b.disconnect().await;
     pub_c.disconnect().await;
+}
+
+/// [MQTT-3.1.4-3] and [MQTT-3.2.2-3] across nodes (issue 16, takeover): a persistent session
+/// left on node a, with QoS 1 messages queued for it from node b, resumes on node b with
+/// Session Present 1 and its messages in order; connecting the same client id on node a then
+/// closes the connection on b and brings the session back to a.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_id_connecting_on_another_node_takes_its_session_over() {
+    let nodes = start_cluster(&["a", "b"], &["it", "it"]);
+    for (node, _) in &nodes {
+        node.wait_for_lines(&["Connected to a peer node"], 1);
+    }
+    let [(a, on_a), (b, on_b)] = &nodes[..] else {
+        unreachable!("two nodes")
+    };
+    let (mut mover, present) = Client::connect(on_a.mqtt, a.log_path(), "tk-mover", false).await;
+    assert!(!present);
+    mover.subscribe("tk/#", QoS::AtLeastOnce).await;
+    mover.disconnect().await;
+    // Queued on node a: each PUBACK comes once the offline session's queue took the message.
+    let (mut local, _) = Client::connect(on_a.mqtt, a.log_path(), "tk-pub-a", true).await;
+    for n in 1..=3 {
+        local.publish_qos1("tk/x", format!("m{n}").as_bytes()).await;
+    }
+    local.disconnect().await;
+    let (mut publisher, _) = Client::connect(on_b.mqtt, b.log_path(), "tk-pub", true).await;
+
+    let (mut mover, present) = Client::connect(on_b.mqtt, b.log_path(), "tk-mover", false).await;
+    assert!(present, "the session came from node a\n{}", a.log_tail());
+    for n in 1..=3 {
+        let got = publish_fields("tk-mover", mover.next("a queued message").await);
+        assert_eq!(
+            (got.0.as_str(), got.1),
+            ("tk/x", format!("m{n}").into_bytes())
+        );
+    }
+    a.wait_for_log(&["Client tk-mover connected to node b: its session moves there."]);
+    // Its subscription moved with it: a message published on b reaches it on b.
+    publisher.publish_qos1("tk/y", b"after").await;
+    let got = publish_fields("tk-mover", mover.next("the message published after").await);
+    assert_eq!(got.1, b"after".to_vec());
+
+    // The same id on node a: the connection on b is closed, the session comes back.
+    let (mut back, present) = Client::connect(on_a.mqtt, a.log_path(), "tk-mover", false).await;
+    assert!(present);
+    mover
+        .expect_closed("its client id connected on node a")
+        .await;
+    publisher.publish_qos1("tk/z", b"back on a").await;
+    let got = publish_fields(
+        "tk-mover",
+        back.next("the message after the move back").await,
+    );
+    assert_eq!(got.1, b"back on a".to_vec());
+    back.disconnect().await;
+    publisher.disconnect().await;
 }
 
 #[tokio::test]

@@ -140,6 +140,25 @@ impl Client {
         }
     }
 
+    /// Waits until the broker closes the connection (MQTT 3.1.1 has no DISCONNECT from the
+    /// server); fails on a packet first, or when it stays open for `WAIT`.
+    pub(crate) async fn expect_closed(&mut self, why: &str) {
+        loop {
+            match timeout(WAIT, self.incoming.recv()).await {
+                Ok(Some(Ok(Packet::PingResp))) => {}
+                Ok(Some(Err(_)) | None) => return,
+                Ok(Some(Ok(packet))) => {
+                    panic!("{}: expected the close ({why}), got {packet:?}", self.name)
+                }
+                Err(_) => panic!(
+                    "{}: still connected after {WAIT:?} ({why})\n--- broker log ---\n{}",
+                    self.name,
+                    self.broker_log()
+                ),
+            }
+        }
+    }
+
     pub(crate) async fn subscribe(&mut self, filter: &str, qos: QoS) {
         self.client.subscribe(filter, qos).await.expect("subscribe");
         match self.next("SUBACK").await {

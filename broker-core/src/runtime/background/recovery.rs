@@ -138,7 +138,8 @@ pub(crate) async fn recover(shared: &Shared) {
         };
         let mailbox = Mailbox::new(shared.session_config().queue);
         mailbox.set_online(false);
-        routing::add_subscriptions(shared, &state, &mailbox);
+        // Announced, not awaited: no client waits for these routes.
+        drop(routing::add_subscriptions(shared, &state, &mailbox));
         if store.keeps_messages() {
             mailbox.set_durable(&client_id, true, shared.hooks().wants_events());
             restore_queue(shared, &client_id, &record.stored_outbound, &mailbox).await;

@@ -8,9 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::cluster::{ClusterError, ClusterLink, PeerName, RouteAck, Standalone};
+use crate::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck, Standalone};
 use crate::session::Message;
-use crate::store::StoredSession;
 use crate::types::{ClientId, QoS, TopicFilter, TopicName};
 use crate::{Broker, BrokerHandle};
 
@@ -81,7 +80,7 @@ impl ClusterLink for FakeLink {
         Ok(())
     }
 
-    async fn take_over(&self, _: &ClientId) -> Result<Option<StoredSession>, ClusterError> {
+    async fn take_over(&self, _: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
         Ok(None)
     }
 }
@@ -247,7 +246,7 @@ impl ClusterLink for GatedLink {
         self.inner.forward(peer, messages).await
     }
 
-    async fn take_over(&self, client_id: &ClientId) -> Result<Option<StoredSession>, ClusterError> {
+    async fn take_over(&self, client_id: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
         self.inner.take_over(client_id).await
     }
 }

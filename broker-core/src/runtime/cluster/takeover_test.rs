@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::cluster::{ClusterError, ClusterLink, PeerName, RouteAck};
+use crate::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck};
 use crate::codec::SubscriptionOptions;
 use crate::router::SubscriptionEntry;
 use crate::session::{Message, WillMessage};
@@ -20,13 +20,13 @@ use crate::Broker;
 
 /// A link whose peer holds one session, or has no quorum.
 struct HoldingLink {
-    answer: Mutex<Option<Result<Option<StoredSession>, ClusterError>>>,
+    answer: Mutex<Option<Result<Option<MovedSession>, ClusterError>>>,
     asked: Mutex<Vec<String>>,
     routes: Mutex<Vec<String>>,
 }
 
 impl HoldingLink {
-    fn new(answer: Result<Option<StoredSession>, ClusterError>) -> Arc<Self> {
+    fn new(answer: Result<Option<MovedSession>, ClusterError>) -> Arc<Self> {
         Arc::new(HoldingLink {
             answer: Mutex::new(Some(answer)),
             asked: Mutex::default(),
@@ -57,7 +57,7 @@ impl ClusterLink for HoldingLink {
         Ok(())
     }
 
-    async fn take_over(&self, client_id: &ClientId) -> Result<Option<StoredSession>, ClusterError> {
+    async fn take_over(&self, client_id: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
         let mut asked = self.asked.lock().unwrap_or_else(PoisonError::into_inner);
         asked.push(client_id.as_str().to_owned());
         let mut answer = self.answer.lock().unwrap_or_else(PoisonError::into_inner);
@@ -67,7 +67,7 @@ impl ClusterLink for HoldingLink {
 
 /// The session node "b" holds for "cid": a subscription to `t/#` at QoS 1 and, if asked, a
 /// will with a delay.
-fn remote_session(will: bool) -> StoredSession {
+fn remote_session(will: bool) -> MovedSession {
     let will = will.then(|| WillMessage {
         message: Message::new(
             TopicName::new("w").unwrap(),
@@ -79,7 +79,7 @@ fn remote_session(will: bool) -> StoredSession {
         ),
         delay: 600,
     });
-    StoredSession {
+    let session = StoredSession {
         client_id: ClientId::new("cid").unwrap(),
         session_expiry: 3_600,
         subscriptions: vec![(
@@ -91,7 +91,8 @@ fn remote_session(will: bool) -> StoredSession {
         inbound_qos2: Vec::new(),
         stored_outbound: Vec::new(),
         will,
-    }
+    };
+    MovedSession::new(session, Vec::new())
 }
 
 async fn start(link: Arc<HoldingLink>) -> (Broker, TcpStream) {

@@ -7,11 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::oneshot;
 
-use crate::cluster::ClusterError;
+use crate::cluster::{ClusterError, MovedSession};
 use crate::runtime::clipped::Clipped;
 use crate::runtime::clock::now;
 use crate::runtime::connection::client::{Client, HANDOVER_TIMEOUT};
 use crate::runtime::connection::close::publish_will_after_store;
+use crate::runtime::connection::moved_queue;
 use crate::runtime::handover;
 use crate::runtime::persist::handle::{Copies, Slot, LOAD_TIMEOUT};
 use crate::runtime::persist::read_back;
@@ -125,6 +126,9 @@ impl Client {
         // The will of the session this CONNECT ends or takes over, when it is due now: it is
         // published once the record that held it is replaced or removed in the store.
         let mut old_will = None;
+        // The queue of a session another node handed over, to place once this node knows
+        // whether the session is durable here.
+        let mut moved_queue = None;
         let resumed = match prior {
             Prior::Nobody => {
                 // Another node may hold the identifier: its session comes over as a local
@@ -138,17 +142,23 @@ impl Client {
                     }
                 };
                 let resumed = match remote {
-                    Some(session) => {
+                    Some(MovedSession {
+                        session, queued, ..
+                    }) => {
+                        let ends = request.clean_start || session.session_expiry == 0;
+                        if ends {
+                            // Its end below hands the shared ones to other members.
+                            for copy in queued {
+                                routing::push(shared, &mailbox, copy, now);
+                            }
+                        } else {
+                            moved_queue = Some(queued);
+                        }
                         let (resumed, handed_over);
                         (resumed, old_will, handed_over) =
                             self.settle_handover(shared, Some(session), &request, &mailbox);
                         // This node held no record of the session.
                         handover::place_handed_over(shared, handed_over);
-                        // Its subscriptions come into this node's router (a local takeover
-                        // finds them there, under the same mailbox).
-                        if let Some(state) = &resumed {
-                            routing::add_subscriptions(shared, state, &mailbox);
-                        }
                         resumed
                     }
                     None => match self
@@ -219,6 +229,7 @@ impl Client {
                 .registry()
                 .set_stored(&request.client_id, &self.control, request.session_expiry);
         }
+
         if shared.hooks().wants_events() {
             // For the hooks' MessageDropped events.
             mailbox.set_owner(&request.client_id);
@@ -244,6 +255,18 @@ impl Client {
                     "Client {}: its session is kept in memory only until the store takes it.",
                     Clipped(&request.client_id)
                 );
+            }
+        }
+        if let (Some(queued), Some(state), Some(key)) = (moved_queue, &resumed, &self.key) {
+            // After its record: the store queues copies of a session it has.
+            moved_queue::place_queue(shared, key.mailbox(), queued, durable).await;
+            // Its subscriptions come into this node's router after its queue, so that new
+            // messages follow the ones it brought (a local takeover finds them there, under
+            // the same mailbox). They were live across the cluster before it moved: the
+            // CONNACK waits until the peers have them again (each wait bounded by the link),
+            // so a message published on any node after it reaches the session.
+            for ack in routing::add_subscriptions(shared, state, key.mailbox()) {
+                let _ = ack.wait().await;
             }
         }
         if let Some(will) = old_will {
@@ -318,7 +341,8 @@ impl Client {
                 Clipped(client_id)
             );
         })?;
-        routing::add_subscriptions(shared, &state, mailbox);
+        // Announced, not awaited: a session from the store was not live across the cluster.
+        drop(routing::add_subscriptions(shared, &state, mailbox));
         shared
             .registry()
             .set_stored(client_id, &self.control, record.session_expiry);
@@ -408,7 +432,7 @@ impl Client {
         &self,
         shared: &Shared,
         client_id: &ClientId,
-    ) -> Result<Option<StoredSession>, ReasonCode> {
+    ) -> Result<Option<MovedSession>, ReasonCode> {
         let Some(cluster) = shared.cluster() else {
             return Ok(None);
         };
@@ -444,7 +468,7 @@ impl Client {
 /// Waits until the session of `client_id`, which is ending, has sent the removal of its
 /// record (it does so once the messages it hands over are in the store's channel, without
 /// awaiting anything in between).
-async fn ending_finished(registry: &Registry, client_id: &ClientId) {
+pub(crate) async fn ending_finished(registry: &Registry, client_id: &ClientId) {
     loop {
         let ended = registry.when_ended();
         tokio::pin!(ended);
@@ -457,7 +481,7 @@ async fn ending_finished(registry: &Registry, client_id: &ClientId) {
 }
 
 /// Asks the connection behind `control` for its session, bounded by [`HANDOVER_TIMEOUT`].
-async fn take_over(control: Arc<ControlSlot>) -> Option<StoredSession> {
+pub(crate) async fn take_over(control: Arc<ControlSlot>) -> Option<StoredSession> {
     let (reply, answer) = oneshot::channel();
     control.request_takeover(reply);
     tokio::time::timeout(HANDOVER_TIMEOUT, answer)

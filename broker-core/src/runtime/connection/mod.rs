@@ -21,6 +21,7 @@ pub(crate) mod connect;
 pub(crate) mod durable;
 pub(crate) mod events;
 pub(crate) mod idle;
+pub(crate) mod moved_queue;
 pub(crate) mod parked;
 pub(crate) mod parking;
 pub(crate) mod pending_acks;

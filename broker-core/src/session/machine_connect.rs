@@ -1,7 +1,10 @@
 //! CONNECT, CONNACK and session resumption.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::codec::{ConnAck, ConnAckProperties, Connect, DecodeError, Packet, Violation};
@@ -333,9 +336,24 @@ impl Session {
     }
 }
 
-/// A client identifier unique within this process, for a client that sent an empty one.
+/// A client identifier for a client that sent an empty one: unique within this process by a
+/// counter, and across processes (the other nodes of a cluster, this node's earlier runs,
+/// whose persistent sessions a store may still hold) by a random tag drawn once per process.
+/// A counter alone repeats across nodes and restarts, and an assigned identifier repeated on
+/// another node takes over the session that holds it there.
 fn assign_client_id() -> ClientId {
     let n = NEXT_ASSIGNED_ID.fetch_add(1, Ordering::Relaxed);
-    let id = format!("skein-{n:016x}");
+    let id = format!("skein-{:016x}-{n:x}", process_tag());
     ClientId::new(&id).unwrap_or_default()
+}
+
+/// 64 random bits, the same for the whole process: std's randomly keyed hasher, keyed afresh
+/// for each process by the operating system's random source.
+fn process_tag() -> u64 {
+    static TAG: OnceLock<u64> = OnceLock::new();
+    *TAG.get_or_init(|| {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        hasher.finish()
+    })
 }

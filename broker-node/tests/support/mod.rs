@@ -18,6 +18,7 @@ mod auth_files;
 #[allow(dead_code)]
 pub(crate) mod http_backend;
 pub(crate) mod mqtt_client;
+pub(crate) mod netns;
 mod pki;
 pub(crate) mod plugin_build;
 pub(crate) mod raw_publisher;

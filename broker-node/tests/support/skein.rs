@@ -75,6 +75,30 @@ impl ConfiguredSkein {
         panic!("skein did not start: {last}");
     }
 
+    /// Starts `command --config DIR/skein.toml` (a `skein` run some other way: inside a
+    /// network namespace, say) with `config`, and waits until it logs that it runs.
+    pub(crate) fn start_command(tag: &str, config: &str, mut command: Command) -> ConfiguredSkein {
+        let dir = scratch_dir(tag);
+        let config_path = dir.join("skein.toml");
+        fs::write(&config_path, config).expect("writing the config file");
+        let log = dir.join("broker.log");
+        let out = File::create(&log).expect("creating the broker log");
+        let err = out.try_clone().expect("cloning the log file handle");
+        let child = command
+            .arg("--config")
+            .arg(&config_path)
+            .current_dir(&dir)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawning skein");
+        let skein = ConfiguredSkein { child, dir, log };
+        skein.wait_for_log(&["Skein", "running"]);
+        skein
+    }
+
     fn wait_ready(&mut self, addr: SocketAddr) -> Result<(), String> {
         let deadline = Instant::now() + STARTUP;
         loop {

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use broker_core::clock::{Clock as _, TokioClock};
-use broker_core::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck};
-use broker_core::session::Message;
+use broker_core::cluster::{
+    ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RouteAck,
+};
 use broker_core::types::{ClientId, TopicFilter};
 use broker_core::BrokerHandle;
 
@@ -115,7 +116,7 @@ impl ClusterLink for GrpcLink {
         self.state.remove_own(filter.as_str());
     }
 
-    async fn forward(&self, peer: &PeerName, messages: Vec<Message>) -> Result<(), ClusterError> {
+    async fn forward(&self, peer: &PeerName, messages: Vec<Forwarded>) -> Result<(), ClusterError> {
         let target = self.peer(peer)?;
         let unreachable = |reason: String| ClusterError::PeerUnreachable {
             peer: peer.to_string(),
@@ -137,7 +138,14 @@ impl ClusterLink for GrpcLink {
         }
         let now = TokioClock.now();
         let total = messages.len();
-        let wire: Vec<_> = messages.iter().filter_map(|m| to_wire(m, now)).collect();
+        let wire: Vec<_> = messages
+            .iter()
+            .filter_map(|m| {
+                let mut wire = to_wire(&m.message, now)?;
+                wire.shared_group = m.shared_group.as_ref().map(|g| g.as_str().to_owned());
+                Some(wire)
+            })
+            .collect();
         count_lost(peer, total - wire.len(), "expired");
         let sent = wire.len();
         let batch = ForwardBatch {

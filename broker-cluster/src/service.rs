@@ -29,7 +29,7 @@ use crate::proto::{
     Cursor as WireCursor, ForwardAck, ForwardBatch, HelloReply, HelloRequest, RouteFrame,
     RouteReply, TakeOverReply, TakeOverRequest,
 };
-use crate::wire_message::from_wire;
+use crate::wire_message::{from_wire, shared_group_from_wire};
 use crate::wire_session;
 
 /// Replies a route stream buffers before its reader waits for the peer to take them.
@@ -134,11 +134,12 @@ impl Cluster for ClusterService {
             .check("Forward", batch.header.as_ref())?;
         let now = TokioClock.now();
         let mut accepted = 0u32;
-        for wire in batch.messages {
-            match from_wire(wire, now) {
-                Ok(message) => {
+        for mut wire in batch.messages {
+            let group = shared_group_from_wire(wire.shared_group.take());
+            match group.and_then(|group| Ok((from_wire(wire, now)?, group))) {
+                Ok((message, group)) => {
                     self.handle
-                        .publish_from_peer(message)
+                        .publish_from_peer(message, group.as_ref())
                         .await
                         .map_err(|error| Status::unavailable(error.to_string()))?;
                     accepted += 1;

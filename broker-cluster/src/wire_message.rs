@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use broker_core::codec::PublishProperties;
 use broker_core::session::Message;
-use broker_core::types::{MqttString, PayloadFormat, QoS, TopicName, UserProperty};
+use broker_core::types::{MqttString, PayloadFormat, QoS, TopicFilter, TopicName, UserProperty};
 use thiserror::Error;
 
 use crate::proto::{self, Forwarded};
@@ -41,7 +41,23 @@ pub(crate) fn to_wire(message: &Message, now: Instant) -> Option<Forwarded> {
                 value: p.value.as_str().to_owned(),
             })
             .collect(),
+        shared_group: None,
     })
+}
+
+/// The shared subscription a forwarded message is for, if any: a `$share/...` filter, or the
+/// message is refused.
+pub(crate) fn shared_group_from_wire(
+    group: Option<String>,
+) -> Result<Option<TopicFilter>, WireError> {
+    group
+        .map(|group| {
+            TopicFilter::new(group)
+                .ok()
+                .filter(TopicFilter::is_shared)
+                .ok_or(WireError::Invalid("shared group"))
+        })
+        .transpose()
 }
 
 /// The message `wire` carries, received at `now`.
@@ -166,5 +182,22 @@ mod tests {
         let mut bad = good;
         bad.payload_format = Some(7);
         assert!(from_wire(bad, t0).is_err());
+    }
+
+    #[test]
+    fn a_shared_group_must_be_a_shared_filter() {
+        let group = shared_group_from_wire(Some("$share/g/a/#".into())).unwrap();
+        assert_eq!(
+            group.map(|g| g.as_str().to_owned()),
+            Some("$share/g/a/#".into())
+        );
+        assert_eq!(shared_group_from_wire(None), Ok(None));
+        for bad in ["a/#", "$share/g", "$share//a", "a/#/b"] {
+            assert_eq!(
+                shared_group_from_wire(Some(bad.into())),
+                Err(WireError::Invalid("shared group")),
+                "{bad}"
+            );
+        }
     }
 }

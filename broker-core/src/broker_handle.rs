@@ -308,7 +308,9 @@ impl BrokerHandle {
 
     /// Delivers a message another node forwarded ([`ClusterLink::forward`]) to this node's
     /// subscribers, waiting for room in their queues as a publish does; it goes to no peer and
-    /// changes no retained message.
+    /// changes no retained message. With no `shared_group`, to the subscribers outside shared
+    /// subscriptions; with one (`$share/{ShareName}/{filter}`), to one member of that group
+    /// here: the publishing node chose this node for the group ([`Forwarded`]).
     ///
     /// # Errors
     ///
@@ -316,12 +318,17 @@ impl BrokerHandle {
     /// session store could not take the copies for persistent sessions.
     ///
     /// [`ClusterLink::forward`]: crate::cluster::ClusterLink::forward
-    pub async fn publish_from_peer(&self, message: Message) -> Result<(), BrokerError> {
+    /// [`Forwarded`]: crate::cluster::Forwarded
+    pub async fn publish_from_peer(
+        &self,
+        message: Message,
+        shared_group: Option<&TopicFilter>,
+    ) -> Result<(), BrokerError> {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
         let mut blocked = Backlog::default();
-        routing::route_from_peer(&self.shared, &message, &mut blocked, now());
+        routing::route_from_peer(&self.shared, &message, shared_group, &mut blocked, now());
         routing::push_blocked(&self.shared, &mut blocked)
             .await
             .map_err(BrokerError::Store)

@@ -5,6 +5,7 @@ use std::fmt;
 use super::delivery::{merge, Delivery};
 use super::entry::SubscriptionEntry;
 use super::shared_group::SharedGroup;
+use super::topic_match::matches;
 use super::tree_node::{FilterPath, Node, Subscribers};
 use crate::types::{QoS, TopicFilter, TopicName};
 
@@ -234,6 +235,57 @@ impl<S: Ord> SubscriptionTree<S> {
             }
         });
         merge(out);
+    }
+
+    /// Who gets a message another node forwarded for its subscribers outside shared
+    /// subscriptions: like [`route`](Self::route) without the shared groups (the publishing
+    /// node chose their members) and without No Local (the publisher is not a subscriber
+    /// here), keeping only the subscribers `keep` accepts.
+    pub fn route_unshared(
+        &self,
+        topic: &TopicName,
+        qos: QoS,
+        mut keep: impl FnMut(&S) -> bool,
+        out: &mut Vec<Delivery<S>>,
+    ) where
+        S: Clone,
+    {
+        out.clear();
+        self.for_each_match(topic, |m| {
+            if let Match::Subscription { subscriber, entry } = m {
+                if keep(subscriber) {
+                    out.push(Delivery::from_entry(subscriber.clone(), entry, qos, None));
+                }
+            }
+        });
+        merge(out);
+    }
+
+    /// The member of the shared subscription `group` (`$share/{ShareName}/{filter}`) that gets
+    /// a message published to `topic` at `qos`, picked as [`route`](Self::route) picks, among
+    /// the members `can_receive` accepts first. `None` when the group has no member, or when
+    /// its filter does not match `topic`.
+    pub fn route_to_group(
+        &self,
+        group: &TopicFilter,
+        topic: &TopicName,
+        qos: QoS,
+        can_receive: impl FnMut(&S) -> bool,
+    ) -> Option<Delivery<S>>
+    where
+        S: Clone,
+    {
+        if !group.is_shared() || !matches(group.matching_filter(), topic.as_str()) {
+            return None;
+        }
+        let shared = self.shared_group(group)?;
+        let (member, entry) = shared.pick(can_receive)?;
+        Some(Delivery::from_entry(
+            member.clone(),
+            entry,
+            qos,
+            Some(shared.filter().clone()),
+        ))
     }
 
     /// Calls `visitor` with every subscription: its full filter (`$share/...` included), its

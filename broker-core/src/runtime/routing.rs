@@ -538,26 +538,49 @@ pub(crate) fn remove_all_subscriptions(shared: &Shared, mailbox: &Arc<Mailbox>) 
     unsubscribe_filters(shared, &key, &filters);
 }
 
-/// Routes a message another node forwarded to this one: to the local subscribers only (a
-/// shared group picks among its local members), never back to a peer; nothing is retained
-/// (the cluster's store carries retained messages). Copies meeting a full queue go to
-/// `blocked`, as for [`route`].
+/// Routes a message another node forwarded to this one, to the local subscribers only, never
+/// back to a peer; nothing is retained. With no `group`, to the subscribers outside shared
+/// subscriptions; with one, to one local member of that group (the publishing node chose
+/// this node for it: MQTT 5.0 §4.8.2, one member cluster-wide). Copies for full mailboxes go
+/// to `blocked`, as a publish's do.
 pub(crate) fn route_from_peer(
     shared: &Shared,
     message: &Message,
+    group: Option<&TopicFilter>,
     blocked: &mut Backlog,
     now: Instant,
 ) {
     let cluster = shared.cluster();
     let is_local = |key: &SubscriberKey| cluster.is_none_or(|cluster| !cluster.is_outbox(key));
-    let mut scratch = Vec::new();
-    shared.router().route(
-        &message.topic,
-        message.qos,
-        None,
-        |member| member.mailbox().is_online() && is_local(member),
-        &mut scratch,
-    );
-    let local = scratch.into_iter().filter(|d| is_local(&d.subscriber));
-    push_copies(shared, message, local, Some(blocked), now);
+    let mut deliveries = Vec::new();
+    match group {
+        None => {
+            shared
+                .router()
+                .route_unshared(&message.topic, message.qos, is_local, &mut deliveries)
+        }
+        Some(group) => {
+            let picked =
+                shared
+                    .router()
+                    .route_to_group(group, &message.topic, message.qos, |member| {
+                        member.mailbox().is_online() && is_local(member)
+                    });
+            // Offline members are picked when no member is online (the group's rule); a peer
+            // never is.
+            match picked.filter(|d| is_local(&d.subscriber)) {
+                Some(delivery) => deliveries.push(delivery),
+                None => {
+                    // Its last member here left while the message was on its way.
+                    shared.stats().dropped(DropCause::NoSharedMember);
+                    tracing::debug!(
+                        topic = %Clipped(&message.topic),
+                        "Dropped a forwarded message: no member of {} here any more.",
+                        Clipped(group)
+                    );
+                }
+            }
+        }
+    }
+    push_copies(shared, message, deliveries.into_iter(), Some(blocked), now);
 }

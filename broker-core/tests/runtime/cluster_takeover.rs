@@ -9,9 +9,10 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use broker_core::admin::ClientQuery;
-use broker_core::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck};
+use broker_core::cluster::{
+    ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RouteAck,
+};
 use broker_core::codec::{Packet, QosPid};
-use broker_core::session::Message;
 use broker_core::types::{ClientId, QoS, ReasonCode, TopicFilter};
 use broker_core::{Broker, BrokerHandle};
 use bytes::Bytes;
@@ -41,7 +42,11 @@ impl ClusterLink for RelayLink {
 
     fn remove_route(&self, _filter: &TopicFilter) {}
 
-    async fn forward(&self, _peer: &PeerName, _messages: Vec<Message>) -> Result<(), ClusterError> {
+    async fn forward(
+        &self,
+        _peer: &PeerName,
+        _messages: Vec<Forwarded>,
+    ) -> Result<(), ClusterError> {
         Ok(())
     }
 

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use broker_core::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck};
+use broker_core::cluster::{
+    ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RouteAck,
+};
 use broker_core::codec::{
     Packet, Publish, QosPid, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions,
 };
 use broker_core::hooks::{AuthzDecision, Interest};
-use broker_core::session::Message;
 use broker_core::types::{ClientId, ProtocolVersion, QoS, TopicFilter};
 use broker_core::Broker;
 use bytes::{Bytes, BytesMut};
@@ -152,7 +153,7 @@ impl ClusterLink for HeldRoutes {
 
     fn remove_route(&self, _filter: &TopicFilter) {}
 
-    async fn forward(&self, _: &PeerName, _: Vec<Message>) -> Result<(), ClusterError> {
+    async fn forward(&self, _: &PeerName, _: Vec<Forwarded>) -> Result<(), ClusterError> {
         Ok(())
     }
 

@@ -2,8 +2,9 @@
 //! with its own MQTT and cluster ports, and rumqttc clients on different nodes: a message
 //! published on one node reaches a subscriber on another (QoS downgraded, RETAIN as a live
 //! message's), also right after its SUBACK; a client id connecting on another node takes its
-//! session over from the node that held it; a node configured for another cluster is refused,
-//! and both logs say so.
+//! session over from the node that held it; a shared subscription with members on three nodes
+//! gets each message once; a node configured for another cluster is refused, and both logs
+//! say so.
 
 use std::time::Duration;
 
@@ -196,6 +197,78 @@ async fn a_client_id_connecting_on_another_node_takes_its_session_over() {
     assert_eq!(got.1, b"back on a".to_vec());
     back.disconnect().await;
     publisher.disconnect().await;
+}
+
+/// MQTT 5.0 §4.8.2 ([MQTT-4.8.2-1]) across nodes: a shared subscription with a member on each
+/// of three nodes gets each message published on any node exactly once, cluster-wide; a plain
+/// subscriber beside a member gets every message once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_group_across_three_nodes_gets_each_message_once() {
+    const MESSAGES: usize = 30;
+    let nodes = start_cluster(&["a", "b", "c"], &["it", "it", "it"]);
+    for (node, _) in &nodes {
+        node.wait_for_lines(&["Connected to a peer node"], 2);
+    }
+    let mut members = Vec::new();
+    for (i, (node, ports)) in nodes.iter().enumerate() {
+        let id = format!("sh-member-{i}");
+        let (mut member, _) = Client::connect(ports.mqtt, node.log_path(), &id, true).await;
+        member
+            .subscribe("$share/workers/sh/#", QoS::AtLeastOnce)
+            .await;
+        members.push(member);
+    }
+    let (b, on_b) = &nodes[1];
+    let (mut plain, _) = Client::connect(on_b.mqtt, b.log_path(), "sh-plain", true).await;
+    plain.subscribe("sh/#", QoS::AtLeastOnce).await;
+    let mut publishers = Vec::new();
+    for (i, (node, ports)) in nodes.iter().enumerate() {
+        let id = format!("sh-pub-{i}");
+        publishers.push(
+            Client::connect(ports.mqtt, node.log_path(), &id, true)
+                .await
+                .0,
+        );
+    }
+    for n in 0..MESSAGES {
+        let publisher = &mut publishers[n % 3];
+        publisher
+            .publish_qos1("sh/job", n.to_string().as_bytes())
+            .await;
+    }
+    // Every message once to the plain subscriber: then every copy for the group has left.
+    let mut plain_got = Vec::new();
+    for _ in 0..MESSAGES {
+        plain_got.push(publish_fields("sh-plain", plain.next("a message").await).1);
+    }
+    plain.expect_nothing(Duration::from_millis(300)).await;
+    let mut group_got: Vec<Vec<u8>> = Vec::new();
+    let mut per_member = Vec::new();
+    for (i, member) in members.iter_mut().enumerate() {
+        let mut got = 0;
+        while let Some(packet) = member.next_within(Duration::from_millis(500)).await {
+            if let Packet::Publish(publish) = packet {
+                group_got.push(publish.payload.to_vec());
+                got += 1;
+            } else {
+                panic!("member {i}: {packet:?}");
+            }
+        }
+        per_member.push(got);
+    }
+    let mut expected: Vec<Vec<u8>> = (0..MESSAGES).map(|n| n.to_string().into_bytes()).collect();
+    expected.sort();
+    group_got.sort();
+    plain_got.sort();
+    assert_eq!(plain_got, expected, "the plain subscriber");
+    assert_eq!(
+        group_got, expected,
+        "the group, cluster-wide (per member: {per_member:?})"
+    );
+    assert!(
+        per_member.iter().filter(|&&n| n > 0).count() >= 2,
+        "the group's messages went to one node only: {per_member:?}"
+    );
 }
 
 #[tokio::test]

@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
-use crate::cluster::{ClusterLink, PeerName};
+use crate::cluster::{ClusterLink, Forwarded, PeerName};
 use crate::runtime::clock::now;
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::routing;
 use crate::runtime::run_state::RunState;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::tasks::TaskGuard;
-use crate::session::Message;
 
 /// Messages handed to the link per call at most.
 const BATCH: usize = 64;
@@ -51,9 +50,10 @@ pub(crate) async fn run(
     }
 }
 
-/// Up to [`BATCH`] messages out of `outbox`, each with the QoS and RETAIN flag of its copy;
-/// copies waiting for room are admitted in their place.
-fn take_batch(outbox: &Arc<Mailbox>, expired: &mut Vec<crate::session::Dropped>) -> Vec<Message> {
+/// Up to [`BATCH`] messages out of `outbox`, each with the QoS and RETAIN flag of its copy and
+/// the shared subscription it was chosen for; copies waiting for room are admitted in their
+/// place.
+fn take_batch(outbox: &Arc<Mailbox>, expired: &mut Vec<crate::session::Dropped>) -> Vec<Forwarded> {
     let mut batch = Vec::new();
     let mut queue = outbox.lock();
     let now = now();
@@ -64,7 +64,10 @@ fn take_batch(outbox: &Arc<Mailbox>, expired: &mut Vec<crate::session::Dropped>)
         let mut message = queued.message;
         message.qos = queued.qos;
         message.retain = queued.retain;
-        batch.push(message);
+        batch.push(match queued.shared {
+            Some(group) => Forwarded::for_group(message, group),
+            None => Forwarded::new(message),
+        });
     }
     if !batch.is_empty() {
         queue.took(now, outbox);

@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck, Standalone};
+use crate::cluster::{
+    ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RouteAck, Standalone,
+};
 use crate::session::Message;
 use crate::types::{ClientId, QoS, TopicFilter, TopicName};
 use crate::{Broker, BrokerHandle};
@@ -71,10 +73,14 @@ impl ClusterLink for FakeLink {
         self.record(Call::RemoveRoute(filter.as_str().to_owned()));
     }
 
-    async fn forward(&self, peer: &PeerName, messages: Vec<Message>) -> Result<(), ClusterError> {
+    async fn forward(&self, peer: &PeerName, messages: Vec<Forwarded>) -> Result<(), ClusterError> {
+        // A copy for a shared group shows the group: `topic for $share/g/filter`.
         let topics = messages
             .iter()
-            .map(|m| m.topic.as_str().to_owned())
+            .map(|m| match &m.shared_group {
+                None => m.message.topic.as_str().to_owned(),
+                Some(group) => format!("{} for {}", m.message.topic.as_str(), group.as_str()),
+            })
             .collect();
         self.record(Call::Forward(peer.as_str().to_owned(), topics));
         Ok(())
@@ -184,7 +190,7 @@ async fn a_message_from_a_peer_reaches_local_subscribers_and_no_peer() {
         crate::codec::PublishProperties::default(),
         crate::runtime::clock::now(),
     );
-    assert!(handle.publish_from_peer(message).await.is_ok());
+    assert!(handle.publish_from_peer(message, None).await.is_ok());
     let received = tokio::time::timeout(Duration::from_secs(1), subscription.recv()).await;
     let received = received.ok().flatten().map(|m| m.payload);
     assert_eq!(received, Some(Bytes::from_static(b"from b")));
@@ -242,7 +248,7 @@ impl ClusterLink for GatedLink {
         self.inner.remove_route(filter);
     }
 
-    async fn forward(&self, peer: &PeerName, messages: Vec<Message>) -> Result<(), ClusterError> {
+    async fn forward(&self, peer: &PeerName, messages: Vec<Forwarded>) -> Result<(), ClusterError> {
         self.inner.forward(peer, messages).await
     }
 
@@ -327,4 +333,113 @@ async fn a_network_suback_waits_until_the_peers_recorded_the_route() {
         "the clean session's end removes its route"
     );
     broker.shutdown().await;
+}
+
+/// MQTT 5.0 §4.8.2 across nodes: a peer with a member of a shared group is one member of the
+/// group here, so each message goes to one member cluster-wide: to the local member, or
+/// forwarded for the group (never both, never to the peer's other subscribers).
+#[tokio::test]
+async fn a_shared_group_spanning_nodes_gets_each_message_once() {
+    let link = Arc::new(FakeLink::default());
+    let (broker, handle) = start(Arc::clone(&link)).await;
+    let group = filter("$share/g/x/#");
+    assert!(handle.add_peer_route(&PeerName::new("b"), &group));
+    let mut member = handle
+        .subscribe(group.clone(), QoS::AtLeastOnce)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    for n in 0..10u8 {
+        let sent = handle.publish(topic("x/y"), Bytes::from(vec![n]), QoS::AtLeastOnce, false);
+        assert!(sent.await.is_ok());
+    }
+    let mut local = Vec::new();
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_millis(100), member.recv()).await
+    {
+        local.push(message.payload[0]);
+    }
+    assert!(eventually(|| local.len() + forwarded_count(&link) == 10).await);
+    let forwarded = link.forwarded();
+    for call in &forwarded {
+        let Call::Forward(peer, topics) = call else {
+            unreachable!("only forwards")
+        };
+        assert_eq!(peer, "b");
+        assert!(
+            topics.iter().all(|t| t == "x/y for $share/g/x/#"),
+            "{topics:?}"
+        );
+    }
+    assert!(!local.is_empty(), "the local member got none");
+    assert!(forwarded_count(&link) > 0, "the peer got none");
+    broker.shutdown().await;
+}
+
+fn forwarded_count(link: &FakeLink) -> usize {
+    link.forwarded()
+        .iter()
+        .map(|call| match call {
+            Call::Forward(_, topics) => topics.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// A message forwarded for a shared group goes to one local member of that group only; one
+/// forwarded without a group goes to the subscribers outside shared groups only (the
+/// publishing node chose the groups' members).
+#[tokio::test]
+async fn a_forwarded_message_reaches_its_group_or_the_plain_subscribers() {
+    let link = Arc::new(FakeLink::default());
+    let (broker, handle) = start(Arc::clone(&link)).await;
+    let group = filter("$share/g/x/#");
+    let mut member = handle
+        .subscribe(group.clone(), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let mut plain = handle
+        .subscribe(filter("x/#"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let message = |payload: &'static [u8]| {
+        Message::new(
+            topic("x/y"),
+            Bytes::from_static(payload),
+            QoS::AtLeastOnce,
+            false,
+            crate::codec::PublishProperties::default(),
+            crate::runtime::clock::now(),
+        )
+    };
+    assert!(handle
+        .publish_from_peer(message(b"plain"), None)
+        .await
+        .is_ok());
+    assert!(handle
+        .publish_from_peer(message(b"grouped"), Some(&group))
+        .await
+        .is_ok());
+    // A group whose filter does not match the topic is refused, not delivered.
+    let wrong = filter("$share/g/z/#");
+    assert!(handle
+        .publish_from_peer(message(b"wrong"), Some(&wrong))
+        .await
+        .is_ok());
+    assert_eq!(
+        next_payload(&mut plain).await,
+        Some(Bytes::from_static(b"plain"))
+    );
+    assert_eq!(next_payload(&mut plain).await, None);
+    assert_eq!(
+        next_payload(&mut member).await,
+        Some(Bytes::from_static(b"grouped"))
+    );
+    assert_eq!(next_payload(&mut member).await, None);
+    broker.shutdown().await;
+}
+
+/// The next message's payload within 200 ms, if one comes.
+async fn next_payload(subscription: &mut crate::Subscription) -> Option<Bytes> {
+    let recv = tokio::time::timeout(Duration::from_millis(200), subscription.recv());
+    recv.await.ok().flatten().map(|m| m.payload)
 }

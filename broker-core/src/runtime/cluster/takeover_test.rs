@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::cluster::{ClusterError, ClusterLink, MovedSession, PeerName, RouteAck};
+use crate::cluster::{ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RouteAck};
 use crate::codec::SubscriptionOptions;
 use crate::router::SubscriptionEntry;
 use crate::session::{Message, WillMessage};
@@ -53,7 +53,7 @@ impl ClusterLink for HoldingLink {
 
     fn remove_route(&self, _filter: &TopicFilter) {}
 
-    async fn forward(&self, _: &PeerName, _: Vec<Message>) -> Result<(), ClusterError> {
+    async fn forward(&self, _: &PeerName, _: Vec<Forwarded>) -> Result<(), ClusterError> {
         Ok(())
     }
 

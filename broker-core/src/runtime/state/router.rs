@@ -47,6 +47,30 @@ impl Router {
         self.read().route(topic, qos, publisher, can_receive, out);
     }
 
+    /// Who gets a message another node forwarded for its subscribers outside shared groups
+    /// ([`SubscriptionTree::route_unshared`]), under the read lock for this one match.
+    pub(crate) fn route_unshared(
+        &self,
+        topic: &TopicName,
+        qos: QoS,
+        keep: impl FnMut(&SubscriberKey) -> bool,
+        out: &mut Vec<Delivery<SubscriberKey>>,
+    ) {
+        self.read().route_unshared(topic, qos, keep, out);
+    }
+
+    /// The member of `group` that gets a message another node forwarded for it
+    /// ([`SubscriptionTree::route_to_group`]), under the read lock.
+    pub(crate) fn route_to_group(
+        &self,
+        group: &TopicFilter,
+        topic: &TopicName,
+        qos: QoS,
+        can_receive: impl FnMut(&SubscriberKey) -> bool,
+    ) -> Option<Delivery<SubscriberKey>> {
+        self.read().route_to_group(group, topic, qos, can_receive)
+    }
+
     /// Adds `key`'s subscriptions, under one write lock; `added` is told each filter that
     /// was not subscribed by `key` before (not a replaced subscription).
     pub(crate) fn subscribe_all<'a>(

@@ -27,9 +27,13 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::session::{Message, QueuedMessage};
-use crate::store::StoredSession;
 use crate::types::{ClientId, TopicFilter};
+
+mod forwarded;
+mod moved_session;
+
+pub use forwarded::Forwarded;
+pub use moved_session::MovedSession;
 
 /// Why a cluster operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -69,34 +73,6 @@ impl PeerName {
 impl fmt::Display for PeerName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// A session moving from the node that held it to the node its client connects to now
-/// ([`ClusterLink::take_over`]): its record, and the messages queued for it, in queue order.
-///
-/// The record holds every in-flight PUBLISH whole (no store numbers: the receiving node's
-/// store numbers its own copies), and the will the closed connection left, which the
-/// receiving node publishes or keeps as a local takeover would.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct MovedSession {
-    /// The session's record.
-    pub session: StoredSession,
-    /// The messages waiting for the client, oldest first.
-    pub queued: Vec<QueuedMessage>,
-}
-
-impl MovedSession {
-    /// `session` with the messages `queued` for it. Store numbers of in-flight messages are
-    /// dropped: they name copies in the sending node's store only.
-    #[must_use]
-    pub fn new(mut session: StoredSession, mut queued: Vec<QueuedMessage>) -> Self {
-        session.stored_outbound.clear();
-        for copy in &mut queued {
-            copy.stored = None;
-        }
-        MovedSession { session, queued }
     }
 }
 
@@ -176,7 +152,7 @@ pub trait ClusterLink: Send + Sync + 'static {
     fn remove_route(&self, filter: &TopicFilter);
 
     /// Sends `messages`, published on this node, to `peer`, in order.
-    async fn forward(&self, peer: &PeerName, messages: Vec<Message>) -> Result<(), ClusterError>;
+    async fn forward(&self, peer: &PeerName, messages: Vec<Forwarded>) -> Result<(), ClusterError>;
 
     /// `client_id` connects here and no connection of this node holds it: the node holding
     /// it, if any, closes that connection (v5 DISCONNECT 0x8E) and hands its session over
@@ -216,7 +192,11 @@ impl ClusterLink for Standalone {
 
     fn remove_route(&self, _filter: &TopicFilter) {}
 
-    async fn forward(&self, _peer: &PeerName, _messages: Vec<Message>) -> Result<(), ClusterError> {
+    async fn forward(
+        &self,
+        _peer: &PeerName,
+        _messages: Vec<Forwarded>,
+    ) -> Result<(), ClusterError> {
         Ok(())
     }
 

@@ -45,7 +45,9 @@
 //! privileges), and a stream listener (`BrokerBuilder::stream_listener`) takes connections
 //! you accept yourself, any `AsyncRead + AsyncWrite` stream (a Unix socket, an in-memory
 //! `tokio::io::duplex` pipe, a TLS stream of your own), one at a time through
-//! `BrokerHandle::serve_stream`:
+//! `BrokerHandle::serve_stream`. The stream listener's settings apply as a TCP listener's
+//! do: with TLS (files or rustls, reloaded by `reload_tls`), WebSocket or the PROXY header
+//! configured, the broker does those handshakes on each stream before MQTT.
 #![cfg_attr(
     feature = "runtime",
     doc = r#"

@@ -2,7 +2,8 @@
 //! TLS, WebSocket (plain and secure) or the PROXY header: the broker does the same
 //! handshakes on them as on a TCP connection it accepted, then serves MQTT (CONNECT,
 //! SUBSCRIBE, PUBLISH delivered back). The TLS listener's certificate is rotated with
-//! `reload_tls` as a TCP listener's is. Every stream is an in-memory pipe
+//! `reload_tls` as a TCP listener's is, and a client certificate is verified and names the
+//! user. Every stream is an in-memory pipe
 //! (`tokio::io::duplex`).
 
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use broker_core::config::ListenerConfig;
 use broker_core::types::{ClientId, QoS, ReasonCode};
 use broker_core::{Broker, BrokerHandle};
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncWriteExt as _, DuplexStream};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
 use tokio::time::timeout;
 
 use crate::support::{config, init_logging, V311, V5, WAIT};
@@ -107,6 +108,47 @@ async fn a_served_stream_on_a_tls_listener_gets_the_handshake_and_reloaded_certi
     // The first client stayed connected through the reload.
     client.send(Packet::PingReq).await;
     assert_eq!(client.recv().await, Some(Packet::PingResp));
+    broker.shutdown().await;
+}
+
+/// A served TLS stream's client certificate is verified and seen as a TCP connection's is:
+/// with `use_identity_as_username` its CN is the client's user name; a client without a
+/// certificate fails the handshake where one is required.
+#[tokio::test]
+async fn a_served_tls_streams_client_certificate_is_its_identity() {
+    let pki = Pki::new("served-mtls");
+    let tls = pki
+        .tls()
+        .client_ca(&pki.ca, true)
+        .use_identity_as_username(true);
+    let broker = start(vec![ListenerConfig::tls("pipe-mtls", any_port(), tls)]).await;
+    let handle = broker.handle();
+
+    let alice = pki.client("alice");
+    let connector = pki.connector(Some(&alice), &[]);
+    let io = tls_client(serve(&handle, "pipe-mtls", None), &connector)
+        .await
+        .expect("TLS handshake with a certificate");
+    let mut client = WireClient::raw(io, V5);
+    round_trip(&mut client, "served-mtls", "served/mtls").await;
+    let details = handle
+        .client(&ClientId::new("served-mtls").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        details.summary.username.as_ref().map(|name| name.as_str()),
+        Some("alice")
+    );
+
+    // TLS 1.3 reports the missing certificate at the client's first read, not in its
+    // handshake: that read gets the alert or the end of the stream, never a byte.
+    let anonymous = pki.connector(None, &[]);
+    if let Ok(mut io) = tls_client(serve(&handle, "pipe-mtls", None), &anonymous).await {
+        let mut byte = [0u8; 1];
+        let read = timeout(WAIT, io.read(&mut byte)).await.unwrap();
+        assert!(!matches!(read, Ok(n) if n > 0), "{read:?}");
+    }
     broker.shutdown().await;
 }
 

@@ -27,13 +27,10 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     // 1. Build and start the broker: one listener on a free port of the loopback interface.
-    let config = BrokerConfig {
-        listeners: vec![ListenerConfig::tcp(
-            "local",
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        )],
-        ..BrokerConfig::default()
-    };
+    let config = BrokerConfig::default().with_listeners(vec![ListenerConfig::tcp(
+        "local",
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )]);
     let broker = Broker::builder().config(config).start().await?;
     for (name, addr) in broker.local_addrs() {
         tracing::info!(

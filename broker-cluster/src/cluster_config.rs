@@ -11,8 +11,11 @@ use crate::peer_config::PeerConfig;
 /// How long a SUBACK waits, at most, for a connected peer to record a new route.
 pub const DEFAULT_ROUTE_ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A node's cluster settings: its name, its cluster, where it serves gRPC, its peers.
+/// A node's cluster settings: its name, its cluster, where it serves gRPC, its peers. Made by
+/// [`ClusterConfig::new`], which checks the peers (`#[non_exhaustive]`: a setting can be added
+/// without breaking callers).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClusterConfig {
     /// This node's name.
     pub node: NodeName,

@@ -7,8 +7,10 @@ use crate::error::ConfigError;
 use crate::node_name::NodeName;
 
 /// A peer: its node name and the `host:port` of its cluster (gRPC) endpoint. Written
-/// `name=host:port` on the command line.
+/// `name=host:port` on the command line. Made by [`PeerConfig::new`] or parsed, which check
+/// the address.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PeerConfig {
     /// The peer's node name, which it must answer to.
     pub name: NodeName,

@@ -168,10 +168,12 @@ impl BrokerBuilder {
     /// Adds a listener whose connections the caller accepts itself (on a Unix socket, from
     /// an in-memory pipe, behind its own accept loop or TLS) and hands over one stream at a
     /// time with [`BrokerHandle::serve_stream`](crate::BrokerHandle::serve_stream). The broker
-    /// binds nothing for it (`listener.bind` is not used) and speaks MQTT straight on the
-    /// streams; its name, `allow_anonymous`, connection limit and client rate apply. TLS,
-    /// WebSocket and the PROXY header need the broker's own socket: a stream listener with
-    /// one of them is refused at [`start`](Self::start).
+    /// binds nothing for it (`listener.bind` is not used); its other settings apply as on a
+    /// TCP listener: name, `allow_anonymous`, connection limit, client rate, and the PROXY
+    /// header, TLS (files or a rustls configuration, reloaded by
+    /// [`BrokerHandle::reload_tls`](crate::BrokerHandle::reload_tls)) and WebSocket, whose
+    /// handshakes the broker does on each stream. Only `max_connection_rate` has nothing to
+    /// act on: the caller's accept loop sets the pace.
     pub fn stream_listener(mut self, listener: ListenerConfig) -> Self {
         self.streams.push(listener);
         self
@@ -197,9 +199,7 @@ impl BrokerBuilder {
     ///
     /// [`BrokerError::Bind`] if a listener cannot bind (nothing is left running then),
     /// [`BrokerError::Tls`] if a listener's TLS files cannot be used,
-    /// [`BrokerError::DuplicateListener`] if two listeners share a name,
-    /// [`BrokerError::StreamListener`] if a stream listener asks for TLS, WebSocket or the
-    /// PROXY header.
+    /// [`BrokerError::DuplicateListener`] if two listeners share a name.
     pub async fn start(self) -> Result<Broker, BrokerError> {
         let mut names = HashSet::new();
         let configs = self.config.listeners.iter();
@@ -316,23 +316,9 @@ impl BrokerBuilder {
     }
 }
 
-/// The stream listener `config` describes: MQTT straight on the streams handed over.
+/// The stream listener `config` describes (its TLS files read): the streams handed over go
+/// through its PROXY header, TLS and WebSocket handshakes as a TCP connection's do.
 fn stream_listener(config: ListenerConfig) -> Result<Arc<Listener>, BrokerError> {
-    let setting = if config.has_tls() {
-        Some("tls")
-    } else if config.transport != Transport::Mqtt {
-        Some("websocket")
-    } else if config.proxy_protocol {
-        Some("proxy_protocol")
-    } else {
-        None
-    };
-    if let Some(setting) = setting {
-        return Err(BrokerError::StreamListener {
-            name: config.name,
-            setting,
-        });
-    }
     Listener::with_intake(config.clone(), Intake::Streams)
         .map(Arc::new)
         .map_err(|source| BrokerError::Tls {

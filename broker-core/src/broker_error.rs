@@ -32,16 +32,6 @@ pub enum BrokerError {
     /// Two listeners have the same name.
     #[error("two listeners are named `{0}`")]
     DuplicateListener(String),
-    /// A stream listener ([`BrokerBuilder::stream_listener`](crate::BrokerBuilder::stream_listener))
-    /// asks for what only a socket the broker accepts has: TLS, WebSocket or the PROXY
-    /// header (wrap the stream in TLS before handing it over instead).
-    #[error("stream listener `{name}`: {setting} is not available on a listener whose streams the embedder hands over")]
-    StreamListener {
-        /// The listener's name.
-        name: String,
-        /// The setting: `tls`, `websocket` or `proxy_protocol`.
-        setting: &'static str,
-    },
     /// No stream listener has this name
     /// ([`BrokerHandle::serve_stream`](crate::BrokerHandle::serve_stream)).
     #[error("no stream listener is named `{0}`")]

@@ -21,6 +21,7 @@ use crate::router::SubscriptionEntry;
 use crate::runtime::clock::now;
 use crate::runtime::cluster::node_link::NodeLink;
 use crate::runtime::connection::serve;
+use crate::runtime::listener::handshake;
 use crate::runtime::queue::backlog::Backlog;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::runtime::state::shared::Shared;
@@ -67,9 +68,17 @@ impl BrokerHandle {
     /// Serves one connection whose stream the caller accepted itself (a Unix socket, an
     /// in-memory pipe such as [`tokio::io::duplex`], a TLS stream of its own) on the stream
     /// listener named `listener` ([`BrokerBuilder::stream_listener`]), as the broker serves a
-    /// TCP connection it accepted: MQTT straight on the stream, in a task of its own, until
-    /// either side closes it or the broker shuts down. `peer` is the client's address if it
-    /// has one: hooks, ACL patterns, the log and the admin API see it (`None`: none).
+    /// TCP connection it accepted, in a task of its own, until either side closes it or the
+    /// broker shuts down. `peer` is the client's address if it has one: hooks, ACL patterns,
+    /// the log and the admin API see it (`None`: none).
+    ///
+    /// The listener's settings apply as on a TCP listener, in the same order: with
+    /// [`proxy_protocol`](crate::config::ListenerConfig::proxy_protocol) the stream starts
+    /// with a PROXY header, whose client address replaces `peer`; with TLS the broker does
+    /// the TLS handshake (with the certificates in force: [`reload_tls`](Self::reload_tls)
+    /// applies to the handshakes after it); with a WebSocket transport it does the upgrade.
+    /// Those handshakes are bounded by the connect timeout; a stream that fails one is
+    /// closed and logged. Without any, MQTT starts straight on the stream.
     ///
     /// Unlike plain TCP connections, such a connection is not parked when idle: its task
     /// stays (about 2 KB a connection, docs/performance.md, "Where an idle connection's
@@ -119,13 +128,14 @@ impl BrokerHandle {
             None => tracing::info!("New connection on listener {}.", listener.name),
         }
         let guard = self.shared.network_tasks().guard();
-        tokio::spawn(serve::serve(
-            Arc::clone(&self.shared),
-            Stream::served(stream),
-            peer,
-            listener,
-            guard,
-        ));
+        let shared = Arc::clone(&self.shared);
+        let stream = Stream::served(stream);
+        // The same handshakes as a TCP connection's, in the connection's task.
+        if listener.needs_handshake() {
+            tokio::spawn(handshake::serve(shared, stream, peer, listener, guard));
+        } else {
+            tokio::spawn(serve::serve(shared, stream, peer, listener, guard));
+        }
         Ok(())
     }
 

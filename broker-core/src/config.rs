@@ -1,5 +1,10 @@
 //! The broker's configuration as the engine takes it: plain values with defaults. Reading it
 //! from files and the command line is the node binary's job.
+//!
+//! Every struct here is `#[non_exhaustive]`, so that a setting can be added without breaking
+//! the code that fills them in: outside this crate, start from `Default` or a constructor
+//! ([`ListenerConfig::tcp`], [`TlsConfig::new`], [`ClientRate::new`]) and assign the fields,
+//! or chain the `with_...` methods.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -11,6 +16,7 @@ use crate::types::ClientId;
 
 /// Everything a [`Broker`](crate::Broker) is built with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BrokerConfig {
     /// The listeners to bind. Default: one TCP listener named `default` on 0.0.0.0:1883.
     pub listeners: Vec<ListenerConfig>,
@@ -59,6 +65,7 @@ pub struct BrokerConfig {
 /// retained publish past a limit is delivered as any publish is, and acknowledged, but not
 /// retained: the topic's retained message stays as it was, and the log says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct RetainedLimits {
     /// Most topics with a retained message; a new topic past it is not retained (replacing
     /// or deleting a retained message always works). `None`: no limit.
@@ -68,6 +75,13 @@ pub struct RetainedLimits {
 }
 
 impl BrokerConfig {
+    /// The same configuration with `listeners` in place of its own.
+    #[must_use]
+    pub fn with_listeners(mut self, listeners: Vec<ListenerConfig>) -> Self {
+        self.listeners = listeners;
+        self
+    }
+
     /// The default [`max_connect_size`](Self::max_connect_size): 16 KiB, room for a client
     /// identifier, a user name and a password of a few KiB each (a JWT, say) and a small
     /// will, while 10,000 connections that never authenticate can pin at most about 160 MiB
@@ -112,6 +126,7 @@ impl Default for BrokerConfig {
 /// assert!(wss.tls.is_some());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListenerConfig {
     /// The listener's name, used in logs and in the requests hooks get.
     pub name: String,
@@ -158,6 +173,7 @@ pub struct ListenerConfig {
 /// (Message rate too high) and 0x97 (Quota exceeded) are not used for it: either would drop
 /// a message or the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ClientRate {
     /// Most PUBLISH packets a second. `None`: no limit.
     pub messages: Option<NonZeroU32>,
@@ -168,10 +184,14 @@ pub struct ClientRate {
 
 impl ClientRate {
     /// No limit.
-    pub const UNLIMITED: ClientRate = ClientRate {
-        messages: None,
-        bytes: None,
-    };
+    pub const UNLIMITED: ClientRate = ClientRate::new(None, None);
+
+    /// At most `messages` PUBLISH packets and `bytes` bytes a second (`None`: no limit of
+    /// that kind).
+    #[must_use]
+    pub const fn new(messages: Option<NonZeroU32>, bytes: Option<NonZeroU32>) -> Self {
+        ClientRate { messages, bytes }
+    }
 
     /// Whether either limit is set.
     #[must_use]
@@ -330,6 +350,7 @@ impl Transport {
 /// The names follow Mosquitto's `certfile`, `keyfile`, `cafile`, `require_certificate` and
 /// `use_identity_as_username`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlsConfig {
     /// The server's certificate chain, PEM: its own certificate first, then the
     /// intermediates (Mosquitto's `certfile`).

@@ -33,6 +33,27 @@
 //! ([`store::SessionStore`]) too. The `skein` binary (crate `broker-node`) and
 //! `examples/embedded.rs` are complete programs built this way (feature `runtime`).
 //!
+//! The configuration ([`config::BrokerConfig`], [`config::ListenerConfig`],
+//! [`config::TlsConfig`], [`config::ClientRate`], [`config::RetainedLimits`],
+//! [`session::SessionConfig`], [`session::QueueLimits`], [`hooks::HookOptions`]) is plain
+//! data with public fields, and every one of those structs is `#[non_exhaustive]`, so a
+//! later version can add a setting without breaking your code: start from `Default` (or a
+//! constructor such as `ListenerConfig::tcp`, `TlsConfig::new`, `ClientRate::new`) and set
+//! the fields you care about, or chain the `with_...` methods; struct literals (even with
+//! `..Default::default()`) are not available outside this crate.
+//!
+//! ```
+//! use std::time::Duration;
+//! use broker_core::config::{BrokerConfig, ListenerConfig};
+//!
+//! let mut config = BrokerConfig::default()
+//!     .with_listeners(vec![ListenerConfig::tcp("local", "127.0.0.1:1883".parse().unwrap())]);
+//! config.max_connections = Some(10_000);
+//! config.session.connect_timeout = Duration::from_secs(5);
+//! config.session.queue.max_messages = 100;
+//! config.retained.max_payload = Some(64 * 1024);
+//! ```
+//!
 //! A listener speaks TLS from PEM files ([`config::TlsConfig`]; an encrypted private key
 //! takes its password from a file or an environment variable, [`config::KeyPassword`]) or
 //! from a rustls `ServerConfig` you build yourself (certificates from a secret store, your
@@ -45,7 +66,9 @@
 //! privileges), and a stream listener (`BrokerBuilder::stream_listener`) takes connections
 //! you accept yourself, any `AsyncRead + AsyncWrite` stream (a Unix socket, an in-memory
 //! `tokio::io::duplex` pipe, a TLS stream of your own), one at a time through
-//! `BrokerHandle::serve_stream`:
+//! `BrokerHandle::serve_stream`. The stream listener's settings apply as a TCP listener's
+//! do: with TLS (files or rustls, reloaded by `reload_tls`), WebSocket or the PROXY header
+//! configured, the broker does those handshakes on each stream before MQTT.
 #![cfg_attr(
     feature = "runtime",
     doc = r#"

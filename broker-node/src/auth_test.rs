@@ -38,10 +38,8 @@ fn files(dir: &Path, acl: &str, allow_anonymous: bool) -> AuthConfig {
 /// A broker on a loopback port with `auth`'s hooks; `identity` are the listeners the
 /// certificate-identity hook covers.
 async fn start(auth: &Auth, identity: &[ListenerConfig]) -> Broker {
-    let config = BrokerConfig {
-        listeners: vec![ListenerConfig::tcp("plain", addr("127.0.0.1:0"))],
-        ..BrokerConfig::default()
-    };
+    let config = BrokerConfig::default()
+        .with_listeners(vec![ListenerConfig::tcp("plain", addr("127.0.0.1:0"))]);
     auth.install(Broker::builder(), identity)
         .config(config)
         .start()

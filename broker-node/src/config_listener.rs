@@ -64,20 +64,20 @@ pub(crate) fn resolve(
         section.keyfile_password_env.as_ref(),
     );
     let tls = match (&section.certfile, &section.keyfile) {
-        (Some(cert), Some(key_file)) => Some(TlsConfig {
-            cert_chain: cert.clone(),
-            private_key: key_file.clone(),
-            key_password,
-            client_ca: section.cafile.clone(),
-            require_certificate: section.require_certificate,
-            use_identity_as_username: section.use_identity_as_username,
-            crl: section.crlfile.clone(),
-            min_version: match section.tls_version {
+        (Some(cert), Some(key_file)) => {
+            let mut tls = TlsConfig::new(cert, key_file)
+                .use_identity_as_username(section.use_identity_as_username);
+            tls.key_password = key_password;
+            tls.client_ca.clone_from(&section.cafile);
+            tls.require_certificate = section.require_certificate;
+            tls.crl.clone_from(&section.crlfile);
+            tls.min_version = match section.tls_version {
                 TlsVersionSetting::Tls12 => TlsVersion::Tls12,
                 TlsVersionSetting::Tls13 => TlsVersion::Tls13,
-            },
-            cipher_suites: section.cipher_suites.clone(),
-        }),
+            };
+            tls.cipher_suites.clone_from(&section.cipher_suites);
+            Some(tls)
+        }
         (Some(_), None) => {
             check.problem(&key("keyfile"), "is required with certfile".to_owned());
             None
@@ -149,16 +149,15 @@ pub(crate) fn resolve(
         0u64,
     );
     listener.max_connection_rate = u32::try_from(rate).ok().filter(|rate| *rate > 0);
-    listener.client_rate = ClientRate {
-        messages: match section.client_message_rate {
-            Some(rate) => per_second(check, &key("client_message_rate"), rate),
-            None => unchecked(limits.client_message_rate),
-        },
-        bytes: match section.client_byte_rate {
-            Some(rate) => per_second(check, &key("client_byte_rate"), rate.0),
-            None => unchecked(limits.client_byte_rate.0),
-        },
+    let messages = match section.client_message_rate {
+        Some(rate) => per_second(check, &key("client_message_rate"), rate),
+        None => unchecked(limits.client_message_rate),
     };
+    let bytes = match section.client_byte_rate {
+        Some(rate) => per_second(check, &key("client_byte_rate"), rate.0),
+        None => unchecked(limits.client_byte_rate.0),
+    };
+    listener.client_rate = ClientRate::new(messages, bytes);
     match tls {
         Some(tls) => listener.with_tls(tls),
         None => listener,

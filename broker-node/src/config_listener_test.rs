@@ -75,10 +75,7 @@ fn protocol_and_tls_keys_map_onto_the_engine_config() {
         ["mqtt", "mqtts", "ws", "wss"]
     );
     // And back: the file view of these listeners resolves to them.
-    let engine = BrokerConfig {
-        listeners: expected,
-        ..BrokerConfig::default()
-    };
+    let engine = BrokerConfig::default().with_listeners(expected);
     let resolved = resolve(&FileConfig::from_engine(&engine)).map(|r| r.broker);
     assert_eq!(resolved, Ok(engine));
 }
@@ -239,10 +236,7 @@ fn keyfile_password_keys_map_onto_the_key_password() {
         ]
     );
     // And back: the file view of these listeners resolves to them.
-    let engine = BrokerConfig {
-        listeners: node.broker.listeners.clone(),
-        ..BrokerConfig::default()
-    };
+    let engine = BrokerConfig::default().with_listeners(node.broker.listeners.clone());
     let resolved = resolve(&FileConfig::from_engine(&engine)).map(|r| r.broker);
     assert_eq!(resolved, Ok(engine));
 }
@@ -321,9 +315,8 @@ fn client_rates_come_from_limits_unless_the_listener_sets_its_own() {
         "#,
     )
     .unwrap();
-    let rate = |messages: u32, bytes: u32| ClientRate {
-        messages: NonZeroU32::new(messages),
-        bytes: NonZeroU32::new(bytes),
+    let rate = |messages: u32, bytes: u32| {
+        ClientRate::new(NonZeroU32::new(messages), NonZeroU32::new(bytes))
     };
     let rates: Vec<ClientRate> = node
         .broker

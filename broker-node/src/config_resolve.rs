@@ -74,15 +74,14 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         0 => None,
         n => Some(check.range("limits.max_connections", n, 1, usize::MAX, 1)),
     };
-    let retained = RetainedLimits {
-        max_messages: match limits.retained_max_messages {
-            0 => None,
-            n => Some(check.range("limits.retained_max_messages", n, 1, usize::MAX, 1)),
-        },
-        max_payload: match limits.retained_max_payload.0 {
-            0 => None,
-            n => Some(check.range("limits.retained_max_payload", n, 1, usize::MAX, 1)),
-        },
+    let mut retained = RetainedLimits::default();
+    retained.max_messages = match limits.retained_max_messages {
+        0 => None,
+        n => Some(check.range("limits.retained_max_messages", n, 1, usize::MAX, 1)),
+    };
+    retained.max_payload = match limits.retained_max_payload.0 {
+        0 => None,
+        n => Some(check.range("limits.retained_max_payload", n, 1, usize::MAX, 1)),
     };
     // The listeners took these as the rates of their clients, unless they set their own.
     config_listener::per_second(
@@ -171,24 +170,23 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
         u16::MAX,
         1u64,
     );
-    let queue = QueueLimits {
-        max_messages: check.range(
-            "session.queue_max_messages",
-            session.queue_max_messages,
-            0,
-            usize::MAX,
-            0,
-        ),
-        max_bytes: check.range(
-            "session.queue_max_bytes",
-            session.queue_max_bytes.0,
-            0,
-            usize::MAX,
-            0,
-        ),
-        queue_qos0: session.queue_qos0,
-        overflow: session.queue_overflow.into(),
-    };
+    let mut queue = QueueLimits::default();
+    queue.max_messages = check.range(
+        "session.queue_max_messages",
+        session.queue_max_messages,
+        0,
+        usize::MAX,
+        0,
+    );
+    queue.max_bytes = check.range(
+        "session.queue_max_bytes",
+        session.queue_max_bytes.0,
+        0,
+        usize::MAX,
+        0,
+    );
+    queue.queue_qos0 = session.queue_qos0;
+    queue.overflow = session.queue_overflow.into();
     let queue_full_wait_ms = check.range(
         "session.queue_full_wait_ms",
         session.queue_full_wait_ms.0,
@@ -227,28 +225,27 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
             })
             .ok()
     });
-    let engine_session = SessionConfig {
-        max_packet_size,
-        receive_maximum,
-        max_inflight_v3,
-        topic_alias_maximum,
-        outbound_topic_aliases: features.outbound_topic_aliases,
-        max_keep_alive,
-        max_session_expiry,
-        connect_timeout: Duration::from_secs(connect_timeout),
-        max_qos: QoS::try_from(max_qos_bits).unwrap_or(QoS::ExactlyOnce),
-        retain_available: features.retain_available,
-        wildcard_subscriptions: features.wildcard_subscriptions,
-        shared_subscriptions: features.shared_subscriptions,
-        subscription_identifiers: features.subscription_identifiers,
-        max_client_id_len,
-        allow_zero_length_client_id: session.allow_zero_length_client_id,
-        allow_control_characters: features.allow_control_characters,
-        max_topic_len,
-        max_topic_levels,
-        queue,
-        response_information: session.response_information.clone(),
-    };
+    let mut engine_session = SessionConfig::default();
+    engine_session.max_packet_size = max_packet_size;
+    engine_session.receive_maximum = receive_maximum;
+    engine_session.max_inflight_v3 = max_inflight_v3;
+    engine_session.topic_alias_maximum = topic_alias_maximum;
+    engine_session.outbound_topic_aliases = features.outbound_topic_aliases;
+    engine_session.max_keep_alive = max_keep_alive;
+    engine_session.max_session_expiry = max_session_expiry;
+    engine_session.connect_timeout = Duration::from_secs(connect_timeout);
+    engine_session.max_qos = QoS::try_from(max_qos_bits).unwrap_or(QoS::ExactlyOnce);
+    engine_session.retain_available = features.retain_available;
+    engine_session.wildcard_subscriptions = features.wildcard_subscriptions;
+    engine_session.shared_subscriptions = features.shared_subscriptions;
+    engine_session.subscription_identifiers = features.subscription_identifiers;
+    engine_session.max_client_id_len = max_client_id_len;
+    engine_session.allow_zero_length_client_id = session.allow_zero_length_client_id;
+    engine_session.allow_control_characters = features.allow_control_characters;
+    engine_session.max_topic_len = max_topic_len;
+    engine_session.max_topic_levels = max_topic_levels;
+    engine_session.queue = queue;
+    engine_session.response_information = session.response_information.clone();
     let trace_clients = file
         .log
         .trace_clients
@@ -262,18 +259,17 @@ pub(crate) fn resolve(file: &FileConfig) -> Result<Resolved, Vec<Problem>> {
                 .ok()
         })
         .collect();
-    let broker = BrokerConfig {
-        listeners,
-        max_connections,
-        queue_full_wait: Duration::from_millis(queue_full_wait_ms),
-        max_connect_size,
-        receive_budget,
-        session: engine_session,
-        sys_interval,
-        trace_clients,
-        park_idle_after,
-        retained,
-    };
+    let mut broker = BrokerConfig::default();
+    broker.listeners = listeners;
+    broker.max_connections = max_connections;
+    broker.queue_full_wait = Duration::from_millis(queue_full_wait_ms);
+    broker.max_connect_size = max_connect_size;
+    broker.receive_budget = receive_budget;
+    broker.session = engine_session;
+    broker.sys_interval = sys_interval;
+    broker.trace_clients = trace_clients;
+    broker.park_idle_after = park_idle_after;
+    broker.retained = retained;
     check.finish(Resolved {
         broker,
         metrics,

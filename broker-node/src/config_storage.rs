@@ -136,9 +136,8 @@ pub(crate) fn resolve(check: &mut Checker, section: &StorageSection) -> StorageC
             window: Duration::from_millis(window),
         },
     };
-    StorageConfig::Disk(StoreOptions {
-        dir: section.data_dir.clone(),
-        durability,
-        cache_bytes: cache_mb * 1024 * 1024,
-    })
+    let mut options = StoreOptions::new(section.data_dir.clone());
+    options.durability = durability;
+    options.cache_bytes = cache_mb * 1024 * 1024;
+    StorageConfig::Disk(options)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use broker_core::codec::MAX_PACKET_SIZE;
 use broker_core::config::{BrokerConfig, ListenerConfig};
-use broker_core::session::{OverflowPolicy, QueueLimits, SessionConfig};
+use broker_core::session::OverflowPolicy;
 use broker_core::types::{ClientId, QoS};
 
 use super::*;
@@ -50,24 +50,19 @@ fn an_empty_file_is_the_engine_default() {
 
 #[test]
 fn the_file_view_of_an_engine_config_resolves_back_to_it() {
-    let mut engine = BrokerConfig {
-        listeners: vec![
-            ListenerConfig::tcp("a", addr("127.0.0.1:1884")),
-            ListenerConfig::tcp("b", addr("[::1]:0")).allow_anonymous(false),
-        ],
-        max_connections: Some(10),
-        queue_full_wait: Duration::from_millis(250),
-        max_connect_size: 4096,
-        receive_budget: None,
-        session: SessionConfig::default(),
-        sys_interval: Some(Duration::from_secs(30)),
-        trace_clients: vec![ClientId::new("traced").unwrap()],
-        park_idle_after: None,
-        retained: broker_core::config::RetainedLimits {
-            max_messages: Some(1000),
-            max_payload: Some(65536),
-        },
-    };
+    let mut engine = BrokerConfig::default().with_listeners(vec![
+        ListenerConfig::tcp("a", addr("127.0.0.1:1884")),
+        ListenerConfig::tcp("b", addr("[::1]:0")).allow_anonymous(false),
+    ]);
+    engine.max_connections = Some(10);
+    engine.queue_full_wait = Duration::from_millis(250);
+    engine.max_connect_size = 4096;
+    engine.receive_budget = None;
+    engine.sys_interval = Some(Duration::from_secs(30));
+    engine.trace_clients = vec![ClientId::new("traced").unwrap()];
+    engine.park_idle_after = None;
+    engine.retained.max_messages = Some(1000);
+    engine.retained.max_payload = Some(65536);
     engine.session.max_keep_alive = Some(60);
     engine.session.max_qos = QoS::AtLeastOnce;
     engine.session.queue.overflow = OverflowPolicy::Disconnect;
@@ -136,50 +131,43 @@ fn every_key_maps_onto_the_engine_config() {
         "#,
     )
     .unwrap();
-    let expected = BrokerConfig {
-        listeners: vec![
-            ListenerConfig::tcp("lo", addr("127.0.0.1:1884")),
-            ListenerConfig::tcp("[::]:8883", addr("[::]:8883")),
-        ],
-        max_connections: Some(5000),
-        queue_full_wait: Duration::from_millis(1000),
-        max_connect_size: 8 * 1024,
-        receive_budget: Some(64 * 1024 * 1024),
-        session: SessionConfig {
-            max_packet_size: 256 * 1024,
-            receive_maximum: NonZeroU16::new(10).unwrap(),
-            max_inflight_v3: NonZeroU16::new(20).unwrap(),
-            topic_alias_maximum: 0,
-            outbound_topic_aliases: false,
-            max_keep_alive: Some(120),
-            max_session_expiry: 3600,
-            connect_timeout: Duration::from_secs(5),
-            max_qos: QoS::AtLeastOnce,
-            retain_available: false,
-            wildcard_subscriptions: false,
-            shared_subscriptions: false,
-            subscription_identifiers: false,
-            max_client_id_len: 23,
-            allow_zero_length_client_id: false,
-            allow_control_characters: true,
-            max_topic_len: 1024,
-            max_topic_levels: 16,
-            queue: QueueLimits {
-                max_messages: 50,
-                max_bytes: 65536,
-                queue_qos0: true,
-                overflow: OverflowPolicy::DropOldest,
-            },
-            response_information: Some("replies/".to_owned()),
-        },
-        sys_interval: Some(Duration::from_secs(60)),
-        trace_clients: vec![ClientId::new("sensor-1").unwrap()],
-        park_idle_after: Some(Duration::from_millis(500)),
-        retained: broker_core::config::RetainedLimits {
-            max_messages: Some(10_000),
-            max_payload: Some(64 * 1024),
-        },
-    };
+    let mut expected = BrokerConfig::default().with_listeners(vec![
+        ListenerConfig::tcp("lo", addr("127.0.0.1:1884")),
+        ListenerConfig::tcp("[::]:8883", addr("[::]:8883")),
+    ]);
+    expected.max_connections = Some(5000);
+    expected.queue_full_wait = Duration::from_millis(1000);
+    expected.max_connect_size = 8 * 1024;
+    expected.receive_budget = Some(64 * 1024 * 1024);
+    expected.sys_interval = Some(Duration::from_secs(60));
+    expected.trace_clients = vec![ClientId::new("sensor-1").unwrap()];
+    expected.park_idle_after = Some(Duration::from_millis(500));
+    expected.retained.max_messages = Some(10_000);
+    expected.retained.max_payload = Some(64 * 1024);
+    let session = &mut expected.session;
+    session.max_packet_size = 256 * 1024;
+    session.receive_maximum = NonZeroU16::new(10).unwrap();
+    session.max_inflight_v3 = NonZeroU16::new(20).unwrap();
+    session.topic_alias_maximum = 0;
+    session.outbound_topic_aliases = false;
+    session.max_keep_alive = Some(120);
+    session.max_session_expiry = 3600;
+    session.connect_timeout = Duration::from_secs(5);
+    session.max_qos = QoS::AtLeastOnce;
+    session.retain_available = false;
+    session.wildcard_subscriptions = false;
+    session.shared_subscriptions = false;
+    session.subscription_identifiers = false;
+    session.max_client_id_len = 23;
+    session.allow_zero_length_client_id = false;
+    session.allow_control_characters = true;
+    session.max_topic_len = 1024;
+    session.max_topic_levels = 16;
+    session.queue.max_messages = 50;
+    session.queue.max_bytes = 65536;
+    session.queue.queue_qos0 = true;
+    session.queue.overflow = OverflowPolicy::DropOldest;
+    session.response_information = Some("replies/".to_owned());
     assert_eq!(node.broker, expected);
     assert_eq!(node.metrics, Some(addr("127.0.0.1:9883")));
     assert_eq!(

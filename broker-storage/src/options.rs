@@ -24,8 +24,10 @@ impl Durability {
     pub const DEFAULT_WINDOW: Duration = Duration::from_millis(5);
 }
 
-/// Where and how to open the store.
+/// Where and how to open the store. `#[non_exhaustive]`, so that an option can be added
+/// without breaking callers: start from [`StoreOptions::new`] and set the fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoreOptions {
     /// The data directory; made if missing. One process at a time may use it.
     pub dir: PathBuf,

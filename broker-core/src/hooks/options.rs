@@ -18,6 +18,7 @@ pub enum FailurePolicy {
 /// Failed rewrites keep the topic or filter as it was, and failed events are ignored,
 /// whatever the policies say; every failure is logged (with the `runtime` feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct HookOptions {
     /// The longest a single call may take before it counts as failed. Enforced by the timer
     /// of the chain's clock (a broker's chain: tokio's); with a clock that has no timer

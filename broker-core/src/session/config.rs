@@ -11,6 +11,7 @@ use super::QueueLimits;
 /// What the server allows a client and tells it in CONNACK. One value is shared by every
 /// session of a listener; the defaults are what a user coming from Mosquitto expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionConfig {
     /// Largest packet the server accepts, in bytes (MQTT 5 Maximum Packet Size in CONNACK).
     /// Default: 1 MiB, as EMQX.

@@ -37,6 +37,7 @@ pub enum OverflowPolicy {
 /// `queue_qos0_messages` default) and [`OverflowPolicy::DropNewest`] (Mosquitto drops the
 /// incoming message when a client's queue is full).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct QueueLimits {
     /// At most this many messages are queued. 0 queues nothing.
     pub max_messages: usize,
@@ -249,11 +250,9 @@ struct Entry {
 ///     let message = Message::new(topic, payload.into(), QoS::AtLeastOnce, false, properties, t0);
 ///     QueuedMessage::new(message, QoS::ExactlyOnce, false, Vec::new())
 /// };
-/// let limits = QueueLimits {
-///     max_messages: 2,
-///     overflow: OverflowPolicy::DropOldest,
-///     ..QueueLimits::default()
-/// };
+/// let mut limits = QueueLimits::default();
+/// limits.max_messages = 2;
+/// limits.overflow = OverflowPolicy::DropOldest;
 /// let mut queue = MessageQueue::new(limits);
 /// let offline = Presence::Offline;
 /// assert!(matches!(queue.push(copy("a", Some(5)), offline, t0), PushOutcome::Queued { .. }));

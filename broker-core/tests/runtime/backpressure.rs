@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use broker_core::codec::Packet;
-use broker_core::session::QueueLimits;
 use broker_core::types::QoS;
 
 use crate::support;
@@ -15,10 +14,7 @@ use crate::support::{Client, V311};
 #[tokio::test]
 async fn a_subscriber_that_reads_loses_nothing_from_a_flood() {
     let mut config = support::config();
-    config.session.queue = QueueLimits {
-        max_messages: 8,
-        ..QueueLimits::default()
-    };
+    config.session.queue.max_messages = 8;
     config.queue_full_wait = Duration::from_secs(5);
     let (broker, addr) = support::start_with(config).await;
     let (mut subscriber, _) = Client::connect(addr, V311, "reader", true).await;

@@ -25,10 +25,7 @@ fn limited(rate: ClientRate) -> BrokerConfig {
 }
 
 fn messages(per_second: u32) -> ClientRate {
-    ClientRate {
-        messages: NonZeroU32::new(per_second),
-        bytes: None,
-    }
+    ClientRate::new(NonZeroU32::new(per_second), None)
 }
 
 /// `count` PUBLISH packets to `rate/N` with payload `N` as 4 bytes (QoS 1 with packet
@@ -114,10 +111,7 @@ async fn a_client_without_a_rate_is_never_paused() {
 /// the bucket has refilled, and every message arrives.
 #[tokio::test]
 async fn a_v5_client_past_its_byte_rate_is_paused_not_refused() {
-    let rate = ClientRate {
-        messages: None,
-        bytes: NonZeroU32::new(16 * 1024),
-    };
+    let rate = ClientRate::new(None, NonZeroU32::new(16 * 1024));
     let (broker, addr) = start_with(limited(rate)).await;
     let mut sub = broker
         .handle()

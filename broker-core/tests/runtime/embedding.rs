@@ -169,10 +169,8 @@ async fn a_busy_port_is_a_bind_error() {
 #[tokio::test(start_paused = true)]
 async fn publishers_waiting_on_an_in_process_subscriber_go_on_as_it_reads() {
     support::init_logging();
-    let mut config = broker_core::config::BrokerConfig {
-        queue_full_wait: Duration::from_secs(5),
-        ..broker_core::config::BrokerConfig::default()
-    };
+    let mut config = broker_core::config::BrokerConfig::default();
+    config.queue_full_wait = Duration::from_secs(5);
     config.session.queue.max_messages = 4;
     let broker = Broker::builder()
         .config(config)

@@ -29,6 +29,7 @@ mod limits;
 mod log_capture;
 mod overflow;
 mod parking;
+mod served_handshakes;
 mod served_streams;
 mod sessions;
 mod shared;

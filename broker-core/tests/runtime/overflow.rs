@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use broker_core::codec::Packet;
 use broker_core::config::BrokerConfig;
-use broker_core::session::{OverflowPolicy, QueueLimits};
+use broker_core::session::OverflowPolicy;
 use broker_core::types::{ProtocolVersion, QoS, ReasonCode};
 
 use crate::support;
@@ -20,11 +20,8 @@ const STALL: Duration = Duration::from_millis(100);
 fn config() -> BrokerConfig {
     let mut config = support::config();
     config.queue_full_wait = STALL;
-    config.session.queue = QueueLimits {
-        max_messages: 2,
-        overflow: OverflowPolicy::Disconnect,
-        ..QueueLimits::default()
-    };
+    config.session.queue.max_messages = 2;
+    config.session.queue.overflow = OverflowPolicy::Disconnect;
     config.session.max_inflight_v3 = NonZeroU16::MIN;
     config
 }

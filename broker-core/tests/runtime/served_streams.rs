@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use broker_core::codec::{Connect, Packet};
-use broker_core::config::{ListenerConfig, TlsConfig};
+use broker_core::config::ListenerConfig;
 use broker_core::hooks::{Anonymous, ListenerName, ListenerScoped, UserTable};
 use broker_core::types::{ClientId, MqttString, QoS, ReasonCode};
 use broker_core::{Broker, BrokerError};
@@ -122,9 +122,9 @@ async fn unix_socket_clients_meet_their_listeners_hooks_and_a_graceful_shutdown(
 }
 
 /// What cannot be served: a name that is no stream listener's (a TCP listener's neither),
-/// a stream listener that asks for TLS, and any stream once the broker is shut down.
+/// and any stream once the broker is shut down.
 #[tokio::test]
-async fn streams_for_unknown_listeners_tls_stream_listeners_and_a_stopped_broker_are_refused() {
+async fn streams_for_unknown_listeners_and_a_stopped_broker_are_refused() {
     let broker = start(Broker::builder()).await;
     let handle = broker.handle();
     let (_, stream) = tokio::io::duplex(1024);
@@ -138,16 +138,4 @@ async fn streams_for_unknown_listeners_tls_stream_listeners_and_a_stopped_broker
         handle.serve_stream("pipe", stream, None),
         Err(BrokerError::ShutDown)
     ));
-    let tls = ListenerConfig::tcp("tls-pipe", any_port())
-        .with_tls(TlsConfig::new("server.pem", "server.key"));
-    let refused = Broker::builder()
-        .no_listeners()
-        .stream_listener(tls)
-        .start()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&refused, BrokerError::StreamListener { name, setting: "tls" } if name == "tls-pipe"),
-        "{refused}"
-    );
 }

@@ -35,13 +35,10 @@ pub(crate) fn init_logging() {
 
 /// A configuration with one listener on 127.0.0.1, port 0.
 pub(crate) fn config() -> BrokerConfig {
-    BrokerConfig {
-        listeners: vec![ListenerConfig::tcp(
-            "test",
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        )],
-        ..BrokerConfig::default()
-    }
+    BrokerConfig::default().with_listeners(vec![ListenerConfig::tcp(
+        "test",
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )])
 }
 
 /// A broker with `config`, and its listener's address.

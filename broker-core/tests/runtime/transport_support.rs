@@ -159,10 +159,7 @@ pub(crate) async fn start_with(
     listeners: Vec<ListenerConfig>,
     connect_timeout: Duration,
 ) -> (Broker, Vec<SocketAddr>) {
-    let mut config = BrokerConfig {
-        listeners,
-        ..BrokerConfig::default()
-    };
+    let mut config = BrokerConfig::default().with_listeners(listeners);
     config.session.connect_timeout = connect_timeout;
     let broker = timeout(WAIT, Broker::builder().config(config).start())
         .await

@@ -14,10 +14,9 @@ use crate::harness::{pid, publish, topic, Harness};
 const CONTROLS: [&str; 5] = ["\u{1}", "\u{1B}", "\u{7F}", "\u{80}", "\u{9F}"];
 
 fn allowing() -> SessionConfig {
-    SessionConfig {
-        allow_control_characters: true,
-        ..SessionConfig::default()
-    }
+    let mut config = SessionConfig::default();
+    config.allow_control_characters = true;
+    config
 }
 
 fn will(name: &str) -> Will {

@@ -113,10 +113,8 @@ fn v31_empty_or_long_client_id_is_rejected() {
 
 #[test]
 fn client_id_over_configured_length_is_rejected_mqtt_3_1_3_8() {
-    let config = SessionConfig {
-        max_client_id_len: 4,
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.max_client_id_len = 4;
     let mut h = Harness::with_config(ProtocolVersion::V5, config);
     let connect = h.connect_packet("toolong");
     h.send(Packet::Connect(Box::new(connect)));
@@ -178,10 +176,8 @@ fn no_connect_in_time_closes_the_connection() {
 
 #[test]
 fn will_qos_above_maximum_is_refused_mqtt_3_2_2_12() {
-    let config = SessionConfig {
-        max_qos: QoS::AtLeastOnce,
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.max_qos = QoS::AtLeastOnce;
     let mut h = Harness::with_config(ProtocolVersion::V5, config);
     let mut connect = h.connect_packet("c1");
     connect.will = Some(will("w", QoS::ExactlyOnce, false));
@@ -191,10 +187,8 @@ fn will_qos_above_maximum_is_refused_mqtt_3_2_2_12() {
 
 #[test]
 fn will_retain_without_retain_support_is_refused_mqtt_3_2_2_13() {
-    let config = SessionConfig {
-        retain_available: false,
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.retain_available = false;
     let mut h = Harness::with_config(ProtocolVersion::V5, config);
     let mut connect = h.connect_packet("c1");
     connect.will = Some(will("w", QoS::AtMostOnce, true));
@@ -204,15 +198,13 @@ fn will_retain_without_retain_support_is_refused_mqtt_3_2_2_13() {
 
 #[test]
 fn v5_connack_announces_capabilities_and_limits() {
-    let config = SessionConfig {
-        max_qos: QoS::AtLeastOnce,
-        retain_available: false,
-        wildcard_subscriptions: false,
-        shared_subscriptions: false,
-        subscription_identifiers: false,
-        max_keep_alive: Some(30),
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.max_qos = QoS::AtLeastOnce;
+    config.retain_available = false;
+    config.wildcard_subscriptions = false;
+    config.shared_subscriptions = false;
+    config.subscription_identifiers = false;
+    config.max_keep_alive = Some(30);
     let mut h = Harness::with_config(ProtocolVersion::V5, config.clone());
     let mut connect = h.connect_packet("c1");
     connect.keep_alive = 0;

@@ -271,10 +271,8 @@ fn v5_publish_the_store_refused_gets_0x97_or_0x80_and_stays_connected_mqtt_3_3_4
 
 #[test]
 fn inbound_qos2_beyond_receive_maximum_disconnects_0x93_mqtt_3_3_4_9() {
-    let config = SessionConfig {
-        receive_maximum: NonZeroU16::new(1).unwrap(),
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.receive_maximum = NonZeroU16::new(1).unwrap();
     let mut h = Harness::with_config(ProtocolVersion::V5, config);
     h.connect("c1");
     h.send(Packet::Publish(publish(
@@ -317,10 +315,8 @@ fn inbound_topic_alias_is_resolved_and_unknown_alias_is_0x82() {
 
 #[test]
 fn publish_above_maximum_qos_disconnects_0x9b_mqtt_3_2_2_11() {
-    let config = SessionConfig {
-        max_qos: QoS::AtLeastOnce,
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.max_qos = QoS::AtLeastOnce;
     let mut h = Harness::with_config(ProtocolVersion::V5, config);
     h.connect("c1");
     h.send(Packet::Publish(publish(
@@ -335,10 +331,8 @@ fn publish_above_maximum_qos_disconnects_0x9b_mqtt_3_2_2_11() {
 
 #[test]
 fn retain_without_support_disconnects_0x9a_mqtt_3_2_2_14() {
-    let config = SessionConfig {
-        retain_available: false,
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.retain_available = false;
     let mut h = Harness::with_config(ProtocolVersion::V5, config);
     h.connect("c1");
     let mut p = publish("a", "x", QosPid::AtMostOnce);
@@ -573,12 +567,10 @@ fn shared_subscription_with_no_local_is_a_protocol_error_mqtt_3_8_3_4() {
 
 #[test]
 fn unsupported_filters_are_refused_in_suback() {
-    let config = SessionConfig {
-        wildcard_subscriptions: false,
-        shared_subscriptions: false,
-        max_qos: QoS::AtLeastOnce,
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.wildcard_subscriptions = false;
+    config.shared_subscriptions = false;
+    config.max_qos = QoS::AtLeastOnce;
     let mut h = Harness::with_config(ProtocolVersion::V5, config);
     h.connect("c1");
     let sub = |f: &str| Subscription {

@@ -105,10 +105,8 @@ impl Wire {
 
 fn run(version: ProtocolVersion, ops: &[Op]) {
     // 3.x clients have no Receive Maximum: the server's own limit applies.
-    let config = SessionConfig {
-        max_inflight_v3: NonZeroU16::new(RECEIVE_MAXIMUM).unwrap(),
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.max_inflight_v3 = NonZeroU16::new(RECEIVE_MAXIMUM).unwrap();
     let mut h = Harness::with_config(version, config);
     let mut connect = h.connect_packet("prop");
     connect.keep_alive = 30;

@@ -142,13 +142,12 @@ fn method() -> MqttString {
 }
 
 fn config() -> Arc<SessionConfig> {
-    Arc::new(SessionConfig {
-        max_inflight_v3: NonZeroU16::new(3).unwrap(),
-        receive_maximum: NonZeroU16::new(3).unwrap(),
-        topic_alias_maximum: 2,
-        max_keep_alive: Some(20),
-        ..SessionConfig::default()
-    })
+    let mut config = SessionConfig::default();
+    config.max_inflight_v3 = NonZeroU16::new(3).unwrap();
+    config.receive_maximum = NonZeroU16::new(3).unwrap();
+    config.topic_alias_maximum = 2;
+    config.max_keep_alive = Some(20);
+    Arc::new(config)
 }
 
 /// The two sessions, `a` never parked and `b` parked at random, on one virtual clock.

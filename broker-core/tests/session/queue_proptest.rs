@@ -66,14 +66,14 @@ fn limits() -> impl Strategy<Value = QueueLimits> {
             Just(OverflowPolicy::Disconnect)
         ],
     )
-        .prop_map(
-            |(max_messages, max_bytes, queue_qos0, overflow)| QueueLimits {
-                max_messages,
-                max_bytes,
-                queue_qos0,
-                overflow,
-            },
-        )
+        .prop_map(|(max_messages, max_bytes, queue_qos0, overflow)| {
+            let mut limits = QueueLimits::default();
+            limits.max_messages = max_messages;
+            limits.max_bytes = max_bytes;
+            limits.queue_qos0 = queue_qos0;
+            limits.overflow = overflow;
+            limits
+        })
 }
 
 /// The message's sequence number, carried in the first 4 bytes of the payload's prefix.

@@ -85,10 +85,11 @@ pub(crate) async fn run(
                     let guard = shared.network_tasks().guard();
                     let shared = Arc::clone(&shared);
                     let listener = Arc::clone(&listener);
+                    let stream = Stream::Tcp(stream);
                     if listener.needs_handshake() {
-                        tokio::spawn(handshake::serve(shared, stream, peer, listener, guard));
+                        tokio::spawn(handshake::serve(shared, stream, Some(peer), listener, guard));
                     } else {
-                        tokio::spawn(serve::serve(shared, Stream::Tcp(stream), Some(peer), listener, guard));
+                        tokio::spawn(serve::serve(shared, stream, Some(peer), listener, guard));
                     }
                 }
                 Err(error) => {

@@ -11,8 +11,7 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// How a version 1 header starts.
 const V1_START: &[u8; 6] = b"PROXY ";
@@ -27,32 +26,33 @@ const V2_FIXED: usize = 16;
 /// most 216 (UNIX), the rest are TLVs a load balancer adds (a TLS summary, an id).
 const V2_MAX_REST: usize = 4096;
 
-/// Reads the header from `tcp` and returns the client's address it gives; `peer` (the load
-/// balancer's) when the header says it has none (`UNKNOWN`, `LOCAL`, a UNIX socket).
+/// Reads the header from `io` (a TCP connection, or a stream an embedder handed over) and
+/// returns the client's address it gives; `None` when the header says it has none
+/// (`UNKNOWN`, `LOCAL`, a UNIX socket): the connection's own peer (the load balancer's
+/// address) stands then.
 ///
 /// # Errors
 ///
 /// Why the connection is not one a proxy announced: no header, a malformed or oversized one,
 /// or the connection closed first. The caller logs it and closes the connection.
-pub(crate) async fn read(tcp: &mut TcpStream, peer: SocketAddr) -> Result<SocketAddr, String> {
+pub(crate) async fn read<R: AsyncRead + Unpin>(io: &mut R) -> Result<Option<SocketAddr>, String> {
     let mut start = [0u8; 6];
-    tcp.read_exact(&mut start)
+    io.read_exact(&mut start)
         .await
         .map_err(|e| format!("reading the PROXY header: {e}"))?;
     if &start == V1_START {
-        read_v1(tcp, peer, start).await
+        read_v1(io, start).await
     } else if V2_SIGNATURE.starts_with(&start) {
-        read_v2(tcp, peer, start).await
+        read_v2(io, start).await
     } else {
         Err("no PROXY protocol header (the listener has proxy_protocol on)".to_owned())
     }
 }
 
-async fn read_v1(
-    tcp: &mut TcpStream,
-    peer: SocketAddr,
+async fn read_v1<R: AsyncRead + Unpin>(
+    io: &mut R,
     start: [u8; 6],
-) -> Result<SocketAddr, String> {
+) -> Result<Option<SocketAddr>, String> {
     let mut line = start.to_vec();
     while !line.ends_with(b"\r\n") {
         if line.len() >= V1_MAX {
@@ -60,7 +60,7 @@ async fn read_v1(
                 "a PROXY version 1 header longer than {V1_MAX} bytes"
             ));
         }
-        let byte = tcp
+        let byte = io
             .read_u8()
             .await
             .map_err(|e| format!("reading the PROXY header: {e}"))?;
@@ -69,19 +69,18 @@ async fn read_v1(
     let header = ppp::v1::Header::try_from(line.as_slice())
         .map_err(|e| format!("a malformed PROXY version 1 header: {e}"))?;
     Ok(match header.addresses {
-        ppp::v1::Addresses::Tcp4(a) => SocketAddr::from((a.source_address, a.source_port)),
-        ppp::v1::Addresses::Tcp6(a) => SocketAddr::from((a.source_address, a.source_port)),
-        ppp::v1::Addresses::Unknown => peer,
+        ppp::v1::Addresses::Tcp4(a) => Some(SocketAddr::from((a.source_address, a.source_port))),
+        ppp::v1::Addresses::Tcp6(a) => Some(SocketAddr::from((a.source_address, a.source_port))),
+        ppp::v1::Addresses::Unknown => None,
     })
 }
 
-async fn read_v2(
-    tcp: &mut TcpStream,
-    peer: SocketAddr,
+async fn read_v2<R: AsyncRead + Unpin>(
+    io: &mut R,
     start: [u8; 6],
-) -> Result<SocketAddr, String> {
+) -> Result<Option<SocketAddr>, String> {
     let mut rest_of_fixed = [0u8; V2_FIXED - 6];
-    tcp.read_exact(&mut rest_of_fixed)
+    io.read_exact(&mut rest_of_fixed)
         .await
         .map_err(|e| format!("reading the PROXY header: {e}"))?;
     let mut header = Vec::with_capacity(V2_FIXED);
@@ -99,7 +98,7 @@ async fn read_v2(
         ));
     }
     let mut addresses = vec![0u8; rest];
-    tcp.read_exact(&mut addresses)
+    io.read_exact(&mut addresses)
         .await
         .map_err(|e| format!("reading the PROXY header: {e}"))?;
     header.extend_from_slice(&addresses);
@@ -107,12 +106,12 @@ async fn read_v2(
         .map_err(|e| format!("a malformed PROXY version 2 header: {e}"))?;
     Ok(match (parsed.command, parsed.addresses) {
         (ppp::v2::Command::Proxy, ppp::v2::Addresses::IPv4(a)) => {
-            SocketAddr::from((a.source_address, a.source_port))
+            Some(SocketAddr::from((a.source_address, a.source_port)))
         }
         (ppp::v2::Command::Proxy, ppp::v2::Addresses::IPv6(a)) => {
-            SocketAddr::from((a.source_address, a.source_port))
+            Some(SocketAddr::from((a.source_address, a.source_port)))
         }
         // A health check of the load balancer itself, or an address that is no IP one.
-        _ => peer,
+        _ => None,
     })
 }

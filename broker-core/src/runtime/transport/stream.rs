@@ -1,13 +1,16 @@
 //! The byte stream under a connection: plain TCP, TLS, WebSocket (over either), or any
-//! stream an embedder accepted itself ([`ServedIo`]: a Unix socket, an in-memory pipe).
+//! stream an embedder accepted itself ([`ServedIo`]: a Unix socket, an in-memory pipe), which
+//! TLS and WebSocket may wrap as they wrap TCP.
 //!
 //! Plain TCP is the fast path and stays as it was: the `TcpStream` is held inline (not boxed),
 //! the task waits on its readiness and reads and writes with `try_read` / `try_write`, so an
 //! idle TCP connection carries nothing for the other transports but the enum's tag. TLS,
-//! WebSocket and embedders' streams are boxed and driven through `AsyncRead` / `AsyncWrite`: a read may have
-//! to decrypt or unframe bytes before there is anything to report, so for them "readable"
-//! means "bytes were read", and a write is followed by a flush (TLS records, WebSocket frames
-//! sit in the library's buffer until flushed).
+//! WebSocket and embedders' streams are boxed and driven through `AsyncRead` / `AsyncWrite`: a
+//! read may have to decrypt or unframe bytes before there is anything to report, so for them
+//! "readable" means "bytes were read", and a write is followed by a flush (TLS records,
+//! WebSocket frames sit in the library's buffer until flushed). TLS and WebSocket sit on a
+//! [`Stream`] themselves (TCP or an embedder's), so one handshake serves both
+//! ([`handshake`](crate::runtime::listener::handshake)).
 //!
 //! This module never parses MQTT and never blocks: every operation is a poll.
 
@@ -36,11 +39,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> ServedIo for T {
 pub(crate) enum Stream {
     /// MQTT straight over TCP.
     Tcp(TcpStream),
-    /// MQTT over TLS.
-    Tls(Box<Buffered<TlsStream<TcpStream>>>),
-    /// MQTT over WebSocket, itself over [`Stream::Tcp`] or [`Stream::Tls`].
+    /// MQTT over TLS, itself over [`Stream::Tcp`] or [`Stream::Served`].
+    Tls(Box<Buffered<TlsStream<Stream>>>),
+    /// MQTT over WebSocket, itself over [`Stream::Tcp`], [`Stream::Tls`] or
+    /// [`Stream::Served`].
     Ws(Box<Buffered<WsStream<Stream>>>),
-    /// MQTT straight over a stream the embedder handed over.
+    /// A stream the embedder handed over: MQTT straight on it, or the stream under
+    /// [`Stream::Tls`] or [`Stream::Ws`].
     Served(Box<Buffered<Box<dyn ServedIo>>>),
 }
 
@@ -222,7 +227,7 @@ impl Stream {
     fn tcp_mut(&mut self) -> Option<&mut TcpStream> {
         match self {
             Stream::Tcp(tcp) => Some(tcp),
-            Stream::Tls(tls) => Some(tls.io.get_mut().0),
+            Stream::Tls(tls) => tls.io.get_mut().0.tcp_mut(),
             Stream::Ws(ws) => ws.io.get_mut().tcp_mut(),
             Stream::Served(_) => None,
         }

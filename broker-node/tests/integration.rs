@@ -28,6 +28,7 @@ mod integration {
     mod clients_rumqttc;
     mod clients_tls;
     mod cluster;
+    mod cluster_status;
     mod config_env;
     mod config_mosquitto;
     mod observability;

@@ -200,12 +200,11 @@ impl Discovery {
             self.drop_peer(&name, "it answers at a new address");
             self.named.retain(|_, other| other != &name);
         }
-        let peer = match PeerConfig::new(name.clone(), address.clone()).map(Peer::new) {
-            Ok(Ok(peer)) => Arc::new(peer),
-            Ok(Err(error)) => {
-                tracing::warn!(%name, %address, %error, "Cannot dial a discovered peer.");
-                return;
-            }
+        let peer = PeerConfig::new(name.clone(), address.clone())
+            .map_err(|error| error.to_string())
+            .and_then(|config| Peer::new(config).map_err(|error| error.to_string()));
+        let peer = match peer {
+            Ok(peer) => Arc::new(peer),
             Err(error) => {
                 tracing::warn!(%name, %address, %error, "Cannot dial a discovered peer.");
                 return;

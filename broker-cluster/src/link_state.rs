@@ -90,8 +90,14 @@ impl LinkState {
         self.peer_list().clone()
     }
 
-    /// Adds a discovered peer (its name is a member from now on).
+    /// Adds a discovered peer (its name is a member from now on). A copy of its routes left
+    /// from before it was dropped is forgotten first: its route stream starts from a
+    /// snapshot, so the router gets them all again.
     pub(crate) fn add_peer(&self, peer: Arc<Peer>) {
+        self.copies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&peer.config.name);
         self.membership.add_peer(peer.config.name.clone());
         self.peers
             .write()

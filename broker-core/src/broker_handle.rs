@@ -317,18 +317,19 @@ impl BrokerHandle {
     /// `peer` left the cluster: its routes leave the router, its outbox task stops and what
     /// its outbox held is dropped. Returns `false` if `peer` is not a peer.
     pub fn remove_peer(&self, peer: &PeerName) -> bool {
-        let Some(key) = self
-            .shared
-            .cluster()
-            .and_then(|cluster| cluster.remove_peer(peer))
-        else {
+        let Some(cluster) = self.shared.cluster() else {
             return false;
         };
+        let Some(key) = cluster.outbox(peer) else {
+            return false;
+        };
+        // Its routes first, so that no publish reaches the outbox once its task is told to
+        // stop (the task drops what the outbox still holds).
         let router = self.shared.router();
         for filter in router.filters_of(&key) {
             router.unsubscribe(&filter, &key);
         }
-        true
+        cluster.remove_peer(peer).is_some()
     }
 
     /// How many messages wait in `peer`'s outbox to be forwarded, or `None` if `peer` is

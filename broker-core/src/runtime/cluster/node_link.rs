@@ -151,8 +151,8 @@ impl NodeLink {
         })
     }
 
-    /// Takes `peer`'s outbox away and tells its task to stop; returns the outbox's key (its
-    /// routes are still in the router), or `None` if `peer` has none.
+    /// Takes `peer`'s outbox away and tells its task to stop (take its routes out of the
+    /// router first); returns the outbox's key, or `None` if `peer` has none.
     pub(crate) fn remove_peer(&self, peer: &PeerName) -> Option<SubscriberKey> {
         let mut outboxes = self
             .outboxes

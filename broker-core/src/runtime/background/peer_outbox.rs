@@ -60,7 +60,10 @@ async fn run(
                         return;
                     }
                 }
-                () = wait_removed(&mut removed) => {}
+                () = wait_removed(&mut removed) => {
+                    outbox.clear();
+                    return;
+                }
             }
             continue;
         }
@@ -70,7 +73,7 @@ async fn run(
     }
 }
 
-/// Resolves once the peer is removed (or its node link is gone).
+/// Resolves once the peer is removed (or its node link is gone, which removes it too).
 async fn wait_removed(removed: &mut watch::Receiver<bool>) {
     let _ = removed.wait_for(|gone| *gone).await;
 }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::cluster_id::ClusterId;
+use crate::dns_discovery::DnsDiscovery;
 use crate::error::ConfigError;
 use crate::node_name::NodeName;
 use crate::peer_config::PeerConfig;
@@ -11,9 +12,9 @@ use crate::peer_config::PeerConfig;
 /// How long a SUBACK waits, at most, for a connected peer to record a new route.
 pub const DEFAULT_ROUTE_ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A node's cluster settings: its name, its cluster, where it serves gRPC, its peers. Made by
-/// [`ClusterConfig::new`], which checks the peers (`#[non_exhaustive]`: a setting can be added
-/// without breaking callers).
+/// A node's cluster settings: its name, its cluster, where it serves gRPC, its peers (listed,
+/// or found by DNS). Made by [`ClusterConfig::new`], which checks the peers
+/// (`#[non_exhaustive]`: a setting can be added without breaking callers).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClusterConfig {
@@ -23,8 +24,10 @@ pub struct ClusterConfig {
     pub cluster_id: ClusterId,
     /// Where this node serves its peers (gRPC).
     pub bind: SocketAddr,
-    /// The other nodes, fixed for the node's run.
+    /// The other nodes listed, fixed for the node's run.
     pub peers: Vec<PeerConfig>,
+    /// Where more peers are found during the run, if anywhere.
+    pub discovery: Option<DnsDiscovery>,
     /// How long a SUBACK waits, at most, for a connected peer that does not acknowledge a new
     /// route (then it is sent anyway, and counted).
     pub route_ack_timeout: Duration,
@@ -56,8 +59,16 @@ impl ClusterConfig {
             cluster_id,
             bind,
             peers,
+            discovery: None,
             route_ack_timeout: DEFAULT_ROUTE_ACK_TIMEOUT,
         })
+    }
+
+    /// The same, with peers found by `discovery` too.
+    #[must_use]
+    pub fn with_discovery(mut self, discovery: DnsDiscovery) -> Self {
+        self.discovery = Some(discovery);
+        self
     }
 
     /// The same, with another bound on a SUBACK's wait.

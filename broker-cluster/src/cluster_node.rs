@@ -1,5 +1,6 @@
 //! [`ClusterNode`]: a started cluster link: the gRPC server bound, one route stream task per
-//! peer. Stopping it (or dropping it) stops both; the broker stops on its own.
+//! peer, and the discovery task if the peers are found by DNS. Stopping it (or dropping it)
+//! stops them all; the broker stops on its own.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,21 +10,16 @@ use broker_core::BrokerHandle;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Endpoint, Server};
+use tonic::transport::Server;
 
+use crate::cluster_view::ClusterView;
+use crate::discovery;
 use crate::error::StartError;
 use crate::link_state::{LinkState, MAX_MESSAGE_SIZE};
-use crate::proto::cluster_client::ClusterClient;
 use crate::proto::cluster_server::ClusterServer;
+use crate::resolve::Resolve;
 use crate::route_stream;
 use crate::service::ClusterService;
-
-/// How long a connection attempt to a peer takes at most.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// HTTP/2 pings on idle connections: a peer that stops answering is noticed within about
-/// interval + timeout.
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a stopping node waits for its peers' requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -32,6 +28,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct ClusterNode {
     state: Arc<LinkState>,
+    view: ClusterView,
     local_addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -40,6 +37,7 @@ impl ClusterNode {
     pub(crate) async fn start(
         state: Arc<LinkState>,
         handle: BrokerHandle,
+        resolver: Arc<dyn Resolve>,
     ) -> Result<ClusterNode, StartError> {
         let addr = state.config.bind;
         let listener = TcpListener::bind(addr)
@@ -48,7 +46,7 @@ impl ClusterNode {
         let local_addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let service = ClusterServer::new(ClusterService::new(Arc::clone(&state), handle))
+        let service = ClusterServer::new(ClusterService::new(Arc::clone(&state), handle.clone()))
             .max_decoding_message_size(MAX_MESSAGE_SIZE);
         let mut stopped = state.shutdown.subscribe();
         let server = Server::builder()
@@ -62,42 +60,37 @@ impl ClusterNode {
                 tracing::error!(%error, "The cluster endpoint stopped.");
             }
         })];
-        for (index, peer) in state.peers.iter().enumerate() {
-            let client = match Endpoint::from_shared(peer.config.uri()) {
-                Ok(endpoint) => ClusterClient::new(
-                    endpoint
-                        .connect_timeout(CONNECT_TIMEOUT)
-                        .tcp_nodelay(true)
-                        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
-                        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-                        .keep_alive_while_idle(true)
-                        .connect_lazy(),
-                )
-                .max_decoding_message_size(MAX_MESSAGE_SIZE),
-                Err(error) => {
-                    tracing::error!(peer = %peer.config, %error, "Invalid peer address; the peer is left out.");
-                    continue;
-                }
-            };
-            let _ = peer.client.set(client.clone());
-            tasks.push(tokio::spawn(route_stream::run(
+        for peer in state.peers() {
+            tasks.push(tokio::spawn(route_stream::run(Arc::clone(&state), peer)));
+        }
+        if let Some(dns) = state.config.discovery.clone() {
+            tracing::info!(name = dns.name(), port = dns.port(), interval = ?dns.interval(), "Discovering the peers by DNS.");
+            tasks.push(tokio::spawn(discovery::run(
                 Arc::clone(&state),
-                index,
-                client,
+                handle.clone(),
+                dns,
+                resolver,
             )));
         }
         tracing::info!(
             node = %state.config.node,
             cluster = %state.config.cluster_id,
             incarnation = %state.membership.incarnation(),
-            peers = state.peers.len(),
+            peers = state.peers().len(),
             "Serving the cluster endpoint on {local_addr}."
         );
         Ok(ClusterNode {
+            view: ClusterView::new(Arc::clone(&state), handle),
             state,
             local_addr,
             tasks,
         })
+    }
+
+    /// A view of the cluster as this node sees it, for status pages and metrics.
+    #[must_use]
+    pub fn view(&self) -> ClusterView {
+        self.view.clone()
     }
 
     /// The address the cluster endpoint is bound to.

@@ -23,6 +23,12 @@ pub enum ConfigError {
     /// The node lists itself as a peer.
     #[error("node {0} lists itself as a peer")]
     PeerIsSelf(String),
+    /// The discovery name is not a DNS host name.
+    #[error("invalid DNS name {0:?}: use letters, digits, '-', '_' and '.'")]
+    InvalidDnsName(String),
+    /// Port 0 for the discovered peers.
+    #[error("the discovered peers' port must not be 0")]
+    InvalidPort,
 }
 
 /// Why the cluster endpoint did not start.

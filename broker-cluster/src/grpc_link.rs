@@ -21,10 +21,12 @@ use crate::cluster_config::ClusterConfig;
 use crate::cluster_node::ClusterNode;
 use crate::error::StartError;
 use crate::incarnation::Incarnation;
-use crate::link_state::{LinkState, Peer};
+use crate::link_state::LinkState;
 use crate::node_name::NodeName;
+use crate::peer::Peer;
 use crate::peer_status::{wait_recorded, StreamState};
 use crate::proto::ForwardBatch;
+use crate::resolve::{Resolve, SystemResolver};
 use crate::takeover;
 use crate::wire_message::to_wire;
 
@@ -63,18 +65,33 @@ impl GrpcLink {
     /// [`StartError::Bind`] when the address cannot be bound, [`StartError::AlreadyStarted`]
     /// on a second call.
     pub async fn start(&self, handle: BrokerHandle) -> Result<ClusterNode, StartError> {
+        self.start_with_resolver(handle, Arc::new(SystemResolver))
+            .await
+    }
+
+    /// [`start`](Self::start), with the peers of a DNS discovery found by `resolver` rather
+    /// than the system's resolver.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub async fn start_with_resolver(
+        &self,
+        handle: BrokerHandle,
+        resolver: Arc<dyn Resolve>,
+    ) -> Result<ClusterNode, StartError> {
         if self.started.swap(true, Ordering::SeqCst) {
             return Err(StartError::AlreadyStarted);
         }
-        ClusterNode::start(Arc::clone(&self.state), handle).await
+        ClusterNode::start(Arc::clone(&self.state), handle, resolver).await
     }
 
-    fn peer(&self, name: &PeerName) -> Result<&Peer, ClusterError> {
+    fn peer(&self, name: &PeerName) -> Result<Arc<Peer>, ClusterError> {
         self.state
             .peer(name.as_str())
             .ok_or_else(|| ClusterError::PeerUnreachable {
                 peer: name.to_string(),
-                reason: "not a configured peer".into(),
+                reason: "not a peer (not listed, or not discovered)".into(),
             })
     }
 }
@@ -87,17 +104,21 @@ impl ClusterLink for GrpcLink {
 
     fn peers(&self) -> Vec<PeerName> {
         self.state
-            .peers
+            .peers()
             .iter()
             .map(|p| p.config.name.to_peer())
             .collect()
+    }
+
+    fn dynamic_peers(&self) -> bool {
+        self.state.config.discovery.is_some()
     }
 
     fn add_route(&self, filter: &TopicFilter) -> RouteAck {
         let seq = self.state.add_own(filter.as_str());
         let waits: Vec<(NodeName, _)> = self
             .state
-            .peers
+            .peers()
             .iter()
             .map(|p| (p.config.name.clone(), p.status.subscribe()))
             .collect();
@@ -122,11 +143,7 @@ impl ClusterLink for GrpcLink {
             peer: peer.to_string(),
             reason,
         };
-        let client = target
-            .client
-            .get()
-            .cloned()
-            .ok_or_else(|| unreachable("the cluster link is not started".into()))?;
+        let client = target.client();
         let mut status = target.status.subscribe();
         let up = |s: &crate::peer_status::PeerStatus| s.state != StreamState::Down;
         if tokio::time::timeout(FORWARD_WAIT_FOR_PEER, status.wait_for(up))

@@ -7,9 +7,12 @@
 //! (`Broker::builder().cluster_link(link.clone())`), start the broker, then
 //! [`GrpcLink::start`] with the broker's handle.
 //!
-//! - **Membership**: a static peer list. Every request carries the cluster id, the sender's
+//! - **Membership**: a static peer list, and/or peers found by resolving a DNS name
+//!   ([`DnsDiscovery`], a Kubernetes headless service) on a timer and on failures, each
+//!   address asked its name with a Hello. Every request carries the cluster id, the sender's
 //!   and the target's names and the sender's [`Incarnation`]; a mismatch is refused with a
-//!   log line on both sides.
+//!   log line on both sides. [`ClusterView`] reports each peer's state and lags
+//!   ([`ClusterStatus`]) and exports them as metrics.
 //! - **Routes**: each node streams its own route changes to every peer, numbered in its run;
 //!   a peer that connects is told what it lacks after its cursor (changes, or a snapshot).
 //!   A SUBACK waits until every connected peer acknowledged the route, bounded by
@@ -22,7 +25,11 @@
 mod cluster_config;
 mod cluster_id;
 mod cluster_node;
+mod cluster_status;
+mod cluster_view;
 mod cursor;
+mod discovery;
+mod dns_discovery;
 mod error;
 mod grpc_link;
 mod incarnation;
@@ -31,9 +38,11 @@ mod membership;
 mod name_rule;
 mod node_name;
 mod own_routes;
+mod peer;
 mod peer_config;
 mod peer_routes;
 mod peer_status;
+mod resolve;
 mod route_stream;
 mod service;
 mod takeover;
@@ -55,8 +64,12 @@ pub(crate) mod proto {
 pub use cluster_config::{ClusterConfig, DEFAULT_ROUTE_ACK_TIMEOUT};
 pub use cluster_id::ClusterId;
 pub use cluster_node::ClusterNode;
+pub use cluster_status::{ClusterStatus, PeerReport, PeerState};
+pub use cluster_view::ClusterView;
+pub use dns_discovery::{DnsDiscovery, DEFAULT_RESOLVE_INTERVAL};
 pub use error::{ConfigError, StartError};
 pub use grpc_link::GrpcLink;
 pub use incarnation::Incarnation;
 pub use node_name::NodeName;
 pub use peer_config::PeerConfig;
+pub use resolve::{Resolve, SystemResolver};

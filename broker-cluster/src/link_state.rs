@@ -1,33 +1,35 @@
 //! [`LinkState`]: what the link, its gRPC service and its per-peer tasks share: the
 //! membership, this node's own routes (with a watch that wakes the streams on each change),
-//! each peer's status and client, and the shutdown signal.
+//! the peers (fixed, or changed by discovery) and the copies of their routes, and the
+//! shutdown signal.
 
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
-use tokio::sync::watch;
-use tonic::transport::Channel;
+use tokio::sync::{watch, Notify};
 
 use crate::cluster_config::ClusterConfig;
 use crate::cursor::Cursor;
 use crate::incarnation::Incarnation;
 use crate::membership::Membership;
+use crate::node_name::NodeName;
 use crate::own_routes::{CatchUp, OwnRoutes, LOG_CAPACITY};
-use crate::peer_config::PeerConfig;
-use crate::peer_status::PeerStatus;
-use crate::proto::cluster_client::ClusterClient;
+use crate::peer::{Attempt, Peer};
+use crate::peer_routes::PeerRoutes;
 
 /// The largest gRPC message either side takes (a route snapshot of many filters).
 pub(crate) const MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 
-/// One peer as the link holds it.
-#[derive(Debug)]
-pub(crate) struct Peer {
-    /// Its name and address.
-    pub(crate) config: PeerConfig,
-    /// How far it has recorded this node's routes.
-    pub(crate) status: watch::Sender<PeerStatus>,
-    /// Its gRPC client, once the link started.
-    pub(crate) client: OnceLock<ClusterClient<Channel>>,
+/// The peers' routes as this node holds them, one copy per peer.
+pub(crate) type Copies = Arc<Mutex<HashMap<NodeName, PeerRoutes>>>;
+
+/// An address discovery found that did not name itself yet (unreachable, or refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unnamed {
+    /// `host:port`.
+    pub(crate) address: String,
+    /// What asking its name said.
+    pub(crate) attempt: Attempt,
 }
 
 /// The state shared by the link and its tasks.
@@ -38,31 +40,108 @@ pub(crate) struct LinkState {
     own: Mutex<OwnRoutes>,
     /// The number of this node's last route change.
     own_changed: watch::Sender<u64>,
-    pub(crate) peers: Vec<Peer>,
+    /// The peers, static ones first, then those discovery found, in their order.
+    peers: RwLock<Vec<Arc<Peer>>>,
+    /// The peers' routes as this node recorded them (written by the gRPC service).
+    pub(crate) copies: Copies,
+    /// Addresses discovery found that did not say their name yet.
+    unnamed: Mutex<Vec<Unnamed>>,
+    /// Woken when discovery should resolve again now (a peer failed, a stranger called).
+    pub(crate) resolve_now: Notify,
     /// Set once the node stops.
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
 impl LinkState {
-    /// The state of a node configured by `config`, in run `incarnation`.
+    /// The state of a node configured by `config`, in run `incarnation`. A static peer whose
+    /// address tonic cannot dial is left out, with a log line.
     pub(crate) fn new(config: ClusterConfig, incarnation: Incarnation) -> Self {
         let peers = config
             .peers
             .iter()
-            .map(|peer| Peer {
-                config: peer.clone(),
-                status: watch::Sender::new(PeerStatus::DOWN),
-                client: OnceLock::new(),
+            .filter_map(|peer| {
+                Peer::new(peer.clone())
+                    .map_err(|error| {
+                        tracing::error!(%peer, %error, "Invalid peer address; the peer is left out.");
+                    })
+                    .ok()
+                    .map(Arc::new)
             })
             .collect();
         LinkState {
             membership: Membership::new(&config, incarnation),
             own: Mutex::new(OwnRoutes::new(incarnation, LOG_CAPACITY)),
             own_changed: watch::Sender::new(0),
-            peers,
+            peers: RwLock::new(peers),
+            copies: Copies::default(),
+            unnamed: Mutex::new(Vec::new()),
+            resolve_now: Notify::new(),
             shutdown: watch::Sender::new(false),
             config,
         }
+    }
+
+    fn peer_list(&self) -> RwLockReadGuard<'_, Vec<Arc<Peer>>> {
+        self.peers.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every peer now.
+    pub(crate) fn peers(&self) -> Vec<Arc<Peer>> {
+        self.peer_list().clone()
+    }
+
+    /// Adds a discovered peer (its name is a member from now on). A copy of its routes left
+    /// from before it was dropped is forgotten first: its route stream starts from a
+    /// snapshot, so the router gets them all again.
+    pub(crate) fn add_peer(&self, peer: Arc<Peer>) {
+        self.copies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&peer.config.name);
+        self.membership.add_peer(peer.config.name.clone());
+        self.peers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(peer);
+    }
+
+    /// Drops the discovered peer `name`: no longer a member, its route stream ends and its
+    /// routes' copy is forgotten (a return starts from a snapshot). Returns it, if it was one.
+    pub(crate) fn remove_peer(&self, name: &NodeName) -> Option<Arc<Peer>> {
+        self.membership.remove_peer(name);
+        let removed = {
+            let mut peers = self.peers.write().unwrap_or_else(PoisonError::into_inner);
+            let index = peers.iter().position(|p| &p.config.name == name)?;
+            peers.remove(index)
+        };
+        removed.removed.send_replace(true);
+        self.copies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+        Some(removed)
+    }
+
+    /// How many routes `name` has announced to this node.
+    pub(crate) fn peer_route_count(&self, name: &NodeName) -> usize {
+        self.copies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .map_or(0, PeerRoutes::len)
+    }
+
+    /// The addresses discovery found that did not name themselves.
+    pub(crate) fn unnamed(&self) -> Vec<Unnamed> {
+        self.unnamed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the addresses that did not name themselves.
+    pub(crate) fn set_unnamed(&self, unnamed: Vec<Unnamed>) {
+        *self.unnamed.lock().unwrap_or_else(PoisonError::into_inner) = unnamed;
     }
 
     fn own(&self) -> MutexGuard<'_, OwnRoutes> {
@@ -96,8 +175,17 @@ impl LinkState {
     }
 
     /// The peer called `name`.
-    pub(crate) fn peer(&self, name: &str) -> Option<&Peer> {
-        self.peers.iter().find(|p| p.config.name.as_str() == name)
+    pub(crate) fn peer(&self, name: &str) -> Option<Arc<Peer>> {
+        self.peer_list()
+            .iter()
+            .find(|p| p.config.name.as_str() == name)
+            .cloned()
+    }
+
+    /// This node's routes, and its last change.
+    pub(crate) fn own_routes(&self) -> (usize, u64) {
+        let own = self.own();
+        (own.len(), own.cursor().seq)
     }
 
     /// Whether the node is stopping.

@@ -49,6 +49,11 @@ impl OwnRoutes {
         }
     }
 
+    /// How many filters the node routes.
+    pub(crate) fn len(&self) -> usize {
+        self.filters.len()
+    }
+
     /// Where the stream stands.
     pub(crate) fn cursor(&self) -> Cursor {
         Cursor {

@@ -62,6 +62,11 @@ pub(crate) struct PeerRoutes {
 }
 
 impl PeerRoutes {
+    /// How many routes the peer has, as recorded.
+    pub(crate) fn len(&self) -> usize {
+        self.filters.len()
+    }
+
     /// The peer opens a stream from run `incarnation`. Returns the cursor to tell it (`None`:
     /// nothing of this run recorded) and the routes to drop (all of an older run's).
     pub(crate) fn open(

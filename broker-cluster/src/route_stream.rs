@@ -3,7 +3,7 @@
 //! the stream, sends what the peer's cursor lacks (changes, or a snapshot), then each change
 //! as it happens, while a reader records the peer's acknowledgements in its
 //! [`PeerStatus`]. A lost or refused connection is retried with a growing backoff until the
-//! node stops.
+//! node stops (or discovery drops the peer), and its error kept for `skein cluster status`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +16,9 @@ use tonic::Streaming;
 
 use crate::cursor::{Cursor, RouteOp};
 use crate::incarnation::Incarnation;
-use crate::link_state::{LinkState, Peer};
+use crate::link_state::LinkState;
 use crate::own_routes::CatchUp;
+use crate::peer::{Attempt, Peer};
 use crate::peer_status::{PeerStatus, StreamState};
 use crate::proto::cluster_client::ClusterClient;
 use crate::proto::route_delta::Op;
@@ -49,27 +50,35 @@ enum StreamError {
     Closed,
 }
 
-/// Keeps the route stream to `state.peers[index]` open until the node stops.
-pub(crate) async fn run(state: Arc<LinkState>, index: usize, client: ClusterClient<Channel>) {
-    let Some(peer) = state.peers.get(index) else {
-        return;
-    };
+/// Keeps the route stream to `peer` open until the node stops or discovery drops the peer.
+pub(crate) async fn run(state: Arc<LinkState>, peer: Arc<Peer>) {
     let name = &peer.config.name;
     let mut shutdown = state.shutdown.subscribe();
+    let mut removed = peer.removed.subscribe();
     let mut backoff = FIRST_BACKOFF;
     let mut last_error = String::new();
     let connected = metrics::gauge!("skein_cluster_peer_connected", "peer" => name.to_string());
-    while !state.is_shut_down() {
+    while !state.is_shut_down() && !peer.is_removed() {
         let outcome = tokio::select! {
-            outcome = connect(&state, peer, client.clone()) => outcome,
+            outcome = connect(&state, &peer, peer.client()) => outcome,
             _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = removed.wait_for(|gone| *gone) => return,
         };
         let synced = peer.status.send_replace(PeerStatus::DOWN).state == StreamState::InSync;
         connected.set(0.0);
-        let error = match outcome {
-            Ok(()) => "the peer ended the stream".to_owned(),
-            Err(error) => error.to_string(),
+        let (error, refused) = match outcome {
+            Ok(()) => ("the peer ended the stream".to_owned(), false),
+            Err(error) => (error.to_string(), error.is_refusal()),
         };
+        peer.set_attempt(if refused {
+            Attempt::Refused(error.clone())
+        } else {
+            Attempt::Failed(error.clone())
+        });
+        if state.config.discovery.is_some() {
+            // The peer may have moved or left: discovery looks again.
+            state.resolve_now.notify_one();
+        }
         if synced {
             tracing::warn!(peer = %name, %error, "Lost the route stream to a peer node; reconnecting.");
             backoff = FIRST_BACKOFF;
@@ -82,6 +91,7 @@ pub(crate) async fn run(state: Arc<LinkState>, index: usize, client: ClusterClie
         tokio::select! {
             () = tokio::time::sleep(backoff) => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = removed.wait_for(|gone| *gone) => return,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -104,6 +114,7 @@ async fn connect(
     if hello.node != name.as_str() {
         return Err(StreamError::WrongNode(hello.node));
     }
+    peer.set_incarnation(hello.incarnation);
     let (frames, outgoing) = mpsc::channel(FRAME_BUFFER);
     let open = RouteFrame {
         frame: Some(Frame::Open(header)),
@@ -153,6 +164,21 @@ async fn connect(
                     Err(_) => Err(StreamError::Closed),
                 };
             }
+        }
+    }
+}
+
+impl StreamError {
+    /// Whether the peer refused this node (another cluster, another name) rather than
+    /// failing to answer.
+    fn is_refusal(&self) -> bool {
+        match self {
+            StreamError::Rpc(status) => matches!(
+                status.code(),
+                tonic::Code::PermissionDenied | tonic::Code::FailedPrecondition
+            ),
+            StreamError::WrongNode(_) => true,
+            StreamError::Protocol(_) | StreamError::Closed => false,
         }
     }
 }

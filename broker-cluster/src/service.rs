@@ -6,7 +6,7 @@
 //! It never sends anything to a peer on its own: what goes out is the per-peer tasks' work.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard, PoisonError};
 
 use broker_core::clock::{Clock as _, TokioClock};
 use broker_core::types::{ClientId, TopicFilter};
@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::cursor::{RouteChange, RouteOp};
 use crate::incarnation::Incarnation;
-use crate::link_state::LinkState;
+use crate::link_state::{Copies, LinkState};
 use crate::membership::Sender;
 use crate::node_name::NodeName;
 use crate::peer_routes::{PeerRoutes, RouteStreamError, RouterChanges};
@@ -35,9 +35,6 @@ use crate::wire_session;
 /// Replies a route stream buffers before its reader waits for the peer to take them.
 const REPLY_BUFFER: usize = 64;
 
-/// The peers' routes as this node holds them, one copy per peer.
-type Copies = Arc<Mutex<HashMap<NodeName, PeerRoutes>>>;
-
 /// The server side of the cluster protocol.
 #[derive(Debug)]
 pub(crate) struct ClusterService {
@@ -49,9 +46,9 @@ pub(crate) struct ClusterService {
 impl ClusterService {
     pub(crate) fn new(state: Arc<LinkState>, handle: BrokerHandle) -> Self {
         ClusterService {
+            copies: Arc::clone(&state.copies),
             state,
             handle,
-            copies: Arc::default(),
         }
     }
 }
@@ -64,7 +61,7 @@ fn lock(copies: &Copies) -> MutexGuard<'_, HashMap<NodeName, PeerRoutes>> {
 impl Cluster for ClusterService {
     async fn hello(&self, request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
         let header = request.into_inner().header;
-        self.state.membership.check("Hello", header.as_ref())?;
+        self.state.membership.check_hello(header.as_ref())?;
         Ok(Response::new(HelloReply {
             node: self.state.membership.node().as_str().to_owned(),
             incarnation: self.state.membership.incarnation().get(),

@@ -31,13 +31,11 @@ pub(crate) async fn ask_peers(
     client_id: &ClientId,
 ) -> Result<Option<MovedSession>, ClusterError> {
     let mut asks = JoinSet::new();
-    for peer in &state.peers {
-        if peer.status.borrow().state == StreamState::Down {
+    for peer in state.peers() {
+        if peer.is_removed() || peer.status.borrow().state == StreamState::Down {
             continue;
         }
-        let Some(client) = peer.client.get().cloned() else {
-            continue;
-        };
+        let client = peer.client();
         let name = peer.config.name.clone();
         let request = TakeOverRequest {
             header: Some(state.membership.header(&name)),

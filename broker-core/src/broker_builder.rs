@@ -252,15 +252,8 @@ impl BrokerBuilder {
             self.config.retained,
         );
         if let Some(cluster) = shared.cluster() {
-            for (peer, outbox) in cluster.outboxes() {
-                let guard = shared.background_tasks().guard();
-                tokio::spawn(peer_outbox::run(
-                    Arc::clone(&shared),
-                    Arc::clone(cluster.link()),
-                    peer.clone(),
-                    Arc::clone(outbox.mailbox()),
-                    guard,
-                ));
+            for outbox in cluster.started_outboxes() {
+                peer_outbox::spawn(&shared, cluster.link(), outbox);
             }
         }
         if let Some(task) = event_task {

@@ -29,7 +29,7 @@ use crate::runtime::state::stats::Stats;
 use crate::runtime::surrender;
 use crate::runtime::transport::listener::Intake;
 use crate::runtime::transport::stream::Stream;
-use crate::runtime::{admin, background::local, routing, state::snapshot};
+use crate::runtime::{admin, background::local, background::peer_outbox, routing, state::snapshot};
 use crate::session::Message;
 use crate::tls_error::TlsError;
 use crate::types::{ClientId, QoS, TopicFilter, TopicName};
@@ -295,7 +295,7 @@ impl BrokerHandle {
         };
         self.shared
             .router()
-            .subscribe(filter, outbox, NodeLink::peer_entry());
+            .subscribe(filter, &outbox, NodeLink::peer_entry());
         true
     }
 
@@ -305,12 +305,54 @@ impl BrokerHandle {
         let Some(outbox) = self.peer_outbox(peer) else {
             return false;
         };
-        self.shared.router().unsubscribe(filter, outbox);
+        self.shared.router().unsubscribe(filter, &outbox);
         true
     }
 
+    /// A link with [`dynamic_peers`](crate::cluster::ClusterLink::dynamic_peers) found a
+    /// new peer: it gets an outbox, and a task that drains it into
+    /// [`ClusterLink::forward`](crate::cluster::ClusterLink::forward); its routes can be
+    /// added from now on. Returns `false` if `peer` is a peer already, or if the broker has
+    /// no cluster side (its link has no peers and none can join).
+    pub fn add_peer(&self, peer: &PeerName) -> bool {
+        let Some(cluster) = self.shared.cluster() else {
+            return false;
+        };
+        let Some(outbox) = cluster.add_peer(peer.clone()) else {
+            return false;
+        };
+        peer_outbox::spawn(&self.shared, cluster.link(), outbox);
+        true
+    }
+
+    /// `peer` left the cluster: its routes leave the router, its outbox task stops and what
+    /// its outbox held is dropped. Returns `false` if `peer` is not a peer.
+    pub fn remove_peer(&self, peer: &PeerName) -> bool {
+        let Some(cluster) = self.shared.cluster() else {
+            return false;
+        };
+        let Some(key) = cluster.outbox(peer) else {
+            return false;
+        };
+        // Its routes first, so that no publish reaches the outbox once its task is told to
+        // stop (the task drops what the outbox still holds).
+        let router = self.shared.router();
+        for filter in router.filters_of(&key) {
+            router.unsubscribe(&filter, &key);
+        }
+        cluster.remove_peer(peer).is_some()
+    }
+
+    /// How many messages wait in `peer`'s outbox to be forwarded, or `None` if `peer` is
+    /// not a peer.
+    #[must_use]
+    pub fn peer_outbox_depth(&self, peer: &PeerName) -> Option<usize> {
+        self.peer_outbox(peer)
+            .map(|outbox| outbox.mailbox().depth().0)
+    }
+
     /// `peer`'s outbox, if the cluster link names it.
-    fn peer_outbox(&self, peer: &PeerName) -> Option<&SubscriberKey> {
+    fn peer_outbox(&self, peer: &PeerName) -> Option<SubscriberKey> {
         self.shared
             .cluster()
             .and_then(|cluster| cluster.outbox(peer))

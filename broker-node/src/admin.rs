@@ -12,6 +12,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use broker_cluster::ClusterView;
 use broker_core::config::TlsConfig;
 use broker_core::BrokerHandle;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
@@ -42,6 +43,8 @@ const MAX_CONNECTIONS: usize = 64;
 /// What every request of the endpoint needs.
 struct Endpoint {
     broker: BrokerHandle,
+    /// The cluster link's view, if the node is in a cluster.
+    cluster: Option<ClusterView>,
     token: Option<AdminToken>,
     /// The most bytes a request body may hold.
     max_body: usize,
@@ -98,6 +101,7 @@ pub(crate) async fn bind(
     config: &AdminConfig,
     token: Option<AdminToken>,
     broker: BrokerHandle,
+    cluster: Option<ClusterView>,
     max_payload: usize,
 ) -> anyhow::Result<Bound<impl std::future::Future<Output = ()>>> {
     let tls = config
@@ -116,6 +120,7 @@ pub(crate) async fn bind(
     let max_body = BODY_OVERHEAD.saturating_add(max_payload.saturating_mul(4) / 3);
     let endpoint = Arc::new(Endpoint {
         broker,
+        cluster,
         token,
         max_body,
         max_payload,
@@ -241,15 +246,11 @@ async fn respond(
     let limits = admin_routes::Limits {
         max_payload: endpoint.max_payload,
     };
-    let answer = admin_routes::route(
-        &endpoint.broker,
-        &method,
-        route,
-        query.as_deref(),
-        &body,
-        limits,
-    )
-    .await;
+    let node = admin_routes::Node {
+        broker: &endpoint.broker,
+        cluster: endpoint.cluster.as_ref(),
+    };
+    let answer = admin_routes::route(node, &method, route, query.as_deref(), &body, limits).await;
     let status = match &answer {
         Ok((status, _)) => *status,
         Err(error) => error.status,

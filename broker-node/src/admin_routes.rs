@@ -1,12 +1,14 @@
 //! The admin API's routes under `/api/v1/`: each parses its parameters, calls
 //! [`BrokerHandle`], and answers JSON (docs/admin.md).
 
+use broker_cluster::ClusterView;
 use broker_core::admin::{ClientQuery, Disconnection, RetainedQuery, SubscriptionQuery, MAX_LIMIT};
 use broker_core::types::{ClientId, TopicFilter, TopicName};
 use broker_core::{BrokerError, BrokerHandle};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::admin_cluster;
 use crate::admin_json::{self, decode_cursor};
 use crate::admin_query::{percent_decode, BadRequest, Params};
 
@@ -15,6 +17,13 @@ use crate::admin_query::{percent_decode, BadRequest, Params};
 pub(crate) struct Limits {
     /// The largest payload a publish may carry.
     pub(crate) max_payload: usize,
+}
+
+/// What the routes answer from: the broker, and its cluster link's view if it is in one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Node<'a> {
+    pub(crate) broker: &'a BrokerHandle,
+    pub(crate) cluster: Option<&'a ClusterView>,
 }
 
 /// An answer other than success: its status, a short code and what went wrong.
@@ -78,16 +87,18 @@ type Reply = (StatusCode, Value);
 /// route does not take, 409 for a disconnect of a client that is not connected, 503 while
 /// the broker shuts down.
 pub(crate) async fn route(
-    broker: &BrokerHandle,
+    node: Node<'_>,
     method: &Method,
     route: &str,
     query: Option<&str>,
     body: &[u8],
     limits: Limits,
 ) -> Result<Reply, ApiError> {
+    let broker = node.broker;
     let segments: Vec<&str> = route.split('/').collect();
     match (segments.as_slice(), method) {
         (["status"], &Method::GET) => status(broker, query),
+        (["cluster"], &Method::GET) => admin_cluster::cluster(node.cluster, query),
         (["clients"], &Method::GET) => clients(broker, query).await,
         (["clients", id], &Method::GET) => client(broker, id, query).await,
         (["clients", id], &Method::DELETE) => disconnect(broker, id, query).await,
@@ -95,13 +106,15 @@ pub(crate) async fn route(
         (["retained"], &Method::GET) => retained(broker, query),
         (["retained"], &Method::DELETE) => delete_retained(broker, query).await,
         (["publish"], &Method::POST) => publish(broker, query, body, limits).await,
-        (["status" | "clients" | "subscriptions" | "retained" | "publish"] | ["clients", _], _) => {
-            Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("/api/v1/{route} does not take {method}"),
-            ))
-        }
+        (
+            ["status" | "cluster" | "clients" | "subscriptions" | "retained" | "publish"]
+            | ["clients", _],
+            _,
+        ) => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("/api/v1/{route} does not take {method}"),
+        )),
         _ => Err(ApiError::not_found(format!("no route /api/v1/{route}"))),
     }
 }

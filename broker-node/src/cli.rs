@@ -10,7 +10,7 @@ use broker_cluster::PeerConfig;
 use broker_core::config::ListenerConfig;
 use clap::{Parser, Subcommand};
 
-use crate::ctl::CtlArgs;
+use crate::ctl::{ClusterArgs, CtlArgs};
 use crate::logging::LogLevel;
 use crate::mosquitto_import::ConfigArgs;
 use crate::passwd::PasswdArgs;
@@ -76,6 +76,9 @@ pub(crate) enum Command {
     /// Ask a running broker through its admin endpoint: clients, sessions, subscriptions,
     /// retained messages, publish ([admin] in the configuration; docs/admin.md).
     Ctl(CtlArgs),
+    /// The cluster as a running node sees it, through its admin endpoint: `skein cluster
+    /// status` (the same as `skein ctl cluster status`; docs/cluster.md).
+    Cluster(ClusterArgs),
     /// Work with configuration files: `skein config import mosquitto.conf` translates a
     /// Mosquitto configuration into Skein's.
     Config(ConfigArgs),

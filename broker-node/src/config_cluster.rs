@@ -9,14 +9,21 @@
 //! bind = "0.0.0.0:7400"               # gRPC, for the peers
 //! peers = ["skein-2=10.0.0.2:7400", "skein-3=skein-3.internal:7400"]
 //! route_ack_timeout_ms = 2000
+//! discovery = "dns"                   # or "static" (the default): only `peers`
+//! dns_name = "skein-headless.mqtt.svc.cluster.local"
+//! dns_port = 7400                     # the peers' cluster port; default: bind's port
+//! dns_interval = "10s"                # how often the name is resolved again
 //! ```
 
 use std::time::Duration;
 
-use broker_cluster::{ClusterConfig, ClusterId, NodeName, PeerConfig, DEFAULT_ROUTE_ACK_TIMEOUT};
+use broker_cluster::{
+    ClusterConfig, ClusterId, DnsDiscovery, NodeName, PeerConfig, DEFAULT_RESOLVE_INTERVAL,
+    DEFAULT_ROUTE_ACK_TIMEOUT,
+};
 use serde::Deserialize;
 
-use crate::config_duration::{DurationIn, Millis};
+use crate::config_duration::{DurationIn, Millis, Seconds};
 use crate::config_resolve::Checker;
 
 /// The `[cluster]` table, as written.
@@ -29,6 +36,21 @@ pub(crate) struct ClusterSection {
     pub(crate) bind: String,
     pub(crate) peers: Vec<String>,
     pub(crate) route_ack_timeout_ms: Millis,
+    pub(crate) discovery: Discovery,
+    pub(crate) dns_name: Option<String>,
+    pub(crate) dns_port: Option<u64>,
+    pub(crate) dns_interval: Seconds,
+}
+
+/// How a node finds its peers besides `peers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Discovery {
+    /// Only the listed peers.
+    #[default]
+    Static,
+    /// The addresses `dns_name` resolves to, too.
+    Dns,
 }
 
 impl Default for ClusterSection {
@@ -42,6 +64,10 @@ impl Default for ClusterSection {
             route_ack_timeout_ms: DurationIn(
                 u64::try_from(DEFAULT_ROUTE_ACK_TIMEOUT.as_millis()).unwrap_or(2000),
             ),
+            discovery: Discovery::Static,
+            dns_name: None,
+            dns_port: None,
+            dns_interval: DurationIn(DEFAULT_RESOLVE_INTERVAL.as_secs()),
         }
     }
 }
@@ -94,11 +120,52 @@ pub(crate) fn resolve(check: &mut Checker, section: &ClusterSection) -> Option<C
         60_000u64,
         2_000u64,
     );
-    let (node, cluster_id, bind) = (node?, cluster_id?, bind?);
+    let discovery =
+        bind.and_then(|bind: std::net::SocketAddr| discovery(check, section, bind.port()));
+    let (node, cluster_id, bind, discovery) = (node?, cluster_id?, bind?, discovery?);
     ClusterConfig::new(node, cluster_id, bind, peers)
         .map_err(|error| check.problem("cluster.peers", error.to_string()))
         .ok()
-        .map(|config| config.with_route_ack_timeout(Duration::from_millis(timeout)))
+        .map(|config| {
+            let config = config.with_route_ack_timeout(Duration::from_millis(timeout));
+            match discovery {
+                Some(dns) => config.with_discovery(dns),
+                None => config,
+            }
+        })
+}
+
+/// Checks the discovery keys: `Some(None)` for static peers only, `Some(Some(dns))` with
+/// DNS discovery (its port defaults to `bind_port`), `None` after a problem.
+fn discovery(
+    check: &mut Checker,
+    section: &ClusterSection,
+    bind_port: u16,
+) -> Option<Option<DnsDiscovery>> {
+    let interval = check.range(
+        "cluster.dns_interval",
+        section.dns_interval.0,
+        DnsDiscovery::MIN_INTERVAL.as_secs(),
+        3_600u64,
+        DEFAULT_RESOLVE_INTERVAL.as_secs(),
+    );
+    let port: u16 = match section.dns_port {
+        Some(port) => check.range("cluster.dns_port", port, 1, u16::MAX, bind_port),
+        None => bind_port,
+    };
+    if section.discovery == Discovery::Static {
+        return Some(None);
+    }
+    let Some(name) = section.dns_name.as_deref() else {
+        let why = "must be set when discovery = \"dns\": the DNS name of the nodes (a \
+                   Kubernetes headless service)";
+        check.problem("cluster.dns_name", why.to_owned());
+        return None;
+    };
+    DnsDiscovery::new(name, port)
+        .map_err(|error| check.problem("cluster.dns_name", error.to_string()))
+        .ok()
+        .map(|dns| Some(dns.with_interval(Duration::from_secs(interval))))
 }
 
 /// Replaces the peers of `config` with `peers` (`--peer`), checked as the file's are.
@@ -115,13 +182,16 @@ pub(crate) fn override_peers(
         );
     };
     let timeout = current.route_ack_timeout;
-    let replaced = ClusterConfig::new(
+    let discovery = current.discovery;
+    let mut replaced = ClusterConfig::new(
         current.node,
         current.cluster_id,
         current.bind,
         peers.to_vec(),
-    )?;
-    *config = Some(replaced.with_route_ack_timeout(timeout));
+    )?
+    .with_route_ack_timeout(timeout);
+    replaced.discovery = discovery;
+    *config = Some(replaced);
     Ok(())
 }
 
@@ -184,5 +254,53 @@ mod tests {
             .map(|p| p.name.to_string())
             .collect();
         assert_eq!(names, ["b"]);
+    }
+
+    #[test]
+    fn dns_discovery_needs_a_name_and_takes_the_bind_port_by_default() {
+        let mut section = ClusterSection {
+            enabled: true,
+            node: Some("skein-0".into()),
+            bind: "0.0.0.0:7400".into(),
+            discovery: Discovery::Dns,
+            ..ClusterSection::default()
+        };
+        let problems = resolved(&section).unwrap_err();
+        assert!(problems[0].starts_with("cluster.dns_name"), "{problems:?}");
+        section.dns_name = Some("skein-headless.mqtt.svc.cluster.local".into());
+        let config = resolved(&section).unwrap().unwrap();
+        let dns = config.discovery.unwrap();
+        assert_eq!(dns.name(), "skein-headless.mqtt.svc.cluster.local");
+        assert_eq!(dns.port(), 7400);
+        assert_eq!(dns.interval(), DEFAULT_RESOLVE_INTERVAL);
+        section.dns_port = Some(7500);
+        section.dns_interval = DurationIn(30);
+        let dns = resolved(&section).unwrap().unwrap().discovery.unwrap();
+        assert_eq!(
+            (dns.port(), dns.interval()),
+            (7500, Duration::from_secs(30))
+        );
+        section.dns_interval = DurationIn(0);
+        let problems = resolved(&section).unwrap_err();
+        assert!(
+            problems[0].starts_with("cluster.dns_interval"),
+            "{problems:?}"
+        );
+        section.dns_interval = DurationIn(10);
+        section.dns_name = Some("not a name".into());
+        assert!(resolved(&section).is_err());
+        section.discovery = Discovery::Static;
+        assert_eq!(resolved(&section).unwrap().unwrap().discovery, None);
+    }
+
+    #[test]
+    fn discovery_is_read_from_the_file_with_a_duration_in_units() {
+        let section: ClusterSection = toml::from_str(
+            "enabled = true\nnode = \"a\"\ndiscovery = \"dns\"\ndns_name = \"localhost\"\ndns_interval = \"1m\"",
+        )
+        .unwrap();
+        let dns = resolved(&section).unwrap().unwrap().discovery.unwrap();
+        assert_eq!(dns.interval(), Duration::from_secs(60));
+        assert!(toml::from_str::<ClusterSection>("discovery = \"srv\"").is_err());
     }
 }

@@ -27,6 +27,24 @@ const MAX_ANSWER: u64 = 256 * 1024 * 1024;
 /// `skein ctl ...`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub(crate) struct CtlArgs {
+    #[command(flatten)]
+    endpoint: EndpointArgs,
+    #[command(subcommand)]
+    command: CtlCommand,
+}
+
+/// `skein cluster ...`: the cluster's pages of the admin API, as `skein ctl cluster ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub(crate) struct ClusterArgs {
+    #[command(flatten)]
+    endpoint: EndpointArgs,
+    #[command(subcommand)]
+    command: ClusterCommand,
+}
+
+/// How to reach the admin endpoint, and how to print its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+struct EndpointArgs {
     /// The admin endpoint's URL.
     #[arg(long, global = true, value_name = "URL", default_value = DEFAULT_ADMIN_URL)]
     url: String,
@@ -45,8 +63,14 @@ pub(crate) struct CtlArgs {
     /// The client certificate's private key (PEM).
     #[arg(long, global = true, value_name = "FILE", requires = "cert")]
     key: Option<PathBuf>,
-    #[command(subcommand)]
-    command: CtlCommand,
+}
+
+/// `skein cluster ...` (or `skein ctl cluster ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+enum ClusterCommand {
+    /// This node (name, incarnation, cluster id) and each peer: address, state, incarnation,
+    /// routes, route lag and forward queue.
+    Status,
 }
 
 /// What to ask the broker.
@@ -54,6 +78,11 @@ pub(crate) struct CtlArgs {
 enum CtlCommand {
     /// The node's state: version, uptime, clients, sessions, subscriptions, retained messages.
     Status,
+    /// The cluster as this node sees it (also `skein cluster ...`).
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
     /// Clients and their sessions.
     Clients {
         #[command(subcommand)]
@@ -207,12 +236,24 @@ impl Call {
 
 /// Runs `skein ctl ...`.
 pub(crate) fn run(args: &CtlArgs) -> anyhow::Result<ExitCode> {
-    let call = call(&args.command);
-    let answer = send(args, &call)?;
-    let text = if args.json {
+    ask(&args.endpoint, &call(&args.command), args.command_kind())
+}
+
+/// Runs `skein cluster ...`.
+pub(crate) fn run_cluster(args: &ClusterArgs) -> anyhow::Result<ExitCode> {
+    let command = CtlCommand::Cluster {
+        command: args.command,
+    };
+    ask(&args.endpoint, &call(&command), ctl_output::Kind::Cluster)
+}
+
+/// Sends `call` to `endpoint` and prints the answer, a `kind` one.
+fn ask(endpoint: &EndpointArgs, call: &Call, kind: ctl_output::Kind) -> anyhow::Result<ExitCode> {
+    let answer = send(endpoint, call)?;
+    let text = if endpoint.json {
         serde_json::to_string_pretty(&answer).context("formatting the answer")?
     } else {
-        ctl_output::render(&args.command_kind(), &answer)
+        ctl_output::render(&kind, &answer)
     };
     writeln!(std::io::stdout(), "{}", text.trim_end()).context("writing to standard output")?;
     Ok(ExitCode::SUCCESS)
@@ -224,6 +265,7 @@ impl CtlArgs {
         use ctl_output::Kind;
         match &self.command {
             CtlCommand::Status => Kind::Status,
+            CtlCommand::Cluster { .. } => Kind::Cluster,
             CtlCommand::Clients { command } => match command {
                 ClientsCommand::List { .. } => Kind::Clients,
                 ClientsCommand::Show { .. } => Kind::Client,
@@ -243,6 +285,9 @@ impl CtlArgs {
 fn call(command: &CtlCommand) -> Call {
     match command {
         CtlCommand::Status => Call::get("status", Vec::new()),
+        CtlCommand::Cluster {
+            command: ClusterCommand::Status,
+        } => Call::get("cluster", Vec::new()),
         CtlCommand::Clients { command } => match command {
             ClientsCommand::List {
                 connected,
@@ -347,7 +392,7 @@ fn percent_encode(text: &str) -> String {
 }
 
 /// Sends `call`; the answer's JSON on success.
-fn send(args: &CtlArgs, call: &Call) -> anyhow::Result<Value> {
+fn send(args: &EndpointArgs, call: &Call) -> anyhow::Result<Value> {
     let agent = agent(args)?;
     let base = args.url.trim_end_matches('/');
     let query: Vec<String> = call
@@ -422,7 +467,7 @@ fn unreachable(url: &str, error: ureq::Error) -> anyhow::Error {
 
 /// The HTTP client: answers of any status are read, TLS as `--cacert`, `--cert` and
 /// `--key` say.
-fn agent(args: &CtlArgs) -> anyhow::Result<Agent> {
+fn agent(args: &EndpointArgs) -> anyhow::Result<Agent> {
     let mut tls = TlsConfig::builder();
     if let Some(path) = &args.cacert {
         let certificates = certificates(path)?;
@@ -556,8 +601,26 @@ mod tests {
         let before = parse(&["--json", "--url", "http://127.0.0.1:1", "status"]).unwrap();
         let after = parse(&["status", "--json", "--url", "http://127.0.0.1:1"]).unwrap();
         assert_eq!(before, after);
-        assert!(before.json);
-        assert_eq!(parse(&["status"]).unwrap().url, DEFAULT_ADMIN_URL);
+        assert!(before.endpoint.json);
+        assert_eq!(parse(&["status"]).unwrap().endpoint.url, DEFAULT_ADMIN_URL);
+    }
+
+    #[test]
+    fn cluster_status_asks_the_cluster_page_under_both_names() {
+        assert_eq!(
+            request(&["cluster", "status"]),
+            ("GET", "cluster".to_owned(), Vec::new())
+        );
+        let cli = Cli::try_parse_from(["skein", "cluster", "status", "--url", "http://h:1"]);
+        let Ok(Cli {
+            command: Some(Command::Cluster(args)),
+            ..
+        }) = cli
+        else {
+            panic!("not cluster: {cli:?}");
+        };
+        assert_eq!(args.endpoint.url, "http://h:1");
+        assert_eq!(args.command, ClusterCommand::Status);
     }
 
     #[test]

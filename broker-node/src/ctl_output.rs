@@ -7,6 +7,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Status,
+    Cluster,
     Clients,
     Client,
     Kicked,
@@ -32,6 +33,45 @@ pub(crate) fn render(kind: &Kind, answer: &Value) -> String {
                 ("Queued messages", "queued_messages"),
             ],
         ),
+        Kind::Cluster => {
+            let mut text = fields(
+                answer,
+                &[
+                    ("Node", "node"),
+                    ("Cluster id", "cluster_id"),
+                    ("Incarnation", "incarnation"),
+                    ("Routes", "routes"),
+                ],
+            );
+            let discovery = answer.get("discovery");
+            let kind = discovery
+                .and_then(|d| d.get("kind"))
+                .and_then(Value::as_str);
+            if kind == Some("dns") {
+                let field = |name| cell(discovery.and_then(|d| d.get(name)));
+                text.push_str(&format!(
+                    "Discovery    dns {}:{} every {}s\n",
+                    field("name"),
+                    field("port"),
+                    field("interval_seconds")
+                ));
+            }
+            text.push('\n');
+            text.push_str(&table(
+                answer.get("peers"),
+                &[
+                    ("PEER", "name"),
+                    ("ADDRESS", "address"),
+                    ("STATE", "state"),
+                    ("INCARNATION", "incarnation"),
+                    ("ROUTES", "routes"),
+                    ("ROUTE LAG", "route_lag"),
+                    ("FORWARD QUEUE", "forward_queue"),
+                    ("ERROR", "error"),
+                ],
+            ));
+            text
+        }
         Kind::Clients => page(
             answer,
             &[
@@ -242,6 +282,41 @@ mod tests {
         assert_eq!(
             render(&Kind::Kicked, &both),
             "Client c disconnected; its session discarded."
+        );
+    }
+
+    #[test]
+    fn cluster_status_shows_the_node_then_a_peer_table() {
+        let answer = json!({
+            "node": "skein-0", "cluster_id": "prod", "incarnation": 7, "routes": 2,
+            "route_seq": 3,
+            "discovery": {"kind": "dns", "name": "skein-headless", "port": 7400, "interval_seconds": 10},
+            "peers": [
+                {"name": "skein-1", "address": "10.0.0.2:7400", "state": "connected",
+                 "incarnation": 9, "routes": 1, "route_lag": 0, "forward_queue": 0, "error": null},
+                {"name": null, "address": "10.0.0.9:7400", "state": "refused",
+                 "incarnation": null, "routes": 0, "route_lag": 0, "forward_queue": 0,
+                 "error": "another cluster"},
+            ],
+        });
+        let text = render(&Kind::Cluster, &answer);
+        assert!(text.starts_with("Node         skein-0\n"), "{text}");
+        assert!(
+            text.contains("Discovery    dns skein-headless:7400 every 10s"),
+            "{text}"
+        );
+        let peers: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("PEER"))
+            .collect();
+        assert_eq!(peers.len(), 3, "{text}");
+        assert!(
+            peers[1].starts_with("skein-1  10.0.0.2:7400  connected  9"),
+            "{text}"
+        );
+        assert!(
+            peers[2].starts_with("-        10.0.0.9:7400  refused"),
+            "{text}"
         );
     }
 }

@@ -11,6 +11,7 @@
 //! SIGINT, and drain gracefully.
 
 mod admin;
+mod admin_cluster;
 mod admin_json;
 mod admin_query;
 mod admin_routes;
@@ -50,7 +51,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use broker_cluster::GrpcLink;
+use broker_cluster::{ClusterNode, GrpcLink};
 use broker_core::cluster::ClusterLink;
 use broker_core::Broker;
 use clap::Parser as _;
@@ -105,6 +106,7 @@ fn run(cli: &Cli, huge_pages: io::Result<()>) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Store(args)) => return store_check::run(args),
         Some(Command::Ctl(args)) => return ctl::run(args),
+        Some(Command::Cluster(args)) => return ctl::run_cluster(args),
         Some(Command::Config(args)) => return mosquitto_import::run(args),
         None => {}
     }
@@ -213,14 +215,21 @@ async fn serve(
     };
     tokio::spawn(allocator::return_freed_memory());
     if let (Some(addr), Some(prometheus)) = (node.metrics, prometheus) {
-        let (bound, endpoint) =
-            metrics::bind(addr, prometheus, broker.handle(), log_dropped).await?;
+        let (bound, endpoint) = metrics::bind(
+            addr,
+            prometheus,
+            broker.handle(),
+            cluster.as_ref().map(ClusterNode::view),
+            log_dropped,
+        )
+        .await?;
         info!("Serving Prometheus metrics on http://{bound}/metrics.");
         tokio::spawn(endpoint);
     }
     let mut admin_tls = None;
     if let Some(admin) = &admin {
-        let bound = admin::bind(admin, admin_token, broker.handle(), max_payload).await?;
+        let view = cluster.as_ref().map(ClusterNode::view);
+        let bound = admin::bind(admin, admin_token, broker.handle(), view, max_payload).await?;
         let scheme = if admin.tls.is_some() { "https" } else { "http" };
         let auth = match (admin.token.is_some(), admin.requires_certificate()) {
             (true, true) => "bearer token and client certificate",

@@ -13,6 +13,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
+use broker_cluster::ClusterView;
 use broker_core::codec::PacketType;
 use broker_core::{BrokerHandle, BrokerStats, ListenerStats, PerQos, TrafficStats};
 use http_body_util::Full;
@@ -61,6 +62,7 @@ pub(crate) async fn bind(
     addr: SocketAddr,
     prometheus: PrometheusHandle,
     broker: BrokerHandle,
+    cluster: Option<ClusterView>,
     log_dropped: ErrorCounter,
 ) -> anyhow::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
     let listener = TcpListener::bind(addr)
@@ -69,13 +71,21 @@ pub(crate) async fn bind(
     let bound = listener
         .local_addr()
         .context("reading the metrics address")?;
-    Ok((bound, serve(listener, prometheus, broker, log_dropped)))
+    let sources = Sources { broker, cluster };
+    Ok((bound, serve(listener, prometheus, sources, log_dropped)))
+}
+
+/// Where a scrape's figures come from: the broker, and its cluster link if it has one.
+#[derive(Debug, Clone)]
+struct Sources {
+    broker: BrokerHandle,
+    cluster: Option<ClusterView>,
 }
 
 async fn serve(
     listener: TcpListener,
     prometheus: PrometheusHandle,
-    broker: BrokerHandle,
+    sources: Sources,
     log_dropped: ErrorCounter,
 ) {
     loop {
@@ -88,11 +98,11 @@ async fn serve(
             }
         };
         let prometheus = prometheus.clone();
-        let broker = broker.clone();
+        let sources = sources.clone();
         let log_dropped = log_dropped.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let response = respond(&request, &prometheus, &broker, &log_dropped);
+                let response = respond(&request, &prometheus, &sources, &log_dropped);
                 async move { Ok::<_, Infallible>(response) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
@@ -109,9 +119,10 @@ async fn serve(
 fn respond(
     request: &Request<Incoming>,
     prometheus: &PrometheusHandle,
-    broker: &BrokerHandle,
+    sources: &Sources,
     log_dropped: &ErrorCounter,
 ) -> Response<Full<Bytes>> {
+    let broker = &sources.broker;
     let path = request.uri().path();
     if ![PATH, HEALTHZ, READYZ].contains(&path) {
         return status_only(StatusCode::NOT_FOUND);
@@ -126,6 +137,10 @@ fn respond(
         _ => {
             record(&broker.stats());
             record_listeners(&broker.listener_stats());
+            if let Some(cluster) = &sources.cluster {
+                // skein_cluster_peers, skein_cluster_peer_route_lag, ... (docs/cluster.md)
+                cluster.record_metrics();
+            }
             // process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, ...
             metrics_process::Collector::default().collect();
             let dropped = u64::try_from(log_dropped.dropped_lines()).unwrap_or(u64::MAX);

@@ -19,6 +19,12 @@
 //!
 //! A node whose link has no peers ([`ClusterLink::peers`] empty, as [`Standalone`]) calls
 //! nothing: no outbox, no route bookkeeping, nothing added to a publish.
+//!
+//! **Peers that come and go.** A link whose peers are found during the run (DNS discovery)
+//! says so with [`ClusterLink::dynamic_peers`]: the runtime then keeps its cluster side even
+//! with no peer at start, and the link adds and removes peers with `BrokerHandle::add_peer`
+//! and `BrokerHandle::remove_peer` (an outbox and its task each; a removed peer's routes
+//! leave the router and what its outbox held is dropped).
 
 use std::fmt;
 use std::future::Future;
@@ -135,15 +141,26 @@ impl fmt::Debug for RouteAck {
 /// - [`forward`](Self::forward) is called by one task per peer, with the messages in the
 ///   order they were published on this node; it may wait (its peer's outbox fills up
 ///   meanwhile, bounded).
-/// - No method is called when [`peers`](Self::peers) is empty.
+/// - No method is called when [`peers`](Self::peers) is empty and
+///   [`dynamic_peers`](Self::dynamic_peers) is `false`.
 #[async_trait]
 pub trait ClusterLink: Send + Sync + 'static {
     /// This node's name in the cluster.
     fn node_name(&self) -> &str;
 
-    /// The peers this node forwards to, read once when the broker starts. Empty: the node
-    /// runs alone and the runtime calls nothing else.
+    /// The peers this node forwards to, read once when the broker starts. Empty (and no
+    /// [`dynamic_peers`](Self::dynamic_peers)): the node runs alone and the runtime calls
+    /// nothing else.
     fn peers(&self) -> Vec<PeerName>;
+
+    /// Whether peers may join and leave during the run (found by discovery): the runtime then
+    /// keeps its cluster side even while [`peers`](Self::peers) is empty, and the link reports
+    /// each peer that joins or leaves with `BrokerHandle::add_peer` and
+    /// `BrokerHandle::remove_peer`. `false` by default: the peers read at start are the
+    /// node's peers for its run.
+    fn dynamic_peers(&self) -> bool {
+        false
+    }
 
     /// This node has a local subscriber for `filter` now (its first).
     fn add_route(&self, filter: &TopicFilter) -> RouteAck;

@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
-use crate::cluster::{ClusterLink, Forwarded, PeerName};
+use tokio::sync::watch;
+
+use crate::cluster::{ClusterLink, Forwarded};
 use crate::runtime::clock::now;
+use crate::runtime::cluster::node_link::NewOutbox;
 use crate::runtime::queue::mailbox::Mailbox;
 use crate::runtime::routing;
 use crate::runtime::run_state::RunState;
@@ -15,18 +18,33 @@ use crate::runtime::tasks::TaskGuard;
 /// Messages handed to the link per call at most.
 const BATCH: usize = 64;
 
-/// Forwards what `outbox` receives to `peer` until the broker stops.
-pub(crate) async fn run(
+/// Starts the task that drains `outbox` into `link`.
+pub(crate) fn spawn(shared: &Arc<Shared>, link: &Arc<dyn ClusterLink>, outbox: NewOutbox) {
+    let guard = shared.background_tasks().guard();
+    tokio::spawn(run(Arc::clone(shared), Arc::clone(link), outbox, guard));
+}
+
+/// Forwards what the outbox receives to its peer until the broker stops or the peer is
+/// removed (what the outbox still holds then is dropped).
+async fn run(
     shared: Arc<Shared>,
     link: Arc<dyn ClusterLink>,
-    peer: PeerName,
-    outbox: Arc<Mailbox>,
+    outbox: NewOutbox,
     _guard: TaskGuard,
 ) {
+    let NewOutbox {
+        peer,
+        mailbox: outbox,
+        mut removed,
+    } = outbox;
     let mut run_state = shared.watch_run_state();
     let mut expired = Vec::new();
     loop {
         if *run_state.borrow() == RunState::Stopped {
+            return;
+        }
+        if *removed.borrow() {
+            outbox.clear();
             return;
         }
         let batch = take_batch(&outbox, &mut expired);
@@ -41,6 +59,10 @@ pub(crate) async fn run(
                         return;
                     }
                 }
+                () = wait_removed(&mut removed) => {
+                    outbox.clear();
+                    return;
+                }
             }
             continue;
         }
@@ -48,6 +70,11 @@ pub(crate) async fn run(
             tracing::warn!(%peer, %error, "Could not forward messages to a peer node.");
         }
     }
+}
+
+/// Resolves once the peer is removed (or its node link is gone, which removes it too).
+async fn wait_removed(removed: &mut watch::Receiver<bool>) {
+    let _ = removed.wait_for(|gone| *gone).await;
 }
 
 /// Up to [`BATCH`] messages out of `outbox`, each with the QoS and RETAIN flag of its copy and

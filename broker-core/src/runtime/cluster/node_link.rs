@@ -3,10 +3,14 @@
 //! last local subscriber only), and one outbox per peer.
 //!
 //! The outboxes are mailboxes: the router holds a peer's routes under its outbox's key, and
-//! a publish pushes one copy per interested node into it, as into a client's mailbox.
+//! a publish pushes one copy per interested node into it, as into a client's mailbox. A link
+//! with [`dynamic_peers`](ClusterLink::dynamic_peers) adds and removes outboxes during the
+//! run ([`NodeLink::add_peer`], [`NodeLink::remove_peer`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+
+use tokio::sync::watch;
 
 use crate::cluster::{ClusterLink, PeerName, RouteAck};
 use crate::codec::SubscriptionOptions;
@@ -15,32 +19,51 @@ use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
 use crate::session::QueueLimits;
 use crate::types::{QoS, TopicFilter};
 
+/// One peer's outbox, and the signal that stops the task draining it.
+struct Outbox {
+    peer: PeerName,
+    key: SubscriberKey,
+    removed: watch::Sender<bool>,
+}
+
+/// A new outbox, for the task that drains it: the peer, its mailbox, and a watch that turns
+/// `true` when the peer is removed.
+pub(crate) struct NewOutbox {
+    pub(crate) peer: PeerName,
+    pub(crate) mailbox: Arc<Mailbox>,
+    pub(crate) removed: watch::Receiver<bool>,
+}
+
 /// A node's link to its peers.
 pub(crate) struct NodeLink {
     link: Arc<dyn ClusterLink>,
     /// Local subscriptions per filter; a filter leaves the map with its last one.
     routes: Mutex<HashMap<TopicFilter, usize>>,
-    /// One outbox per peer, in the link's order.
-    outboxes: Vec<(PeerName, SubscriberKey)>,
+    /// One outbox per peer, in the order the peers came.
+    outboxes: RwLock<Vec<Outbox>>,
+    /// The bounds of a new outbox.
+    limits: QueueLimits,
 }
 
 impl NodeLink {
     /// The runtime's side of `link`, with outboxes bounded by `limits`; `None` when the link
-    /// has no peers (then nothing of the cluster costs anything).
+    /// has no peers and none can join (then nothing of the cluster costs anything).
     pub(crate) fn new(link: Arc<dyn ClusterLink>, limits: QueueLimits) -> Option<NodeLink> {
         let peers = link.peers();
-        if peers.is_empty() {
+        if peers.is_empty() && !link.dynamic_peers() {
             return None;
         }
-        let outboxes = peers
-            .into_iter()
-            .map(|peer| (peer, SubscriberKey(Mailbox::new(limits))))
-            .collect();
-        Some(NodeLink {
+        let node = NodeLink {
             link,
             routes: Mutex::new(HashMap::new()),
-            outboxes,
-        })
+            outboxes: RwLock::new(Vec::new()),
+            limits,
+        };
+        for peer in peers {
+            // The receiver is taken again by `started_outboxes`.
+            drop(node.add_peer(peer));
+        }
+        Some(node)
     }
 
     fn routes(&self) -> MutexGuard<'_, HashMap<TopicFilter, usize>> {
@@ -89,21 +112,68 @@ impl NodeLink {
         }
     }
 
-    /// Every peer with its outbox.
-    pub(crate) fn outboxes(&self) -> &[(PeerName, SubscriberKey)] {
-        &self.outboxes
+    fn outboxes(&self) -> RwLockReadGuard<'_, Vec<Outbox>> {
+        self.outboxes.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every peer's outbox, for the tasks started with the broker.
+    pub(crate) fn started_outboxes(&self) -> Vec<NewOutbox> {
+        self.outboxes()
+            .iter()
+            .map(|outbox| NewOutbox {
+                peer: outbox.peer.clone(),
+                mailbox: Arc::clone(outbox.key.mailbox()),
+                removed: outbox.removed.subscribe(),
+            })
+            .collect()
+    }
+
+    /// Gives `peer` an outbox, returned for its task; `None` if it has one already.
+    pub(crate) fn add_peer(&self, peer: PeerName) -> Option<NewOutbox> {
+        let mut outboxes = self
+            .outboxes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if outboxes.iter().any(|outbox| outbox.peer == peer) {
+            return None;
+        }
+        let mailbox = Mailbox::new(self.limits);
+        let (removed, watch) = watch::channel(false);
+        outboxes.push(Outbox {
+            peer: peer.clone(),
+            key: SubscriberKey(Arc::clone(&mailbox)),
+            removed,
+        });
+        Some(NewOutbox {
+            peer,
+            mailbox,
+            removed: watch,
+        })
+    }
+
+    /// Takes `peer`'s outbox away and tells its task to stop (take its routes out of the
+    /// router first); returns the outbox's key, or `None` if `peer` has none.
+    pub(crate) fn remove_peer(&self, peer: &PeerName) -> Option<SubscriberKey> {
+        let mut outboxes = self
+            .outboxes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let index = outboxes.iter().position(|outbox| &outbox.peer == peer)?;
+        let outbox = outboxes.remove(index);
+        outbox.removed.send_replace(true);
+        Some(outbox.key)
     }
 
     /// `peer`'s outbox, if it is a peer.
-    pub(crate) fn outbox(&self, peer: &PeerName) -> Option<&SubscriberKey> {
-        self.outboxes
+    pub(crate) fn outbox(&self, peer: &PeerName) -> Option<SubscriberKey> {
+        self.outboxes()
             .iter()
-            .find_map(|(name, key)| (name == peer).then_some(key))
+            .find_map(|outbox| (&outbox.peer == peer).then(|| outbox.key.clone()))
     }
 
     /// Whether `key` is a peer's outbox, not a local subscriber.
     pub(crate) fn is_outbox(&self, key: &SubscriberKey) -> bool {
-        self.outboxes.iter().any(|(_, outbox)| outbox == key)
+        self.outboxes().iter().any(|outbox| &outbox.key == key)
     }
 
     /// The subscription a peer's route stands for: every QoS, the RETAIN flag as published;
@@ -119,7 +189,7 @@ impl std::fmt::Debug for NodeLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeLink")
             .field("node", &self.link.node_name())
-            .field("peers", &self.outboxes.len())
+            .field("peers", &self.outboxes().len())
             .finish_non_exhaustive()
     }
 }

@@ -443,3 +443,79 @@ async fn next_payload(subscription: &mut crate::Subscription) -> Option<Bytes> {
     let recv = tokio::time::timeout(Duration::from_millis(200), subscription.recv());
     recv.await.ok().flatten().map(|m| m.payload)
 }
+
+/// A link whose peers come and go (discovery): none at start.
+#[derive(Default)]
+struct DiscoveringLink {
+    inner: FakeLink,
+}
+
+#[async_trait]
+impl ClusterLink for DiscoveringLink {
+    fn node_name(&self) -> &str {
+        "a"
+    }
+
+    fn peers(&self) -> Vec<PeerName> {
+        Vec::new()
+    }
+
+    fn dynamic_peers(&self) -> bool {
+        true
+    }
+
+    fn add_route(&self, filter: &TopicFilter) -> RouteAck {
+        self.inner.add_route(filter)
+    }
+
+    fn remove_route(&self, filter: &TopicFilter) {
+        self.inner.remove_route(filter);
+    }
+
+    async fn forward(&self, peer: &PeerName, messages: Vec<Forwarded>) -> Result<(), ClusterError> {
+        self.inner.forward(peer, messages).await
+    }
+
+    async fn take_over(&self, client_id: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
+        self.inner.take_over(client_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_peer_added_during_the_run_gets_its_copies_until_it_is_removed() {
+    let link = Arc::new(DiscoveringLink::default());
+    let broker = Broker::builder()
+        .no_listeners()
+        .cluster_link(Arc::clone(&link) as Arc<dyn ClusterLink>)
+        .start()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let handle = broker.handle();
+    let peer = PeerName::new("b");
+    assert!(
+        !handle.add_peer_route(&peer, &filter("x/#")),
+        "not a peer yet"
+    );
+    assert!(handle.add_peer(&peer));
+    assert!(!handle.add_peer(&peer), "added once");
+    assert!(handle.add_peer_route(&peer, &filter("x/#")));
+    assert_eq!(handle.peer_outbox_depth(&peer), Some(0));
+    let sent = handle.publish(
+        topic("x/y"),
+        Bytes::from_static(b"1"),
+        QoS::AtLeastOnce,
+        false,
+    );
+    assert!(sent.await.is_ok());
+    assert!(eventually(|| !link.inner.forwarded().is_empty()).await);
+    assert!(handle.remove_peer(&peer));
+    assert!(!handle.remove_peer(&peer), "removed once");
+    assert_eq!(handle.peer_outbox_depth(&peer), None);
+    assert!(!handle.add_peer_route(&peer, &filter("x/#")));
+    let sent = handle.publish(topic("x/y"), Bytes::new(), QoS::AtMostOnce, false);
+    assert!(sent.await.is_ok());
+    assert_eq!(link.inner.forwarded().len(), 1, "its routes left with it");
+    assert!(handle.add_peer(&peer), "it can come back");
+    assert!(handle.add_peer_route(&peer, &filter("x/#")));
+    broker.shutdown().await;
+}

@@ -1,0 +1,292 @@
+//! DNS discovery without DNS: brokers in one process whose discovery name resolves through a
+//! resolver the test feeds with loopback addresses. Nodes find each other and skip their own
+//! address, a peer whose address leaves the name is dropped, a node of another cluster under
+//! the name is shown as refused, and `localhost` works through the system's resolver.
+
+// Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
+#![cfg(test)]
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use broker_cluster::{
+    ClusterConfig, ClusterId, ClusterNode, ClusterStatus, DnsDiscovery, GrpcLink, NodeName,
+    PeerState, Resolve,
+};
+use broker_core::cluster::PeerName;
+use broker_core::types::{QoS, TopicFilter, TopicName};
+use broker_core::Broker;
+use bytes::Bytes;
+
+/// The name every node resolves.
+const NAME: &str = "skein-headless.test.svc.cluster.local";
+
+/// A DNS name whose addresses the test sets.
+#[derive(Debug, Default)]
+struct Fed(Mutex<Vec<SocketAddr>>);
+
+impl Fed {
+    fn set(&self, addrs: &[SocketAddr]) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = addrs.to_vec();
+    }
+}
+
+#[async_trait]
+impl Resolve for Fed {
+    /// The addresses set, each with its own port: the nodes of one process cannot share a
+    /// port, so the asked one is ignored.
+    async fn resolve(&self, name: &str, _port: u16) -> io::Result<Vec<SocketAddr>> {
+        assert_eq!(name, NAME);
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone())
+    }
+}
+
+/// A free loopback port (the listener is closed again; the node binds it right after).
+fn free_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+struct Node {
+    broker: Broker,
+    cluster: ClusterNode,
+}
+
+impl Node {
+    fn status(&self) -> ClusterStatus {
+        self.cluster.view().status()
+    }
+
+    /// The names of the peers in `state`.
+    fn peers_in(&self, state: PeerState) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .status()
+            .peers
+            .iter()
+            .filter(|p| p.state == state)
+            .map(|p| p.name.as_ref().map_or("?".into(), ToString::to_string))
+            .collect();
+        names.sort();
+        names
+    }
+
+    async fn stop(self) {
+        self.cluster.shutdown().await;
+        self.broker.shutdown().await;
+    }
+}
+
+fn log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,broker_cluster=debug")
+        .with_test_writer()
+        .try_init();
+}
+
+/// Node `name` of `cluster` at `bind`, finding its peers through `dns`.
+async fn start(name: &str, cluster: &str, bind: SocketAddr, dns: &Arc<Fed>) -> Node {
+    let discovery = DnsDiscovery::new(NAME, bind.port())
+        .unwrap()
+        .with_interval(DnsDiscovery::MIN_INTERVAL);
+    let config = ClusterConfig::new(
+        NodeName::new(name).unwrap(),
+        ClusterId::new(cluster).unwrap(),
+        bind,
+        Vec::new(),
+    )
+    .unwrap()
+    .with_discovery(discovery)
+    .with_route_ack_timeout(Duration::from_secs(5));
+    let link = GrpcLink::new(config);
+    let broker = Broker::builder()
+        .no_listeners()
+        .cluster_link(Arc::clone(&link) as _)
+        .start()
+        .await
+        .unwrap();
+    let resolver = Arc::clone(dns) as Arc<dyn Resolve>;
+    let cluster = link
+        .start_with_resolver(broker.handle(), resolver)
+        .await
+        .unwrap();
+    Node { broker, cluster }
+}
+
+/// Polls `done` every 50 ms, 30 s at most.
+async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..600 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done()
+}
+
+fn filter(text: &str) -> TopicFilter {
+    TopicFilter::new(text).unwrap()
+}
+
+fn topic(text: &str) -> TopicName {
+    TopicName::new(text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_under_one_name_find_each_other_and_drop_the_one_that_leaves() {
+    log();
+    let (addr_a, addr_b, addr_c) = (free_addr(), free_addr(), free_addr());
+    let dns = Arc::new(Fed::default());
+    dns.set(&[addr_a, addr_b, addr_c]);
+    let a = start("skein-0", "test", addr_a, &dns).await;
+    let b = start("skein-1", "test", addr_b, &dns).await;
+    let c = start("skein-2", "test", addr_c, &dns).await;
+    for node in [&a, &b, &c] {
+        let linked = eventually(|| node.peers_in(PeerState::Connected).len() == 2).await;
+        assert!(linked, "{:?}", node.status());
+        let status = node.status();
+        assert_eq!(
+            status.peers.len(),
+            2,
+            "its own address is skipped: {status:?}"
+        );
+        assert!(status
+            .peers
+            .iter()
+            .all(|p| p.name.as_ref() != Some(&status.node)));
+    }
+    assert_eq!(a.peers_in(PeerState::Connected), ["skein-1", "skein-2"]);
+    // Routes flow both ways between discovered peers.
+    let mut on_a = a
+        .broker
+        .handle()
+        .subscribe(filter("x/#"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let on_b = b.broker.handle();
+    let sent = on_b.publish(
+        topic("x/1"),
+        Bytes::from_static(b"1"),
+        QoS::AtLeastOnce,
+        false,
+    );
+    assert!(sent.await.is_ok());
+    let received = tokio::time::timeout(Duration::from_secs(10), on_a.recv()).await;
+    assert_eq!(
+        received.ok().flatten().map(|m| m.payload),
+        Some(Bytes::from_static(b"1"))
+    );
+    let b_sees_a = eventually(|| {
+        let status = b.status();
+        let a = status
+            .peers
+            .iter()
+            .find(|p| p.name.as_ref() == Some(&status_name("skein-0")));
+        a.is_some_and(|a| a.routes == 1 && a.incarnation.is_some())
+    })
+    .await;
+    assert!(b_sees_a, "{:?}", b.status());
+    // skein-2 leaves the name: the others drop it, and its outbox with it.
+    dns.set(&[addr_a, addr_b]);
+    for node in [&a, &b] {
+        let dropped = eventually(|| node.status().peers.len() == 1).await;
+        assert!(dropped, "{:?}", node.status());
+        assert_eq!(
+            node.broker
+                .handle()
+                .peer_outbox_depth(&PeerName::new("skein-2")),
+            None
+        );
+    }
+    // And comes back.
+    dns.set(&[addr_a, addr_b, addr_c]);
+    let back = eventually(|| a.peers_in(PeerState::Connected).len() == 2).await;
+    assert!(back, "{:?}", a.status());
+    for node in [a, b, c] {
+        node.stop().await;
+    }
+}
+
+fn status_name(name: &str) -> NodeName {
+    NodeName::new(name).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_of_another_cluster_under_the_name_is_refused() {
+    log();
+    let (addr_a, addr_x) = (free_addr(), free_addr());
+    let dns = Arc::new(Fed::default());
+    dns.set(&[addr_a, addr_x]);
+    let a = start("skein-0", "blue", addr_a, &dns).await;
+    let x = start("skein-1", "green", addr_x, &dns).await;
+    let refused = eventually(|| a.peers_in(PeerState::Refused) == ["?"]).await;
+    assert!(refused, "{:?}", a.status());
+    let status = a.status();
+    assert_eq!(status.peers.len(), 1, "{status:?}");
+    assert_eq!(status.peers[0].address, addr_x.to_string());
+    assert!(
+        status.peers[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("\"green\"")),
+        "{status:?}"
+    );
+    a.stop().await;
+    x.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localhost_resolves_through_the_system_resolver() {
+    log();
+    // skein-1 finds skein-0 as `localhost` on skein-0's port (through /etc/hosts, no DNS
+    // server); skein-0 finds only itself there.
+    let (addr_a, addr_b) = (free_addr(), free_addr());
+    let node = |name: &str, bind: SocketAddr| {
+        let discovery = DnsDiscovery::new("localhost", addr_a.port()).unwrap();
+        ClusterConfig::new(
+            NodeName::new(name).unwrap(),
+            ClusterId::new("test").unwrap(),
+            bind,
+            Vec::new(),
+        )
+        .unwrap()
+        .with_discovery(discovery)
+    };
+    let mut nodes = Vec::new();
+    for (name, bind) in [("skein-0", addr_a), ("skein-1", addr_b)] {
+        let link = GrpcLink::new(node(name, bind));
+        let broker = Broker::builder()
+            .no_listeners()
+            .cluster_link(Arc::clone(&link) as _)
+            .start()
+            .await
+            .unwrap();
+        let cluster = link.start(broker.handle()).await.unwrap();
+        nodes.push(Node { broker, cluster });
+    }
+    let found = eventually(|| {
+        nodes[1].status().peers.iter().any(|p| {
+            p.name.as_ref().is_some_and(|n| n.as_str() == "skein-0")
+                && p.address == addr_a.to_string()
+        })
+    })
+    .await;
+    assert!(found, "{:?}", nodes[1].status());
+    let status = nodes[0].status();
+    assert!(
+        status
+            .peers
+            .iter()
+            .all(|p| p.name.as_ref() != Some(&status.node)),
+        "{status:?}"
+    );
+    for node in nodes {
+        node.stop().await;
+    }
+}

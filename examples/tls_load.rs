@@ -102,6 +102,10 @@ enum Scenario {
         /// SO_SNDBUF of publisher sockets, bytes (0: the kernel's autotuning), as mqtt-load.
         #[arg(long, default_value_t = 65536)]
         pub_sndbuf: u32,
+        /// Port the subscribers connect to (default: `--port`, the publishers'): another node
+        /// of a cluster, to measure messages crossing between nodes (docs/cluster.md).
+        #[arg(long)]
+        sub_port: Option<u16>,
     },
 }
 
@@ -145,7 +149,12 @@ struct Common {
 
 impl Common {
     fn connector(&self) -> Result<Connector> {
-        let addr: SocketAddr = (self.host.as_str(), self.port)
+        self.connector_to(self.port)
+    }
+
+    /// A connector to `port` on the broker's host, with the TLS options.
+    fn connector_to(&self, port: u16) -> Result<Connector> {
+        let addr: SocketAddr = (self.host.as_str(), port)
             .to_socket_addrs()?
             .next()
             .with_context(|| format!("cannot resolve {}", self.host))?;
@@ -231,6 +240,7 @@ async fn run(scenario: Scenario, common: &Common) -> Result<Value> {
             inflight,
             drain,
             pub_sndbuf,
+            sub_port,
             ..
         } => {
             let qos = match qos {
@@ -257,7 +267,18 @@ async fn run(scenario: Scenario, common: &Common) -> Result<Value> {
                 drain: Duration::from_secs(drain),
                 pub_sndbuf,
             };
-            p2p::run(&connector, &spec, &run_id, common.broker_pid).await
+            let sub_connector = match sub_port {
+                Some(port) => common.connector_to(port)?,
+                None => connector.clone(),
+            };
+            p2p::run(
+                &connector,
+                &sub_connector,
+                &spec,
+                &run_id,
+                common.broker_pid,
+            )
+            .await
         }
     }
 }

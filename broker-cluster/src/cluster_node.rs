@@ -61,7 +61,11 @@ impl ClusterNode {
             }
         })];
         for peer in state.peers() {
-            tasks.push(tokio::spawn(route_stream::run(Arc::clone(&state), peer)));
+            tasks.push(tokio::spawn(route_stream::run(
+                Arc::clone(&state),
+                peer,
+                handle.clone(),
+            )));
         }
         if let Some(dns) = state.config.discovery.clone() {
             tracing::info!(name = dns.name(), port = dns.port(), interval = ?dns.interval(), "Discovering the peers by DNS.");

@@ -214,7 +214,11 @@ impl Discovery {
         self.handle.add_peer(&name.to_peer());
         self.state.add_peer(Arc::clone(&peer));
         tracing::info!(peer = %name, %address, "Discovered a peer node.");
-        let stream = tokio::spawn(route_stream::run(Arc::clone(&self.state), peer));
+        let stream = tokio::spawn(route_stream::run(
+            Arc::clone(&self.state),
+            peer,
+            self.handle.clone(),
+        ));
         self.streams.insert(name.clone(), stream);
         self.named.insert(addr, name);
     }

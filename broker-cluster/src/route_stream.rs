@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use broker_core::BrokerHandle;
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
@@ -50,9 +51,13 @@ enum StreamError {
     Closed,
 }
 
-/// Keeps the route stream to `peer` open until the node stops or discovery drops the peer.
-pub(crate) async fn run(state: Arc<LinkState>, peer: Arc<Peer>) {
+/// Keeps the route stream to `peer` open until the node stops or discovery drops the peer,
+/// and tells the broker (`handle`) whether the peer is reachable: a shared subscription's
+/// group picks a member on a peer only while its stream is up.
+pub(crate) async fn run(state: Arc<LinkState>, peer: Arc<Peer>, handle: BrokerHandle) {
     let name = &peer.config.name;
+    let reachable = |up: bool| handle.set_peer_reachable(&name.to_peer(), up);
+    reachable(false);
     let mut shutdown = state.shutdown.subscribe();
     let mut removed = peer.removed.subscribe();
     let mut backoff = FIRST_BACKOFF;
@@ -60,11 +65,12 @@ pub(crate) async fn run(state: Arc<LinkState>, peer: Arc<Peer>) {
     let connected = metrics::gauge!("skein_cluster_peer_connected", "peer" => name.to_string());
     while !state.is_shut_down() && !peer.is_removed() {
         let outcome = tokio::select! {
-            outcome = connect(&state, &peer, peer.client()) => outcome,
+            outcome = connect(&state, &peer, peer.client(), &reachable) => outcome,
             _ = shutdown.wait_for(|stop| *stop) => return,
             _ = removed.wait_for(|gone| *gone) => return,
         };
         let synced = peer.status.send_replace(PeerStatus::DOWN).state == StreamState::InSync;
+        reachable(false);
         connected.set(0.0);
         let (error, refused) = match outcome {
             Ok(()) => ("the peer ended the stream".to_owned(), false),
@@ -102,6 +108,7 @@ async fn connect(
     state: &LinkState,
     peer: &Peer,
     mut client: ClusterClient<Channel>,
+    reachable: &impl Fn(bool) -> bool,
 ) -> Result<(), StreamError> {
     let name = &peer.config.name;
     let header = state.membership.header(name);
@@ -144,6 +151,7 @@ async fn connect(
         acked,
     });
     send(&frames, mine, catch_up).await?;
+    reachable(true);
     tracing::info!(peer = %name, incarnation = hello.incarnation, "Connected to a peer node; streaming routes.");
     metrics::gauge!("skein_cluster_peer_connected", "peer" => name.to_string()).set(1.0);
     let mut reader = tokio::spawn(read_acks(replies, peer.status.clone(), mine, target));

@@ -299,6 +299,18 @@ impl BrokerHandle {
         true
     }
 
+    /// The link reports whether `peer` is reachable (its stream up). A shared subscription's
+    /// group picks a member on an unreachable peer only when no other member can receive, as
+    /// it treats an offline client; the messages routed to the peer otherwise wait in its
+    /// outbox, bounded, as before. Returns `false` if `peer` is not one of the link's peers.
+    pub fn set_peer_reachable(&self, peer: &PeerName, reachable: bool) -> bool {
+        let Some(outbox) = self.peer_outbox(peer) else {
+            return false;
+        };
+        outbox.mailbox().set_online(reachable);
+        true
+    }
+
     /// The link reports that `peer` has no subscriber for `filter` any more. Returns `false`
     /// if `peer` is not one of the link's peers.
     pub fn remove_peer_route(&self, peer: &PeerName, filter: &TopicFilter) -> bool {

@@ -57,9 +57,11 @@ pub(crate) struct P2pSpec {
     pub(crate) pub_sndbuf: u32,
 }
 
-/// Runs the scenario; the report as JSON.
+/// Runs the scenario, the publishers through `connector` and the subscribers through
+/// `sub_connector` (the same broker, or another node of its cluster); the report as JSON.
 pub(crate) async fn run(
     connector: &Connector,
+    sub_connector: &Connector,
     spec: &P2pSpec,
     run_id: &str,
     broker_pid: Option<u32>,
@@ -69,7 +71,7 @@ pub(crate) async fn run(
         .map(|i| format!("tls-load/{run_id}/p2p/{i}"))
         .collect();
     let sub_ids = (0..pairs).map(|i| format!("tl-{run_id}-s{i}")).collect();
-    let (subscribers, tls) = connect_all(connector, sub_ids, Some((&topics, spec.qos)), None)
+    let (subscribers, tls) = connect_all(sub_connector, sub_ids, Some((&topics, spec.qos)), None)
         .await
         .context("connecting subscribers")?;
     let pub_ids = (0..pairs).map(|i| format!("tl-{run_id}-p{i}")).collect();

@@ -47,8 +47,11 @@ pub(crate) struct NodeLink {
 
 impl NodeLink {
     /// The runtime's side of `link`, with outboxes bounded by `limits`; `None` when the link
-    /// has no peers and none can join (then nothing of the cluster costs anything).
-    pub(crate) fn new(link: Arc<dyn ClusterLink>, limits: QueueLimits) -> Option<NodeLink> {
+    /// has no peers and none can join (then nothing of the cluster costs anything). An
+    /// outbox queues QoS 0 messages too while its peer is unreachable (offline): they are the
+    /// peer's subscribers' to lose, not the outbox's.
+    pub(crate) fn new(link: Arc<dyn ClusterLink>, mut limits: QueueLimits) -> Option<NodeLink> {
+        limits.queue_qos0 = true;
         let peers = link.peers();
         if peers.is_empty() && !link.dynamic_peers() {
             return None;

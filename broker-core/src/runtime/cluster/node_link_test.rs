@@ -519,3 +519,43 @@ async fn a_peer_added_during_the_run_gets_its_copies_until_it_is_removed() {
     assert!(handle.add_peer_route(&peer, &filter("x/#")));
     broker.shutdown().await;
 }
+
+/// A shared group picks a member on an unreachable peer only when no other member can
+/// receive: while peer b's stream is down, the local member gets every message; once b is
+/// reachable again, b gets its turn.
+#[tokio::test]
+async fn a_shared_group_skips_a_member_on_an_unreachable_peer() {
+    let link = Arc::new(FakeLink::default());
+    let (broker, handle) = start(Arc::clone(&link)).await;
+    let peer = PeerName::new("b");
+    let group = filter("$share/g/x/#");
+    assert!(handle.add_peer_route(&peer, &group));
+    let mut member = handle
+        .subscribe(group.clone(), QoS::AtLeastOnce)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert!(handle.set_peer_reachable(&peer, false));
+    assert!(!handle.set_peer_reachable(&PeerName::new("z"), false));
+    for n in 0..6u8 {
+        let sent = handle.publish(topic("x/y"), Bytes::from(vec![n]), QoS::AtLeastOnce, false);
+        assert!(sent.await.is_ok());
+    }
+    for n in 0..6u8 {
+        assert_eq!(next_payload(&mut member).await, Some(Bytes::from(vec![n])));
+    }
+    assert_eq!(
+        forwarded_count(&link),
+        0,
+        "nothing for the unreachable peer"
+    );
+    assert!(handle.set_peer_reachable(&peer, true));
+    for n in 0..6u8 {
+        let sent = handle.publish(topic("x/y"), Bytes::from(vec![n]), QoS::AtLeastOnce, false);
+        assert!(sent.await.is_ok());
+    }
+    assert!(
+        eventually(|| forwarded_count(&link) > 0).await,
+        "b's turn again"
+    );
+    broker.shutdown().await;
+}

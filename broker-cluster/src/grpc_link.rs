@@ -20,6 +20,7 @@ use broker_core::BrokerHandle;
 use crate::cluster_config::ClusterConfig;
 use crate::cluster_node::ClusterNode;
 use crate::error::StartError;
+use crate::forward_stream::StreamBroken;
 use crate::incarnation::Incarnation;
 use crate::link_state::LinkState;
 use crate::node_name::NodeName;
@@ -143,7 +144,6 @@ impl ClusterLink for GrpcLink {
             peer: peer.to_string(),
             reason,
         };
-        let client = target.client();
         let mut status = target.status.subscribe();
         let up = |s: &crate::peer_status::PeerStatus| s.state != StreamState::Down;
         if tokio::time::timeout(FORWARD_WAIT_FOR_PEER, status.wait_for(up))
@@ -169,17 +169,15 @@ impl ClusterLink for GrpcLink {
             header: Some(self.state.membership.header(&target.config.name)),
             messages: wire,
         };
-        match client.clone().forward(batch).await {
-            Ok(_) => {
-                metrics::counter!("skein_cluster_forwarded_messages_total", "peer" => peer.to_string())
-                    .increment(sent as u64);
-                Ok(())
-            }
-            Err(status) => {
-                count_lost(peer, sent, "error");
-                Err(unreachable(status.message().to_owned()))
-            }
-        }
+        // Answered later, on the stream: the answers count the messages forwarded.
+        let outcome = match target.forward_stream().await {
+            Ok(stream) => stream.send(batch, sent).await,
+            Err(broken) => Err(broken),
+        };
+        outcome.map_err(|StreamBroken(reason)| {
+            count_lost(peer, sent, "error");
+            unreachable(reason)
+        })
     }
 
     async fn take_over(&self, client_id: &ClientId) -> Result<Option<MovedSession>, ClusterError> {

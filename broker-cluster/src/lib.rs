@@ -31,6 +31,7 @@ mod cursor;
 mod discovery;
 mod dns_discovery;
 mod error;
+mod forward_stream;
 mod grpc_link;
 mod incarnation;
 mod link_state;

@@ -3,12 +3,13 @@
 //! signal that stops its route stream when discovery drops it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::forward_stream::{ForwardStream, StreamBroken};
 use crate::incarnation::Incarnation;
 use crate::link_state::MAX_MESSAGE_SIZE;
 use crate::peer_config::PeerConfig;
@@ -51,6 +52,8 @@ pub(crate) struct Peer {
     attempt: Mutex<Attempt>,
     /// Set when discovery drops the peer: its route stream ends.
     pub(crate) removed: watch::Sender<bool>,
+    /// The stream forwarded messages go out on, once opened.
+    forward: Mutex<Option<Arc<ForwardStream>>>,
 }
 
 impl Peer {
@@ -74,6 +77,7 @@ impl Peer {
             incarnation: AtomicU64::new(0),
             attempt: Mutex::new(Attempt::Pending),
             removed: watch::Sender::new(false),
+            forward: Mutex::new(None),
         })
     }
 
@@ -85,6 +89,25 @@ impl Peer {
                     .max_decoding_message_size(MAX_MESSAGE_SIZE)
             })
             .clone()
+    }
+
+    /// The open stream for forwarded messages, opened now if there is none or it broke (one
+    /// task per peer forwards, so two never open one at once).
+    pub(crate) async fn forward_stream(&self) -> Result<Arc<ForwardStream>, StreamBroken> {
+        let open = self
+            .forward
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|stream| stream.is_open())
+            .cloned();
+        if let Some(stream) = open {
+            return Ok(stream);
+        }
+        let stream =
+            Arc::new(ForwardStream::open(self.client(), self.config.name.to_string()).await?);
+        *self.forward.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&stream));
+        Ok(stream)
     }
 
     /// Its run, once it said hello.

@@ -120,37 +120,24 @@ impl Cluster for ClusterService {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
+    type ForwardStream = ReceiverStream<Result<ForwardAck, Status>>;
+
     async fn forward(
         &self,
-        request: Request<ForwardBatch>,
-    ) -> Result<Response<ForwardAck>, Status> {
-        let batch = request.into_inner();
-        let sender = self
-            .state
-            .membership
-            .check("Forward", batch.header.as_ref())?;
-        let now = TokioClock.now();
-        let mut accepted = 0u32;
-        for mut wire in batch.messages {
-            let group = shared_group_from_wire(wire.shared_group.take());
-            match group.and_then(|group| Ok((from_wire(wire, now)?, group))) {
-                Ok((message, group)) => {
-                    self.handle
-                        .publish_from_peer(message, group.as_ref())
-                        .await
-                        .map_err(|error| Status::unavailable(error.to_string()))?;
-                    accepted += 1;
-                }
-                Err(error) => {
-                    tracing::warn!(peer = %sender.node, %error, "Dropped a forwarded message.");
-                    metrics::counter!("skein_cluster_received_invalid_total", "peer" => sender.node.to_string())
-                        .increment(1);
-                }
+        request: Request<Streaming<ForwardBatch>>,
+    ) -> Result<Response<Self::ForwardStream>, Status> {
+        let batches = request.into_inner();
+        // Room for the answers of a sender's whole credit.
+        let (answers, rx) = mpsc::channel(crate::forward_stream::CREDIT + 1);
+        let (state, handle) = (Arc::clone(&self.state), self.handle.clone());
+        let mut stopping = self.state.shutdown.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = deliver_batches(&state, &handle, batches, answers) => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
             }
-        }
-        metrics::counter!("skein_cluster_received_messages_total", "peer" => sender.node.to_string())
-            .increment(u64::from(accepted));
-        Ok(Response::new(ForwardAck { accepted }))
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     async fn take_over(
@@ -198,6 +185,61 @@ impl Cluster for ClusterService {
             }
         }
     }
+}
+
+/// Delivers the batches of a peer's forward stream in order, answering each once its
+/// messages are in the local subscribers' queues, until the stream ends or a batch is refused
+/// (a header that does not check, the broker shutting down): the stream then ends with that
+/// status, and the peer counts what it had in flight as lost.
+async fn deliver_batches(
+    state: &LinkState,
+    handle: &BrokerHandle,
+    mut batches: Streaming<ForwardBatch>,
+    answers: mpsc::Sender<Result<ForwardAck, Status>>,
+) {
+    loop {
+        let batch = match batches.message().await {
+            Ok(Some(batch)) => batch,
+            Ok(None) | Err(_) => return,
+        };
+        let answer = deliver(state, handle, batch).await;
+        let failed = answer.is_err();
+        if answers.send(answer).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Delivers one batch of forwarded messages to the local subscribers; invalid messages are
+/// dropped and counted.
+async fn deliver(
+    state: &LinkState,
+    handle: &BrokerHandle,
+    batch: ForwardBatch,
+) -> Result<ForwardAck, Status> {
+    let sender = state.membership.check("Forward", batch.header.as_ref())?;
+    let now = TokioClock.now();
+    let mut accepted = 0u32;
+    for mut wire in batch.messages {
+        let group = shared_group_from_wire(wire.shared_group.take());
+        match group.and_then(|group| Ok((from_wire(wire, now)?, group))) {
+            Ok((message, group)) => {
+                handle
+                    .publish_from_peer(message, group.as_ref())
+                    .await
+                    .map_err(|error| Status::unavailable(error.to_string()))?;
+                accepted += 1;
+            }
+            Err(error) => {
+                tracing::warn!(peer = %sender.node, %error, "Dropped a forwarded message.");
+                metrics::counter!("skein_cluster_received_invalid_total", "peer" => sender.node.to_string())
+                    .increment(1);
+            }
+        }
+    }
+    metrics::counter!("skein_cluster_received_messages_total", "peer" => sender.node.to_string())
+        .increment(u64::from(accepted));
+    Ok(ForwardAck { accepted })
 }
 
 /// Records what a peer's route stream brings, acknowledging each frame, until it ends.

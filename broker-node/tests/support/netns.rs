@@ -1,7 +1,8 @@
 //! A network the test makes and removes itself: one network namespace per node, each joined
 //! by a veth pair to a bridge in a namespace of its own. A node's address (10.201.0.N) exists
 //! only inside these namespaces; the host's network is not touched. A partition is a node's
-//! link set down on the bridge side, healed by setting it up again.
+//! link set down on the bridge side, healed by setting it up again; a slow link is `tc netem`
+//! delay on both ends of a node's link.
 //!
 //! Making namespaces needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and `ip` (iproute2), as in CI;
 //! [`Lab::new`] says why it cannot when either is missing, and the test skips with that
@@ -69,6 +70,30 @@ impl Lab {
     /// Joins node `n` to the others again.
     pub(crate) fn heal(&self, n: usize) {
         self.set_link(n, "up");
+    }
+
+    /// Delays every packet to and from node `n` by `ms` milliseconds (`tc netem` on its
+    /// link, both directions), as a slow network would; why not, where the kernel has no
+    /// netem.
+    pub(crate) fn delay(&self, n: usize, ms: u32) -> Result<(), String> {
+        let delay = format!("{ms}ms");
+        let outer = self.outer(n);
+        let inner = format!("n{n}");
+        for (ns, dev) in [
+            (self.bridge_ns(), outer.as_str()),
+            (self.node_ns(n), inner.as_str()),
+        ] {
+            let args = [
+                "-n", &ns, "qdisc", "replace", "dev", dev, "root", "netem", "delay", &delay,
+            ];
+            let mut command = Command::new("tc");
+            command.args(args);
+            let finished = run(command, IP_WAIT);
+            if !finished.success() {
+                return Err(format!("tc {}: {}", args.join(" "), finished.describe()));
+            }
+        }
+        Ok(())
     }
 
     /// A command run inside node `n`'s namespace (`ip netns exec NS program`).

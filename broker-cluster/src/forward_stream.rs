@@ -20,7 +20,7 @@ use crate::proto::cluster_client::ClusterClient;
 use crate::proto::ForwardBatch;
 
 /// Batches sent to a peer and not answered yet, at most.
-pub(crate) const CREDIT: usize = 4;
+pub(crate) const CREDIT: usize = 16;
 
 /// Why a batch did not go out.
 #[derive(Debug)]

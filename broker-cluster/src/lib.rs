@@ -37,6 +37,7 @@ mod link_state;
 mod membership;
 mod name_rule;
 mod node_name;
+mod own_retained;
 mod own_routes;
 mod peer;
 mod peer_config;
@@ -47,6 +48,7 @@ mod route_stream;
 mod service;
 mod takeover;
 mod wire_message;
+mod wire_retained;
 mod wire_session;
 
 /// The generated protocol types (`proto/cluster.proto`).

@@ -51,7 +51,7 @@ pub(crate) enum Change {
     /// A route added or removed.
     Route(RouteChange),
     /// A retained message set or cleared.
-    Retained(RetainedEntry),
+    Retained(Box<RetainedEntry>),
 }
 
 impl Change {

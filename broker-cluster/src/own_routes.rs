@@ -97,10 +97,10 @@ impl OwnRoutes {
     pub(crate) fn retained(&mut self, change: &RetainedChange) -> u64 {
         if self.retained.record(change) {
             self.seq += 1;
-            self.push(Change::Retained(RetainedEntry {
+            self.push(Change::Retained(Box::new(RetainedEntry {
                 seq: self.seq,
                 change: Some(change.clone()),
-            }));
+            })));
         }
         self.seq
     }

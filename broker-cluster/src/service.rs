@@ -277,7 +277,7 @@ fn record(
             };
             copy.change(
                 Incarnation::from_wire(delta.incarnation),
-                Change::Retained(entry),
+                Change::Retained(Box::new(entry)),
             )
         }
         Some(Frame::Delta(delta)) => {

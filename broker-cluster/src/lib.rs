@@ -46,6 +46,7 @@ mod peer_status;
 mod resolve;
 mod route_stream;
 mod service;
+mod snapshot_parts;
 mod takeover;
 mod wire_message;
 mod wire_retained;

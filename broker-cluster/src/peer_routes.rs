@@ -119,6 +119,24 @@ impl PeerRoutes {
         Ok(changes)
     }
 
+    /// More retained changes of the snapshot at change `seq` of run `incarnation`, which was
+    /// just recorded; the routes stay as they are.
+    pub(crate) fn snapshot_part(
+        &mut self,
+        incarnation: Incarnation,
+        seq: u64,
+        retained: Vec<RetainedChange>,
+    ) -> Result<RouterChanges, RouteStreamError> {
+        let recorded = self.check_run(incarnation)?;
+        if seq != recorded {
+            return Err(RouteStreamError::Gap { got: seq, recorded });
+        }
+        Ok(RouterChanges {
+            retained,
+            ..RouterChanges::default()
+        })
+    }
+
     /// One change of run `incarnation`.
     pub(crate) fn change(
         &mut self,
@@ -277,6 +295,22 @@ mod tests {
             copy.snapshot(run(9), 1, ["b".into()], vec![]).unwrap(),
             adds(&["b"])
         );
+    }
+
+    #[test]
+    fn a_snapshot_part_keeps_the_routes_and_follows_its_snapshot() {
+        let mut copy = PeerRoutes::default();
+        copy.open(run(1)).unwrap();
+        copy.snapshot(run(1), 4, ["a".into()], vec![]).unwrap();
+        assert_eq!(
+            copy.snapshot_part(run(1), 4, vec![]).unwrap(),
+            RouterChanges::default()
+        );
+        assert_eq!(copy.len(), 1);
+        assert!(matches!(
+            copy.snapshot_part(run(1), 3, vec![]),
+            Err(RouteStreamError::Gap { .. })
+        ));
     }
 
     #[test]

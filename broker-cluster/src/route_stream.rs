@@ -26,9 +26,8 @@ use crate::proto::cluster_client::ClusterClient;
 use crate::proto::route_delta::Op;
 use crate::proto::route_frame::Frame;
 use crate::proto::route_reply::Reply;
-use crate::proto::{
-    HelloRequest, RetainedDelta, RouteDelta, RouteFrame, RouteReply, RouteSnapshot,
-};
+use crate::proto::{HelloRequest, RetainedDelta, RouteDelta, RouteFrame, RouteReply};
+use crate::snapshot_parts::{snapshot_parts, PART_BYTES};
 use crate::wire_retained::retained_to_wire;
 
 /// The first wait before a new attempt, doubled after each failure up to [`MAX_BACKOFF`].
@@ -197,7 +196,7 @@ fn state_for(acked: u64, target: u64) -> StreamState {
     }
 }
 
-/// Sends `catch_up` as frames of run `mine`. A retained message that expired meanwhile (so
+/// Sends `catch_up` as frames of run `mine` (a snapshot in parts of bounded size). A retained message that expired meanwhile (so
 /// did the peers' copies) is left out of a snapshot, and its delta carries no entry: the peer
 /// only moves its cursor.
 async fn send(
@@ -211,15 +210,19 @@ async fn send(
             seq,
             filters,
             retained,
-        } => vec![Frame::Snapshot(RouteSnapshot {
-            incarnation: mine.get(),
+        } => snapshot_parts(
+            mine.get(),
             seq,
             filters,
-            retained: retained
+            retained
                 .iter()
                 .filter_map(|change| retained_to_wire(change, now))
                 .collect(),
-        })],
+            PART_BYTES,
+        )
+        .into_iter()
+        .map(Frame::Snapshot)
+        .collect(),
         CatchUp::Changes(changes) => changes
             .into_iter()
             .map(|change| match change {

@@ -260,16 +260,19 @@ fn record(
     let mut copies = lock(copies);
     let copy = copies.entry(sender.node.clone()).or_default();
     let outcome = match frame.frame {
-        Some(Frame::Snapshot(snapshot)) => copy.snapshot(
-            Incarnation::from_wire(snapshot.incarnation),
-            snapshot.seq,
-            snapshot.filters,
-            snapshot
+        Some(Frame::Snapshot(snapshot)) => {
+            let incarnation = Incarnation::from_wire(snapshot.incarnation);
+            let retained = snapshot
                 .retained
                 .into_iter()
                 .filter_map(|entry| checked(sender, entry, now))
-                .collect(),
-        ),
+                .collect();
+            if snapshot.continued {
+                copy.snapshot_part(incarnation, snapshot.seq, retained)
+            } else {
+                copy.snapshot(incarnation, snapshot.seq, snapshot.filters, retained)
+            }
+        }
         Some(Frame::Retained(delta)) => {
             let entry = RetainedEntry {
                 seq: delta.seq,

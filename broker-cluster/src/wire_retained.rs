@@ -1,7 +1,7 @@
 //! A [`RetainedChange`] to and from its wire form ([`RetainedEntry`]). Everything from the
 //! network is checked as a client's PUBLISH would be (the message by
-//! [`from_wire`](crate::wire_message::from_wire): topic, QoS, properties); an entry that fails
-//! is dropped and counted by the caller.
+//! [`from_wire`](crate::wire_message::from_wire): topic, QoS, properties; no `$SYS` topic);
+//! an entry that fails is dropped and counted by the caller.
 
 use std::time::Instant;
 
@@ -33,7 +33,10 @@ pub(crate) fn retained_from_wire(
     entry: RetainedEntry,
     now: Instant,
 ) -> Result<RetainedChange, WireError> {
-    let topic = TopicName::new(entry.topic).map_err(|_| WireError::Invalid("topic"))?;
+    let topic = TopicName::new(entry.topic)
+        .ok()
+        .filter(|topic| !is_sys_topic(topic.as_str()))
+        .ok_or(WireError::Invalid("topic"))?;
     let node = NodeName::new(entry.set_by).map_err(|_| WireError::Invalid("node name"))?;
     let message = entry.message.map(|wire| from_wire(wire, now)).transpose()?;
     if let Some(message) = &message {
@@ -43,6 +46,14 @@ pub(crate) fn retained_from_wire(
     }
     let stamp = RetainedStamp::new(entry.set_at_ms, node.to_peer());
     Ok(RetainedChange::new(topic, message, stamp))
+}
+
+/// Whether `topic` is one of a broker's `$SYS` topics, which clients may not write (each
+/// node keeps its own).
+fn is_sys_topic(topic: &str) -> bool {
+    topic
+        .strip_prefix("$SYS")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 #[cfg(test)]
@@ -93,6 +104,14 @@ mod tests {
         assert_eq!(
             retained_from_wire(bad, now),
             Err(WireError::Invalid("topic"))
+        );
+        let mut bad = good.clone();
+        bad.topic = "$SYS/broker/uptime".into();
+        bad.message = None;
+        assert_eq!(
+            retained_from_wire(bad, now),
+            Err(WireError::Invalid("topic")),
+            "a node's own figures"
         );
         let mut bad = good.clone();
         bad.set_by = String::new();

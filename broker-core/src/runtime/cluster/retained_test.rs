@@ -250,3 +250,49 @@ async fn a_node_without_peers_stamps_nothing_and_applies_nothing() {
     );
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_peer_change_reaches_the_session_store_as_a_local_one_would() {
+    use crate::store::{MemoryStore, SessionStore};
+
+    let store = Arc::new(MemoryStore::new());
+    let link = RecordingLink::new(&["b"]);
+    let broker = Broker::builder()
+        .no_listeners()
+        .session_store(Arc::clone(&store) as _)
+        .cluster_link(link)
+        .start()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let handle = broker.handle();
+    let stored = || async {
+        let retained = store
+            .retained()
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        retained
+            .into_iter()
+            .map(|m| (m.topic.as_str().to_owned(), m.payload))
+            .collect::<Vec<_>>()
+    };
+    assert!(apply(&handle, from_peer("s/t", Some(b"kept"), 10, "b")).await);
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        seen = stored().await;
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(seen, [("s/t".to_owned(), Bytes::from_static(b"kept"))]);
+    assert!(apply(&handle, from_peer("s/t", None, 11, "b")).await);
+    for _ in 0..200 {
+        seen = stored().await;
+        if seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(seen.is_empty(), "the clear reached the store: {seen:?}");
+    broker.shutdown().await;
+}

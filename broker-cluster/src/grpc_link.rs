@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use broker_core::clock::{Clock as _, TokioClock};
 use broker_core::cluster::{
-    ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RouteAck,
+    ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RetainedChange, RouteAck,
 };
 use broker_core::types::{ClientId, TopicFilter};
 use broker_core::BrokerHandle;
@@ -136,6 +136,10 @@ impl ClusterLink for GrpcLink {
 
     fn remove_route(&self, filter: &TopicFilter) {
         self.state.remove_own(filter.as_str());
+    }
+
+    fn retained_changed(&self, change: &RetainedChange) {
+        self.state.retained_own(change);
     }
 
     async fn forward(&self, peer: &PeerName, messages: Vec<Forwarded>) -> Result<(), ClusterError> {

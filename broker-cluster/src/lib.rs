@@ -38,6 +38,7 @@ mod link_state;
 mod membership;
 mod name_rule;
 mod node_name;
+mod own_retained;
 mod own_routes;
 mod peer;
 mod peer_config;
@@ -46,8 +47,10 @@ mod peer_status;
 mod resolve;
 mod route_stream;
 mod service;
+mod snapshot_parts;
 mod takeover;
 mod wire_message;
+mod wire_retained;
 mod wire_session;
 
 /// The generated protocol types (`proto/cluster.proto`).

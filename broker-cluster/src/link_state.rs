@@ -1,11 +1,13 @@
 //! [`LinkState`]: what the link, its gRPC service and its per-peer tasks share: the
-//! membership, this node's own routes (with a watch that wakes the streams on each change),
+//! membership, this node's own routes and retained changes (with a watch that wakes the streams on each change),
 //! the peers (fixed, or changed by discovery) and the copies of their routes, and the
 //! shutdown signal.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
+use broker_core::cluster::{RetainedChange, RetainedStamp};
+use broker_core::types::TopicName;
 use tokio::sync::{watch, Notify};
 
 use crate::cluster_config::ClusterConfig;
@@ -154,6 +156,19 @@ impl LinkState {
         let seq = own.add(filter);
         self.own_changed.send_replace(seq);
         seq
+    }
+
+    /// This node changed a retained message: streamed to the peers with the routes.
+    pub(crate) fn retained_own(&self, change: &RetainedChange) {
+        let mut own = self.own();
+        let seq = own.retained(change);
+        self.own_changed.send_replace(seq);
+    }
+
+    /// A peer's change of `topic` stamped `stamp` was applied here: this node's older change
+    /// of it leaves its snapshots.
+    pub(crate) fn retained_superseded(&self, topic: &TopicName, stamp: &RetainedStamp) {
+        self.own().retained_superseded(topic, stamp);
     }
 
     /// This node has no subscriber for `filter` any more.

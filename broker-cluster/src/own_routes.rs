@@ -1,22 +1,32 @@
-//! [`OwnRoutes`]: the routes this node owns (filters it has local subscribers for), numbered
-//! changes and a bounded log of the latest ones, from which a peer catches up.
+//! [`OwnRoutes`]: the routes this node owns (filters it has local subscribers for) and its
+//! standing retained changes ([`OwnRetained`]), numbered changes of both in one sequence and a
+//! bounded log of the latest ones, from which a peer catches up.
+//!
+//! Retained changes share the route stream rather than a sibling stream: one cursor, one
+//! acknowledgement and one catch-up per peer, and a peer that catches up by snapshot gets the
+//! routes and the retained set of the same instant. The cost: retained changes take room in
+//! the same log (a peer further behind gets a snapshot sooner).
 //!
 //! Pure state: no I/O, no clock. The link changes it under a lock; each peer's stream asks
 //! it what to send after a [`Cursor`].
 
 use std::collections::{BTreeSet, VecDeque};
 
-use crate::cursor::{Cursor, RouteChange, RouteOp};
+use broker_core::cluster::{RetainedChange, RetainedStamp};
+use broker_core::types::TopicName;
+
+use crate::cursor::{Change, Cursor, RetainedEntry, RouteChange, RouteOp};
 use crate::incarnation::Incarnation;
+use crate::own_retained::{OwnRetained, CLEARS_MAX, CLEAR_TTL_MS};
 
 /// Changes kept for peers that catch up; one further behind gets a snapshot.
 pub(crate) const LOG_CAPACITY: usize = 4096;
 
 /// What a peer needs to be up to date.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum CatchUp {
     /// These changes, in order (empty: nothing).
-    Changes(Vec<RouteChange>),
+    Changes(Vec<Change>),
     /// The whole set, as of change `seq`: the peer's copy is of another run, or older than
     /// the log.
     Snapshot {
@@ -24,6 +34,8 @@ pub(crate) enum CatchUp {
         seq: u64,
         /// Every filter.
         filters: Vec<String>,
+        /// The standing retained changes.
+        retained: Vec<RetainedChange>,
     },
 }
 
@@ -33,7 +45,8 @@ pub(crate) struct OwnRoutes {
     incarnation: Incarnation,
     seq: u64,
     filters: BTreeSet<String>,
-    log: VecDeque<RouteChange>,
+    retained: OwnRetained,
+    log: VecDeque<Change>,
     capacity: usize,
 }
 
@@ -44,6 +57,7 @@ impl OwnRoutes {
             incarnation,
             seq: 0,
             filters: BTreeSet::new(),
+            retained: OwnRetained::new(CLEAR_TTL_MS, CLEARS_MAX),
             log: VecDeque::new(),
             capacity: capacity.max(1),
         }
@@ -78,16 +92,38 @@ impl OwnRoutes {
         }
     }
 
+    /// This node changed a retained message: numbered unless a later change of its topic
+    /// is recorded already. Returns the current change number.
+    pub(crate) fn retained(&mut self, change: &RetainedChange) -> u64 {
+        if self.retained.record(change) {
+            self.seq += 1;
+            self.push(Change::Retained(Box::new(RetainedEntry {
+                seq: self.seq,
+                change: Some(change.clone()),
+            })));
+        }
+        self.seq
+    }
+
+    /// A peer's later change of `topic` was applied here: this node's stands no more.
+    pub(crate) fn retained_superseded(&mut self, topic: &TopicName, stamp: &RetainedStamp) {
+        self.retained.superseded(topic, stamp);
+    }
+
     fn record(&mut self, op: RouteOp, filter: &str) {
         self.seq += 1;
-        if self.log.len() == self.capacity {
-            self.log.pop_front();
-        }
-        self.log.push_back(RouteChange {
+        self.push(Change::Route(RouteChange {
             seq: self.seq,
             op,
             filter: filter.to_owned(),
-        });
+        }));
+    }
+
+    fn push(&mut self, change: Change) {
+        if self.log.len() == self.capacity {
+            self.log.pop_front();
+        }
+        self.log.push_back(change);
     }
 
     /// What a peer whose copy stands at `recorded` (`None`: it has none) needs next.
@@ -102,14 +138,14 @@ impl OwnRoutes {
         if recorded.seq == self.seq {
             return CatchUp::Changes(Vec::new());
         }
-        let oldest = self.log.front().map_or(self.seq + 1, |change| change.seq);
+        let oldest = self.log.front().map_or(self.seq + 1, Change::seq);
         if recorded.seq + 1 < oldest {
             return self.snapshot();
         }
         CatchUp::Changes(
             self.log
                 .iter()
-                .filter(|change| change.seq > recorded.seq)
+                .filter(|change| change.seq() > recorded.seq)
                 .cloned()
                 .collect(),
         )
@@ -119,6 +155,7 @@ impl OwnRoutes {
         CatchUp::Snapshot {
             seq: self.seq,
             filters: self.filters.iter().cloned().collect(),
+            retained: self.retained.snapshot(),
         }
     }
 }
@@ -138,12 +175,12 @@ mod tests {
         })
     }
 
-    fn change(seq: u64, op: RouteOp, filter: &str) -> RouteChange {
-        RouteChange {
+    fn change(seq: u64, op: RouteOp, filter: &str) -> Change {
+        Change::Route(RouteChange {
             seq,
             op,
             filter: filter.into(),
-        }
+        })
     }
 
     #[test]
@@ -186,6 +223,7 @@ mod tests {
         let snapshot = CatchUp::Snapshot {
             seq: 3,
             filters: vec!["y".into()],
+            retained: vec![],
         };
         assert_eq!(routes.catch_up(None), snapshot);
         assert_eq!(routes.catch_up(at(6, 3)), snapshot, "the previous run");
@@ -209,5 +247,58 @@ mod tests {
             routes.catch_up(at(1, 1)),
             CatchUp::Snapshot { seq: 4, .. }
         ));
+    }
+
+    fn retained(topic: &str, ms: u64) -> RetainedChange {
+        use broker_core::cluster::PeerName;
+        use broker_core::codec::PublishProperties;
+        use broker_core::session::Message;
+        use broker_core::types::QoS;
+
+        let topic = TopicName::new(topic).unwrap();
+        let message = Message::new(
+            topic.clone(),
+            bytes::Bytes::from_static(b"m"),
+            QoS::AtMostOnce,
+            true,
+            PublishProperties::default(),
+            std::time::Instant::now(),
+        );
+        RetainedChange::new(
+            topic,
+            Some(message),
+            RetainedStamp::new(ms, PeerName::new("a")),
+        )
+    }
+
+    #[test]
+    fn retained_changes_share_the_sequence_and_the_snapshot() {
+        let mut routes = OwnRoutes::new(run(7), 16);
+        routes.add("x");
+        let set = retained("t", 5);
+        assert_eq!(routes.retained(&set), 2);
+        assert_eq!(
+            routes.retained(&retained("t", 4)),
+            2,
+            "older than the one held"
+        );
+        match routes.catch_up(at(7, 1)) {
+            CatchUp::Changes(changes) => {
+                assert_eq!(changes.len(), 1);
+                assert_eq!(changes[0].seq(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        match routes.catch_up(None) {
+            CatchUp::Snapshot {
+                seq,
+                filters,
+                retained,
+            } => {
+                assert_eq!((seq, filters), (2, vec!["x".to_owned()]));
+                assert_eq!(retained, vec![set]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

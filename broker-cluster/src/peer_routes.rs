@@ -1,6 +1,7 @@
 //! [`PeerRoutes`]: this node's copy of one peer's routes, with the cursor of the last change
-//! recorded. It says which filters to add to or remove from the local router; it never
-//! touches the router itself.
+//! recorded. It says which filters to add to or remove from the local router, and which of
+//! the peer's retained changes to offer the local retained store (which keeps the newer
+//! ones); it never touches the router or the store itself.
 //!
 //! Pure state: no I/O, no clock. The rules:
 //! - a stream from a newer run of the peer drops every route of the older run;
@@ -11,9 +12,10 @@
 
 use std::collections::BTreeSet;
 
+use broker_core::cluster::RetainedChange;
 use thiserror::Error;
 
-use crate::cursor::{Cursor, RouteChange, RouteOp};
+use crate::cursor::{Change, Cursor, RouteOp};
 use crate::incarnation::Incarnation;
 
 /// A frame the copy cannot take.
@@ -45,13 +47,16 @@ pub(crate) enum RouteStreamError {
     },
 }
 
-/// Filters to add to and remove from the local router, in this order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Filters to add to and remove from the local router, in this order, and the peer's
+/// retained changes to apply where newer.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct RouterChanges {
     /// Routes the peer has now.
     pub(crate) add: Vec<String>,
     /// Routes it no longer has.
     pub(crate) remove: Vec<String>,
+    /// Retained changes the peer made.
+    pub(crate) retained: Vec<RetainedChange>,
 }
 
 /// One peer's routes as this node knows them.
@@ -93,45 +98,68 @@ impl PeerRoutes {
         Ok((self.recorded.filter(|c| c.seq > 0), changes))
     }
 
-    /// The peer's whole set as of change `seq` of run `incarnation`.
+    /// The peer's whole set as of change `seq` of run `incarnation`: its routes and its
+    /// standing retained changes.
     pub(crate) fn snapshot(
         &mut self,
         incarnation: Incarnation,
         seq: u64,
         filters: impl IntoIterator<Item = String>,
+        retained: Vec<RetainedChange>,
     ) -> Result<RouterChanges, RouteStreamError> {
         self.check_run(incarnation)?;
         let new: BTreeSet<String> = filters.into_iter().collect();
         let changes = RouterChanges {
             add: new.difference(&self.filters).cloned().collect(),
             remove: self.filters.difference(&new).cloned().collect(),
+            retained,
         };
         self.filters = new;
         self.recorded = Some(Cursor { incarnation, seq });
         Ok(changes)
     }
 
+    /// More retained changes of the snapshot at change `seq` of run `incarnation`, which was
+    /// just recorded; the routes stay as they are.
+    pub(crate) fn snapshot_part(
+        &mut self,
+        incarnation: Incarnation,
+        seq: u64,
+        retained: Vec<RetainedChange>,
+    ) -> Result<RouterChanges, RouteStreamError> {
+        let recorded = self.check_run(incarnation)?;
+        if seq != recorded {
+            return Err(RouteStreamError::Gap { got: seq, recorded });
+        }
+        Ok(RouterChanges {
+            retained,
+            ..RouterChanges::default()
+        })
+    }
+
     /// One change of run `incarnation`.
     pub(crate) fn change(
         &mut self,
         incarnation: Incarnation,
-        change: RouteChange,
+        change: Change,
     ) -> Result<RouterChanges, RouteStreamError> {
         let recorded = self.check_run(incarnation)?;
-        if change.seq <= recorded {
+        let seq = change.seq();
+        if seq <= recorded {
             return Ok(RouterChanges::default());
         }
-        if change.seq != recorded + 1 {
-            return Err(RouteStreamError::Gap {
-                got: change.seq,
-                recorded,
-            });
+        if seq != recorded + 1 {
+            return Err(RouteStreamError::Gap { got: seq, recorded });
         }
-        self.recorded = Some(Cursor {
-            incarnation,
-            seq: change.seq,
-        });
+        self.recorded = Some(Cursor { incarnation, seq });
         let mut changes = RouterChanges::default();
+        let change = match change {
+            Change::Route(change) => change,
+            Change::Retained(entry) => {
+                changes.retained.extend(entry.change);
+                return Ok(changes);
+            }
+        };
         match change.op {
             RouteOp::Add => {
                 if self.filters.insert(change.filter.clone()) {
@@ -171,31 +199,32 @@ impl PeerRoutes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cursor::RouteChange;
 
     fn run(n: u64) -> Incarnation {
         Incarnation::from_wire(n)
     }
 
-    fn add(seq: u64, filter: &str) -> RouteChange {
-        RouteChange {
+    fn add(seq: u64, filter: &str) -> Change {
+        Change::Route(RouteChange {
             seq,
             op: RouteOp::Add,
             filter: filter.into(),
-        }
+        })
     }
 
-    fn remove(seq: u64, filter: &str) -> RouteChange {
-        RouteChange {
+    fn remove(seq: u64, filter: &str) -> Change {
+        Change::Route(RouteChange {
             seq,
             op: RouteOp::Remove,
             filter: filter.into(),
-        }
+        })
     }
 
     fn adds(filters: &[&str]) -> RouterChanges {
         RouterChanges {
             add: filters.iter().map(|f| (*f).to_owned()).collect(),
-            remove: vec![],
+            ..RouterChanges::default()
         }
     }
 
@@ -204,7 +233,9 @@ mod tests {
         let mut copy = PeerRoutes::default();
         let (cursor, dropped) = copy.open(run(5)).unwrap();
         assert_eq!((cursor, dropped), (None, RouterChanges::default()));
-        let changes = copy.snapshot(run(5), 2, ["a".into(), "b".into()]).unwrap();
+        let changes = copy
+            .snapshot(run(5), 2, ["a".into(), "b".into()], vec![])
+            .unwrap();
         assert_eq!(changes, adds(&["a", "b"]));
         assert_eq!(copy.change(run(5), add(3, "c")).unwrap(), adds(&["c"]));
         let gone = copy.change(run(5), remove(4, "a")).unwrap();
@@ -216,7 +247,7 @@ mod tests {
     fn a_reconnection_of_the_same_run_resumes_at_the_cursor() {
         let mut copy = PeerRoutes::default();
         copy.open(run(5)).unwrap();
-        copy.snapshot(run(5), 1, ["a".into()]).unwrap();
+        copy.snapshot(run(5), 1, ["a".into()], vec![]).unwrap();
         let (cursor, dropped) = copy.open(run(5)).unwrap();
         assert_eq!(cursor.map(|c| (c.incarnation, c.seq)), Some((run(5), 1)));
         assert!(
@@ -229,7 +260,7 @@ mod tests {
     fn repeats_are_ignored_and_gaps_refused() {
         let mut copy = PeerRoutes::default();
         copy.open(run(5)).unwrap();
-        copy.snapshot(run(5), 3, ["a".into()]).unwrap();
+        copy.snapshot(run(5), 3, ["a".into()], vec![]).unwrap();
         assert_eq!(
             copy.change(run(5), add(3, "x")).unwrap(),
             RouterChanges::default()
@@ -247,7 +278,8 @@ mod tests {
     fn a_new_incarnation_drops_the_old_runs_routes() {
         let mut copy = PeerRoutes::default();
         copy.open(run(5)).unwrap();
-        copy.snapshot(run(5), 2, ["a".into(), "b".into()]).unwrap();
+        copy.snapshot(run(5), 2, ["a".into(), "b".into()], vec![])
+            .unwrap();
         let (cursor, dropped) = copy.open(run(9)).unwrap();
         assert_eq!(cursor, None, "nothing of the new run recorded");
         assert_eq!(dropped.remove, vec!["a".to_owned(), "b".to_owned()]);
@@ -260,17 +292,36 @@ mod tests {
             Err(RouteStreamError::StaleIncarnation { .. })
         ));
         assert_eq!(
-            copy.snapshot(run(9), 1, ["b".into()]).unwrap(),
+            copy.snapshot(run(9), 1, ["b".into()], vec![]).unwrap(),
             adds(&["b"])
         );
+    }
+
+    #[test]
+    fn a_snapshot_part_keeps_the_routes_and_follows_its_snapshot() {
+        let mut copy = PeerRoutes::default();
+        copy.open(run(1)).unwrap();
+        copy.snapshot(run(1), 4, ["a".into()], vec![]).unwrap();
+        assert_eq!(
+            copy.snapshot_part(run(1), 4, vec![]).unwrap(),
+            RouterChanges::default()
+        );
+        assert_eq!(copy.len(), 1);
+        assert!(matches!(
+            copy.snapshot_part(run(1), 3, vec![]),
+            Err(RouteStreamError::Gap { .. })
+        ));
     }
 
     #[test]
     fn a_snapshot_replaces_the_copy() {
         let mut copy = PeerRoutes::default();
         copy.open(run(1)).unwrap();
-        copy.snapshot(run(1), 2, ["a".into(), "b".into()]).unwrap();
-        let changes = copy.snapshot(run(1), 7, ["b".into(), "c".into()]).unwrap();
+        copy.snapshot(run(1), 2, ["a".into(), "b".into()], vec![])
+            .unwrap();
+        let changes = copy
+            .snapshot(run(1), 7, ["b".into(), "c".into()], vec![])
+            .unwrap();
         assert_eq!(changes.add, vec!["c".to_owned()]);
         assert_eq!(changes.remove, vec!["a".to_owned()]);
     }

@@ -15,7 +15,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tonic::Streaming;
 
-use crate::cursor::{Cursor, RouteOp};
+use broker_core::clock::{Clock as _, TokioClock};
+
+use crate::cursor::{Change, Cursor, RouteOp};
 use crate::incarnation::Incarnation;
 use crate::link_state::LinkState;
 use crate::own_routes::CatchUp;
@@ -25,7 +27,9 @@ use crate::proto::cluster_client::ClusterClient;
 use crate::proto::route_delta::Op;
 use crate::proto::route_frame::Frame;
 use crate::proto::route_reply::Reply;
-use crate::proto::{HelloRequest, RouteDelta, RouteFrame, RouteReply, RouteSnapshot};
+use crate::proto::{HelloRequest, RetainedDelta, RouteDelta, RouteFrame, RouteReply};
+use crate::snapshot_parts::{snapshot_parts, PART_BYTES};
+use crate::wire_retained::retained_to_wire;
 
 /// The first wait before a new attempt, doubled after each failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -200,31 +204,56 @@ fn state_for(acked: u64, target: u64) -> StreamState {
     }
 }
 
-/// Sends `catch_up` as frames of run `mine`.
+/// Sends `catch_up` as frames of run `mine` (a snapshot in parts of bounded size). A retained message that expired meanwhile (so
+/// did the peers' copies) is left out of a snapshot, and its delta carries no entry: the peer
+/// only moves its cursor.
 async fn send(
     frames: &mpsc::Sender<RouteFrame>,
     mine: Incarnation,
     catch_up: CatchUp,
 ) -> Result<(), StreamError> {
+    let now = TokioClock.now();
     let out: Vec<Frame> = match catch_up {
-        CatchUp::Snapshot { seq, filters } => vec![Frame::Snapshot(RouteSnapshot {
-            incarnation: mine.get(),
+        CatchUp::Snapshot {
             seq,
             filters,
-        })],
+            retained,
+        } => snapshot_parts(
+            mine.get(),
+            seq,
+            filters,
+            retained
+                .iter()
+                .filter_map(|change| retained_to_wire(change, now))
+                .collect(),
+            PART_BYTES,
+        )
+        .into_iter()
+        .map(Frame::Snapshot)
+        .collect(),
         CatchUp::Changes(changes) => changes
             .into_iter()
-            .map(|change| {
-                let op = match change.op {
-                    RouteOp::Add => Op::Add,
-                    RouteOp::Remove => Op::Remove,
-                };
-                Frame::Delta(RouteDelta {
+            .map(|change| match change {
+                Change::Route(change) => {
+                    let op = match change.op {
+                        RouteOp::Add => Op::Add,
+                        RouteOp::Remove => Op::Remove,
+                    };
+                    Frame::Delta(RouteDelta {
+                        incarnation: mine.get(),
+                        seq: change.seq,
+                        op: op.into(),
+                        filter: change.filter,
+                    })
+                }
+                Change::Retained(entry) => Frame::Retained(RetainedDelta {
                     incarnation: mine.get(),
-                    seq: change.seq,
-                    op: op.into(),
-                    filter: change.filter,
-                })
+                    seq: entry.seq,
+                    entry: entry
+                        .change
+                        .as_ref()
+                        .and_then(|change| retained_to_wire(change, now)),
+                }),
             })
             .collect(),
     };

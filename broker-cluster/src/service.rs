@@ -1,21 +1,24 @@
 //! [`ClusterService`]: the gRPC server a node runs for its peers. It checks every request's
 //! header ([`Membership::check`](crate::membership::Membership::check)), records the
-//! peers' routes in the local router through the broker's handle, and delivers their
+//! peers' routes in the local router through the broker's handle, offers their retained
+//! changes to the local retained store (which keeps the newer ones), and delivers their
 //! forwarded messages to the local subscribers.
 //!
 //! It never sends anything to a peer on its own: what goes out is the per-peer tasks' work.
 
 use std::collections::HashMap;
 use std::sync::{Arc, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use broker_core::clock::{Clock as _, TokioClock};
+use broker_core::cluster::RetainedChange;
 use broker_core::types::{ClientId, TopicFilter};
 use broker_core::BrokerHandle;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::cursor::{RouteChange, RouteOp};
+use crate::cursor::{Change, RetainedEntry, RouteChange, RouteOp};
 use crate::incarnation::Incarnation;
 use crate::link_state::{Copies, LinkState};
 use crate::membership::Sender;
@@ -26,10 +29,11 @@ use crate::proto::route_delta::Op;
 use crate::proto::route_frame::Frame;
 use crate::proto::route_reply::Reply;
 use crate::proto::{
-    Cursor as WireCursor, ForwardAck, ForwardBatch, HelloReply, HelloRequest, RouteFrame,
-    RouteReply, TakeOverReply, TakeOverRequest,
+    Cursor as WireCursor, ForwardAck, ForwardBatch, HelloReply, HelloRequest,
+    RetainedEntry as WireRetained, RouteFrame, RouteReply, TakeOverReply, TakeOverRequest,
 };
 use crate::wire_message::{from_wire, shared_group_from_wire};
+use crate::wire_retained::retained_from_wire;
 use crate::wire_session;
 
 /// Replies a route stream buffers before its reader waits for the peer to take them.
@@ -108,12 +112,12 @@ impl Cluster for ClusterService {
         if replies.try_send(Ok(opened)).is_err() {
             return Err(Status::internal("route stream reply lost"));
         }
-        let copies = Arc::clone(&self.copies);
+        let state = Arc::clone(&self.state);
         let handle = self.handle.clone();
         let mut stopping = self.state.shutdown.subscribe();
         tokio::spawn(async move {
             tokio::select! {
-                () = record_routes(copies, handle, sender, frames, replies) => {}
+                () = record_routes(state, handle, sender, frames, replies) => {}
                 _ = stopping.wait_for(|stop| *stop) => {}
             }
         });
@@ -242,14 +246,16 @@ async fn deliver(
     Ok(ForwardAck { accepted })
 }
 
-/// Records what a peer's route stream brings, acknowledging each frame, until it ends.
+/// Records what a peer's route stream brings, acknowledging each frame once its routes are
+/// in the router and its retained changes offered to the retained store, until it ends.
 async fn record_routes(
-    copies: Copies,
+    state: Arc<LinkState>,
     handle: BrokerHandle,
     sender: Sender,
     mut frames: Streaming<RouteFrame>,
     replies: mpsc::Sender<Result<RouteReply, Status>>,
 ) {
+    let copies = &state.copies;
     loop {
         let frame = match frames.message().await {
             Ok(Some(frame)) => frame,
@@ -259,10 +265,18 @@ async fn record_routes(
                 return;
             }
         };
-        let ack = match record(&copies, &handle, &sender, frame) {
-            Ok(recorded) => RouteReply {
-                reply: Some(Reply::Ack(recorded)),
-            },
+        let ack = match record(copies, &handle, &sender, frame) {
+            Ok((recorded, retained)) => {
+                if apply_retained(&state, &handle, &sender, retained)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                RouteReply {
+                    reply: Some(Reply::Ack(recorded)),
+                }
+            }
             Err(status) => {
                 let _ = replies.send(Err(status)).await;
                 return;
@@ -275,21 +289,42 @@ async fn record_routes(
 }
 
 /// Records one frame of `sender`'s route stream in its copy and the local router; returns
-/// where the copy stands now, or the status that ends the stream.
+/// where the copy stands now and the retained changes it brought (checked as a client's
+/// PUBLISH would be; an invalid one is dropped and counted), or the status that ends the
+/// stream.
 fn record(
     copies: &Copies,
     handle: &BrokerHandle,
     sender: &Sender,
     frame: RouteFrame,
-) -> Result<WireCursor, Status> {
+) -> Result<(WireCursor, Vec<RetainedChange>), Status> {
+    let now = TokioClock.now();
     let mut copies = lock(copies);
     let copy = copies.entry(sender.node.clone()).or_default();
     let outcome = match frame.frame {
-        Some(Frame::Snapshot(snapshot)) => copy.snapshot(
-            Incarnation::from_wire(snapshot.incarnation),
-            snapshot.seq,
-            snapshot.filters,
-        ),
+        Some(Frame::Snapshot(snapshot)) => {
+            let incarnation = Incarnation::from_wire(snapshot.incarnation);
+            let retained = snapshot
+                .retained
+                .into_iter()
+                .filter_map(|entry| checked(sender, entry, now))
+                .collect();
+            if snapshot.continued {
+                copy.snapshot_part(incarnation, snapshot.seq, retained)
+            } else {
+                copy.snapshot(incarnation, snapshot.seq, snapshot.filters, retained)
+            }
+        }
+        Some(Frame::Retained(delta)) => {
+            let entry = RetainedEntry {
+                seq: delta.seq,
+                change: delta.entry.and_then(|entry| checked(sender, entry, now)),
+            };
+            copy.change(
+                Incarnation::from_wire(delta.incarnation),
+                Change::Retained(Box::new(entry)),
+            )
+        }
         Some(Frame::Delta(delta)) => {
             let op = match delta.op() {
                 Op::Add => RouteOp::Add,
@@ -300,19 +335,75 @@ fn record(
                 op,
                 filter: delta.filter,
             };
-            copy.change(Incarnation::from_wire(delta.incarnation), change)
+            copy.change(
+                Incarnation::from_wire(delta.incarnation),
+                Change::Route(change),
+            )
         }
         Some(Frame::Open(_)) | None => {
             return Err(Status::invalid_argument("unexpected route frame"));
         }
     };
-    let changes = outcome.map_err(|error| refuse_stream(sender, &error))?;
+    let mut changes = outcome.map_err(|error| refuse_stream(sender, &error))?;
+    let retained = std::mem::take(&mut changes.retained);
     apply(handle, &sender.node, changes);
     let recorded = copy.recorded();
-    Ok(WireCursor {
+    let cursor = WireCursor {
         incarnation: recorded.map_or(0, |c| c.incarnation.get()),
         seq: recorded.map_or(0, |c| c.seq),
-    })
+    };
+    Ok((cursor, retained))
+}
+
+/// The retained change `entry` carries, or `None` (logged and counted) if a client's PUBLISH
+/// like it would be refused.
+fn checked(sender: &Sender, entry: WireRetained, now: Instant) -> Option<RetainedChange> {
+    retained_from_wire(entry, now)
+        .map_err(|error| {
+            tracing::warn!(peer = %sender.node, %error, "Dropped a peer's retained change.");
+            count_retained(sender, "invalid", 1);
+        })
+        .ok()
+}
+
+/// Offers `sender`'s retained changes to the local retained store, which keeps those newer
+/// than what it holds; counts what became of them. `Err` once the broker shuts down.
+async fn apply_retained(
+    state: &LinkState,
+    handle: &BrokerHandle,
+    sender: &Sender,
+    retained: Vec<RetainedChange>,
+) -> Result<(), ()> {
+    let (mut applied, mut outdated) = (0, 0);
+    for change in retained {
+        let (topic, stamp) = (change.topic.clone(), change.stamp.clone());
+        match handle.apply_peer_retained(change).await {
+            Ok(true) => {
+                state.retained_superseded(&topic, &stamp);
+                applied += 1;
+            }
+            Ok(false) => outdated += 1,
+            Err(error) => {
+                tracing::debug!(peer = %sender.node, %error, "A peer's retained change not applied.");
+                return Err(());
+            }
+        }
+    }
+    count_retained(sender, "applied", applied);
+    count_retained(sender, "outdated", outdated);
+    Ok(())
+}
+
+/// Counts `count` retained changes from `sender` that met `outcome`.
+fn count_retained(sender: &Sender, outcome: &'static str, count: u64) {
+    if count > 0 {
+        metrics::counter!(
+            "skein_cluster_retained_received_total",
+            "peer" => sender.node.to_string(),
+            "outcome" => outcome
+        )
+        .increment(count);
+    }
 }
 
 /// Logs a route stream refused for `error`, and the status that ends it.

@@ -14,7 +14,7 @@ use crate::admin::{
 use crate::broker_error::BrokerError;
 use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
-use crate::cluster::{MovedSession, PeerName};
+use crate::cluster::{MovedSession, PeerName, RetainedChange};
 use crate::codec::{PublishProperties, RetainHandling, SubscriptionOptions};
 use crate::listener_stats::ListenerStats;
 use crate::router::SubscriptionEntry;
@@ -24,6 +24,7 @@ use crate::runtime::connection::serve;
 use crate::runtime::listener::handshake;
 use crate::runtime::queue::backlog::Backlog;
 use crate::runtime::queue::mailbox::{Mailbox, SubscriberKey};
+use crate::runtime::state::retained::PeerChange;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::Stats;
 use crate::runtime::surrender;
@@ -396,6 +397,32 @@ impl BrokerHandle {
         routing::push_blocked(&self.shared, &mut blocked)
             .await
             .map_err(BrokerError::Store)
+    }
+
+    /// Applies a peer's retained change ([`RetainedChange`]) to this node's retained
+    /// messages, in memory and in the session store, as a local retained PUBLISH would change
+    /// them, but delivering nothing (the live copy came by forwarding) and telling no peer:
+    /// only when its stamp is newer than the one this node holds for the topic (last writer
+    /// wins cluster-wide; a clear's stamp is kept as a tombstone for a while). Returns whether
+    /// it was applied: `false` for a change not newer, beyond this node's retained limits, or
+    /// on a node with no peers. Waits for room in the session store's channel.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::ShutDown`] once the broker shuts down.
+    pub async fn apply_peer_retained(&self, change: RetainedChange) -> Result<bool, BrokerError> {
+        if !self.shared.is_running() {
+            return Err(BrokerError::ShutDown);
+        }
+        if self.shared.cluster().is_none() {
+            return Ok(false);
+        }
+        let slot = self.shared.persist().reserve().await;
+        let outcome = self
+            .shared
+            .retained()
+            .apply_peer(change, self.shared.persist(), slot, now());
+        Ok(outcome == PeerChange::Applied)
     }
 
     /// Gives up this node's session of `client_id` to another node, where its client

@@ -29,6 +29,7 @@ mod integration {
     mod clients_tls;
     mod cluster;
     mod cluster_faults;
+    mod cluster_retained;
     mod cluster_status;
     mod config_env;
     mod config_mosquitto;

@@ -16,6 +16,12 @@
 //!   client's mailbox does.
 //! - **Takeover**: [`ClusterLink::take_over`] when a client identifier connects that another
 //!   node may hold.
+//! - **Retained messages**, synchronously, from the retained-store change path (a retained
+//!   PUBLISH, a will, an admin delete; never a non-retained publish):
+//!   [`ClusterLink::retained_changed`] with each change this node made, stamped
+//!   ([`RetainedStamp`]: wall-clock milliseconds, then the node's name). The link applies its
+//!   peers' changes with `BrokerHandle::apply_peer_retained`, which keeps the newest stamp
+//!   per topic (last writer wins, clears included) and delivers nothing.
 //!
 //! A node whose link has no peers ([`ClusterLink::peers`] empty, as [`Standalone`]) calls
 //! nothing: no outbox, no route bookkeeping, nothing added to a publish.
@@ -37,9 +43,11 @@ use crate::types::{ClientId, TopicFilter};
 
 mod forwarded;
 mod moved_session;
+mod retained_change;
 
 pub use forwarded::Forwarded;
 pub use moved_session::MovedSession;
+pub use retained_change::{RetainedChange, RetainedStamp};
 
 /// Why a cluster operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -167,6 +175,14 @@ pub trait ClusterLink: Send + Sync + 'static {
 
     /// This node has no local subscriber for `filter` any more.
     fn remove_route(&self, filter: &TopicFilter);
+
+    /// This node changed a retained message (set or cleared it, [`RetainedChange`]), with no
+    /// lock of the broker held. Must not block: queue the change and return. Changes of one
+    /// topic may arrive out of order when made at once; their stamps order them. The default
+    /// does nothing (a link that does not share retained messages).
+    fn retained_changed(&self, change: &RetainedChange) {
+        let _ = change;
+    }
 
     /// Sends `messages`, published on this node, to `peer`, in order.
     async fn forward(&self, peer: &PeerName, messages: Vec<Forwarded>) -> Result<(), ClusterError>;

@@ -333,9 +333,11 @@ pub(crate) fn refusal(error: &StoreError) -> ReasonCode {
 }
 
 /// Sets or deletes the retained message of `message`'s topic, the change handed to the
-/// session store through `slot` ([`Retained::change`]).
+/// session store through `slot` ([`Retained::change`]); on a node with peers, the change,
+/// stamped, goes to the cluster link too ([`ClusterLink::retained_changed`]).
 ///
 /// [`Retained::change`]: crate::runtime::state::retained::Retained::change
+/// [`ClusterLink::retained_changed`]: crate::cluster::ClusterLink::retained_changed
 pub(crate) fn store_retained(
     shared: &Shared,
     message: &Message,
@@ -343,9 +345,12 @@ pub(crate) fn store_retained(
     reply: Option<Reply<()>>,
     now: Instant,
 ) {
-    shared
+    let change = shared
         .retained()
         .change(message, shared.persist(), slot, reply, now);
+    if let (Some(change), Some(cluster)) = (change, shared.cluster()) {
+        cluster.link().retained_changed(&change);
+    }
 }
 
 /// Pushes one copy into a mailbox; counts and logs what the queue dropped.

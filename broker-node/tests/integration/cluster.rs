@@ -21,13 +21,13 @@ const ROUND_WAIT: Duration = Duration::from_secs(5);
 
 /// One node's ports.
 #[derive(Clone, Copy)]
-struct Ports {
-    mqtt: u16,
-    cluster: u16,
+pub(super) struct Ports {
+    pub(super) mqtt: u16,
+    pub(super) cluster: u16,
 }
 
 /// The config of node `name` of cluster `cluster_id`, with `peers` (name, ports).
-fn config(name: &str, cluster_id: &str, own: Ports, peers: &[(&str, Ports)]) -> String {
+pub(super) fn config(name: &str, cluster_id: &str, own: Ports, peers: &[(&str, Ports)]) -> String {
     let peers: Vec<String> = peers
         .iter()
         .map(|(peer, ports)| format!("\"{peer}=127.0.0.1:{}\"", ports.cluster))
@@ -42,7 +42,7 @@ fn config(name: &str, cluster_id: &str, own: Ports, peers: &[(&str, Ports)]) -> 
     )
 }
 
-fn ports() -> Ports {
+pub(super) fn ports() -> Ports {
     Ports {
         mqtt: free_port(),
         cluster: free_port(),

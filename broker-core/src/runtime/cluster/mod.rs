@@ -13,4 +13,6 @@ pub(crate) mod node_link;
 #[cfg(test)]
 mod node_link_test;
 #[cfg(test)]
+mod retained_test;
+#[cfg(test)]
 mod takeover_test;

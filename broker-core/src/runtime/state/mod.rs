@@ -13,6 +13,7 @@ pub(crate) mod counted;
 pub(crate) mod receive_limits;
 pub(crate) mod registry;
 pub(crate) mod retained;
+pub(crate) mod retained_stamps;
 pub(crate) mod router;
 pub(crate) mod shared;
 pub(crate) mod snapshot;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
-use crate::cluster::ClusterLink;
+use crate::cluster::{ClusterLink, PeerName};
 use crate::config::RetainedLimits;
 use crate::runtime::client_trace::ClientTrace;
 use crate::runtime::clock::now;
@@ -118,7 +118,13 @@ impl Shared {
             shutdown_timeout,
             queue_full_wait,
             router: Router::default(),
-            retained: Retained::new(started, retained_limits),
+            retained: Retained::new(
+                started,
+                retained_limits,
+                cluster
+                    .as_ref()
+                    .map(|c| PeerName::new(c.link().node_name())),
+            ),
             registry: Registry::default(),
             persist: Persist::new(store),
             hooks,

@@ -11,6 +11,7 @@ use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use broker_core::clock::{Clock as _, TokioClock};
+use broker_core::cluster::Forwarded;
 use broker_core::cluster::RetainedChange;
 use broker_core::types::{ClientId, TopicFilter};
 use broker_core::BrokerHandle;
@@ -223,17 +224,12 @@ async fn deliver(
 ) -> Result<ForwardAck, Status> {
     let sender = state.membership.check("Forward", batch.header.as_ref())?;
     let now = TokioClock.now();
-    let mut accepted = 0u32;
+    let mut valid = Vec::with_capacity(batch.messages.len());
     for mut wire in batch.messages {
         let group = shared_group_from_wire(wire.shared_group.take());
         match group.and_then(|group| Ok((from_wire(wire, now)?, group))) {
-            Ok((message, group)) => {
-                handle
-                    .publish_from_peer(message, group.as_ref())
-                    .await
-                    .map_err(|error| Status::unavailable(error.to_string()))?;
-                accepted += 1;
-            }
+            Ok((message, None)) => valid.push(Forwarded::new(message)),
+            Ok((message, Some(group))) => valid.push(Forwarded::for_group(message, group)),
             Err(error) => {
                 tracing::warn!(peer = %sender.node, %error, "Dropped a forwarded message.");
                 metrics::counter!("skein_cluster_received_invalid_total", "peer" => sender.node.to_string())
@@ -241,6 +237,11 @@ async fn deliver(
             }
         }
     }
+    handle
+        .publish_from_peer(&valid)
+        .await
+        .map_err(|error| Status::unavailable(error.to_string()))?;
+    let accepted = u32::try_from(valid.len()).unwrap_or(u32::MAX);
     metrics::counter!("skein_cluster_received_messages_total", "peer" => sender.node.to_string())
         .increment(u64::from(accepted));
     Ok(ForwardAck { accepted })

@@ -14,7 +14,7 @@ use crate::admin::{
 use crate::broker_error::BrokerError;
 use crate::broker_stats::BrokerStats;
 use crate::broker_subscription::Subscription;
-use crate::cluster::{MovedSession, PeerName, RetainedChange};
+use crate::cluster::{Forwarded, MovedSession, PeerName, RetainedChange};
 use crate::codec::{PublishProperties, RetainHandling, SubscriptionOptions};
 use crate::listener_stats::ListenerStats;
 use crate::router::SubscriptionEntry;
@@ -371,11 +371,14 @@ impl BrokerHandle {
             .and_then(|cluster| cluster.outbox(peer))
     }
 
-    /// Delivers a message another node forwarded ([`ClusterLink::forward`]) to this node's
-    /// subscribers, waiting for room in their queues as a publish does; it goes to no peer and
-    /// changes no retained message. With no `shared_group`, to the subscribers outside shared
-    /// subscriptions; with one (`$share/{ShareName}/{filter}`), to one member of that group
-    /// here: the publishing node chose this node for the group ([`Forwarded`]).
+    /// Delivers messages another node forwarded ([`ClusterLink::forward`]), in order, to this
+    /// node's subscribers, waiting for room in their queues as a publish does; they go to no
+    /// peer and change no retained message. A message with no `shared_group` goes to the
+    /// subscribers outside shared subscriptions; one with a group
+    /// (`$share/{ShareName}/{filter}`), to one member of that group here: the publishing node
+    /// chose this node for the group ([`Forwarded`]). The whole batch is routed before the
+    /// wait for room, so that a subscriber whose queue is full holds up only its own copies
+    /// (they wait in its queue's line, in order), not the others' of the batch.
     ///
     /// # Errors
     ///
@@ -383,17 +386,16 @@ impl BrokerHandle {
     /// session store could not take the copies for persistent sessions.
     ///
     /// [`ClusterLink::forward`]: crate::cluster::ClusterLink::forward
-    /// [`Forwarded`]: crate::cluster::Forwarded
-    pub async fn publish_from_peer(
-        &self,
-        message: Message,
-        shared_group: Option<&TopicFilter>,
-    ) -> Result<(), BrokerError> {
+    pub async fn publish_from_peer(&self, messages: &[Forwarded]) -> Result<(), BrokerError> {
         if !self.shared.is_running() {
             return Err(BrokerError::ShutDown);
         }
         let mut blocked = Backlog::default();
-        routing::route_from_peer(&self.shared, &message, shared_group, &mut blocked, now());
+        let now = now();
+        for forwarded in messages {
+            let group = forwarded.shared_group.as_ref();
+            routing::route_from_peer(&self.shared, &forwarded.message, group, &mut blocked, now);
+        }
         routing::push_blocked(&self.shared, &mut blocked)
             .await
             .map_err(BrokerError::Store)

@@ -190,7 +190,10 @@ async fn a_message_from_a_peer_reaches_local_subscribers_and_no_peer() {
         crate::codec::PublishProperties::default(),
         crate::runtime::clock::now(),
     );
-    assert!(handle.publish_from_peer(message, None).await.is_ok());
+    assert!(handle
+        .publish_from_peer(&[Forwarded::new(message)])
+        .await
+        .is_ok());
     let received = tokio::time::timeout(Duration::from_secs(1), subscription.recv()).await;
     let received = received.ok().flatten().map(|m| m.payload);
     assert_eq!(received, Some(Bytes::from_static(b"from b")));
@@ -412,17 +415,17 @@ async fn a_forwarded_message_reaches_its_group_or_the_plain_subscribers() {
         )
     };
     assert!(handle
-        .publish_from_peer(message(b"plain"), None)
+        .publish_from_peer(&[Forwarded::new(message(b"plain"))])
         .await
         .is_ok());
     assert!(handle
-        .publish_from_peer(message(b"grouped"), Some(&group))
+        .publish_from_peer(&[Forwarded::for_group(message(b"grouped"), group.clone())])
         .await
         .is_ok());
     // A group whose filter does not match the topic is refused, not delivered.
     let wrong = filter("$share/g/z/#");
     assert!(handle
-        .publish_from_peer(message(b"wrong"), Some(&wrong))
+        .publish_from_peer(&[Forwarded::for_group(message(b"wrong"), wrong.clone())])
         .await
         .is_ok());
     assert_eq!(

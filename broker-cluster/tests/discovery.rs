@@ -6,20 +6,23 @@
 // Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
 #![cfg(test)]
 
+mod support;
+
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use broker_cluster::{
-    ClusterConfig, ClusterId, ClusterNode, ClusterStatus, DnsDiscovery, GrpcLink, NodeName,
-    PeerState, Resolve,
+    ClusterConfig, ClusterId, ClusterStatus, DnsDiscovery, GrpcLink, NodeName, PeerState, Resolve,
 };
 use broker_core::cluster::PeerName;
 use broker_core::types::{QoS, TopicFilter, TopicName};
 use broker_core::Broker;
 use bytes::Bytes;
+
+use support::{free_addr, log, Node};
 
 /// The name every node resolves.
 const NAME: &str = "skein-headless.test.svc.cluster.local";
@@ -48,18 +51,13 @@ impl Resolve for Fed {
     }
 }
 
-/// A free loopback port (the listener is closed again; the node binds it right after).
-fn free_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
+/// What these tests read of a node's view of the cluster.
+trait Status {
+    fn status(&self) -> ClusterStatus;
+    fn peers_in(&self, state: PeerState) -> Vec<String>;
 }
 
-struct Node {
-    broker: Broker,
-    cluster: ClusterNode,
-}
-
-impl Node {
+impl Status for Node {
     fn status(&self) -> ClusterStatus {
         self.cluster.view().status()
     }
@@ -76,18 +74,6 @@ impl Node {
         names.sort();
         names
     }
-
-    async fn stop(self) {
-        self.cluster.shutdown().await;
-        self.broker.shutdown().await;
-    }
-}
-
-fn log() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("info,broker_cluster=debug")
-        .with_test_writer()
-        .try_init();
 }
 
 /// Node `name` of `cluster` at `bind`, finding its peers through `dns`.

@@ -7,66 +7,15 @@
 // Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
 #![cfg(test)]
 
-use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
-use broker_cluster::{ClusterConfig, ClusterId, ClusterNode, GrpcLink, NodeName, PeerConfig};
-use broker_core::types::{QoS, TopicFilter, TopicName};
-use broker_core::{Broker, BrokerHandle};
+use broker_core::types::{QoS, TopicFilter};
+use broker_core::BrokerHandle;
 use bytes::Bytes;
 
-/// A free loopback port (the listener is closed again; the node binds it right after).
-fn free_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
-struct Node {
-    broker: Broker,
-    cluster: ClusterNode,
-}
-
-impl Node {
-    fn handle(&self) -> BrokerHandle {
-        self.broker.handle()
-    }
-
-    async fn stop(self) {
-        self.cluster.shutdown().await;
-        self.broker.shutdown().await;
-    }
-}
-
-async fn start(name: &str, bind: SocketAddr, peers: &[(&str, SocketAddr)]) -> Node {
-    let peers = peers
-        .iter()
-        .map(|(peer, addr)| {
-            PeerConfig::new(NodeName::new(*peer).unwrap(), addr.to_string()).unwrap()
-        })
-        .collect();
-    let config = ClusterConfig::new(
-        NodeName::new(name).unwrap(),
-        ClusterId::new("test").unwrap(),
-        bind,
-        peers,
-    )
-    .unwrap()
-    .with_route_ack_timeout(Duration::from_secs(5));
-    let link = GrpcLink::new(config);
-    let broker = Broker::builder()
-        .no_listeners()
-        .cluster_link(Arc::clone(&link) as _)
-        .start()
-        .await
-        .unwrap();
-    let cluster = link.start(broker.handle()).await.unwrap();
-    Node { broker, cluster }
-}
-
-fn topic(text: &str) -> TopicName {
-    TopicName::new(text).unwrap()
-}
+use support::{free_addr, start, topic};
 
 async fn retain(on: &BrokerHandle, name: &str, payload: &'static [u8]) {
     let sent = on.publish(
@@ -101,8 +50,8 @@ async fn eventually(on: &BrokerHandle, name: &str, expected: Option<&[u8]>) -> b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retained_message_reaches_the_other_node_and_a_clear_there_removes_it() {
     let (addr_a, addr_b) = (free_addr(), free_addr());
-    let a = start("a", addr_a, &[("b", addr_b)]).await;
-    let b = start("b", addr_b, &[("a", addr_a)]).await;
+    let a = start("a", "test", addr_a, &[("b", addr_b)]).await;
+    let b = start("b", "test", addr_b, &[("a", addr_a)]).await;
     retain(&a.handle(), "r/1", b"v1").await;
     assert!(
         eventually(&b.handle(), "r/1", Some(b"v1")).await,
@@ -119,11 +68,11 @@ async fn a_retained_message_reaches_the_other_node_and_a_clear_there_removes_it(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_started_later_catches_up_with_sets_and_clears() {
     let (addr_a, addr_b) = (free_addr(), free_addr());
-    let a = start("a", addr_a, &[("b", addr_b)]).await;
+    let a = start("a", "test", addr_a, &[("b", addr_b)]).await;
     retain(&a.handle(), "r/kept", b"kept").await;
     retain(&a.handle(), "r/gone", b"gone").await;
     retain(&a.handle(), "r/gone", b"").await;
-    let b = start("b", addr_b, &[("a", addr_a)]).await;
+    let b = start("b", "test", addr_b, &[("a", addr_a)]).await;
     assert!(eventually(&b.handle(), "r/kept", Some(b"kept")).await);
     assert!(eventually(&b.handle(), "r/gone", None).await);
     // And b's own changes reach a.
@@ -136,8 +85,8 @@ async fn a_node_started_later_catches_up_with_sets_and_clears() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_changes_of_a_topic_converge() {
     let (addr_a, addr_b) = (free_addr(), free_addr());
-    let a = start("a", addr_a, &[("b", addr_b)]).await;
-    let b = start("b", addr_b, &[("a", addr_a)]).await;
+    let a = start("a", "test", addr_a, &[("b", addr_b)]).await;
+    let b = start("b", "test", addr_b, &[("a", addr_a)]).await;
     retain(&a.handle(), "r/warm", b"w").await;
     assert!(
         eventually(&b.handle(), "r/warm", Some(b"w")).await,

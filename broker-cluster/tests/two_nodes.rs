@@ -5,77 +5,18 @@
 // Test code throughout, helpers included: clippy.toml's allow-*-in-tests then apply to them.
 #![cfg(test)]
 
-use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
-use broker_cluster::{ClusterConfig, ClusterId, ClusterNode, GrpcLink, NodeName, PeerConfig};
-use broker_core::types::{QoS, TopicFilter, TopicName};
-use broker_core::{Broker, BrokerHandle};
+use broker_core::types::{QoS, TopicFilter};
+use broker_core::BrokerHandle;
 use bytes::Bytes;
 
-/// A free loopback port (the listener is closed again; the node binds it right after).
-fn free_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
-struct Node {
-    broker: Broker,
-    cluster: ClusterNode,
-}
-
-impl Node {
-    fn handle(&self) -> BrokerHandle {
-        self.broker.handle()
-    }
-
-    async fn stop(self) {
-        self.cluster.shutdown().await;
-        self.broker.shutdown().await;
-    }
-}
-
-/// Logs to the test's output (shown for a failing test), once per process.
-fn log() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("info,broker_cluster=debug")
-        .with_test_writer()
-        .try_init();
-}
-
-async fn start(name: &str, cluster: &str, bind: SocketAddr, peers: &[(&str, SocketAddr)]) -> Node {
-    let peers = peers
-        .iter()
-        .map(|(peer, addr)| {
-            PeerConfig::new(NodeName::new(*peer).unwrap(), addr.to_string()).unwrap()
-        })
-        .collect();
-    let config = ClusterConfig::new(
-        NodeName::new(name).unwrap(),
-        ClusterId::new(cluster).unwrap(),
-        bind,
-        peers,
-    )
-    .unwrap()
-    .with_route_ack_timeout(Duration::from_secs(5));
-    let link = GrpcLink::new(config);
-    let broker = Broker::builder()
-        .no_listeners()
-        .cluster_link(Arc::clone(&link) as _)
-        .start()
-        .await
-        .unwrap();
-    let cluster = link.start(broker.handle()).await.unwrap();
-    Node { broker, cluster }
-}
+use support::{free_addr, log, start, topic};
 
 fn filter(text: &str) -> TopicFilter {
     TopicFilter::new(text).unwrap()
-}
-
-fn topic(text: &str) -> TopicName {
-    TopicName::new(text).unwrap()
 }
 
 /// Publishes on `from` until `subscription` receives (bounded: 200 tries), so that both

@@ -45,20 +45,8 @@ impl ConfiguredSkein {
             let (config, ready_port) = setup(&dir);
             let config_path = dir.join(file_name);
             fs::write(&config_path, config).expect("writing the config file");
-            let log = dir.join("broker.log");
-            let out = File::create(&log).expect("creating the broker log");
-            let err = out.try_clone().expect("cloning the log file handle");
-            let child = Command::new(env!("CARGO_BIN_EXE_skein"))
-                .arg("--config")
-                .arg(&config_path)
-                .current_dir(&dir)
-                .env("RUST_LOG", "debug")
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .spawn()
-                .expect("spawning skein");
-            let mut skein = ConfiguredSkein { child, dir, log };
+            let command = Command::new(env!("CARGO_BIN_EXE_skein"));
+            let mut skein = ConfiguredSkein::spawn(command, &config_path, dir);
             match skein.wait_ready(SocketAddr::from(([127, 0, 0, 1], ready_port))) {
                 Ok(()) => return skein,
                 Err(problem) => {
@@ -77,16 +65,24 @@ impl ConfiguredSkein {
 
     /// Starts `command --config DIR/skein.toml` (a `skein` run some other way: inside a
     /// network namespace, say) with `config`, and waits until it logs that it runs.
-    pub(crate) fn start_command(tag: &str, config: &str, mut command: Command) -> ConfiguredSkein {
+    pub(crate) fn start_command(tag: &str, config: &str, command: Command) -> ConfiguredSkein {
         let dir = scratch_dir(tag);
         let config_path = dir.join("skein.toml");
         fs::write(&config_path, config).expect("writing the config file");
+        let skein = ConfiguredSkein::spawn(command, &config_path, dir);
+        skein.wait_for_log(&["Skein", "running"]);
+        skein
+    }
+
+    /// Runs `command --config CONFIG` in `dir`, with `RUST_LOG=debug`, its output in
+    /// `DIR/broker.log`.
+    fn spawn(mut command: Command, config_path: &Path, dir: PathBuf) -> ConfiguredSkein {
         let log = dir.join("broker.log");
         let out = File::create(&log).expect("creating the broker log");
         let err = out.try_clone().expect("cloning the log file handle");
         let child = command
             .arg("--config")
-            .arg(&config_path)
+            .arg(config_path)
             .current_dir(&dir)
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
@@ -94,9 +90,7 @@ impl ConfiguredSkein {
             .stderr(err)
             .spawn()
             .expect("spawning skein");
-        let skein = ConfiguredSkein { child, dir, log };
-        skein.wait_for_log(&["Skein", "running"]);
-        skein
+        ConfiguredSkein { child, dir, log }
     }
 
     fn wait_ready(&mut self, addr: SocketAddr) -> Result<(), String> {

@@ -507,14 +507,7 @@ pub(crate) fn add_subscriptions(
             }
         },
     );
-    match cluster {
-        Some(cluster) => added
-            .into_iter()
-            .map(|filter| cluster.subscribed(filter))
-            .filter(|ack| !ack.is_ready())
-            .collect(),
-        None => Vec::new(),
-    }
+    cluster.map_or_else(Vec::new, |cluster| cluster.subscribed_all(added))
 }
 
 /// A message the broker publishes through its handle.

@@ -94,6 +94,19 @@ impl NodeLink {
         }
     }
 
+    /// Local subscriptions to `filters` were added: [`subscribed`](Self::subscribed) for each,
+    /// and the announcements still to complete (the ready ones are dropped).
+    pub(crate) fn subscribed_all<'a>(
+        &self,
+        filters: impl IntoIterator<Item = &'a TopicFilter>,
+    ) -> Vec<RouteAck> {
+        filters
+            .into_iter()
+            .map(|filter| self.subscribed(filter))
+            .filter(|ack| !ack.is_ready())
+            .collect()
+    }
+
     /// A local subscription to `filter` was removed: the peers hear of its last one.
     pub(crate) fn unsubscribed(&self, filter: &TopicFilter) {
         let last = {

@@ -173,14 +173,8 @@ impl Client {
                 }
             },
         );
-        let acks: Vec<RouteAck> = match cluster {
-            Some(cluster) => added
-                .into_iter()
-                .map(|filter| cluster.subscribed(filter))
-                .filter(|ack| !ack.is_ready())
-                .collect(),
-            None => Vec::new(),
-        };
+        let acks: Vec<RouteAck> =
+            cluster.map_or_else(Vec::new, |cluster| cluster.subscribed_all(added));
         let save = self.is_durable();
         if !acks.is_empty() || save {
             return Some(SubscribeWait {

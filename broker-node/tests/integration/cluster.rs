@@ -11,7 +11,7 @@ use std::time::Duration;
 use rumqttc::{Packet, QoS};
 
 use crate::support::rumqttc_client::{publish_fields, Client};
-use crate::support::{free_port, ConfiguredSkein};
+use crate::support::{free_port, python_command, run, ConfiguredSkein, PYTHON_TIMEOUT};
 
 /// Subscribe-then-publish rounds; each must deliver. `SKEIN_IT_CLUSTER_ROUNDS` sets another
 /// count (docs/cluster.md reports a longer run).
@@ -197,6 +197,33 @@ async fn a_client_id_connecting_on_another_node_takes_its_session_over() {
     assert_eq!(got.1, b"back on a".to_vec());
     back.disconnect().await;
     publisher.disconnect().await;
+}
+
+/// [MQTT-3.1.4-3] across nodes with paho-mqtt (`python/takeover.py` with a second port): an
+/// MQTT 5 client id connecting on node b closes its connection on node a with DISCONNECT
+/// 0x8E, resumes the session there with Session Present 1, and its subscription delivers on
+/// node b.
+#[tokio::test]
+async fn paho_v5_takeover_across_nodes_disconnect_0x8e_mqtt_3_1_4_3() {
+    let nodes = start_cluster(&["a", "b"], &["it", "it"]);
+    for (node, _) in &nodes {
+        node.wait_for_lines(&["Connected to a peer node"], 1);
+    }
+    let [(a, on_a), (b, on_b)] = &nodes[..] else {
+        unreachable!("two nodes")
+    };
+    let other = on_b.mqtt.to_string();
+    let finished = run(
+        python_command("takeover.py", on_a.mqtt, &["5", &other]),
+        PYTHON_TIMEOUT,
+    );
+    assert!(
+        finished.success(),
+        "takeover.py across nodes failed: {}\n--- node a ---\n{}\n--- node b ---\n{}",
+        finished.describe(),
+        a.log_tail(),
+        b.log_tail()
+    );
 }
 
 /// MQTT 5.0 §4.8.2 ([MQTT-4.8.2-1]) across nodes: a shared subscription with a member on each

@@ -1,6 +1,9 @@
 """Takeover: a second connection with the same client id closes the first one.
 
-Usage: takeover.py PORT VERSION  (VERSION: 3.1, 3.1.1 or 5)
+Usage: takeover.py PORT VERSION [OTHER_PORT]  (VERSION: 3.1, 3.1.1 or 5)
+
+With OTHER_PORT (another node of a cluster), the second connection and the publisher connect
+there: the takeover crosses nodes, and the session moves with it.
 
 The first connection is closed by the broker (v3.1.1 MQTT-3.1.4-2; v5 MQTT-3.1.4-3: with a
 DISCONNECT carrying reason code 0x8E, Session taken over). Both connect with a persistent
@@ -15,8 +18,10 @@ TAKEN_OVER = 0x8E
 
 
 def scenario(argv):
-    args = parse_args(argv, ["port", "version"])
+    names = ["port", "version"] + (["other_port"] if len(argv) == 3 else [])
+    args = parse_args(argv, names)
     port, version = args["port"], args["version"]
+    other_port = int(args.get("other_port", port))
     tag = "take" + version.replace(".", "")
     topic = f"it/{tag}/inbox"
     client_id = f"{tag}-device"
@@ -25,7 +30,7 @@ def scenario(argv):
     first.connect()
     first.subscribe(topic, 1)
 
-    second = Client(port, version, client_id, clean=False, session_expiry=300)
+    second = Client(other_port, version, client_id, clean=False, session_expiry=300)
     second.start_connect()
     pump([first, second], lambda: first.disconnects and second.connack is not None,
          "the first connection to be closed and the second one to get its CONNACK")
@@ -39,7 +44,7 @@ def scenario(argv):
         check(code == TAKEN_OVER,
               f"first connection closed with reason {code:#x}, expected 0x8E (Session taken over)")
 
-    pub = Client(port, version, f"{tag}-pub")
+    pub = Client(other_port, version, f"{tag}-pub")
     pub.connect()
     pub.publish(topic, b"for the new connection", 1, others=[first, second])
     pump([second, pub, first], lambda: second.messages, "a message on the inherited subscription")

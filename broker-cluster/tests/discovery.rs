@@ -15,14 +15,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use broker_cluster::{
-    ClusterConfig, ClusterId, ClusterStatus, DnsDiscovery, GrpcLink, NodeName, PeerState, Resolve,
+    ClusterConfig, ClusterId, ClusterStatus, DnsDiscovery, NodeName, PeerState, Resolve,
 };
 use broker_core::cluster::PeerName;
 use broker_core::types::{QoS, TopicFilter, TopicName};
-use broker_core::Broker;
 use bytes::Bytes;
 
-use support::{free_addr, log, Node};
+use support::{free_addr, log, start_resolving, start_with, Node};
 
 /// The name every node resolves.
 const NAME: &str = "skein-headless.test.svc.cluster.local";
@@ -88,21 +87,8 @@ async fn start(name: &str, cluster: &str, bind: SocketAddr, dns: &Arc<Fed>) -> N
         Vec::new(),
     )
     .unwrap()
-    .with_discovery(discovery)
-    .with_route_ack_timeout(Duration::from_secs(5));
-    let link = GrpcLink::new(config);
-    let broker = Broker::builder()
-        .no_listeners()
-        .cluster_link(Arc::clone(&link) as _)
-        .start()
-        .await
-        .unwrap();
-    let resolver = Arc::clone(dns) as Arc<dyn Resolve>;
-    let cluster = link
-        .start_with_resolver(broker.handle(), resolver)
-        .await
-        .unwrap();
-    Node { broker, cluster }
+    .with_discovery(discovery);
+    start_resolving(config, Some(Arc::clone(dns) as Arc<dyn Resolve>)).await
 }
 
 /// Polls `done` every 50 ms, 30 s at most.
@@ -246,15 +232,7 @@ async fn localhost_resolves_through_the_system_resolver() {
     };
     let mut nodes = Vec::new();
     for (name, bind) in [("skein-0", addr_a), ("skein-1", addr_b)] {
-        let link = GrpcLink::new(node(name, bind));
-        let broker = Broker::builder()
-            .no_listeners()
-            .cluster_link(Arc::clone(&link) as _)
-            .start()
-            .await
-            .unwrap();
-        let cluster = link.start(broker.handle()).await.unwrap();
-        nodes.push(Node { broker, cluster });
+        nodes.push(start_with(node(name, bind)).await);
     }
     let found = eventually(|| {
         nodes[1].status().peers.iter().any(|p| {

@@ -8,7 +8,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker_cluster::{ClusterConfig, ClusterId, ClusterNode, GrpcLink, NodeName, PeerConfig};
+use broker_cluster::{
+    ClusterConfig, ClusterId, ClusterNode, GrpcLink, NodeName, PeerConfig, Resolve,
+};
 use broker_core::types::TopicName;
 use broker_core::{Broker, BrokerHandle};
 
@@ -45,6 +47,14 @@ pub(crate) fn log() {
 
 /// Starts a broker with `config`'s link (no MQTT listener), then the link.
 pub(crate) async fn start_with(config: ClusterConfig) -> Node {
+    start_resolving(config, None).await
+}
+
+/// [`start_with`], the link finding its peers through `resolver` when given.
+pub(crate) async fn start_resolving(
+    config: ClusterConfig,
+    resolver: Option<Arc<dyn Resolve>>,
+) -> Node {
     let link = GrpcLink::new(config.with_route_ack_timeout(Duration::from_secs(5)));
     let broker = Broker::builder()
         .no_listeners()
@@ -52,8 +62,14 @@ pub(crate) async fn start_with(config: ClusterConfig) -> Node {
         .start()
         .await
         .unwrap();
-    let cluster = link.start(broker.handle()).await.unwrap();
-    Node { broker, cluster }
+    let cluster = match resolver {
+        Some(resolver) => link.start_with_resolver(broker.handle(), resolver).await,
+        None => link.start(broker.handle()).await,
+    };
+    Node {
+        broker,
+        cluster: cluster.unwrap(),
+    }
 }
 
 /// Node `name` of `cluster` at `bind`, with the listed `peers` (name, address).

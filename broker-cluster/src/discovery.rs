@@ -1,6 +1,7 @@
-//! DNS discovery: one task resolves the configured name on a timer, and at once (at most
-//! once per [`DnsDiscovery::MIN_INTERVAL`]) when a peer's connection fails or a stranger of
-//! the cluster calls. Each new address is asked its name with a Hello that names no target;
+//! DNS discovery: one task resolves the configured name (its A / AAAA or SRV records,
+//! through a [`Resolve`]) on a timer, and at once (at most once per
+//! [`DnsDiscovery::MIN_INTERVAL`]) when a peer's connection fails or a stranger of the
+//! cluster calls. Each new address is asked its name with a Hello that names no target;
 //! the answer makes it a peer (added to the membership, to the broker with
 //! `BrokerHandle::add_peer`, and given a route stream), or this node itself (skipped). A
 //! peer whose address leaves the name is dropped (its routes leave the router). A node of
@@ -96,7 +97,7 @@ impl Discovery {
     async fn round(&mut self) {
         let found = match self
             .resolver
-            .resolve(self.dns.name(), self.dns.port())
+            .resolve(self.dns.name(), self.dns.records())
             .await
         {
             Ok(found) => {
@@ -106,7 +107,7 @@ impl Discovery {
             Err(error) => {
                 let error = error.to_string();
                 if self.last_error.as_ref() != Some(&error) {
-                    tracing::warn!(name = self.dns.name(), %error, "Cannot resolve the cluster's DNS name; the peers found before stay.");
+                    tracing::warn!(name = self.dns.name(), records = %self.dns.records(), %error, "Cannot resolve the cluster's DNS name; the peers found before stay.");
                 }
                 metrics::counter!("skein_cluster_discovery_failures_total").increment(1);
                 self.last_error = Some(error);

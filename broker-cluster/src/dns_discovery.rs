@@ -1,10 +1,12 @@
 //! [`DnsDiscovery`]: where a node finds its peers when they are not listed: a DNS name
-//! whose A / AAAA records are the peers' addresses (a Kubernetes headless service), their
-//! cluster port, and how often the name is resolved again.
+//! (a Kubernetes headless service) whose A / AAAA records are the peers' addresses on one
+//! cluster port, or whose SRV records give each peer's host and port; and how often the name
+//! is resolved again.
 
 use std::fmt;
 use std::time::Duration;
 
+use crate::dns_records::DnsRecords;
 use crate::error::ConfigError;
 
 /// How often the name is resolved again by default (it is also resolved again at once when
@@ -16,7 +18,7 @@ pub const DEFAULT_RESOLVE_INTERVAL: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsDiscovery {
     name: String,
-    port: u16,
+    records: DnsRecords,
     interval: Duration,
 }
 
@@ -32,7 +34,27 @@ impl DnsDiscovery {
     /// [`ConfigError::InvalidDnsName`] when `name` is not a host name (letters, digits,
     /// '-', '_' and '.', at most 253 characters), [`ConfigError::InvalidPort`] for port 0.
     pub fn new(name: impl Into<String>, port: u16) -> Result<Self, ConfigError> {
-        let name = name.into();
+        let dns = Self::with_records(name.into(), DnsRecords::Address { port })?;
+        if port == 0 {
+            return Err(ConfigError::InvalidPort);
+        }
+        Ok(dns)
+    }
+
+    /// Peers at the targets of the SRV records of `name` (for example
+    /// `_cluster._tcp.skein-headless.mqtt.svc.cluster.local`), each on its record's port,
+    /// resolved again every [`DEFAULT_RESOLVE_INTERVAL`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidDnsName`] when `name` is not a host name (letters, digits,
+    /// '-', '_' and '.', at most 253 characters).
+    pub fn srv(name: impl Into<String>) -> Result<Self, ConfigError> {
+        Self::with_records(name.into(), DnsRecords::Srv)
+    }
+
+    /// Checks `name`.
+    fn with_records(name: String, records: DnsRecords) -> Result<Self, ConfigError> {
         // A rooted name ends with '.': its last label is empty.
         let labels = name.strip_suffix('.').unwrap_or(&name);
         let valid = !labels.is_empty()
@@ -46,12 +68,9 @@ impl DnsDiscovery {
         if !valid {
             return Err(ConfigError::InvalidDnsName(name));
         }
-        if port == 0 {
-            return Err(ConfigError::InvalidPort);
-        }
         Ok(DnsDiscovery {
             name,
-            port,
+            records,
             interval: DEFAULT_RESOLVE_INTERVAL,
         })
     }
@@ -69,10 +88,20 @@ impl DnsDiscovery {
         &self.name
     }
 
-    /// The peers' cluster port.
+    /// Which of the name's records list the peers (with their port, for A / AAAA).
     #[must_use]
-    pub fn port(&self) -> u16 {
-        self.port
+    pub fn records(&self) -> DnsRecords {
+        self.records
+    }
+
+    /// The peers' cluster port when it is the same for all (A / AAAA records); `None` when
+    /// each SRV record gives its own.
+    #[must_use]
+    pub fn port(&self) -> Option<u16> {
+        match self.records {
+            DnsRecords::Address { port } => Some(port),
+            DnsRecords::Srv => None,
+        }
     }
 
     /// How often the name is resolved again.
@@ -84,7 +113,10 @@ impl DnsDiscovery {
 
 impl fmt::Display for DnsDiscovery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "dns:{}:{}", self.name, self.port)
+        match self.records {
+            DnsRecords::Address { port } => write!(f, "dns:{}:{port}", self.name),
+            DnsRecords::Srv => write!(f, "dns-srv:{}", self.name),
+        }
     }
 }
 
@@ -96,6 +128,8 @@ mod tests {
     fn a_discovery_name_is_a_host_name_and_a_port() {
         let dns = DnsDiscovery::new("skein-headless.mqtt.svc.cluster.local", 7400).unwrap();
         assert_eq!(dns.interval(), DEFAULT_RESOLVE_INTERVAL);
+        assert_eq!(dns.records(), DnsRecords::Address { port: 7400 });
+        assert_eq!(dns.port(), Some(7400));
         assert_eq!(
             dns.to_string(),
             "dns:skein-headless.mqtt.svc.cluster.local:7400"
@@ -107,5 +141,24 @@ mod tests {
             assert!(DnsDiscovery::new(bad, 7400).is_err(), "{bad:?}");
         }
         assert_eq!(DnsDiscovery::new("x", 0), Err(ConfigError::InvalidPort));
+    }
+
+    #[test]
+    fn an_srv_discovery_is_a_name_whose_records_carry_the_ports() {
+        let name = "_cluster._tcp.skein-headless.mqtt.svc.cluster.local";
+        let dns = DnsDiscovery::srv(name).unwrap();
+        assert_eq!(
+            (dns.name(), dns.records(), dns.port()),
+            (name, DnsRecords::Srv, None)
+        );
+        assert_eq!(dns.interval(), DEFAULT_RESOLVE_INTERVAL);
+        assert_eq!(dns.to_string(), format!("dns-srv:{name}"));
+        for bad in ["", "_cluster._tcp..x", "_cluster _tcp"] {
+            assert_eq!(
+                DnsDiscovery::srv(bad),
+                Err(ConfigError::InvalidDnsName(bad.into())),
+                "{bad:?}"
+            );
+        }
     }
 }

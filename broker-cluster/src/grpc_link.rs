@@ -27,7 +27,8 @@ use crate::node_name::NodeName;
 use crate::peer::Peer;
 use crate::peer_status::{wait_recorded, StreamState};
 use crate::proto::ForwardBatch;
-use crate::resolve::{Resolve, SystemResolver};
+use crate::resolve::Resolve;
+use crate::system_resolver::SystemResolver;
 use crate::takeover;
 use crate::wire_message::to_wire;
 
@@ -66,7 +67,7 @@ impl GrpcLink {
     /// [`StartError::Bind`] when the address cannot be bound, [`StartError::AlreadyStarted`]
     /// on a second call.
     pub async fn start(&self, handle: BrokerHandle) -> Result<ClusterNode, StartError> {
-        self.start_with_resolver(handle, Arc::new(SystemResolver))
+        self.start_with_resolver(handle, Arc::new(SystemResolver::default()))
             .await
     }
 

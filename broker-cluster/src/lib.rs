@@ -8,8 +8,9 @@
 //! [`GrpcLink::start`] with the broker's handle.
 //!
 //! - **Membership**: a static peer list, and/or peers found by resolving a DNS name
-//!   ([`DnsDiscovery`], a Kubernetes headless service) on a timer and on failures, each
-//!   address asked its name with a Hello. Every request carries the cluster id, the sender's
+//!   ([`DnsDiscovery`], a Kubernetes headless service: its A / AAAA or its SRV records,
+//!   through a [`Resolve`]) on a timer and on failures, each address asked its name with a
+//!   Hello. Every request carries the cluster id, the sender's
 //!   and the target's names and the sender's [`Incarnation`]; a mismatch is refused with a
 //!   log line on both sides. [`ClusterView`] reports each peer's state and lags
 //!   ([`ClusterStatus`]) and exports them as metrics.
@@ -30,6 +31,8 @@ mod cluster_view;
 mod cursor;
 mod discovery;
 mod dns_discovery;
+mod dns_records;
+mod dns_resolver;
 mod error;
 mod forward_stream;
 mod grpc_link;
@@ -48,6 +51,7 @@ mod resolve;
 mod route_stream;
 mod service;
 mod snapshot_parts;
+mod system_resolver;
 mod takeover;
 mod wire_message;
 mod wire_retained;
@@ -71,9 +75,12 @@ pub use cluster_node::ClusterNode;
 pub use cluster_status::{ClusterStatus, PeerReport, PeerState};
 pub use cluster_view::ClusterView;
 pub use dns_discovery::{DnsDiscovery, DEFAULT_RESOLVE_INTERVAL};
+pub use dns_records::DnsRecords;
+pub use dns_resolver::DnsResolver;
 pub use error::{ConfigError, StartError};
 pub use grpc_link::GrpcLink;
 pub use incarnation::Incarnation;
 pub use node_name::NodeName;
 pub use peer_config::PeerConfig;
-pub use resolve::{Resolve, SystemResolver};
+pub use resolve::Resolve;
+pub use system_resolver::SystemResolver;

@@ -1,7 +1,7 @@
 //! `GET /api/v1/cluster`: the cluster as this node sees it (docs/admin.md), from the
 //! running cluster link's [`ClusterView`]; 404 `not_clustered` on a node that runs alone.
 
-use broker_cluster::{ClusterStatus, ClusterView, PeerReport};
+use broker_cluster::{ClusterStatus, ClusterView, DnsRecords, PeerReport};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
@@ -33,6 +33,10 @@ pub(crate) fn to_json(status: &ClusterStatus) -> Value {
     let discovery = match &status.discovery {
         Some(dns) => json!({
             "kind": "dns",
+            "records": match dns.records() {
+                DnsRecords::Address { .. } => "a",
+                DnsRecords::Srv => "srv",
+            },
             "name": dns.name(),
             "port": dns.port(),
             "interval_seconds": dns.interval().as_secs(),

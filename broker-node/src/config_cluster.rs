@@ -271,14 +271,14 @@ mod tests {
         let config = resolved(&section).unwrap().unwrap();
         let dns = config.discovery.unwrap();
         assert_eq!(dns.name(), "skein-headless.mqtt.svc.cluster.local");
-        assert_eq!(dns.port(), 7400);
+        assert_eq!(dns.port(), Some(7400));
         assert_eq!(dns.interval(), DEFAULT_RESOLVE_INTERVAL);
         section.dns_port = Some(7500);
         section.dns_interval = DurationIn(30);
         let dns = resolved(&section).unwrap().unwrap().discovery.unwrap();
         assert_eq!(
             (dns.port(), dns.interval()),
-            (7500, Duration::from_secs(30))
+            (Some(7500), Duration::from_secs(30))
         );
         section.dns_interval = DurationIn(0);
         let problems = resolved(&section).unwrap_err();

@@ -49,10 +49,17 @@ pub(crate) fn render(kind: &Kind, answer: &Value) -> String {
                 .and_then(Value::as_str);
             if kind == Some("dns") {
                 let field = |name| cell(discovery.and_then(|d| d.get(name)));
+                let srv = discovery
+                    .and_then(|d| d.get("records"))
+                    .and_then(Value::as_str)
+                    == Some("srv");
+                let name = if srv {
+                    format!("srv {}", field("name"))
+                } else {
+                    format!("{}:{}", field("name"), field("port"))
+                };
                 text.push_str(&format!(
-                    "Discovery    dns {}:{} every {}s\n",
-                    field("name"),
-                    field("port"),
+                    "Discovery    dns {name} every {}s\n",
                     field("interval_seconds")
                 ));
             }
@@ -303,6 +310,14 @@ mod tests {
         assert!(text.starts_with("Node         skein-0\n"), "{text}");
         assert!(
             text.contains("Discovery    dns skein-headless:7400 every 10s"),
+            "{text}"
+        );
+        let mut by_srv = answer.clone();
+        by_srv["discovery"] = json!({"kind": "dns", "records": "srv",
+            "name": "_cluster._tcp.skein-headless", "port": null, "interval_seconds": 10});
+        let text = render(&Kind::Cluster, &by_srv);
+        assert!(
+            text.contains("Discovery    dns srv _cluster._tcp.skein-headless every 10s"),
             "{text}"
         );
         let peers: Vec<&str> = text

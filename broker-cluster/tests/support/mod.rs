@@ -1,8 +1,11 @@
 //! What the in-process cluster tests share: free loopback addresses, a node (a broker and its
-//! started cluster link) and how to start one with listed peers, and the test log.
+//! started cluster link) and how to start one with listed peers, the test log, and a DNS
+//! server on loopback ([`dns_server`]).
 
 // Each test binary uses a part of it.
 #![allow(dead_code)]
+
+pub(crate) mod dns_server;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;

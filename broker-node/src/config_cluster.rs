@@ -11,9 +11,14 @@
 //! route_ack_timeout_ms = 2000
 //! discovery = "dns"                   # or "static" (the default): only `peers`
 //! dns_name = "skein-headless.mqtt.svc.cluster.local"
-//! dns_port = 7400                     # the peers' cluster port; default: bind's port
+//! dns_record = "a"                    # A / AAAA (the default), or "srv"
+//! dns_port = 7400                     # with "a": the peers' cluster port; default: bind's
 //! dns_interval = "10s"                # how often the name is resolved again
 //! ```
+//!
+//! With `dns_record = "srv"`, `dns_name` is an SRV name
+//! (`_cluster._tcp.skein-headless.mqtt.svc.cluster.local`) whose records give each peer's
+//! host and port, and `dns_port` is refused.
 
 use std::time::Duration;
 
@@ -38,6 +43,7 @@ pub(crate) struct ClusterSection {
     pub(crate) route_ack_timeout_ms: Millis,
     pub(crate) discovery: Discovery,
     pub(crate) dns_name: Option<String>,
+    pub(crate) dns_record: DnsRecord,
     pub(crate) dns_port: Option<u64>,
     pub(crate) dns_interval: Seconds,
 }
@@ -53,6 +59,19 @@ pub(crate) enum Discovery {
     Dns,
 }
 
+/// Which records of `dns_name` list the peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DnsRecord {
+    /// A / AAAA records: the peers' addresses, on `dns_port`.
+    #[default]
+    #[serde(alias = "A")]
+    A,
+    /// SRV records: each peer's host and port.
+    #[serde(alias = "SRV")]
+    Srv,
+}
+
 impl Default for ClusterSection {
     fn default() -> Self {
         ClusterSection {
@@ -66,6 +85,7 @@ impl Default for ClusterSection {
             ),
             discovery: Discovery::Static,
             dns_name: None,
+            dns_record: DnsRecord::A,
             dns_port: None,
             dns_interval: DurationIn(DEFAULT_RESOLVE_INTERVAL.as_secs()),
         }
@@ -136,7 +156,8 @@ pub(crate) fn resolve(check: &mut Checker, section: &ClusterSection) -> Option<C
 }
 
 /// Checks the discovery keys: `Some(None)` for static peers only, `Some(Some(dns))` with
-/// DNS discovery (its port defaults to `bind_port`), `None` after a problem.
+/// DNS discovery (by A / AAAA records its port defaults to `bind_port`; SRV records carry
+/// their own), `None` after a problem.
 fn discovery(
     check: &mut Checker,
     section: &ClusterSection,
@@ -156,16 +177,36 @@ fn discovery(
     if section.discovery == Discovery::Static {
         return Some(None);
     }
+    let srv = section.dns_record == DnsRecord::Srv;
+    if srv && section.dns_port.is_some() {
+        let why = "is not used with dns_record = \"srv\": each SRV record gives its peer's \
+                   port; remove it";
+        check.problem("cluster.dns_port", why.to_owned());
+    }
     let Some(name) = section.dns_name.as_deref() else {
-        let why = "must be set when discovery = \"dns\": the DNS name of the nodes (a \
-                   Kubernetes headless service)";
+        let why = if srv {
+            "must be set when discovery = \"dns\": the SRV name of the nodes' cluster port \
+             (for a Kubernetes headless service, _<port name>._tcp.<service>.<namespace>.svc.\
+             cluster.local)"
+        } else {
+            "must be set when discovery = \"dns\": the DNS name of the nodes (a Kubernetes \
+             headless service)"
+        };
         check.problem("cluster.dns_name", why.to_owned());
         return None;
     };
-    DnsDiscovery::new(name, port)
+    let dns = if srv {
+        DnsDiscovery::srv(name)
+    } else {
+        DnsDiscovery::new(name, port)
+    };
+    let dns = dns
         .map_err(|error| check.problem("cluster.dns_name", error.to_string()))
-        .ok()
-        .map(|dns| Some(dns.with_interval(Duration::from_secs(interval))))
+        .ok()?;
+    if srv && section.dns_port.is_some() {
+        return None;
+    }
+    Some(Some(dns.with_interval(Duration::from_secs(interval))))
 }
 
 /// Replaces the peers of `config` with `peers` (`--peer`), checked as the file's are.
@@ -302,5 +343,66 @@ mod tests {
         let dns = resolved(&section).unwrap().unwrap().discovery.unwrap();
         assert_eq!(dns.interval(), Duration::from_secs(60));
         assert!(toml::from_str::<ClusterSection>("discovery = \"srv\"").is_err());
+    }
+
+    #[test]
+    fn srv_discovery_reads_the_port_from_the_records() {
+        let name = "_cluster._tcp.skein-headless.mqtt.svc.cluster.local";
+        let section: ClusterSection = toml::from_str(&format!(
+            "enabled = true\nnode = \"skein-0\"\ndiscovery = \"dns\"\ndns_name = \"{name}\"\n\
+             dns_record = \"srv\"\ndns_interval = \"5s\""
+        ))
+        .unwrap();
+        assert_eq!(section.dns_record, DnsRecord::Srv);
+        let dns = resolved(&section).unwrap().unwrap().discovery.unwrap();
+        assert_eq!(dns.name(), name);
+        assert_eq!(dns.records(), broker_cluster::DnsRecords::Srv);
+        assert_eq!(dns.port(), None);
+        assert_eq!(dns.interval(), Duration::from_secs(5));
+        // The record type as DNS writes it is taken too; the default is A / AAAA.
+        let upper: ClusterSection = toml::from_str("dns_record = \"SRV\"").unwrap();
+        assert_eq!(upper.dns_record, DnsRecord::Srv);
+        assert_eq!(ClusterSection::default().dns_record, DnsRecord::A);
+        let a: ClusterSection = toml::from_str("dns_record = \"a\"").unwrap();
+        assert_eq!(a.dns_record, DnsRecord::A);
+    }
+
+    #[test]
+    fn srv_discovery_refuses_a_port_and_needs_a_valid_name() {
+        let mut section = ClusterSection {
+            enabled: true,
+            node: Some("skein-0".into()),
+            discovery: Discovery::Dns,
+            dns_record: DnsRecord::Srv,
+            ..ClusterSection::default()
+        };
+        let problems = resolved(&section).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("cluster.dns_name: must be set")
+                && problems[0].contains("_tcp"),
+            "{problems:?}"
+        );
+        section.dns_name = Some("_cluster._tcp.skein-headless".into());
+        section.dns_port = Some(7400);
+        let problems = resolved(&section).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("cluster.dns_port: is not used with dns_record = \"srv\""),
+            "{problems:?}"
+        );
+        section.dns_port = None;
+        section.dns_name = Some("_cluster _tcp".into());
+        let problems = resolved(&section).unwrap_err();
+        assert!(
+            problems[0].starts_with("cluster.dns_name: invalid DNS name"),
+            "{problems:?}"
+        );
+        // A record type that does not exist is refused by name.
+        let error = toml::from_str::<ClusterSection>("dns_record = \"mx\"").unwrap_err();
+        assert!(error.to_string().contains("dns_record"), "{error}");
+        // Static discovery does not read the DNS keys.
+        section.discovery = Discovery::Static;
+        assert_eq!(resolved(&section).unwrap().unwrap().discovery, None);
     }
 }

@@ -132,6 +132,7 @@ async fn two_nodes_found_by_dns_show_each_other_connected() {
     assert_eq!(status["node"], "skein-0");
     assert_eq!(status["cluster_id"], "it-dns");
     assert_eq!(status["discovery"]["kind"], "dns");
+    assert_eq!(status["discovery"]["records"], "a");
     assert_eq!(status["discovery"]["name"], "localhost");
     assert_eq!(status["discovery"]["port"], on_b.cluster);
     assert!(status["incarnation"].as_u64().is_some_and(|run| run > 0));

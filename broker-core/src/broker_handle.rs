@@ -47,6 +47,12 @@ impl BrokerHandle {
         BrokerHandle { shared }
     }
 
+    /// The broker's shared state, for the runtime's own tests.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Reads the certificate, key and CA files of every TLS listener again and puts them
     /// in force for the handshakes that start from now on (a rotated certificate); connected
     /// clients stay connected. Each TLS listener's name with its outcome; a listener whose

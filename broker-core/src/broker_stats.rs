@@ -35,6 +35,9 @@ pub struct BrokerStats {
     pub sessions_expired: u64,
     /// Client identifiers taken over by a new connection.
     pub takeovers: u64,
+    /// Publishes that matched nobody while another client's SUBSCRIBE was being carried
+    /// out, and were matched again once it was (docs/architecture.md, the subscribe gate).
+    pub publishes_held_for_subscribe: u64,
     /// MQTT packets received from clients, of every type.
     pub packets_received: u64,
     /// MQTT packets sent to clients, of every type.

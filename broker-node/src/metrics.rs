@@ -176,6 +176,8 @@ fn record(stats: &BrokerStats) {
     gauge!("skein_sessions_offline").set(stats.sessions_offline as f64);
     counter!("skein_sessions_expired_total").absolute(stats.sessions_expired);
     counter!("skein_takeovers_total").absolute(stats.takeovers);
+    counter!("skein_publishes_held_for_subscribe_total")
+        .absolute(stats.publishes_held_for_subscribe);
     counter!("skein_messages_queued_total").absolute(stats.messages_queued);
     for (reason, count) in stats.dropped.by_reason() {
         counter!("skein_messages_dropped_total", "reason" => reason).absolute(count);
@@ -283,6 +285,10 @@ fn describe() {
     describe_counter!(
         "skein_takeovers_total",
         "Client identifiers taken over by a new connection."
+    );
+    describe_counter!(
+        "skein_publishes_held_for_subscribe_total",
+        "Publishes that matched nobody and were matched again once another client's SUBSCRIBE under way was in."
     );
     describe_counter!(
         "skein_packets_received_total",

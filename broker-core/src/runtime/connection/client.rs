@@ -55,6 +55,9 @@ pub(crate) struct Client {
     pub(super) route_buffers: Option<Box<RouteBuffers>>,
     /// The session's Close command, once it came.
     pub(super) close: Option<Box<Close>>,
+    /// The packet being carried out is the first one of what was just read from the socket
+    /// (where a PUBLISH racing another client's SUBSCRIBE is: see `SubscribeGate`).
+    pub(super) first_in_read: bool,
 }
 
 /// A connection's name in the log (see [`Client::label`]).
@@ -138,6 +141,7 @@ impl Client {
             key: None,
             route_buffers: None,
             close: None,
+            first_in_read: false,
         }
     }
 

@@ -36,19 +36,32 @@ impl Client {
             return (false, Some(PublishWait::Retained(Box::new(request))));
         }
         let (matched, blocked) = self.route_message(shared, &request.message);
+        // Nobody matched while another connection may be adding filters: match again once it
+        // has (a SUBSCRIBE read just before this PUBLISH, from another client). Only the
+        // first packet of a read can have arrived beside it: the rest came with it.
+        if !matched && shared.subscribe_gate().missed(self.first_in_read) {
+            return (false, Some(PublishWait::Subscribing(Box::new(request))));
+        }
+        self.finish_routed(shared, request.ack, matched, blocked)
+    }
+
+    /// The rest of [`Client::on_publish`] once the message is routed.
+    fn finish_routed(
+        &mut self,
+        shared: &Shared,
+        ack: Option<PublishAck>,
+        matched: bool,
+        blocked: bool,
+    ) -> (bool, Option<PublishWait>) {
         // Copies for persistent sessions, or acknowledgements waiting already: the store
         // takes them while this client's next packets are read.
-        if self.pipeline_publish(shared, request.ack, matched) {
+        if self.pipeline_publish(shared, ack, matched) {
             return (matched, None);
         }
         if blocked {
-            let wait = PublishWait::Blocked {
-                ack: request.ack,
-                matched,
-            };
-            return (matched, Some(wait));
+            return (matched, Some(PublishWait::Blocked { ack, matched }));
         }
-        if let Some(ack) = request.ack {
+        if let Some(ack) = ack {
             self.session
                 .complete_publish(ack, PublishOutcome::Routed { matched });
         }
@@ -80,25 +93,46 @@ impl Client {
         }
         match wait {
             PublishWait::Blocked { ack, matched } => {
-                // Subscribers that keep up but are behind: wait for room rather than drop, so
-                // the acknowledgement (and the next read from this client) waits too.
-                // Copies for persistent sessions: the store takes them before the answer, and
-                // this session's record (a QoS 2 identifier) before them.
-                if self.must_save_record() {
-                    self.save_changed_record(shared).await;
+                self.finish_blocked(shared, ack, matched).await
+            }
+            PublishWait::Subscribing(request) => {
+                shared.subscribe_gate().settle().await;
+                let (matched, blocked) = self.route_message(shared, &request.message);
+                match self.finish_routed(shared, request.ack, matched, blocked) {
+                    (_, Some(PublishWait::Blocked { ack, matched })) => {
+                        self.finish_blocked(shared, ack, matched).await
+                    }
+                    (matched, _) => matched,
                 }
-                let buffers = self.route_buffers.get_or_insert_default();
-                let outcome = match routing::push_blocked(shared, &mut buffers.blocked).await {
-                    Ok(()) => PublishOutcome::Routed { matched },
-                    Err(error) => PublishOutcome::Refused(routing::refusal(&error)),
-                };
-                if let Some(ack) = ack {
-                    self.session.complete_publish(ack, outcome);
-                }
-                false
             }
             PublishWait::Retained(request) => self.publish_retained(shared, *request).await,
         }
+    }
+
+    /// Waits for room for the copies a publish left in the route buffers, then acknowledges
+    /// it. Returns `false`: the publish told whether it matched already.
+    async fn finish_blocked(
+        &mut self,
+        shared: &Shared,
+        ack: Option<PublishAck>,
+        matched: bool,
+    ) -> bool {
+        // Subscribers that keep up but are behind: wait for room rather than drop, so
+        // the acknowledgement (and the next read from this client) waits too.
+        // Copies for persistent sessions: the store takes them before the answer, and
+        // this session's record (a QoS 2 identifier) before them.
+        if self.must_save_record() {
+            self.save_changed_record(shared).await;
+        }
+        let buffers = self.route_buffers.get_or_insert_default();
+        let outcome = match routing::push_blocked(shared, &mut buffers.blocked).await {
+            Ok(()) => PublishOutcome::Routed { matched },
+            Err(error) => PublishOutcome::Refused(routing::refusal(&error)),
+        };
+        if let Some(ack) = ack {
+            self.session.complete_publish(ack, outcome);
+        }
+        false
     }
 
     /// Retains and routes a message with the RETAIN flag, then acknowledges it once the
@@ -322,4 +356,8 @@ pub(crate) enum PublishWait {
     },
     /// A retained message, stored and routed on the slow path.
     Retained(Box<PublishRequest>),
+    /// A message that matched nobody while another connection was adding filters: it is
+    /// matched again once they are in the router
+    /// ([`SubscribeGate::settle`](crate::runtime::state::subscribe_gate::SubscribeGate::settle)).
+    Subscribing(Box<PublishRequest>),
 }

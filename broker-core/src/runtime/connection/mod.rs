@@ -30,6 +30,8 @@ pub(crate) mod screen;
 pub(crate) mod serve;
 #[cfg(test)]
 mod size_test;
+#[cfg(test)]
+mod subscribe_gate_test;
 pub(crate) mod task;
 pub(crate) mod throttle;
 pub(crate) mod throttling;

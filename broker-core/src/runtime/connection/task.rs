@@ -46,6 +46,7 @@ use crate::runtime::state::control::{Control, ControlSlot};
 use crate::runtime::state::counted::Counted;
 use crate::runtime::state::shared::Shared;
 use crate::runtime::state::stats::DropCause;
+use crate::runtime::state::subscribe_gate::SubscribeTicket;
 use crate::runtime::tasks::TaskGuard;
 use crate::runtime::transport::identity::certificate_identity;
 use crate::runtime::transport::listener::Listener;
@@ -94,6 +95,9 @@ pub(crate) struct Connection {
     handshake_done: bool,
     /// This step routed a message to subscribers: let their tasks write before this one.
     routed: bool,
+    /// The SUBSCRIBE just decoded, counted until its filters are in the router
+    /// ([`SubscribeGate`](crate::runtime::state::subscribe_gate::SubscribeGate)).
+    subscribing: Option<SubscribeTicket>,
     /// When to check whether the connection is idle enough to park (connected plain TCP
     /// connections, when the broker parks them): one park delay without any event parks it
     /// ([`Parker`](crate::runtime::park::parker::Parker)).
@@ -178,6 +182,7 @@ impl Connection {
             run_state,
             handshake_done: false,
             routed: false,
+            subscribing: None,
             park_at: None,
             busy: false,
             park: false,
@@ -328,12 +333,17 @@ impl Connection {
                         }
                     }
                     Command::Subscribe(request) => {
+                        // The ticket is given back once the filters are in the router, or
+                        // when the hooks take the subscription: publishes wait for neither.
                         if self.shared.hooks().screens(Interest::AUTHORIZE_SUBSCRIBE) {
+                            self.subscribing = None;
                             Pending::Hooks(Box::pin(
                                 self.client.authorize_subscribe(&self.shared, request),
                             ))
                         } else {
-                            match self.client.on_subscribe(&self.shared, request) {
+                            let wait = self.client.on_subscribe(&self.shared, request);
+                            self.subscribing = None;
+                            match wait {
                                 None => Pending::Done,
                                 // With cluster peers the SUBACK waits for the route, with a
                                 // durable store for the session record.
@@ -594,12 +604,16 @@ impl Connection {
     /// Decodes every complete packet in the read buffer into the session, carrying out the
     /// commands after each.
     async fn decode_all(&mut self) {
+        self.client.first_in_read = true;
         while self.decode_one() {
             if let Some(packet) = self.client.held.take() {
                 // Boxed: only with hooks that rewrite filters.
                 Box::pin(self.client.rewrite_filters(&self.shared, *packet)).await;
             }
             self.carry_out_commands().await;
+            // A SUBSCRIBE the session refused.
+            self.subscribing = None;
+            self.client.first_in_read = false;
         }
     }
 
@@ -620,6 +634,9 @@ impl Connection {
                 if self.client.rewrites_filters_of(&self.shared, &packet) {
                     self.client.held = Some(Box::new(packet));
                 } else {
+                    if matches!(packet, Packet::Subscribe(_)) {
+                        self.subscribing = Some(self.shared.subscribe_gate().begin());
+                    }
                     self.client.session.handle_packet(packet, now());
                 }
                 true

@@ -18,6 +18,7 @@ pub(crate) mod router;
 pub(crate) mod shared;
 pub(crate) mod snapshot;
 pub(crate) mod stats;
+pub(crate) mod subscribe_gate;
 pub(crate) mod will_barrier;
 
 #[cfg(test)]

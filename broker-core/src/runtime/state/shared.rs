@@ -30,6 +30,7 @@ use crate::runtime::state::registry::Registry;
 use crate::runtime::state::retained::Retained;
 use crate::runtime::state::router::Router;
 use crate::runtime::state::stats::Stats;
+use crate::runtime::state::subscribe_gate::SubscribeGate;
 use crate::runtime::tasks::TaskTracker;
 use crate::runtime::transport::listener::Listener;
 use crate::session::SessionConfig;
@@ -51,6 +52,8 @@ pub(crate) struct Shared {
     queue_full_wait: Duration,
     /// The subscription index.
     router: Router,
+    /// The SUBSCRIBE packets being carried out.
+    subscribe_gate: Arc<SubscribeGate>,
     /// The retained messages; their clock is seconds since `started`.
     retained: Retained,
     /// Client identifier -> session.
@@ -118,6 +121,7 @@ impl Shared {
             shutdown_timeout,
             queue_full_wait,
             router: Router::default(),
+            subscribe_gate: Arc::default(),
             retained: Retained::new(
                 started,
                 retained_limits,
@@ -262,6 +266,11 @@ impl Shared {
     /// The subscriptions.
     pub(crate) fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// The SUBSCRIBE packets being carried out.
+    pub(crate) fn subscribe_gate(&self) -> &Arc<SubscribeGate> {
+        &self.subscribe_gate
     }
 
     /// The retained messages.

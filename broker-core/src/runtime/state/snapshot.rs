@@ -33,6 +33,7 @@ pub(crate) fn snapshot(shared: &Shared) -> BrokerStats {
         sessions_offline,
         sessions_expired: get(&stats.sessions_expired),
         takeovers: get(&stats.takeovers),
+        publishes_held_for_subscribe: shared.subscribe_gate().waited(),
         packets_received: received.packets.total(),
         packets_sent: sent.packets.total(),
         bytes_received: received.bytes,

@@ -24,6 +24,17 @@ use crate::service::ClusterService;
 /// How long a stopping node waits for its peers' requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// The peers' connections as `listener` accepts them, with Nagle's algorithm off.
+///
+/// Set here because the server builder's `tcp_nodelay` does not reach connections from an
+/// incoming stream given to it. With Nagle on, the answers to a peer's forwarded batches and
+/// route deltas (a few bytes each) waited for the peer's delayed TCP acknowledgement, up to
+/// 40 ms on Linux, while the peer waited for those answers to send more: the forward path
+/// then sat idle most of the time (docs/performance.md, issue 16).
+fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
 /// A running cluster link.
 #[derive(Debug)]
 pub struct ClusterNode {
@@ -50,9 +61,8 @@ impl ClusterNode {
             .max_decoding_message_size(MAX_MESSAGE_SIZE);
         let mut stopped = state.shutdown.subscribe();
         let server = Server::builder()
-            .tcp_nodelay(true)
             .add_service(service)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+            .serve_with_incoming_shutdown(incoming(listener), async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             });
         let mut tasks = vec![tokio::spawn(async move {
@@ -119,5 +129,23 @@ impl ClusterNode {
 impl Drop for ClusterNode {
     fn drop(&mut self) {
         self.state.shutdown.send_replace(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_stream::StreamExt as _;
+
+    use super::incoming;
+
+    #[tokio::test]
+    async fn a_peer_connection_is_accepted_with_nagle_off() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut accepted = incoming(listener);
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let stream = accepted.next().await.unwrap().unwrap();
+        assert!(stream.nodelay().unwrap());
     }
 }

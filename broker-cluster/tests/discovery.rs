@@ -22,6 +22,7 @@ use broker_cluster::{
 };
 use broker_core::cluster::PeerName;
 use broker_core::types::{QoS, TopicFilter, TopicName};
+use broker_core::Subscription;
 use bytes::Bytes;
 
 use support::dns_server::DnsServer;
@@ -115,6 +116,29 @@ fn topic(text: &str) -> TopicName {
     TopicName::new(text).unwrap()
 }
 
+/// Publishes `payload` to `topic` on `node` at QoS 1 and checks that `subscription` (on
+/// another node) receives it within ten seconds.
+async fn delivers(
+    node: &Node,
+    topic_name: &str,
+    payload: &'static [u8],
+    subscription: &mut Subscription,
+) {
+    let handle = node.broker.handle();
+    let sent = handle.publish(
+        topic(topic_name),
+        Bytes::from_static(payload),
+        QoS::AtLeastOnce,
+        false,
+    );
+    assert!(sent.await.is_ok());
+    let received = tokio::time::timeout(Duration::from_secs(10), subscription.recv()).await;
+    assert_eq!(
+        received.ok().flatten().map(|m| m.payload),
+        Some(Bytes::from_static(payload))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_under_one_name_find_each_other_and_drop_the_one_that_leaves() {
     log();
@@ -146,19 +170,7 @@ async fn nodes_under_one_name_find_each_other_and_drop_the_one_that_leaves() {
         .subscribe(filter("x/#"), QoS::AtLeastOnce)
         .await
         .unwrap();
-    let on_b = b.broker.handle();
-    let sent = on_b.publish(
-        topic("x/1"),
-        Bytes::from_static(b"1"),
-        QoS::AtLeastOnce,
-        false,
-    );
-    assert!(sent.await.is_ok());
-    let received = tokio::time::timeout(Duration::from_secs(10), on_a.recv()).await;
-    assert_eq!(
-        received.ok().flatten().map(|m| m.payload),
-        Some(Bytes::from_static(b"1"))
-    );
+    delivers(&b, "x/1", b"1", &mut on_a).await;
     let b_sees_a = eventually(|| {
         let status = b.status();
         let a = status
@@ -392,19 +404,7 @@ async fn nodes_under_one_srv_name_find_each_other_and_drop_the_one_that_leaves()
     })
     .await;
     assert!(routed, "{:?}", c.status());
-    let on_c = c.broker.handle();
-    let sent = on_c.publish(
-        topic("srv/1"),
-        Bytes::from_static(b"via srv"),
-        QoS::AtLeastOnce,
-        false,
-    );
-    assert!(sent.await.is_ok());
-    let received = tokio::time::timeout(Duration::from_secs(10), sub.recv()).await;
-    assert_eq!(
-        received.ok().flatten().map(|m| m.payload),
-        Some(Bytes::from_static(b"via srv"))
-    );
+    delivers(&c, "srv/1", b"via srv", &mut sub).await;
     // skein-2's target leaves the SRV records: the others drop it, and its outbox with it.
     set_targets(&server, &addrs, &[0, 1]);
     for node in [&a, &b] {

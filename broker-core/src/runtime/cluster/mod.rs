@@ -16,3 +16,5 @@ mod node_link_test;
 mod retained_test;
 #[cfg(test)]
 mod takeover_test;
+#[cfg(test)]
+mod test_support;

@@ -8,12 +8,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::test_support::{filter, start, topic};
 use crate::cluster::{
     ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RouteAck, Standalone,
 };
 use crate::session::Message;
-use crate::types::{ClientId, QoS, TopicFilter, TopicName};
-use crate::{Broker, BrokerHandle};
+use crate::types::{ClientId, QoS, TopicFilter};
+use crate::Broker;
 
 /// What the fake link was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,25 +90,6 @@ impl ClusterLink for FakeLink {
     async fn take_over(&self, _: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
         Ok(None)
     }
-}
-
-fn filter(text: &str) -> TopicFilter {
-    TopicFilter::new(text).unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn topic(text: &str) -> TopicName {
-    TopicName::new(text).unwrap_or_else(|error| panic!("{error}"))
-}
-
-async fn start(link: Arc<FakeLink>) -> (Broker, BrokerHandle) {
-    let broker = Broker::builder()
-        .no_listeners()
-        .cluster_link(link)
-        .start()
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
-    let handle = broker.handle();
-    (broker, handle)
 }
 
 /// Waits (bounded) until `done` holds.

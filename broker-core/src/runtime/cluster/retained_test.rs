@@ -9,13 +9,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::test_support::{filter, start, topic};
 use crate::cluster::{
     ClusterError, ClusterLink, Forwarded, MovedSession, PeerName, RetainedChange, RetainedStamp,
     RouteAck,
 };
 use crate::codec::PublishProperties;
 use crate::session::Message;
-use crate::types::{ClientId, QoS, TopicFilter, TopicName};
+use crate::types::{ClientId, QoS, TopicFilter};
 use crate::{Broker, BrokerHandle};
 
 /// A link that records retained changes and forwards; `peers` says whether it has any.
@@ -76,25 +77,6 @@ impl ClusterLink for RecordingLink {
     async fn take_over(&self, _: &ClientId) -> Result<Option<MovedSession>, ClusterError> {
         Ok(None)
     }
-}
-
-fn topic(text: &str) -> TopicName {
-    TopicName::new(text).unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn filter(text: &str) -> TopicFilter {
-    TopicFilter::new(text).unwrap_or_else(|error| panic!("{error}"))
-}
-
-async fn start(link: Arc<RecordingLink>) -> (Broker, BrokerHandle) {
-    let broker = Broker::builder()
-        .no_listeners()
-        .cluster_link(link)
-        .start()
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
-    let handle = broker.handle();
-    (broker, handle)
 }
 
 /// A change from peer `node` at `ms`: `payload` retained on `t`, or a clear.

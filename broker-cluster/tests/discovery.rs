@@ -116,6 +116,20 @@ fn topic(text: &str) -> TopicName {
     TopicName::new(text).unwrap()
 }
 
+/// Waits until `node` is connected to two peers and lists no other (its own address, or
+/// SRV target, is skipped), and returns its status.
+async fn linked_to_the_other_two(node: &Node) -> ClusterStatus {
+    let linked = eventually(|| node.peers_in(PeerState::Connected).len() == 2).await;
+    assert!(linked, "{:?}", node.status());
+    let status = node.status();
+    assert_eq!(
+        status.peers.len(),
+        2,
+        "its own address is skipped: {status:?}"
+    );
+    status
+}
+
 /// Publishes `payload` to `topic` on `node` at QoS 1 and checks that `subscription` (on
 /// another node) receives it within ten seconds.
 async fn delivers(
@@ -149,14 +163,7 @@ async fn nodes_under_one_name_find_each_other_and_drop_the_one_that_leaves() {
     let b = start("skein-1", "test", addr_b, &dns).await;
     let c = start("skein-2", "test", addr_c, &dns).await;
     for node in [&a, &b, &c] {
-        let linked = eventually(|| node.peers_in(PeerState::Connected).len() == 2).await;
-        assert!(linked, "{:?}", node.status());
-        let status = node.status();
-        assert_eq!(
-            status.peers.len(),
-            2,
-            "its own address is skipped: {status:?}"
-        );
+        let status = linked_to_the_other_two(node).await;
         assert!(status
             .peers
             .iter()
@@ -369,14 +376,7 @@ async fn nodes_under_one_srv_name_find_each_other_and_drop_the_one_that_leaves()
     let b = start_srv("skein-1", addrs[1], &resolver).await;
     let c = start_srv("skein-2", addrs[2], &resolver).await;
     for node in [&a, &b, &c] {
-        let linked = eventually(|| node.peers_in(PeerState::Connected).len() == 2).await;
-        assert!(linked, "{:?}", node.status());
-        let status = node.status();
-        assert_eq!(
-            status.peers.len(),
-            2,
-            "its own target is skipped: {status:?}"
-        );
+        let status = linked_to_the_other_two(node).await;
         assert_eq!(
             status.discovery.as_ref().map(DnsDiscovery::records),
             Some(DnsRecords::Srv)
